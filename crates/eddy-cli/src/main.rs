@@ -1,1 +1,94 @@
-fn main() {}
+//! The `eddy` binary: `eddy up` runs the whole pipeline on this machine.
+
+mod config;
+mod up;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "eddy",
+    version,
+    about = "Event-driven file processing on the AWS model, on one machine."
+)]
+struct Cli {
+    /// Log format: readable text, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, env = "EDDY_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run S3, SQS, the event source mapping and the copy function on one port.
+    Up {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:4566", env = "EDDY_LISTEN")]
+        listen: String,
+        /// Directory that keeps buckets, objects, queues and messages.
+        #[arg(long, default_value = ".eddy", env = "EDDY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Configuration file (defaults to ./eddy.toml when it exists).
+        #[arg(long, env = "EDDY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EDDY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("eddy: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Up {
+                listen,
+                data_dir,
+                config,
+            } => {
+                up::run(up::UpOptions {
+                    listen,
+                    data_dir,
+                    config,
+                })
+                .await
+            }
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("eddy: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

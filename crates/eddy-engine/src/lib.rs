@@ -1,1 +1,221 @@
-//! placeholder
+//! eddy's local engine: everything `eddy up` keeps and does, below the HTTP layer.
+//!
+//! - [`db`]: SQLite with group commit, for buckets, object metadata, queues and messages.
+//! - [`blobs`]: immutable object files (staged, fsynced, renamed; copies are hard links).
+//! - [`objects`]: buckets, objects and multipart uploads with S3 semantics.
+//! - [`notify`]: bucket notification configurations and the S3 event records they emit,
+//!   enqueued in the same transaction that makes the object change visible.
+//! - [`sqs`]: queues and messages with SQS semantics (visibility, redrive, long polling).
+//! - [`mapping`]: event source mappings that poll a queue and invoke a function.
+//! - [`local_store`]: the copy function's object store over this engine.
+
+pub mod blobs;
+pub mod db;
+pub mod error;
+pub mod local_store;
+pub mod mapping;
+pub mod notify;
+pub mod objects;
+pub mod sqs;
+pub mod time;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use crate::blobs::Blobs;
+use crate::db::Db;
+use crate::error::StoreError;
+
+/// Identity settings of the engine: what ARNs, URLs and events carry.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub region: String,
+    pub account_id: String,
+    /// Used as principal id in events and as SenderId of messages.
+    pub access_key_id: String,
+}
+
+/// The engine: cheap to clone, shared by every request handler and poller.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    settings: EngineSettings,
+    data_dir: PathBuf,
+    db: Db,
+    blobs: Blobs,
+    /// Long-polling receivers wait on their queue's notifier; sends wake them.
+    queue_wakers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Source of event sequencers: strictly increasing, across restarts too.
+    sequencer: AtomicU64,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    created_ms INTEGER NOT NULL,
+    region TEXT NOT NULL,
+    notification TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL REFERENCES buckets(name),
+    key TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    attrs TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL REFERENCES buckets(name),
+    key TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    attrs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL REFERENCES uploads(upload_id) ON DELETE CASCADE,
+    part_number INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY,
+    created_s INTEGER NOT NULL,
+    modified_s INTEGER NOT NULL,
+    attributes TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS deleted_queues (
+    name TEXT PRIMARY KEY,
+    deleted_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    md5_of_body TEXT NOT NULL,
+    message_attributes TEXT,
+    md5_of_message_attributes TEXT,
+    sent_ms INTEGER NOT NULL,
+    visible_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    first_receive_ms INTEGER,
+    receipt_nonce TEXT,
+    received_ms INTEGER,
+    dead_letter_source_arn TEXT,
+    sender_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at_ms);
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"#;
+
+impl Engine {
+    /// Opens the engine's state in `data_dir`, creating it if needed, and recovers from
+    /// whatever an earlier run left unfinished.
+    pub fn open(data_dir: &Path, settings: EngineSettings) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)?;
+        let db_path = data_dir.join("eddy.sqlite3");
+        let db = Db::open(&db_path, SCHEMA)?;
+        let blobs = Blobs::open(data_dir)?;
+        let referenced = referenced_blobs(&db_path)?;
+        let removed = blobs.recover(&referenced)?;
+        if removed > 0 {
+            tracing::info!(removed, "removed files left by an unfinished write");
+        }
+        let start = time::now_ms().saturating_mul(1_000_000);
+        Ok(Self {
+            inner: Arc::new(EngineInner {
+                settings,
+                data_dir: data_dir.to_owned(),
+                db,
+                blobs,
+                queue_wakers: Mutex::new(HashMap::new()),
+                sequencer: AtomicU64::new(start),
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.inner.settings
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn blobs(&self) -> &Blobs {
+        &self.inner.blobs
+    }
+
+    /// The next event sequencer: increasing for every event of the engine.
+    pub(crate) fn next_sequencer(&self) -> String {
+        let floor = time::now_ms().saturating_mul(1_000_000);
+        let mut current = self.inner.sequencer.load(Ordering::Relaxed);
+        loop {
+            let next = current.max(floor) + 1;
+            match self.inner.sequencer.compare_exchange(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return format!("{next:016X}"),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The notifier long-polling receives of `queue` wait on.
+    pub(crate) fn queue_waker(&self, queue: &str) -> Arc<Notify> {
+        let mut wakers = match self.inner.queue_wakers.lock() {
+            Ok(wakers) => wakers,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        wakers.entry(queue.to_owned()).or_default().clone()
+    }
+
+    /// Wakes receivers waiting on each of `queues`.
+    pub(crate) fn wake_queues<'a>(&self, queues: impl IntoIterator<Item = &'a String>) {
+        for queue in queues {
+            self.queue_waker(queue).notify_waiters();
+        }
+    }
+
+    /// Flushes and closes the database: call after every request has finished.
+    pub fn close(&self) {
+        self.inner.db.close();
+    }
+}
+
+/// Every blob id the database names (objects and multipart parts).
+fn referenced_blobs(db_path: &Path) -> Result<HashSet<String>, StoreError> {
+    let conn = rusqlite::Connection::open(db_path)?;
+    let mut set = HashSet::new();
+    for sql in ["SELECT blob FROM objects", "SELECT blob FROM parts"] {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        for row in rows {
+            set.insert(row?);
+        }
+    }
+    Ok(set)
+}

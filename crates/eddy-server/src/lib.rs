@@ -1,1 +1,241 @@
-//! placeholder
+//! eddy's HTTP front: one port serves S3 (through `s3s`), SQS and eddy's own pages
+//! under `/_eddy/`. A request is routed by what it is: `X-Amz-Target: AmazonSQS.*` or
+//! an SQS credential scope goes to SQS, `/_eddy/` to the pages, everything else to S3.
+//! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
+
+pub mod pages;
+pub mod s3;
+mod s3_host;
+pub mod sigv4;
+pub mod sqs;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use eddy_engine::Engine;
+use eddy_engine::sqs::{SqsError, SqsErrorKind};
+
+/// Request ids of one request, shared by its response headers and its S3 events.
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    pub request_id: String,
+    pub host_id: String,
+    pub source_ip: String,
+}
+
+impl RequestIds {
+    pub fn generate() -> Self {
+        use base64::Engine as _;
+        let id = uuid::Uuid::new_v4();
+        let request_id = id.simple().to_string().to_uppercase()[..16].to_owned();
+        let host_id = base64::engine::general_purpose::STANDARD.encode(id.as_bytes());
+        Self {
+            request_id,
+            host_id,
+            source_ip: "127.0.0.1".to_owned(),
+        }
+    }
+}
+
+/// Credentials accepted for SigV4.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+/// State shared by every request.
+pub struct AppState {
+    pub engine: Engine,
+    pub credentials: Vec<Credential>,
+    pub started: Instant,
+    purges: Mutex<HashMap<String, Instant>>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, credentials: Vec<Credential>) -> Self {
+        Self {
+            engine,
+            credentials,
+            started: Instant::now(),
+            purges: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The secret of an access key id.
+    pub fn secret_for(&self, access_key_id: &str) -> Option<String> {
+        self.credentials
+            .iter()
+            .find(|c| c.access_key_id == access_key_id)
+            .map(|c| c.secret_access_key.clone())
+    }
+
+    /// SQS allows one PurgeQueue per queue every 60 seconds.
+    pub fn check_purge(&self, queue: &str) -> Result<(), SqsError> {
+        let mut purges = self
+            .purges
+            .lock()
+            .map_err(|_| SqsError::new(SqsErrorKind::InternalError, "lock poisoned"))?;
+        let now = Instant::now();
+        if let Some(last) = purges.get(queue)
+            && now.duration_since(*last) < Duration::from_secs(60)
+        {
+            return Err(SqsError::new(
+                SqsErrorKind::PurgeQueueInProgress,
+                format!("Only one PurgeQueue operation on {queue} is allowed every 60 seconds."),
+            ));
+        }
+        purges.insert(queue.to_owned(), now);
+        Ok(())
+    }
+}
+
+/// The HTTP front, ready to serve.
+#[derive(Clone)]
+pub struct Server {
+    state: Arc<AppState>,
+    s3: s3s::service::S3Service,
+}
+
+impl Server {
+    pub fn new(state: AppState) -> Self {
+        let mut builder =
+            s3s::service::S3ServiceBuilder::new(s3::EddyS3::new(state.engine.clone()));
+        let mut auth = s3s::auth::SimpleAuth::new();
+        for credential in &state.credentials {
+            auth.register(
+                credential.access_key_id.clone(),
+                s3s::auth::SecretKey::from(credential.secret_access_key.clone()),
+            );
+        }
+        builder.set_auth(auth);
+        builder.set_host(s3_host::LocalhostHost);
+        Self {
+            state: Arc::new(state),
+            s3: builder.build(),
+        }
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves connections from `listener` until `shutdown` turns true, then waits for
+    /// open requests to finish.
+    pub async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = shutdown.changed() => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let server = self.clone();
+            let mut conn_shutdown = shutdown.clone();
+            connections.spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let server = server.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(server.dispatch(request, peer).await)
+                    }
+                });
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(connection);
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                    }
+                    _ = conn_shutdown.changed() => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(Duration::from_secs(10), connection).await;
+                    }
+                }
+            });
+            while connections.try_join_next().is_some() {}
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+    }
+
+    async fn dispatch(
+        &self,
+        mut request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<s3s::Body> {
+        let mut ids = RequestIds::generate();
+        ids.source_ip = peer.ip().to_string();
+        let path = request.uri().path().to_owned();
+        let mut response = if path == "/_eddy" || path.starts_with("/_eddy/") {
+            pages::handle(&self.state, request).await
+        } else if is_sqs(&request) {
+            let (parts, body) = request.into_parts();
+            match Limited::new(body, sqs::MAX_BODY_BYTES).collect().await {
+                Ok(collected) => sqs::handle(&self.state, &parts, collected.to_bytes(), &ids).await,
+                Err(_) => sqs::json_error(
+                    &SqsError::new(
+                        SqsErrorKind::InvalidParameterValue,
+                        "The request body is too large or broke off.",
+                    ),
+                    &ids,
+                ),
+            }
+        } else {
+            request.extensions_mut().insert(ids.clone());
+            let request = request.map(s3s::Body::from);
+            match self.s3.call(request).await {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::error!(?error, "S3 service failed");
+                    let mut response =
+                        Response::new(s3s::Body::from(Bytes::from_static(b"internal error")));
+                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    response
+                }
+            }
+        };
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
+            headers.insert("x-amz-request-id", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&ids.host_id) {
+            headers.insert("x-amz-id-2", v);
+        }
+        response
+    }
+}
+
+/// Whether a request is for SQS rather than S3.
+fn is_sqs<B>(request: &Request<B>) -> bool {
+    let headers = request.headers();
+    if headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("AmazonSQS"))
+    {
+        return true;
+    }
+    sigv4::scope_service(headers).is_some_and(|s| s == "sqs")
+}

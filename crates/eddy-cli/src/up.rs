@@ -1,0 +1,233 @@
+//! `eddy up`: open the store, provision the pipeline of `eddy.toml`, serve S3 and SQS,
+//! run the event source mapping, and shut down cleanly on SIGINT or SIGTERM.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use eddy_engine::mapping::{self, BuiltinCopyFunction, MappingSettings};
+use eddy_engine::notify::{ChangeContext, QueueNotification};
+use eddy_engine::objects::S3Error;
+use eddy_engine::{Engine, EngineSettings};
+use eddy_function::CopyOptions;
+use eddy_server::{AppState, Credential, Server};
+
+use crate::config::EddyConfig;
+
+pub struct UpOptions {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub config: Option<PathBuf>,
+}
+
+fn load_config(path: Option<PathBuf>) -> anyhow::Result<EddyConfig> {
+    match path {
+        Some(path) => EddyConfig::load(&path),
+        None => {
+            let default = PathBuf::from("eddy.toml");
+            if default.exists() {
+                EddyConfig::load(&default)
+            } else {
+                Ok(EddyConfig::default())
+            }
+        }
+    }
+}
+
+/// Creates the buckets, queues and notification of the configured pipeline, keeping
+/// what exists and bringing changed settings up to date.
+async fn provision(engine: &Engine, config: &EddyConfig) -> anyhow::Result<()> {
+    for bucket in [&config.source_bucket_name, &config.destination_bucket_name] {
+        match engine.create_bucket(bucket).await {
+            Ok(()) | Err(S3Error::BucketAlreadyOwnedByYou) => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot create bucket {bucket}"));
+            }
+        }
+    }
+    let dlq_attributes = BTreeMap::from([(
+        "MessageRetentionPeriod".to_owned(),
+        config.dlq_message_retention_seconds.to_string(),
+    )]);
+    ensure_queue(engine, &config.dlq_name, dlq_attributes).await?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": engine.queue_arn(&config.dlq_name),
+        "maxReceiveCount": config.max_receive_count,
+    })
+    .to_string();
+    let queue_attributes = BTreeMap::from([
+        (
+            "VisibilityTimeout".to_owned(),
+            config.visibility_timeout_seconds.to_string(),
+        ),
+        (
+            "MessageRetentionPeriod".to_owned(),
+            config.message_retention_seconds.to_string(),
+        ),
+        ("RedrivePolicy".to_owned(), redrive),
+    ]);
+    ensure_queue(engine, &config.queue_name, queue_attributes).await?;
+
+    let wanted = vec![QueueNotification {
+        id: "eddy-file-events".to_owned(),
+        queue_arn: engine.queue_arn(&config.queue_name),
+        events: vec!["s3:ObjectCreated:*".to_owned()],
+        prefix: Some(config.notification_filter_prefix.clone()).filter(|p| !p.is_empty()),
+        suffix: Some(config.notification_filter_suffix.clone()).filter(|s| !s.is_empty()),
+    }];
+    let current = engine.get_notifications(&config.source_bucket_name).await?;
+    if current != wanted {
+        let context = ChangeContext {
+            request_id: "EDDYPROVISIONING".to_owned(),
+            host_id: "eddy".to_owned(),
+            source_ip: "127.0.0.1".to_owned(),
+        };
+        engine
+            .put_notifications(&config.source_bucket_name, wanted, context)
+            .await
+            .context("cannot configure the source bucket's notification")?;
+    }
+    Ok(())
+}
+
+async fn ensure_queue(
+    engine: &Engine,
+    name: &str,
+    attributes: BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    match engine.get_queue(name).await {
+        Ok(_) => engine
+            .set_queue_attributes(name, attributes)
+            .await
+            .with_context(|| format!("cannot update queue {name}")),
+        Err(_) => engine
+            .create_queue(name.to_owned(), attributes, BTreeMap::new())
+            .await
+            .map(|_| ())
+            .with_context(|| format!("cannot create queue {name}")),
+    }
+}
+
+async fn wait_for_signal() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+pub async fn run(options: UpOptions) -> anyhow::Result<()> {
+    let config = load_config(options.config)?;
+    let address: SocketAddr = options.listen.parse().with_context(|| {
+        format!(
+            "--listen {} is not an address like 127.0.0.1:4566",
+            options.listen
+        )
+    })?;
+    if !address.ip().is_loopback() {
+        tracing::warn!(%address, "listening beyond this machine: anyone who can reach it and knows the credentials can use eddy");
+    }
+    let engine = Engine::open(
+        &options.data_dir,
+        EngineSettings {
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+            access_key_id: config.access_key_id.clone(),
+        },
+    )
+    .with_context(|| {
+        format!(
+            "cannot open the data directory {}",
+            options.data_dir.display()
+        )
+    })?;
+    provision(&engine, &config).await?;
+
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let bound = listener.local_addr()?;
+    let state = AppState::new(
+        engine.clone(),
+        vec![Credential {
+            access_key_id: config.access_key_id.clone(),
+            secret_access_key: config.secret_access_key.clone(),
+        }],
+    );
+    let server = Server::new(state);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
+
+    let function = Arc::new(BuiltinCopyFunction::new(
+        config.function_name.clone(),
+        engine.clone(),
+        CopyOptions {
+            destination_bucket: config.destination_bucket_name.clone(),
+            destination_prefix: config.destination_prefix.clone(),
+        },
+    ));
+    let mapping = mapping::start(
+        engine.clone(),
+        MappingSettings {
+            queue_name: config.queue_name.clone(),
+            batch_size: config.batch_size,
+            maximum_batching_window: Duration::from_secs(config.maximum_batching_window_seconds),
+            report_batch_item_failures: config.report_batch_item_failures,
+            function_timeout: Duration::from_secs(config.function_timeout_seconds),
+            maximum_concurrency: config.maximum_concurrency,
+        },
+        function,
+    );
+    let maintenance = {
+        let engine = engine.clone();
+        let mut shutdown = shutdown_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                    _ = shutdown.changed() => return,
+                }
+                match engine.expire_messages().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(expired = n, "removed messages past their retention period")
+                    }
+                    Err(error) => tracing::warn!(%error, "retention sweep failed"),
+                }
+            }
+        })
+    };
+
+    println!(
+        "eddy ready on http://{bound} (data in {}; source bucket {}, destination bucket {}, queue {})",
+        options.data_dir.display(),
+        config.source_bucket_name,
+        config.destination_bucket_name,
+        config.queue_name
+    );
+
+    let signal = wait_for_signal().await;
+    tracing::info!(
+        signal,
+        "shutting down: finishing in-flight batches and requests"
+    );
+    let _ = shutdown_tx.send(true);
+    mapping.stop().await;
+    let _ = serving.await;
+    let _ = maintenance.await;
+    engine.close();
+    tracing::info!("stopped");
+    Ok(())
+}

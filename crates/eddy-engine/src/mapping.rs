@@ -1,0 +1,424 @@
+//! Event source mappings: pollers that take batches from a queue, invoke a function
+//! with the Lambda SQS event, and delete what succeeded, following Lambda's rules.
+//!
+//! - A batch is up to `batch_size` messages, gathered for at most
+//!   `maximum_batching_window_seconds` (a window of 0 sends what one receive returns).
+//! - With `ReportBatchItemFailures`, the response's `batchItemFailures` stay in the queue
+//!   and the rest are deleted; `{}`, `null` and an empty list are full success; an entry
+//!   without a usable `itemIdentifier`, an id not in the batch, or a response of the
+//!   wrong shape fail the whole batch. Without it, any returned response is success.
+//! - A function error or a batch that overruns the function timeout fails the whole
+//!   batch: nothing is deleted, every message reappears after its visibility timeout,
+//!   and the poller backs off.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use eddy_events::lambda::{SqsEvent, SqsMessage, SqsMessageAttribute};
+use eddy_function::{CopyOptions, process_batch};
+
+use crate::Engine;
+use crate::local_store::LocalStore;
+use crate::sqs::{ReceiveRequest, ReceivedMessage};
+
+/// Why an invocation failed as a whole.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InvokeError {
+    #[error("function error {error_type}: {message}")]
+    Function { error_type: String, message: String },
+    #[error("task timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// A function a mapping can invoke.
+pub trait Function: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    /// Invokes the function with an event; resolves to its JSON response.
+    fn invoke(
+        &self,
+        event: SqsEvent,
+        deadline: Instant,
+    ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>>;
+}
+
+/// The built-in copy function over the local store.
+pub struct BuiltinCopyFunction {
+    name: String,
+    store: LocalStore,
+    options: CopyOptions,
+}
+
+impl BuiltinCopyFunction {
+    pub fn new(name: String, engine: Engine, options: CopyOptions) -> Self {
+        Self {
+            name,
+            store: LocalStore::new(engine),
+            options,
+        }
+    }
+}
+
+impl Function for BuiltinCopyFunction {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn invoke(
+        &self,
+        event: SqsEvent,
+        _deadline: Instant,
+    ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>> {
+        let store = self.store.clone();
+        let options = self.options.clone();
+        Box::pin(async move {
+            let reports = process_batch(&store, &options, &event).await;
+            let response = eddy_events::lambda::batch_response(
+                reports
+                    .into_iter()
+                    .filter(|r| r.failed())
+                    .map(|r| r.message_id),
+            );
+            serde_json::to_value(response).map_err(|e| InvokeError::Function {
+                error_type: "Runtime.SerializationError".into(),
+                message: e.to_string(),
+            })
+        })
+    }
+}
+
+/// The settings of one event source mapping, with Lambda's names.
+#[derive(Debug, Clone)]
+pub struct MappingSettings {
+    pub queue_name: String,
+    pub batch_size: u32,
+    pub maximum_batching_window: Duration,
+    pub report_batch_item_failures: bool,
+    pub function_timeout: Duration,
+    pub maximum_concurrency: u32,
+}
+
+/// What the mapping does with a batch after the invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchVerdict {
+    /// Delete every message but these (message ids).
+    DeleteAllBut(HashSet<String>),
+    /// Delete nothing; the reason is logged.
+    FailWhole(String),
+}
+
+/// Applies Lambda's partial batch response rules to a function's response.
+pub fn judge_response(
+    response: &serde_json::Value,
+    batch_ids: &HashSet<String>,
+    report_failures: bool,
+) -> BatchVerdict {
+    use serde_json::Value;
+    if !report_failures {
+        return BatchVerdict::DeleteAllBut(HashSet::new());
+    }
+    let failures = match response {
+        Value::Null => return BatchVerdict::DeleteAllBut(HashSet::new()),
+        Value::Object(map) => match map.get("batchItemFailures") {
+            None | Some(Value::Null) => return BatchVerdict::DeleteAllBut(HashSet::new()),
+            Some(Value::Array(items)) => items,
+            Some(_) => return BatchVerdict::FailWhole("batchItemFailures is not a list".into()),
+        },
+        _ => return BatchVerdict::FailWhole("the response is not a JSON object".into()),
+    };
+    let mut failed = HashSet::new();
+    for item in failures {
+        let id = item
+            .get("itemIdentifier")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if id.is_empty() {
+            return BatchVerdict::FailWhole("a batch item failure has no itemIdentifier".into());
+        }
+        if !batch_ids.contains(id) {
+            return BatchVerdict::FailWhole(format!(
+                "itemIdentifier {id} is not a message of the batch"
+            ));
+        }
+        failed.insert(id.to_owned());
+    }
+    BatchVerdict::DeleteAllBut(failed)
+}
+
+/// Builds the Lambda SQS event of a batch.
+pub fn lambda_event(engine: &Engine, queue: &str, messages: &[ReceivedMessage]) -> SqsEvent {
+    let arn = engine.queue_arn(queue);
+    let region = engine.settings().region.clone();
+    let mut event = SqsEvent::default();
+    event.records = messages
+        .iter()
+        .map(|m| {
+            let mut record = SqsMessage::default();
+            record.message_id = Some(m.message_id.clone());
+            record.receipt_handle = Some(m.receipt_handle.clone());
+            record.body = Some(m.body.clone());
+            record.md5_of_body = Some(m.md5_of_body.clone());
+            record.md5_of_message_attributes = m.md5_of_message_attributes.clone();
+            record.attributes = m.attributes.clone().into_iter().collect::<HashMap<_, _>>();
+            record.message_attributes = m
+                .message_attributes
+                .iter()
+                .map(|(name, value)| {
+                    let mut attribute = SqsMessageAttribute::default();
+                    attribute.data_type = Some(value.data_type.clone());
+                    attribute.string_value = value.string_value.clone();
+                    attribute.binary_value = value.binary_value.clone().map(|bytes| {
+                        let mut data = eddy_events::lambda::Base64Data::default();
+                        *data = bytes;
+                        data
+                    });
+                    (name.clone(), attribute)
+                })
+                .collect();
+            record.event_source = Some("aws:sqs".to_owned());
+            record.event_source_arn = Some(arn.clone());
+            record.aws_region = Some(region.clone());
+            record
+        })
+        .collect();
+    event
+}
+
+/// A running mapping; dropping the handle does not stop it, [`MappingHandle::stop`] does.
+pub struct MappingHandle {
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl MappingHandle {
+    /// Stops polling, lets in-flight batches finish, and waits for the pollers.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the pollers of a mapping.
+pub fn start(
+    engine: Engine,
+    settings: MappingSettings,
+    function: Arc<dyn Function>,
+) -> MappingHandle {
+    let (shutdown, watcher) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let pollers = settings.maximum_concurrency.max(1);
+    for poller in 0..pollers {
+        let engine = engine.clone();
+        let settings = settings.clone();
+        let function = function.clone();
+        let watcher = watcher.clone();
+        tasks.spawn(async move { poll_loop(poller, engine, settings, function, watcher).await });
+    }
+    MappingHandle { shutdown, tasks }
+}
+
+async fn poll_loop(
+    poller: u32,
+    engine: Engine,
+    settings: MappingSettings,
+    function: Arc<dyn Function>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::ZERO;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if !backoff.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+        let batch = tokio::select! {
+            batch = gather_batch(&engine, &settings) => batch,
+            _ = shutdown.changed() => return,
+        };
+        let messages = match batch {
+            Ok(messages) if messages.is_empty() => continue,
+            Ok(messages) => messages,
+            Err(error) => {
+                tracing::warn!(queue = %settings.queue_name, poller, %error, "receive failed");
+                backoff = next_backoff(backoff);
+                continue;
+            }
+        };
+        let ok = run_batch(&engine, &settings, function.as_ref(), messages).await;
+        backoff = if ok {
+            Duration::ZERO
+        } else {
+            next_backoff(backoff)
+        };
+    }
+}
+
+fn next_backoff(current: Duration) -> Duration {
+    if current.is_zero() {
+        Duration::from_millis(250)
+    } else {
+        (current * 2).min(Duration::from_secs(10))
+    }
+}
+
+/// Receives one batch: waits (long poll) for the first messages, then, with a batching
+/// window, keeps gathering until the batch is full or the window closes.
+async fn gather_batch(
+    engine: &Engine,
+    settings: &MappingSettings,
+) -> Result<Vec<ReceivedMessage>, crate::sqs::SqsError> {
+    let want = settings.batch_size.max(1) as usize;
+    let mut batch = engine
+        .receive_message(
+            &settings.queue_name,
+            ReceiveRequest {
+                max_messages: want.min(10) as u32,
+                visibility_timeout: None,
+                wait_time_seconds: Some(20),
+            },
+        )
+        .await?;
+    if batch.is_empty() || settings.maximum_batching_window.is_zero() {
+        return Ok(batch);
+    }
+    let window_end = Instant::now() + settings.maximum_batching_window;
+    while batch.len() < want {
+        let remaining = window_end.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break;
+        }
+        let wait = remaining.as_secs().min(20);
+        let more = tokio::time::timeout(
+            remaining,
+            engine.receive_message(
+                &settings.queue_name,
+                ReceiveRequest {
+                    max_messages: (want - batch.len()).min(10) as u32,
+                    visibility_timeout: None,
+                    wait_time_seconds: Some(wait.max(1)),
+                },
+            ),
+        )
+        .await;
+        match more {
+            Ok(Ok(messages)) => batch.extend(messages),
+            Ok(Err(error)) => return Err(error),
+            Err(_) => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// Invokes the function with one batch and deletes what succeeded. Returns whether the
+/// batch as a whole succeeded.
+async fn run_batch(
+    engine: &Engine,
+    settings: &MappingSettings,
+    function: &dyn Function,
+    messages: Vec<ReceivedMessage>,
+) -> bool {
+    let event = lambda_event(engine, &settings.queue_name, &messages);
+    let batch_ids: HashSet<String> = messages.iter().map(|m| m.message_id.clone()).collect();
+    let deadline = Instant::now() + settings.function_timeout;
+    let response = match tokio::time::timeout_at(deadline, function.invoke(event, deadline)).await {
+        Ok(result) => result,
+        Err(_) => Err(InvokeError::Timeout(settings.function_timeout)),
+    };
+    let verdict = match response {
+        Ok(value) => judge_response(&value, &batch_ids, settings.report_batch_item_failures),
+        Err(error) => BatchVerdict::FailWhole(error.to_string()),
+    };
+    match verdict {
+        BatchVerdict::FailWhole(reason) => {
+            tracing::warn!(function = function.name(), queue = %settings.queue_name, messages = messages.len(), %reason, "batch failed; nothing deleted");
+            false
+        }
+        BatchVerdict::DeleteAllBut(failed) => {
+            let handles: Vec<String> = messages
+                .iter()
+                .filter(|m| !failed.contains(&m.message_id))
+                .map(|m| m.receipt_handle.clone())
+                .collect();
+            if !failed.is_empty() {
+                let keys: BTreeMap<&str, &str> = messages
+                    .iter()
+                    .filter(|m| failed.contains(&m.message_id))
+                    .map(|m| {
+                        (
+                            m.message_id.as_str(),
+                            m.attributes
+                                .get("ApproximateReceiveCount")
+                                .map(String::as_str)
+                                .unwrap_or("?"),
+                        )
+                    })
+                    .collect();
+                tracing::info!(function = function.name(), failed = ?keys, "records left for retry");
+            }
+            if !handles.is_empty()
+                && let Err(error) = engine
+                    .delete_message_batch(&settings.queue_name, handles)
+                    .await
+            {
+                tracing::warn!(queue = %settings.queue_name, %error, "could not delete processed messages");
+            }
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ids() -> HashSet<String> {
+        ["a", "b"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn partial_batch_rules() {
+        let all = BatchVerdict::DeleteAllBut(HashSet::new());
+        assert_eq!(judge_response(&json!(null), &ids(), true), all);
+        assert_eq!(judge_response(&json!({}), &ids(), true), all);
+        assert_eq!(
+            judge_response(&json!({"batchItemFailures": []}), &ids(), true),
+            all
+        );
+        assert_eq!(
+            judge_response(
+                &json!({"batchItemFailures": [{"itemIdentifier": "a"}]}),
+                &ids(),
+                true
+            ),
+            BatchVerdict::DeleteAllBut(["a".to_string()].into_iter().collect())
+        );
+        for bad in [
+            json!({"batchItemFailures": [{"itemIdentifier": ""}]}),
+            json!({"batchItemFailures": [{}]}),
+            json!({"batchItemFailures": [{"itemIdentifier": "zzz"}]}),
+            json!({"batchItemFailures": "a"}),
+            json!("text"),
+            json!(42),
+        ] {
+            assert!(
+                matches!(
+                    judge_response(&bad, &ids(), true),
+                    BatchVerdict::FailWhole(_)
+                ),
+                "{bad}"
+            );
+        }
+        // Without ReportBatchItemFailures the response is ignored.
+        assert_eq!(judge_response(&json!("text"), &ids(), false), all);
+    }
+}

@@ -1,0 +1,1078 @@
+//! Buckets, objects and multipart uploads with S3 semantics.
+//!
+//! An object write stages its bytes ([`crate::blobs`]), places the file, then commits
+//! the metadata row and the notification messages in one transaction: the object is
+//! visible exactly when its events are queued. The file of a replaced or deleted object
+//! is removed after the commit that stopped naming it.
+
+use std::collections::BTreeMap;
+
+use md5::{Digest, Md5};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::blobs::StagedBlob;
+use crate::error::StoreError;
+use crate::notify::{ChangeContext, EventObject, QueueNotification, event_body};
+use crate::sqs::{self, SendRequest};
+use crate::time::now_ms;
+
+/// An S3-level failure of an engine operation.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum S3Error {
+    #[error("The specified bucket does not exist")]
+    NoSuchBucket,
+    #[error("The specified key does not exist.")]
+    NoSuchKey,
+    #[error("Your previous request to create the named bucket succeeded and you already own it.")]
+    BucketAlreadyOwnedByYou,
+    #[error("The bucket you tried to delete is not empty")]
+    BucketNotEmpty,
+    #[error("At least one of the pre-conditions you specified did not hold")]
+    PreconditionFailed,
+    #[error(
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )]
+    NoSuchUpload,
+    #[error("{0}")]
+    InvalidPart(String),
+    #[error("The list of parts was not in ascending order. Parts must be ordered by part number.")]
+    InvalidPartOrder,
+    #[error("Your proposed upload is smaller than the minimum allowed object size.")]
+    EntityTooSmall,
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for S3Error {
+    fn from(error: rusqlite::Error) -> Self {
+        S3Error::Store(error.into())
+    }
+}
+
+/// Stored attributes of an object besides its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAttrs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names lowercased.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Checksums by algorithm name (`CRC32`, `SHA256`, ...), base64.
+    #[serde(default)]
+    pub checksums: BTreeMap<String, String>,
+}
+
+/// An object's metadata row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub bucket: String,
+    pub key: String,
+    pub blob: String,
+    pub size: u64,
+    /// Without quotes.
+    pub etag: String,
+    pub last_modified_ms: u64,
+    pub attrs: ObjectAttrs,
+}
+
+/// A bucket.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    pub name: String,
+    pub created_ms: u64,
+    pub region: String,
+}
+
+/// What a listing asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    /// List keys strictly after this one.
+    pub start_after: Option<String>,
+    pub max_keys: usize,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    pub objects: Vec<ObjectMeta>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    /// The last key or common prefix of the page: where the next page starts after.
+    pub last: Option<String>,
+}
+
+/// A multipart upload in progress.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub upload_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub created_ms: u64,
+    pub attrs: ObjectAttrs,
+}
+
+/// An uploaded part.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub part_number: u32,
+    pub blob: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified_ms: u64,
+}
+
+/// The smallest part but the last of a multipart upload.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+fn bucket_exists(conn: &Connection, bucket: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM buckets WHERE name = ?1")?
+        .query_row([bucket], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn require_bucket(conn: &Connection, bucket: &str) -> Result<(), S3Error> {
+    if bucket_exists(conn, bucket)? {
+        Ok(())
+    } else {
+        Err(S3Error::NoSuchBucket)
+    }
+}
+
+fn load_object(
+    conn: &Connection,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<ObjectMeta>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT blob, size, etag, last_modified_ms, attrs FROM objects WHERE bucket = ?1 AND key = ?2",
+        )?
+        .query_row(params![bucket, key], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, u64>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, u64>(3)?,
+                row.get::<_, String>(4)?,
+            ))
+        })
+        .optional()?
+        .map(|(blob, size, etag, last_modified_ms, attrs)| ObjectMeta {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            blob,
+            size,
+            etag,
+            last_modified_ms,
+            attrs: serde_json::from_str(&attrs).unwrap_or_default(),
+        }))
+}
+
+fn load_notifications(
+    conn: &Connection,
+    bucket: &str,
+) -> Result<Vec<QueueNotification>, StoreError> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT notification FROM buckets WHERE name = ?1")?
+        .query_row([bucket], |row| row.get(0))
+        .optional()?;
+    Ok(json
+        .map(|j| serde_json::from_str(&j))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// Enqueues the events of one object change into every matching configuration's queue.
+/// Returns the queues written to.
+fn enqueue_events(
+    conn: &Connection,
+    engine: &EventSettings,
+    event_name: &str,
+    object: &EventObject<'_>,
+    context: &ChangeContext,
+    now: u64,
+) -> Result<Vec<String>, StoreError> {
+    let mut queues = Vec::new();
+    for config in load_notifications(conn, object.bucket)? {
+        if !config.matches(event_name, object.key) {
+            continue;
+        }
+        let Some(arn) = eddy_events::arn::parse_queue_arn(&config.queue_arn) else {
+            continue;
+        };
+        let queue = match sqs_load_queue(conn, &arn.queue_name) {
+            Some(queue) => queue,
+            None => {
+                tracing::warn!(queue = %arn.queue_name, bucket = %object.bucket, "notification queue is gone; event dropped");
+                continue;
+            }
+        };
+        let body = event_body(
+            &engine.region,
+            &engine.principal,
+            event_name,
+            &config.id,
+            object,
+            context,
+            now,
+        );
+        let request = SendRequest {
+            body,
+            ..SendRequest::default()
+        };
+        if let Err(error) = sqs::insert_message(conn, &queue, &request, &engine.principal, now)? {
+            tracing::warn!(queue = %queue.name, %error, "notification could not be enqueued");
+            continue;
+        }
+        queues.push(queue.name);
+    }
+    Ok(queues)
+}
+
+fn sqs_load_queue(conn: &Connection, name: &str) -> Option<sqs::Queue> {
+    sqs::load_queue_for_notifications(conn, name)
+}
+
+/// What event records need from the engine's settings.
+#[derive(Debug, Clone)]
+struct EventSettings {
+    region: String,
+    principal: String,
+}
+
+/// The result of a committed object change.
+struct Committed {
+    meta: ObjectMeta,
+    replaced_blob: Option<String>,
+    woken: Vec<String>,
+}
+
+fn commit_object(
+    conn: &Connection,
+    settings: &EventSettings,
+    meta: ObjectMeta,
+    event_name: &str,
+    sequencer: &str,
+    context: &ChangeContext,
+) -> Result<Committed, S3Error> {
+    require_bucket(conn, &meta.bucket)?;
+    let previous = load_object(conn, &meta.bucket, &meta.key)?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO objects (bucket, key, blob, size, etag, last_modified_ms, attrs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        meta.bucket,
+        meta.key,
+        meta.blob,
+        meta.size,
+        meta.etag,
+        meta.last_modified_ms,
+        serde_json::to_string(&meta.attrs).map_err(StoreError::from)?,
+    ])?;
+    let object = EventObject {
+        bucket: &meta.bucket,
+        key: &meta.key,
+        size: Some(meta.size),
+        etag: Some(&meta.etag),
+        sequencer: sequencer.to_owned(),
+    };
+    let woken = enqueue_events(
+        conn,
+        settings,
+        event_name,
+        &object,
+        context,
+        meta.last_modified_ms,
+    )?;
+    Ok(Committed {
+        replaced_blob: previous.map(|p| p.blob).filter(|b| *b != meta.blob),
+        meta,
+        woken,
+    })
+}
+
+impl Engine {
+    fn event_settings(&self) -> EventSettings {
+        EventSettings {
+            region: self.settings().region.clone(),
+            principal: self.settings().access_key_id.clone(),
+        }
+    }
+
+    pub async fn create_bucket(&self, name: &str) -> Result<(), S3Error> {
+        let name = name.to_owned();
+        let region = self.settings().region.clone();
+        self.db()
+            .write(move |conn| {
+                if bucket_exists(conn, &name)? {
+                    return Ok(Err(S3Error::BucketAlreadyOwnedByYou));
+                }
+                conn.execute(
+                    "INSERT INTO buckets (name, created_ms, region) VALUES (?1, ?2, ?3)",
+                    params![name, now_ms(), region],
+                )?;
+                Ok(Ok(()))
+            })
+            .await?
+    }
+
+    pub async fn delete_bucket(&self, name: &str) -> Result<(), S3Error> {
+        let name = name.to_owned();
+        let removed_uploads = self
+            .db()
+            .write(move |conn| {
+                if !bucket_exists(conn, &name)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                let has_objects = conn
+                    .prepare_cached("SELECT 1 FROM objects WHERE bucket = ?1 LIMIT 1")?
+                    .query_row([&name], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if has_objects {
+                    return Ok(Err(S3Error::BucketNotEmpty));
+                }
+                let blobs = part_blobs_of_bucket(conn, &name)?;
+                conn.execute("DELETE FROM uploads WHERE bucket = ?1", [&name])?;
+                conn.execute("DELETE FROM buckets WHERE name = ?1", [&name])?;
+                Ok(Ok(blobs))
+            })
+            .await??;
+        self.blobs().remove(removed_uploads).await;
+        Ok(())
+    }
+
+    pub async fn get_bucket(&self, name: &str) -> Result<Bucket, S3Error> {
+        let name = name.to_owned();
+        self.db()
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT created_ms, region FROM buckets WHERE name = ?1")?
+                    .query_row([&name], |row| {
+                        Ok(Bucket {
+                            name: name.clone(),
+                            created_ms: row.get(0)?,
+                            region: row.get(1)?,
+                        })
+                    })
+                    .optional()?)
+            })
+            .await?
+            .ok_or(S3Error::NoSuchBucket)
+    }
+
+    pub async fn list_buckets(&self) -> Result<Vec<Bucket>, S3Error> {
+        Ok(self
+            .db()
+            .read(|conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT name, created_ms, region FROM buckets ORDER BY name")?;
+                let rows = stmt
+                    .query_map([], |row| {
+                        Ok(Bucket {
+                            name: row.get(0)?,
+                            created_ms: row.get(1)?,
+                            region: row.get(2)?,
+                        })
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?)
+    }
+
+    pub async fn get_notifications(&self, bucket: &str) -> Result<Vec<QueueNotification>, S3Error> {
+        let bucket = bucket.to_owned();
+        self.db()
+            .read(move |conn| {
+                if !bucket_exists(conn, &bucket)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                Ok(Ok(load_notifications(conn, &bucket)?))
+            })
+            .await?
+    }
+
+    /// Saves a bucket's notification configuration (validated by the caller with
+    /// [`crate::notify`]) and sends the `s3:TestEvent` to each destination queue, in the
+    /// same transaction.
+    pub async fn put_notifications(
+        &self,
+        bucket: &str,
+        configs: Vec<QueueNotification>,
+        context: ChangeContext,
+    ) -> Result<(), S3Error> {
+        let bucket = bucket.to_owned();
+        let principal = self.settings().access_key_id.clone();
+        let woken = self
+            .db()
+            .write(move |conn| {
+                if !bucket_exists(conn, &bucket)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                let mut queues = Vec::new();
+                for config in &configs {
+                    let queue = eddy_events::arn::parse_queue_arn(&config.queue_arn)
+                        .and_then(|arn| sqs_load_queue(conn, &arn.queue_name));
+                    let Some(queue) = queue else {
+                        return Ok(Err(S3Error::InvalidArgument(
+                            "Unable to validate the following destination configurations".into(),
+                        )));
+                    };
+                    if queue.attributes.fifo() {
+                        return Ok(Err(S3Error::InvalidArgument(
+                            "Unable to validate the following destination configurations: FIFO queues are not supported as destinations".into(),
+                        )));
+                    }
+                    if !queues.iter().any(|q: &sqs::Queue| q.name == queue.name) {
+                        queues.push(queue);
+                    }
+                }
+                conn.execute(
+                    "UPDATE buckets SET notification = ?2 WHERE name = ?1",
+                    params![bucket, serde_json::to_string(&configs).map_err(StoreError::from)?],
+                )?;
+                let now = now_ms();
+                let test_event = serde_json::json!({
+                    "Service": "Amazon S3",
+                    "Event": "s3:TestEvent",
+                    "Time": crate::time::iso8601_millis(now),
+                    "Bucket": bucket,
+                    "RequestId": context.request_id,
+                    "HostId": context.host_id,
+                })
+                .to_string();
+                let mut woken = Vec::new();
+                for queue in &queues {
+                    let request = SendRequest {
+                        body: test_event.clone(),
+                        ..SendRequest::default()
+                    };
+                    if sqs::insert_message(conn, queue, &request, &principal, now)?.is_ok() {
+                        woken.push(queue.name.clone());
+                    }
+                }
+                Ok(Ok(woken))
+            })
+            .await??;
+        self.wake_queues(woken.iter());
+        Ok(())
+    }
+
+    /// Places a staged body and commits it as `bucket/key`, enqueueing its events.
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        staged: StagedBlob,
+        attrs: ObjectAttrs,
+        event_name: &str,
+        context: ChangeContext,
+    ) -> Result<ObjectMeta, S3Error> {
+        let etag = hex::encode(staged.md5);
+        self.commit_staged(bucket, key, staged, etag, attrs, event_name, context)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_staged(
+        &self,
+        bucket: &str,
+        key: &str,
+        staged: StagedBlob,
+        etag: String,
+        attrs: ObjectAttrs,
+        event_name: &str,
+        context: ChangeContext,
+    ) -> Result<ObjectMeta, S3Error> {
+        if let Err(error) = self.blobs().place(&staged).await {
+            self.blobs().discard(staged).await;
+            return Err(error.into());
+        }
+        let meta = ObjectMeta {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            blob: staged.id.clone(),
+            size: staged.size,
+            etag,
+            last_modified_ms: now_ms(),
+            attrs,
+        };
+        self.commit_placed(meta, event_name, context).await
+    }
+
+    /// Commits a placed blob's row; on failure removes the blob again.
+    async fn commit_placed(
+        &self,
+        meta: ObjectMeta,
+        event_name: &str,
+        context: ChangeContext,
+    ) -> Result<ObjectMeta, S3Error> {
+        let blob = meta.blob.clone();
+        let settings = self.event_settings();
+        let sequencer = self.next_sequencer();
+        let event_name = event_name.to_owned();
+        let result = self
+            .db()
+            .write(move |conn| {
+                Ok(commit_object(
+                    conn,
+                    &settings,
+                    meta,
+                    &event_name,
+                    &sequencer,
+                    &context,
+                ))
+            })
+            .await
+            .map_err(S3Error::from)
+            .and_then(|r| r);
+        match result {
+            Ok(committed) => {
+                if let Some(old) = committed.replaced_blob {
+                    self.blobs().remove(vec![old]).await;
+                }
+                self.wake_queues(committed.woken.iter());
+                Ok(committed.meta)
+            }
+            Err(error) => {
+                self.blobs().remove(vec![blob]).await;
+                Err(error)
+            }
+        }
+    }
+
+    pub async fn get_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta, S3Error> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.db()
+            .read(move |conn| {
+                if let Some(meta) = load_object(conn, &bucket, &key)? {
+                    return Ok(Ok(meta));
+                }
+                Ok(Err(if bucket_exists(conn, &bucket)? {
+                    S3Error::NoSuchKey
+                } else {
+                    S3Error::NoSuchBucket
+                }))
+            })
+            .await?
+    }
+
+    /// Deletes an object (a missing key is not an error, as in S3); emits
+    /// `ObjectRemoved:Delete` when something was deleted.
+    pub async fn delete_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        context: ChangeContext,
+    ) -> Result<bool, S3Error> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        let settings = self.event_settings();
+        let sequencer = self.next_sequencer();
+        let (blob, woken) = self
+            .db()
+            .write(move |conn| {
+                if !bucket_exists(conn, &bucket)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                let Some(previous) = load_object(conn, &bucket, &key)? else {
+                    return Ok(Ok((None, Vec::new())));
+                };
+                conn.execute(
+                    "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
+                    params![bucket, key],
+                )?;
+                let object = EventObject {
+                    bucket: &bucket,
+                    key: &key,
+                    size: None,
+                    etag: None,
+                    sequencer,
+                };
+                let woken = enqueue_events(
+                    conn,
+                    &settings,
+                    "s3:ObjectRemoved:Delete",
+                    &object,
+                    &context,
+                    now_ms(),
+                )?;
+                Ok(Ok((Some(previous.blob), woken)))
+            })
+            .await??;
+        self.wake_queues(woken.iter());
+        let deleted = blob.is_some();
+        self.blobs().remove(blob.into_iter().collect()).await;
+        Ok(deleted)
+    }
+
+    /// Copies an object by hard-linking its file. `if_match` conditions the copy on the
+    /// source's current eTag; `attrs` replaces the metadata (`None` copies it).
+    pub async fn copy_object(
+        &self,
+        source: (&str, &str),
+        if_match: Option<&str>,
+        destination: (&str, &str),
+        attrs: Option<ObjectAttrs>,
+        context: ChangeContext,
+    ) -> Result<ObjectMeta, S3Error> {
+        let source_meta = self.get_object(source.0, source.1).await?;
+        if if_match.is_some_and(|etag| etag.trim_matches('"') != source_meta.etag && etag != "*") {
+            return Err(S3Error::PreconditionFailed);
+        }
+        let blob = match self.blobs().link(&source_meta.blob).await {
+            Ok(blob) => blob,
+            // The source was replaced or deleted between the lookup and the link.
+            Err(_) if if_match.is_some() => return Err(S3Error::PreconditionFailed),
+            Err(_) => return Err(S3Error::NoSuchKey),
+        };
+        let meta = ObjectMeta {
+            bucket: destination.0.to_owned(),
+            key: destination.1.to_owned(),
+            blob,
+            size: source_meta.size,
+            etag: source_meta.etag.clone(),
+            last_modified_ms: now_ms(),
+            attrs: attrs.unwrap_or(source_meta.attrs),
+        };
+        self.commit_placed(meta, "s3:ObjectCreated:Copy", context)
+            .await
+    }
+
+    /// One page of the keys of a bucket, with common prefixes folded.
+    pub async fn list_objects(&self, bucket: &str, query: ListQuery) -> Result<ListPage, S3Error> {
+        let bucket = bucket.to_owned();
+        self.db()
+            .read(move |conn| {
+                if !bucket_exists(conn, &bucket)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                Ok(Ok(list_page(conn, &bucket, &query)?))
+            })
+            .await?
+    }
+
+    pub async fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        attrs: ObjectAttrs,
+    ) -> Result<Upload, S3Error> {
+        let upload = Upload {
+            upload_id: uuid::Uuid::new_v4().simple().to_string(),
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            created_ms: now_ms(),
+            attrs,
+        };
+        let row = upload.clone();
+        self.db()
+            .write(move |conn| {
+                if !bucket_exists(conn, &row.bucket)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                conn.execute(
+                    "INSERT INTO uploads (upload_id, bucket, key, created_ms, attrs) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        row.upload_id,
+                        row.bucket,
+                        row.key,
+                        row.created_ms,
+                        serde_json::to_string(&row.attrs).map_err(StoreError::from)?
+                    ],
+                )?;
+                Ok(Ok(()))
+            })
+            .await??;
+        Ok(upload)
+    }
+
+    pub async fn get_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Upload, S3Error> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        self.db()
+            .read(move |conn| Ok(load_upload(conn, &bucket, &key, &upload_id)))
+            .await?
+    }
+
+    /// Stores a part (replacing an earlier part of the same number); returns its ETag.
+    pub async fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        staged: StagedBlob,
+        etag: String,
+    ) -> Result<Part, S3Error> {
+        if let Err(error) = self.blobs().place(&staged).await {
+            self.blobs().discard(staged).await;
+            return Err(error.into());
+        }
+        let part = Part {
+            part_number,
+            blob: staged.id.clone(),
+            size: staged.size,
+            etag,
+            last_modified_ms: now_ms(),
+        };
+        let row = part.clone();
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        let result = self
+            .db()
+            .write(move |conn| {
+                if let Err(error) = load_upload(conn, &bucket, &key, &upload_id) {
+                    return Ok(Err(error));
+                }
+                let previous: Option<String> = conn
+                    .query_row(
+                        "SELECT blob FROM parts WHERE upload_id = ?1 AND part_number = ?2",
+                        params![upload_id, row.part_number],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO parts (upload_id, part_number, blob, size, etag, last_modified_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![upload_id, row.part_number, row.blob, row.size, row.etag, row.last_modified_ms],
+                )?;
+                Ok(Ok(previous))
+            })
+            .await
+            .map_err(S3Error::from)
+            .and_then(|r| r);
+        match result {
+            Ok(previous) => {
+                self.blobs().remove(previous.into_iter().collect()).await;
+                Ok(part)
+            }
+            Err(error) => {
+                self.blobs().remove(vec![part.blob]).await;
+                Err(error)
+            }
+        }
+    }
+
+    pub async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<Part>, S3Error> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        self.db()
+            .read(move |conn| {
+                if let Err(error) = load_upload(conn, &bucket, &key, &upload_id) {
+                    return Ok(Err(error));
+                }
+                Ok(Ok(load_parts(conn, &upload_id)?))
+            })
+            .await?
+    }
+
+    pub async fn list_uploads(&self, bucket: &str, prefix: &str) -> Result<Vec<Upload>, S3Error> {
+        let (bucket, prefix) = (bucket.to_owned(), prefix.to_owned());
+        self.db()
+            .read(move |conn| {
+                if !bucket_exists(conn, &bucket)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                let mut stmt = conn.prepare_cached(
+                    "SELECT upload_id, key, created_ms, attrs FROM uploads WHERE bucket = ?1 ORDER BY key, created_ms",
+                )?;
+                let uploads = stmt
+                    .query_map([&bucket], |row| {
+                        Ok(Upload {
+                            upload_id: row.get(0)?,
+                            bucket: bucket.clone(),
+                            key: row.get(1)?,
+                            created_ms: row.get(2)?,
+                            attrs: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
+                        })
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Ok(uploads.into_iter().filter(|u| u.key.starts_with(&prefix)).collect()))
+            })
+            .await?
+    }
+
+    pub async fn abort_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), S3Error> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        let blobs = self
+            .db()
+            .write(move |conn| {
+                if let Err(error) = load_upload(conn, &bucket, &key, &upload_id) {
+                    return Ok(Err(error));
+                }
+                let blobs: Vec<String> = load_parts(conn, &upload_id)?
+                    .into_iter()
+                    .map(|p| p.blob)
+                    .collect();
+                conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [&upload_id])?;
+                Ok(Ok(blobs))
+            })
+            .await??;
+        self.blobs().remove(blobs).await;
+        Ok(())
+    }
+
+    /// Completes a multipart upload from the listed parts (number, ETag), in order.
+    pub async fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        requested: Vec<(u32, String)>,
+        context: ChangeContext,
+    ) -> Result<ObjectMeta, S3Error> {
+        let upload = self.get_upload(bucket, key, upload_id).await?;
+        let stored = self.list_parts(bucket, key, upload_id).await?;
+        if requested.is_empty() {
+            return Err(S3Error::InvalidArgument(
+                "You must specify at least one part".into(),
+            ));
+        }
+        let mut chosen = Vec::with_capacity(requested.len());
+        let mut previous_number = 0;
+        for (number, etag) in &requested {
+            if *number <= previous_number {
+                return Err(S3Error::InvalidPartOrder);
+            }
+            previous_number = *number;
+            let part = stored
+                .iter()
+                .find(|p| p.part_number == *number && p.etag == etag.trim_matches('"'))
+                .ok_or_else(|| {
+                    S3Error::InvalidPart(
+                        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.".into(),
+                    )
+                })?;
+            chosen.push(part.clone());
+        }
+        if chosen[..chosen.len() - 1]
+            .iter()
+            .any(|p| p.size < MIN_PART_SIZE)
+        {
+            return Err(S3Error::EntityTooSmall);
+        }
+        let mut md5_of_md5s = Md5::new();
+        for part in &chosen {
+            let raw = hex::decode(&part.etag)
+                .map_err(|_| StoreError::Corrupt(format!("part ETag {}", part.etag)))?;
+            md5_of_md5s.update(&raw);
+        }
+        let etag = format!(
+            "{}-{}",
+            hex::encode(md5_of_md5s.finalize().as_slice()),
+            chosen.len()
+        );
+        let staged = self
+            .blobs()
+            .concat(chosen.iter().map(|p| p.blob.clone()).collect())
+            .await?;
+        if let Err(error) = self.blobs().place(&staged).await {
+            self.blobs().discard(staged).await;
+            return Err(error.into());
+        }
+        let meta = ObjectMeta {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            blob: staged.id.clone(),
+            size: staged.size,
+            etag,
+            last_modified_ms: now_ms(),
+            attrs: upload.attrs,
+        };
+        // The row, the upload's removal and the events commit together.
+        let blob = meta.blob.clone();
+        let settings = self.event_settings();
+        let sequencer = self.next_sequencer();
+        let upload_id = upload_id.to_owned();
+        let result = self
+            .db()
+            .write(move |conn| {
+                let parts: Vec<String> = load_parts(conn, &upload_id)?
+                    .into_iter()
+                    .map(|p| p.blob)
+                    .collect();
+                if load_upload(conn, &meta.bucket, &meta.key, &upload_id).is_err() {
+                    return Ok(Err(S3Error::NoSuchUpload));
+                }
+                conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [&upload_id])?;
+                let committed = match commit_object(
+                    conn,
+                    &settings,
+                    meta,
+                    "s3:ObjectCreated:CompleteMultipartUpload",
+                    &sequencer,
+                    &context,
+                ) {
+                    Ok(c) => c,
+                    Err(e) => return Ok(Err(e)),
+                };
+                Ok(Ok((committed, parts)))
+            })
+            .await
+            .map_err(S3Error::from)
+            .and_then(|r| r);
+        match result {
+            Ok((committed, parts)) => {
+                let mut remove = parts;
+                remove.extend(committed.replaced_blob);
+                self.blobs().remove(remove).await;
+                self.wake_queues(committed.woken.iter());
+                Ok(committed.meta)
+            }
+            Err(error) => {
+                self.blobs().remove(vec![blob]).await;
+                Err(error)
+            }
+        }
+    }
+}
+
+fn part_blobs_of_bucket(conn: &Connection, bucket: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.blob FROM parts p JOIN uploads u ON u.upload_id = p.upload_id WHERE u.bucket = ?1",
+    )?;
+    let rows = stmt
+        .query_map([bucket], |row| row.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn load_upload(
+    conn: &Connection,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) -> Result<Upload, S3Error> {
+    conn.prepare_cached("SELECT bucket, key, created_ms, attrs FROM uploads WHERE upload_id = ?1")?
+        .query_row([upload_id], |row| {
+            Ok(Upload {
+                upload_id: upload_id.to_owned(),
+                bucket: row.get(0)?,
+                key: row.get(1)?,
+                created_ms: row.get(2)?,
+                attrs: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
+            })
+        })
+        .optional()?
+        .filter(|u| u.bucket == bucket && u.key == key)
+        .ok_or(S3Error::NoSuchUpload)
+}
+
+fn load_parts(conn: &Connection, upload_id: &str) -> Result<Vec<Part>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT part_number, blob, size, etag, last_modified_ms FROM parts WHERE upload_id = ?1 ORDER BY part_number",
+    )?;
+    let parts = stmt
+        .query_map([upload_id], |row| {
+            Ok(Part {
+                part_number: row.get(0)?,
+                blob: row.get(1)?,
+                size: row.get(2)?,
+                etag: row.get(3)?,
+                last_modified_ms: row.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(parts)
+}
+
+fn list_page(conn: &Connection, bucket: &str, query: &ListQuery) -> Result<ListPage, StoreError> {
+    let mut page = ListPage::default();
+    if query.max_keys == 0 {
+        return Ok(page);
+    }
+    let mut after = match &query.start_after {
+        Some(s) if s.as_str() >= query.prefix.as_str() => s.clone(),
+        _ => String::new(),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, blob, size, etag, last_modified_ms, attrs FROM objects
+         WHERE bucket = ?1 AND key > ?2 AND key >= ?3 ORDER BY key LIMIT 1000",
+    )?;
+    loop {
+        let rows = stmt
+            .query_map(params![bucket, after, query.prefix], |row| {
+                Ok(ObjectMeta {
+                    bucket: bucket.to_owned(),
+                    key: row.get(0)?,
+                    blob: row.get(1)?,
+                    size: row.get(2)?,
+                    etag: row.get(3)?,
+                    last_modified_ms: row.get(4)?,
+                    attrs: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if rows.is_empty() {
+            return Ok(page);
+        }
+        for meta in rows {
+            after = meta.key.clone();
+            if !meta.key.starts_with(&query.prefix) {
+                return Ok(page);
+            }
+            let entries = page.objects.len() + page.common_prefixes.len();
+            let folded = query
+                .delimiter
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .and_then(|d| {
+                    meta.key[query.prefix.len()..]
+                        .find(d)
+                        .map(|i| meta.key[..query.prefix.len() + i + d.len()].to_owned())
+                });
+            if let Some(common) = folded {
+                if page.common_prefixes.last() == Some(&common) {
+                    continue;
+                }
+                if entries == query.max_keys {
+                    page.is_truncated = true;
+                    return Ok(page);
+                }
+                page.last = Some(common.clone());
+                page.common_prefixes.push(common);
+            } else {
+                if entries == query.max_keys {
+                    page.is_truncated = true;
+                    return Ok(page);
+                }
+                page.last = Some(meta.key.clone());
+                page.objects.push(meta);
+            }
+        }
+    }
+}

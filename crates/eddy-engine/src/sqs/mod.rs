@@ -1,0 +1,406 @@
+//! Queues and messages with SQS semantics, stored in the engine's database.
+//!
+//! Every operation that changes a message (send, receive, delete, visibility change,
+//! the move to a dead-letter queue) is one durable transaction, so after a crash each
+//! message is in its queue, in flight with its deadline, in the DLQ, or deleted.
+//! Long-polling receives wait on the queue's notifier, which every commit that makes a
+//! message available wakes.
+
+pub mod attributes;
+pub mod error;
+mod md5;
+mod ops;
+
+pub use attributes::{QueueAttributes, RedrivePolicy};
+pub use error::{SqsError, SqsErrorKind};
+pub use md5::{md5_hex, md5_of_message_attributes};
+pub use ops::{insert_message, queue_url_path};
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::time::now_ms;
+
+/// A message attribute value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageAttributeValue {
+    pub data_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub string_value: Option<String>,
+    /// Raw bytes (base64 on the wire and in the store).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_base64")]
+    pub binary_value: Option<Vec<u8>>,
+}
+
+mod opt_base64 {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(bytes) => {
+                s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let value: Option<String> = Option::deserialize(d)?;
+        value
+            .map(|v| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(v)
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+    }
+}
+
+/// What SendMessage (or a bucket notification) asks to enqueue.
+#[derive(Debug, Clone, Default)]
+pub struct SendRequest {
+    pub body: String,
+    pub delay_seconds: Option<u64>,
+    pub message_attributes: BTreeMap<String, MessageAttributeValue>,
+}
+
+/// What a successful send reports.
+#[derive(Debug, Clone)]
+pub struct SendResult {
+    pub message_id: String,
+    pub md5_of_body: String,
+    pub md5_of_message_attributes: Option<String>,
+}
+
+/// A message handed out by a receive.
+#[derive(Debug, Clone)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    pub md5_of_body: String,
+    /// System attributes by name (SenderId, SentTimestamp, ApproximateReceiveCount, ...).
+    pub attributes: BTreeMap<String, String>,
+    pub message_attributes: BTreeMap<String, MessageAttributeValue>,
+    pub md5_of_message_attributes: Option<String>,
+}
+
+/// What ReceiveMessage asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiveRequest {
+    pub max_messages: u32,
+    pub visibility_timeout: Option<u64>,
+    /// `None`: the queue's ReceiveMessageWaitTimeSeconds.
+    pub wait_time_seconds: Option<u64>,
+}
+
+/// A queue as stored.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub name: String,
+    pub created_s: u64,
+    pub modified_s: u64,
+    pub attributes: QueueAttributes,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Message counts of a queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub visible: u64,
+    pub not_visible: u64,
+    pub delayed: u64,
+    /// Send time of the oldest message, if any.
+    pub oldest_sent_ms: Option<u64>,
+}
+
+impl Engine {
+    /// The ARN of a queue of this engine.
+    pub fn queue_arn(&self, name: &str) -> String {
+        eddy_events::arn::queue_arn(&self.settings().region, &self.settings().account_id, name)
+    }
+
+    /// Creates a queue, or returns the existing one when its attributes agree.
+    pub async fn create_queue(
+        &self,
+        name: String,
+        attributes: BTreeMap<String, String>,
+        tags: BTreeMap<String, String>,
+    ) -> Result<Queue, SqsError> {
+        let settings = self.settings().clone();
+        self.db()
+            .write(move |conn| {
+                Ok(ops::create_queue(
+                    conn,
+                    &settings,
+                    &name,
+                    &attributes,
+                    &tags,
+                    now_ms(),
+                ))
+            })
+            .await?
+    }
+
+    pub async fn get_queue(&self, name: &str) -> Result<Queue, SqsError> {
+        let name = name.to_owned();
+        self.db()
+            .read(move |conn| Ok(ops::load_queue(conn, &name)))
+            .await?
+    }
+
+    pub async fn list_queues(&self, prefix: Option<String>) -> Result<Vec<String>, SqsError> {
+        Ok(self
+            .db()
+            .read(move |conn| ops::list_queues(conn, prefix.as_deref()))
+            .await?)
+    }
+
+    pub async fn delete_queue(&self, name: &str) -> Result<(), SqsError> {
+        let name = name.to_owned();
+        self.db()
+            .write(move |conn| Ok(ops::delete_queue(conn, &name, now_ms())))
+            .await?
+    }
+
+    pub async fn set_queue_attributes(
+        &self,
+        name: &str,
+        changes: BTreeMap<String, String>,
+    ) -> Result<(), SqsError> {
+        let name = name.to_owned();
+        let settings = self.settings().clone();
+        self.db()
+            .write(move |conn| {
+                Ok(ops::set_queue_attributes(
+                    conn,
+                    &settings,
+                    &name,
+                    &changes,
+                    now_ms(),
+                ))
+            })
+            .await?
+    }
+
+    /// The queue's attributes, the computed ones included, for the names asked
+    /// (`All` for every one).
+    pub async fn get_queue_attributes(
+        &self,
+        name: &str,
+        names: Vec<String>,
+    ) -> Result<BTreeMap<String, String>, SqsError> {
+        let name = name.to_owned();
+        let arn = self.queue_arn(&name);
+        self.db()
+            .read(move |conn| {
+                Ok(ops::get_queue_attributes(
+                    conn,
+                    &name,
+                    &arn,
+                    &names,
+                    now_ms(),
+                ))
+            })
+            .await?
+    }
+
+    pub async fn queue_counts(&self, name: &str) -> Result<QueueCounts, SqsError> {
+        let name = name.to_owned();
+        Ok(self
+            .db()
+            .read(move |conn| ops::counts(conn, &name, now_ms()))
+            .await?)
+    }
+
+    /// Enqueues one message.
+    pub async fn send_message(
+        &self,
+        queue: &str,
+        request: SendRequest,
+    ) -> Result<SendResult, SqsError> {
+        let mut results = self.send_message_batch(queue, vec![request]).await?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(SqsError::new(SqsErrorKind::InternalError, "no result")))
+    }
+
+    /// Enqueues several messages in one transaction; each entry succeeds or fails alone.
+    pub async fn send_message_batch(
+        &self,
+        queue: &str,
+        requests: Vec<SendRequest>,
+    ) -> Result<Vec<Result<SendResult, SqsError>>, SqsError> {
+        let name = queue.to_owned();
+        let sender = self.settings().access_key_id.clone();
+        let results = self
+            .db()
+            .write(move |conn| {
+                let queue = match ops::load_queue(conn, &name) {
+                    Ok(queue) => queue,
+                    Err(error) => return Ok(Err(error)),
+                };
+                let now = now_ms();
+                let mut results = Vec::with_capacity(requests.len());
+                for request in &requests {
+                    results.push(ops::insert_message(conn, &queue, request, &sender, now)?);
+                }
+                Ok(Ok(results))
+            })
+            .await??;
+        self.wake_queues([&queue.to_owned()]);
+        Ok(results)
+    }
+
+    /// Receives up to `max_messages`, waiting up to the wait time for the first one.
+    pub async fn receive_message(
+        &self,
+        queue: &str,
+        request: ReceiveRequest,
+    ) -> Result<Vec<ReceivedMessage>, SqsError> {
+        let queue_row = self.get_queue(queue).await?;
+        let wait = request
+            .wait_time_seconds
+            .unwrap_or_else(|| queue_row.attributes.wait_time_seconds());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+        let waker = self.queue_waker(queue);
+        loop {
+            let notified = waker.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (messages, next_visible_ms, moved_to) = self.receive_once(queue, &request).await?;
+            if !moved_to.is_empty() {
+                self.wake_queues(moved_to.iter());
+            }
+            if !messages.is_empty() {
+                return Ok(messages);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(messages);
+            }
+            let mut sleep_until = deadline;
+            if let Some(next) = next_visible_ms {
+                let in_ms = next.saturating_sub(now_ms());
+                sleep_until = sleep_until.min(now + Duration::from_millis(in_ms));
+            }
+            let _ = tokio::time::timeout_at(sleep_until, notified).await;
+        }
+    }
+
+    /// One receive attempt: the messages, when the next hidden one becomes visible, and
+    /// the DLQs messages were moved to.
+    async fn receive_once(
+        &self,
+        queue: &str,
+        request: &ReceiveRequest,
+    ) -> Result<(Vec<ReceivedMessage>, Option<u64>, Vec<String>), SqsError> {
+        let name = queue.to_owned();
+        let request = request.clone();
+        let region = self.settings().region.clone();
+        let account = self.settings().account_id.clone();
+        self.db()
+            .write(move |conn| {
+                Ok(ops::receive(
+                    conn,
+                    &name,
+                    &request,
+                    &region,
+                    &account,
+                    now_ms(),
+                ))
+            })
+            .await?
+    }
+
+    pub async fn delete_message(&self, queue: &str, receipt_handle: &str) -> Result<(), SqsError> {
+        let mut results = self
+            .delete_message_batch(queue, vec![receipt_handle.to_owned()])
+            .await?;
+        results.pop().unwrap_or(Ok(()))
+    }
+
+    /// Deletes several messages in one transaction; each entry succeeds or fails alone.
+    pub async fn delete_message_batch(
+        &self,
+        queue: &str,
+        receipt_handles: Vec<String>,
+    ) -> Result<Vec<Result<(), SqsError>>, SqsError> {
+        let name = queue.to_owned();
+        self.db()
+            .write(move |conn| {
+                if let Err(error) = ops::load_queue(conn, &name) {
+                    return Ok(Err(error));
+                }
+                let mut results = Vec::with_capacity(receipt_handles.len());
+                for handle in &receipt_handles {
+                    results.push(ops::delete(conn, &name, handle)?);
+                }
+                Ok(Ok(results))
+            })
+            .await?
+    }
+
+    pub async fn change_message_visibility(
+        &self,
+        queue: &str,
+        receipt_handle: &str,
+        timeout: u64,
+    ) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        let handle = receipt_handle.to_owned();
+        self.db()
+            .write(move |conn| {
+                Ok(ops::load_queue(conn, &name)
+                    .and_then(|_| ops::change_visibility(conn, &name, &handle, timeout, now_ms())))
+            })
+            .await
+            .map_err(SqsError::from)
+            .and_then(|r| r)
+            .inspect(|_| {
+                if timeout == 0 {
+                    self.wake_queues([&queue.to_owned()]);
+                }
+            })
+    }
+
+    pub async fn purge_queue(&self, queue: &str) -> Result<u64, SqsError> {
+        let name = queue.to_owned();
+        self.db()
+            .write(move |conn| {
+                if let Err(error) = ops::load_queue(conn, &name) {
+                    return Ok(Err(error));
+                }
+                Ok(Ok(
+                    conn.execute("DELETE FROM messages WHERE queue = ?1", [&name])? as u64,
+                ))
+            })
+            .await?
+    }
+
+    /// Deletes messages older than their queue's retention period; returns how many.
+    pub async fn expire_messages(&self) -> Result<u64, SqsError> {
+        Ok(self
+            .db()
+            .write(move |conn| ops::expire(conn, now_ms()))
+            .await?)
+    }
+}
+
+/// A queue by name, for notification delivery inside another transaction.
+pub(crate) fn load_queue_for_notifications(
+    conn: &rusqlite::Connection,
+    name: &str,
+) -> Option<Queue> {
+    ops::load_queue(conn, name).ok()
+}
+
+/// Encodes binary attribute values for JSON output.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

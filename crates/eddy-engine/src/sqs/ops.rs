@@ -1,0 +1,682 @@
+//! The SQS operations as statements on one connection, run inside the engine's write
+//! (or read) transactions.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::attributes::{ALL_NAMES, QueueAttributes};
+use super::error::{SqsError, SqsErrorKind};
+use super::md5::{md5_hex, md5_of_message_attributes};
+use super::{
+    MessageAttributeValue, Queue, QueueCounts, ReceiveRequest, ReceivedMessage, SendRequest,
+    SendResult,
+};
+use crate::EngineSettings;
+use crate::error::StoreError;
+
+/// A queue deleted less than this long ago cannot be created again.
+const QUEUE_DELETED_RECENTLY_MS: u64 = 60_000;
+
+/// The path of a queue's URL: `/<account>/<name>`.
+pub fn queue_url_path(account_id: &str, name: &str) -> String {
+    format!("/{account_id}/{name}")
+}
+
+fn valid_queue_name(name: &str) -> bool {
+    let stem = name.strip_suffix(".fifo").unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 80
+        && !stem.is_empty()
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+pub(super) fn load_queue(conn: &Connection, name: &str) -> Result<Queue, SqsError> {
+    conn.prepare_cached(
+        "SELECT name, created_s, modified_s, attributes, tags FROM queues WHERE name = ?1",
+    )?
+    .query_row([name], |row| {
+        Ok(Queue {
+            name: row.get(0)?,
+            created_s: row.get(1)?,
+            modified_s: row.get(2)?,
+            attributes: QueueAttributes::from_json(&row.get::<_, String>(3)?),
+            tags: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
+        })
+    })
+    .optional()?
+    .ok_or_else(SqsError::queue_does_not_exist)
+}
+
+/// Checks that a RedrivePolicy names an existing queue of the same type.
+fn check_redrive_target(conn: &Connection, attributes: &QueueAttributes) -> Result<(), SqsError> {
+    let Some(policy) = attributes.redrive_policy() else {
+        return Ok(());
+    };
+    let target = eddy_events::arn::parse_queue_arn(&policy.dead_letter_target_arn);
+    let target_queue = target.and_then(|arn| load_queue(conn, &arn.queue_name).ok());
+    match target_queue {
+        None => Err(SqsError::invalid_parameter(format!(
+            "Value {} for parameter RedrivePolicy is invalid. Reason: Dead-letter target does not exist.",
+            attributes
+                .0
+                .get("RedrivePolicy")
+                .cloned()
+                .unwrap_or_default()
+        ))),
+        Some(dlq) if dlq.attributes.fifo() != attributes.fifo() => {
+            Err(SqsError::invalid_parameter(
+                "Value for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be the same type as the source queue.",
+            ))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+pub(super) fn create_queue(
+    conn: &Connection,
+    settings: &EngineSettings,
+    name: &str,
+    requested: &BTreeMap<String, String>,
+    tags: &BTreeMap<String, String>,
+    now_ms: u64,
+) -> Result<Queue, SqsError> {
+    if !valid_queue_name(name) {
+        return Err(SqsError::invalid_parameter(
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+        ));
+    }
+    let fifo_requested = requested.get("FifoQueue").is_some_and(|v| v == "true");
+    if fifo_requested != name.ends_with(".fifo") {
+        return Err(SqsError::invalid_parameter(
+            "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.",
+        ));
+    }
+    if requested.get("FifoQueue").is_some_and(|v| v != "true") {
+        return Err(SqsError::new(
+            SqsErrorKind::InvalidAttributeValue,
+            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
+        ));
+    }
+    let mut attributes = QueueAttributes::defaults(fifo_requested);
+    attributes.apply(requested, true)?;
+    let _ = settings;
+    if let Ok(existing) = load_queue(conn, name) {
+        // Same name: fine if every requested attribute agrees with the existing queue.
+        let agrees = requested
+            .iter()
+            .all(|(k, v)| existing.attributes.0.get(k).is_some_and(|e| e == v));
+        if agrees {
+            return Ok(existing);
+        }
+        return Err(SqsError::new(
+            SqsErrorKind::QueueNameExists,
+            format!(
+                "A queue already exists with the same name and a different value for attribute(s) {}",
+                requested.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    let deleted_ms: Option<u64> = conn
+        .prepare_cached("SELECT deleted_ms FROM deleted_queues WHERE name = ?1")?
+        .query_row([name], |row| row.get(0))
+        .optional()?;
+    if deleted_ms.is_some_and(|d| now_ms < d + QUEUE_DELETED_RECENTLY_MS) {
+        return Err(SqsError::new(
+            SqsErrorKind::QueueDeletedRecently,
+            "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
+        ));
+    }
+    check_redrive_target(conn, &attributes)?;
+    let now_s = now_ms / 1000;
+    conn.execute(
+        "INSERT INTO queues (name, created_s, modified_s, attributes, tags) VALUES (?1, ?2, ?2, ?3, ?4)",
+        params![name, now_s, attributes.to_json(), serde_json::to_string(tags).map_err(StoreError::from)?],
+    )?;
+    conn.execute("DELETE FROM deleted_queues WHERE name = ?1", [name])?;
+    Ok(Queue {
+        name: name.to_owned(),
+        created_s: now_s,
+        modified_s: now_s,
+        attributes,
+        tags: tags.clone(),
+    })
+}
+
+pub(super) fn list_queues(
+    conn: &Connection,
+    prefix: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM queues ORDER BY name")?;
+    let names = stmt
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(names
+        .into_iter()
+        .filter(|n| prefix.is_none_or(|p| n.starts_with(p)))
+        .collect())
+}
+
+pub(super) fn delete_queue(conn: &Connection, name: &str, now_ms: u64) -> Result<(), SqsError> {
+    load_queue(conn, name)?;
+    conn.execute("DELETE FROM messages WHERE queue = ?1", [name])?;
+    conn.execute("DELETE FROM queues WHERE name = ?1", [name])?;
+    conn.execute(
+        "INSERT OR REPLACE INTO deleted_queues (name, deleted_ms) VALUES (?1, ?2)",
+        params![name, now_ms],
+    )?;
+    Ok(())
+}
+
+pub(super) fn set_queue_attributes(
+    conn: &Connection,
+    settings: &EngineSettings,
+    name: &str,
+    changes: &BTreeMap<String, String>,
+    now_ms: u64,
+) -> Result<(), SqsError> {
+    let _ = settings;
+    let mut queue = load_queue(conn, name)?;
+    queue.attributes.apply(changes, false)?;
+    if changes.contains_key("RedrivePolicy") {
+        check_redrive_target(conn, &queue.attributes)?;
+    }
+    conn.execute(
+        "UPDATE queues SET attributes = ?2, modified_s = ?3 WHERE name = ?1",
+        params![name, queue.attributes.to_json(), now_ms / 1000],
+    )?;
+    Ok(())
+}
+
+pub(super) fn counts(
+    conn: &Connection,
+    name: &str,
+    now_ms: u64,
+) -> Result<QueueCounts, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT
+            COALESCE(SUM(visible_at_ms <= ?2), 0),
+            COALESCE(SUM(visible_at_ms > ?2 AND receive_count > 0), 0),
+            COALESCE(SUM(visible_at_ms > ?2 AND receive_count = 0), 0),
+            MIN(sent_ms)
+         FROM messages WHERE queue = ?1",
+    )?;
+    Ok(stmt.query_row(params![name, now_ms], |row| {
+        Ok(QueueCounts {
+            visible: row.get(0)?,
+            not_visible: row.get(1)?,
+            delayed: row.get(2)?,
+            oldest_sent_ms: row.get(3)?,
+        })
+    })?)
+}
+
+pub(super) fn get_queue_attributes(
+    conn: &Connection,
+    name: &str,
+    arn: &str,
+    names: &[String],
+    now_ms: u64,
+) -> Result<BTreeMap<String, String>, SqsError> {
+    let queue = load_queue(conn, name)?;
+    for requested in names {
+        if requested != "All" && !ALL_NAMES.contains(&requested.as_str()) {
+            return Err(SqsError::new(
+                SqsErrorKind::InvalidAttributeName,
+                format!("Unknown Attribute {requested}."),
+            ));
+        }
+    }
+    let wanted = |n: &str| names.iter().any(|r| r == "All" || r == n);
+    let mut out = BTreeMap::new();
+    for (k, v) in &queue.attributes.0 {
+        if wanted(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    let counts = counts(conn, name, now_ms)?;
+    let computed = [
+        ("ApproximateNumberOfMessages", counts.visible.to_string()),
+        (
+            "ApproximateNumberOfMessagesNotVisible",
+            counts.not_visible.to_string(),
+        ),
+        (
+            "ApproximateNumberOfMessagesDelayed",
+            counts.delayed.to_string(),
+        ),
+        ("CreatedTimestamp", queue.created_s.to_string()),
+        ("LastModifiedTimestamp", queue.modified_s.to_string()),
+        ("QueueArn", arn.to_owned()),
+    ];
+    for (k, v) in computed {
+        if wanted(k) {
+            out.insert(k.to_owned(), v);
+        }
+    }
+    Ok(out)
+}
+
+fn valid_body_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+fn validate_message_attributes(
+    attributes: &BTreeMap<String, MessageAttributeValue>,
+) -> Result<u64, SqsError> {
+    if attributes.len() > 10 {
+        return Err(SqsError::invalid_parameter(
+            "Number of message attributes [".to_owned()
+                + &attributes.len().to_string()
+                + "] exceeds the allowed maximum [10].",
+        ));
+    }
+    let mut size = 0u64;
+    for (name, value) in attributes {
+        let lower = name.to_ascii_lowercase();
+        if name.is_empty()
+            || name.len() > 256
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+            || lower.starts_with("aws.")
+            || lower.starts_with("amazon.")
+            || name.starts_with('.')
+            || name.ends_with('.')
+            || name.contains("..")
+        {
+            return Err(SqsError::invalid_parameter(format!(
+                "Message attribute name '{name}' is invalid."
+            )));
+        }
+        let base_type = value.data_type.split('.').next().unwrap_or_default();
+        match base_type {
+            "String" | "Number" => {
+                let Some(v) = &value.string_value else {
+                    return Err(SqsError::invalid_parameter(format!(
+                        "Message attribute '{name}' must contain a non-empty message attribute value for message attribute type '{}'.",
+                        value.data_type
+                    )));
+                };
+                if base_type == "Number" && v.trim().parse::<f64>().is_err() {
+                    return Err(SqsError::invalid_parameter(format!(
+                        "Can't cast the value of message attribute '{name}' to a number."
+                    )));
+                }
+                if !v.chars().all(valid_body_char) {
+                    return Err(SqsError::new(
+                        SqsErrorKind::InvalidMessageContents,
+                        format!("Message attribute '{name}' contains invalid characters."),
+                    ));
+                }
+                size += v.len() as u64;
+            }
+            "Binary" => {
+                let Some(v) = &value.binary_value else {
+                    return Err(SqsError::invalid_parameter(format!(
+                        "Message attribute '{name}' must contain a non-empty message attribute value for message attribute type 'Binary'."
+                    )));
+                };
+                size += v.len() as u64;
+            }
+            _ => {
+                return Err(SqsError::invalid_parameter(format!(
+                    "The type of message (user) attribute '{name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String."
+                )));
+            }
+        }
+        size += name.len() as u64 + value.data_type.len() as u64;
+    }
+    Ok(size)
+}
+
+/// Validates and inserts one message; the outer error is a storage failure, the inner
+/// one the entry's own validation error.
+pub fn insert_message(
+    conn: &Connection,
+    queue: &Queue,
+    request: &SendRequest,
+    sender_id: &str,
+    now_ms: u64,
+) -> Result<Result<SendResult, SqsError>, StoreError> {
+    if request.body.is_empty() {
+        return Ok(Err(SqsError::missing_parameter("MessageBody")));
+    }
+    if !request.body.chars().all(valid_body_char) {
+        return Ok(Err(SqsError::new(
+            SqsErrorKind::InvalidMessageContents,
+            "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+        )));
+    }
+    let attributes_size = match validate_message_attributes(&request.message_attributes) {
+        Ok(size) => size,
+        Err(error) => return Ok(Err(error)),
+    };
+    let limit = queue.attributes.maximum_message_size();
+    let size = request.body.len() as u64 + attributes_size;
+    if size > limit {
+        return Ok(Err(SqsError::invalid_parameter(format!(
+            "One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+        ))));
+    }
+    let delay = match request.delay_seconds {
+        Some(d) if d > 900 => {
+            return Ok(Err(SqsError::invalid_parameter(format!(
+                "Value {d} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided."
+            ))));
+        }
+        Some(d) => d,
+        None => queue.attributes.delay_seconds(),
+    };
+    let message_id = uuid::Uuid::new_v4().to_string();
+    let md5_of_body = md5_hex(request.body.as_bytes());
+    let md5_of_attributes = md5_of_message_attributes(&request.message_attributes);
+    let attributes_json = if request.message_attributes.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&request.message_attributes)?)
+    };
+    conn.prepare_cached(
+        "INSERT INTO messages (queue, message_id, body, md5_of_body, message_attributes, md5_of_message_attributes,
+                               sent_ms, visible_at_ms, sender_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        queue.name,
+        message_id,
+        request.body,
+        md5_of_body,
+        attributes_json,
+        md5_of_attributes,
+        now_ms,
+        now_ms + delay * 1000,
+        sender_id,
+    ])?;
+    Ok(Ok(SendResult {
+        message_id,
+        md5_of_body,
+        md5_of_message_attributes: md5_of_attributes,
+    }))
+}
+
+/// A receipt handle names the queue, the message row and the receive's nonce.
+fn make_receipt_handle(queue: &str, seq: i64, nonce: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{queue}\n{seq}\n{nonce}"))
+}
+
+fn parse_receipt_handle(handle: &str) -> Option<(String, i64, String)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(handle)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let mut parts = text.split('\n');
+    let queue = parts.next()?.to_owned();
+    let seq = parts.next()?.parse().ok()?;
+    let nonce = parts.next()?.to_owned();
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((queue, seq, nonce))
+}
+
+fn invalid_handle(handle: &str) -> SqsError {
+    SqsError::new(
+        SqsErrorKind::ReceiptHandleIsInvalid,
+        format!("The input receipt handle \"{handle}\" is not a valid receipt handle."),
+    )
+}
+
+/// One receive attempt. Returns the messages, the earliest time a hidden message of the
+/// queue becomes visible, and the DLQs messages were moved to.
+pub(super) fn receive(
+    conn: &Connection,
+    name: &str,
+    request: &ReceiveRequest,
+    region: &str,
+    account_id: &str,
+    now_ms: u64,
+) -> Result<(Vec<ReceivedMessage>, Option<u64>, Vec<String>), SqsError> {
+    let queue = load_queue(conn, name)?;
+    let max = request.max_messages.clamp(1, 10) as usize;
+    let visibility = request
+        .visibility_timeout
+        .unwrap_or_else(|| queue.attributes.visibility_timeout());
+    let redrive = queue.attributes.redrive_policy();
+    let dlq_name = redrive
+        .as_ref()
+        .and_then(|p| eddy_events::arn::parse_queue_arn(&p.dead_letter_target_arn))
+        .map(|a| a.queue_name)
+        .filter(|n| load_queue(conn, n).is_ok());
+    let source_arn = eddy_events::arn::queue_arn(region, account_id, name);
+    let retention_ms = queue.attributes.retention_seconds() * 1000;
+
+    let mut messages = Vec::new();
+    let mut moved_to = Vec::new();
+    let mut select = conn.prepare_cached(
+        "SELECT seq, message_id, body, md5_of_body, message_attributes, md5_of_message_attributes,
+                sent_ms, receive_count, first_receive_ms, dead_letter_source_arn, sender_id
+         FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3",
+    )?;
+    // Moves to the DLQ free places in the batch; look again until it is full or empty.
+    loop {
+        let wanted = max - messages.len();
+        if wanted == 0 {
+            break;
+        }
+        let rows = select
+            .query_map(params![name, now_ms, wanted as i64], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                    row.get::<_, u64>(6)?,
+                    row.get::<_, u32>(7)?,
+                    row.get::<_, Option<u64>>(8)?,
+                    row.get::<_, Option<String>>(9)?,
+                    row.get::<_, String>(10)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut moved_any = false;
+        for (
+            seq,
+            message_id,
+            body,
+            md5_of_body,
+            attrs_json,
+            md5_attrs,
+            sent_ms,
+            count,
+            first_ms,
+            dlq_source,
+            sender,
+        ) in rows
+        {
+            if now_ms >= sent_ms + retention_ms {
+                conn.execute("DELETE FROM messages WHERE seq = ?1", [seq])?;
+                moved_any = true;
+                continue;
+            }
+            let new_count = count + 1;
+            if let (Some(policy), Some(dlq)) = (&redrive, &dlq_name)
+                && new_count > policy.max_receive_count
+            {
+                conn.execute(
+                    "UPDATE messages SET queue = ?2, visible_at_ms = ?3, receipt_nonce = NULL,
+                            dead_letter_source_arn = ?4 WHERE seq = ?1",
+                    params![seq, dlq, now_ms, source_arn],
+                )?;
+                if !moved_to.contains(dlq) {
+                    moved_to.push(dlq.clone());
+                }
+                moved_any = true;
+                continue;
+            }
+            let nonce = uuid::Uuid::new_v4().simple().to_string();
+            let first = first_ms.unwrap_or(now_ms);
+            conn.prepare_cached(
+                "UPDATE messages SET visible_at_ms = ?2, receive_count = ?3, first_receive_ms = ?4,
+                        receipt_nonce = ?5, received_ms = ?6 WHERE seq = ?1",
+            )?
+            .execute(params![
+                seq,
+                now_ms + visibility * 1000,
+                new_count,
+                first,
+                nonce,
+                now_ms
+            ])?;
+            let mut attributes = BTreeMap::new();
+            attributes.insert("SenderId".to_owned(), sender);
+            attributes.insert("SentTimestamp".to_owned(), sent_ms.to_string());
+            attributes.insert("ApproximateReceiveCount".to_owned(), new_count.to_string());
+            attributes.insert(
+                "ApproximateFirstReceiveTimestamp".to_owned(),
+                first.to_string(),
+            );
+            if let Some(source) = dlq_source {
+                attributes.insert("DeadLetterQueueSourceArn".to_owned(), source);
+            }
+            let message_attributes = attrs_json
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(StoreError::from)?
+                .unwrap_or_default();
+            messages.push(ReceivedMessage {
+                message_id,
+                receipt_handle: make_receipt_handle(name, seq, &nonce),
+                body,
+                md5_of_body,
+                attributes,
+                message_attributes,
+                md5_of_message_attributes: md5_attrs,
+            });
+        }
+        if !moved_any {
+            break;
+        }
+    }
+    let next_visible: Option<u64> = conn
+        .prepare_cached(
+            "SELECT MIN(visible_at_ms) FROM messages WHERE queue = ?1 AND visible_at_ms > ?2",
+        )?
+        .query_row(params![name, now_ms], |row| row.get(0))?;
+    Ok((messages, next_visible, moved_to))
+}
+
+pub(super) fn delete(
+    conn: &Connection,
+    queue: &str,
+    handle: &str,
+) -> Result<Result<(), SqsError>, StoreError> {
+    let Some((handle_queue, seq, nonce)) = parse_receipt_handle(handle) else {
+        return Ok(Err(invalid_handle(handle)));
+    };
+    if handle_queue != queue {
+        return Ok(Err(invalid_handle(handle)));
+    }
+    // An outdated handle (the message was received again since) deletes nothing.
+    conn.prepare_cached(
+        "DELETE FROM messages WHERE seq = ?1 AND queue = ?2 AND receipt_nonce = ?3",
+    )?
+    .execute(params![seq, queue, nonce])?;
+    Ok(Ok(()))
+}
+
+pub(super) fn change_visibility(
+    conn: &Connection,
+    queue: &str,
+    handle: &str,
+    timeout: u64,
+    now_ms: u64,
+) -> Result<(), SqsError> {
+    let (handle_queue, seq, nonce) =
+        parse_receipt_handle(handle).ok_or_else(|| invalid_handle(handle))?;
+    if handle_queue != queue {
+        return Err(invalid_handle(handle));
+    }
+    if timeout > 43_200 {
+        return Err(SqsError::invalid_parameter(format!(
+            "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided."
+        )));
+    }
+    let row: Option<(u64, Option<String>, Option<u64>)> = conn
+        .prepare_cached("SELECT visible_at_ms, receipt_nonce, received_ms FROM messages WHERE seq = ?1 AND queue = ?2")?
+        .query_row(params![seq, queue], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    let in_flight = matches!(&row, Some((visible_at, Some(current), _)) if *visible_at > now_ms && *current == nonce);
+    if !in_flight {
+        return Err(SqsError::new(
+            SqsErrorKind::MessageNotInflight,
+            "Message does not exist or is not available for visibility timeout change.",
+        ));
+    }
+    let received_ms = row.and_then(|r| r.2).unwrap_or(now_ms);
+    if now_ms + timeout * 1000 > received_ms + 43_200_000 {
+        return Err(SqsError::invalid_parameter(format!(
+            "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+        )));
+    }
+    conn.execute(
+        "UPDATE messages SET visible_at_ms = ?2 WHERE seq = ?1",
+        params![seq, now_ms + timeout * 1000],
+    )?;
+    Ok(())
+}
+
+/// Deletes messages past their queue's retention period.
+pub(super) fn expire(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> {
+    let mut stmt = conn.prepare("SELECT name, attributes FROM queues")?;
+    let queues = stmt
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut removed = 0;
+    for (name, attributes) in queues {
+        let retention_ms = QueueAttributes::from_json(&attributes).retention_seconds() * 1000;
+        removed += conn.execute(
+            "DELETE FROM messages WHERE queue = ?1 AND sent_ms + ?2 <= ?3",
+            params![name, retention_ms, now_ms],
+        )? as u64;
+    }
+    conn.execute(
+        "DELETE FROM deleted_queues WHERE deleted_ms + ?1 <= ?2",
+        params![QUEUE_DELETED_RECENTLY_MS, now_ms],
+    )?;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_handles_round_trip() {
+        let handle = make_receipt_handle("q", 42, "abc");
+        assert_eq!(
+            parse_receipt_handle(&handle),
+            Some(("q".to_owned(), 42, "abc".to_owned()))
+        );
+        assert_eq!(parse_receipt_handle("garbage!"), None);
+    }
+
+    #[test]
+    fn queue_names() {
+        assert!(valid_queue_name("file-events"));
+        assert!(valid_queue_name("a.fifo"));
+        assert!(!valid_queue_name(""));
+        assert!(!valid_queue_name("bad name"));
+        assert!(!valid_queue_name(&"a".repeat(81)));
+    }
+}

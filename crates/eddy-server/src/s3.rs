@@ -1,0 +1,1372 @@
+//! S3 over the engine, through the `s3s` crate: `s3s` parses requests, verifies SigV4
+//! and decodes aws-chunked bodies; this module checks digests against the bytes, maps
+//! each operation onto the engine, and shapes the answers as S3 does.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures::{Stream, TryStreamExt};
+use s3s::dto::*;
+use s3s::{S3, S3Error as WireError, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use eddy_engine::Engine;
+use eddy_engine::blobs::{StageError, StagedBlob};
+use eddy_engine::notify::{self, ChangeContext, QueueNotification};
+use eddy_engine::objects::{ListQuery, ObjectAttrs, ObjectMeta, S3Error};
+
+use crate::RequestIds;
+
+/// The largest single PUT S3 accepts (5 GiB).
+pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// The largest key S3 accepts, in UTF-8 bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// The S3 service of eddy.
+#[derive(Clone)]
+pub struct EddyS3 {
+    engine: Engine,
+}
+
+impl EddyS3 {
+    pub fn new(engine: Engine) -> Self {
+        Self { engine }
+    }
+}
+
+fn to_wire(error: S3Error) -> WireError {
+    let message = error.to_string();
+    let code = match &error {
+        S3Error::NoSuchBucket => S3ErrorCode::NoSuchBucket,
+        S3Error::NoSuchKey => S3ErrorCode::NoSuchKey,
+        S3Error::BucketAlreadyOwnedByYou => S3ErrorCode::BucketAlreadyOwnedByYou,
+        S3Error::BucketNotEmpty => S3ErrorCode::BucketNotEmpty,
+        S3Error::PreconditionFailed => S3ErrorCode::PreconditionFailed,
+        S3Error::NoSuchUpload => S3ErrorCode::NoSuchUpload,
+        S3Error::InvalidPart(_) => S3ErrorCode::InvalidPart,
+        S3Error::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
+        S3Error::EntityTooSmall => S3ErrorCode::EntityTooSmall,
+        S3Error::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
+        S3Error::Store(eddy_engine::error::StoreError::DiskFull) => {
+            return WireError::with_message(
+                S3ErrorCode::Custom("InsufficientStorage".into()),
+                "Not enough space on the data directory to store the object.".to_owned(),
+            )
+            .with_status(http::StatusCode::INSUFFICIENT_STORAGE);
+        }
+        S3Error::Store(_) => S3ErrorCode::InternalError,
+    };
+    if code == S3ErrorCode::InternalError {
+        tracing::error!(%message, "S3 request failed inside the store");
+    }
+    WireError::with_message(code, message)
+}
+
+trait WithStatus {
+    fn with_status(self, status: http::StatusCode) -> Self;
+}
+
+impl WithStatus for WireError {
+    fn with_status(mut self, status: http::StatusCode) -> Self {
+        self.set_status_code(status);
+        self
+    }
+}
+
+fn stage_error(error: StageError) -> WireError {
+    match error {
+        StageError::Body(message) => WireError::with_message(S3ErrorCode::IncompleteBody, message),
+        StageError::TooLarge { .. } => s3_error!(
+            EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed object size."
+        ),
+        StageError::Store(store) => to_wire(S3Error::Store(store)),
+    }
+}
+
+fn context<T>(req: &S3Request<T>) -> ChangeContext {
+    let ids = req
+        .extensions
+        .get::<RequestIds>()
+        .cloned()
+        .unwrap_or_else(RequestIds::generate);
+    ChangeContext {
+        request_id: ids.request_id,
+        host_id: ids.host_id,
+        source_ip: ids.source_ip,
+    }
+}
+
+fn check_key(key: &str) -> S3Result<()> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(s3_error!(KeyTooLongError, "Your key is too long"));
+    }
+    if key.is_empty() {
+        return Err(s3_error!(InvalidArgument, "The key must not be empty"));
+    }
+    Ok(())
+}
+
+fn timestamp(ms: u64) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+fn timestamp_ms(ts: &Timestamp) -> u64 {
+    let dt: time::OffsetDateTime = ts.clone().into();
+    (dt.unix_timestamp_nanos() / 1_000_000).max(0) as u64
+}
+
+fn etag(meta: &ObjectMeta) -> ETag {
+    ETag::Strong(meta.etag.clone())
+}
+
+/// The checksums a request asks to be checked, by algorithm name.
+struct ChecksumRequest {
+    hasher: s3s::checksum::ChecksumHasher,
+    expected: BTreeMap<&'static str, String>,
+}
+
+impl ChecksumRequest {
+    fn new(
+        algorithm: Option<&ChecksumAlgorithm>,
+        given: [(&'static str, Option<&String>); 5],
+    ) -> S3Result<Self> {
+        let mut hasher = s3s::checksum::ChecksumHasher::default();
+        let mut expected = BTreeMap::new();
+        let enable = |name: &str, hasher: &mut s3s::checksum::ChecksumHasher| match name {
+            "CRC32" => hasher.crc32 = Some(Default::default()),
+            "CRC32C" => hasher.crc32c = Some(Default::default()),
+            "SHA1" => hasher.sha1 = Some(Default::default()),
+            "SHA256" => hasher.sha256 = Some(Default::default()),
+            "CRC64NVME" => hasher.crc64nvme = Some(Default::default()),
+            _ => {}
+        };
+        if let Some(algorithm) = algorithm {
+            let name = algorithm.as_str().to_ascii_uppercase();
+            if !["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"].contains(&name.as_str()) {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Value for x-amz-checksum-algorithm header is invalid."
+                ));
+            }
+            enable(&name, &mut hasher);
+        }
+        for (name, value) in given {
+            if let Some(value) = value {
+                enable(name, &mut hasher);
+                expected.insert(name, value.clone());
+            }
+        }
+        Ok(Self { hasher, expected })
+    }
+
+    /// Compares the computed checksums with the header or trailer values; returns the
+    /// checksums to store.
+    fn finish(self, trailers: Option<http::HeaderMap>) -> S3Result<BTreeMap<String, String>> {
+        let mut expected = self.expected;
+        if let Some(trailers) = trailers {
+            for (name, header) in [
+                ("CRC32", "x-amz-checksum-crc32"),
+                ("CRC32C", "x-amz-checksum-crc32c"),
+                ("SHA1", "x-amz-checksum-sha1"),
+                ("SHA256", "x-amz-checksum-sha256"),
+                ("CRC64NVME", "x-amz-checksum-crc64nvme"),
+            ] {
+                if let Some(value) = trailers.get(header) {
+                    let value = value
+                        .to_str()
+                        .map_err(|_| s3_error!(InvalidArgument, "invalid checksum trailer"))?;
+                    expected.insert(name, value.to_owned());
+                }
+            }
+        }
+        let computed = self.hasher.finalize();
+        let mut stored = BTreeMap::new();
+        for (name, value) in [
+            ("CRC32", computed.checksum_crc32),
+            ("CRC32C", computed.checksum_crc32c),
+            ("SHA1", computed.checksum_sha1),
+            ("SHA256", computed.checksum_sha256),
+            ("CRC64NVME", computed.checksum_crc64nvme),
+        ] {
+            let Some(value) = value else { continue };
+            if let Some(want) = expected.get(name)
+                && *want != value
+            {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The {} you specified did not match the calculated checksum.",
+                    name
+                ));
+            }
+            stored.insert(name.to_owned(), value);
+        }
+        Ok(stored)
+    }
+}
+
+/// Streams a request body to the staging area while hashing it.
+async fn stage_body<S>(
+    engine: &Engine,
+    body: S,
+    checksums: &mut ChecksumRequest,
+    limit: u64,
+) -> S3Result<StagedBlob>
+where
+    S: Stream<Item = Result<Bytes, s3s::StdError>> + Unpin,
+{
+    let hasher = &mut checksums.hasher;
+    let stream = body.inspect_ok(|chunk| hasher.update(chunk));
+    engine
+        .blobs()
+        .stage(stream, limit)
+        .await
+        .map_err(stage_error)
+}
+
+fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlob) -> S3Result<()> {
+    use base64::Engine as _;
+    let Some(given) = content_md5 else {
+        return Ok(());
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(given)
+        .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
+    if decoded.as_slice() != staged.md5.as_slice() {
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ));
+    }
+    Ok(())
+}
+
+fn lowercase_metadata(metadata: Option<Metadata>) -> BTreeMap<String, String> {
+    metadata
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}
+
+fn format_http_date(ts: &Timestamp) -> Option<String> {
+    let mut out = Vec::new();
+    ts.format(TimestampFormat::HttpDate, &mut out).ok()?;
+    String::from_utf8(out).ok()
+}
+
+fn parse_http_date(value: &str) -> Option<Timestamp> {
+    Timestamp::parse(TimestampFormat::HttpDate, value).ok()
+}
+
+/// Evaluates If-Match / If-None-Match / If-(Un)Modified-Since against an object, with
+/// S3's precedence rules.
+fn check_conditions(
+    meta: &ObjectMeta,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    let current = etag(meta);
+    // Compare at second resolution, as HTTP dates carry no more.
+    let modified_s = meta.last_modified_ms / 1000;
+    if let Some(condition) = if_match {
+        let ok = match condition {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.value() == current.value(),
+        };
+        if !ok {
+            return Err(s3_error!(PreconditionFailed));
+        }
+    } else if let Some(since) = if_unmodified_since
+        && modified_s > timestamp_ms(since) / 1000
+    {
+        return Err(s3_error!(PreconditionFailed));
+    }
+    if let Some(condition) = if_none_match {
+        let matched = match condition {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.value() == current.value(),
+        };
+        if matched {
+            return Err(s3_error!(NotModified));
+        }
+    } else if let Some(since) = if_modified_since
+        && modified_s <= timestamp_ms(since) / 1000
+    {
+        return Err(s3_error!(NotModified));
+    }
+    Ok(())
+}
+
+fn checksum_fields(meta: &ObjectMeta, enabled: bool) -> [Option<String>; 5] {
+    if !enabled {
+        return Default::default();
+    }
+    let get = |name: &str| meta.attrs.checksums.get(name).cloned();
+    [
+        get("CRC32"),
+        get("CRC32C"),
+        get("SHA1"),
+        get("SHA256"),
+        get("CRC64NVME"),
+    ]
+}
+
+fn storage_class(attrs: &ObjectAttrs) -> Option<StorageClass> {
+    attrs.storage_class.clone().map(StorageClass::from)
+}
+
+fn validate_notifications(
+    configuration: &NotificationConfiguration,
+) -> S3Result<Vec<QueueNotification>> {
+    if configuration
+        .topic_configurations
+        .as_ref()
+        .is_some_and(|t| !t.is_empty())
+        || configuration
+            .lambda_function_configurations
+            .as_ref()
+            .is_some_and(|l| !l.is_empty())
+    {
+        return Err(s3_error!(
+            InvalidArgument,
+            "eddy delivers bucket notifications to SQS queues only (QueueConfigurations)."
+        ));
+    }
+    let mut configs = Vec::new();
+    for (i, queue) in configuration
+        .queue_configurations
+        .iter()
+        .flatten()
+        .enumerate()
+    {
+        let events: Vec<String> = queue.events.iter().map(|e| e.as_ref().to_owned()).collect();
+        if events.is_empty() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "A QueueConfiguration needs at least one event."
+            ));
+        }
+        for event in &events {
+            if !notify::is_known_event_type(event) {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "The event is not supported for notifications: {}",
+                    event
+                ));
+            }
+        }
+        let mut prefix = None;
+        let mut suffix = None;
+        for rule in queue
+            .filter
+            .as_ref()
+            .and_then(|f| f.key.as_ref())
+            .and_then(|k| k.filter_rules.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            let name = rule
+                .name
+                .as_ref()
+                .map(|n| n.as_str().to_ascii_lowercase())
+                .unwrap_or_default();
+            let value = rule.value.clone().unwrap_or_default();
+            if value.len() > 1024 {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "The filter rule value is longer than 1024 characters."
+                ));
+            }
+            let slot = match name.as_str() {
+                "prefix" => &mut prefix,
+                "suffix" => &mut suffix,
+                _ => {
+                    return Err(s3_error!(
+                        InvalidArgument,
+                        "filter rule name must be either prefix or suffix"
+                    ));
+                }
+            };
+            if slot.is_some() {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Cannot specify more than one {} rule in a filter.",
+                    name
+                ));
+            }
+            *slot = Some(value);
+        }
+        let config = QueueNotification {
+            id: queue
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("eddy-notification-{}", i + 1)),
+            queue_arn: queue.queue_arn.clone(),
+            events,
+            prefix,
+            suffix,
+        };
+        if let Some(existing) = configs.iter().find(|c| notify::overlaps(c, &config)) {
+            let _: &QueueNotification = existing;
+            return Err(s3_error!(
+                InvalidArgument,
+                "Configurations overlap. Configurations on the same bucket cannot share a common event type."
+            ));
+        }
+        configs.push(config);
+    }
+    Ok(configs)
+}
+
+fn valid_bucket_name(name: &str) -> bool {
+    let len_ok = (3..=63).contains(&name.len());
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let not_ip = name.parse::<std::net::Ipv4Addr>().is_err();
+    len_ok && chars_ok && ends_ok && not_ip && !name.contains("..") && !name.starts_with("xn--")
+}
+
+#[async_trait::async_trait]
+impl S3 for EddyS3 {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        let bucket = &req.input.bucket;
+        if !valid_bucket_name(bucket) {
+            return Err(s3_error!(
+                InvalidBucketName,
+                "The specified bucket is not valid."
+            ));
+        }
+        if let Some(constraint) = req
+            .input
+            .create_bucket_configuration
+            .as_ref()
+            .and_then(|c| c.location_constraint.as_ref())
+        {
+            let region = &self.engine.settings().region;
+            if constraint.as_str() != region.as_str()
+                && !(region == "us-east-1" && constraint.as_str().is_empty())
+            {
+                return Err(s3_error!(
+                    IllegalLocationConstraintException,
+                    "The {} location constraint is incompatible for the region specific endpoint this request was sent to.",
+                    constraint.as_str()
+                ));
+            }
+        }
+        self.engine.create_bucket(bucket).await.map_err(to_wire)?;
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{bucket}")),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.engine
+            .delete_bucket(&req.input.bucket)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(DeleteBucketOutput {}))
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        let bucket = self
+            .engine
+            .get_bucket(&req.input.bucket)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(HeadBucketOutput {
+            bucket_region: Some(bucket.region),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_buckets(
+        &self,
+        _req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        let buckets = self.engine.list_buckets().await.map_err(to_wire)?;
+        let owner = Owner {
+            display_name: Some("eddy".to_owned()),
+            id: Some(self.engine.settings().account_id.clone()),
+        };
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(
+                buckets
+                    .into_iter()
+                    .map(|b| Bucket {
+                        name: Some(b.name),
+                        creation_date: Some(timestamp(b.created_ms)),
+                        bucket_region: Some(b.region),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            owner: Some(owner),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        let bucket = self
+            .engine
+            .get_bucket(&req.input.bucket)
+            .await
+            .map_err(to_wire)?;
+        // us-east-1 answers with an empty LocationConstraint.
+        let constraint =
+            (bucket.region != "us-east-1").then(|| BucketLocationConstraint::from(bucket.region));
+        Ok(S3Response::new(GetBucketLocationOutput {
+            location_constraint: constraint,
+        }))
+    }
+
+    async fn get_bucket_notification_configuration(
+        &self,
+        req: S3Request<GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
+        let configs = self
+            .engine
+            .get_notifications(&req.input.bucket)
+            .await
+            .map_err(to_wire)?;
+        let queue_configurations = configs
+            .into_iter()
+            .map(|c| {
+                let mut rules = Vec::new();
+                for (name, value) in [("prefix", c.prefix), ("suffix", c.suffix)] {
+                    if let Some(value) = value {
+                        rules.push(FilterRule {
+                            name: Some(FilterRuleName::from(name.to_owned())),
+                            value: Some(value),
+                        });
+                    }
+                }
+                QueueConfiguration {
+                    events: c.events.into_iter().map(Event::from).collect(),
+                    filter: (!rules.is_empty()).then(|| NotificationConfigurationFilter {
+                        key: Some(S3KeyFilter {
+                            filter_rules: Some(rules),
+                        }),
+                    }),
+                    id: Some(c.id),
+                    queue_arn: c.queue_arn,
+                }
+            })
+            .collect::<Vec<_>>();
+        Ok(S3Response::new(GetBucketNotificationConfigurationOutput {
+            queue_configurations: (!queue_configurations.is_empty())
+                .then_some(queue_configurations),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_bucket_notification_configuration(
+        &self,
+        req: S3Request<PutBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
+        let configs = validate_notifications(&req.input.notification_configuration)?;
+        let context = context(&req);
+        self.engine
+            .put_notifications(&req.input.bucket, configs, context)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(PutBucketNotificationConfigurationOutput {}))
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let context = context(&req);
+        let trailers = req.trailing_headers.clone();
+        let input = req.input;
+        check_key(&input.key)?;
+        if input
+            .content_length
+            .is_some_and(|l| l as u64 > MAX_PUT_BYTES)
+        {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "Your proposed upload exceeds the maximum allowed object size."
+            ));
+        }
+        // Refuse early, before reading the body, when the bucket is missing.
+        self.engine
+            .get_bucket(&input.bucket)
+            .await
+            .map_err(to_wire)?;
+        if input.if_none_match.is_some() || input.if_match.is_some() {
+            let existing = self.engine.get_object(&input.bucket, &input.key).await;
+            match (&input.if_none_match, &input.if_match, &existing) {
+                (Some(_), _, Ok(_)) => return Err(s3_error!(PreconditionFailed)),
+                (_, Some(_), Err(_)) => return Err(s3_error!(NoSuchKey)),
+                (_, Some(ETagCondition::ETag(want)), Ok(meta)) if want.value() != meta.etag => {
+                    return Err(s3_error!(PreconditionFailed));
+                }
+                _ => {}
+            }
+        }
+        let mut checksums = ChecksumRequest::new(
+            input.checksum_algorithm.as_ref(),
+            [
+                ("CRC32", input.checksum_crc32.as_ref()),
+                ("CRC32C", input.checksum_crc32c.as_ref()),
+                ("SHA1", input.checksum_sha1.as_ref()),
+                ("SHA256", input.checksum_sha256.as_ref()),
+                ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
+            ],
+        )?;
+        let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
+        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
+        let verified = check_content_md5(input.content_md5.as_ref(), &staged)
+            .and_then(|()| checksums.finish(trailers.and_then(|t| t.take())));
+        let stored_checksums = match verified {
+            Ok(stored) => stored,
+            Err(error) => {
+                self.engine.blobs().discard(staged).await;
+                return Err(error);
+            }
+        };
+        let attrs = ObjectAttrs {
+            content_type: input.content_type.clone(),
+            content_encoding: input.content_encoding.clone(),
+            content_disposition: input.content_disposition.clone(),
+            content_language: input.content_language.clone(),
+            cache_control: input.cache_control.clone(),
+            expires: input.expires.as_ref().and_then(format_http_date),
+            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            metadata: lowercase_metadata(input.metadata),
+            checksums: stored_checksums,
+        };
+        let meta = self
+            .engine
+            .put_object(
+                &input.bucket,
+                &input.key,
+                staged,
+                attrs,
+                "s3:ObjectCreated:Put",
+                context,
+            )
+            .await
+            .map_err(to_wire)?;
+        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(etag(&meta)),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_crc64nvme: crc64nvme,
+            ..Default::default()
+        }))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let input = req.input;
+        let meta = self
+            .engine
+            .get_object(&input.bucket, &input.key)
+            .await
+            .map_err(to_wire)?;
+        check_conditions(
+            &meta,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let path = self.engine.blobs().path(&meta.blob);
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| s3_error!(e, InternalError, "object file missing"))?;
+        let (start, length, content_range) = match &input.range {
+            None => (0, meta.size, None),
+            Some(range) => {
+                let r = range.check(meta.size).map_err(|_| {
+                    s3_error!(InvalidRange, "The requested range is not satisfiable")
+                })?;
+                (
+                    r.start,
+                    r.end - r.start,
+                    Some(format!(
+                        "bytes {}-{}/{}",
+                        r.start,
+                        r.end.saturating_sub(1),
+                        meta.size
+                    )),
+                )
+            }
+        };
+        if start > 0 {
+            file.seek(std::io::SeekFrom::Start(start))
+                .await
+                .map_err(|e| s3_error!(e, InternalError))?;
+        }
+        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(length), 256 * 1024);
+        let whole = content_range.is_none();
+        let checksum_mode = input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let [crc32, crc32c, sha1, sha256, crc64nvme] =
+            checksum_fields(&meta, checksum_mode && whole);
+        let mut output = GetObjectOutput {
+            body: Some(StreamingBlob::wrap(stream)),
+            content_length: Some(length as i64),
+            content_range,
+            accept_ranges: Some("bytes".to_owned()),
+            last_modified: Some(timestamp(meta.last_modified_ms)),
+            e_tag: Some(etag(&meta)),
+            content_type: meta.attrs.content_type.clone(),
+            content_encoding: meta.attrs.content_encoding.clone(),
+            content_disposition: meta.attrs.content_disposition.clone(),
+            content_language: meta.attrs.content_language.clone(),
+            cache_control: meta.attrs.cache_control.clone(),
+            expires: meta.attrs.expires.as_deref().and_then(parse_http_date),
+            metadata: (!meta.attrs.metadata.is_empty())
+                .then(|| meta.attrs.metadata.clone().into_iter().collect()),
+            storage_class: storage_class(&meta.attrs),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_crc64nvme: crc64nvme,
+            ..Default::default()
+        };
+        if let Some(v) = input.response_content_type {
+            output.content_type = Some(v);
+        }
+        if let Some(v) = input.response_content_disposition {
+            output.content_disposition = Some(v);
+        }
+        if let Some(v) = input.response_content_encoding {
+            output.content_encoding = Some(v);
+        }
+        if let Some(v) = input.response_content_language {
+            output.content_language = Some(v);
+        }
+        if let Some(v) = input.response_cache_control {
+            output.cache_control = Some(v);
+        }
+        let mut response = S3Response::new(output);
+        if !whole {
+            response.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(response)
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let input = req.input;
+        let meta = self
+            .engine
+            .get_object(&input.bucket, &input.key)
+            .await
+            .map_err(to_wire)?;
+        check_conditions(
+            &meta,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let checksum_mode = input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode);
+        Ok(S3Response::new(HeadObjectOutput {
+            content_length: Some(meta.size as i64),
+            accept_ranges: Some("bytes".to_owned()),
+            last_modified: Some(timestamp(meta.last_modified_ms)),
+            e_tag: Some(etag(&meta)),
+            content_type: meta.attrs.content_type.clone(),
+            content_encoding: meta.attrs.content_encoding.clone(),
+            content_disposition: meta.attrs.content_disposition.clone(),
+            content_language: meta.attrs.content_language.clone(),
+            cache_control: meta.attrs.cache_control.clone(),
+            expires: meta.attrs.expires.as_deref().and_then(parse_http_date),
+            metadata: (!meta.attrs.metadata.is_empty())
+                .then(|| meta.attrs.metadata.clone().into_iter().collect()),
+            storage_class: storage_class(&meta.attrs),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_crc64nvme: crc64nvme,
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let context = context(&req);
+        self.engine
+            .delete_object(&req.input.bucket, &req.input.key, context)
+            .await
+            .map_err(to_wire)?;
+        let mut response = S3Response::new(DeleteObjectOutput::default());
+        response.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(response)
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let context = context(&req);
+        let input = req.input;
+        if input.delete.objects.len() > 1000 {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
+        self.engine
+            .get_bucket(&input.bucket)
+            .await
+            .map_err(to_wire)?;
+        let quiet = input.delete.quiet.unwrap_or(false);
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for object in input.delete.objects {
+            match self
+                .engine
+                .delete_object(&input.bucket, &object.key, context.clone())
+                .await
+            {
+                Ok(_) => {
+                    if !quiet {
+                        deleted.push(DeletedObject {
+                            key: Some(object.key),
+                            ..Default::default()
+                        });
+                    }
+                }
+                Err(error) => {
+                    let wire = to_wire(error);
+                    errors.push(Error {
+                        code: Some(wire.code().as_str().to_owned()),
+                        key: Some(object.key),
+                        message: wire.message().map(str::to_owned),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: (!deleted.is_empty()).then_some(deleted),
+            errors: (!errors.is_empty()).then_some(errors),
+            ..Default::default()
+        }))
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let context = context(&req);
+        let input = req.input;
+        check_key(&input.key)?;
+        let CopySource::Bucket { bucket, key, .. } = &input.copy_source else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Only bucket copy sources are supported"
+            ));
+        };
+        let source = self.engine.get_object(bucket, key).await.map_err(to_wire)?;
+        if source.size > MAX_PUT_BYTES {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
+            ));
+        }
+        check_conditions(
+            &source,
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        )
+        .map_err(|e| {
+            if *e.code() == S3ErrorCode::NotModified {
+                s3_error!(PreconditionFailed)
+            } else {
+                e
+            }
+        })?;
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let same = **bucket == *input.bucket && **key == *input.key;
+        if same && !replace {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        let attrs = replace.then(|| ObjectAttrs {
+            content_type: input.content_type.clone(),
+            content_encoding: input.content_encoding.clone(),
+            content_disposition: input.content_disposition.clone(),
+            content_language: input.content_language.clone(),
+            cache_control: input.cache_control.clone(),
+            expires: input.expires.as_ref().and_then(format_http_date),
+            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            metadata: lowercase_metadata(input.metadata.clone()),
+            checksums: source.attrs.checksums.clone(),
+        });
+        let meta = self
+            .engine
+            .copy_object(
+                (bucket, key),
+                Some(&source.etag),
+                (&input.bucket, &input.key),
+                attrs,
+                context,
+            )
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(etag(&meta)),
+                last_modified: Some(timestamp(meta.last_modified_ms)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        let input = req.input;
+        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let page = self
+            .engine
+            .list_objects(
+                &input.bucket,
+                ListQuery {
+                    prefix: input.prefix.clone().unwrap_or_default(),
+                    delimiter: input.delimiter.clone(),
+                    start_after: input.marker.clone(),
+                    max_keys,
+                },
+            )
+            .await
+            .map_err(to_wire)?;
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let next_marker = (page.is_truncated && input.delimiter.is_some())
+            .then(|| page.last.clone())
+            .flatten();
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(input.bucket),
+            prefix: Some(input.prefix.unwrap_or_default()),
+            marker: Some(input.marker.unwrap_or_default()),
+            next_marker,
+            delimiter: input.delimiter,
+            max_keys: Some(max_keys as i32),
+            is_truncated: Some(page.is_truncated),
+            encoding_type: input.encoding_type,
+            contents: Some(
+                page.objects
+                    .iter()
+                    .map(|m| list_entry(m, true, url, &self.engine))
+                    .collect(),
+            ),
+            common_prefixes: Some(
+                page.common_prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(maybe_url_encode(p, url)),
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let input = req.input;
+        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let start_after = match &input.continuation_token {
+            Some(token) => Some(decode_token(token)?),
+            None => input.start_after.clone(),
+        };
+        let page = self
+            .engine
+            .list_objects(
+                &input.bucket,
+                ListQuery {
+                    prefix: input.prefix.clone().unwrap_or_default(),
+                    delimiter: input.delimiter.clone(),
+                    start_after,
+                    max_keys,
+                },
+            )
+            .await
+            .map_err(to_wire)?;
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let fetch_owner = input.fetch_owner.unwrap_or(false);
+        let key_count = (page.objects.len() + page.common_prefixes.len()) as i32;
+        let next = page
+            .is_truncated
+            .then(|| page.last.as_deref().map(encode_token))
+            .flatten();
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(input.bucket),
+            prefix: Some(input.prefix.unwrap_or_default()),
+            delimiter: input.delimiter,
+            max_keys: Some(max_keys as i32),
+            key_count: Some(key_count),
+            is_truncated: Some(page.is_truncated),
+            continuation_token: input.continuation_token,
+            next_continuation_token: next,
+            start_after: input.start_after,
+            encoding_type: input.encoding_type,
+            contents: Some(
+                page.objects
+                    .iter()
+                    .map(|m| list_entry(m, fetch_owner, url, &self.engine))
+                    .collect(),
+            ),
+            common_prefixes: Some(
+                page.common_prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(maybe_url_encode(p, url)),
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let input = req.input;
+        check_key(&input.key)?;
+        let attrs = ObjectAttrs {
+            content_type: input.content_type.clone(),
+            content_encoding: input.content_encoding.clone(),
+            content_disposition: input.content_disposition.clone(),
+            content_language: input.content_language.clone(),
+            cache_control: input.cache_control.clone(),
+            expires: input.expires.as_ref().and_then(format_http_date),
+            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            metadata: lowercase_metadata(input.metadata),
+            checksums: BTreeMap::new(),
+        };
+        let upload = self
+            .engine
+            .create_upload(&input.bucket, &input.key, attrs)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(upload.upload_id),
+            checksum_algorithm: input.checksum_algorithm,
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let trailers = req.trailing_headers.clone();
+        let input = req.input;
+        if !(1..=10_000).contains(&input.part_number) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
+        }
+        self.engine
+            .get_upload(&input.bucket, &input.key, &input.upload_id)
+            .await
+            .map_err(to_wire)?;
+        let mut checksums = ChecksumRequest::new(
+            input.checksum_algorithm.as_ref(),
+            [
+                ("CRC32", input.checksum_crc32.as_ref()),
+                ("CRC32C", input.checksum_crc32c.as_ref()),
+                ("SHA1", input.checksum_sha1.as_ref()),
+                ("SHA256", input.checksum_sha256.as_ref()),
+                ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
+            ],
+        )?;
+        let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
+        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
+        let verified = check_content_md5(input.content_md5.as_ref(), &staged)
+            .and_then(|()| checksums.finish(trailers.and_then(|t| t.take())));
+        let stored = match verified {
+            Ok(stored) => stored,
+            Err(error) => {
+                self.engine.blobs().discard(staged).await;
+                return Err(error);
+            }
+        };
+        let part_etag = hex::encode(staged.md5);
+        let part = self
+            .engine
+            .put_part(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                input.part_number as u32,
+                staged,
+                part_etag,
+            )
+            .await
+            .map_err(to_wire)?;
+        let get = |name: &str| stored.get(name).cloned();
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(ETag::Strong(part.etag)),
+            checksum_crc32: get("CRC32"),
+            checksum_crc32c: get("CRC32C"),
+            checksum_sha1: get("SHA1"),
+            checksum_sha256: get("SHA256"),
+            checksum_crc64nvme: get("CRC64NVME"),
+            ..Default::default()
+        }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let context = context(&req);
+        let input = req.input;
+        let parts = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                (
+                    p.part_number.unwrap_or(0).max(0) as u32,
+                    p.e_tag.map(|e| e.value().to_owned()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let meta = self
+            .engine
+            .complete_upload(&input.bucket, &input.key, &input.upload_id, parts, context)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(meta.bucket.clone()),
+            key: Some(meta.key.clone()),
+            e_tag: Some(etag(&meta)),
+            location: Some(format!("/{}/{}", meta.bucket, meta.key)),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let input = req.input;
+        self.engine
+            .abort_upload(&input.bucket, &input.key, &input.upload_id)
+            .await
+            .map_err(to_wire)?;
+        let mut response = S3Response::new(AbortMultipartUploadOutput::default());
+        response.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(response)
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let input = req.input;
+        let parts = self
+            .engine
+            .list_parts(&input.bucket, &input.key, &input.upload_id)
+            .await
+            .map_err(to_wire)?;
+        let marker = input.part_number_marker.unwrap_or(0).max(0) as u32;
+        let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+        let remaining: Vec<_> = parts
+            .into_iter()
+            .filter(|p| p.part_number > marker)
+            .collect();
+        let truncated = remaining.len() > max;
+        let page: Vec<_> = remaining.into_iter().take(max).collect();
+        let next = page.last().map(|p| p.part_number as i32);
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            max_parts: Some(max as i32),
+            is_truncated: Some(truncated),
+            next_part_number_marker: next,
+            parts: Some(
+                page.into_iter()
+                    .map(|p| Part {
+                        part_number: Some(p.part_number as i32),
+                        e_tag: Some(ETag::Strong(p.etag)),
+                        size: Some(p.size as i64),
+                        last_modified: Some(timestamp(p.last_modified_ms)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let input = req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let uploads = self
+            .engine
+            .list_uploads(&input.bucket, &prefix)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix,
+            max_uploads: Some(1000),
+            is_truncated: Some(false),
+            uploads: Some(
+                uploads
+                    .into_iter()
+                    .map(|u| MultipartUpload {
+                        key: Some(u.key),
+                        upload_id: Some(u.upload_id),
+                        initiated: Some(timestamp(u.created_ms)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+}
+
+fn maybe_url_encode(value: String, url: bool) -> String {
+    if url {
+        percent_encoding::utf8_percent_encode(&value, URL_ENCODE).to_string()
+    } else {
+        value
+    }
+}
+
+const URL_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+fn list_entry(meta: &ObjectMeta, owner: bool, url: bool, engine: &Engine) -> Object {
+    Object {
+        key: Some(maybe_url_encode(meta.key.clone(), url)),
+        size: Some(meta.size as i64),
+        e_tag: Some(etag(meta)),
+        last_modified: Some(timestamp(meta.last_modified_ms)),
+        storage_class: Some(ObjectStorageClass::from(
+            meta.attrs
+                .storage_class
+                .clone()
+                .unwrap_or_else(|| "STANDARD".to_owned()),
+        )),
+        owner: owner.then(|| Owner {
+            display_name: Some("eddy".to_owned()),
+            id: Some(engine.settings().account_id.clone()),
+        }),
+        ..Default::default()
+    }
+}
+
+fn encode_token(last: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last)
+}
+
+fn decode_token(token: &str) -> S3Result<String> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The continuation token provided is incorrect"
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names() {
+        assert!(valid_bucket_name("source"));
+        assert!(valid_bucket_name("my.bucket-1"));
+        assert!(!valid_bucket_name("ab"));
+        assert!(!valid_bucket_name("Upper"));
+        assert!(!valid_bucket_name("_eddy"));
+        assert!(!valid_bucket_name("192.168.1.1"));
+        assert!(!valid_bucket_name("a..b"));
+    }
+
+    #[test]
+    fn continuation_tokens_round_trip() {
+        assert_eq!(
+            decode_token(&encode_token("a/b c")).ok().as_deref(),
+            Some("a/b c")
+        );
+        assert!(decode_token("!!!").is_err());
+    }
+}

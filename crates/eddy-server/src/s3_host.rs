@@ -1,0 +1,19 @@
+//! Virtual-hosted addressing: `bucket.localhost:4566` names the bucket in the host;
+//! any other host (`127.0.0.1:4566`, `localhost:4566`) is path-style.
+
+use s3s::S3Result;
+use s3s::host::{S3Host, VirtualHost};
+
+/// Treats `<bucket>.localhost` as a virtual host, everything else as path-style.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalhostHost;
+
+impl S3Host for LocalhostHost {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {
+        let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+        match name.strip_suffix(".localhost") {
+            Some(bucket) if !bucket.is_empty() => Ok(VirtualHost::new(host).with_bucket(bucket)),
+            _ => Ok(VirtualHost::new(host)),
+        }
+    }
+}
