@@ -466,7 +466,6 @@ impl S3 for EddyS3 {
         self.engine.create_bucket(bucket).await.map_err(to_wire)?;
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{bucket}")),
-            ..Default::default()
         }))
     }
 
@@ -513,7 +512,6 @@ impl S3 for EddyS3 {
                         name: Some(b.name),
                         creation_date: Some(timestamp(b.created_ms)),
                         bucket_region: Some(b.region),
-                        ..Default::default()
                     })
                     .collect(),
             ),
@@ -562,7 +560,7 @@ impl S3 for EddyS3 {
                 }
                 QueueConfiguration {
                     events: c.events.into_iter().map(Event::from).collect(),
-                    filter: (!rules.is_empty()).then(|| NotificationConfigurationFilter {
+                    filter: (!rules.is_empty()).then_some(NotificationConfigurationFilter {
                         key: Some(S3KeyFilter {
                             filter_rules: Some(rules),
                         }),

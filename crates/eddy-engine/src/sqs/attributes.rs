@@ -179,13 +179,11 @@ impl QueueAttributes {
                         ));
                     }
                 }
-                "ContentBasedDeduplication" | "SqsManagedSseEnabled" => {
-                    if value != "true" && value != "false" {
-                        return Err(SqsError::new(
-                            SqsErrorKind::InvalidAttributeValue,
-                            format!("Invalid value for the parameter {name}."),
-                        ));
-                    }
+                "ContentBasedDeduplication" | "SqsManagedSseEnabled" if value != "true" && value != "false" => {
+                    return Err(SqsError::new(
+                        SqsErrorKind::InvalidAttributeValue,
+                        format!("Invalid value for the parameter {name}."),
+                    ));
                 }
                 _ => {}
             }

@@ -273,19 +273,19 @@ impl Engine {
             let notified = waker.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (messages, next_visible_ms, moved_to) = self.receive_once(queue, &request).await?;
-            if !moved_to.is_empty() {
-                self.wake_queues(moved_to.iter());
+            let outcome = self.receive_once(queue, &request).await?;
+            if !outcome.moved_to.is_empty() {
+                self.wake_queues(outcome.moved_to.iter());
             }
-            if !messages.is_empty() {
-                return Ok(messages);
+            if !outcome.messages.is_empty() {
+                return Ok(outcome.messages);
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Ok(messages);
+                return Ok(outcome.messages);
             }
             let mut sleep_until = deadline;
-            if let Some(next) = next_visible_ms {
+            if let Some(next) = outcome.next_visible_ms {
                 let in_ms = next.saturating_sub(now_ms());
                 sleep_until = sleep_until.min(now + Duration::from_millis(in_ms));
             }
@@ -293,13 +293,8 @@ impl Engine {
         }
     }
 
-    /// One receive attempt: the messages, when the next hidden one becomes visible, and
-    /// the DLQs messages were moved to.
-    async fn receive_once(
-        &self,
-        queue: &str,
-        request: &ReceiveRequest,
-    ) -> Result<(Vec<ReceivedMessage>, Option<u64>, Vec<String>), SqsError> {
+    /// One receive attempt.
+    async fn receive_once(&self, queue: &str, request: &ReceiveRequest) -> Result<ops::ReceiveOutcome, SqsError> {
         let name = queue.to_owned();
         let request = request.clone();
         let region = self.settings().region.clone();

@@ -429,8 +429,16 @@ fn invalid_handle(handle: &str) -> SqsError {
     )
 }
 
-/// One receive attempt. Returns the messages, the earliest time a hidden message of the
-/// queue becomes visible, and the DLQs messages were moved to.
+/// What one receive attempt did.
+pub(super) struct ReceiveOutcome {
+    pub messages: Vec<ReceivedMessage>,
+    /// When the next hidden message of the queue becomes visible.
+    pub next_visible_ms: Option<u64>,
+    /// The dead-letter queues messages were moved to.
+    pub moved_to: Vec<String>,
+}
+
+/// One receive attempt.
 pub(super) fn receive(
     conn: &Connection,
     name: &str,
@@ -438,7 +446,7 @@ pub(super) fn receive(
     region: &str,
     account_id: &str,
     now_ms: u64,
-) -> Result<(Vec<ReceivedMessage>, Option<u64>, Vec<String>), SqsError> {
+) -> Result<ReceiveOutcome, SqsError> {
     let queue = load_queue(conn, name)?;
     let max = request.max_messages.clamp(1, 10) as usize;
     let visibility = request
@@ -571,7 +579,11 @@ pub(super) fn receive(
             "SELECT MIN(visible_at_ms) FROM messages WHERE queue = ?1 AND visible_at_ms > ?2",
         )?
         .query_row(params![name, now_ms], |row| row.get(0))?;
-    Ok((messages, next_visible, moved_to))
+    Ok(ReceiveOutcome {
+        messages,
+        next_visible_ms: next_visible,
+        moved_to,
+    })
 }
 
 pub(super) fn delete(

@@ -248,7 +248,7 @@ fn send_request(input: &Value) -> Result<SendRequest, SqsError> {
 }
 
 /// Checks batch entries: at least one, at most ten, ids valid and distinct.
-fn batch_entries<'a>(input: &'a Value) -> Result<&'a Vec<Value>, SqsError> {
+fn batch_entries(input: &Value) -> Result<&Vec<Value>, SqsError> {
     let entries = match input.get("Entries") {
         Some(Value::Array(entries)) => entries,
         None | Some(Value::Null) => return Err(SqsError::missing_parameter("Entries")),
