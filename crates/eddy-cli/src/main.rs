@@ -1,6 +1,10 @@
 //! The `eddy` binary: `eddy up` runs the whole pipeline on this machine.
 
+mod backfill;
+mod clients;
 mod config;
+mod redrive;
+mod status;
 mod up;
 
 use std::path::PathBuf;
@@ -41,6 +45,12 @@ enum Command {
         #[arg(long, env = "EDDY_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Show queues, dead-letter queues, mappings and functions.
+    Status(status::StatusArgs),
+    /// Move the messages of a dead-letter queue back to where they came from.
+    Redrive(redrive::RedriveArgs),
+    /// Send ObjectCreated events for objects already in a bucket.
+    Backfill(backfill::BackfillArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -82,6 +92,9 @@ fn main() -> std::process::ExitCode {
                 })
                 .await
             }
+            Command::Status(args) => status::run(args).await,
+            Command::Redrive(args) => redrive::run(args).await,
+            Command::Backfill(args) => backfill::run(args).await,
         }
     });
     match result {

@@ -114,6 +114,31 @@ async fn ensure_queue(
     }
 }
 
+/// What `eddy status` and the dashboard show of the mappings and functions.
+fn describe_pipeline(config: &EddyConfig) -> serde_json::Value {
+    let response_types: Vec<&str> = if config.report_batch_item_failures {
+        vec!["ReportBatchItemFailures"]
+    } else {
+        Vec::new()
+    };
+    serde_json::json!({
+        "mappings": [{
+            "queue": config.queue_name,
+            "function": config.function_name,
+            "batch_size": config.batch_size,
+            "maximum_batching_window_seconds": config.maximum_batching_window_seconds,
+            "maximum_concurrency": config.maximum_concurrency,
+            "function_response_types": response_types,
+        }],
+        "functions": [{
+            "name": config.function_name,
+            "kind": "builtin-copy",
+            "timeout_seconds": config.function_timeout_seconds,
+            "destination": format!("s3://{}/{}", config.destination_bucket_name, config.destination_prefix),
+        }],
+    })
+}
+
 async fn wait_for_signal() -> &'static str {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(signal) => signal,
@@ -159,13 +184,23 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            60.0,
+        ])
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
     let state = AppState::new(
         engine.clone(),
         vec![Credential {
             access_key_id: config.access_key_id.clone(),
             secret_access_key: config.secret_access_key.clone(),
         }],
-    );
+    )
+    .with_metrics(metrics)
+    .with_pipeline(describe_pipeline(&config));
     let server = Server::new(state);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));

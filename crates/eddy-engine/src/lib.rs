@@ -8,15 +8,20 @@
 //! - [`sqs`]: queues and messages with SQS semantics (visibility, redrive, long polling).
 //! - [`mapping`]: event source mappings that poll a queue and invoke a function.
 //! - [`local_store`]: the copy function's object store over this engine.
+//! - [`telemetry`] and [`activity`]: what eddy counts, and the recent files' journeys.
+//! - [`inspect`]: read-only views for operators.
 
+pub mod activity;
 pub mod blobs;
 pub mod db;
 pub mod error;
+pub mod inspect;
 pub mod local_store;
 pub mod mapping;
 pub mod notify;
 pub mod objects;
 pub mod sqs;
+pub mod telemetry;
 pub mod time;
 
 use std::collections::{HashMap, HashSet};
@@ -54,6 +59,8 @@ struct EngineInner {
     queue_wakers: Mutex<HashMap<String, Arc<Notify>>>,
     /// Source of event sequencers: strictly increasing, across restarts too.
     sequencer: AtomicU64,
+    /// The recent files' journeys through the pipeline, for the dashboard.
+    activity: activity::Activity,
 }
 
 const SCHEMA: &str = r#"
@@ -146,6 +153,7 @@ impl Engine {
                 blobs,
                 queue_wakers: Mutex::new(HashMap::new()),
                 sequencer: AtomicU64::new(start),
+                activity: activity::Activity::default(),
             }),
         })
     }
@@ -164,6 +172,11 @@ impl Engine {
 
     pub fn blobs(&self) -> &Blobs {
         &self.inner.blobs
+    }
+
+    /// The recent files' journeys through the pipeline.
+    pub fn activity(&self) -> &activity::Activity {
+        &self.inner.activity
     }
 
     /// The next event sequencer: increasing for every event of the engine.

@@ -5,6 +5,7 @@
 
 pub mod pages;
 pub mod s3;
+mod s3_access;
 mod s3_host;
 pub mod sigv4;
 pub mod sqs;
@@ -59,6 +60,10 @@ pub struct AppState {
     pub engine: Engine,
     pub credentials: Vec<Credential>,
     pub started: Instant,
+    /// The Prometheus recorder's handle, when metrics are enabled.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// A description of the configured mappings and functions, for operators.
+    pub pipeline: serde_json::Value,
     purges: Mutex<HashMap<String, Instant>>,
 }
 
@@ -68,8 +73,23 @@ impl AppState {
             engine,
             credentials,
             started: Instant::now(),
+            metrics: None,
+            pipeline: serde_json::Value::Null,
             purges: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Describes the configured mappings and functions (shown by the dashboard and
+    /// `eddy status`).
+    pub fn with_pipeline(mut self, pipeline: serde_json::Value) -> Self {
+        self.pipeline = pipeline;
+        self
+    }
+
+    /// Serves `/_eddy/metrics` from this Prometheus recorder.
+    pub fn with_metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
     }
 
     /// The secret of an access key id.
@@ -120,6 +140,7 @@ impl Server {
         }
         builder.set_auth(auth);
         builder.set_host(s3_host::LocalhostHost);
+        builder.set_access(s3_access::SignedOnly);
         Self {
             state: Arc::new(state),
             s3: builder.build(),
@@ -192,7 +213,14 @@ impl Server {
             pages::handle(&self.state, request).await
         } else if is_sqs(&request) {
             let (parts, body) = request.into_parts();
-            match Limited::new(body, sqs::MAX_BODY_BYTES).collect().await {
+            let operation = parts
+                .headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|t| t.strip_prefix("AmazonSQS."))
+                .unwrap_or("Query")
+                .to_owned();
+            let response = match Limited::new(body, sqs::MAX_BODY_BYTES).collect().await {
                 Ok(collected) => sqs::handle(&self.state, &parts, collected.to_bytes(), &ids).await,
                 Err(_) => sqs::json_error(
                     &SqsError::new(
@@ -201,11 +229,16 @@ impl Server {
                     ),
                     &ids,
                 ),
-            }
+            };
+            eddy_engine::telemetry::sqs_request(&operation, response.status().as_u16());
+            response
         } else {
+            let slot = s3_access::OperationSlot::default();
             request.extensions_mut().insert(ids.clone());
+            request.extensions_mut().insert(slot.clone());
+            let bytes_in = content_length(request.headers());
             let request = request.map(s3s::Body::from);
-            match self.s3.call(request).await {
+            let response = match self.s3.call(request).await {
                 Ok(response) => response,
                 Err(error) => {
                     tracing::error!(?error, "S3 service failed");
@@ -214,7 +247,15 @@ impl Server {
                     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                     response
                 }
-            }
+            };
+            let status = response.status().as_u16();
+            let bytes_out = if status < 300 {
+                content_length(response.headers())
+            } else {
+                0
+            };
+            eddy_engine::telemetry::s3_request(&slot.name(), status, bytes_in, bytes_out);
+            response
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
@@ -225,6 +266,14 @@ impl Server {
         }
         response
     }
+}
+
+fn content_length(headers: &http::HeaderMap) -> u64 {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Whether a request is for SQS rather than S3.

@@ -1,0 +1,42 @@
+//! Access control for S3 requests: every request must be signed (no anonymous access,
+//! as with the `s3s` default), and the operation `s3s` resolved is noted for metrics.
+
+use std::sync::{Arc, Mutex};
+
+use s3s::S3Result;
+use s3s::access::{S3Access, S3AccessContext};
+
+/// Where the S3 operation name of a request is written, for the dispatcher to read
+/// after the response.
+#[derive(Debug, Clone, Default)]
+pub struct OperationSlot(Arc<Mutex<Option<String>>>);
+
+impl OperationSlot {
+    pub fn name(&self) -> String {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|g| g.clone())
+            .unwrap_or_else(|| "Unknown".to_owned())
+    }
+}
+
+/// Requires credentials and records the operation.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedOnly;
+
+#[async_trait::async_trait]
+impl S3Access for SignedOnly {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let name = cx.s3_op().name().to_owned();
+        if let Some(slot) = cx.extensions_mut().get::<OperationSlot>()
+            && let Ok(mut guard) = slot.0.lock()
+        {
+            *guard = Some(name);
+        }
+        match cx.credentials() {
+            Some(_) => Ok(()),
+            None => Err(s3s::s3_error!(AccessDenied, "Signature is required")),
+        }
+    }
+}
