@@ -169,19 +169,25 @@ impl Blobs {
         let _ = tokio::fs::remove_file(&staged.tmp_path).await;
     }
 
-    /// Makes a new blob that shares the bytes of `source` (a hard link) and returns its id.
-    pub async fn link(&self, source: &str) -> Result<String, StoreError> {
+    /// Makes a new blob that shares the bytes of `source` (a hard link) and returns its
+    /// id; `None` when `source` no longer exists (it was replaced or deleted).
+    pub async fn link(&self, source: &str) -> Result<Option<String>, StoreError> {
         let id = new_blob_id();
         let from = self.path(source);
         let to = self.path(&id);
         let dir = self.blobs_dir.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
-            std::fs::hard_link(&from, &to)?;
-            fsync_dir(&dir)
+        let linked = tokio::task::spawn_blocking(move || -> Result<bool, StoreError> {
+            match std::fs::hard_link(&from, &to) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                Err(error) => return Err(error.into()),
+            }
+            fsync_dir(&dir)?;
+            Ok(true)
         })
         .await
         .map_err(|e| StoreError::Io(e.to_string()))??;
-        Ok(id)
+        Ok(linked.then_some(id))
     }
 
     /// Removes placed blobs no longer referenced (after the commit that dropped them).

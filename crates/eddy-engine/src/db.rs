@@ -48,7 +48,13 @@ impl Db {
     pub fn open(path: &Path, schema: &str) -> Result<Self, StoreError> {
         let conn = open_connection(path)?;
         conn.execute_batch(schema)?;
-        conn.execute_batch("PRAGMA integrity_check;")?;
+        let integrity: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        if integrity != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "{}: {integrity}",
+                path.display()
+            )));
+        }
         let (tx, rx) = mpsc::channel::<Job>();
         let handle = std::thread::Builder::new()
             .name("eddy-db-writer".into())

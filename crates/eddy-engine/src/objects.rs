@@ -641,11 +641,11 @@ impl Engine {
         if if_match.is_some_and(|etag| etag.trim_matches('"') != source_meta.etag && etag != "*") {
             return Err(S3Error::PreconditionFailed);
         }
-        let blob = match self.blobs().link(&source_meta.blob).await {
-            Ok(blob) => blob,
+        let blob = match self.blobs().link(&source_meta.blob).await? {
+            Some(blob) => blob,
             // The source was replaced or deleted between the lookup and the link.
-            Err(_) if if_match.is_some() => return Err(S3Error::PreconditionFailed),
-            Err(_) => return Err(S3Error::NoSuchKey),
+            None if if_match.is_some() => return Err(S3Error::PreconditionFailed),
+            None => return Err(S3Error::NoSuchKey),
         };
         let meta = ObjectMeta {
             bucket: destination.0.to_owned(),
