@@ -131,14 +131,7 @@ impl Server {
     pub fn new(state: AppState) -> Self {
         let mut builder =
             s3s::service::S3ServiceBuilder::new(s3::EddyS3::new(state.engine.clone()));
-        let mut auth = s3s::auth::SimpleAuth::new();
-        for credential in &state.credentials {
-            auth.register(
-                credential.access_key_id.clone(),
-                s3s::auth::SecretKey::from(credential.secret_access_key.clone()),
-            );
-        }
-        builder.set_auth(auth);
+        builder.set_auth(s3_access::CredentialStore::new(&state.credentials));
         builder.set_host(s3_host::LocalhostHost);
         builder.set_access(s3_access::SignedOnly);
         Self {

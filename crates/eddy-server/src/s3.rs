@@ -76,6 +76,17 @@ impl WithStatus for WireError {
 
 fn stage_error(error: StageError) -> WireError {
     match error {
+        // The body failed the payload hash or a chunk signature it was signed with.
+        StageError::Body(message) if message.contains("Sha256Mismatch") => WireError::with_message(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+                .to_owned(),
+        )
+        .with_status(http::StatusCode::BAD_REQUEST),
+        StageError::Body(message) if message.contains("Signature") => WireError::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            format!("A chunk signature does not match: {message}"),
+        ),
         StageError::Body(message) => WireError::with_message(S3ErrorCode::IncompleteBody, message),
         StageError::TooLarge { .. } => s3_error!(
             EntityTooLarge,

@@ -40,3 +40,34 @@ impl S3Access for SignedOnly {
         }
     }
 }
+
+/// The configured credential pairs, for `s3s`'s SigV4 check. An unknown access key is
+/// `InvalidAccessKeyId`, as on S3.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialStore {
+    secrets: std::collections::HashMap<String, String>,
+}
+
+impl CredentialStore {
+    pub fn new(credentials: &[crate::Credential]) -> Self {
+        Self {
+            secrets: credentials
+                .iter()
+                .map(|c| (c.access_key_id.clone(), c.secret_access_key.clone()))
+                .collect(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl s3s::auth::S3Auth for CredentialStore {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
+        match self.secrets.get(access_key) {
+            Some(secret) => Ok(s3s::auth::SecretKey::from(secret.clone())),
+            None => Err(s3s::s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )),
+        }
+    }
+}
