@@ -26,9 +26,11 @@ async fn upload_is_copied_byte_identical_with_content_type() {
         .await
         .expect("upload");
     let acknowledged = Instant::now();
-    let (copied, content_type) = eventually(Duration::from_secs(1), "the copy in the destination bucket", || {
-        get_bytes(&s3, "destination", key)
-    })
+    let (copied, content_type) = eventually(
+        Duration::from_secs(1),
+        "the copy in the destination bucket",
+        || get_bytes(&s3, "destination", key),
+    )
     .await;
     let elapsed = acknowledged.elapsed();
     assert_eq!(copied, body, "copied bytes differ");
@@ -37,12 +39,30 @@ async fn upload_is_copied_byte_identical_with_content_type() {
     // The event was consumed: nothing left in the queue or its DLQ.
     let sqs = eddy.sqs().await;
     eventually(Duration::from_secs(5), "an empty queue", || async {
-        let visible = queue_count(&sqs, &eddy.queue_url("file-events"), "ApproximateNumberOfMessages").await;
-        let hidden = queue_count(&sqs, &eddy.queue_url("file-events"), "ApproximateNumberOfMessagesNotVisible").await;
+        let visible = queue_count(
+            &sqs,
+            &eddy.queue_url("file-events"),
+            "ApproximateNumberOfMessages",
+        )
+        .await;
+        let hidden = queue_count(
+            &sqs,
+            &eddy.queue_url("file-events"),
+            "ApproximateNumberOfMessagesNotVisible",
+        )
+        .await;
         (visible + hidden == 0).then_some(())
     })
     .await;
-    assert_eq!(queue_count(&sqs, &eddy.queue_url("file-events-dlq"), "ApproximateNumberOfMessages").await, 0);
+    assert_eq!(
+        queue_count(
+            &sqs,
+            &eddy.queue_url("file-events-dlq"),
+            "ApproximateNumberOfMessages"
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -60,25 +80,61 @@ async fn large_multipart_upload_with_the_aws_cli_is_copied_intact() {
     }
     std::fs::write(&path, &data).expect("write test file");
     let expected = Sha256::digest(&data);
-    let output = eddy.aws(&["s3", "cp", path.to_str().expect("utf-8 path"), "s3://source/big/file.bin"]);
-    assert!(output.status.success(), "aws s3 cp failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = eddy.aws(&[
+        "s3",
+        "cp",
+        path.to_str().expect("utf-8 path"),
+        "s3://source/big/file.bin",
+    ]);
+    assert!(
+        output.status.success(),
+        "aws s3 cp failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let s3 = eddy.s3().await;
-    let head = eventually(Duration::from_secs(30), "the copied 100 MiB file", || async {
-        s3.head_object().bucket("destination").key("big/file.bin").send().await.ok()
-    })
+    let head = eventually(
+        Duration::from_secs(30),
+        "the copied 100 MiB file",
+        || async {
+            s3.head_object()
+                .bucket("destination")
+                .key("big/file.bin")
+                .send()
+                .await
+                .ok()
+        },
+    )
     .await;
-    assert!(head.e_tag().unwrap_or_default().contains('-'), "a multipart ETag: {:?}", head.e_tag());
+    assert!(
+        head.e_tag().unwrap_or_default().contains('-'),
+        "a multipart ETag: {:?}",
+        head.e_tag()
+    );
     assert_eq!(head.content_length(), Some(data.len() as i64));
     let download = dir.path().join("down.bin");
-    let output = eddy.aws(&["s3", "cp", "s3://destination/big/file.bin", download.to_str().expect("utf-8 path")]);
-    assert!(output.status.success(), "download failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = eddy.aws(&[
+        "s3",
+        "cp",
+        "s3://destination/big/file.bin",
+        download.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        output.status.success(),
+        "download failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let downloaded = std::fs::read(&download).expect("read download");
-    assert_eq!(Sha256::digest(&downloaded), expected, "the copy differs from the upload");
+    assert_eq!(
+        Sha256::digest(&downloaded),
+        expected,
+        "the copy differs from the upload"
+    );
 }
 
 #[tokio::test]
 async fn poison_message_reaches_the_dlq_after_exactly_max_receive_count_receives() {
-    let eddy = Eddy::start_with_config("visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\n");
+    let eddy =
+        Eddy::start_with_config("visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\n");
     let sqs = eddy.sqs().await;
     sqs.send_message()
         .queue_url(eddy.queue_url("file-events"))
@@ -87,37 +143,50 @@ async fn poison_message_reaches_the_dlq_after_exactly_max_receive_count_receives
         .await
         .expect("send poison message");
     let dlq = eddy.queue_url("file-events-dlq");
-    let message = eventually(Duration::from_secs(20), "the poison message in the DLQ", || async {
-        let output = sqs
-            .receive_message()
-            .queue_url(&dlq)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .ok()?;
-        output.messages().first().cloned()
-    })
+    let message = eventually(
+        Duration::from_secs(20),
+        "the poison message in the DLQ",
+        || async {
+            let output = sqs
+                .receive_message()
+                .queue_url(&dlq)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .send()
+                .await
+                .ok()?;
+            output.messages().first().cloned()
+        },
+    )
     .await;
     assert_eq!(message.body(), Some("this is not an S3 event"));
     let attributes = message.attributes().expect("system attributes");
     // Three receives by the mapping; our receive from the DLQ is the fourth.
     assert_eq!(
-        attributes.get(&MessageSystemAttributeName::ApproximateReceiveCount).map(String::as_str),
+        attributes
+            .get(&MessageSystemAttributeName::ApproximateReceiveCount)
+            .map(String::as_str),
         Some("4"),
         "{attributes:?}"
     );
     assert_eq!(
-        attributes.get(&MessageSystemAttributeName::DeadLetterQueueSourceArn).map(String::as_str),
+        attributes
+            .get(&MessageSystemAttributeName::DeadLetterQueueSourceArn)
+            .map(String::as_str),
         Some("arn:aws:sqs:us-east-1:000000000000:file-events")
     );
     let log = eddy.log();
     let failures = log.matches("record failed").count();
-    assert_eq!(failures, 3, "the function saw the message exactly 3 times:\n{log}");
+    assert_eq!(
+        failures, 3,
+        "the function saw the message exactly 3 times:\n{log}"
+    );
 }
 
 #[tokio::test]
 async fn test_events_are_dropped_without_reaching_the_dlq() {
-    let eddy = Eddy::start_with_config("visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\nmax_receive_count = 1\n");
+    let eddy = Eddy::start_with_config(
+        "visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\nmax_receive_count = 1\n",
+    );
     let s3 = eddy.s3().await;
     let sqs = eddy.sqs().await;
     // Saving a notification configuration makes S3 send an s3:TestEvent.
@@ -138,17 +207,38 @@ async fn test_events_are_dropped_without_reaching_the_dlq() {
         .await
         .expect("put notification configuration");
     let queue = eddy.queue_url("file-events");
-    eventually(Duration::from_secs(5), "the test event to be consumed", || async {
-        let visible = queue_count(&sqs, &queue, "ApproximateNumberOfMessages").await;
-        let hidden = queue_count(&sqs, &queue, "ApproximateNumberOfMessagesNotVisible").await;
-        (visible + hidden == 0).then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the test event to be consumed",
+        || async {
+            let visible = queue_count(&sqs, &queue, "ApproximateNumberOfMessages").await;
+            let hidden = queue_count(&sqs, &queue, "ApproximateNumberOfMessagesNotVisible").await;
+            (visible + hidden == 0).then_some(())
+        },
+    )
     .await;
     // Had it failed, it would have reached the DLQ after one receive and one second.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(queue_count(&sqs, &eddy.queue_url("file-events-dlq"), "ApproximateNumberOfMessages").await, 0);
-    assert_eq!(eddy.log().matches("record failed").count(), 0, "{}", eddy.log());
-    assert!(eddy.log().contains("") && !eddy.log().contains("ERROR"), "{}", eddy.log());
+    assert_eq!(
+        queue_count(
+            &sqs,
+            &eddy.queue_url("file-events-dlq"),
+            "ApproximateNumberOfMessages"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        eddy.log().matches("record failed").count(),
+        0,
+        "{}",
+        eddy.log()
+    );
+    assert!(
+        eddy.log().contains("") && !eddy.log().contains("ERROR"),
+        "{}",
+        eddy.log()
+    );
 }
 
 #[tokio::test]
@@ -169,13 +259,41 @@ async fn state_survives_sigterm_and_pending_events_are_processed_after_restart()
             .await
             .expect("upload");
     }
-    let own = sqs.create_queue().queue_name("my-queue").send().await.expect("create queue");
+    let own = sqs
+        .create_queue()
+        .queue_name("my-queue")
+        .send()
+        .await
+        .expect("create queue");
     let own_url = own.queue_url().expect("queue url").to_owned();
-    sqs.send_message().queue_url(&own_url).message_body("kept across restarts").send().await.expect("send");
-    s3.create_bucket().bucket("extra-bucket").send().await.expect("create bucket");
-    let listed = s3.list_objects_v2().bucket("destination").send().await.expect("list");
-    assert_eq!(listed.key_count(), Some(0), "nothing is copied while the batch gathers");
-    assert_eq!(first.terminate(), Some(0), "eddy exits cleanly on SIGTERM:\n{}", first.log());
+    sqs.send_message()
+        .queue_url(&own_url)
+        .message_body("kept across restarts")
+        .send()
+        .await
+        .expect("send");
+    s3.create_bucket()
+        .bucket("extra-bucket")
+        .send()
+        .await
+        .expect("create bucket");
+    let listed = s3
+        .list_objects_v2()
+        .bucket("destination")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.key_count(),
+        Some(0),
+        "nothing is copied while the batch gathers"
+    );
+    assert_eq!(
+        first.terminate(),
+        Some(0),
+        "eddy exits cleanly on SIGTERM:\n{}",
+        first.log()
+    );
     drop(first);
 
     // Second run on the same data dir, with the default batching.
@@ -187,14 +305,25 @@ async fn state_survives_sigterm_and_pending_events_are_processed_after_restart()
     let sqs = second.sqs().await;
     for i in 0..3 {
         let key = format!("pending/file-{i}.txt");
-        let (bytes, _) = eventually(Duration::from_secs(15), "a pending event to be processed", || {
-            get_bytes(&s3, "destination", &key)
-        })
+        let (bytes, _) = eventually(
+            Duration::from_secs(15),
+            "a pending event to be processed",
+            || get_bytes(&s3, "destination", &key),
+        )
         .await;
         assert_eq!(bytes, format!("pending {i}").into_bytes());
     }
-    s3.head_bucket().bucket("extra-bucket").send().await.expect("bucket kept");
-    let url = sqs.get_queue_url().queue_name("my-queue").send().await.expect("queue kept");
+    s3.head_bucket()
+        .bucket("extra-bucket")
+        .send()
+        .await
+        .expect("bucket kept");
+    let url = sqs
+        .get_queue_url()
+        .queue_name("my-queue")
+        .send()
+        .await
+        .expect("queue kept");
     let received = sqs
         .receive_message()
         .queue_url(url.queue_url().expect("url"))

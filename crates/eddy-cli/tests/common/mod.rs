@@ -105,13 +105,19 @@ impl Eddy {
     /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
     pub fn terminate(&mut self) -> Option<i32> {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status.code();
             }
-            assert!(Instant::now() < deadline, "eddy did not stop within 20 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "eddy did not stop within 20 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -178,13 +184,20 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 /// Reads a whole object.
-pub async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<(Vec<u8>, Option<String>)> {
+pub async fn get_bytes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Option<(Vec<u8>, Option<String>)> {
     let output = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
     let content_type = output.content_type().map(str::to_owned);
     let bytes = output.body.collect().await.ok()?.into_bytes().to_vec();

@@ -179,7 +179,9 @@ impl QueueAttributes {
                         ));
                     }
                 }
-                "ContentBasedDeduplication" | "SqsManagedSseEnabled" if value != "true" && value != "false" => {
+                "ContentBasedDeduplication" | "SqsManagedSseEnabled"
+                    if value != "true" && value != "false" =>
+                {
                     return Err(SqsError::new(
                         SqsErrorKind::InvalidAttributeValue,
                         format!("Invalid value for the parameter {name}."),

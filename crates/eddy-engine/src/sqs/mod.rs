@@ -294,7 +294,11 @@ impl Engine {
     }
 
     /// One receive attempt.
-    async fn receive_once(&self, queue: &str, request: &ReceiveRequest) -> Result<ops::ReceiveOutcome, SqsError> {
+    async fn receive_once(
+        &self,
+        queue: &str,
+        request: &ReceiveRequest,
+    ) -> Result<ops::ReceiveOutcome, SqsError> {
         let name = queue.to_owned();
         let request = request.clone();
         let region = self.settings().region.clone();

@@ -247,11 +247,13 @@ fn send_request(input: &Value) -> Result<SendRequest, SqsError> {
     })
 }
 
-/// Checks batch entries: at least one, at most ten, ids valid and distinct.
+static EMPTY: Vec<Value> = Vec::new();
+
+/// Checks batch entries (a missing list counts as empty): at least one, at most ten, ids valid and distinct.
 fn batch_entries(input: &Value) -> Result<&Vec<Value>, SqsError> {
     let entries = match input.get("Entries") {
         Some(Value::Array(entries)) => entries,
-        None | Some(Value::Null) => return Err(SqsError::missing_parameter("Entries")),
+        None | Some(Value::Null) => &EMPTY,
         Some(_) => return Err(SqsError::invalid_parameter("Entries must be a list.")),
     };
     if entries.is_empty() {
