@@ -8,13 +8,53 @@
 
 pub mod attributes;
 pub mod error;
+mod management;
 mod md5;
+mod move_tasks;
 mod ops;
 
-pub use attributes::{QueueAttributes, RedrivePolicy};
+pub use attributes::{QueueAttributes, RedriveAllowPolicy, RedrivePolicy};
 pub use error::{SqsError, SqsErrorKind};
 pub use md5::{md5_hex, md5_of_message_attributes};
+pub use move_tasks::MoveTask;
 pub use ops::{insert_message, queue_url_path};
+
+/// Brings the queue tables of an existing data directory up to the current schema
+/// (columns added since it was created); a no-op on a new one. Also settles message
+/// move tasks an earlier run left running: they failed when that run stopped.
+pub fn migrate(conn: &rusqlite::Connection) -> Result<(), crate::error::StoreError> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('messages')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !columns.is_empty() {
+        for column in [
+            "group_id",
+            "deduplication_id",
+            "sequence_number",
+            "system_attributes",
+            "md5_of_system_attributes",
+        ] {
+            if !columns.iter().any(|c| c == column) {
+                conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} TEXT"))?;
+            }
+        }
+    }
+    let has_tasks: bool = conn
+        .prepare(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_move_tasks'",
+        )?
+        .exists([])?;
+    if has_tasks {
+        conn.execute_batch(
+            "UPDATE message_move_tasks SET status = 'FAILED',
+                    failure_reason = 'eddy stopped while the task was running.'
+             WHERE status = 'RUNNING';
+             UPDATE message_move_tasks SET status = 'CANCELLED' WHERE status = 'CANCELLING';",
+        )?;
+    }
+    Ok(())
+}
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -67,6 +107,10 @@ pub struct SendRequest {
     pub body: String,
     pub delay_seconds: Option<u64>,
     pub message_attributes: BTreeMap<String, MessageAttributeValue>,
+    /// MessageSystemAttributes (only `AWSTraceHeader` exists).
+    pub system_attributes: BTreeMap<String, MessageAttributeValue>,
+    pub message_group_id: Option<String>,
+    pub message_deduplication_id: Option<String>,
 }
 
 /// What a successful send reports.
@@ -75,6 +119,9 @@ pub struct SendResult {
     pub message_id: String,
     pub md5_of_body: String,
     pub md5_of_message_attributes: Option<String>,
+    pub md5_of_system_attributes: Option<String>,
+    /// FIFO queues only.
+    pub sequence_number: Option<String>,
 }
 
 /// A message handed out by a receive.
@@ -255,6 +302,68 @@ impl Engine {
             .await??;
         self.wake_queues([&queue.to_owned()]);
         Ok(results)
+    }
+
+    /// The names of the queues whose RedrivePolicy targets `dlq`.
+    pub async fn dead_letter_source_queues(&self, dlq: &str) -> Result<Vec<String>, SqsError> {
+        let name = dlq.to_owned();
+        let arn = self.queue_arn(dlq);
+        self.db()
+            .read(move |conn| Ok(management::dead_letter_sources(conn, &name, &arn)))
+            .await?
+    }
+
+    /// Adds (or replaces) tags of a queue.
+    pub async fn tag_queue(
+        &self,
+        queue: &str,
+        tags: BTreeMap<String, String>,
+    ) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        self.db()
+            .write(move |conn| Ok(management::tag_queue(conn, &name, &tags)))
+            .await?
+    }
+
+    /// Removes tags of a queue (absent keys are ignored).
+    pub async fn untag_queue(&self, queue: &str, keys: Vec<String>) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        self.db()
+            .write(move |conn| Ok(management::untag_queue(conn, &name, &keys)))
+            .await?
+    }
+
+    /// Adds a statement to the queue's Policy attribute, as AddPermission does.
+    pub async fn add_permission(
+        &self,
+        queue: &str,
+        label: String,
+        accounts: Vec<String>,
+        actions: Vec<String>,
+    ) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        let arn = self.queue_arn(queue);
+        self.db()
+            .write(move |conn| {
+                Ok(management::add_permission(
+                    conn,
+                    &name,
+                    &arn,
+                    &label,
+                    &accounts,
+                    &actions,
+                    now_ms(),
+                ))
+            })
+            .await?
+    }
+
+    /// Removes the statement `label` from the queue's Policy attribute.
+    pub async fn remove_permission(&self, queue: &str, label: String) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        self.db()
+            .write(move |conn| Ok(management::remove_permission(conn, &name, &label, now_ms())))
+            .await?
     }
 
     /// Receives up to `max_messages`, waiting up to the wait time for the first one.

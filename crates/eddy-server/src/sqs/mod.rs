@@ -158,17 +158,7 @@ pub async fn handle(
 }
 
 fn xml_response(status: StatusCode, body: String, ids: &RequestIds) -> Response<s3s::Body> {
-    let mut response = Response::new(s3s::Body::from(body));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
-        headers.insert("x-amzn-requestid", v);
-    }
-    response
+    response(status, "text/xml", body, ids)
 }
 
 /// An error in the query protocol: an XML `ErrorResponse`.
@@ -181,12 +171,21 @@ pub fn query_error(error: &SqsError, ids: &RequestIds) -> Response<s3s::Body> {
 }
 
 fn json_response(status: StatusCode, body: String, ids: &RequestIds) -> Response<s3s::Body> {
+    response(status, "application/x-amz-json-1.0", body, ids)
+}
+
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+    ids: &RequestIds,
+) -> Response<s3s::Body> {
     let mut response = Response::new(s3s::Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.0"),
+        HeaderValue::from_static(content_type),
     );
     if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
         headers.insert("x-amzn-requestid", v);
