@@ -948,6 +948,113 @@ mod tests {
         assert_eq!(parse_receipt_handle("garbage!"), None);
     }
 
+    fn test_connection() -> (Connection, EngineSettings) {
+        let conn = Connection::open_in_memory().expect("in-memory database");
+        conn.execute_batch(crate::SCHEMA).expect("schema");
+        let settings = EngineSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        (conn, settings)
+    }
+
+    fn fifo_send(body: &str, dedup: &str) -> SendRequest {
+        SendRequest {
+            body: body.into(),
+            message_group_id: Some("g".into()),
+            message_deduplication_id: Some(dedup.into()),
+            ..SendRequest::default()
+        }
+    }
+
+    #[test]
+    fn deduplication_ends_after_five_minutes() {
+        let (conn, settings) = test_connection();
+        let attributes = BTreeMap::from([("FifoQueue".to_owned(), "true".to_owned())]);
+        let queue = create_queue(&conn, &settings, "q.fifo", &attributes, &BTreeMap::new(), 0)
+            .expect("create");
+        let start = 1_000_000;
+        let send = |body: &str, at: u64| {
+            insert_message(&conn, &queue, &fifo_send(body, "d"), "test", at)
+                .expect("store")
+                .expect("valid")
+        };
+        let first = send("one", start);
+        let inside = send("two", start + DEDUPLICATION_WINDOW_MS - 1);
+        assert_eq!(inside.message_id, first.message_id);
+        let after = send("three", start + DEDUPLICATION_WINDOW_MS);
+        assert_ne!(after.message_id, first.message_id);
+        let stored: i64 = conn
+            .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(stored, 2);
+    }
+
+    #[test]
+    fn too_many_in_flight_messages() {
+        let (conn, settings) = test_connection();
+        let now = 1_000_000u64;
+        let standard = create_queue(
+            &conn,
+            &settings,
+            "std",
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            0,
+        )
+        .expect("create");
+        let fifo_attributes = BTreeMap::from([("FifoQueue".to_owned(), "true".to_owned())]);
+        let fifo = create_queue(
+            &conn,
+            &settings,
+            "f.fifo",
+            &fifo_attributes,
+            &BTreeMap::new(),
+            0,
+        )
+        .expect("create");
+        let request = ReceiveRequest {
+            max_messages: 1,
+            ..ReceiveRequest::default()
+        };
+        for queue in [&standard, &fifo] {
+            conn.execute_batch("BEGIN").expect("begin");
+            let mut insert = conn
+                .prepare(
+                    "INSERT INTO messages (queue, message_id, body, md5_of_body, sent_ms, visible_at_ms,
+                                           receive_count, receipt_nonce, sender_id, group_id)
+                     VALUES (?1, ?2, 'x', '', ?3, ?4, 1, 'n', 'test', ?2)",
+                )
+                .expect("prepare");
+            for i in 0..MAX_IN_FLIGHT {
+                insert
+                    .execute(params![queue.name, i.to_string(), now, now + 60_000])
+                    .expect("insert");
+            }
+            insert
+                .execute(params![queue.name, "visible", now, now])
+                .expect("insert");
+            conn.execute_batch("COMMIT").expect("commit");
+        }
+        let error = receive(&conn, "std", &request, "us-east-1", "000000000000", now)
+            .err()
+            .expect("OverLimit");
+        assert_eq!(error.kind, SqsErrorKind::OverLimit);
+        let outcome = receive(&conn, "f.fifo", &request, "us-east-1", "000000000000", now)
+            .expect("FIFO queues answer without an error");
+        assert!(outcome.messages.is_empty());
+        // One fewer in flight: the visible message is delivered again.
+        conn.execute(
+            "DELETE FROM messages WHERE queue = 'std' AND message_id = '0'",
+            [],
+        )
+        .expect("delete");
+        let outcome =
+            receive(&conn, "std", &request, "us-east-1", "000000000000", now).expect("receive");
+        assert_eq!(outcome.messages.len(), 1);
+    }
+
     #[test]
     fn queue_names() {
         assert!(valid_queue_name("file-events"));
