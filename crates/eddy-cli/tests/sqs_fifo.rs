@@ -437,3 +437,51 @@ async fn fifo_dead_letter_queue() {
         arn_of("src.fifo")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_wakes_a_receiver_waiting_on_a_blocked_group() {
+    let eddy = Eddy::start();
+    let sqs = eddy.sqs().await;
+    let url = fifo_queue(
+        &sqs,
+        "wake.fifo",
+        &[(QueueAttributeName::VisibilityTimeout, "60")],
+    )
+    .await;
+    send(&sqs, &url, "first", "g", "1").await;
+    send(&sqs, &url, "second", "g", "2").await;
+    let head = receive_bodies(&sqs, &url, 1).await;
+    assert_eq!(head[0].0, "first");
+    let waiting = {
+        let sqs = sqs.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            let out = sqs
+                .receive_message()
+                .queue_url(&url)
+                .wait_time_seconds(20)
+                .send()
+                .await
+                .expect("receive");
+            (
+                std::time::Instant::now(),
+                out.messages()
+                    .iter()
+                    .map(|m| m.body().unwrap_or_default().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqs.delete_message()
+        .queue_url(&url)
+        .receipt_handle(&head[0].1)
+        .send()
+        .await
+        .expect("delete");
+    let deleted_at = std::time::Instant::now();
+    let (returned, bodies) = waiting.await.expect("receiver");
+    assert_eq!(bodies, ["second"]);
+    // Without the wake-up it would wait for the 20 s long poll or the 60 s visibility.
+    assert!(returned.saturating_duration_since(deleted_at) < std::time::Duration::from_secs(5));
+}

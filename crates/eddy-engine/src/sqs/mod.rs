@@ -440,18 +440,25 @@ impl Engine {
         receipt_handles: Vec<String>,
     ) -> Result<Vec<Result<(), SqsError>>, SqsError> {
         let name = queue.to_owned();
-        self.db()
+        let (fifo, results) = self
+            .db()
             .write(move |conn| {
-                if let Err(error) = ops::load_queue(conn, &name) {
-                    return Ok(Err(error));
-                }
+                let fifo = match ops::load_queue(conn, &name) {
+                    Ok(queue) => queue.attributes.fifo(),
+                    Err(error) => return Ok(Err(error)),
+                };
                 let mut results = Vec::with_capacity(receipt_handles.len());
                 for handle in &receipt_handles {
                     results.push(ops::delete(conn, &name, handle)?);
                 }
-                Ok(Ok(results))
+                Ok(Ok((fifo, results)))
             })
-            .await?
+            .await??;
+        // A delete unblocks a FIFO message group: receivers waiting on it may go on.
+        if fifo {
+            self.wake_queues([&queue.to_owned()]);
+        }
+        Ok(results)
     }
 
     pub async fn change_message_visibility(

@@ -250,6 +250,21 @@ fn send_request(input: &Value) -> Result<SendRequest, SqsError> {
     })
 }
 
+/// The size SQS counts for a message: its body and its attributes (names, types, values).
+fn message_size(request: &SendRequest) -> usize {
+    request.body.len()
+        + request
+            .message_attributes
+            .iter()
+            .map(|(name, value)| {
+                name.len()
+                    + value.data_type.len()
+                    + value.string_value.as_ref().map_or(0, String::len)
+                    + value.binary_value.as_ref().map_or(0, Vec::len)
+            })
+            .sum::<usize>()
+}
+
 /// The members a send reports, SendMessage's output or a SendMessageBatch entry.
 fn sent_json(sent: SendResult, out: &mut Map<String, Value>) {
     out.insert("MessageId".into(), json!(sent.message_id));
@@ -538,7 +553,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                     .to_owned();
                 match send_request(entry) {
                     Ok(request) => {
-                        total += request.body.len();
+                        total += message_size(&request);
                         ids.push(id);
                         requests.push(request);
                     }
