@@ -367,3 +367,119 @@ async fn get_requests_signed_in_headers_or_presigned() {
         .expect("receive");
     assert_eq!(received.messages()[0].body(), Some("via a presigned url"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn management_operations_over_the_query_protocol() {
+    let eddy = Eddy::start();
+    let client = QueryClient::new(&eddy.endpoint);
+    let dlq = create(&client, "query-dlq", &[]);
+    let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:query-dlq";
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"1"}}"#);
+    let source = create(
+        &client,
+        "query-source",
+        &[
+            ("Attribute.1.Name", "RedrivePolicy"),
+            ("Attribute.1.Value", &redrive),
+        ],
+    );
+
+    let response = client.post("/", "ListDeadLetterSourceQueues", &[("QueueUrl", &dlq)]);
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.all("QueueUrl"), vec![source.clone()]);
+
+    let response = client.post(
+        &path_of(&source),
+        "TagQueue",
+        &[
+            ("Tag.1.Key", "a"),
+            ("Tag.1.Value", "1"),
+            ("Tag.2.Key", "b"),
+            ("Tag.2.Value", "2"),
+        ],
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    let response = client.post(&path_of(&source), "UntagQueue", &[("TagKey.1", "a")]);
+    assert_eq!(response.status, 200, "{}", response.body);
+    let response = client.post(&path_of(&source), "ListQueueTags", &[]);
+    assert_eq!(response.all("Key"), vec!["b".to_owned()]);
+
+    let response = client.post(
+        &path_of(&source),
+        "AddPermission",
+        &[
+            ("Label", "both"),
+            ("AWSAccountId.1", "111111111111"),
+            ("AWSAccountId.2", "222222222222"),
+            ("ActionName.1", "SendMessage"),
+            ("ActionName.2", "ReceiveMessage"),
+        ],
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    let response = client.post(
+        &path_of(&source),
+        "GetQueueAttributes",
+        &[("AttributeName.1", "Policy")],
+    );
+    let policy: serde_json::Value =
+        serde_json::from_str(&response.first("Value").expect("policy")).expect("json");
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        serde_json::json!(["SQS:SendMessage", "SQS:ReceiveMessage"])
+    );
+    assert_eq!(
+        policy["Statement"][0]["Principal"]["AWS"][1],
+        "arn:aws:iam::222222222222:root"
+    );
+
+    client.post(&path_of(&dlq), "SendMessage", &[("MessageBody", "to move")]);
+    let response = client.post(
+        "/",
+        "StartMessageMoveTask",
+        &[
+            ("SourceArn", dlq_arn),
+            (
+                "DestinationArn",
+                "arn:aws:sqs:us-east-1:000000000000:query-source",
+            ),
+        ],
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.first("TaskHandle").is_some_and(|h| !h.is_empty()));
+    let mut status = String::new();
+    for _ in 0..100 {
+        let response = client.post(
+            "/",
+            "ListMessageMoveTasks",
+            &[("SourceArn", dlq_arn), ("MaxResults", "10")],
+        );
+        assert!(
+            response
+                .body
+                .contains("<ListMessageMoveTasksResult><Result>"),
+            "{}",
+            response.body
+        );
+        status = response.first("Status").expect("status");
+        if status == "COMPLETED" {
+            assert_eq!(
+                response
+                    .first("ApproximateNumberOfMessagesMoved")
+                    .as_deref(),
+                Some("1")
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "COMPLETED");
+    let response = client.post(&path_of(&source), "ReceiveMessage", &[]);
+    assert_eq!(response.first("Body").as_deref(), Some("to move"));
+
+    let response = client.post("/", "CancelMessageMoveTask", &[("TaskHandle", "bm9wZQ==")]);
+    assert_eq!(response.status, 404, "{}", response.body);
+    assert_eq!(
+        response.first("Code").as_deref(),
+        Some("ResourceNotFoundException")
+    );
+}

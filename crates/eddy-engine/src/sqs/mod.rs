@@ -519,3 +519,59 @@ pub(crate) fn load_queue_for_notifications(
 pub fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EngineSettings;
+
+    /// The messages table as the first release created it, before the FIFO columns.
+    const OLD_MESSAGES: &str = "
+        CREATE TABLE queues (name TEXT PRIMARY KEY, created_s INTEGER NOT NULL, modified_s INTEGER NOT NULL,
+                             attributes TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '{}');
+        CREATE TABLE messages (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, message_id TEXT NOT NULL,
+            body TEXT NOT NULL, md5_of_body TEXT NOT NULL, message_attributes TEXT,
+            md5_of_message_attributes TEXT, sent_ms INTEGER NOT NULL, visible_at_ms INTEGER NOT NULL,
+            receive_count INTEGER NOT NULL DEFAULT 0, first_receive_ms INTEGER, receipt_nonce TEXT,
+            received_ms INTEGER, dead_letter_source_arn TEXT, sender_id TEXT NOT NULL);
+        INSERT INTO queues VALUES ('old', 0, 0, '{}', '{}');
+        INSERT INTO messages (queue, message_id, body, md5_of_body, sent_ms, visible_at_ms, sender_id)
+        VALUES ('old', 'm1', 'kept', '', 9999999999999, 0, 'test');";
+
+    #[tokio::test]
+    async fn opens_a_data_dir_of_the_first_schema() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = rusqlite::Connection::open(dir.path().join("eddy.sqlite3")).expect("open");
+        conn.execute_batch(OLD_MESSAGES).expect("old schema");
+        drop(conn);
+        let settings = EngineSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        let engine = Engine::open(dir.path(), settings).expect("engine opens the old data dir");
+        let received = engine
+            .receive_message(
+                "old",
+                ReceiveRequest {
+                    max_messages: 1,
+                    ..ReceiveRequest::default()
+                },
+            )
+            .await
+            .expect("receive");
+        assert_eq!(received[0].body, "kept");
+        engine
+            .send_message(
+                "old",
+                SendRequest {
+                    body: "new".into(),
+                    ..SendRequest::default()
+                },
+            )
+            .await
+            .expect("send after the migration");
+        engine.close();
+    }
+}

@@ -412,6 +412,11 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "GetQueueUrl" => {
             let name = required(input, "QueueName")?;
+            if string(input, "QueueOwnerAWSAccountId")?
+                .is_some_and(|owner| owner != engine.settings().account_id)
+            {
+                return Err(SqsError::queue_does_not_exist());
+            }
             let queue = engine.get_queue(name).await?;
             Ok(json!({ "QueueUrl": context.queue_url(&queue.name) }))
         }
@@ -709,6 +714,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "PurgeQueue" => {
             let queue = queue_of(context, input)?;
+            engine.get_queue(&queue).await?;
             context.state.check_purge(&queue)?;
             engine.purge_queue(&queue).await?;
             Ok(json!({}))
