@@ -204,6 +204,11 @@ def test_errors_are_the_aws_ones(sqs, endpoint):
     sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
     with pytest.raises(ClientError) as excinfo:
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=10)
+    assert error_code(excinfo) == "InvalidParameterValue", "the message is deleted"
+    sqs.send_message(QueueUrl=url, MessageBody="y")
+    handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]["ReceiptHandle"]
+    with pytest.raises(ClientError) as excinfo:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=10)
     assert "MessageNotInflight" in error_code(excinfo)
     sqs.purge_queue(QueueUrl=url)
     with pytest.raises(sqs.exceptions.PurgeQueueInProgress):

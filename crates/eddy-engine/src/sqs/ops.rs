@@ -305,7 +305,7 @@ fn validate_message_attributes(
         let base_type = value.data_type.split('.').next().unwrap_or_default();
         match base_type {
             "String" | "Number" => {
-                let Some(v) = &value.string_value else {
+                let Some(v) = value.string_value.as_ref().filter(|v| !v.is_empty()) else {
                     return Err(SqsError::invalid_parameter(format!(
                         "Message attribute '{name}' must contain a non-empty message attribute value for message attribute type '{}'.",
                         value.data_type
@@ -325,7 +325,7 @@ fn validate_message_attributes(
                 size += v.len() as u64;
             }
             "Binary" => {
-                let Some(v) = &value.binary_value else {
+                let Some(v) = value.binary_value.as_ref().filter(|v| !v.is_empty()) else {
                     return Err(SqsError::invalid_parameter(format!(
                         "Message attribute '{name}' must contain a non-empty message attribute value for message attribute type 'Binary'."
                     )));
@@ -887,6 +887,12 @@ pub(super) fn change_visibility(
         .prepare_cached("SELECT visible_at_ms, receipt_nonce, received_ms FROM messages WHERE seq = ?1 AND queue = ?2")?
         .query_row(params![seq, queue], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()?;
+    if row.is_none() {
+        // Deleted (or moved to its dead-letter queue).
+        return Err(SqsError::invalid_parameter(format!(
+            "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
+        )));
+    }
     let in_flight = matches!(&row, Some((visible_at, Some(current), _)) if *visible_at > now_ms && *current == nonce);
     if !in_flight {
         return Err(SqsError::new(
