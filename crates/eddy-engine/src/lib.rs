@@ -122,9 +122,37 @@ CREATE TABLE IF NOT EXISTS messages (
     receipt_nonce TEXT,
     received_ms INTEGER,
     dead_letter_source_arn TEXT,
-    sender_id TEXT NOT NULL
+    sender_id TEXT NOT NULL,
+    group_id TEXT,
+    deduplication_id TEXT,
+    sequence_number TEXT,
+    system_attributes TEXT,
+    md5_of_system_attributes TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at_ms);
+CREATE INDEX IF NOT EXISTS messages_by_group ON messages (queue, group_id, seq);
+CREATE TABLE IF NOT EXISTS fifo_deduplication (
+    queue TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sequence_number TEXT,
+    md5_of_body TEXT NOT NULL,
+    md5_of_message_attributes TEXT,
+    md5_of_system_attributes TEXT,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (queue, dedup_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS message_move_tasks (
+    task_id TEXT PRIMARY KEY,
+    source_arn TEXT NOT NULL,
+    destination_arn TEXT,
+    max_per_second INTEGER,
+    status TEXT NOT NULL,
+    moved INTEGER NOT NULL DEFAULT 0,
+    to_move INTEGER NOT NULL DEFAULT 0,
+    failure_reason TEXT,
+    started_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -137,6 +165,7 @@ impl Engine {
     pub fn open(data_dir: &Path, settings: EngineSettings) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let db_path = data_dir.join("eddy.sqlite3");
+        sqs::migrate(&rusqlite::Connection::open(&db_path)?)?;
         let db = Db::open(&db_path, SCHEMA)?;
         let blobs = Blobs::open(data_dir)?;
         let referenced = referenced_blobs(&db_path)?;

@@ -1,6 +1,7 @@
 //! eddy's HTTP front: one port serves S3 (through `s3s`), SQS and eddy's own pages
-//! under `/_eddy/`. A request is routed by what it is: `X-Amz-Target: AmazonSQS.*` or
-//! an SQS credential scope goes to SQS, `/_eddy/` to the pages, everything else to S3.
+//! under `/_eddy/`. A request is routed by what it is: `X-Amz-Target: AmazonSQS.*`, an
+//! SQS credential scope, a form-encoded POST or an `Action` query parameter (the SQS
+//! query protocol) go to SQS, `/_eddy/` to the pages, everything else to S3.
 //! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
 
 pub mod pages;
@@ -215,7 +216,8 @@ impl Server {
                 .to_owned();
             let response = match Limited::new(body, sqs::MAX_BODY_BYTES).collect().await {
                 Ok(collected) => sqs::handle(&self.state, &parts, collected.to_bytes(), &ids).await,
-                Err(_) => sqs::json_error(
+                Err(_) => sqs::error_response(
+                    sqs::Protocol::of(&parts.headers),
                     &SqsError::new(
                         SqsErrorKind::InvalidParameterValue,
                         "The request body is too large or broke off.",
@@ -269,9 +271,25 @@ fn content_length(headers: &http::HeaderMap) -> u64 {
         .unwrap_or(0)
 }
 
-/// Whether a request is for SQS rather than S3.
+/// Whether a request is for SQS rather than S3: a JSON target, an SQS credential scope
+/// (header or presigned query), a form-encoded POST (S3 never sends one), or an
+/// `Action` query parameter (S3 has none).
 fn is_sqs<B>(request: &Request<B>) -> bool {
     let headers = request.headers();
+    let is_form = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if request.method() == http::Method::POST && is_form {
+        return true;
+    }
+    let query = request.uri().query().unwrap_or("");
+    if query.split('&').any(|pair| pair.starts_with("Action=")) {
+        return true;
+    }
+    if sigv4::presigned_scope_service(query).is_some_and(|s| s == "sqs") {
+        return true;
+    }
     if headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())

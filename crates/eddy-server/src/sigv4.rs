@@ -1,6 +1,6 @@
 //! SigV4 verification for the services `s3s` does not cover (SQS): rebuild the
-//! canonical request from what arrived, sign it with the configured secret, and compare
-//! signatures in constant time.
+//! canonical request from what arrived (Authorization header or presigned query), sign
+//! it with the configured secret, and compare signatures in constant time.
 
 use std::collections::HashMap;
 
@@ -160,17 +160,31 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// Verifies the SigV4 header signature of a request; returns the access key id on
-/// success. `now` is epoch seconds; `lookup` finds the secret of an access key.
+/// The credential scope service of a presigned request (`X-Amz-Credential` in the
+/// query string).
+pub fn presigned_scope_service(query: &str) -> Option<String> {
+    let credential = form_urlencoded_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "X-Amz-Credential")?
+        .1;
+    credential.split('/').nth(3).map(str::to_owned)
+}
+
+/// Verifies the SigV4 signature of a request, in the Authorization header or presigned
+/// in the query string; returns the parsed authorization on success. `now` is epoch
+/// seconds; `lookup` finds the secret of an access key.
 pub fn verify(
     request: &SignedRequest<'_>,
     now: i64,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<AuthorizationHeader, AuthError> {
-    let value = request
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?
+    let Some(value) = request.headers.get(http::header::AUTHORIZATION) else {
+        if request.query.contains("X-Amz-Signature=") {
+            return verify_presigned(request, now, lookup);
+        }
+        return Err(AuthError::Missing);
+    };
+    let value = value
         .to_str()
         .map_err(|_| AuthError::Incomplete("non-ASCII Authorization header".into()))?;
     let auth = parse_authorization(value)?;
@@ -179,30 +193,8 @@ pub fn verify(
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| AuthError::Incomplete("missing X-Amz-Date".into()))?;
-    let parsed = time::PrimitiveDateTime::parse(
-        amz_date,
-        time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
-    )
-    .map_err(|_| AuthError::Incomplete(format!("malformed X-Amz-Date {amz_date}")))?
-    .assume_utc()
-    .unix_timestamp();
-    if (parsed - now).abs() > MAX_SKEW_SECONDS {
-        return Err(AuthError::Expired(amz_date.to_owned()));
-    }
-    if !amz_date.starts_with(&auth.date) {
-        return Err(AuthError::SignatureMismatch);
-    }
+    check_date(amz_date, &auth, now, None)?;
     let secret = lookup(&auth.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
-    if !auth.signed_headers.iter().any(|h| h == "host") {
-        return Err(AuthError::Incomplete(
-            "SignedHeaders must include host".into(),
-        ));
-    }
-    let canonical_headers: String = auth
-        .signed_headers
-        .iter()
-        .map(|name| format!("{name}:{}\n", canonical_header_value(request.headers, name)))
-        .collect();
     let payload_hash = match request
         .headers
         .get("x-amz-content-sha256")
@@ -214,6 +206,72 @@ pub fn verify(
     if payload_hash != "UNSIGNED-PAYLOAD" && payload_hash != sha256_hex(request.body) {
         return Err(AuthError::SignatureMismatch);
     }
+    let expected = signature(
+        request,
+        &auth,
+        amz_date,
+        &canonical_query(request.query),
+        &payload_hash,
+        &secret,
+    )?;
+    if expected.as_bytes().ct_eq(auth.signature.as_bytes()).into() {
+        Ok(auth)
+    } else {
+        Err(AuthError::SignatureMismatch)
+    }
+}
+
+/// Checks a request date against the clock (and the expiry of a presigned request).
+fn check_date(
+    amz_date: &str,
+    auth: &AuthorizationHeader,
+    now: i64,
+    expires: Option<i64>,
+) -> Result<(), AuthError> {
+    let parsed = time::PrimitiveDateTime::parse(
+        amz_date,
+        time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
+    )
+    .map_err(|_| AuthError::Incomplete(format!("malformed X-Amz-Date {amz_date}")))?
+    .assume_utc()
+    .unix_timestamp();
+    match expires {
+        Some(expires) => {
+            if parsed - now > MAX_SKEW_SECONDS || now > parsed + expires {
+                return Err(AuthError::Expired(amz_date.to_owned()));
+            }
+        }
+        None => {
+            if (parsed - now).abs() > MAX_SKEW_SECONDS {
+                return Err(AuthError::Expired(amz_date.to_owned()));
+            }
+        }
+    }
+    if !amz_date.starts_with(&auth.date) {
+        return Err(AuthError::SignatureMismatch);
+    }
+    if !auth.signed_headers.iter().any(|h| h == "host") {
+        return Err(AuthError::Incomplete(
+            "SignedHeaders must include host".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The signature SigV4 expects for a request, given its canonical query and payload hash.
+fn signature(
+    request: &SignedRequest<'_>,
+    auth: &AuthorizationHeader,
+    amz_date: &str,
+    canonical_query: &str,
+    payload_hash: &str,
+    secret: &str,
+) -> Result<String, AuthError> {
+    let canonical_headers: String = auth
+        .signed_headers
+        .iter()
+        .map(|name| format!("{name}:{}\n", canonical_header_value(request.headers, name)))
+        .collect();
     // Non-S3 services sign the path URI-encoded once more.
     let path = if request.path.is_empty() {
         "/"
@@ -225,7 +283,7 @@ pub fn verify(
         "{}\n{}\n{}\n{}\n{}\n{}",
         request.method,
         canonical_path,
-        canonical_query(request.query),
+        canonical_query,
         canonical_headers,
         auth.signed_headers.join(";"),
         payload_hash
@@ -242,12 +300,61 @@ pub fn verify(
     key = hmac(&key, auth.region.as_bytes());
     key = hmac(&key, auth.service.as_bytes());
     key = hmac(&key, b"aws4_request");
-    let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
-    if expected.as_bytes().ct_eq(auth.signature.as_bytes()).into() {
-        Ok(auth)
-    } else {
-        Err(AuthError::SignatureMismatch)
+    Ok(hex::encode(hmac(&key, string_to_sign.as_bytes())))
+}
+
+/// Verifies a presigned request: the `X-Amz-*` query parameters carry the signature.
+fn verify_presigned(
+    request: &SignedRequest<'_>,
+    now: i64,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<AuthorizationHeader, AuthError> {
+    let pairs = form_urlencoded_pairs(request.query);
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| AuthError::Incomplete(format!("missing {name}")))
+    };
+    if get("X-Amz-Algorithm")? != "AWS4-HMAC-SHA256" {
+        return Err(AuthError::Incomplete("unsupported algorithm".into()));
     }
+    let credential = get("X-Amz-Credential")?;
+    let amz_date = get("X-Amz-Date")?;
+    let expires: i64 = get("X-Amz-Expires")?
+        .parse()
+        .ok()
+        .filter(|e| (1..=604_800).contains(e))
+        .ok_or_else(|| AuthError::Incomplete("X-Amz-Expires must be 1 to 604800".into()))?;
+    let signed_headers = get("X-Amz-SignedHeaders")?;
+    let provided = get("X-Amz-Signature")?;
+    let auth = parse_authorization(&format!(
+        "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={signed_headers}, Signature={provided}"
+    ))?;
+    check_date(&amz_date, &auth, now, Some(expires))?;
+    let secret = lookup(&auth.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
+    let unsigned_query = request
+        .query
+        .split('&')
+        .filter(|p| !p.starts_with("X-Amz-Signature="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let canonical = canonical_query(&unsigned_query);
+    for payload_hash in [sha256_hex(request.body), "UNSIGNED-PAYLOAD".to_owned()] {
+        let expected = signature(
+            request,
+            &auth,
+            &amz_date,
+            &canonical,
+            &payload_hash,
+            &secret,
+        )?;
+        if bool::from(expected.as_bytes().ct_eq(provided.as_bytes())) {
+            return Ok(auth);
+        }
+    }
+    Err(AuthError::SignatureMismatch)
 }
 
 #[cfg(test)]

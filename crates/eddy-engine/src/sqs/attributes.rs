@@ -112,6 +112,74 @@ pub fn parse_redrive_policy(value: &str) -> Result<RedrivePolicy, SqsError> {
     })
 }
 
+/// `{"redrivePermission": "allowAll"|"denyAll"|"byQueue", "sourceQueueArns": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedriveAllowPolicy {
+    AllowAll,
+    DenyAll,
+    ByQueue(Vec<String>),
+}
+
+impl RedriveAllowPolicy {
+    /// Whether the queue `source_arn` may use a queue with this policy as its DLQ.
+    pub fn allows(&self, source_arn: &str) -> bool {
+        match self {
+            RedriveAllowPolicy::AllowAll => true,
+            RedriveAllowPolicy::DenyAll => false,
+            RedriveAllowPolicy::ByQueue(arns) => arns.iter().any(|a| a == source_arn),
+        }
+    }
+}
+
+/// Parses and checks a RedriveAllowPolicy value.
+pub fn parse_redrive_allow_policy(value: &str) -> Result<RedriveAllowPolicy, SqsError> {
+    let invalid = |reason: &str| {
+        SqsError::new(
+            SqsErrorKind::InvalidAttributeValue,
+            format!("Invalid value for the parameter RedriveAllowPolicy. Reason: {reason}"),
+        )
+    };
+    let json: serde_json::Value = serde_json::from_str(value)
+        .map_err(|_| invalid("Amazon SQS can't parse the redrive allow policy as JSON."))?;
+    let permission = json
+        .get("redrivePermission")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| invalid("Redrive allow policy must contain redrivePermission."))?;
+    let arns = json.get("sourceQueueArns");
+    match (permission, arns) {
+        ("allowAll", None) => Ok(RedriveAllowPolicy::AllowAll),
+        ("denyAll", None) => Ok(RedriveAllowPolicy::DenyAll),
+        ("allowAll" | "denyAll", Some(_)) => Err(invalid(
+            "Only specify sourceQueueArns with redrivePermission set to byQueue.",
+        )),
+        ("byQueue", Some(serde_json::Value::Array(items))) => {
+            let arns: Vec<String> = items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            if arns.is_empty() || arns.len() != items.len() || arns.len() > 10 {
+                return Err(invalid(
+                    "sourceQueueArns must list 1 to 10 queue ARNs when redrivePermission is byQueue.",
+                ));
+            }
+            Ok(RedriveAllowPolicy::ByQueue(arns))
+        }
+        ("byQueue", _) => Err(invalid(
+            "sourceQueueArns must list 1 to 10 queue ARNs when redrivePermission is byQueue.",
+        )),
+        _ => Err(invalid(
+            "redrivePermission must be allowAll, denyAll or byQueue.",
+        )),
+    }
+}
+
+/// Attributes that only FIFO queues have.
+const FIFO_ONLY: &[&str] = &[
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+];
+
 impl QueueAttributes {
     /// The defaults of a new queue.
     pub fn defaults(fifo: bool) -> Self {
@@ -141,8 +209,10 @@ impl QueueAttributes {
         changes: &BTreeMap<String, String>,
         creating: bool,
     ) -> Result<(), SqsError> {
+        let fifo =
+            self.fifo() || (creating && changes.get("FifoQueue").is_some_and(|v| v == "true"));
         for (name, value) in changes {
-            if !SETTABLE.contains(&name.as_str()) {
+            if !SETTABLE.contains(&name.as_str()) || (!fifo && FIFO_ONLY.contains(&name.as_str())) {
                 return Err(SqsError::new(
                     SqsErrorKind::InvalidAttributeName,
                     format!("Unknown Attribute {name}."),
@@ -170,14 +240,36 @@ impl QueueAttributes {
                 "RedrivePolicy" if !value.is_empty() => {
                     parse_redrive_policy(value)?;
                 }
-                "FifoQueue" => {
-                    let fifo = self.fifo();
-                    if !creating && (value == "true") != fifo {
-                        return Err(SqsError::new(
-                            SqsErrorKind::InvalidAttributeName,
-                            "Unknown Attribute FifoQueue.",
-                        ));
-                    }
+                "RedriveAllowPolicy" if !value.is_empty() => {
+                    parse_redrive_allow_policy(value)?;
+                }
+                "Policy"
+                    if !value.is_empty()
+                        && !serde_json::from_str::<serde_json::Value>(value)
+                            .is_ok_and(|v| v.is_object()) =>
+                {
+                    return Err(SqsError::new(
+                        SqsErrorKind::InvalidAttributeValue,
+                        "Invalid value for the parameter Policy.",
+                    ));
+                }
+                "DeduplicationScope" if value != "messageGroup" && value != "queue" => {
+                    return Err(SqsError::new(
+                        SqsErrorKind::InvalidAttributeValue,
+                        format!("Invalid value for the parameter DeduplicationScope: {value}."),
+                    ));
+                }
+                "FifoThroughputLimit" if value != "perQueue" && value != "perMessageGroupId" => {
+                    return Err(SqsError::new(
+                        SqsErrorKind::InvalidAttributeValue,
+                        format!("Invalid value for the parameter FifoThroughputLimit: {value}."),
+                    ));
+                }
+                "FifoQueue" if !creating => {
+                    return Err(SqsError::new(
+                        SqsErrorKind::InvalidAttributeName,
+                        "Unknown Attribute FifoQueue.",
+                    ));
                 }
                 "ContentBasedDeduplication" | "SqsManagedSseEnabled"
                     if value != "true" && value != "false" =>
@@ -232,6 +324,26 @@ impl QueueAttributes {
 
     pub fn fifo(&self) -> bool {
         self.0.get("FifoQueue").is_some_and(|v| v == "true")
+    }
+
+    pub fn content_based_deduplication(&self) -> bool {
+        self.0
+            .get("ContentBasedDeduplication")
+            .is_some_and(|v| v == "true")
+    }
+
+    /// Whether deduplication ids are scoped to their message group.
+    pub fn deduplication_per_group(&self) -> bool {
+        self.0
+            .get("DeduplicationScope")
+            .is_some_and(|v| v == "messageGroup")
+    }
+
+    pub fn redrive_allow_policy(&self) -> RedriveAllowPolicy {
+        self.0
+            .get("RedriveAllowPolicy")
+            .and_then(|v| parse_redrive_allow_policy(v).ok())
+            .unwrap_or(RedriveAllowPolicy::AllowAll)
     }
 
     pub fn redrive_policy(&self) -> Option<RedrivePolicy> {

@@ -66,6 +66,32 @@ mod tests {
         assert_eq!(md5_hex(b"hello"), "5d41402abc4b2a76b9719d911017c592");
     }
 
+    /// Digests that moto's SQS test suite pins as what AWS returns.
+    #[test]
+    fn attribute_md5_matches_known_aws_values() {
+        for (name, value, digest) in [
+            (
+                "timestamp",
+                "1493147359900",
+                "235c5c510d26fb653d073faed50ae77c",
+            ),
+            (
+                "timestamp",
+                "1493147359901",
+                "994258b45346a2cc3f9cbb611aa7af30",
+            ),
+            (
+                "SOME_Valid.attribute-Name",
+                "1493147359900",
+                "36655e7e9d7c0e8479fa3f3f42247ae7",
+            ),
+        ] {
+            let attrs = BTreeMap::from([(name.to_owned(), string("Number", value))]);
+            assert_eq!(md5_of_message_attributes(&attrs).as_deref(), Some(digest));
+        }
+        assert_eq!(md5_hex(b"derp"), "58fd9edd83341c29f1aebba81c31e257");
+    }
+
     #[test]
     fn attribute_md5_matches_the_encoding() {
         // The digest of the buffer built by hand, per the documented encoding.

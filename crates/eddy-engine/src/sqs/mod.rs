@@ -8,13 +8,53 @@
 
 pub mod attributes;
 pub mod error;
+mod management;
 mod md5;
+mod move_tasks;
 mod ops;
 
-pub use attributes::{QueueAttributes, RedrivePolicy};
+pub use attributes::{QueueAttributes, RedriveAllowPolicy, RedrivePolicy};
 pub use error::{SqsError, SqsErrorKind};
 pub use md5::{md5_hex, md5_of_message_attributes};
+pub use move_tasks::MoveTask;
 pub use ops::{insert_message, queue_url_path};
+
+/// Brings the queue tables of an existing data directory up to the current schema
+/// (columns added since it was created); a no-op on a new one. Also settles message
+/// move tasks an earlier run left running: they failed when that run stopped.
+pub fn migrate(conn: &rusqlite::Connection) -> Result<(), crate::error::StoreError> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('messages')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !columns.is_empty() {
+        for column in [
+            "group_id",
+            "deduplication_id",
+            "sequence_number",
+            "system_attributes",
+            "md5_of_system_attributes",
+        ] {
+            if !columns.iter().any(|c| c == column) {
+                conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} TEXT"))?;
+            }
+        }
+    }
+    let has_tasks: bool = conn
+        .prepare(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_move_tasks'",
+        )?
+        .exists([])?;
+    if has_tasks {
+        conn.execute_batch(
+            "UPDATE message_move_tasks SET status = 'FAILED',
+                    failure_reason = 'eddy stopped while the task was running.'
+             WHERE status = 'RUNNING';
+             UPDATE message_move_tasks SET status = 'CANCELLED' WHERE status = 'CANCELLING';",
+        )?;
+    }
+    Ok(())
+}
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -67,6 +107,10 @@ pub struct SendRequest {
     pub body: String,
     pub delay_seconds: Option<u64>,
     pub message_attributes: BTreeMap<String, MessageAttributeValue>,
+    /// MessageSystemAttributes (only `AWSTraceHeader` exists).
+    pub system_attributes: BTreeMap<String, MessageAttributeValue>,
+    pub message_group_id: Option<String>,
+    pub message_deduplication_id: Option<String>,
 }
 
 /// What a successful send reports.
@@ -75,6 +119,9 @@ pub struct SendResult {
     pub message_id: String,
     pub md5_of_body: String,
     pub md5_of_message_attributes: Option<String>,
+    pub md5_of_system_attributes: Option<String>,
+    /// FIFO queues only.
+    pub sequence_number: Option<String>,
 }
 
 /// A message handed out by a receive.
@@ -257,6 +304,68 @@ impl Engine {
         Ok(results)
     }
 
+    /// The names of the queues whose RedrivePolicy targets `dlq`.
+    pub async fn dead_letter_source_queues(&self, dlq: &str) -> Result<Vec<String>, SqsError> {
+        let name = dlq.to_owned();
+        let arn = self.queue_arn(dlq);
+        self.db()
+            .read(move |conn| Ok(management::dead_letter_sources(conn, &name, &arn)))
+            .await?
+    }
+
+    /// Adds (or replaces) tags of a queue.
+    pub async fn tag_queue(
+        &self,
+        queue: &str,
+        tags: BTreeMap<String, String>,
+    ) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        self.db()
+            .write(move |conn| Ok(management::tag_queue(conn, &name, &tags)))
+            .await?
+    }
+
+    /// Removes tags of a queue (absent keys are ignored).
+    pub async fn untag_queue(&self, queue: &str, keys: Vec<String>) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        self.db()
+            .write(move |conn| Ok(management::untag_queue(conn, &name, &keys)))
+            .await?
+    }
+
+    /// Adds a statement to the queue's Policy attribute, as AddPermission does.
+    pub async fn add_permission(
+        &self,
+        queue: &str,
+        label: String,
+        accounts: Vec<String>,
+        actions: Vec<String>,
+    ) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        let arn = self.queue_arn(queue);
+        self.db()
+            .write(move |conn| {
+                Ok(management::add_permission(
+                    conn,
+                    &name,
+                    &arn,
+                    &label,
+                    &accounts,
+                    &actions,
+                    now_ms(),
+                ))
+            })
+            .await?
+    }
+
+    /// Removes the statement `label` from the queue's Policy attribute.
+    pub async fn remove_permission(&self, queue: &str, label: String) -> Result<(), SqsError> {
+        let name = queue.to_owned();
+        self.db()
+            .write(move |conn| Ok(management::remove_permission(conn, &name, &label, now_ms())))
+            .await?
+    }
+
     /// Receives up to `max_messages`, waiting up to the wait time for the first one.
     pub async fn receive_message(
         &self,
@@ -331,18 +440,25 @@ impl Engine {
         receipt_handles: Vec<String>,
     ) -> Result<Vec<Result<(), SqsError>>, SqsError> {
         let name = queue.to_owned();
-        self.db()
+        let (fifo, results) = self
+            .db()
             .write(move |conn| {
-                if let Err(error) = ops::load_queue(conn, &name) {
-                    return Ok(Err(error));
-                }
+                let fifo = match ops::load_queue(conn, &name) {
+                    Ok(queue) => queue.attributes.fifo(),
+                    Err(error) => return Ok(Err(error)),
+                };
                 let mut results = Vec::with_capacity(receipt_handles.len());
                 for handle in &receipt_handles {
                     results.push(ops::delete(conn, &name, handle)?);
                 }
-                Ok(Ok(results))
+                Ok(Ok((fifo, results)))
             })
-            .await?
+            .await??;
+        // A delete unblocks a FIFO message group: receivers waiting on it may go on.
+        if fifo {
+            self.wake_queues([&queue.to_owned()]);
+        }
+        Ok(results)
     }
 
     pub async fn change_message_visibility(
@@ -402,4 +518,60 @@ pub(crate) fn load_queue_for_notifications(
 /// Encodes binary attribute values for JSON output.
 pub fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EngineSettings;
+
+    /// The messages table as the first release created it, before the FIFO columns.
+    const OLD_MESSAGES: &str = "
+        CREATE TABLE queues (name TEXT PRIMARY KEY, created_s INTEGER NOT NULL, modified_s INTEGER NOT NULL,
+                             attributes TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '{}');
+        CREATE TABLE messages (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, message_id TEXT NOT NULL,
+            body TEXT NOT NULL, md5_of_body TEXT NOT NULL, message_attributes TEXT,
+            md5_of_message_attributes TEXT, sent_ms INTEGER NOT NULL, visible_at_ms INTEGER NOT NULL,
+            receive_count INTEGER NOT NULL DEFAULT 0, first_receive_ms INTEGER, receipt_nonce TEXT,
+            received_ms INTEGER, dead_letter_source_arn TEXT, sender_id TEXT NOT NULL);
+        INSERT INTO queues VALUES ('old', 0, 0, '{}', '{}');
+        INSERT INTO messages (queue, message_id, body, md5_of_body, sent_ms, visible_at_ms, sender_id)
+        VALUES ('old', 'm1', 'kept', '', 9999999999999, 0, 'test');";
+
+    #[tokio::test]
+    async fn opens_a_data_dir_of_the_first_schema() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = rusqlite::Connection::open(dir.path().join("eddy.sqlite3")).expect("open");
+        conn.execute_batch(OLD_MESSAGES).expect("old schema");
+        drop(conn);
+        let settings = EngineSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        let engine = Engine::open(dir.path(), settings).expect("engine opens the old data dir");
+        let received = engine
+            .receive_message(
+                "old",
+                ReceiveRequest {
+                    max_messages: 1,
+                    ..ReceiveRequest::default()
+                },
+            )
+            .await
+            .expect("receive");
+        assert_eq!(received[0].body, "kept");
+        engine
+            .send_message(
+                "old",
+                SendRequest {
+                    body: "new".into(),
+                    ..SendRequest::default()
+                },
+            )
+            .await
+            .expect("send after the migration");
+        engine.close();
+    }
 }

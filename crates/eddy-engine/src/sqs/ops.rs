@@ -51,8 +51,13 @@ pub(super) fn load_queue(conn: &Connection, name: &str) -> Result<Queue, SqsErro
     .ok_or_else(SqsError::queue_does_not_exist)
 }
 
-/// Checks that a RedrivePolicy names an existing queue of the same type.
-fn check_redrive_target(conn: &Connection, attributes: &QueueAttributes) -> Result<(), SqsError> {
+/// Checks that a RedrivePolicy names an existing queue of the same type that lets
+/// `source_arn` use it (its RedriveAllowPolicy).
+fn check_redrive_target(
+    conn: &Connection,
+    attributes: &QueueAttributes,
+    source_arn: &str,
+) -> Result<(), SqsError> {
     let Some(policy) = attributes.redrive_policy() else {
         return Ok(());
     };
@@ -72,6 +77,9 @@ fn check_redrive_target(conn: &Connection, attributes: &QueueAttributes) -> Resu
                 "Value for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be the same type as the source queue.",
             ))
         }
+        Some(dlq) if !dlq.attributes.redrive_allow_policy().allows(source_arn) => Err(
+            super::management::redrive_not_allowed(source_arn, &policy.dead_letter_target_arn),
+        ),
         Some(_) => Ok(()),
     }
 }
@@ -103,7 +111,6 @@ pub(super) fn create_queue(
     }
     let mut attributes = QueueAttributes::defaults(fifo_requested);
     attributes.apply(requested, true)?;
-    let _ = settings;
     if let Ok(existing) = load_queue(conn, name) {
         // Same name: fine if every requested attribute agrees with the existing queue.
         let agrees = requested
@@ -130,7 +137,9 @@ pub(super) fn create_queue(
             "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
         ));
     }
-    check_redrive_target(conn, &attributes)?;
+    let source_arn = eddy_events::arn::queue_arn(&settings.region, &settings.account_id, name);
+    check_redrive_target(conn, &attributes, &source_arn)?;
+    super::management::validate_tags(tags)?;
     let now_s = now_ms / 1000;
     conn.execute(
         "INSERT INTO queues (name, created_s, modified_s, attributes, tags) VALUES (?1, ?2, ?2, ?3, ?4)",
@@ -163,6 +172,7 @@ pub(super) fn list_queues(
 pub(super) fn delete_queue(conn: &Connection, name: &str, now_ms: u64) -> Result<(), SqsError> {
     load_queue(conn, name)?;
     conn.execute("DELETE FROM messages WHERE queue = ?1", [name])?;
+    conn.execute("DELETE FROM fifo_deduplication WHERE queue = ?1", [name])?;
     conn.execute("DELETE FROM queues WHERE name = ?1", [name])?;
     conn.execute(
         "INSERT OR REPLACE INTO deleted_queues (name, deleted_ms) VALUES (?1, ?2)",
@@ -178,11 +188,11 @@ pub(super) fn set_queue_attributes(
     changes: &BTreeMap<String, String>,
     now_ms: u64,
 ) -> Result<(), SqsError> {
-    let _ = settings;
     let mut queue = load_queue(conn, name)?;
     queue.attributes.apply(changes, false)?;
     if changes.contains_key("RedrivePolicy") {
-        check_redrive_target(conn, &queue.attributes)?;
+        let source_arn = eddy_events::arn::queue_arn(&settings.region, &settings.account_id, name);
+        check_redrive_target(conn, &queue.attributes, &source_arn)?;
     }
     conn.execute(
         "UPDATE queues SET attributes = ?2, modified_s = ?3 WHERE name = ?1",
@@ -295,7 +305,7 @@ fn validate_message_attributes(
         let base_type = value.data_type.split('.').next().unwrap_or_default();
         match base_type {
             "String" | "Number" => {
-                let Some(v) = &value.string_value else {
+                let Some(v) = value.string_value.as_ref().filter(|v| !v.is_empty()) else {
                     return Err(SqsError::invalid_parameter(format!(
                         "Message attribute '{name}' must contain a non-empty message attribute value for message attribute type '{}'.",
                         value.data_type
@@ -315,7 +325,7 @@ fn validate_message_attributes(
                 size += v.len() as u64;
             }
             "Binary" => {
-                let Some(v) = &value.binary_value else {
+                let Some(v) = value.binary_value.as_ref().filter(|v| !v.is_empty()) else {
                     return Err(SqsError::invalid_parameter(format!(
                         "Message attribute '{name}' must contain a non-empty message attribute value for message attribute type 'Binary'."
                     )));
@@ -333,8 +343,129 @@ fn validate_message_attributes(
     Ok(size)
 }
 
+/// How long a FIFO deduplication id is remembered.
+const DEDUPLICATION_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// MessageGroupId and MessageDeduplicationId: 1..128 characters, alphanumeric or
+/// punctuation.
+fn valid_fifo_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic())
+}
+
+fn invalid_for_queue_type(parameter: &str, value: &str) -> SqsError {
+    SqsError::invalid_parameter(format!(
+        "Value {value} for parameter {parameter} is invalid. Reason: The request include parameter that is not valid for this queue type."
+    ))
+}
+
+/// Validates MessageSystemAttributes: only `AWSTraceHeader`, a String.
+fn validate_system_attributes(
+    attributes: &BTreeMap<String, MessageAttributeValue>,
+) -> Result<(), SqsError> {
+    for (name, value) in attributes {
+        if name != "AWSTraceHeader" {
+            return Err(SqsError::invalid_parameter(format!(
+                "Message system attribute name '{name}' is invalid."
+            )));
+        }
+        if value.data_type != "String" || value.string_value.as_deref().is_none_or(str::is_empty) {
+            return Err(SqsError::invalid_parameter(format!(
+                "Message system attribute '{name}' must be of type String with a non-empty value."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The FIFO identity of a send: its group, deduplication id, and the key under which
+/// the deduplication id is remembered.
+struct FifoIdentity {
+    group_id: String,
+    deduplication_id: String,
+    dedup_key: String,
+}
+
+/// Checks the FIFO parameters of a send against the queue type.
+fn fifo_identity(queue: &Queue, request: &SendRequest) -> Result<Option<FifoIdentity>, SqsError> {
+    if let Some(group) = &request.message_group_id
+        && !valid_fifo_id(group)
+    {
+        return Err(SqsError::invalid_parameter(format!(
+            "Value {group} for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length."
+        )));
+    }
+    if let Some(dedup) = &request.message_deduplication_id
+        && !valid_fifo_id(dedup)
+    {
+        return Err(SqsError::invalid_parameter(format!(
+            "Value {dedup} for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length."
+        )));
+    }
+    if !queue.attributes.fifo() {
+        if let Some(dedup) = &request.message_deduplication_id {
+            return Err(invalid_for_queue_type("MessageDeduplicationId", dedup));
+        }
+        return Ok(None);
+    }
+    if let Some(delay) = request.delay_seconds.filter(|d| *d > 0) {
+        return Err(invalid_for_queue_type("DelaySeconds", &delay.to_string()));
+    }
+    let group_id = request
+        .message_group_id
+        .clone()
+        .ok_or_else(|| SqsError::missing_parameter("MessageGroupId"))?;
+    let deduplication_id = match &request.message_deduplication_id {
+        Some(id) => id.clone(),
+        None if queue.attributes.content_based_deduplication() => {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(request.body.as_bytes()))
+        }
+        None => {
+            return Err(SqsError::invalid_parameter(
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+            ));
+        }
+    };
+    let dedup_key = if queue.attributes.deduplication_per_group() {
+        format!("{group_id}\n{deduplication_id}")
+    } else {
+        deduplication_id.clone()
+    };
+    Ok(Some(FifoIdentity {
+        group_id,
+        deduplication_id,
+        dedup_key,
+    }))
+}
+
+/// The send of a message with the same deduplication id within the last five minutes.
+fn deduplicated(
+    conn: &Connection,
+    queue: &str,
+    key: &str,
+    now_ms: u64,
+) -> Result<Option<SendResult>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT message_id, sequence_number, md5_of_body, md5_of_message_attributes, md5_of_system_attributes
+             FROM fifo_deduplication WHERE queue = ?1 AND dedup_key = ?2 AND expires_ms > ?3",
+        )?
+        .query_row(params![queue, key, now_ms], |row| {
+            Ok(SendResult {
+                message_id: row.get(0)?,
+                sequence_number: row.get(1)?,
+                md5_of_body: row.get(2)?,
+                md5_of_message_attributes: row.get(3)?,
+                md5_of_system_attributes: row.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
 /// Validates and inserts one message; the outer error is a storage failure, the inner
-/// one the entry's own validation error.
+/// one the entry's own validation error. A FIFO message whose deduplication id was
+/// sent within the last five minutes is not enqueued again: the earlier send's result
+/// is returned.
 pub fn insert_message(
     conn: &Connection,
     queue: &Queue,
@@ -342,47 +473,67 @@ pub fn insert_message(
     sender_id: &str,
     now_ms: u64,
 ) -> Result<Result<SendResult, SqsError>, StoreError> {
-    if request.body.is_empty() {
-        return Ok(Err(SqsError::missing_parameter("MessageBody")));
-    }
-    if !request.body.chars().all(valid_body_char) {
-        return Ok(Err(SqsError::new(
-            SqsErrorKind::InvalidMessageContents,
-            "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
-        )));
-    }
-    let attributes_size = match validate_message_attributes(&request.message_attributes) {
-        Ok(size) => size,
+    let checked = (|| {
+        if request.body.is_empty() {
+            return Err(SqsError::missing_parameter("MessageBody"));
+        }
+        if !request.body.chars().all(valid_body_char) {
+            return Err(SqsError::new(
+                SqsErrorKind::InvalidMessageContents,
+                "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+            ));
+        }
+        let attributes_size = validate_message_attributes(&request.message_attributes)?;
+        validate_system_attributes(&request.system_attributes)?;
+        let limit = queue.attributes.maximum_message_size();
+        let size = request.body.len() as u64 + attributes_size;
+        if size > limit {
+            return Err(SqsError::invalid_parameter(format!(
+                "One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+            )));
+        }
+        if let Some(d) = request.delay_seconds.filter(|d| *d > 900) {
+            return Err(SqsError::invalid_parameter(format!(
+                "Value {d} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided."
+            )));
+        }
+        fifo_identity(queue, request)
+    })();
+    let fifo = match checked {
+        Ok(fifo) => fifo,
         Err(error) => return Ok(Err(error)),
     };
-    let limit = queue.attributes.maximum_message_size();
-    let size = request.body.len() as u64 + attributes_size;
-    if size > limit {
-        return Ok(Err(SqsError::invalid_parameter(format!(
-            "One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
-        ))));
+    if let Some(identity) = &fifo
+        && let Some(earlier) = deduplicated(conn, &queue.name, &identity.dedup_key, now_ms)?
+    {
+        return Ok(Ok(earlier));
     }
-    let delay = match request.delay_seconds {
-        Some(d) if d > 900 => {
-            return Ok(Err(SqsError::invalid_parameter(format!(
-                "Value {d} for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided."
-            ))));
-        }
-        Some(d) => d,
-        None => queue.attributes.delay_seconds(),
-    };
+    let delay = request
+        .delay_seconds
+        .unwrap_or_else(|| queue.attributes.delay_seconds());
     let message_id = uuid::Uuid::new_v4().to_string();
     let md5_of_body = md5_hex(request.body.as_bytes());
     let md5_of_attributes = md5_of_message_attributes(&request.message_attributes);
+    let md5_of_system = md5_of_message_attributes(&request.system_attributes);
     let attributes_json = if request.message_attributes.is_empty() {
         None
     } else {
         Some(serde_json::to_string(&request.message_attributes)?)
     };
+    let system_json = if request.system_attributes.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&request.system_attributes)?)
+    };
+    let group_id = fifo
+        .as_ref()
+        .map(|f| f.group_id.clone())
+        .or_else(|| request.message_group_id.clone());
     conn.prepare_cached(
         "INSERT INTO messages (queue, message_id, body, md5_of_body, message_attributes, md5_of_message_attributes,
-                               sent_ms, visible_at_ms, sender_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                               sent_ms, visible_at_ms, sender_id, group_id, deduplication_id,
+                               system_attributes, md5_of_system_attributes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         queue.name,
@@ -394,11 +545,42 @@ pub fn insert_message(
         now_ms,
         now_ms + delay * 1000,
         sender_id,
+        group_id,
+        fifo.as_ref().map(|f| f.deduplication_id.clone()),
+        system_json,
+        md5_of_system,
     ])?;
+    let mut sequence_number = None;
+    if let Some(identity) = &fifo {
+        let seq = conn.last_insert_rowid();
+        // 20 digits, increasing with every message of the engine.
+        let number = (10_000_000_000_000_000_000u128 + seq as u128).to_string();
+        conn.prepare_cached("UPDATE messages SET sequence_number = ?2 WHERE seq = ?1")?
+            .execute(params![seq, number])?;
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO fifo_deduplication
+                (queue, dedup_key, message_id, sequence_number, md5_of_body, md5_of_message_attributes,
+                 md5_of_system_attributes, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            queue.name,
+            identity.dedup_key,
+            message_id,
+            number,
+            md5_of_body,
+            md5_of_attributes,
+            md5_of_system,
+            now_ms + DEDUPLICATION_WINDOW_MS,
+        ])?;
+        sequence_number = Some(number);
+    }
     Ok(Ok(SendResult {
         message_id,
         md5_of_body,
         md5_of_message_attributes: md5_of_attributes,
+        md5_of_system_attributes: md5_of_system,
+        sequence_number,
     }))
 }
 
@@ -427,6 +609,29 @@ fn invalid_handle(handle: &str) -> SqsError {
         SqsErrorKind::ReceiptHandleIsInvalid,
         format!("The input receipt handle \"{handle}\" is not a valid receipt handle."),
     )
+}
+
+/// In-flight messages a queue may have (standard queues answer OverLimit beyond it,
+/// FIFO queues deliver nothing more).
+pub const MAX_IN_FLIGHT: u64 = 120_000;
+
+/// A message row as a receive reads it.
+struct StoredMessage {
+    seq: i64,
+    message_id: String,
+    body: String,
+    md5_of_body: String,
+    attributes_json: Option<String>,
+    md5_of_attributes: Option<String>,
+    sent_ms: u64,
+    receive_count: u32,
+    first_receive_ms: Option<u64>,
+    dead_letter_source_arn: Option<String>,
+    sender_id: String,
+    group_id: Option<String>,
+    deduplication_id: Option<String>,
+    sequence_number: Option<String>,
+    system_json: Option<String>,
 }
 
 /// What one receive attempt did.
@@ -461,13 +666,45 @@ pub(super) fn receive(
     let source_arn = eddy_events::arn::queue_arn(region, account_id, name);
     let retention_ms = queue.attributes.retention_seconds() * 1000;
 
+    let fifo = queue.attributes.fifo();
+    let in_flight: u64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 AND receipt_nonce IS NOT NULL",
+        )?
+        .query_row(params![name, now_ms], |row| row.get(0))?;
+    if in_flight >= MAX_IN_FLIGHT {
+        if fifo {
+            // FIFO queues deliver nothing more, without an error.
+            return Ok(ReceiveOutcome {
+                messages: Vec::new(),
+                next_visible_ms: None,
+                moved_to: Vec::new(),
+            });
+        }
+        return Err(SqsError::new(
+            SqsErrorKind::OverLimit,
+            format!("There are {in_flight} messages in flight, the most a queue allows."),
+        ));
+    }
+
     let mut messages = Vec::new();
     let mut moved_to = Vec::new();
-    let mut select = conn.prepare_cached(
+    // FIFO: in order of sending, and nothing from a group that has a message in flight.
+    let sql = if fifo {
         "SELECT seq, message_id, body, md5_of_body, message_attributes, md5_of_message_attributes,
-                sent_ms, receive_count, first_receive_ms, dead_letter_source_arn, sender_id
-         FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3",
-    )?;
+                sent_ms, receive_count, first_receive_ms, dead_letter_source_arn, sender_id,
+                group_id, deduplication_id, sequence_number, system_attributes
+         FROM messages m WHERE queue = ?1 AND visible_at_ms <= ?2
+           AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.queue = ?1 AND b.group_id = m.group_id
+                           AND b.visible_at_ms > ?2 AND b.receipt_nonce IS NOT NULL)
+         ORDER BY seq LIMIT ?3"
+    } else {
+        "SELECT seq, message_id, body, md5_of_body, message_attributes, md5_of_message_attributes,
+                sent_ms, receive_count, first_receive_ms, dead_letter_source_arn, sender_id,
+                group_id, deduplication_id, sequence_number, system_attributes
+         FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3"
+    };
+    let mut select = conn.prepare_cached(sql)?;
     // Moves to the DLQ free places in the batch; look again until it is full or empty.
     loop {
         let wanted = max - messages.len();
@@ -476,45 +713,44 @@ pub(super) fn receive(
         }
         let rows = select
             .query_map(params![name, now_ms, wanted as i64], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                    row.get::<_, Option<String>>(5)?,
-                    row.get::<_, u64>(6)?,
-                    row.get::<_, u32>(7)?,
-                    row.get::<_, Option<u64>>(8)?,
-                    row.get::<_, Option<String>>(9)?,
-                    row.get::<_, String>(10)?,
-                ))
+                Ok(StoredMessage {
+                    seq: row.get(0)?,
+                    message_id: row.get(1)?,
+                    body: row.get(2)?,
+                    md5_of_body: row.get(3)?,
+                    attributes_json: row.get(4)?,
+                    md5_of_attributes: row.get(5)?,
+                    sent_ms: row.get(6)?,
+                    receive_count: row.get(7)?,
+                    first_receive_ms: row.get(8)?,
+                    dead_letter_source_arn: row.get(9)?,
+                    sender_id: row.get(10)?,
+                    group_id: row.get(11)?,
+                    deduplication_id: row.get(12)?,
+                    sequence_number: row.get(13)?,
+                    system_json: row.get(14)?,
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         if rows.is_empty() {
             break;
         }
         let mut moved_any = false;
-        for (
-            seq,
-            message_id,
-            body,
-            md5_of_body,
-            attrs_json,
-            md5_attrs,
-            sent_ms,
-            count,
-            first_ms,
-            dlq_source,
-            sender,
-        ) in rows
-        {
-            if now_ms >= sent_ms + retention_ms {
+        let mut blocked_groups = std::collections::HashSet::new();
+        for row in rows {
+            let seq = row.seq;
+            if now_ms >= row.sent_ms + retention_ms {
                 conn.execute("DELETE FROM messages WHERE seq = ?1", [seq])?;
                 moved_any = true;
                 continue;
             }
-            let new_count = count + 1;
+            if fifo
+                && let Some(group) = &row.group_id
+                && blocked_groups.contains(group)
+            {
+                continue;
+            }
+            let new_count = row.receive_count + 1;
             if let (Some(policy), Some(dlq)) = (&redrive, &dlq_name)
                 && new_count > policy.max_receive_count
             {
@@ -530,7 +766,7 @@ pub(super) fn receive(
                 continue;
             }
             let nonce = uuid::Uuid::new_v4().simple().to_string();
-            let first = first_ms.unwrap_or(now_ms);
+            let first = row.first_receive_ms.unwrap_or(now_ms);
             conn.prepare_cached(
                 "UPDATE messages SET visible_at_ms = ?2, receive_count = ?3, first_receive_ms = ?4,
                         receipt_nonce = ?5, received_ms = ?6 WHERE seq = ?1",
@@ -544,31 +780,56 @@ pub(super) fn receive(
                 now_ms
             ])?;
             let mut attributes = BTreeMap::new();
-            attributes.insert("SenderId".to_owned(), sender);
-            attributes.insert("SentTimestamp".to_owned(), sent_ms.to_string());
+            attributes.insert("SenderId".to_owned(), row.sender_id);
+            attributes.insert("SentTimestamp".to_owned(), row.sent_ms.to_string());
             attributes.insert("ApproximateReceiveCount".to_owned(), new_count.to_string());
             attributes.insert(
                 "ApproximateFirstReceiveTimestamp".to_owned(),
                 first.to_string(),
             );
-            if let Some(source) = dlq_source {
-                attributes.insert("DeadLetterQueueSourceArn".to_owned(), source);
+            for (name, value) in [
+                ("DeadLetterQueueSourceArn", row.dead_letter_source_arn),
+                ("MessageGroupId", row.group_id),
+                ("MessageDeduplicationId", row.deduplication_id),
+                ("SequenceNumber", row.sequence_number),
+            ] {
+                if let Some(value) = value {
+                    attributes.insert(name.to_owned(), value);
+                }
             }
-            let message_attributes = attrs_json
+            if let Some(system) = row.system_json.as_deref() {
+                let system: BTreeMap<String, MessageAttributeValue> =
+                    serde_json::from_str(system).map_err(StoreError::from)?;
+                for (name, value) in system {
+                    if let Some(text) = value.string_value {
+                        attributes.insert(name, text);
+                    }
+                }
+            }
+            let message_attributes = row
+                .attributes_json
                 .as_deref()
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(StoreError::from)?
                 .unwrap_or_default();
             messages.push(ReceivedMessage {
-                message_id,
+                message_id: row.message_id,
                 receipt_handle: make_receipt_handle(name, seq, &nonce),
-                body,
-                md5_of_body,
+                body: row.body,
+                md5_of_body: row.md5_of_body,
                 attributes,
                 message_attributes,
-                md5_of_message_attributes: md5_attrs,
+                md5_of_message_attributes: row.md5_of_attributes,
             });
+        }
+        if fifo {
+            // Groups of messages just received are now in flight.
+            for message in &messages {
+                if let Some(group) = message.attributes.get("MessageGroupId") {
+                    blocked_groups.insert(group.clone());
+                }
+            }
         }
         if !moved_any {
             break;
@@ -626,6 +887,12 @@ pub(super) fn change_visibility(
         .prepare_cached("SELECT visible_at_ms, receipt_nonce, received_ms FROM messages WHERE seq = ?1 AND queue = ?2")?
         .query_row(params![seq, queue], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()?;
+    if row.is_none() {
+        // Deleted (or moved to its dead-letter queue).
+        return Err(SqsError::invalid_parameter(format!(
+            "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
+        )));
+    }
     let in_flight = matches!(&row, Some((visible_at, Some(current), _)) if *visible_at > now_ms && *current == nonce);
     if !in_flight {
         return Err(SqsError::new(
@@ -666,6 +933,10 @@ pub(super) fn expire(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> 
         "DELETE FROM deleted_queues WHERE deleted_ms + ?1 <= ?2",
         params![QUEUE_DELETED_RECENTLY_MS, now_ms],
     )?;
+    conn.execute(
+        "DELETE FROM fifo_deduplication WHERE expires_ms <= ?1",
+        [now_ms],
+    )?;
     Ok(removed)
 }
 
@@ -681,6 +952,113 @@ mod tests {
             Some(("q".to_owned(), 42, "abc".to_owned()))
         );
         assert_eq!(parse_receipt_handle("garbage!"), None);
+    }
+
+    fn test_connection() -> (Connection, EngineSettings) {
+        let conn = Connection::open_in_memory().expect("in-memory database");
+        conn.execute_batch(crate::SCHEMA).expect("schema");
+        let settings = EngineSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        (conn, settings)
+    }
+
+    fn fifo_send(body: &str, dedup: &str) -> SendRequest {
+        SendRequest {
+            body: body.into(),
+            message_group_id: Some("g".into()),
+            message_deduplication_id: Some(dedup.into()),
+            ..SendRequest::default()
+        }
+    }
+
+    #[test]
+    fn deduplication_ends_after_five_minutes() {
+        let (conn, settings) = test_connection();
+        let attributes = BTreeMap::from([("FifoQueue".to_owned(), "true".to_owned())]);
+        let queue = create_queue(&conn, &settings, "q.fifo", &attributes, &BTreeMap::new(), 0)
+            .expect("create");
+        let start = 1_000_000;
+        let send = |body: &str, at: u64| {
+            insert_message(&conn, &queue, &fifo_send(body, "d"), "test", at)
+                .expect("store")
+                .expect("valid")
+        };
+        let first = send("one", start);
+        let inside = send("two", start + DEDUPLICATION_WINDOW_MS - 1);
+        assert_eq!(inside.message_id, first.message_id);
+        let after = send("three", start + DEDUPLICATION_WINDOW_MS);
+        assert_ne!(after.message_id, first.message_id);
+        let stored: i64 = conn
+            .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(stored, 2);
+    }
+
+    #[test]
+    fn too_many_in_flight_messages() {
+        let (conn, settings) = test_connection();
+        let now = 1_000_000u64;
+        let standard = create_queue(
+            &conn,
+            &settings,
+            "std",
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            0,
+        )
+        .expect("create");
+        let fifo_attributes = BTreeMap::from([("FifoQueue".to_owned(), "true".to_owned())]);
+        let fifo = create_queue(
+            &conn,
+            &settings,
+            "f.fifo",
+            &fifo_attributes,
+            &BTreeMap::new(),
+            0,
+        )
+        .expect("create");
+        let request = ReceiveRequest {
+            max_messages: 1,
+            ..ReceiveRequest::default()
+        };
+        for queue in [&standard, &fifo] {
+            conn.execute_batch("BEGIN").expect("begin");
+            let mut insert = conn
+                .prepare(
+                    "INSERT INTO messages (queue, message_id, body, md5_of_body, sent_ms, visible_at_ms,
+                                           receive_count, receipt_nonce, sender_id, group_id)
+                     VALUES (?1, ?2, 'x', '', ?3, ?4, 1, 'n', 'test', ?2)",
+                )
+                .expect("prepare");
+            for i in 0..MAX_IN_FLIGHT {
+                insert
+                    .execute(params![queue.name, i.to_string(), now, now + 60_000])
+                    .expect("insert");
+            }
+            insert
+                .execute(params![queue.name, "visible", now, now])
+                .expect("insert");
+            conn.execute_batch("COMMIT").expect("commit");
+        }
+        let error = receive(&conn, "std", &request, "us-east-1", "000000000000", now)
+            .err()
+            .expect("OverLimit");
+        assert_eq!(error.kind, SqsErrorKind::OverLimit);
+        let outcome = receive(&conn, "f.fifo", &request, "us-east-1", "000000000000", now)
+            .expect("FIFO queues answer without an error");
+        assert!(outcome.messages.is_empty());
+        // One fewer in flight: the visible message is delivered again.
+        conn.execute(
+            "DELETE FROM messages WHERE queue = 'std' AND message_id = '0'",
+            [],
+        )
+        .expect("delete");
+        let outcome =
+            receive(&conn, "std", &request, "us-east-1", "000000000000", now).expect("receive");
+        assert_eq!(outcome.messages.len(), 1);
     }
 
     #[test]

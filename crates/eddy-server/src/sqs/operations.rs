@@ -7,8 +7,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use eddy_engine::sqs::{
-    MessageAttributeValue, ReceiveRequest, ReceivedMessage, SendRequest, SqsError, SqsErrorKind,
-    queue_url_path,
+    MessageAttributeValue, MoveTask, ReceiveRequest, ReceivedMessage, SendRequest, SendResult,
+    SqsError, SqsErrorKind, queue_url_path,
 };
 
 use crate::AppState;
@@ -244,14 +244,109 @@ fn send_request(input: &Value) -> Result<SendRequest, SqsError> {
         body,
         delay_seconds: delay.map(|d| d as u64),
         message_attributes: message_attributes(input.get("MessageAttributes"))?,
+        system_attributes: message_attributes(input.get("MessageSystemAttributes"))?,
+        message_group_id: string(input, "MessageGroupId")?.map(str::to_owned),
+        message_deduplication_id: string(input, "MessageDeduplicationId")?.map(str::to_owned),
     })
 }
 
-/// Checks batch entries: at least one, at most ten, ids valid and distinct.
+/// The size SQS counts for a message: its body and its attributes (names, types, values).
+fn message_size(request: &SendRequest) -> usize {
+    request.body.len()
+        + request
+            .message_attributes
+            .iter()
+            .map(|(name, value)| {
+                name.len()
+                    + value.data_type.len()
+                    + value.string_value.as_ref().map_or(0, String::len)
+                    + value.binary_value.as_ref().map_or(0, Vec::len)
+            })
+            .sum::<usize>()
+}
+
+/// The members a send reports, SendMessage's output or a SendMessageBatch entry.
+fn sent_json(sent: SendResult, out: &mut Map<String, Value>) {
+    out.insert("MessageId".into(), json!(sent.message_id));
+    out.insert("MD5OfMessageBody".into(), json!(sent.md5_of_body));
+    if let Some(md5) = sent.md5_of_message_attributes {
+        out.insert("MD5OfMessageAttributes".into(), json!(md5));
+    }
+    if let Some(md5) = sent.md5_of_system_attributes {
+        out.insert("MD5OfMessageSystemAttributes".into(), json!(md5));
+    }
+    if let Some(number) = sent.sequence_number {
+        out.insert("SequenceNumber".into(), json!(number));
+    }
+}
+
+/// A page of names: `MaxResults` (1..1000) from after `NextToken`; the token is the
+/// last name of the page, base64.
+fn paginate(input: &Value, names: Vec<String>) -> Result<(Vec<String>, Option<String>), SqsError> {
+    let max = integer(input, "MaxResults")?;
+    if let Some(m) = max
+        && !(1..=1000).contains(&m)
+    {
+        return Err(SqsError::invalid_parameter(format!(
+            "Value {m} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
+        )));
+    }
+    let after = match string(input, "NextToken")? {
+        Some(token) => Some(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| SqsError::invalid_parameter("Invalid NextToken value."))?,
+        ),
+        None => None,
+    };
+    let remaining: Vec<String> = names
+        .into_iter()
+        .filter(|n| after.as_ref().is_none_or(|a| n > a))
+        .collect();
+    let limit = max.map(|m| m as usize).unwrap_or(1000);
+    let more = max.is_some() && remaining.len() > limit;
+    let page: Vec<String> = remaining.into_iter().take(limit).collect();
+    let token = more
+        .then(|| page.last())
+        .flatten()
+        .map(|last| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.as_bytes()));
+    Ok((page, token))
+}
+
+fn move_task_json(task: &MoveTask) -> Value {
+    let mut out = Map::new();
+    if let Some(handle) = &task.task_handle {
+        out.insert("TaskHandle".into(), json!(handle));
+    }
+    out.insert("Status".into(), json!(task.status));
+    out.insert("SourceArn".into(), json!(task.source_arn));
+    if let Some(destination) = &task.destination_arn {
+        out.insert("DestinationArn".into(), json!(destination));
+    }
+    if let Some(rate) = task.max_per_second {
+        out.insert("MaxNumberOfMessagesPerSecond".into(), json!(rate));
+    }
+    out.insert("ApproximateNumberOfMessagesMoved".into(), json!(task.moved));
+    out.insert(
+        "ApproximateNumberOfMessagesToMove".into(),
+        json!(task.to_move),
+    );
+    if let Some(reason) = &task.failure_reason {
+        out.insert("FailureReason".into(), json!(reason));
+    }
+    out.insert("StartedTimestamp".into(), json!(task.started_ms));
+    Value::Object(out)
+}
+
+static EMPTY: Vec<Value> = Vec::new();
+
+/// Checks batch entries (a missing list counts as empty): at least one, at most ten, ids valid and distinct.
 fn batch_entries(input: &Value) -> Result<&Vec<Value>, SqsError> {
     let entries = match input.get("Entries") {
         Some(Value::Array(entries)) => entries,
-        None | Some(Value::Null) => return Err(SqsError::missing_parameter("Entries")),
+        None | Some(Value::Null) => &EMPTY,
         Some(_) => return Err(SqsError::invalid_parameter("Entries must be a list.")),
     };
     if entries.is_empty() {
@@ -317,57 +412,106 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "GetQueueUrl" => {
             let name = required(input, "QueueName")?;
+            if string(input, "QueueOwnerAWSAccountId")?
+                .is_some_and(|owner| owner != engine.settings().account_id)
+            {
+                return Err(SqsError::queue_does_not_exist());
+            }
             let queue = engine.get_queue(name).await?;
             Ok(json!({ "QueueUrl": context.queue_url(&queue.name) }))
         }
         "ListQueues" => {
             let prefix = string(input, "QueueNamePrefix")?.map(str::to_owned);
-            let max = integer(input, "MaxResults")?;
-            if let Some(m) = max
-                && !(1..=1000).contains(&m)
-            {
-                return Err(SqsError::invalid_parameter(format!(
-                    "Value {m} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
-                )));
-            }
             let names = engine.list_queues(prefix).await?;
-            let after = match string(input, "NextToken")? {
-                Some(token) => Some(
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD
-                        .decode(token)
-                        .ok()
-                        .and_then(|b| String::from_utf8(b).ok())
-                        .ok_or_else(|| SqsError::invalid_parameter("Invalid NextToken value."))?,
-                ),
-                None => None,
-            };
-            let remaining: Vec<String> = names
-                .into_iter()
-                .filter(|n| after.as_ref().is_none_or(|a| n > a))
-                .collect();
-            let limit = max.map(|m| m as usize).unwrap_or(1000);
-            let page: Vec<&String> = remaining.iter().take(limit).collect();
+            let (page, token) = paginate(input, names)?;
             let mut out = Map::new();
             if !page.is_empty() {
-                out.insert(
-                    "QueueUrls".into(),
-                    json!(
-                        page.iter()
-                            .map(|n| context.queue_url(n))
-                            .collect::<Vec<_>>()
-                    ),
-                );
+                let urls: Vec<String> = page.iter().map(|n| context.queue_url(n)).collect();
+                out.insert("QueueUrls".into(), json!(urls));
             }
-            if max.is_some()
-                && remaining.len() > limit
-                && let Some(last) = page.last()
-            {
-                out.insert(
-                    "NextToken".into(),
-                    json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.as_bytes())),
-                );
+            if let Some(token) = token {
+                out.insert("NextToken".into(), json!(token));
             }
             Ok(Value::Object(out))
+        }
+        "ListDeadLetterSourceQueues" => {
+            let queue = queue_of(context, input)?;
+            let names = engine.dead_letter_source_queues(&queue).await?;
+            let (page, token) = paginate(input, names)?;
+            let urls: Vec<String> = page.iter().map(|n| context.queue_url(n)).collect();
+            let mut out = Map::new();
+            out.insert("queueUrls".into(), json!(urls));
+            if let Some(token) = token {
+                out.insert("NextToken".into(), json!(token));
+            }
+            Ok(Value::Object(out))
+        }
+        "TagQueue" => {
+            let queue = queue_of(context, input)?;
+            engine.tag_queue(&queue, string_map(input, "Tags")?).await?;
+            Ok(json!({}))
+        }
+        "UntagQueue" => {
+            let queue = queue_of(context, input)?;
+            engine
+                .untag_queue(&queue, string_list(input, "TagKeys")?)
+                .await?;
+            Ok(json!({}))
+        }
+        "ListQueueTags" => {
+            let queue = engine.get_queue(&queue_of(context, input)?).await?;
+            if queue.tags.is_empty() {
+                return Ok(json!({}));
+            }
+            Ok(json!({ "Tags": queue.tags }))
+        }
+        "AddPermission" => {
+            let queue = queue_of(context, input)?;
+            let label = required(input, "Label")?.to_owned();
+            let accounts = string_list(input, "AWSAccountIds")?;
+            let actions = string_list(input, "Actions")?;
+            engine
+                .add_permission(&queue, label, accounts, actions)
+                .await?;
+            Ok(json!({}))
+        }
+        "RemovePermission" => {
+            let queue = queue_of(context, input)?;
+            let label = required(input, "Label")?.to_owned();
+            engine.remove_permission(&queue, label).await?;
+            Ok(json!({}))
+        }
+        "StartMessageMoveTask" => {
+            let source = required(input, "SourceArn")?.to_owned();
+            let destination = string(input, "DestinationArn")?.map(str::to_owned);
+            let rate = integer(input, "MaxNumberOfMessagesPerSecond")?;
+            if let Some(r) = rate
+                && !(1..=500).contains(&r)
+            {
+                return Err(SqsError::invalid_parameter(format!(
+                    "Value {r} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: must be between 1 and 500."
+                )));
+            }
+            let handle = engine
+                .start_message_move_task(source, destination, rate.map(|r| r as u32))
+                .await?;
+            Ok(json!({ "TaskHandle": handle }))
+        }
+        "ListMessageMoveTasks" => {
+            let source = required(input, "SourceArn")?.to_owned();
+            let max = integer(input, "MaxResults")?.unwrap_or(1);
+            if !(1..=10).contains(&max) {
+                return Err(SqsError::invalid_parameter(format!(
+                    "Value {max} for parameter MaxResults is invalid. Reason: must be between 1 and 10."
+                )));
+            }
+            let tasks = engine.list_message_move_tasks(source, max as usize).await?;
+            Ok(json!({ "Results": tasks.iter().map(move_task_json).collect::<Vec<_>>() }))
+        }
+        "CancelMessageMoveTask" => {
+            let handle = required(input, "TaskHandle")?;
+            let moved = engine.cancel_message_move_task(handle).await?;
+            Ok(json!({ "ApproximateNumberOfMessagesMoved": moved }))
         }
         "DeleteQueue" => {
             engine.delete_queue(&queue_of(context, input)?).await?;
@@ -396,11 +540,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
             }
             let result = engine.send_message(&queue, request).await?;
             let mut out = Map::new();
-            out.insert("MD5OfMessageBody".into(), json!(result.md5_of_body));
-            if let Some(md5) = result.md5_of_message_attributes {
-                out.insert("MD5OfMessageAttributes".into(), json!(md5));
-            }
-            out.insert("MessageId".into(), json!(result.message_id));
+            sent_json(result, &mut out);
             Ok(Value::Object(out))
         }
         "SendMessageBatch" => {
@@ -418,7 +558,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                     .to_owned();
                 match send_request(entry) {
                     Ok(request) => {
-                        total += request.body.len();
+                        total += message_size(&request);
                         ids.push(id);
                         requests.push(request);
                     }
@@ -445,11 +585,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                     Ok(sent) => {
                         let mut item = Map::new();
                         item.insert("Id".into(), json!(id));
-                        item.insert("MessageId".into(), json!(sent.message_id));
-                        item.insert("MD5OfMessageBody".into(), json!(sent.md5_of_body));
-                        if let Some(md5) = sent.md5_of_message_attributes {
-                            item.insert("MD5OfMessageAttributes".into(), json!(md5));
-                        }
+                        sent_json(sent, &mut item);
                         successful.push(Value::Object(item));
                     }
                     Err(error) => failed.push(failure_json(id, &error)),
@@ -578,6 +714,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "PurgeQueue" => {
             let queue = queue_of(context, input)?;
+            engine.get_queue(&queue).await?;
             context.state.check_purge(&queue)?;
             engine.purge_queue(&queue).await?;
             Ok(json!({}))
