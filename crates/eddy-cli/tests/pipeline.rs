@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use common::{Eddy, EddyOptions, eventually, get_bytes, queue_count};
+use common::{Eddy, EddyOptions, eventually, get_bytes, queue_count, queue_depth};
 use sha2::{Digest, Sha256};
 
 #[tokio::test]
@@ -39,19 +39,7 @@ async fn upload_is_copied_byte_identical_with_content_type() {
     // The event was consumed: nothing left in the queue or its DLQ.
     let sqs = eddy.sqs().await;
     eventually(Duration::from_secs(5), "an empty queue", || async {
-        let visible = queue_count(
-            &sqs,
-            &eddy.queue_url("file-events"),
-            "ApproximateNumberOfMessages",
-        )
-        .await;
-        let hidden = queue_count(
-            &sqs,
-            &eddy.queue_url("file-events"),
-            "ApproximateNumberOfMessagesNotVisible",
-        )
-        .await;
-        (visible + hidden == 0).then_some(())
+        (queue_depth(&sqs, &eddy.queue_url("file-events")).await == 0).then_some(())
     })
     .await;
     assert_eq!(
@@ -210,11 +198,7 @@ async fn test_events_are_dropped_without_reaching_the_dlq() {
     eventually(
         Duration::from_secs(5),
         "the test event to be consumed",
-        || async {
-            let visible = queue_count(&sqs, &queue, "ApproximateNumberOfMessages").await;
-            let hidden = queue_count(&sqs, &queue, "ApproximateNumberOfMessagesNotVisible").await;
-            (visible + hidden == 0).then_some(())
-        },
+        || async { (queue_depth(&sqs, &queue).await == 0).then_some(()) },
     )
     .await;
     // Had it failed, it would have reached the DLQ after one receive and one second.

@@ -225,3 +225,32 @@ pub async fn queue_count(sqs: &aws_sdk_sqs::Client, url: &str, attribute: &str) 
 pub fn path_in(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
+
+/// Every message of a queue (visible, in flight, delayed), read in one request so the
+/// three counts are one consistent snapshot.
+pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName as Name;
+    let output = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(Name::ApproximateNumberOfMessages)
+        .attribute_names(Name::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(Name::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .expect("get queue attributes");
+    let attributes = output.attributes().cloned().unwrap_or_default();
+    [
+        Name::ApproximateNumberOfMessages,
+        Name::ApproximateNumberOfMessagesNotVisible,
+        Name::ApproximateNumberOfMessagesDelayed,
+    ]
+    .iter()
+    .map(|n| {
+        attributes
+            .get(n)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    })
+    .sum()
+}
