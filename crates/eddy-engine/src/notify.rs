@@ -124,6 +124,9 @@ pub struct EventObject<'a> {
     /// `None` for delete events.
     pub size: Option<u64>,
     pub etag: Option<&'a str>,
+    /// The version the change made or removed; `None` on buckets that never had
+    /// versioning (the field is then absent from the event, as in S3).
+    pub version_id: Option<&'a str>,
     pub sequencer: String,
 }
 
@@ -169,7 +172,7 @@ pub fn event_body(
                 key: encode_key(object.key),
                 size: object.size,
                 e_tag: object.etag.map(str::to_owned),
-                version_id: None,
+                version_id: object.version_id.map(str::to_owned),
                 sequencer: object.sequencer.clone(),
             },
         },

@@ -295,6 +295,7 @@ fn commit_object(
         key: &meta.key,
         size: Some(meta.size),
         etag: Some(&meta.etag),
+        version_id: None,
         sequencer: sequencer.to_owned(),
     };
     let woken = enqueue_events(
@@ -608,6 +609,7 @@ impl Engine {
                     key: &key,
                     size: None,
                     etag: None,
+                    version_id: None,
                     sequencer,
                 };
                 let woken = enqueue_events(

@@ -433,6 +433,113 @@ fn valid_bucket_name(name: &str) -> bool {
     len_ok && chars_ok && ends_ok && not_ip && !name.contains("..") && !name.starts_with("xn--")
 }
 
+impl EddyS3 {
+    /// Stages a request body and checks it against Content-MD5 and the checksums in
+    /// headers or trailers; returns the staged file and the checksums to store.
+    async fn receive_body(
+        &self,
+        body: Option<StreamingBlob>,
+        mut checksums: ChecksumRequest,
+        content_md5: Option<&String>,
+        trailers: Option<http::HeaderMap>,
+    ) -> S3Result<(StagedBlob, BTreeMap<String, String>)> {
+        let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
+        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
+        let verified =
+            check_content_md5(content_md5, &staged).and_then(|()| checksums.finish(trailers));
+        match verified {
+            Ok(stored) => Ok((staged, stored)),
+            Err(error) => {
+                self.engine.blobs().discard(staged).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Stores the body of a PUT (or a form POST) as an object, checking limits,
+    /// conditions and digests first; `event_name` is the event it raises.
+    async fn store_object(
+        &self,
+        input: PutObjectInput,
+        trailers: Option<http::HeaderMap>,
+        event_name: &str,
+        context: ChangeContext,
+    ) -> S3Result<PutObjectOutput> {
+        check_key(&input.key)?;
+        if input
+            .content_length
+            .is_some_and(|l| l as u64 > MAX_PUT_BYTES)
+        {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "Your proposed upload exceeds the maximum allowed object size."
+            ));
+        }
+        // Refuse early, before reading the body, when the bucket is missing.
+        self.engine
+            .get_bucket(&input.bucket)
+            .await
+            .map_err(to_wire)?;
+        if input.if_none_match.is_some() || input.if_match.is_some() {
+            let existing = self.engine.get_object(&input.bucket, &input.key).await;
+            match (&input.if_none_match, &input.if_match, &existing) {
+                (Some(_), _, Ok(_)) => return Err(s3_error!(PreconditionFailed)),
+                (_, Some(_), Err(_)) => return Err(s3_error!(NoSuchKey)),
+                (_, Some(ETagCondition::ETag(want)), Ok(meta)) if want.value() != meta.etag => {
+                    return Err(s3_error!(PreconditionFailed));
+                }
+                _ => {}
+            }
+        }
+        let checksums = ChecksumRequest::new(
+            input.checksum_algorithm.as_ref(),
+            [
+                ("CRC32", input.checksum_crc32.as_ref()),
+                ("CRC32C", input.checksum_crc32c.as_ref()),
+                ("SHA1", input.checksum_sha1.as_ref()),
+                ("SHA256", input.checksum_sha256.as_ref()),
+                ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
+            ],
+        )?;
+        let (staged, stored_checksums) = self
+            .receive_body(input.body, checksums, input.content_md5.as_ref(), trailers)
+            .await?;
+        let attrs = ObjectAttrs {
+            content_type: input.content_type.clone(),
+            content_encoding: input.content_encoding.clone(),
+            content_disposition: input.content_disposition.clone(),
+            content_language: input.content_language.clone(),
+            cache_control: input.cache_control.clone(),
+            expires: input.expires.as_ref().and_then(format_http_date),
+            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            metadata: lowercase_metadata(input.metadata),
+            checksums: stored_checksums,
+        };
+        let meta = self
+            .engine
+            .put_object(
+                &input.bucket,
+                &input.key,
+                staged,
+                attrs,
+                event_name,
+                context,
+            )
+            .await
+            .map_err(to_wire)?;
+        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
+        Ok(PutObjectOutput {
+            e_tag: Some(etag(&meta)),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_crc64nvme: crc64nvme,
+            ..Default::default()
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl S3 for EddyS3 {
     async fn create_bucket(
@@ -595,88 +702,46 @@ impl S3 for EddyS3 {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let context = context(&req);
-        let trailers = req.trailing_headers.clone();
-        let input = req.input;
-        check_key(&input.key)?;
-        if input
-            .content_length
-            .is_some_and(|l| l as u64 > MAX_PUT_BYTES)
-        {
-            return Err(s3_error!(
-                EntityTooLarge,
-                "Your proposed upload exceeds the maximum allowed object size."
-            ));
-        }
-        // Refuse early, before reading the body, when the bucket is missing.
-        self.engine
-            .get_bucket(&input.bucket)
-            .await
-            .map_err(to_wire)?;
-        if input.if_none_match.is_some() || input.if_match.is_some() {
-            let existing = self.engine.get_object(&input.bucket, &input.key).await;
-            match (&input.if_none_match, &input.if_match, &existing) {
-                (Some(_), _, Ok(_)) => return Err(s3_error!(PreconditionFailed)),
-                (_, Some(_), Err(_)) => return Err(s3_error!(NoSuchKey)),
-                (_, Some(ETagCondition::ETag(want)), Ok(meta)) if want.value() != meta.etag => {
-                    return Err(s3_error!(PreconditionFailed));
-                }
-                _ => {}
-            }
-        }
-        let mut checksums = ChecksumRequest::new(
-            input.checksum_algorithm.as_ref(),
-            [
-                ("CRC32", input.checksum_crc32.as_ref()),
-                ("CRC32C", input.checksum_crc32c.as_ref()),
-                ("SHA1", input.checksum_sha1.as_ref()),
-                ("SHA256", input.checksum_sha256.as_ref()),
-                ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
-            ],
-        )?;
-        let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
-        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
-        let verified = check_content_md5(input.content_md5.as_ref(), &staged)
-            .and_then(|()| checksums.finish(trailers.and_then(|t| t.take())));
-        let stored_checksums = match verified {
-            Ok(stored) => stored,
-            Err(error) => {
-                self.engine.blobs().discard(staged).await;
-                return Err(error);
-            }
-        };
-        let attrs = ObjectAttrs {
-            content_type: input.content_type.clone(),
-            content_encoding: input.content_encoding.clone(),
-            content_disposition: input.content_disposition.clone(),
-            content_language: input.content_language.clone(),
-            cache_control: input.cache_control.clone(),
-            expires: input.expires.as_ref().and_then(format_http_date),
-            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
-            metadata: lowercase_metadata(input.metadata),
-            checksums: stored_checksums,
-        };
-        let meta = self
-            .engine
-            .put_object(
-                &input.bucket,
-                &input.key,
-                staged,
-                attrs,
-                "s3:ObjectCreated:Put",
-                context,
-            )
-            .await
-            .map_err(to_wire)?;
-        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
-        Ok(S3Response::new(PutObjectOutput {
-            e_tag: Some(etag(&meta)),
-            checksum_crc32: crc32,
-            checksum_crc32c: crc32c,
-            checksum_sha1: sha1,
-            checksum_sha256: sha256,
-            checksum_crc64nvme: crc64nvme,
+        let trailers = req.trailing_headers.clone().and_then(|t| t.take());
+        let output = self
+            .store_object(req.input, trailers, "s3:ObjectCreated:Put", context)
+            .await?;
+        Ok(S3Response::new(output))
+    }
+
+    /// POST Object (browser form upload): `s3s` has checked the form's policy and
+    /// signature; the object is stored as a PUT would store it, with an
+    /// `ObjectCreated:Post` event.
+    async fn post_object(
+        &self,
+        req: S3Request<PostObjectInput>,
+    ) -> S3Result<S3Response<PostObjectOutput>> {
+        let context = context(&req);
+        let input = post_as_put(req.input);
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let output = self
+            .store_object(input, None, "s3:ObjectCreated:Post", context)
+            .await?;
+        let mut response = S3Response::new(PostObjectOutput {
+            e_tag: output.e_tag.clone(),
+            version_id: output.version_id.clone(),
+            checksum_crc32: output.checksum_crc32,
+            checksum_crc32c: output.checksum_crc32c,
+            checksum_sha1: output.checksum_sha1,
+            checksum_sha256: output.checksum_sha256,
+            checksum_crc64nvme: output.checksum_crc64nvme,
             ..Default::default()
-        }))
+        });
+        if let Some(etag) = output.e_tag.as_ref()
+            && let Ok(value) = http::HeaderValue::from_str(&format!("\"{}\"", etag.value()))
+        {
+            response.headers.insert(http::header::ETAG, value);
+        }
+        let location = format!("/{bucket}/{}", maybe_url_encode(key, true));
+        if let Ok(value) = http::HeaderValue::from_str(&location) {
+            response.headers.insert(http::header::LOCATION, value);
+        }
+        Ok(response)
     }
 
     async fn get_object(
@@ -1125,7 +1190,7 @@ impl S3 for EddyS3 {
             .get_upload(&input.bucket, &input.key, &input.upload_id)
             .await
             .map_err(to_wire)?;
-        let mut checksums = ChecksumRequest::new(
+        let checksums = ChecksumRequest::new(
             input.checksum_algorithm.as_ref(),
             [
                 ("CRC32", input.checksum_crc32.as_ref()),
@@ -1135,17 +1200,14 @@ impl S3 for EddyS3 {
                 ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
             ],
         )?;
-        let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
-        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
-        let verified = check_content_md5(input.content_md5.as_ref(), &staged)
-            .and_then(|()| checksums.finish(trailers.and_then(|t| t.take())));
-        let stored = match verified {
-            Ok(stored) => stored,
-            Err(error) => {
-                self.engine.blobs().discard(staged).await;
-                return Err(error);
-            }
-        };
+        let (staged, stored) = self
+            .receive_body(
+                input.body,
+                checksums,
+                input.content_md5.as_ref(),
+                trailers.and_then(|t| t.take()),
+            )
+            .await?;
         let part_etag = hex::encode(staged.md5);
         let part = self
             .engine
@@ -1287,6 +1349,33 @@ impl S3 for EddyS3 {
             ),
             ..Default::default()
         }))
+    }
+}
+
+/// The fields of a form upload that a PUT of the same object would carry.
+fn post_as_put(post: PostObjectInput) -> PutObjectInput {
+    PutObjectInput {
+        body: post.body,
+        bucket: post.bucket,
+        key: post.key,
+        cache_control: post.cache_control,
+        checksum_algorithm: post.checksum_algorithm,
+        checksum_crc32: post.checksum_crc32,
+        checksum_crc32c: post.checksum_crc32c,
+        checksum_crc64nvme: post.checksum_crc64nvme,
+        checksum_sha1: post.checksum_sha1,
+        checksum_sha256: post.checksum_sha256,
+        content_disposition: post.content_disposition,
+        content_encoding: post.content_encoding,
+        content_language: post.content_language,
+        content_length: post.content_length,
+        content_md5: post.content_md5,
+        content_type: post.content_type,
+        expires: post.expires,
+        metadata: post.metadata,
+        storage_class: post.storage_class,
+        tagging: post.tagging,
+        ..Default::default()
     }
 }
 
