@@ -15,6 +15,7 @@ use eddy_engine::Engine;
 use eddy_engine::blobs::{StageError, StagedBlob};
 use eddy_engine::notify::{self, ChangeContext, QueueNotification};
 use eddy_engine::objects::{ListQuery, ObjectAttrs, ObjectMeta, S3Error};
+use eddy_engine::versions::VersionQuery;
 
 use crate::RequestIds;
 
@@ -48,6 +49,12 @@ fn to_wire(error: S3Error) -> WireError {
         S3Error::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
         S3Error::EntityTooSmall => S3ErrorCode::EntityTooSmall,
         S3Error::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
+        S3Error::NoSuchVersion => S3ErrorCode::NoSuchVersion,
+        S3Error::DeleteMarker {
+            version_id,
+            last_modified_ms,
+            requested,
+        } => return delete_marker_error(message, version_id, *last_modified_ms, *requested),
         S3Error::Store(eddy_engine::error::StoreError::DiskFull) => {
             return WireError::with_message(
                 S3ErrorCode::Custom("InsufficientStorage".into()),
@@ -61,6 +68,123 @@ fn to_wire(error: S3Error) -> WireError {
         tracing::error!(%message, "S3 request failed inside the store");
     }
     WireError::with_message(code, message)
+}
+
+/// The answer to a read that hit a delete marker: 404 NoSuchKey for the latest
+/// version, 405 MethodNotAllowed for the marker's own version id; both say
+/// `x-amz-delete-marker: true`.
+fn delete_marker_error(
+    message: String,
+    version_id: &str,
+    last_modified_ms: u64,
+    requested: bool,
+) -> WireError {
+    let mut error = if requested {
+        WireError::with_message(S3ErrorCode::MethodNotAllowed, message)
+            .with_status(http::StatusCode::METHOD_NOT_ALLOWED)
+    } else {
+        WireError::with_message(S3ErrorCode::NoSuchKey, message)
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-amz-delete-marker",
+        http::HeaderValue::from_static("true"),
+    );
+    if let Ok(value) = http::HeaderValue::from_str(version_id) {
+        headers.insert("x-amz-version-id", value);
+    }
+    if requested
+        && let Some(date) = format_http_date(&timestamp(last_modified_ms))
+        && let Ok(value) = http::HeaderValue::from_str(&date)
+    {
+        headers.insert(http::header::LAST_MODIFIED, value);
+    }
+    error.set_headers(headers);
+    error
+}
+
+/// The most tags an object may carry, and a bucket.
+const MAX_OBJECT_TAGS: usize = 10;
+const MAX_BUCKET_TAGS: usize = 50;
+
+/// Checks a tag set as S3 does (key 1..=128 characters, value up to 256, keys
+/// unique, at most `limit` tags).
+fn check_tags(
+    pairs: impl IntoIterator<Item = (String, String)>,
+    limit: usize,
+) -> S3Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    for (key, value) in pairs {
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(s3_error!(
+                InvalidTag,
+                "The TagKey you have provided is invalid"
+            ));
+        }
+        if value.chars().count() > 256 {
+            return Err(s3_error!(
+                InvalidTag,
+                "The TagValue you have provided is invalid"
+            ));
+        }
+        if tags.insert(key, value).is_some() {
+            return Err(s3_error!(
+                InvalidTag,
+                "Cannot provide multiple Tags with the same key"
+            ));
+        }
+    }
+    if tags.len() > limit {
+        return Err(WireError::with_message(
+            S3ErrorCode::Custom("BadRequest".into()),
+            format!("Object tags cannot be greater than {limit}"),
+        )
+        .with_status(http::StatusCode::BAD_REQUEST));
+    }
+    Ok(tags)
+}
+
+/// Tags from an `x-amz-tagging` header (`k1=v1&k2=v2`).
+fn tags_from_header(header: Option<&String>) -> S3Result<BTreeMap<String, String>> {
+    let Some(header) = header else {
+        return Ok(BTreeMap::new());
+    };
+    check_tags(
+        form_urlencoded::parse(header.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        MAX_OBJECT_TAGS,
+    )
+}
+
+fn tags_from_set(tagging: Tagging, limit: usize) -> S3Result<BTreeMap<String, String>> {
+    check_tags(
+        tagging
+            .tag_set
+            .into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())),
+        limit,
+    )
+}
+
+fn tag_set(tags: &BTreeMap<String, String>) -> TagSet {
+    tags.iter()
+        .map(|(k, v)| Tag {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect()
+}
+
+/// The `x-amz-version-id` to report for an object: its id, or `null` when the null
+/// version was asked for by name; nothing for objects of never-versioned buckets.
+fn reported_version(meta: &ObjectMeta, requested: Option<&str>) -> Option<String> {
+    meta.version_id
+        .clone()
+        .or_else(|| requested.map(str::to_owned))
+}
+
+/// The `x-amz-tagging-count` of an object (absent without tags).
+fn tag_count(meta: &ObjectMeta) -> Option<i32> {
+    (!meta.attrs.tags.is_empty()).then_some(meta.attrs.tags.len() as i32)
 }
 
 trait WithStatus {
@@ -434,6 +558,14 @@ fn valid_bucket_name(name: &str) -> bool {
 }
 
 impl EddyS3 {
+    /// The owner S3 reports for everything in this account.
+    fn owner(&self) -> Owner {
+        Owner {
+            display_name: Some("eddy".to_owned()),
+            id: Some(self.engine.settings().account_id.clone()),
+        }
+    }
+
     /// Stages a request body and checks it against Content-MD5 and the checksums in
     /// headers or trailers; returns the staged file and the checksums to store.
     async fn receive_body(
@@ -475,6 +607,7 @@ impl EddyS3 {
                 "Your proposed upload exceeds the maximum allowed object size."
             ));
         }
+        let tags = tags_from_header(input.tagging.as_ref())?;
         // Refuse early, before reading the body, when the bucket is missing.
         self.engine
             .get_bucket(&input.bucket)
@@ -514,6 +647,7 @@ impl EddyS3 {
             storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
             metadata: lowercase_metadata(input.metadata),
             checksums: stored_checksums,
+            tags,
         };
         let meta = self
             .engine
@@ -530,6 +664,7 @@ impl EddyS3 {
         let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
         Ok(PutObjectOutput {
             e_tag: Some(etag(&meta)),
+            version_id: meta.version_id.clone(),
             checksum_crc32: crc32,
             checksum_crc32c: crc32c,
             checksum_sha1: sha1,
@@ -751,7 +886,7 @@ impl S3 for EddyS3 {
         let input = req.input;
         let meta = self
             .engine
-            .get_object(&input.bucket, &input.key)
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         check_conditions(
@@ -812,6 +947,8 @@ impl S3 for EddyS3 {
             metadata: (!meta.attrs.metadata.is_empty())
                 .then(|| meta.attrs.metadata.clone().into_iter().collect()),
             storage_class: storage_class(&meta.attrs),
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+            tag_count: tag_count(&meta),
             checksum_crc32: crc32,
             checksum_crc32c: crc32c,
             checksum_sha1: sha1,
@@ -848,7 +985,7 @@ impl S3 for EddyS3 {
         let input = req.input;
         let meta = self
             .engine
-            .get_object(&input.bucket, &input.key)
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         check_conditions(
@@ -877,6 +1014,7 @@ impl S3 for EddyS3 {
             metadata: (!meta.attrs.metadata.is_empty())
                 .then(|| meta.attrs.metadata.clone().into_iter().collect()),
             storage_class: storage_class(&meta.attrs),
+            version_id: reported_version(&meta, input.version_id.as_deref()),
             checksum_crc32: crc32,
             checksum_crc32c: crc32c,
             checksum_sha1: sha1,
@@ -891,11 +1029,22 @@ impl S3 for EddyS3 {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let context = context(&req);
-        self.engine
-            .delete_object(&req.input.bucket, &req.input.key, context)
+        let input = req.input;
+        let deleted = self
+            .engine
+            .delete_object_version(
+                &input.bucket,
+                &input.key,
+                input.version_id.as_deref(),
+                context,
+            )
             .await
             .map_err(to_wire)?;
-        let mut response = S3Response::new(DeleteObjectOutput::default());
+        let mut response = S3Response::new(DeleteObjectOutput {
+            delete_marker: deleted.delete_marker.then_some(true),
+            version_id: deleted.version_id,
+            ..Default::default()
+        });
         response.status = Some(http::StatusCode::NO_CONTENT);
         Ok(response)
     }
@@ -922,14 +1071,26 @@ impl S3 for EddyS3 {
         for object in input.delete.objects {
             match self
                 .engine
-                .delete_object(&input.bucket, &object.key, context.clone())
+                .delete_object_version(
+                    &input.bucket,
+                    &object.key,
+                    object.version_id.as_deref(),
+                    context.clone(),
+                )
                 .await
             {
-                Ok(_) => {
+                Ok(outcome) => {
                     if !quiet {
+                        let marker_created = outcome.delete_marker && object.version_id.is_none();
                         deleted.push(DeletedObject {
                             key: Some(object.key),
-                            ..Default::default()
+                            version_id: object.version_id,
+                            delete_marker: outcome.delete_marker.then_some(true),
+                            delete_marker_version_id: if marker_created {
+                                outcome.version_id
+                            } else {
+                                None
+                            },
                         });
                     }
                 }
@@ -958,13 +1119,32 @@ impl S3 for EddyS3 {
         let context = context(&req);
         let input = req.input;
         check_key(&input.key)?;
-        let CopySource::Bucket { bucket, key, .. } = &input.copy_source else {
+        let CopySource::Bucket {
+            bucket,
+            key,
+            version_id: source_version,
+        } = &input.copy_source
+        else {
             return Err(s3_error!(
                 NotImplemented,
                 "Only bucket copy sources are supported"
             ));
         };
-        let source = self.engine.get_object(bucket, key).await.map_err(to_wire)?;
+        let source = self
+            .engine
+            .get_object_version(bucket, key, source_version.as_deref())
+            .await
+            .map_err(|e| match e {
+                // A delete marker as copy source reads as a missing key.
+                S3Error::DeleteMarker { .. } if source_version.is_none() => {
+                    to_wire(S3Error::NoSuchKey)
+                }
+                S3Error::DeleteMarker { .. } => s3_error!(
+                    InvalidRequest,
+                    "The source of a copy request may not specifically refer to a delete marker by version id."
+                ),
+                other => to_wire(other),
+            })?;
         if source.size > MAX_PUT_BYTES {
             return Err(s3_error!(
                 InvalidRequest,
@@ -989,14 +1169,18 @@ impl S3 for EddyS3 {
             .metadata_directive
             .as_ref()
             .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-        let same = **bucket == *input.bucket && **key == *input.key;
-        if same && !replace {
+        let replace_tags = input
+            .tagging_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+        let same = **bucket == *input.bucket && **key == *input.key && source_version.is_none();
+        if same && !replace && !replace_tags && input.storage_class.is_none() {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
             ));
         }
-        let attrs = replace.then(|| ObjectAttrs {
+        let mut attrs = replace.then(|| ObjectAttrs {
             content_type: input.content_type.clone(),
             content_encoding: input.content_encoding.clone(),
             content_disposition: input.content_disposition.clone(),
@@ -1006,12 +1190,22 @@ impl S3 for EddyS3 {
             storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
             metadata: lowercase_metadata(input.metadata.clone()),
             checksums: source.attrs.checksums.clone(),
+            tags: source.attrs.tags.clone(),
         });
+        if replace_tags {
+            let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
+            replaced.tags = tags_from_header(input.tagging.as_ref())?;
+            attrs = Some(replaced);
+        } else if !replace && let Some(class) = &input.storage_class {
+            let mut changed = source.attrs.clone();
+            changed.storage_class = Some(class.as_str().to_owned());
+            attrs = Some(changed);
+        }
         let meta = self
             .engine
-            .copy_object(
-                (bucket, key),
-                Some(&source.etag),
+            .copy_version(
+                &source,
+                input.copy_source_if_match.is_some(),
                 (&input.bucket, &input.key),
                 attrs,
                 context,
@@ -1024,8 +1218,257 @@ impl S3 for EddyS3 {
                 last_modified: Some(timestamp(meta.last_modified_ms)),
                 ..Default::default()
             }),
+            copy_source_version_id: reported_version(&source, source_version.as_deref()),
+            version_id: meta.version_id.clone(),
             ..Default::default()
         }))
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        let versioning = self
+            .engine
+            .get_versioning(&req.input.bucket)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(GetBucketVersioningOutput {
+            status: versioning
+                .status()
+                .map(|s| BucketVersioningStatus::from(s.to_owned())),
+            mfa_delete: None,
+        }))
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let input = req.input;
+        let enabled = match input
+            .versioning_configuration
+            .status
+            .as_ref()
+            .map(|s| s.as_str())
+        {
+            Some(BucketVersioningStatus::ENABLED) => true,
+            Some(BucketVersioningStatus::SUSPENDED) => false,
+            _ => {
+                return Err(s3_error!(
+                    MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema"
+                ));
+            }
+        };
+        if input
+            .versioning_configuration
+            .mfa_delete
+            .as_ref()
+            .is_some_and(|m| m.as_str() == MFADelete::ENABLED)
+        {
+            return Err(s3_error!(
+                InvalidArgument,
+                "MFA Delete can only be enabled with an MFA device, which eddy does not have."
+            ));
+        }
+        self.engine
+            .set_versioning(&input.bucket, enabled)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(PutBucketVersioningOutput {}))
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = req.input;
+        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        if input.version_id_marker.is_some() && input.key_marker.is_none() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "A version-id marker cannot be specified without a key marker."
+            ));
+        }
+        let page = self
+            .engine
+            .list_object_versions(
+                &input.bucket,
+                VersionQuery {
+                    prefix: input.prefix.clone().unwrap_or_default(),
+                    delimiter: input.delimiter.clone(),
+                    key_marker: input.key_marker.clone(),
+                    version_id_marker: input.version_id_marker.clone(),
+                    max_keys,
+                },
+            )
+            .await
+            .map_err(to_wire)?;
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let owner = self.owner();
+        let mut versions = Vec::new();
+        let mut markers = Vec::new();
+        for entry in page.entries {
+            let meta = &entry.meta;
+            let key = Some(maybe_url_encode(meta.key.clone(), url));
+            let version_id = Some(meta.version_label().to_owned());
+            if entry.delete_marker {
+                markers.push(DeleteMarkerEntry {
+                    is_latest: Some(entry.is_latest),
+                    key,
+                    last_modified: Some(timestamp(meta.last_modified_ms)),
+                    owner: Some(owner.clone()),
+                    version_id,
+                });
+            } else {
+                versions.push(ObjectVersion {
+                    e_tag: Some(etag(meta)),
+                    is_latest: Some(entry.is_latest),
+                    key,
+                    last_modified: Some(timestamp(meta.last_modified_ms)),
+                    owner: Some(owner.clone()),
+                    size: Some(meta.size as i64),
+                    storage_class: Some(ObjectVersionStorageClass::from(
+                        meta.attrs
+                            .storage_class
+                            .clone()
+                            .unwrap_or_else(|| "STANDARD".to_owned()),
+                    )),
+                    version_id,
+                    ..Default::default()
+                });
+            }
+        }
+        let (next_key_marker, next_version_id_marker) = if page.is_truncated {
+            (
+                page.next_key_marker.map(|k| maybe_url_encode(k, url)),
+                page.next_version_id_marker,
+            )
+        } else {
+            (None, None)
+        };
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(input.bucket),
+            prefix: Some(maybe_url_encode(input.prefix.unwrap_or_default(), url)),
+            delimiter: input.delimiter,
+            key_marker: Some(input.key_marker.unwrap_or_default()),
+            version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
+            max_keys: Some(max_keys as i32),
+            is_truncated: Some(page.is_truncated),
+            next_key_marker,
+            next_version_id_marker,
+            encoding_type: input.encoding_type,
+            versions: (!versions.is_empty()).then_some(versions),
+            delete_markers: (!markers.is_empty()).then_some(markers),
+            common_prefixes: (!page.common_prefixes.is_empty()).then(|| {
+                page.common_prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(maybe_url_encode(p, url)),
+                    })
+                    .collect()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+        let tags = self
+            .engine
+            .get_bucket_tags(&req.input.bucket)
+            .await
+            .map_err(to_wire)?
+            .ok_or_else(|| s3_error!(NoSuchTagSet, "The TagSet does not exist"))?;
+        Ok(S3Response::new(GetBucketTaggingOutput {
+            tag_set: tag_set(&tags),
+        }))
+    }
+
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+        let input = req.input;
+        let tags = tags_from_set(input.tagging, MAX_BUCKET_TAGS)?;
+        self.engine
+            .set_bucket_tags(&input.bucket, Some(tags))
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(PutBucketTaggingOutput {}))
+    }
+
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+        self.engine
+            .set_bucket_tags(&req.input.bucket, None)
+            .await
+            .map_err(to_wire)?;
+        let mut response = S3Response::new(DeleteBucketTaggingOutput {});
+        response.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(response)
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let input = req.input;
+        let meta = self
+            .engine
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(GetObjectTaggingOutput {
+            tag_set: tag_set(&meta.attrs.tags),
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+        }))
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let input = req.input;
+        let tags = tags_from_set(input.tagging, MAX_OBJECT_TAGS)?;
+        let meta = self
+            .engine
+            .set_object_tags(
+                &input.bucket,
+                &input.key,
+                input.version_id.as_deref(),
+                Some(tags),
+            )
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(PutObjectTaggingOutput {
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+        }))
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let input = req.input;
+        let meta = self
+            .engine
+            .set_object_tags(&input.bucket, &input.key, input.version_id.as_deref(), None)
+            .await
+            .map_err(to_wire)?;
+        let mut response = S3Response::new(DeleteObjectTaggingOutput {
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+        });
+        response.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(response)
     }
 
     async fn list_objects(
@@ -1159,6 +1602,7 @@ impl S3 for EddyS3 {
             storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
             metadata: lowercase_metadata(input.metadata),
             checksums: BTreeMap::new(),
+            tags: tags_from_header(input.tagging.as_ref())?,
         };
         let upload = self
             .engine
@@ -1260,6 +1704,7 @@ impl S3 for EddyS3 {
             bucket: Some(meta.bucket.clone()),
             key: Some(meta.key.clone()),
             e_tag: Some(etag(&meta)),
+            version_id: meta.version_id.clone(),
             location: Some(format!("/{}/{}", meta.bucket, meta.key)),
             ..Default::default()
         }))
