@@ -90,6 +90,10 @@ pub struct ObjectAttrs {
     /// The object's tag set.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The sizes of the parts of a multipart object, in order (GetObject
+    /// `partNumber`); empty for an object uploaded in one piece.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
 }
 
 /// An object's metadata row.
@@ -1131,7 +1135,10 @@ impl Engine {
             size: staged.size,
             etag,
             last_modified_ms: now_ms(),
-            attrs: upload.attrs,
+            attrs: ObjectAttrs {
+                part_sizes: chosen.iter().map(|p| p.size).collect(),
+                ..upload.attrs
+            },
             version_id: None,
         };
         // The row, the upload's removal and the events commit together.

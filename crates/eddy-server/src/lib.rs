@@ -205,16 +205,19 @@ impl Server {
         } else {
             request.extensions_mut().insert(ids.clone());
             let request = request.map(s3s::Body::from);
-            match self.s3.call(request).await {
+            let mut response = match self.s3.call(request).await {
                 Ok(response) => response,
                 Err(error) => {
                     tracing::error!(?error, "S3 service failed");
-                    let mut response =
-                        Response::new(s3s::Body::from(Bytes::from_static(b"internal error")));
+                    let mut response = Response::new(s3s::Body::from(Bytes::from_static(
+                        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
+                    )));
                     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                     response
                 }
-            }
+            };
+            s3::add_request_ids_to_error(&mut response, &ids);
+            response
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {

@@ -24,6 +24,39 @@ pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// The largest key S3 accepts, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
 
+/// Adds `<RequestId>` and `<HostId>` to an S3 error body, as S3 writes them (the
+/// same ids as the response's `x-amz-request-id` and `x-amz-id-2` headers).
+pub fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &RequestIds) {
+    if response.status().as_u16() < 400 {
+        return;
+    }
+    let Some(bytes) = response.body().bytes() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return;
+    };
+    if text.contains("<RequestId>") {
+        return;
+    }
+    let Some(end) = text.rfind("</Error>") else {
+        return;
+    };
+    let body = format!(
+        "{}<RequestId>{}</RequestId><HostId>{}</HostId>{}",
+        &text[..end],
+        ids.request_id,
+        ids.host_id,
+        &text[end..]
+    );
+    if let Ok(length) = http::HeaderValue::from_str(&body.len().to_string()) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, length);
+    }
+    *response.body_mut() = s3s::Body::from(body);
+}
+
 /// The S3 service of eddy.
 #[derive(Clone)]
 pub struct EddyS3 {
@@ -439,8 +472,122 @@ fn checksum_fields(meta: &ObjectMeta, enabled: bool) -> [Option<String>; 5] {
     ]
 }
 
+/// The `x-amz-storage-class` of GET and HEAD: absent for STANDARD, as in S3.
 fn storage_class(attrs: &ObjectAttrs) -> Option<StorageClass> {
-    attrs.storage_class.clone().map(StorageClass::from)
+    attrs
+        .storage_class
+        .clone()
+        .filter(|c| c != "STANDARD")
+        .map(StorageClass::from)
+}
+
+/// The storage classes S3 accepts on a write.
+const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "OUTPOSTS",
+    "GLACIER_IR",
+    "SNOW",
+    "EXPRESS_ONEZONE",
+    "FSX_OPENZFS",
+];
+
+/// Checks a requested storage class; eddy keeps every class on the same disk and
+/// reports the class it was given.
+fn checked_storage_class(class: Option<&StorageClass>) -> S3Result<Option<String>> {
+    let Some(class) = class else {
+        return Ok(None);
+    };
+    if !STORAGE_CLASSES.contains(&class.as_str()) {
+        return Err(s3_error!(
+            InvalidStorageClass,
+            "The storage class you specified is not valid"
+        ));
+    }
+    Ok(Some(class.as_str().to_owned()))
+}
+
+/// Whether reading an object's bytes needs a restore first (archive classes).
+fn archived(meta: &ObjectMeta) -> bool {
+    matches!(
+        meta.attrs.storage_class.as_deref(),
+        Some("GLACIER" | "DEEP_ARCHIVE")
+    )
+}
+
+/// The bytes GetObject/HeadObject serve for `partNumber`: (start, length, and the
+/// part count of a multipart object).
+fn part_range(meta: &ObjectMeta, part_number: i32) -> S3Result<(u64, u64, Option<i32>)> {
+    let sizes = if meta.attrs.part_sizes.is_empty() {
+        vec![meta.size]
+    } else {
+        meta.attrs.part_sizes.clone()
+    };
+    let index = usize::try_from(part_number)
+        .ok()
+        .filter(|n| (1..=sizes.len()).contains(n))
+        .ok_or_else(|| {
+            WireError::with_message(
+                S3ErrorCode::Custom("InvalidPartNumber".into()),
+                "The requested partnumber is not satisfiable",
+            )
+            .with_status(http::StatusCode::RANGE_NOT_SATISFIABLE)
+        })?;
+    let start = sizes[..index - 1].iter().sum();
+    let count = (!meta.attrs.part_sizes.is_empty()).then_some(sizes.len() as i32);
+    Ok((start, sizes[index - 1], count))
+}
+
+/// The byte window of a GET: the whole object, a Range, or a part.
+struct Window {
+    start: u64,
+    length: u64,
+    content_range: Option<String>,
+    parts_count: Option<i32>,
+}
+
+fn window(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) -> S3Result<Window> {
+    let content_range = |start: u64, length: u64| {
+        (length > 0).then(|| format!("bytes {}-{}/{}", start, start + length - 1, meta.size))
+    };
+    match (range, part_number) {
+        (Some(_), Some(_)) => Err(s3_error!(
+            InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter"
+        )),
+        (None, Some(number)) => {
+            let (start, length, parts_count) = part_range(meta, number)?;
+            Ok(Window {
+                start,
+                length,
+                content_range: content_range(start, length),
+                parts_count,
+            })
+        }
+        (Some(range), None) => {
+            let r = range
+                .check(meta.size)
+                .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+            Ok(Window {
+                start: r.start,
+                length: r.end - r.start,
+                content_range: content_range(r.start, r.end - r.start),
+                parts_count: None,
+            })
+        }
+        (None, None) => Ok(Window {
+            start: 0,
+            length: meta.size,
+            content_range: None,
+            parts_count: (!meta.attrs.part_sizes.is_empty())
+                .then_some(meta.attrs.part_sizes.len() as i32),
+        }),
+    }
 }
 
 fn validate_notifications(
@@ -566,6 +713,61 @@ impl EddyS3 {
         }
     }
 
+    /// Looks up the source of a copy (a version of it when named) and checks the
+    /// `x-amz-copy-source-if-*` conditions; returns it and the version asked for.
+    async fn copy_source(
+        &self,
+        copy_source: &CopySource,
+        [if_match, if_none_match]: [Option<&ETagCondition>; 2],
+        [if_modified_since, if_unmodified_since]: [Option<&Timestamp>; 2],
+    ) -> S3Result<(ObjectMeta, Option<String>)> {
+        let CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } = copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Only bucket copy sources are supported"
+            ));
+        };
+        let source = self
+            .engine
+            .get_object_version(bucket, key, version_id.as_deref())
+            .await
+            .map_err(|e| match e {
+                // A delete marker as copy source reads as a missing key.
+                S3Error::DeleteMarker { .. } if version_id.is_none() => to_wire(S3Error::NoSuchKey),
+                S3Error::DeleteMarker { .. } => s3_error!(
+                    InvalidRequest,
+                    "The source of a copy request may not specifically refer to a delete marker by version id."
+                ),
+                other => to_wire(other),
+            })?;
+        check_conditions(
+            &source,
+            if_match,
+            if_none_match,
+            if_modified_since,
+            if_unmodified_since,
+        )
+        .map_err(|e| {
+            if *e.code() == S3ErrorCode::NotModified {
+                s3_error!(PreconditionFailed)
+            } else {
+                e
+            }
+        })?;
+        if archived(&source) {
+            return Err(s3_error!(
+                InvalidObjectState,
+                "The operation is not valid for the source object's storage class"
+            ));
+        }
+        Ok((source, version_id.as_deref().map(str::to_owned)))
+    }
+
     /// Stages a request body and checks it against Content-MD5 and the checksums in
     /// headers or trailers; returns the staged file and the checksums to store.
     async fn receive_body(
@@ -644,10 +846,11 @@ impl EddyS3 {
             content_language: input.content_language.clone(),
             cache_control: input.cache_control.clone(),
             expires: input.expires.as_ref().and_then(format_http_date),
-            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            storage_class: checked_storage_class(input.storage_class.as_ref())?,
             metadata: lowercase_metadata(input.metadata),
             checksums: stored_checksums,
             tags,
+            part_sizes: Vec::new(),
         };
         let meta = self
             .engine
@@ -896,35 +1099,29 @@ impl S3 for EddyS3 {
             input.if_modified_since.as_ref(),
             input.if_unmodified_since.as_ref(),
         )?;
+        if archived(&meta) {
+            return Err(s3_error!(
+                InvalidObjectState,
+                "The operation is not valid for the object's storage class"
+            ));
+        }
         let path = self.engine.blobs().path(&meta.blob);
         let mut file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| s3_error!(e, InternalError, "object file missing"))?;
-        let (start, length, content_range) = match &input.range {
-            None => (0, meta.size, None),
-            Some(range) => {
-                let r = range.check(meta.size).map_err(|_| {
-                    s3_error!(InvalidRange, "The requested range is not satisfiable")
-                })?;
-                (
-                    r.start,
-                    r.end - r.start,
-                    Some(format!(
-                        "bytes {}-{}/{}",
-                        r.start,
-                        r.end.saturating_sub(1),
-                        meta.size
-                    )),
-                )
-            }
-        };
+        let Window {
+            start,
+            length,
+            content_range,
+            parts_count,
+        } = window(&meta, input.range.as_ref(), input.part_number)?;
         if start > 0 {
             file.seek(std::io::SeekFrom::Start(start))
                 .await
                 .map_err(|e| s3_error!(e, InternalError))?;
         }
         let stream = tokio_util::io::ReaderStream::with_capacity(file.take(length), 256 * 1024);
-        let whole = content_range.is_none();
+        let whole = content_range.is_none() && input.part_number.is_none();
         let checksum_mode = input
             .checksum_mode
             .as_ref()
@@ -935,6 +1132,7 @@ impl S3 for EddyS3 {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some(length as i64),
             content_range,
+            parts_count,
             accept_ranges: Some("bytes".to_owned()),
             last_modified: Some(timestamp(meta.last_modified_ms)),
             e_tag: Some(etag(&meta)),
@@ -999,9 +1197,14 @@ impl S3 for EddyS3 {
             .checksum_mode
             .as_ref()
             .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
-        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode);
-        Ok(S3Response::new(HeadObjectOutput {
-            content_length: Some(meta.size as i64),
+        let part = window(&meta, input.range.as_ref(), input.part_number)?;
+        let whole = part.content_range.is_none() && input.part_number.is_none();
+        let [crc32, crc32c, sha1, sha256, crc64nvme] =
+            checksum_fields(&meta, checksum_mode && whole);
+        let mut response = S3Response::new(HeadObjectOutput {
+            content_length: Some(part.length as i64),
+            content_range: part.content_range,
+            parts_count: part.parts_count,
             accept_ranges: Some("bytes".to_owned()),
             last_modified: Some(timestamp(meta.last_modified_ms)),
             e_tag: Some(etag(&meta)),
@@ -1021,7 +1224,11 @@ impl S3 for EddyS3 {
             checksum_sha256: sha256,
             checksum_crc64nvme: crc64nvme,
             ..Default::default()
-        }))
+        });
+        if !whole {
+            response.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(response)
     }
 
     async fn delete_object(
@@ -1119,52 +1326,25 @@ impl S3 for EddyS3 {
         let context = context(&req);
         let input = req.input;
         check_key(&input.key)?;
-        let CopySource::Bucket {
-            bucket,
-            key,
-            version_id: source_version,
-        } = &input.copy_source
-        else {
-            return Err(s3_error!(
-                NotImplemented,
-                "Only bucket copy sources are supported"
-            ));
-        };
-        let source = self
-            .engine
-            .get_object_version(bucket, key, source_version.as_deref())
-            .await
-            .map_err(|e| match e {
-                // A delete marker as copy source reads as a missing key.
-                S3Error::DeleteMarker { .. } if source_version.is_none() => {
-                    to_wire(S3Error::NoSuchKey)
-                }
-                S3Error::DeleteMarker { .. } => s3_error!(
-                    InvalidRequest,
-                    "The source of a copy request may not specifically refer to a delete marker by version id."
-                ),
-                other => to_wire(other),
-            })?;
+        let (source, source_version) = self
+            .copy_source(
+                &input.copy_source,
+                [
+                    input.copy_source_if_match.as_ref(),
+                    input.copy_source_if_none_match.as_ref(),
+                ],
+                [
+                    input.copy_source_if_modified_since.as_ref(),
+                    input.copy_source_if_unmodified_since.as_ref(),
+                ],
+            )
+            .await?;
         if source.size > MAX_PUT_BYTES {
             return Err(s3_error!(
                 InvalidRequest,
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
             ));
         }
-        check_conditions(
-            &source,
-            input.copy_source_if_match.as_ref(),
-            input.copy_source_if_none_match.as_ref(),
-            input.copy_source_if_modified_since.as_ref(),
-            input.copy_source_if_unmodified_since.as_ref(),
-        )
-        .map_err(|e| {
-            if *e.code() == S3ErrorCode::NotModified {
-                s3_error!(PreconditionFailed)
-            } else {
-                e
-            }
-        })?;
         let replace = input
             .metadata_directive
             .as_ref()
@@ -1173,13 +1353,15 @@ impl S3 for EddyS3 {
             .tagging_directive
             .as_ref()
             .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
-        let same = **bucket == *input.bucket && **key == *input.key && source_version.is_none();
+        let same =
+            source.bucket == input.bucket && source.key == input.key && source_version.is_none();
         if same && !replace && !replace_tags && input.storage_class.is_none() {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
             ));
         }
+        let requested_class = checked_storage_class(input.storage_class.as_ref())?;
         let mut attrs = replace.then(|| ObjectAttrs {
             content_type: input.content_type.clone(),
             content_encoding: input.content_encoding.clone(),
@@ -1187,18 +1369,19 @@ impl S3 for EddyS3 {
             content_language: input.content_language.clone(),
             cache_control: input.cache_control.clone(),
             expires: input.expires.as_ref().and_then(format_http_date),
-            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            storage_class: requested_class.clone(),
             metadata: lowercase_metadata(input.metadata.clone()),
             checksums: source.attrs.checksums.clone(),
             tags: source.attrs.tags.clone(),
+            part_sizes: source.attrs.part_sizes.clone(),
         });
         if replace_tags {
             let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
             replaced.tags = tags_from_header(input.tagging.as_ref())?;
             attrs = Some(replaced);
-        } else if !replace && let Some(class) = &input.storage_class {
+        } else if !replace && input.storage_class.is_some() {
             let mut changed = source.attrs.clone();
-            changed.storage_class = Some(class.as_str().to_owned());
+            changed.storage_class = requested_class;
             attrs = Some(changed);
         }
         let meta = self
@@ -1599,10 +1782,11 @@ impl S3 for EddyS3 {
             content_language: input.content_language.clone(),
             cache_control: input.cache_control.clone(),
             expires: input.expires.as_ref().and_then(format_http_date),
-            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            storage_class: checked_storage_class(input.storage_class.as_ref())?,
             metadata: lowercase_metadata(input.metadata),
             checksums: BTreeMap::new(),
             tags: tags_from_header(input.tagging.as_ref())?,
+            part_sizes: Vec::new(),
         };
         let upload = self
             .engine
@@ -1624,12 +1808,7 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let trailers = req.trailing_headers.clone();
         let input = req.input;
-        if !(1..=10_000).contains(&input.part_number) {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive"
-            ));
-        }
+        check_part_number(input.part_number)?;
         self.engine
             .get_upload(&input.bucket, &input.key, &input.upload_id)
             .await
@@ -1765,33 +1944,167 @@ impl S3 for EddyS3 {
         }))
     }
 
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let input = req.input;
+        check_part_number(input.part_number)?;
+        self.engine
+            .get_upload(&input.bucket, &input.key, &input.upload_id)
+            .await
+            .map_err(to_wire)?;
+        let (source, source_version) = self
+            .copy_source(
+                &input.copy_source,
+                [
+                    input.copy_source_if_match.as_ref(),
+                    input.copy_source_if_none_match.as_ref(),
+                ],
+                [
+                    input.copy_source_if_modified_since.as_ref(),
+                    input.copy_source_if_unmodified_since.as_ref(),
+                ],
+            )
+            .await?;
+        let (start, length) = match input.copy_source_range.as_deref() {
+            None => (0, source.size),
+            Some(range) => copy_source_range(range, source.size)?,
+        };
+        if length > MAX_PUT_BYTES {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The specified copy range is larger than the maximum allowable size for a part: 5368709120"
+            ));
+        }
+        let staged = self
+            .engine
+            .blobs()
+            .stage_range(&source.blob, start, length)
+            .await
+            .map_err(stage_error)?;
+        let part_etag = hex::encode(staged.md5);
+        let part = self
+            .engine
+            .put_part(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                input.part_number as u32,
+                staged,
+                part_etag,
+            )
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(ETag::Strong(part.etag)),
+                last_modified: Some(timestamp(part.last_modified_ms)),
+                ..Default::default()
+            }),
+            copy_source_version_id: reported_version(&source, source_version.as_deref()),
+            ..Default::default()
+        }))
+    }
+
     async fn list_multipart_uploads(
         &self,
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
         let input = req.input;
         let prefix = input.prefix.clone().unwrap_or_default();
+        let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
         let uploads = self
             .engine
             .list_uploads(&input.bucket, &prefix)
             .await
             .map_err(to_wire)?;
+        let key_marker = input.key_marker.clone().unwrap_or_default();
+        // Uploads come ordered by key, then by initiation: resume after the upload
+        // the markers name, or after every upload of the marker key.
+        let resume_at = match input
+            .upload_id_marker
+            .as_deref()
+            .filter(|id| !id.is_empty())
+        {
+            _ if key_marker.is_empty() => 0,
+            Some(id) => uploads
+                .iter()
+                .position(|u| u.key == key_marker && u.upload_id == id)
+                .map(|i| i + 1)
+                .unwrap_or_else(|| uploads.partition_point(|u| u.key <= key_marker)),
+            None => uploads.partition_point(|u| u.key <= key_marker),
+        };
+        let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
+        let owner = self.owner();
+        let mut page = Vec::new();
+        let mut prefixes: Vec<String> = Vec::new();
+        let mut truncated = false;
+        let mut next: Option<(String, String)> = None;
+        for upload in uploads.into_iter().skip(resume_at) {
+            let folded = delimiter.and_then(|d| {
+                upload.key[prefix.len()..]
+                    .find(d)
+                    .map(|i| upload.key[..prefix.len() + i + d.len()].to_owned())
+            });
+            if let Some(common) = &folded
+                && (prefixes.last() == Some(common) || key_marker.starts_with(common.as_str()))
+            {
+                continue;
+            }
+            if page.len() + prefixes.len() == max {
+                truncated = true;
+                break;
+            }
+            match folded {
+                Some(common) => {
+                    next = Some((common.clone(), String::new()));
+                    prefixes.push(common);
+                }
+                None => {
+                    next = Some((upload.key.clone(), upload.upload_id.clone()));
+                    page.push(MultipartUpload {
+                        key: Some(upload.key),
+                        upload_id: Some(upload.upload_id),
+                        initiated: Some(timestamp(upload.created_ms)),
+                        storage_class: Some(StorageClass::from(
+                            upload
+                                .attrs
+                                .storage_class
+                                .unwrap_or_else(|| "STANDARD".to_owned()),
+                        )),
+                        owner: Some(owner.clone()),
+                        initiator: Some(Initiator {
+                            display_name: owner.display_name.clone(),
+                            id: owner.id.clone(),
+                        }),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        let (next_key_marker, next_upload_id_marker) = match next.filter(|_| truncated) {
+            Some((key, id)) => (Some(key), Some(id)),
+            None => (None, None),
+        };
         Ok(S3Response::new(ListMultipartUploadsOutput {
             bucket: Some(input.bucket),
-            prefix: input.prefix,
-            max_uploads: Some(1000),
-            is_truncated: Some(false),
-            uploads: Some(
-                uploads
+            prefix: Some(prefix),
+            delimiter: input.delimiter,
+            key_marker: Some(key_marker),
+            upload_id_marker: Some(input.upload_id_marker.unwrap_or_default()),
+            max_uploads: Some(max as i32),
+            is_truncated: Some(truncated),
+            next_key_marker,
+            next_upload_id_marker,
+            encoding_type: input.encoding_type,
+            uploads: (!page.is_empty()).then_some(page),
+            common_prefixes: (!prefixes.is_empty()).then(|| {
+                prefixes
                     .into_iter()
-                    .map(|u| MultipartUpload {
-                        key: Some(u.key),
-                        upload_id: Some(u.upload_id),
-                        initiated: Some(timestamp(u.created_ms)),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect()
+            }),
             ..Default::default()
         }))
     }
@@ -1822,6 +2135,38 @@ fn post_as_put(post: PostObjectInput) -> PutObjectInput {
         tagging: post.tagging,
         ..Default::default()
     }
+}
+
+fn check_part_number(part_number: i32) -> S3Result<()> {
+    if !(1..=10_000).contains(&part_number) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ));
+    }
+    Ok(())
+}
+
+/// Parses `x-amz-copy-source-range: bytes=first-last` against the source size;
+/// returns (start, length).
+fn copy_source_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
+    let bounds = range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)));
+    let Some((first, last)) = bounds.filter(|(first, last)| first <= last) else {
+        return Err(s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        ));
+    };
+    if last >= size {
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
+    }
+    Ok((first, last - first + 1))
 }
 
 fn maybe_url_encode(value: String, url: bool) -> String {
