@@ -135,6 +135,12 @@ def test_buckets(s3):
             CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
         )
     assert error_code(excinfo) == "IllegalLocationConstraintException"
+    with pytest.raises(ClientError) as excinfo:
+        s3.create_bucket(
+            Bucket="py-named-default",
+            CreateBucketConfiguration={"LocationConstraint": "us-east-1"},
+        )
+    assert error_code(excinfo) == "InvalidLocationConstraint"
     for bad in ["UPPER", "no_underscores", "ab"]:
         with pytest.raises(ClientError) as excinfo:
             s3.create_bucket(Bucket=bad)

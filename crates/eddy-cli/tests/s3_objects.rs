@@ -1165,3 +1165,185 @@ async fn limits_answer_with_s3_error_codes() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn bucket_configuration_answers_as_a_new_s3_bucket() {
+    use aws_sdk_s3::types::{
+        BucketCannedAcl, BucketLocationConstraint, CreateBucketConfiguration, ObjectAttributes,
+        ObjectCannedAcl, ObjectOwnership, Permission, ServerSideEncryption,
+    };
+    let eddy = Eddy::start();
+    let s3 = bucket(&eddy, "config").await;
+    let etag = put(&s3, "config", "k", b"abc").await;
+    let acl = s3
+        .get_bucket_acl()
+        .bucket("config")
+        .send()
+        .await
+        .expect("bucket acl");
+    assert_eq!(acl.owner().and_then(|o| o.id()), Some("000000000000"));
+    assert_eq!(acl.grants()[0].permission(), Some(&Permission::FullControl));
+    let acl = s3
+        .get_object_acl()
+        .bucket("config")
+        .key("k")
+        .send()
+        .await
+        .expect("object acl");
+    assert_eq!(acl.grants().len(), 1);
+    s3.put_bucket_acl()
+        .bucket("config")
+        .acl(BucketCannedAcl::Private)
+        .send()
+        .await
+        .expect("private is the one ACL");
+    let error = s3
+        .put_bucket_acl()
+        .bucket("config")
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .expect_err("ACLs are disabled");
+    assert_eq!(
+        failure(error),
+        ("AccessControlListNotSupported".into(), 400)
+    );
+    let error = s3
+        .put_object_acl()
+        .bucket("config")
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .expect_err("ACLs are disabled");
+    assert_eq!(
+        failure(error),
+        ("AccessControlListNotSupported".into(), 400)
+    );
+    let ownership = s3
+        .get_bucket_ownership_controls()
+        .bucket("config")
+        .send()
+        .await
+        .expect("ownership");
+    assert_eq!(
+        ownership
+            .ownership_controls()
+            .map(|c| c.rules()[0].object_ownership()),
+        Some(&ObjectOwnership::BucketOwnerEnforced)
+    );
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket("config")
+        .send()
+        .await
+        .expect("sse");
+    let rule = &encryption
+        .server_side_encryption_configuration()
+        .expect("configuration")
+        .rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .map(|d| d.sse_algorithm()),
+        Some(&ServerSideEncryption::Aes256)
+    );
+    let error = s3
+        .get_bucket_policy()
+        .bucket("config")
+        .send()
+        .await
+        .expect_err("no policy");
+    assert_eq!(failure(error), ("NoSuchBucketPolicy".into(), 404));
+    let error = s3
+        .get_bucket_cors()
+        .bucket("config")
+        .send()
+        .await
+        .expect_err("no cors");
+    assert_eq!(failure(error), ("NoSuchCORSConfiguration".into(), 404));
+    let error = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("config")
+        .send()
+        .await
+        .expect_err("no lifecycle");
+    assert_eq!(failure(error), ("NoSuchLifecycleConfiguration".into(), 404));
+    let error = s3
+        .get_bucket_policy()
+        .bucket("missing-bucket")
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(failure(error), ("NoSuchBucket".into(), 404));
+
+    let attributes = s3
+        .get_object_attributes()
+        .bucket("config")
+        .key("k")
+        .object_attributes(ObjectAttributes::Etag)
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .object_attributes(ObjectAttributes::StorageClass)
+        .send()
+        .await
+        .expect("object attributes");
+    assert_eq!(attributes.object_size(), Some(3));
+    assert_eq!(
+        attributes.e_tag().map(|e| e.trim_matches('"')),
+        Some(etag.trim_matches('"'))
+    );
+    assert_eq!(
+        attributes.storage_class().map(|c| c.as_str()),
+        Some("STANDARD")
+    );
+
+    let error = s3
+        .copy_object()
+        .bucket("config")
+        .key("copy")
+        .copy_source("config/k")
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::from("MERGE"))
+        .send()
+        .await
+        .expect_err("unknown directive");
+    assert_eq!(failure(error), ("InvalidArgument".into(), 400));
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("config")
+        .key("mp")
+        .send()
+        .await
+        .expect("upload");
+    let error = s3
+        .complete_multipart_upload()
+        .bucket("config")
+        .key("mp")
+        .upload_id(upload.upload_id().expect("id"))
+        .multipart_upload(CompletedMultipartUpload::builder().build())
+        .send()
+        .await
+        .expect_err("no parts");
+    assert_eq!(failure(error), ("MalformedXML".into(), 400));
+    let error = s3
+        .create_bucket()
+        .bucket("named-default-region")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from("us-east-1"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("us-east-1 is not named");
+    assert_eq!(failure(error), ("InvalidLocationConstraint".into(), 400));
+    let error = s3
+        .create_bucket()
+        .bucket("ab")
+        .send()
+        .await
+        .expect_err("short name");
+    assert_eq!(
+        error.message(),
+        Some("The specified bucket is not valid."),
+        "errors raised inside s3s get S3's message"
+    );
+}

@@ -42,9 +42,18 @@ pub fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &
     let Some(end) = text.rfind("</Error>") else {
         return;
     };
+    let mut head = text[..end].to_owned();
+    // Errors `s3s` raises itself may come without a message; S3 always has one.
+    if !head.contains("<Message>")
+        && let Some(code_end) = head.find("</Code>").map(|i| i + "</Code>".len())
+        && let Some(message) = head[..code_end]
+            .rsplit_once("<Code>")
+            .and_then(|(_, code)| default_message(code.trim_end_matches("</Code>")))
+    {
+        head.insert_str(code_end, &format!("<Message>{message}</Message>"));
+    }
     let body = format!(
-        "{}<RequestId>{}</RequestId><HostId>{}</HostId>{}",
-        &text[..end],
+        "{head}<RequestId>{}</RequestId><HostId>{}</HostId>{}",
         ids.request_id,
         ids.host_id,
         &text[end..]
@@ -55,6 +64,31 @@ pub fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &
             .insert(http::header::CONTENT_LENGTH, length);
     }
     *response.body_mut() = s3s::Body::from(body);
+}
+
+/// S3's message for an error code, for errors that arrive without one.
+fn default_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "InvalidBucketName" => "The specified bucket is not valid.",
+        "AccessDenied" => "Access Denied",
+        "SignatureDoesNotMatch" => {
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+        }
+        "InvalidAccessKeyId" => "The AWS Access Key Id you provided does not exist in our records.",
+        "MethodNotAllowed" => "The specified method is not allowed against this resource.",
+        "MalformedXML" => {
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        }
+        "NotImplemented" => "A header you provided implies functionality that is not implemented",
+        "RequestTimeTooSkewed" => {
+            "The difference between the request time and the current time is too large."
+        }
+        "InvalidRequest" => "Invalid Request",
+        "InvalidArgument" => "Invalid Argument",
+        "MissingContentLength" => "You must provide the Content-Length HTTP header.",
+        "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
+        _ => return None,
+    })
 }
 
 /// The S3 service of eddy.
@@ -218,6 +252,15 @@ fn reported_version(meta: &ObjectMeta, requested: Option<&str>) -> Option<String
 /// The `x-amz-tagging-count` of an object (absent without tags).
 fn tag_count(meta: &ObjectMeta) -> Option<i32> {
     (!meta.attrs.tags.is_empty()).then_some(meta.attrs.tags.len() as i32)
+}
+
+/// Buckets have Object Ownership "bucket owner enforced" (S3's default): ACLs other
+/// than the owner's own are refused.
+fn acls_not_supported() -> WireError {
+    s3_error!(
+        AccessControlListNotSupported,
+        "The bucket does not allow ACLs"
+    )
 }
 
 trait WithStatus {
@@ -713,6 +756,26 @@ impl EddyS3 {
         }
     }
 
+    async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
+        self.engine.get_bucket(bucket).await.map_err(to_wire)?;
+        Ok(())
+    }
+
+    /// The one grant of every bucket and object: the owner's FULL_CONTROL.
+    fn owner_grants(&self) -> Grants {
+        let owner = self.owner();
+        vec![Grant {
+            grantee: Some(Grantee {
+                display_name: owner.display_name,
+                id: owner.id,
+                type_: Type::from(Type::CANONICAL_USER.to_owned()),
+                email_address: None,
+                uri: None,
+            }),
+            permission: Some(Permission::from(Permission::FULL_CONTROL.to_owned())),
+        }]
+    }
+
     /// Looks up the source of a copy (a version of it when named) and checks the
     /// `x-amz-copy-source-if-*` conditions; returns it and the version asked for.
     async fn copy_source(
@@ -898,6 +961,13 @@ impl S3 for EddyS3 {
             .and_then(|c| c.location_constraint.as_ref())
         {
             let region = &self.engine.settings().region;
+            // us-east-1 is named by leaving the constraint out; naming it is refused.
+            if constraint.as_str() == "us-east-1" && region == "us-east-1" {
+                return Err(s3_error!(
+                    InvalidLocationConstraint,
+                    "The specified location-constraint is not valid"
+                ));
+            }
             if constraint.as_str() != region.as_str()
                 && !(region == "us-east-1" && constraint.as_str().is_empty())
             {
@@ -1345,6 +1415,20 @@ impl S3 for EddyS3 {
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
             ));
         }
+        for (directive, name) in [
+            (
+                input.metadata_directive.as_ref().map(|d| d.as_str()),
+                "metadata",
+            ),
+            (
+                input.tagging_directive.as_ref().map(|d| d.as_str()),
+                "tagging",
+            ),
+        ] {
+            if directive.is_some_and(|d| d != "COPY" && d != "REPLACE") {
+                return Err(s3_error!(InvalidArgument, "Unknown {} directive.", name));
+            }
+        }
         let replace = input
             .metadata_directive
             .as_ref()
@@ -1403,6 +1487,202 @@ impl S3 for EddyS3 {
             }),
             copy_source_version_id: reported_version(&source, source_version.as_deref()),
             version_id: meta.version_id.clone(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketAclOutput {
+            grants: Some(self.owner_grants()),
+            owner: Some(self.owner()),
+        }))
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        let input = req.input;
+        self.require_bucket(&input.bucket).await?;
+        let canned_ok = input
+            .acl
+            .as_ref()
+            .is_none_or(|acl| acl.as_str() == BucketCannedACL::PRIVATE);
+        let grants = input.grant_full_control.is_some()
+            || input.grant_read.is_some()
+            || input.grant_read_acp.is_some()
+            || input.grant_write.is_some()
+            || input.grant_write_acp.is_some()
+            || input.access_control_policy.is_some();
+        if !canned_ok || grants {
+            return Err(acls_not_supported());
+        }
+        Ok(S3Response::new(PutBucketAclOutput {}))
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        let input = req.input;
+        self.engine
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(GetObjectAclOutput {
+            grants: Some(self.owner_grants()),
+            owner: Some(self.owner()),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        let input = req.input;
+        self.engine
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .await
+            .map_err(to_wire)?;
+        let canned_ok = input.acl.as_ref().is_none_or(|acl| {
+            acl.as_str() == ObjectCannedACL::PRIVATE
+                || acl.as_str() == ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL
+        });
+        let grants = input.grant_full_control.is_some()
+            || input.grant_read.is_some()
+            || input.grant_read_acp.is_some()
+            || input.grant_write_acp.is_some()
+            || input.access_control_policy.is_some();
+        if !canned_ok || grants {
+            return Err(acls_not_supported());
+        }
+        Ok(S3Response::new(PutObjectAclOutput::default()))
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketOwnershipControlsOutput {
+            ownership_controls: Some(OwnershipControls {
+                rules: vec![OwnershipControlsRule {
+                    object_ownership: ObjectOwnership::from(
+                        ObjectOwnership::BUCKET_OWNER_ENFORCED.to_owned(),
+                    ),
+                }],
+            }),
+        }))
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        // Every S3 bucket has SSE-S3 (AES256) as its default encryption.
+        Ok(S3Response::new(GetBucketEncryptionOutput {
+            server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
+                rules: vec![ServerSideEncryptionRule {
+                    apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
+                        kms_master_key_id: None,
+                        sse_algorithm: ServerSideEncryption::from(
+                            ServerSideEncryption::AES256.to_owned(),
+                        ),
+                    }),
+                    bucket_key_enabled: Some(false),
+                }],
+            }),
+        }))
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Err(s3_error!(
+            NoSuchBucketPolicy,
+            "The bucket policy does not exist"
+        ))
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Err(s3_error!(
+            NoSuchCORSConfiguration,
+            "The CORS configuration does not exist"
+        ))
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Err(s3_error!(
+            NoSuchLifecycleConfiguration,
+            "The lifecycle configuration does not exist"
+        ))
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let input = req.input;
+        let meta = self
+            .engine
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .await
+            .map_err(to_wire)?;
+        // The header is one comma-separated list.
+        let wanted = |name: &str| {
+            input
+                .object_attributes
+                .iter()
+                .flat_map(|a| a.as_str().split(','))
+                .any(|a| a.trim() == name)
+        };
+        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
+        let has_checksum = [&crc32, &crc32c, &sha1, &sha256, &crc64nvme]
+            .iter()
+            .any(|c| c.is_some());
+        let parts = (wanted(ObjectAttributes::OBJECT_PARTS) && !meta.attrs.part_sizes.is_empty())
+            .then(|| GetObjectAttributesParts {
+                total_parts_count: Some(meta.attrs.part_sizes.len() as i32),
+                ..Default::default()
+            });
+        Ok(S3Response::new(GetObjectAttributesOutput {
+            e_tag: wanted(ObjectAttributes::ETAG).then(|| etag(&meta)),
+            object_size: wanted(ObjectAttributes::OBJECT_SIZE).then_some(meta.size as i64),
+            storage_class: wanted(ObjectAttributes::STORAGE_CLASS).then(|| {
+                StorageClass::from(
+                    meta.attrs
+                        .storage_class
+                        .clone()
+                        .unwrap_or_else(|| "STANDARD".to_owned()),
+                )
+            }),
+            checksum: (wanted(ObjectAttributes::CHECKSUM) && has_checksum).then(|| Checksum {
+                checksum_crc32: crc32,
+                checksum_crc32c: crc32c,
+                checksum_sha1: sha1,
+                checksum_sha256: sha256,
+                checksum_crc64nvme: crc64nvme,
+                ..Default::default()
+            }),
+            object_parts: parts,
+            last_modified: Some(timestamp(meta.last_modified_ms)),
+            version_id: reported_version(&meta, input.version_id.as_deref()),
             ..Default::default()
         }))
     }
@@ -1682,10 +1962,10 @@ impl S3 for EddyS3 {
             .flatten();
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
-            prefix: Some(input.prefix.unwrap_or_default()),
-            marker: Some(input.marker.unwrap_or_default()),
-            next_marker,
-            delimiter: input.delimiter,
+            prefix: Some(maybe_url_encode(input.prefix.unwrap_or_default(), url)),
+            marker: Some(maybe_url_encode(input.marker.unwrap_or_default(), url)),
+            next_marker: next_marker.map(|m| maybe_url_encode(m, url)),
+            delimiter: input.delimiter.map(|d| maybe_url_encode(d, url)),
             max_keys: Some(max_keys as i32),
             is_truncated: Some(page.is_truncated),
             encoding_type: input.encoding_type,
@@ -1742,14 +2022,14 @@ impl S3 for EddyS3 {
             .flatten();
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
-            prefix: Some(input.prefix.unwrap_or_default()),
-            delimiter: input.delimiter,
+            prefix: Some(maybe_url_encode(input.prefix.unwrap_or_default(), url)),
+            delimiter: input.delimiter.map(|d| maybe_url_encode(d, url)),
             max_keys: Some(max_keys as i32),
             key_count: Some(key_count),
             is_truncated: Some(page.is_truncated),
             continuation_token: input.continuation_token,
             next_continuation_token: next,
-            start_after: input.start_after,
+            start_after: input.start_after.map(|s| maybe_url_encode(s, url)),
             encoding_type: input.encoding_type,
             contents: Some(
                 page.objects
@@ -1862,10 +2142,17 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let context = context(&req);
         let input = req.input;
-        let parts = input
+        let parts: Vec<_> = input
             .multipart_upload
             .and_then(|m| m.parts)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if parts.is_empty() {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
+        let parts = parts
             .into_iter()
             .map(|p| {
                 (
