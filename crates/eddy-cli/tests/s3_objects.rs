@@ -1347,3 +1347,147 @@ async fn bucket_configuration_answers_as_a_new_s3_bucket() {
         "errors raised inside s3s get S3's message"
     );
 }
+
+#[tokio::test]
+async fn checksums_in_headers_and_trailers_are_verified_stored_and_returned() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+    let eddy = Eddy::start();
+    let s3 = bucket(&eddy, "sums").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("body.bin");
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &body).expect("write");
+    for algorithm in [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32C,
+        ChecksumAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ] {
+        let name = algorithm.as_str().to_owned();
+        // A file body streams as aws-chunked with the checksum in a trailer; an
+        // in-memory body carries it in a header.
+        for (how, stream) in [
+            (
+                "trailer",
+                ByteStream::from_path(&file).await.expect("stream"),
+            ),
+            ("header", ByteStream::from(body.clone())),
+        ] {
+            let key = format!("{name}-{how}");
+            let put = s3
+                .put_object()
+                .bucket("sums")
+                .key(&key)
+                .checksum_algorithm(algorithm.clone())
+                .body(stream)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+            let sent = [
+                put.checksum_crc32(),
+                put.checksum_crc32_c(),
+                put.checksum_crc64_nvme(),
+                put.checksum_sha1(),
+                put.checksum_sha256(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+            assert!(!sent.is_empty(), "{key}: PUT reports the checksum");
+            let got = s3
+                .get_object()
+                .bucket("sums")
+                .key(&key)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .expect("get");
+            let returned = [
+                got.checksum_crc32(),
+                got.checksum_crc32_c(),
+                got.checksum_crc64_nvme(),
+                got.checksum_sha1(),
+                got.checksum_sha256(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+            assert!(
+                sent.iter().all(|s| returned.contains(s)),
+                "{key}: stored {returned:?}, sent {sent:?}"
+            );
+            assert_eq!(bytes_of(got).await, body, "{key}");
+        }
+    }
+    let error = s3
+        .put_object()
+        .bucket("sums")
+        .key("wrong")
+        .checksum_crc32("AAAAAA==")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .expect_err("wrong checksum");
+    assert_eq!(failure(error), ("BadDigest".into(), 400));
+    let error = s3
+        .put_object()
+        .bucket("sums")
+        .key("wrong-md5")
+        .content_md5("1B2M2Y8AsgTpgAmY7PhCfg==")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .expect_err("wrong Content-MD5");
+    assert_eq!(failure(error), ("BadDigest".into(), 400));
+    let error = s3
+        .head_object()
+        .bucket("sums")
+        .key("wrong")
+        .send()
+        .await
+        .expect_err("not stored");
+    assert_eq!(failure(error).1, 404);
+}
+
+#[tokio::test]
+async fn list_buckets_filters_and_pages() {
+    let eddy = Eddy::start();
+    let s3 = eddy.s3().await;
+    for name in ["page-a", "page-b", "page-c"] {
+        s3.create_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .expect("create");
+    }
+    let all = s3.list_buckets().send().await.expect("list");
+    let names: Vec<_> = all.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(
+        names,
+        ["destination", "page-a", "page-b", "page-c", "source"]
+    );
+    let first = s3
+        .list_buckets()
+        .prefix("page-")
+        .max_buckets(2)
+        .send()
+        .await
+        .expect("first page");
+    let names: Vec<_> = first.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, ["page-a", "page-b"]);
+    assert_eq!(first.prefix(), Some("page-"));
+    let second = s3
+        .list_buckets()
+        .prefix("page-")
+        .max_buckets(2)
+        .continuation_token(first.continuation_token().expect("token"))
+        .send()
+        .await
+        .expect("second page");
+    let names: Vec<_> = second.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, ["page-c"]);
+    assert_eq!(second.continuation_token(), None);
+}

@@ -1012,16 +1012,34 @@ impl S3 for EddyS3 {
 
     async fn list_buckets(
         &self,
-        _req: S3Request<ListBucketsInput>,
+        req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        let buckets = self.engine.list_buckets().await.map_err(to_wire)?;
-        let owner = Owner {
-            display_name: Some("eddy".to_owned()),
-            id: Some(self.engine.settings().account_id.clone()),
-        };
+        let input = req.input;
+        let max = input.max_buckets.unwrap_or(10_000).clamp(1, 10_000) as usize;
+        let after = input
+            .continuation_token
+            .as_deref()
+            .map(decode_token)
+            .transpose()?;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let mut matching: Vec<_> = self
+            .engine
+            .list_buckets()
+            .await
+            .map_err(to_wire)?
+            .into_iter()
+            .filter(|b| b.name.starts_with(&prefix))
+            .filter(|b| after.as_ref().is_none_or(|a| b.name > *a))
+            .filter(|b| input.bucket_region.as_ref().is_none_or(|r| *r == b.region))
+            .collect();
+        let truncated = matching.len() > max;
+        matching.truncate(max);
+        let next = truncated
+            .then(|| matching.last().map(|b| encode_token(&b.name)))
+            .flatten();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(
-                buckets
+                matching
                     .into_iter()
                     .map(|b| Bucket {
                         name: Some(b.name),
@@ -1030,8 +1048,9 @@ impl S3 for EddyS3 {
                     })
                     .collect(),
             ),
-            owner: Some(owner),
-            ..Default::default()
+            owner: Some(self.owner()),
+            prefix: input.prefix,
+            continuation_token: next,
         }))
     }
 
