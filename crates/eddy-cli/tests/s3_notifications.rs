@@ -647,6 +647,8 @@ async fn an_unknown_event_type_is_rejected() {
         "s3:ObjectCreated:Upload",
         "s3:Everything",
         "ObjectCreated:Put",
+        "s3:ObjectRestore:Bogus",
+        "s3:*",
     ] {
         let (code, message, status) = rejected(
             &s3,
@@ -660,6 +662,19 @@ async fn an_unknown_event_type_is_rejected() {
             "{event}: {message}"
         );
     }
+    // Event types of the model that eddy never raises are still accepted.
+    s3.put_bucket_notification_configuration()
+        .bucket("rules")
+        .notification_configuration(notification(vec![queue_config(
+            "x",
+            &a,
+            &["s3:ObjectTagging:*", "s3:ObjectRestore:Completed"],
+            None,
+            None,
+        )]))
+        .send()
+        .await
+        .expect("known event types are accepted");
 }
 
 #[tokio::test]
