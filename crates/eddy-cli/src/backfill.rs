@@ -77,6 +77,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
                     key,
                     size: object.size().map(|s| s.max(0) as u64),
                     etag: etag.as_deref(),
+                    version_id: None,
                     sequencer,
                 },
                 &context,

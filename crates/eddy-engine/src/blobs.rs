@@ -125,6 +125,35 @@ impl Blobs {
         })
     }
 
+    /// Stages a copy of `length` bytes of a placed blob from offset `start`
+    /// (UploadPartCopy with a range).
+    pub async fn stage_range(
+        &self,
+        source: &str,
+        start: u64,
+        length: u64,
+    ) -> Result<StagedBlob, StageError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = tokio::fs::File::open(self.path(source))
+            .await
+            .map_err(StoreError::from)?;
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(StoreError::from)?;
+        let chunks = futures::stream::unfold(file.take(length), |mut reader| async move {
+            let mut buffer = vec![0u8; 256 * 1024];
+            match reader.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buffer.truncate(n);
+                    Some((Ok::<_, std::io::Error>(Bytes::from(buffer)), reader))
+                }
+                Err(error) => Some((Err(error), reader)),
+            }
+        });
+        self.stage(Box::pin(chunks), length).await
+    }
+
     /// Concatenates placed blobs into one new staged blob (multipart completion).
     pub async fn concat(&self, parts: Vec<String>) -> Result<StagedBlob, StoreError> {
         let id = new_blob_id();

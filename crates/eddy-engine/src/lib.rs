@@ -3,6 +3,7 @@
 //! - [`db`]: SQLite with group commit, for buckets, object metadata, queues and messages.
 //! - [`blobs`]: immutable object files (staged, fsynced, renamed; copies are hard links).
 //! - [`objects`]: buckets, objects and multipart uploads with S3 semantics.
+//! - [`versions`]: bucket versioning: older versions, delete markers, version listing.
 //! - [`notify`]: bucket notification configurations and the S3 event records they emit,
 //!   enqueued in the same transaction that makes the object change visible.
 //! - [`sqs`]: queues and messages with SQS semantics (visibility, redrive, long polling).
@@ -23,6 +24,7 @@ pub mod objects;
 pub mod sqs;
 pub mod telemetry;
 pub mod time;
+pub mod versions;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -80,6 +82,19 @@ CREATE TABLE IF NOT EXISTS objects (
     attrs TEXT NOT NULL,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS object_versions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    bucket TEXT NOT NULL REFERENCES buckets(name),
+    key TEXT NOT NULL,
+    version_id TEXT,
+    delete_marker INTEGER NOT NULL DEFAULT 0,
+    blob TEXT,
+    size INTEGER NOT NULL DEFAULT 0,
+    etag TEXT NOT NULL DEFAULT '',
+    last_modified_ms INTEGER NOT NULL,
+    attrs TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS object_versions_by_key ON object_versions (bucket, key, seq);
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY,
     bucket TEXT NOT NULL REFERENCES buckets(name),
@@ -165,7 +180,7 @@ impl Engine {
     pub fn open(data_dir: &Path, settings: EngineSettings) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let db_path = data_dir.join("eddy.sqlite3");
-        sqs::migrate(&rusqlite::Connection::open(&db_path)?)?;
+        migrate(&db_path)?;
         let db = Db::open(&db_path, SCHEMA)?;
         let blobs = Blobs::open(data_dir)?;
         let referenced = referenced_blobs(&db_path)?;
@@ -248,11 +263,54 @@ impl Engine {
     }
 }
 
-/// Every blob id the database names (objects and multipart parts).
+/// Columns added after the first release, as (table, column, declaration). Each is
+/// added when missing, so opening an older data directory upgrades it in place.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    // `Enabled` or `Suspended`; NULL for a bucket that never had versioning.
+    ("buckets", "versioning", "TEXT"),
+    // The bucket's tag set as a JSON object; NULL when it has none.
+    ("buckets", "tags", "TEXT"),
+    // The version id of the current version; NULL for the `null` version.
+    ("objects", "version_id", "TEXT"),
+    // FIFO queues and system attributes.
+    ("messages", "group_id", "TEXT"),
+    ("messages", "deduplication_id", "TEXT"),
+    ("messages", "sequence_number", "TEXT"),
+    ("messages", "system_attributes", "TEXT"),
+    ("messages", "md5_of_system_attributes", "TEXT"),
+];
+
+/// Brings a data directory up to the current schema: adds the columns an older one
+/// lacks (before the schema's indexes refer to them), creates what is missing, and
+/// recovers what a stop interrupted.
+fn migrate(db_path: &Path) -> Result<(), StoreError> {
+    let conn = rusqlite::Connection::open(db_path)?;
+    for (table, column, declaration) in ADDED_COLUMNS {
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        // A missing table is created whole by the schema below.
+        if !columns.is_empty() && !columns.iter().any(|name| name == column) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+            ))?;
+        }
+    }
+    conn.execute_batch(SCHEMA)?;
+    sqs::recover_move_tasks(&conn)?;
+    Ok(())
+}
+
+/// Every blob id the database names (objects, their older versions, multipart parts).
 fn referenced_blobs(db_path: &Path) -> Result<HashSet<String>, StoreError> {
     let conn = rusqlite::Connection::open(db_path)?;
     let mut set = HashSet::new();
-    for sql in ["SELECT blob FROM objects", "SELECT blob FROM parts"] {
+    for sql in [
+        "SELECT blob FROM objects",
+        "SELECT blob FROM object_versions WHERE blob IS NOT NULL",
+        "SELECT blob FROM parts",
+    ] {
         let mut stmt = conn.prepare(sql)?;
         let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
         for row in rows {
@@ -260,4 +318,60 @@ fn referenced_blobs(db_path: &Path) -> Result<HashSet<String>, StoreError> {
         }
     }
     Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> EngineSettings {
+        EngineSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        }
+    }
+
+    /// A data directory written before versioning existed opens, keeps its objects
+    /// as `null` versions, and opens again unchanged.
+    #[test]
+    fn upgrades_a_data_dir_from_before_versioning() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("eddy.sqlite3");
+        {
+            let conn = rusqlite::Connection::open(&db_path).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE buckets (name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,
+                     region TEXT NOT NULL, notification TEXT NOT NULL DEFAULT '[]');
+                 CREATE TABLE objects (bucket TEXT NOT NULL REFERENCES buckets(name),
+                     key TEXT NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
+                     etag TEXT NOT NULL, last_modified_ms INTEGER NOT NULL, attrs TEXT NOT NULL,
+                     PRIMARY KEY (bucket, key)) WITHOUT ROWID;
+                 INSERT INTO buckets VALUES ('old', 1, 'us-east-1', '[]');
+                 INSERT INTO objects VALUES ('old', 'k', 'blob1', 3, 'e', 2, '{}');",
+            )
+            .expect("old schema");
+        }
+        std::fs::create_dir_all(dir.path().join("blobs")).expect("blobs dir");
+        std::fs::write(dir.path().join("blobs/blob1"), b"abc").expect("blob");
+        for _ in 0..2 {
+            let engine = Engine::open(dir.path(), settings()).expect("open engine");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            let meta = runtime
+                .block_on(engine.get_object_version("old", "k", Some("null")))
+                .expect("the old object is the null version");
+            assert_eq!((meta.size, meta.version_id), (3, None));
+            assert!(
+                dir.path().join("blobs/blob1").exists(),
+                "recovery kept the blob"
+            );
+            let versioning = runtime
+                .block_on(engine.get_versioning("old"))
+                .expect("versioning");
+            assert_eq!(versioning, versions::Versioning::Unversioned);
+            engine.close();
+        }
+    }
 }

@@ -40,19 +40,42 @@ pub fn event_matches(configured: &str, event: &str) -> bool {
     }
 }
 
+/// Every event type a notification configuration may name (the `Event` enum of S3's
+/// service model). eddy emits the ones in [`EVENT_TYPES`]; the rest are accepted and
+/// never fire, as on a bucket where those things do not happen.
+pub const CONFIGURABLE_EVENT_TYPES: &[&str] = &[
+    "s3:ReducedRedundancyLostObject",
+    "s3:ObjectCreated:*",
+    "s3:ObjectCreated:Put",
+    "s3:ObjectCreated:Post",
+    "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload",
+    "s3:ObjectRemoved:*",
+    "s3:ObjectRemoved:Delete",
+    "s3:ObjectRemoved:DeleteMarkerCreated",
+    "s3:ObjectRestore:*",
+    "s3:ObjectRestore:Post",
+    "s3:ObjectRestore:Completed",
+    "s3:ObjectRestore:Delete",
+    "s3:Replication:*",
+    "s3:Replication:OperationFailedReplication",
+    "s3:Replication:OperationNotTracked",
+    "s3:Replication:OperationMissedThreshold",
+    "s3:Replication:OperationReplicatedAfterThreshold",
+    "s3:LifecycleTransition",
+    "s3:IntelligentTiering",
+    "s3:ObjectAcl:Put",
+    "s3:LifecycleExpiration:*",
+    "s3:LifecycleExpiration:Delete",
+    "s3:LifecycleExpiration:DeleteMarkerCreated",
+    "s3:ObjectTagging:*",
+    "s3:ObjectTagging:Put",
+    "s3:ObjectTagging:Delete",
+];
+
 /// Whether a configured event type is one S3 knows.
 pub fn is_known_event_type(configured: &str) -> bool {
-    configured == "s3:ObjectCreated:*"
-        || configured == "s3:ObjectRemoved:*"
-        || EVENT_TYPES.contains(&configured)
-        || configured.starts_with("s3:ObjectRestore:")
-        || configured.starts_with("s3:ObjectTagging:")
-        || configured.starts_with("s3:ObjectAcl:")
-        || configured.starts_with("s3:Replication:")
-        || configured.starts_with("s3:LifecycleExpiration:")
-        || configured.starts_with("s3:LifecycleTransition")
-        || configured == "s3:ReducedRedundancyLostObject"
-        || configured.starts_with("s3:IntelligentTiering")
+    CONFIGURABLE_EVENT_TYPES.contains(&configured)
 }
 
 impl QueueNotification {
@@ -124,6 +147,9 @@ pub struct EventObject<'a> {
     /// `None` for delete events.
     pub size: Option<u64>,
     pub etag: Option<&'a str>,
+    /// The version the change made or removed; `None` on buckets that never had
+    /// versioning (the field is then absent from the event, as in S3).
+    pub version_id: Option<&'a str>,
     pub sequencer: String,
 }
 
@@ -169,7 +195,7 @@ pub fn event_body(
                 key: encode_key(object.key),
                 size: object.size,
                 e_tag: object.etag.map(str::to_owned),
-                version_id: None,
+                version_id: object.version_id.map(str::to_owned),
                 sequencer: object.sequencer.clone(),
             },
         },

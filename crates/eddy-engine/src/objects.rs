@@ -17,6 +17,7 @@ use crate::error::StoreError;
 use crate::notify::{ChangeContext, EventObject, QueueNotification, event_body};
 use crate::sqs::{self, SendRequest};
 use crate::time::now_ms;
+use crate::versions::{self, NULL_VERSION, Versioning, stored_version};
 
 /// An S3-level failure of an engine operation.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -43,6 +44,16 @@ pub enum S3Error {
     EntityTooSmall,
     #[error("{0}")]
     InvalidArgument(String),
+    #[error("The specified version does not exist.")]
+    NoSuchVersion,
+    /// The version asked for (or the latest, when `requested` is false) is a delete
+    /// marker: 404 NoSuchKey for a plain read, 405 for a read of that version.
+    #[error("{}", if *requested { "The specified method is not allowed against this resource." } else { "The specified key does not exist." })]
+    DeleteMarker {
+        version_id: String,
+        last_modified_ms: u64,
+        requested: bool,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -76,6 +87,13 @@ pub struct ObjectAttrs {
     /// Checksums by algorithm name (`CRC32`, `SHA256`, ...), base64.
     #[serde(default)]
     pub checksums: BTreeMap<String, String>,
+    /// The object's tag set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The sizes of the parts of a multipart object, in order (GetObject
+    /// `partNumber`); empty for an object uploaded in one piece.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
 }
 
 /// An object's metadata row.
@@ -89,6 +107,27 @@ pub struct ObjectMeta {
     pub etag: String,
     pub last_modified_ms: u64,
     pub attrs: ObjectAttrs,
+    /// `None` for the `null` version (written while versioning was off).
+    pub version_id: Option<String>,
+}
+
+impl ObjectMeta {
+    /// The version id as S3 reports it (`null` for the null version).
+    pub fn version_label(&self) -> &str {
+        self.version_id.as_deref().unwrap_or(NULL_VERSION)
+    }
+}
+
+/// What a DeleteObject did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// The version removed, or the id of the delete marker created
+    /// (`x-amz-version-id`); `None` on buckets that never had versioning.
+    pub version_id: Option<String>,
+    /// Whether a delete marker was created or removed (`x-amz-delete-marker`).
+    pub delete_marker: bool,
+    /// Whether anything changed (a missing key changes nothing).
+    pub changed: bool,
 }
 
 /// A bucket.
@@ -158,34 +197,52 @@ fn require_bucket(conn: &Connection, bucket: &str) -> Result<(), S3Error> {
     }
 }
 
-fn load_object(
+const OBJECT_COLUMNS: &str = "key, blob, size, etag, last_modified_ms, attrs, version_id";
+
+fn object_from_row(bucket: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<ObjectMeta> {
+    Ok(ObjectMeta {
+        bucket: bucket.to_owned(),
+        key: row.get(0)?,
+        blob: row.get(1)?,
+        size: row.get(2)?,
+        etag: row.get(3)?,
+        last_modified_ms: row.get(4)?,
+        attrs: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
+        version_id: row.get(6)?,
+    })
+}
+
+/// The current version of a key, when it is an object.
+pub(crate) fn load_object(
     conn: &Connection,
     bucket: &str,
     key: &str,
 ) -> Result<Option<ObjectMeta>, StoreError> {
     Ok(conn
-        .prepare_cached(
-            "SELECT blob, size, etag, last_modified_ms, attrs FROM objects WHERE bucket = ?1 AND key = ?2",
-        )?
-        .query_row(params![bucket, key], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, u64>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, u64>(3)?,
-                row.get::<_, String>(4)?,
-            ))
-        })
-        .optional()?
-        .map(|(blob, size, etag, last_modified_ms, attrs)| ObjectMeta {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            blob,
-            size,
-            etag,
-            last_modified_ms,
-            attrs: serde_json::from_str(&attrs).unwrap_or_default(),
-        }))
+        .prepare_cached(&format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ?1 AND key = ?2"
+        ))?
+        .query_row(params![bucket, key], |row| object_from_row(bucket, row))
+        .optional()?)
+}
+
+/// Makes `meta` the current version of its key.
+pub(crate) fn insert_current(conn: &Connection, meta: &ObjectMeta) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO objects (bucket, key, blob, size, etag, last_modified_ms, attrs, version_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        meta.bucket,
+        meta.key,
+        meta.blob,
+        meta.size,
+        meta.etag,
+        meta.last_modified_ms,
+        serde_json::to_string(&meta.attrs)?,
+        meta.version_id,
+    ])?;
+    Ok(())
 }
 
 fn load_notifications(
@@ -263,38 +320,48 @@ struct EventSettings {
 /// The result of a committed object change.
 struct Committed {
     meta: ObjectMeta,
-    replaced_blob: Option<String>,
+    /// Files no row names any more: delete them after the commit.
+    removed_blobs: Vec<String>,
     woken: Vec<String>,
 }
 
+/// Makes `meta` the current version of its key, keeping or replacing the previous
+/// one as the bucket's versioning says, and enqueues the events.
 fn commit_object(
     conn: &Connection,
     settings: &EventSettings,
-    meta: ObjectMeta,
+    mut meta: ObjectMeta,
     event_name: &str,
     sequencer: &str,
     context: &ChangeContext,
 ) -> Result<Committed, S3Error> {
-    require_bucket(conn, &meta.bucket)?;
-    let previous = load_object(conn, &meta.bucket, &meta.key)?;
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO objects (bucket, key, blob, size, etag, last_modified_ms, attrs)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        meta.bucket,
-        meta.key,
-        meta.blob,
-        meta.size,
-        meta.etag,
-        meta.last_modified_ms,
-        serde_json::to_string(&meta.attrs).map_err(StoreError::from)?,
-    ])?;
+    let Some(versioning) = versions::bucket_versioning(conn, &meta.bucket)? else {
+        return Err(S3Error::NoSuchBucket);
+    };
+    meta.version_id = (versioning == Versioning::Enabled).then(versions::new_version_id);
+    let mut removed_blobs = Vec::new();
+    if let Some(previous) = load_object(conn, &meta.bucket, &meta.key)? {
+        if previous.version_id.is_some() || versioning == Versioning::Enabled {
+            versions::archive(conn, &previous)?;
+        } else if previous.blob != meta.blob {
+            removed_blobs.push(previous.blob);
+        }
+    }
+    if meta.version_id.is_none() {
+        removed_blobs.extend(versions::remove_noncurrent_null(
+            conn,
+            &meta.bucket,
+            &meta.key,
+        )?);
+    }
+    insert_current(conn, &meta)?;
+    let event_version = versioning.event_version_id(meta.version_id.as_deref());
     let object = EventObject {
         bucket: &meta.bucket,
         key: &meta.key,
         size: Some(meta.size),
         etag: Some(&meta.etag),
+        version_id: event_version.as_deref(),
         sequencer: sequencer.to_owned(),
     };
     let woken = enqueue_events(
@@ -306,8 +373,8 @@ fn commit_object(
         meta.last_modified_ms,
     )?;
     Ok(Committed {
-        replaced_blob: previous.map(|p| p.blob).filter(|b| *b != meta.blob),
         meta,
+        removed_blobs,
         woken,
     })
 }
@@ -350,11 +417,12 @@ impl Engine {
                     .query_row([&name], |_| Ok(()))
                     .optional()?
                     .is_some();
-                if has_objects {
+                if has_objects || versions::has_history(conn, &name)? {
                     return Ok(Err(S3Error::BucketNotEmpty));
                 }
                 let blobs = part_blobs_of_bucket(conn, &name)?;
                 conn.execute("DELETE FROM uploads WHERE bucket = ?1", [&name])?;
+                conn.execute("DELETE FROM object_versions WHERE bucket = ?1", [&name])?;
                 conn.execute("DELETE FROM buckets WHERE name = ?1", [&name])?;
                 Ok(Ok(blobs))
             })
@@ -518,6 +586,7 @@ impl Engine {
             etag,
             last_modified_ms: now_ms(),
             attrs,
+            version_id: None,
         };
         self.commit_placed(meta, event_name, context).await
     }
@@ -550,9 +619,7 @@ impl Engine {
             .and_then(|r| r);
         match result {
             Ok(committed) => {
-                if let Some(old) = committed.replaced_blob {
-                    self.blobs().remove(vec![old]).await;
-                }
+                self.blobs().remove(committed.removed_blobs).await;
                 self.wake_queues(committed.woken.iter());
                 Ok(committed.meta)
             }
@@ -563,67 +630,84 @@ impl Engine {
         }
     }
 
+    /// The current version of an object.
     pub async fn get_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta, S3Error> {
+        self.get_object_version(bucket, key, None).await
+    }
+
+    /// One version of an object (`version_id` as S3 names it, `null` included), or
+    /// the current version when `None`.
+    pub async fn get_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<ObjectMeta, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        let label = version_id.map(str::to_owned);
         self.db()
-            .read(move |conn| {
-                if let Some(meta) = load_object(conn, &bucket, &key)? {
-                    return Ok(Ok(meta));
-                }
-                Ok(Err(if bucket_exists(conn, &bucket)? {
-                    S3Error::NoSuchKey
-                } else {
-                    S3Error::NoSuchBucket
-                }))
-            })
+            .read(move |conn| Ok(find_version(conn, &bucket, &key, label.as_deref())))
             .await?
     }
 
-    /// Deletes an object (a missing key is not an error, as in S3); emits
-    /// `ObjectRemoved:Delete` when something was deleted.
+    /// Deletes the current version of an object as S3 does: on a bucket that never had
+    /// versioning the object goes (a missing key is no error); with versioning a delete
+    /// marker becomes the latest version.
     pub async fn delete_object(
         &self,
         bucket: &str,
         key: &str,
         context: ChangeContext,
-    ) -> Result<bool, S3Error> {
+    ) -> Result<Deleted, S3Error> {
+        self.delete_object_version(bucket, key, None, context).await
+    }
+
+    /// Deletes an object, or with `version_id` that one version for good (an object
+    /// version or a delete marker). Emits `ObjectRemoved:Delete` or
+    /// `ObjectRemoved:DeleteMarkerCreated` when something changed.
+    pub async fn delete_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        context: ChangeContext,
+    ) -> Result<Deleted, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        let label = version_id.map(str::to_owned);
         let settings = self.event_settings();
         let sequencer = self.next_sequencer();
-        let (blob, woken) = self
+        let (deleted, blobs, woken) = self
             .db()
             .write(move |conn| {
-                if !bucket_exists(conn, &bucket)? {
+                let Some(versioning) = versions::bucket_versioning(conn, &bucket)? else {
                     return Ok(Err(S3Error::NoSuchBucket));
-                }
-                let Some(previous) = load_object(conn, &bucket, &key)? else {
-                    return Ok(Ok((None, Vec::new())));
                 };
-                conn.execute(
-                    "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
-                    params![bucket, key],
-                )?;
+                let now = now_ms();
+                let (event_name, deleted, blobs) = match label.as_deref() {
+                    None => delete_latest(conn, versioning, &bucket, &key, now)?,
+                    Some(label) => delete_version(conn, versioning, &bucket, &key, label)?,
+                };
+                if !deleted.changed {
+                    return Ok(Ok((deleted, blobs, Vec::new())));
+                }
+                let event_version = deleted
+                    .version_id
+                    .as_deref()
+                    .and_then(|v| versioning.event_version_id(stored_version(v)));
                 let object = EventObject {
                     bucket: &bucket,
                     key: &key,
                     size: None,
                     etag: None,
+                    version_id: event_version.as_deref(),
                     sequencer,
                 };
-                let woken = enqueue_events(
-                    conn,
-                    &settings,
-                    "s3:ObjectRemoved:Delete",
-                    &object,
-                    &context,
-                    now_ms(),
-                )?;
-                Ok(Ok((Some(previous.blob), woken)))
+                let woken = enqueue_events(conn, &settings, event_name, &object, &context, now)?;
+                Ok(Ok((deleted, blobs, woken)))
             })
             .await??;
         self.wake_queues(woken.iter());
-        let deleted = blob.is_some();
-        self.blobs().remove(blob.into_iter().collect()).await;
+        self.blobs().remove(blobs).await;
         Ok(deleted)
     }
 
@@ -641,10 +725,30 @@ impl Engine {
         if if_match.is_some_and(|etag| etag.trim_matches('"') != source_meta.etag && etag != "*") {
             return Err(S3Error::PreconditionFailed);
         }
+        self.copy_version(
+            &source_meta,
+            if_match.is_some(),
+            destination,
+            attrs,
+            context,
+        )
+        .await
+    }
+
+    /// Copies the given source version (looked up by the caller) to `destination`.
+    /// `conditional` reports a source replaced meanwhile as a failed precondition.
+    pub async fn copy_version(
+        &self,
+        source_meta: &ObjectMeta,
+        conditional: bool,
+        destination: (&str, &str),
+        attrs: Option<ObjectAttrs>,
+        context: ChangeContext,
+    ) -> Result<ObjectMeta, S3Error> {
         let blob = match self.blobs().link(&source_meta.blob).await? {
             Some(blob) => blob,
             // The source was replaced or deleted between the lookup and the link.
-            None if if_match.is_some() => return Err(S3Error::PreconditionFailed),
+            None if conditional => return Err(S3Error::PreconditionFailed),
             None => return Err(S3Error::NoSuchKey),
         };
         let meta = ObjectMeta {
@@ -654,10 +758,130 @@ impl Engine {
             size: source_meta.size,
             etag: source_meta.etag.clone(),
             last_modified_ms: now_ms(),
-            attrs: attrs.unwrap_or(source_meta.attrs),
+            attrs: attrs.unwrap_or_else(|| source_meta.attrs.clone()),
+            version_id: None,
         };
         self.commit_placed(meta, "s3:ObjectCreated:Copy", context)
             .await
+    }
+
+    /// The versioning state of a bucket.
+    pub async fn get_versioning(&self, bucket: &str) -> Result<Versioning, S3Error> {
+        let bucket = bucket.to_owned();
+        self.db()
+            .read(move |conn| versions::bucket_versioning(conn, &bucket))
+            .await?
+            .ok_or(S3Error::NoSuchBucket)
+    }
+
+    /// Turns versioning on (`true`) or suspends it (`false`).
+    pub async fn set_versioning(&self, bucket: &str, enabled: bool) -> Result<(), S3Error> {
+        let bucket = bucket.to_owned();
+        let status = if enabled { "Enabled" } else { "Suspended" };
+        let updated = self
+            .db()
+            .write(move |conn| {
+                Ok(conn.execute(
+                    "UPDATE buckets SET versioning = ?2 WHERE name = ?1",
+                    params![bucket, status],
+                )?)
+            })
+            .await?;
+        if updated == 0 {
+            return Err(S3Error::NoSuchBucket);
+        }
+        Ok(())
+    }
+
+    /// One page of ListObjectVersions.
+    pub async fn list_object_versions(
+        &self,
+        bucket: &str,
+        query: versions::VersionQuery,
+    ) -> Result<versions::VersionPage, S3Error> {
+        let bucket = bucket.to_owned();
+        self.db()
+            .read(move |conn| {
+                if !bucket_exists(conn, &bucket)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                Ok(Ok(versions::list_versions(conn, &bucket, &query)?))
+            })
+            .await?
+    }
+
+    /// A bucket's tag set (`None`: it has none).
+    pub async fn get_bucket_tags(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, S3Error> {
+        let bucket = bucket.to_owned();
+        let stored: Option<Option<String>> = self
+            .db()
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT tags FROM buckets WHERE name = ?1")?
+                    .query_row([&bucket], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        let Some(json) = stored.ok_or(S3Error::NoSuchBucket)? else {
+            return Ok(None);
+        };
+        Ok(Some(serde_json::from_str(&json).map_err(StoreError::from)?))
+    }
+
+    /// Replaces (or with `None` removes) a bucket's tag set.
+    pub async fn set_bucket_tags(
+        &self,
+        bucket: &str,
+        tags: Option<BTreeMap<String, String>>,
+    ) -> Result<(), S3Error> {
+        let bucket = bucket.to_owned();
+        let json = tags
+            .map(|t| serde_json::to_string(&t))
+            .transpose()
+            .map_err(StoreError::from)?;
+        let updated = self
+            .db()
+            .write(move |conn| {
+                Ok(conn.execute(
+                    "UPDATE buckets SET tags = ?2 WHERE name = ?1",
+                    params![bucket, json],
+                )?)
+            })
+            .await?;
+        if updated == 0 {
+            return Err(S3Error::NoSuchBucket);
+        }
+        Ok(())
+    }
+
+    /// Replaces (or with `None` removes) the tag set of an object version; returns
+    /// the version it applied to.
+    pub async fn set_object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        tags: Option<BTreeMap<String, String>>,
+    ) -> Result<ObjectMeta, S3Error> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        let label = version_id.map(str::to_owned);
+        self.db()
+            .write(move |conn| {
+                if !bucket_exists(conn, &bucket)? {
+                    return Ok(Err(S3Error::NoSuchBucket));
+                }
+                Ok(
+                    match versions::set_tags(conn, &bucket, &key, label.as_deref(), tags)? {
+                        Some(meta) => Ok(meta),
+                        None if label.is_some() => Err(S3Error::NoSuchVersion),
+                        None => Err(S3Error::NoSuchKey),
+                    },
+                )
+            })
+            .await?
     }
 
     /// One page of the keys of a bucket, with common prefixes folded.
@@ -911,7 +1135,11 @@ impl Engine {
             size: staged.size,
             etag,
             last_modified_ms: now_ms(),
-            attrs: upload.attrs,
+            attrs: ObjectAttrs {
+                part_sizes: chosen.iter().map(|p| p.size).collect(),
+                ..upload.attrs
+            },
+            version_id: None,
         };
         // The row, the upload's removal and the events commit together.
         let blob = meta.blob.clone();
@@ -948,7 +1176,7 @@ impl Engine {
         match result {
             Ok((committed, parts)) => {
                 let mut remove = parts;
-                remove.extend(committed.replaced_blob);
+                remove.extend(committed.removed_blobs);
                 self.blobs().remove(remove).await;
                 self.wake_queues(committed.woken.iter());
                 Ok(committed.meta)
@@ -1019,22 +1247,14 @@ fn list_page(conn: &Connection, bucket: &str, query: &ListQuery) -> Result<ListP
         Some(s) if s.as_str() >= query.prefix.as_str() => s.clone(),
         _ => String::new(),
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, blob, size, etag, last_modified_ms, attrs FROM objects
-         WHERE bucket = ?1 AND key > ?2 AND key >= ?3 ORDER BY key LIMIT 1000",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {OBJECT_COLUMNS} FROM objects
+         WHERE bucket = ?1 AND key > ?2 AND key >= ?3 ORDER BY key LIMIT 1000"
+    ))?;
     loop {
         let rows = stmt
             .query_map(params![bucket, after, query.prefix], |row| {
-                Ok(ObjectMeta {
-                    bucket: bucket.to_owned(),
-                    key: row.get(0)?,
-                    blob: row.get(1)?,
-                    size: row.get(2)?,
-                    etag: row.get(3)?,
-                    last_modified_ms: row.get(4)?,
-                    attrs: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
-                })
+                object_from_row(bucket, row)
             })?
             .collect::<Result<Vec<_>, _>>()?;
         if rows.is_empty() {
@@ -1075,4 +1295,120 @@ fn list_page(conn: &Connection, bucket: &str, query: &ListQuery) -> Result<ListP
             }
         }
     }
+}
+
+/// Looks up one version of a key (the latest when `label` is `None`).
+fn find_version(
+    conn: &Connection,
+    bucket: &str,
+    key: &str,
+    label: Option<&str>,
+) -> Result<ObjectMeta, S3Error> {
+    let current = load_object(conn, bucket, key)?;
+    let Some(label) = label else {
+        if let Some(meta) = current {
+            return Ok(meta);
+        }
+        require_bucket(conn, bucket)?;
+        return Err(match versions::newest_noncurrent(conn, bucket, key)? {
+            Some(newest) if newest.entry.delete_marker => S3Error::DeleteMarker {
+                version_id: newest.entry.meta.version_label().to_owned(),
+                last_modified_ms: newest.entry.meta.last_modified_ms,
+                requested: false,
+            },
+            _ => S3Error::NoSuchKey,
+        });
+    };
+    let wanted = stored_version(label);
+    if let Some(meta) = current.filter(|m| m.version_id.as_deref() == wanted) {
+        return Ok(meta);
+    }
+    require_bucket(conn, bucket)?;
+    match versions::load_noncurrent(conn, bucket, key, wanted)? {
+        Some(row) if row.entry.delete_marker => Err(S3Error::DeleteMarker {
+            version_id: label.to_owned(),
+            last_modified_ms: row.entry.meta.last_modified_ms,
+            requested: true,
+        }),
+        Some(row) => Ok(row.entry.meta),
+        None => Err(S3Error::NoSuchVersion),
+    }
+}
+
+/// A delete without a version id: removes the object, or on a versioned bucket puts
+/// a delete marker on top. Returns the event, what happened and the blobs to delete.
+fn delete_latest(
+    conn: &Connection,
+    versioning: Versioning,
+    bucket: &str,
+    key: &str,
+    now: u64,
+) -> Result<(&'static str, Deleted, Vec<String>), StoreError> {
+    let previous = load_object(conn, bucket, key)?;
+    let mut blobs = Vec::new();
+    if let Some(previous) = &previous {
+        conn.prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+            .execute(params![bucket, key])?;
+        if previous.version_id.is_some() || versioning == Versioning::Enabled {
+            versions::archive(conn, previous)?;
+        } else {
+            blobs.push(previous.blob.clone());
+        }
+    }
+    if versioning == Versioning::Unversioned {
+        let deleted = Deleted {
+            version_id: None,
+            delete_marker: false,
+            changed: previous.is_some(),
+        };
+        return Ok(("s3:ObjectRemoved:Delete", deleted, blobs));
+    }
+    let marker = (versioning == Versioning::Enabled).then(versions::new_version_id);
+    if marker.is_none() {
+        blobs.extend(versions::remove_noncurrent_null(conn, bucket, key)?);
+    }
+    versions::insert_delete_marker(conn, bucket, key, marker.as_deref(), now)?;
+    let deleted = Deleted {
+        version_id: Some(marker.unwrap_or_else(|| NULL_VERSION.to_owned())),
+        delete_marker: true,
+        changed: true,
+    };
+    Ok(("s3:ObjectRemoved:DeleteMarkerCreated", deleted, blobs))
+}
+
+/// A delete of one version for good; the newest remaining version becomes current.
+fn delete_version(
+    conn: &Connection,
+    versioning: Versioning,
+    bucket: &str,
+    key: &str,
+    label: &str,
+) -> Result<(&'static str, Deleted, Vec<String>), StoreError> {
+    let wanted = stored_version(label);
+    let mut deleted = Deleted {
+        version_id: (versioning != Versioning::Unversioned || wanted.is_some())
+            .then(|| label.to_owned()),
+        delete_marker: false,
+        changed: false,
+    };
+    let mut blobs = Vec::new();
+    if let Some(current) =
+        load_object(conn, bucket, key)?.filter(|m| m.version_id.as_deref() == wanted)
+    {
+        conn.prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+            .execute(params![bucket, key])?;
+        blobs.push(current.blob);
+        deleted.changed = true;
+    } else if let Some(row) = versions::load_noncurrent(conn, bucket, key, wanted)? {
+        versions::delete_noncurrent(conn, row.seq)?;
+        if !row.entry.delete_marker {
+            blobs.push(row.entry.meta.blob);
+        }
+        deleted.delete_marker = row.entry.delete_marker;
+        deleted.changed = true;
+    }
+    if deleted.changed {
+        versions::promote_newest(conn, bucket, key)?;
+    }
+    Ok(("s3:ObjectRemoved:Delete", deleted, blobs))
 }

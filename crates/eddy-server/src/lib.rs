@@ -233,16 +233,18 @@ impl Server {
             request.extensions_mut().insert(slot.clone());
             let bytes_in = content_length(request.headers());
             let request = request.map(s3s::Body::from);
-            let response = match self.s3.call(request).await {
+            let mut response = match self.s3.call(request).await {
                 Ok(response) => response,
                 Err(error) => {
                     tracing::error!(?error, "S3 service failed");
-                    let mut response =
-                        Response::new(s3s::Body::from(Bytes::from_static(b"internal error")));
+                    let mut response = Response::new(s3s::Body::from(Bytes::from_static(
+                        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
+                    )));
                     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                     response
                 }
             };
+            s3::add_request_ids_to_error(&mut response, &ids);
             let status = response.status().as_u16();
             let bytes_out = if status < 300 {
                 content_length(response.headers())

@@ -15,6 +15,7 @@ use eddy_engine::Engine;
 use eddy_engine::blobs::{StageError, StagedBlob};
 use eddy_engine::notify::{self, ChangeContext, QueueNotification};
 use eddy_engine::objects::{ListQuery, ObjectAttrs, ObjectMeta, S3Error};
+use eddy_engine::versions::VersionQuery;
 
 use crate::RequestIds;
 
@@ -22,6 +23,73 @@ use crate::RequestIds;
 pub const MAX_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// The largest key S3 accepts, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Adds `<RequestId>` and `<HostId>` to an S3 error body, as S3 writes them (the
+/// same ids as the response's `x-amz-request-id` and `x-amz-id-2` headers).
+pub fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &RequestIds) {
+    if response.status().as_u16() < 400 {
+        return;
+    }
+    let Some(bytes) = response.body().bytes() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return;
+    };
+    if text.contains("<RequestId>") {
+        return;
+    }
+    let Some(end) = text.rfind("</Error>") else {
+        return;
+    };
+    let mut head = text[..end].to_owned();
+    // Errors `s3s` raises itself may come without a message; S3 always has one.
+    if !head.contains("<Message>")
+        && let Some(code_end) = head.find("</Code>").map(|i| i + "</Code>".len())
+        && let Some(message) = head[..code_end]
+            .rsplit_once("<Code>")
+            .and_then(|(_, code)| default_message(code.trim_end_matches("</Code>")))
+    {
+        head.insert_str(code_end, &format!("<Message>{message}</Message>"));
+    }
+    let body = format!(
+        "{head}<RequestId>{}</RequestId><HostId>{}</HostId>{}",
+        ids.request_id,
+        ids.host_id,
+        &text[end..]
+    );
+    if let Ok(length) = http::HeaderValue::from_str(&body.len().to_string()) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, length);
+    }
+    *response.body_mut() = s3s::Body::from(body);
+}
+
+/// S3's message for an error code, for errors that arrive without one.
+fn default_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "InvalidBucketName" => "The specified bucket is not valid.",
+        "AccessDenied" => "Access Denied",
+        "SignatureDoesNotMatch" => {
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+        }
+        "InvalidAccessKeyId" => "The AWS Access Key Id you provided does not exist in our records.",
+        "MethodNotAllowed" => "The specified method is not allowed against this resource.",
+        "MalformedXML" => {
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        }
+        "NotImplemented" => "A header you provided implies functionality that is not implemented",
+        "RequestTimeTooSkewed" => {
+            "The difference between the request time and the current time is too large."
+        }
+        "InvalidRequest" => "Invalid Request",
+        "InvalidArgument" => "Invalid Argument",
+        "MissingContentLength" => "You must provide the Content-Length HTTP header.",
+        "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
+        _ => return None,
+    })
+}
 
 /// The S3 service of eddy.
 #[derive(Clone)]
@@ -48,6 +116,12 @@ fn to_wire(error: S3Error) -> WireError {
         S3Error::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
         S3Error::EntityTooSmall => S3ErrorCode::EntityTooSmall,
         S3Error::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
+        S3Error::NoSuchVersion => S3ErrorCode::NoSuchVersion,
+        S3Error::DeleteMarker {
+            version_id,
+            last_modified_ms,
+            requested,
+        } => return delete_marker_error(message, version_id, *last_modified_ms, *requested),
         S3Error::Store(eddy_engine::error::StoreError::DiskFull) => {
             return WireError::with_message(
                 S3ErrorCode::Custom("InsufficientStorage".into()),
@@ -61,6 +135,132 @@ fn to_wire(error: S3Error) -> WireError {
         tracing::error!(%message, "S3 request failed inside the store");
     }
     WireError::with_message(code, message)
+}
+
+/// The answer to a read that hit a delete marker: 404 NoSuchKey for the latest
+/// version, 405 MethodNotAllowed for the marker's own version id; both say
+/// `x-amz-delete-marker: true`.
+fn delete_marker_error(
+    message: String,
+    version_id: &str,
+    last_modified_ms: u64,
+    requested: bool,
+) -> WireError {
+    let mut error = if requested {
+        WireError::with_message(S3ErrorCode::MethodNotAllowed, message)
+            .with_status(http::StatusCode::METHOD_NOT_ALLOWED)
+    } else {
+        WireError::with_message(S3ErrorCode::NoSuchKey, message)
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-amz-delete-marker",
+        http::HeaderValue::from_static("true"),
+    );
+    if let Ok(value) = http::HeaderValue::from_str(version_id) {
+        headers.insert("x-amz-version-id", value);
+    }
+    if requested
+        && let Some(date) = format_http_date(&timestamp(last_modified_ms))
+        && let Ok(value) = http::HeaderValue::from_str(&date)
+    {
+        headers.insert(http::header::LAST_MODIFIED, value);
+    }
+    error.set_headers(headers);
+    error
+}
+
+/// The most tags an object may carry, and a bucket.
+const MAX_OBJECT_TAGS: usize = 10;
+const MAX_BUCKET_TAGS: usize = 50;
+
+/// Checks a tag set as S3 does (key 1..=128 characters, value up to 256, keys
+/// unique, at most `limit` tags).
+fn check_tags(
+    pairs: impl IntoIterator<Item = (String, String)>,
+    limit: usize,
+) -> S3Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    for (key, value) in pairs {
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(s3_error!(
+                InvalidTag,
+                "The TagKey you have provided is invalid"
+            ));
+        }
+        if value.chars().count() > 256 {
+            return Err(s3_error!(
+                InvalidTag,
+                "The TagValue you have provided is invalid"
+            ));
+        }
+        if tags.insert(key, value).is_some() {
+            return Err(s3_error!(
+                InvalidTag,
+                "Cannot provide multiple Tags with the same key"
+            ));
+        }
+    }
+    if tags.len() > limit {
+        return Err(WireError::with_message(
+            S3ErrorCode::Custom("BadRequest".into()),
+            format!("Object tags cannot be greater than {limit}"),
+        )
+        .with_status(http::StatusCode::BAD_REQUEST));
+    }
+    Ok(tags)
+}
+
+/// Tags from an `x-amz-tagging` header (`k1=v1&k2=v2`).
+fn tags_from_header(header: Option<&String>) -> S3Result<BTreeMap<String, String>> {
+    let Some(header) = header else {
+        return Ok(BTreeMap::new());
+    };
+    check_tags(
+        form_urlencoded::parse(header.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        MAX_OBJECT_TAGS,
+    )
+}
+
+fn tags_from_set(tagging: Tagging, limit: usize) -> S3Result<BTreeMap<String, String>> {
+    check_tags(
+        tagging
+            .tag_set
+            .into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())),
+        limit,
+    )
+}
+
+fn tag_set(tags: &BTreeMap<String, String>) -> TagSet {
+    tags.iter()
+        .map(|(k, v)| Tag {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect()
+}
+
+/// The `x-amz-version-id` to report for an object: its id, or `null` when the null
+/// version was asked for by name; nothing for objects of never-versioned buckets.
+fn reported_version(meta: &ObjectMeta, requested: Option<&str>) -> Option<String> {
+    meta.version_id
+        .clone()
+        .or_else(|| requested.map(str::to_owned))
+}
+
+/// The `x-amz-tagging-count` of an object (absent without tags).
+fn tag_count(meta: &ObjectMeta) -> Option<i32> {
+    (!meta.attrs.tags.is_empty()).then_some(meta.attrs.tags.len() as i32)
+}
+
+/// Buckets have Object Ownership "bucket owner enforced" (S3's default): ACLs other
+/// than the owner's own are refused.
+fn acls_not_supported() -> WireError {
+    s3_error!(
+        AccessControlListNotSupported,
+        "The bucket does not allow ACLs"
+    )
 }
 
 trait WithStatus {
@@ -326,8 +526,122 @@ fn checksum_fields(meta: &ObjectMeta, enabled: bool) -> [Option<String>; 5] {
     ]
 }
 
+/// The `x-amz-storage-class` of GET and HEAD: absent for STANDARD, as in S3.
 fn storage_class(attrs: &ObjectAttrs) -> Option<StorageClass> {
-    attrs.storage_class.clone().map(StorageClass::from)
+    attrs
+        .storage_class
+        .clone()
+        .filter(|c| c != "STANDARD")
+        .map(StorageClass::from)
+}
+
+/// The storage classes S3 accepts on a write.
+const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "OUTPOSTS",
+    "GLACIER_IR",
+    "SNOW",
+    "EXPRESS_ONEZONE",
+    "FSX_OPENZFS",
+];
+
+/// Checks a requested storage class; eddy keeps every class on the same disk and
+/// reports the class it was given.
+fn checked_storage_class(class: Option<&StorageClass>) -> S3Result<Option<String>> {
+    let Some(class) = class else {
+        return Ok(None);
+    };
+    if !STORAGE_CLASSES.contains(&class.as_str()) {
+        return Err(s3_error!(
+            InvalidStorageClass,
+            "The storage class you specified is not valid"
+        ));
+    }
+    Ok(Some(class.as_str().to_owned()))
+}
+
+/// Whether reading an object's bytes needs a restore first (archive classes).
+fn archived(meta: &ObjectMeta) -> bool {
+    matches!(
+        meta.attrs.storage_class.as_deref(),
+        Some("GLACIER" | "DEEP_ARCHIVE")
+    )
+}
+
+/// The bytes GetObject/HeadObject serve for `partNumber`: (start, length, and the
+/// part count of a multipart object).
+fn part_range(meta: &ObjectMeta, part_number: i32) -> S3Result<(u64, u64, Option<i32>)> {
+    let sizes = if meta.attrs.part_sizes.is_empty() {
+        vec![meta.size]
+    } else {
+        meta.attrs.part_sizes.clone()
+    };
+    let index = usize::try_from(part_number)
+        .ok()
+        .filter(|n| (1..=sizes.len()).contains(n))
+        .ok_or_else(|| {
+            WireError::with_message(
+                S3ErrorCode::Custom("InvalidPartNumber".into()),
+                "The requested partnumber is not satisfiable",
+            )
+            .with_status(http::StatusCode::RANGE_NOT_SATISFIABLE)
+        })?;
+    let start = sizes[..index - 1].iter().sum();
+    let count = (!meta.attrs.part_sizes.is_empty()).then_some(sizes.len() as i32);
+    Ok((start, sizes[index - 1], count))
+}
+
+/// The byte window of a GET: the whole object, a Range, or a part.
+struct Window {
+    start: u64,
+    length: u64,
+    content_range: Option<String>,
+    parts_count: Option<i32>,
+}
+
+fn window(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) -> S3Result<Window> {
+    let content_range = |start: u64, length: u64| {
+        (length > 0).then(|| format!("bytes {}-{}/{}", start, start + length - 1, meta.size))
+    };
+    match (range, part_number) {
+        (Some(_), Some(_)) => Err(s3_error!(
+            InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter"
+        )),
+        (None, Some(number)) => {
+            let (start, length, parts_count) = part_range(meta, number)?;
+            Ok(Window {
+                start,
+                length,
+                content_range: content_range(start, length),
+                parts_count,
+            })
+        }
+        (Some(range), None) => {
+            let r = range
+                .check(meta.size)
+                .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+            Ok(Window {
+                start: r.start,
+                length: r.end - r.start,
+                content_range: content_range(r.start, r.end - r.start),
+                parts_count: None,
+            })
+        }
+        (None, None) => Ok(Window {
+            start: 0,
+            length: meta.size,
+            content_range: None,
+            parts_count: (!meta.attrs.part_sizes.is_empty())
+                .then_some(meta.attrs.part_sizes.len() as i32),
+        }),
+    }
 }
 
 fn validate_notifications(
@@ -444,6 +758,200 @@ fn valid_bucket_name(name: &str) -> bool {
     len_ok && chars_ok && ends_ok && not_ip && !name.contains("..") && !name.starts_with("xn--")
 }
 
+impl EddyS3 {
+    /// The owner S3 reports for everything in this account.
+    fn owner(&self) -> Owner {
+        Owner {
+            display_name: Some("eddy".to_owned()),
+            id: Some(self.engine.settings().account_id.clone()),
+        }
+    }
+
+    async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
+        self.engine.get_bucket(bucket).await.map_err(to_wire)?;
+        Ok(())
+    }
+
+    /// The one grant of every bucket and object: the owner's FULL_CONTROL.
+    fn owner_grants(&self) -> Grants {
+        let owner = self.owner();
+        vec![Grant {
+            grantee: Some(Grantee {
+                display_name: owner.display_name,
+                id: owner.id,
+                type_: Type::from(Type::CANONICAL_USER.to_owned()),
+                email_address: None,
+                uri: None,
+            }),
+            permission: Some(Permission::from(Permission::FULL_CONTROL.to_owned())),
+        }]
+    }
+
+    /// Looks up the source of a copy (a version of it when named) and checks the
+    /// `x-amz-copy-source-if-*` conditions; returns it and the version asked for.
+    async fn copy_source(
+        &self,
+        copy_source: &CopySource,
+        [if_match, if_none_match]: [Option<&ETagCondition>; 2],
+        [if_modified_since, if_unmodified_since]: [Option<&Timestamp>; 2],
+    ) -> S3Result<(ObjectMeta, Option<String>)> {
+        let CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } = copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Only bucket copy sources are supported"
+            ));
+        };
+        let source = self
+            .engine
+            .get_object_version(bucket, key, version_id.as_deref())
+            .await
+            .map_err(|e| match e {
+                // A delete marker as copy source reads as a missing key.
+                S3Error::DeleteMarker { .. } if version_id.is_none() => to_wire(S3Error::NoSuchKey),
+                S3Error::DeleteMarker { .. } => s3_error!(
+                    InvalidRequest,
+                    "The source of a copy request may not specifically refer to a delete marker by version id."
+                ),
+                other => to_wire(other),
+            })?;
+        check_conditions(
+            &source,
+            if_match,
+            if_none_match,
+            if_modified_since,
+            if_unmodified_since,
+        )
+        .map_err(|e| {
+            if *e.code() == S3ErrorCode::NotModified {
+                s3_error!(PreconditionFailed)
+            } else {
+                e
+            }
+        })?;
+        if archived(&source) {
+            return Err(s3_error!(
+                InvalidObjectState,
+                "The operation is not valid for the source object's storage class"
+            ));
+        }
+        Ok((source, version_id.as_deref().map(str::to_owned)))
+    }
+
+    /// Stages a request body and checks it against Content-MD5 and the checksums in
+    /// headers or trailers; returns the staged file and the checksums to store.
+    async fn receive_body(
+        &self,
+        body: Option<StreamingBlob>,
+        mut checksums: ChecksumRequest,
+        content_md5: Option<&String>,
+        trailers: Option<http::HeaderMap>,
+    ) -> S3Result<(StagedBlob, BTreeMap<String, String>)> {
+        let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
+        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
+        let verified =
+            check_content_md5(content_md5, &staged).and_then(|()| checksums.finish(trailers));
+        match verified {
+            Ok(stored) => Ok((staged, stored)),
+            Err(error) => {
+                self.engine.blobs().discard(staged).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Stores the body of a PUT (or a form POST) as an object, checking limits,
+    /// conditions and digests first; `event_name` is the event it raises.
+    async fn store_object(
+        &self,
+        input: PutObjectInput,
+        trailers: Option<http::HeaderMap>,
+        event_name: &str,
+        context: ChangeContext,
+    ) -> S3Result<PutObjectOutput> {
+        check_key(&input.key)?;
+        if input
+            .content_length
+            .is_some_and(|l| l as u64 > MAX_PUT_BYTES)
+        {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "Your proposed upload exceeds the maximum allowed object size."
+            ));
+        }
+        let tags = tags_from_header(input.tagging.as_ref())?;
+        // Refuse early, before reading the body, when the bucket is missing.
+        self.engine
+            .get_bucket(&input.bucket)
+            .await
+            .map_err(to_wire)?;
+        if input.if_none_match.is_some() || input.if_match.is_some() {
+            let existing = self.engine.get_object(&input.bucket, &input.key).await;
+            match (&input.if_none_match, &input.if_match, &existing) {
+                (Some(_), _, Ok(_)) => return Err(s3_error!(PreconditionFailed)),
+                (_, Some(_), Err(_)) => return Err(s3_error!(NoSuchKey)),
+                (_, Some(ETagCondition::ETag(want)), Ok(meta)) if want.value() != meta.etag => {
+                    return Err(s3_error!(PreconditionFailed));
+                }
+                _ => {}
+            }
+        }
+        let checksums = ChecksumRequest::new(
+            input.checksum_algorithm.as_ref(),
+            [
+                ("CRC32", input.checksum_crc32.as_ref()),
+                ("CRC32C", input.checksum_crc32c.as_ref()),
+                ("SHA1", input.checksum_sha1.as_ref()),
+                ("SHA256", input.checksum_sha256.as_ref()),
+                ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
+            ],
+        )?;
+        let (staged, stored_checksums) = self
+            .receive_body(input.body, checksums, input.content_md5.as_ref(), trailers)
+            .await?;
+        let attrs = ObjectAttrs {
+            content_type: input.content_type.clone(),
+            content_encoding: input.content_encoding.clone(),
+            content_disposition: input.content_disposition.clone(),
+            content_language: input.content_language.clone(),
+            cache_control: input.cache_control.clone(),
+            expires: input.expires.as_ref().and_then(format_http_date),
+            storage_class: checked_storage_class(input.storage_class.as_ref())?,
+            metadata: lowercase_metadata(input.metadata),
+            checksums: stored_checksums,
+            tags,
+            part_sizes: Vec::new(),
+        };
+        let meta = self
+            .engine
+            .put_object(
+                &input.bucket,
+                &input.key,
+                staged,
+                attrs,
+                event_name,
+                context,
+            )
+            .await
+            .map_err(to_wire)?;
+        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
+        Ok(PutObjectOutput {
+            e_tag: Some(etag(&meta)),
+            version_id: meta.version_id.clone(),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_crc64nvme: crc64nvme,
+            ..Default::default()
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl S3 for EddyS3 {
     async fn create_bucket(
@@ -464,6 +972,13 @@ impl S3 for EddyS3 {
             .and_then(|c| c.location_constraint.as_ref())
         {
             let region = &self.engine.settings().region;
+            // us-east-1 is named by leaving the constraint out; naming it is refused.
+            if constraint.as_str() == "us-east-1" && region == "us-east-1" {
+                return Err(s3_error!(
+                    InvalidLocationConstraint,
+                    "The specified location-constraint is not valid"
+                ));
+            }
             if constraint.as_str() != region.as_str()
                 && !(region == "us-east-1" && constraint.as_str().is_empty())
             {
@@ -508,16 +1023,34 @@ impl S3 for EddyS3 {
 
     async fn list_buckets(
         &self,
-        _req: S3Request<ListBucketsInput>,
+        req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        let buckets = self.engine.list_buckets().await.map_err(to_wire)?;
-        let owner = Owner {
-            display_name: Some("eddy".to_owned()),
-            id: Some(self.engine.settings().account_id.clone()),
-        };
+        let input = req.input;
+        let max = input.max_buckets.unwrap_or(10_000).clamp(1, 10_000) as usize;
+        let after = input
+            .continuation_token
+            .as_deref()
+            .map(decode_token)
+            .transpose()?;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let mut matching: Vec<_> = self
+            .engine
+            .list_buckets()
+            .await
+            .map_err(to_wire)?
+            .into_iter()
+            .filter(|b| b.name.starts_with(&prefix))
+            .filter(|b| after.as_ref().is_none_or(|a| b.name > *a))
+            .filter(|b| input.bucket_region.as_ref().is_none_or(|r| *r == b.region))
+            .collect();
+        let truncated = matching.len() > max;
+        matching.truncate(max);
+        let next = truncated
+            .then(|| matching.last().map(|b| encode_token(&b.name)))
+            .flatten();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(
-                buckets
+                matching
                     .into_iter()
                     .map(|b| Bucket {
                         name: Some(b.name),
@@ -526,8 +1059,9 @@ impl S3 for EddyS3 {
                     })
                     .collect(),
             ),
-            owner: Some(owner),
-            ..Default::default()
+            owner: Some(self.owner()),
+            prefix: input.prefix,
+            continuation_token: next,
         }))
     }
 
@@ -606,88 +1140,46 @@ impl S3 for EddyS3 {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let context = context(&req);
-        let trailers = req.trailing_headers.clone();
-        let input = req.input;
-        check_key(&input.key)?;
-        if input
-            .content_length
-            .is_some_and(|l| l as u64 > MAX_PUT_BYTES)
-        {
-            return Err(s3_error!(
-                EntityTooLarge,
-                "Your proposed upload exceeds the maximum allowed object size."
-            ));
-        }
-        // Refuse early, before reading the body, when the bucket is missing.
-        self.engine
-            .get_bucket(&input.bucket)
-            .await
-            .map_err(to_wire)?;
-        if input.if_none_match.is_some() || input.if_match.is_some() {
-            let existing = self.engine.get_object(&input.bucket, &input.key).await;
-            match (&input.if_none_match, &input.if_match, &existing) {
-                (Some(_), _, Ok(_)) => return Err(s3_error!(PreconditionFailed)),
-                (_, Some(_), Err(_)) => return Err(s3_error!(NoSuchKey)),
-                (_, Some(ETagCondition::ETag(want)), Ok(meta)) if want.value() != meta.etag => {
-                    return Err(s3_error!(PreconditionFailed));
-                }
-                _ => {}
-            }
-        }
-        let mut checksums = ChecksumRequest::new(
-            input.checksum_algorithm.as_ref(),
-            [
-                ("CRC32", input.checksum_crc32.as_ref()),
-                ("CRC32C", input.checksum_crc32c.as_ref()),
-                ("SHA1", input.checksum_sha1.as_ref()),
-                ("SHA256", input.checksum_sha256.as_ref()),
-                ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
-            ],
-        )?;
-        let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
-        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
-        let verified = check_content_md5(input.content_md5.as_ref(), &staged)
-            .and_then(|()| checksums.finish(trailers.and_then(|t| t.take())));
-        let stored_checksums = match verified {
-            Ok(stored) => stored,
-            Err(error) => {
-                self.engine.blobs().discard(staged).await;
-                return Err(error);
-            }
-        };
-        let attrs = ObjectAttrs {
-            content_type: input.content_type.clone(),
-            content_encoding: input.content_encoding.clone(),
-            content_disposition: input.content_disposition.clone(),
-            content_language: input.content_language.clone(),
-            cache_control: input.cache_control.clone(),
-            expires: input.expires.as_ref().and_then(format_http_date),
-            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
-            metadata: lowercase_metadata(input.metadata),
-            checksums: stored_checksums,
-        };
-        let meta = self
-            .engine
-            .put_object(
-                &input.bucket,
-                &input.key,
-                staged,
-                attrs,
-                "s3:ObjectCreated:Put",
-                context,
-            )
-            .await
-            .map_err(to_wire)?;
-        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
-        Ok(S3Response::new(PutObjectOutput {
-            e_tag: Some(etag(&meta)),
-            checksum_crc32: crc32,
-            checksum_crc32c: crc32c,
-            checksum_sha1: sha1,
-            checksum_sha256: sha256,
-            checksum_crc64nvme: crc64nvme,
+        let trailers = req.trailing_headers.clone().and_then(|t| t.take());
+        let output = self
+            .store_object(req.input, trailers, "s3:ObjectCreated:Put", context)
+            .await?;
+        Ok(S3Response::new(output))
+    }
+
+    /// POST Object (browser form upload): `s3s` has checked the form's policy and
+    /// signature; the object is stored as a PUT would store it, with an
+    /// `ObjectCreated:Post` event.
+    async fn post_object(
+        &self,
+        req: S3Request<PostObjectInput>,
+    ) -> S3Result<S3Response<PostObjectOutput>> {
+        let context = context(&req);
+        let input = post_as_put(req.input);
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let output = self
+            .store_object(input, None, "s3:ObjectCreated:Post", context)
+            .await?;
+        let mut response = S3Response::new(PostObjectOutput {
+            e_tag: output.e_tag.clone(),
+            version_id: output.version_id.clone(),
+            checksum_crc32: output.checksum_crc32,
+            checksum_crc32c: output.checksum_crc32c,
+            checksum_sha1: output.checksum_sha1,
+            checksum_sha256: output.checksum_sha256,
+            checksum_crc64nvme: output.checksum_crc64nvme,
             ..Default::default()
-        }))
+        });
+        if let Some(etag) = output.e_tag.as_ref()
+            && let Ok(value) = http::HeaderValue::from_str(&format!("\"{}\"", etag.value()))
+        {
+            response.headers.insert(http::header::ETAG, value);
+        }
+        let location = format!("/{bucket}/{}", maybe_url_encode(key, true));
+        if let Ok(value) = http::HeaderValue::from_str(&location) {
+            response.headers.insert(http::header::LOCATION, value);
+        }
+        Ok(response)
     }
 
     async fn get_object(
@@ -697,7 +1189,7 @@ impl S3 for EddyS3 {
         let input = req.input;
         let meta = self
             .engine
-            .get_object(&input.bucket, &input.key)
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         check_conditions(
@@ -707,35 +1199,29 @@ impl S3 for EddyS3 {
             input.if_modified_since.as_ref(),
             input.if_unmodified_since.as_ref(),
         )?;
+        if archived(&meta) {
+            return Err(s3_error!(
+                InvalidObjectState,
+                "The operation is not valid for the object's storage class"
+            ));
+        }
         let path = self.engine.blobs().path(&meta.blob);
         let mut file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| s3_error!(e, InternalError, "object file missing"))?;
-        let (start, length, content_range) = match &input.range {
-            None => (0, meta.size, None),
-            Some(range) => {
-                let r = range.check(meta.size).map_err(|_| {
-                    s3_error!(InvalidRange, "The requested range is not satisfiable")
-                })?;
-                (
-                    r.start,
-                    r.end - r.start,
-                    Some(format!(
-                        "bytes {}-{}/{}",
-                        r.start,
-                        r.end.saturating_sub(1),
-                        meta.size
-                    )),
-                )
-            }
-        };
+        let Window {
+            start,
+            length,
+            content_range,
+            parts_count,
+        } = window(&meta, input.range.as_ref(), input.part_number)?;
         if start > 0 {
             file.seek(std::io::SeekFrom::Start(start))
                 .await
                 .map_err(|e| s3_error!(e, InternalError))?;
         }
         let stream = tokio_util::io::ReaderStream::with_capacity(file.take(length), 256 * 1024);
-        let whole = content_range.is_none();
+        let whole = content_range.is_none() && input.part_number.is_none();
         let checksum_mode = input
             .checksum_mode
             .as_ref()
@@ -746,6 +1232,7 @@ impl S3 for EddyS3 {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some(length as i64),
             content_range,
+            parts_count,
             accept_ranges: Some("bytes".to_owned()),
             last_modified: Some(timestamp(meta.last_modified_ms)),
             e_tag: Some(etag(&meta)),
@@ -758,6 +1245,8 @@ impl S3 for EddyS3 {
             metadata: (!meta.attrs.metadata.is_empty())
                 .then(|| meta.attrs.metadata.clone().into_iter().collect()),
             storage_class: storage_class(&meta.attrs),
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+            tag_count: tag_count(&meta),
             checksum_crc32: crc32,
             checksum_crc32c: crc32c,
             checksum_sha1: sha1,
@@ -794,7 +1283,7 @@ impl S3 for EddyS3 {
         let input = req.input;
         let meta = self
             .engine
-            .get_object(&input.bucket, &input.key)
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         check_conditions(
@@ -808,9 +1297,14 @@ impl S3 for EddyS3 {
             .checksum_mode
             .as_ref()
             .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
-        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode);
-        Ok(S3Response::new(HeadObjectOutput {
-            content_length: Some(meta.size as i64),
+        let part = window(&meta, input.range.as_ref(), input.part_number)?;
+        let whole = part.content_range.is_none() && input.part_number.is_none();
+        let [crc32, crc32c, sha1, sha256, crc64nvme] =
+            checksum_fields(&meta, checksum_mode && whole);
+        let mut response = S3Response::new(HeadObjectOutput {
+            content_length: Some(part.length as i64),
+            content_range: part.content_range,
+            parts_count: part.parts_count,
             accept_ranges: Some("bytes".to_owned()),
             last_modified: Some(timestamp(meta.last_modified_ms)),
             e_tag: Some(etag(&meta)),
@@ -823,13 +1317,18 @@ impl S3 for EddyS3 {
             metadata: (!meta.attrs.metadata.is_empty())
                 .then(|| meta.attrs.metadata.clone().into_iter().collect()),
             storage_class: storage_class(&meta.attrs),
+            version_id: reported_version(&meta, input.version_id.as_deref()),
             checksum_crc32: crc32,
             checksum_crc32c: crc32c,
             checksum_sha1: sha1,
             checksum_sha256: sha256,
             checksum_crc64nvme: crc64nvme,
             ..Default::default()
-        }))
+        });
+        if !whole {
+            response.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(response)
     }
 
     async fn delete_object(
@@ -837,11 +1336,22 @@ impl S3 for EddyS3 {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let context = context(&req);
-        self.engine
-            .delete_object(&req.input.bucket, &req.input.key, context)
+        let input = req.input;
+        let deleted = self
+            .engine
+            .delete_object_version(
+                &input.bucket,
+                &input.key,
+                input.version_id.as_deref(),
+                context,
+            )
             .await
             .map_err(to_wire)?;
-        let mut response = S3Response::new(DeleteObjectOutput::default());
+        let mut response = S3Response::new(DeleteObjectOutput {
+            delete_marker: deleted.delete_marker.then_some(true),
+            version_id: deleted.version_id,
+            ..Default::default()
+        });
         response.status = Some(http::StatusCode::NO_CONTENT);
         Ok(response)
     }
@@ -868,14 +1378,26 @@ impl S3 for EddyS3 {
         for object in input.delete.objects {
             match self
                 .engine
-                .delete_object(&input.bucket, &object.key, context.clone())
+                .delete_object_version(
+                    &input.bucket,
+                    &object.key,
+                    object.version_id.as_deref(),
+                    context.clone(),
+                )
                 .await
             {
-                Ok(_) => {
+                Ok(outcome) => {
                     if !quiet {
+                        let marker_created = outcome.delete_marker && object.version_id.is_none();
                         deleted.push(DeletedObject {
                             key: Some(object.key),
-                            ..Default::default()
+                            version_id: object.version_id,
+                            delete_marker: outcome.delete_marker.then_some(true),
+                            delete_marker_version_id: if marker_created {
+                                outcome.version_id
+                            } else {
+                                None
+                            },
                         });
                     }
                 }
@@ -904,60 +1426,83 @@ impl S3 for EddyS3 {
         let context = context(&req);
         let input = req.input;
         check_key(&input.key)?;
-        let CopySource::Bucket { bucket, key, .. } = &input.copy_source else {
-            return Err(s3_error!(
-                NotImplemented,
-                "Only bucket copy sources are supported"
-            ));
-        };
-        let source = self.engine.get_object(bucket, key).await.map_err(to_wire)?;
+        let (source, source_version) = self
+            .copy_source(
+                &input.copy_source,
+                [
+                    input.copy_source_if_match.as_ref(),
+                    input.copy_source_if_none_match.as_ref(),
+                ],
+                [
+                    input.copy_source_if_modified_since.as_ref(),
+                    input.copy_source_if_unmodified_since.as_ref(),
+                ],
+            )
+            .await?;
         if source.size > MAX_PUT_BYTES {
             return Err(s3_error!(
                 InvalidRequest,
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
             ));
         }
-        check_conditions(
-            &source,
-            input.copy_source_if_match.as_ref(),
-            input.copy_source_if_none_match.as_ref(),
-            input.copy_source_if_modified_since.as_ref(),
-            input.copy_source_if_unmodified_since.as_ref(),
-        )
-        .map_err(|e| {
-            if *e.code() == S3ErrorCode::NotModified {
-                s3_error!(PreconditionFailed)
-            } else {
-                e
+        for (directive, name) in [
+            (
+                input.metadata_directive.as_ref().map(|d| d.as_str()),
+                "metadata",
+            ),
+            (
+                input.tagging_directive.as_ref().map(|d| d.as_str()),
+                "tagging",
+            ),
+        ] {
+            if directive.is_some_and(|d| d != "COPY" && d != "REPLACE") {
+                return Err(s3_error!(InvalidArgument, "Unknown {} directive.", name));
             }
-        })?;
+        }
         let replace = input
             .metadata_directive
             .as_ref()
             .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-        let same = **bucket == *input.bucket && **key == *input.key;
-        if same && !replace {
+        let replace_tags = input
+            .tagging_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+        let same =
+            source.bucket == input.bucket && source.key == input.key && source_version.is_none();
+        if same && !replace && !replace_tags && input.storage_class.is_none() {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
             ));
         }
-        let attrs = replace.then(|| ObjectAttrs {
+        let requested_class = checked_storage_class(input.storage_class.as_ref())?;
+        let mut attrs = replace.then(|| ObjectAttrs {
             content_type: input.content_type.clone(),
             content_encoding: input.content_encoding.clone(),
             content_disposition: input.content_disposition.clone(),
             content_language: input.content_language.clone(),
             cache_control: input.cache_control.clone(),
             expires: input.expires.as_ref().and_then(format_http_date),
-            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            storage_class: requested_class.clone(),
             metadata: lowercase_metadata(input.metadata.clone()),
             checksums: source.attrs.checksums.clone(),
+            tags: source.attrs.tags.clone(),
+            part_sizes: source.attrs.part_sizes.clone(),
         });
+        if replace_tags {
+            let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
+            replaced.tags = tags_from_header(input.tagging.as_ref())?;
+            attrs = Some(replaced);
+        } else if !replace && input.storage_class.is_some() {
+            let mut changed = source.attrs.clone();
+            changed.storage_class = requested_class;
+            attrs = Some(changed);
+        }
         let meta = self
             .engine
-            .copy_object(
-                (bucket, key),
-                Some(&source.etag),
+            .copy_version(
+                &source,
+                input.copy_source_if_match.is_some(),
                 (&input.bucket, &input.key),
                 attrs,
                 context,
@@ -970,8 +1515,453 @@ impl S3 for EddyS3 {
                 last_modified: Some(timestamp(meta.last_modified_ms)),
                 ..Default::default()
             }),
+            copy_source_version_id: reported_version(&source, source_version.as_deref()),
+            version_id: meta.version_id.clone(),
             ..Default::default()
         }))
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketAclOutput {
+            grants: Some(self.owner_grants()),
+            owner: Some(self.owner()),
+        }))
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        let input = req.input;
+        self.require_bucket(&input.bucket).await?;
+        let canned_ok = input
+            .acl
+            .as_ref()
+            .is_none_or(|acl| acl.as_str() == BucketCannedACL::PRIVATE);
+        let grants = input.grant_full_control.is_some()
+            || input.grant_read.is_some()
+            || input.grant_read_acp.is_some()
+            || input.grant_write.is_some()
+            || input.grant_write_acp.is_some()
+            || input.access_control_policy.is_some();
+        if !canned_ok || grants {
+            return Err(acls_not_supported());
+        }
+        Ok(S3Response::new(PutBucketAclOutput {}))
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        let input = req.input;
+        self.engine
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(GetObjectAclOutput {
+            grants: Some(self.owner_grants()),
+            owner: Some(self.owner()),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        let input = req.input;
+        self.engine
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .await
+            .map_err(to_wire)?;
+        let canned_ok = input.acl.as_ref().is_none_or(|acl| {
+            acl.as_str() == ObjectCannedACL::PRIVATE
+                || acl.as_str() == ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL
+        });
+        let grants = input.grant_full_control.is_some()
+            || input.grant_read.is_some()
+            || input.grant_read_acp.is_some()
+            || input.grant_write_acp.is_some()
+            || input.access_control_policy.is_some();
+        if !canned_ok || grants {
+            return Err(acls_not_supported());
+        }
+        Ok(S3Response::new(PutObjectAclOutput::default()))
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketOwnershipControlsOutput {
+            ownership_controls: Some(OwnershipControls {
+                rules: vec![OwnershipControlsRule {
+                    object_ownership: ObjectOwnership::from(
+                        ObjectOwnership::BUCKET_OWNER_ENFORCED.to_owned(),
+                    ),
+                }],
+            }),
+        }))
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        // Every S3 bucket has SSE-S3 (AES256) as its default encryption.
+        Ok(S3Response::new(GetBucketEncryptionOutput {
+            server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
+                rules: vec![ServerSideEncryptionRule {
+                    apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
+                        kms_master_key_id: None,
+                        sse_algorithm: ServerSideEncryption::from(
+                            ServerSideEncryption::AES256.to_owned(),
+                        ),
+                    }),
+                    bucket_key_enabled: Some(false),
+                }],
+            }),
+        }))
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Err(s3_error!(
+            NoSuchBucketPolicy,
+            "The bucket policy does not exist"
+        ))
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Err(s3_error!(
+            NoSuchCORSConfiguration,
+            "The CORS configuration does not exist"
+        ))
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Err(s3_error!(
+            NoSuchLifecycleConfiguration,
+            "The lifecycle configuration does not exist"
+        ))
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let input = req.input;
+        let meta = self
+            .engine
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .await
+            .map_err(to_wire)?;
+        // The header is one comma-separated list.
+        let wanted = |name: &str| {
+            input
+                .object_attributes
+                .iter()
+                .flat_map(|a| a.as_str().split(','))
+                .any(|a| a.trim() == name)
+        };
+        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
+        let has_checksum = [&crc32, &crc32c, &sha1, &sha256, &crc64nvme]
+            .iter()
+            .any(|c| c.is_some());
+        let parts = (wanted(ObjectAttributes::OBJECT_PARTS) && !meta.attrs.part_sizes.is_empty())
+            .then(|| GetObjectAttributesParts {
+                total_parts_count: Some(meta.attrs.part_sizes.len() as i32),
+                ..Default::default()
+            });
+        Ok(S3Response::new(GetObjectAttributesOutput {
+            e_tag: wanted(ObjectAttributes::ETAG).then(|| etag(&meta)),
+            object_size: wanted(ObjectAttributes::OBJECT_SIZE).then_some(meta.size as i64),
+            storage_class: wanted(ObjectAttributes::STORAGE_CLASS).then(|| {
+                StorageClass::from(
+                    meta.attrs
+                        .storage_class
+                        .clone()
+                        .unwrap_or_else(|| "STANDARD".to_owned()),
+                )
+            }),
+            checksum: (wanted(ObjectAttributes::CHECKSUM) && has_checksum).then(|| Checksum {
+                checksum_crc32: crc32,
+                checksum_crc32c: crc32c,
+                checksum_sha1: sha1,
+                checksum_sha256: sha256,
+                checksum_crc64nvme: crc64nvme,
+                ..Default::default()
+            }),
+            object_parts: parts,
+            last_modified: Some(timestamp(meta.last_modified_ms)),
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        let versioning = self
+            .engine
+            .get_versioning(&req.input.bucket)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(GetBucketVersioningOutput {
+            status: versioning
+                .status()
+                .map(|s| BucketVersioningStatus::from(s.to_owned())),
+            mfa_delete: None,
+        }))
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let input = req.input;
+        let enabled = match input
+            .versioning_configuration
+            .status
+            .as_ref()
+            .map(|s| s.as_str())
+        {
+            Some(BucketVersioningStatus::ENABLED) => true,
+            Some(BucketVersioningStatus::SUSPENDED) => false,
+            _ => {
+                return Err(s3_error!(
+                    MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema"
+                ));
+            }
+        };
+        if input
+            .versioning_configuration
+            .mfa_delete
+            .as_ref()
+            .is_some_and(|m| m.as_str() == MFADelete::ENABLED)
+        {
+            return Err(s3_error!(
+                InvalidArgument,
+                "MFA Delete can only be enabled with an MFA device, which eddy does not have."
+            ));
+        }
+        self.engine
+            .set_versioning(&input.bucket, enabled)
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(PutBucketVersioningOutput {}))
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = req.input;
+        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        if input.version_id_marker.is_some() && input.key_marker.is_none() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "A version-id marker cannot be specified without a key marker."
+            ));
+        }
+        let page = self
+            .engine
+            .list_object_versions(
+                &input.bucket,
+                VersionQuery {
+                    prefix: input.prefix.clone().unwrap_or_default(),
+                    delimiter: input.delimiter.clone(),
+                    key_marker: input.key_marker.clone(),
+                    version_id_marker: input.version_id_marker.clone(),
+                    max_keys,
+                },
+            )
+            .await
+            .map_err(to_wire)?;
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let owner = self.owner();
+        let mut versions = Vec::new();
+        let mut markers = Vec::new();
+        for entry in page.entries {
+            let meta = &entry.meta;
+            let key = Some(maybe_url_encode(meta.key.clone(), url));
+            let version_id = Some(meta.version_label().to_owned());
+            if entry.delete_marker {
+                markers.push(DeleteMarkerEntry {
+                    is_latest: Some(entry.is_latest),
+                    key,
+                    last_modified: Some(timestamp(meta.last_modified_ms)),
+                    owner: Some(owner.clone()),
+                    version_id,
+                });
+            } else {
+                versions.push(ObjectVersion {
+                    e_tag: Some(etag(meta)),
+                    is_latest: Some(entry.is_latest),
+                    key,
+                    last_modified: Some(timestamp(meta.last_modified_ms)),
+                    owner: Some(owner.clone()),
+                    size: Some(meta.size as i64),
+                    storage_class: Some(ObjectVersionStorageClass::from(
+                        meta.attrs
+                            .storage_class
+                            .clone()
+                            .unwrap_or_else(|| "STANDARD".to_owned()),
+                    )),
+                    version_id,
+                    ..Default::default()
+                });
+            }
+        }
+        let (next_key_marker, next_version_id_marker) = if page.is_truncated {
+            (
+                page.next_key_marker.map(|k| maybe_url_encode(k, url)),
+                page.next_version_id_marker,
+            )
+        } else {
+            (None, None)
+        };
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(input.bucket),
+            prefix: Some(maybe_url_encode(input.prefix.unwrap_or_default(), url)),
+            delimiter: input.delimiter,
+            key_marker: Some(input.key_marker.unwrap_or_default()),
+            version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
+            max_keys: Some(max_keys as i32),
+            is_truncated: Some(page.is_truncated),
+            next_key_marker,
+            next_version_id_marker,
+            encoding_type: input.encoding_type,
+            versions: (!versions.is_empty()).then_some(versions),
+            delete_markers: (!markers.is_empty()).then_some(markers),
+            common_prefixes: (!page.common_prefixes.is_empty()).then(|| {
+                page.common_prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(maybe_url_encode(p, url)),
+                    })
+                    .collect()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+        let tags = self
+            .engine
+            .get_bucket_tags(&req.input.bucket)
+            .await
+            .map_err(to_wire)?
+            .ok_or_else(|| s3_error!(NoSuchTagSet, "The TagSet does not exist"))?;
+        Ok(S3Response::new(GetBucketTaggingOutput {
+            tag_set: tag_set(&tags),
+        }))
+    }
+
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+        let input = req.input;
+        let tags = tags_from_set(input.tagging, MAX_BUCKET_TAGS)?;
+        self.engine
+            .set_bucket_tags(&input.bucket, Some(tags))
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(PutBucketTaggingOutput {}))
+    }
+
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+        self.engine
+            .set_bucket_tags(&req.input.bucket, None)
+            .await
+            .map_err(to_wire)?;
+        let mut response = S3Response::new(DeleteBucketTaggingOutput {});
+        response.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(response)
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let input = req.input;
+        let meta = self
+            .engine
+            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(GetObjectTaggingOutput {
+            tag_set: tag_set(&meta.attrs.tags),
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+        }))
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let input = req.input;
+        let tags = tags_from_set(input.tagging, MAX_OBJECT_TAGS)?;
+        let meta = self
+            .engine
+            .set_object_tags(
+                &input.bucket,
+                &input.key,
+                input.version_id.as_deref(),
+                Some(tags),
+            )
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(PutObjectTaggingOutput {
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+        }))
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let input = req.input;
+        let meta = self
+            .engine
+            .set_object_tags(&input.bucket, &input.key, input.version_id.as_deref(), None)
+            .await
+            .map_err(to_wire)?;
+        let mut response = S3Response::new(DeleteObjectTaggingOutput {
+            version_id: reported_version(&meta, input.version_id.as_deref()),
+        });
+        response.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(response)
     }
 
     async fn list_objects(
@@ -1002,10 +1992,10 @@ impl S3 for EddyS3 {
             .flatten();
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
-            prefix: Some(input.prefix.unwrap_or_default()),
-            marker: Some(input.marker.unwrap_or_default()),
-            next_marker,
-            delimiter: input.delimiter,
+            prefix: Some(maybe_url_encode(input.prefix.unwrap_or_default(), url)),
+            marker: Some(maybe_url_encode(input.marker.unwrap_or_default(), url)),
+            next_marker: next_marker.map(|m| maybe_url_encode(m, url)),
+            delimiter: input.delimiter.map(|d| maybe_url_encode(d, url)),
             max_keys: Some(max_keys as i32),
             is_truncated: Some(page.is_truncated),
             encoding_type: input.encoding_type,
@@ -1062,14 +2052,14 @@ impl S3 for EddyS3 {
             .flatten();
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
-            prefix: Some(input.prefix.unwrap_or_default()),
-            delimiter: input.delimiter,
+            prefix: Some(maybe_url_encode(input.prefix.unwrap_or_default(), url)),
+            delimiter: input.delimiter.map(|d| maybe_url_encode(d, url)),
             max_keys: Some(max_keys as i32),
             key_count: Some(key_count),
             is_truncated: Some(page.is_truncated),
             continuation_token: input.continuation_token,
             next_continuation_token: next,
-            start_after: input.start_after,
+            start_after: input.start_after.map(|s| maybe_url_encode(s, url)),
             encoding_type: input.encoding_type,
             contents: Some(
                 page.objects
@@ -1102,9 +2092,11 @@ impl S3 for EddyS3 {
             content_language: input.content_language.clone(),
             cache_control: input.cache_control.clone(),
             expires: input.expires.as_ref().and_then(format_http_date),
-            storage_class: input.storage_class.as_ref().map(|s| s.as_str().to_owned()),
+            storage_class: checked_storage_class(input.storage_class.as_ref())?,
             metadata: lowercase_metadata(input.metadata),
             checksums: BTreeMap::new(),
+            tags: tags_from_header(input.tagging.as_ref())?,
+            part_sizes: Vec::new(),
         };
         let upload = self
             .engine
@@ -1126,17 +2118,12 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let trailers = req.trailing_headers.clone();
         let input = req.input;
-        if !(1..=10_000).contains(&input.part_number) {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive"
-            ));
-        }
+        check_part_number(input.part_number)?;
         self.engine
             .get_upload(&input.bucket, &input.key, &input.upload_id)
             .await
             .map_err(to_wire)?;
-        let mut checksums = ChecksumRequest::new(
+        let checksums = ChecksumRequest::new(
             input.checksum_algorithm.as_ref(),
             [
                 ("CRC32", input.checksum_crc32.as_ref()),
@@ -1146,17 +2133,14 @@ impl S3 for EddyS3 {
                 ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
             ],
         )?;
-        let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
-        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
-        let verified = check_content_md5(input.content_md5.as_ref(), &staged)
-            .and_then(|()| checksums.finish(trailers.and_then(|t| t.take())));
-        let stored = match verified {
-            Ok(stored) => stored,
-            Err(error) => {
-                self.engine.blobs().discard(staged).await;
-                return Err(error);
-            }
-        };
+        let (staged, stored) = self
+            .receive_body(
+                input.body,
+                checksums,
+                input.content_md5.as_ref(),
+                trailers.and_then(|t| t.take()),
+            )
+            .await?;
         let part_etag = hex::encode(staged.md5);
         let part = self
             .engine
@@ -1188,10 +2172,17 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let context = context(&req);
         let input = req.input;
-        let parts = input
+        let parts: Vec<_> = input
             .multipart_upload
             .and_then(|m| m.parts)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if parts.is_empty() {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
+        let parts = parts
             .into_iter()
             .map(|p| {
                 (
@@ -1209,6 +2200,7 @@ impl S3 for EddyS3 {
             bucket: Some(meta.bucket.clone()),
             key: Some(meta.key.clone()),
             e_tag: Some(etag(&meta)),
+            version_id: meta.version_id.clone(),
             location: Some(format!("/{}/{}", meta.bucket, meta.key)),
             ..Default::default()
         }))
@@ -1269,36 +2261,229 @@ impl S3 for EddyS3 {
         }))
     }
 
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let input = req.input;
+        check_part_number(input.part_number)?;
+        self.engine
+            .get_upload(&input.bucket, &input.key, &input.upload_id)
+            .await
+            .map_err(to_wire)?;
+        let (source, source_version) = self
+            .copy_source(
+                &input.copy_source,
+                [
+                    input.copy_source_if_match.as_ref(),
+                    input.copy_source_if_none_match.as_ref(),
+                ],
+                [
+                    input.copy_source_if_modified_since.as_ref(),
+                    input.copy_source_if_unmodified_since.as_ref(),
+                ],
+            )
+            .await?;
+        let (start, length) = match input.copy_source_range.as_deref() {
+            None => (0, source.size),
+            Some(range) => copy_source_range(range, source.size)?,
+        };
+        if length > MAX_PUT_BYTES {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The specified copy range is larger than the maximum allowable size for a part: 5368709120"
+            ));
+        }
+        let staged = self
+            .engine
+            .blobs()
+            .stage_range(&source.blob, start, length)
+            .await
+            .map_err(stage_error)?;
+        let part_etag = hex::encode(staged.md5);
+        let part = self
+            .engine
+            .put_part(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                input.part_number as u32,
+                staged,
+                part_etag,
+            )
+            .await
+            .map_err(to_wire)?;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(ETag::Strong(part.etag)),
+                last_modified: Some(timestamp(part.last_modified_ms)),
+                ..Default::default()
+            }),
+            copy_source_version_id: reported_version(&source, source_version.as_deref()),
+            ..Default::default()
+        }))
+    }
+
     async fn list_multipart_uploads(
         &self,
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
         let input = req.input;
         let prefix = input.prefix.clone().unwrap_or_default();
+        let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
         let uploads = self
             .engine
             .list_uploads(&input.bucket, &prefix)
             .await
             .map_err(to_wire)?;
+        let key_marker = input.key_marker.clone().unwrap_or_default();
+        // Uploads come ordered by key, then by initiation: resume after the upload
+        // the markers name, or after every upload of the marker key.
+        let resume_at = match input
+            .upload_id_marker
+            .as_deref()
+            .filter(|id| !id.is_empty())
+        {
+            _ if key_marker.is_empty() => 0,
+            Some(id) => uploads
+                .iter()
+                .position(|u| u.key == key_marker && u.upload_id == id)
+                .map(|i| i + 1)
+                .unwrap_or_else(|| uploads.partition_point(|u| u.key <= key_marker)),
+            None => uploads.partition_point(|u| u.key <= key_marker),
+        };
+        let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
+        let owner = self.owner();
+        let mut page = Vec::new();
+        let mut prefixes: Vec<String> = Vec::new();
+        let mut truncated = false;
+        let mut next: Option<(String, String)> = None;
+        for upload in uploads.into_iter().skip(resume_at) {
+            let folded = delimiter.and_then(|d| {
+                upload.key[prefix.len()..]
+                    .find(d)
+                    .map(|i| upload.key[..prefix.len() + i + d.len()].to_owned())
+            });
+            if let Some(common) = &folded
+                && (prefixes.last() == Some(common) || key_marker.starts_with(common.as_str()))
+            {
+                continue;
+            }
+            if page.len() + prefixes.len() == max {
+                truncated = true;
+                break;
+            }
+            match folded {
+                Some(common) => {
+                    next = Some((common.clone(), String::new()));
+                    prefixes.push(common);
+                }
+                None => {
+                    next = Some((upload.key.clone(), upload.upload_id.clone()));
+                    page.push(MultipartUpload {
+                        key: Some(upload.key),
+                        upload_id: Some(upload.upload_id),
+                        initiated: Some(timestamp(upload.created_ms)),
+                        storage_class: Some(StorageClass::from(
+                            upload
+                                .attrs
+                                .storage_class
+                                .unwrap_or_else(|| "STANDARD".to_owned()),
+                        )),
+                        owner: Some(owner.clone()),
+                        initiator: Some(Initiator {
+                            display_name: owner.display_name.clone(),
+                            id: owner.id.clone(),
+                        }),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        let (next_key_marker, next_upload_id_marker) = match next.filter(|_| truncated) {
+            Some((key, id)) => (Some(key), Some(id)),
+            None => (None, None),
+        };
         Ok(S3Response::new(ListMultipartUploadsOutput {
             bucket: Some(input.bucket),
-            prefix: input.prefix,
-            max_uploads: Some(1000),
-            is_truncated: Some(false),
-            uploads: Some(
-                uploads
+            prefix: Some(prefix),
+            delimiter: input.delimiter,
+            key_marker: Some(key_marker),
+            upload_id_marker: Some(input.upload_id_marker.unwrap_or_default()),
+            max_uploads: Some(max as i32),
+            is_truncated: Some(truncated),
+            next_key_marker,
+            next_upload_id_marker,
+            encoding_type: input.encoding_type,
+            uploads: (!page.is_empty()).then_some(page),
+            common_prefixes: (!prefixes.is_empty()).then(|| {
+                prefixes
                     .into_iter()
-                    .map(|u| MultipartUpload {
-                        key: Some(u.key),
-                        upload_id: Some(u.upload_id),
-                        initiated: Some(timestamp(u.created_ms)),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect()
+            }),
             ..Default::default()
         }))
     }
+}
+
+/// The fields of a form upload that a PUT of the same object would carry.
+fn post_as_put(post: PostObjectInput) -> PutObjectInput {
+    PutObjectInput {
+        body: post.body,
+        bucket: post.bucket,
+        key: post.key,
+        cache_control: post.cache_control,
+        checksum_algorithm: post.checksum_algorithm,
+        checksum_crc32: post.checksum_crc32,
+        checksum_crc32c: post.checksum_crc32c,
+        checksum_crc64nvme: post.checksum_crc64nvme,
+        checksum_sha1: post.checksum_sha1,
+        checksum_sha256: post.checksum_sha256,
+        content_disposition: post.content_disposition,
+        content_encoding: post.content_encoding,
+        content_language: post.content_language,
+        content_length: post.content_length,
+        content_md5: post.content_md5,
+        content_type: post.content_type,
+        expires: post.expires,
+        metadata: post.metadata,
+        storage_class: post.storage_class,
+        tagging: post.tagging,
+        ..Default::default()
+    }
+}
+
+fn check_part_number(part_number: i32) -> S3Result<()> {
+    if !(1..=10_000).contains(&part_number) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ));
+    }
+    Ok(())
+}
+
+/// Parses `x-amz-copy-source-range: bytes=first-last` against the source size;
+/// returns (start, length).
+fn copy_source_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
+    let bounds = range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)));
+    let Some((first, last)) = bounds.filter(|(first, last)| first <= last) else {
+        return Err(s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        ));
+    };
+    if last >= size {
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
+    }
+    Ok((first, last - first + 1))
 }
 
 fn maybe_url_encode(value: String, url: bool) -> String {

@@ -19,40 +19,15 @@ pub use md5::{md5_hex, md5_of_message_attributes};
 pub use move_tasks::MoveTask;
 pub use ops::{insert_message, queue_url_path};
 
-/// Brings the queue tables of an existing data directory up to the current schema
-/// (columns added since it was created); a no-op on a new one. Also settles message
-/// move tasks an earlier run left running: they failed when that run stopped.
-pub fn migrate(conn: &rusqlite::Connection) -> Result<(), crate::error::StoreError> {
-    let columns: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('messages')")?
-        .query_map([], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    if !columns.is_empty() {
-        for column in [
-            "group_id",
-            "deduplication_id",
-            "sequence_number",
-            "system_attributes",
-            "md5_of_system_attributes",
-        ] {
-            if !columns.iter().any(|c| c == column) {
-                conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} TEXT"))?;
-            }
-        }
-    }
-    let has_tasks: bool = conn
-        .prepare(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_move_tasks'",
-        )?
-        .exists([])?;
-    if has_tasks {
-        conn.execute_batch(
-            "UPDATE message_move_tasks SET status = 'FAILED',
-                    failure_reason = 'eddy stopped while the task was running.'
-             WHERE status = 'RUNNING';
-             UPDATE message_move_tasks SET status = 'CANCELLED' WHERE status = 'CANCELLING';",
-        )?;
-    }
+/// Start-up recovery of message move tasks: a task that was running when eddy stopped
+/// is reported `FAILED` (start it again); one being cancelled is `CANCELLED`.
+pub fn recover_move_tasks(conn: &rusqlite::Connection) -> Result<(), crate::error::StoreError> {
+    conn.execute_batch(
+        "UPDATE message_move_tasks SET status = 'FAILED',
+                failure_reason = 'eddy stopped while the task was running.'
+         WHERE status = 'RUNNING';
+         UPDATE message_move_tasks SET status = 'CANCELLED' WHERE status = 'CANCELLING';",
+    )?;
     Ok(())
 }
 
