@@ -285,20 +285,27 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 /// recovers what a stop interrupted.
 fn migrate(db_path: &Path) -> Result<(), StoreError> {
     let conn = rusqlite::Connection::open(db_path)?;
+    add_missing_columns(&conn)?;
+    conn.execute_batch(SCHEMA)?;
+    // Tables the schema just created get their later columns too.
+    add_missing_columns(&conn)?;
+    sqs::recover_move_tasks(&conn)?;
+    Ok(())
+}
+
+/// Adds every column of [`ADDED_COLUMNS`] an existing table lacks.
+fn add_missing_columns(conn: &rusqlite::Connection) -> Result<(), StoreError> {
     for (table, column, declaration) in ADDED_COLUMNS {
         let columns: Vec<String> = conn
             .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
             .query_map([], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        // A missing table is created whole by the schema below.
         if !columns.is_empty() && !columns.iter().any(|name| name == column) {
             conn.execute_batch(&format!(
                 "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
             ))?;
         }
     }
-    conn.execute_batch(SCHEMA)?;
-    sqs::recover_move_tasks(&conn)?;
     Ok(())
 }
 
