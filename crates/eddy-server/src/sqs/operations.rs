@@ -620,14 +620,25 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
             let mut system = string_list(input, "AttributeNames")?;
             system.extend(string_list(input, "MessageSystemAttributeNames")?);
             let user = string_list(input, "MessageAttributeNames")?;
+            let attempt_id = string(input, "ReceiveRequestAttemptId")?.map(str::to_owned);
+            if let Some(attempt) = &attempt_id
+                && (attempt.is_empty()
+                    || attempt.len() > 128
+                    || !attempt.chars().all(|c| c.is_ascii_graphic()))
+            {
+                return Err(SqsError::invalid_parameter(format!(
+                    "Value {attempt} for parameter ReceiveRequestAttemptId is invalid. Reason: It can only include alphanumeric and punctuation characters. 1 to 128 in length."
+                )));
+            }
             let messages = engine
-                .receive_message(
+                .receive_message_with_attempt(
                     &queue,
                     ReceiveRequest {
                         max_messages: max as u32,
                         visibility_timeout: visibility.map(|v| v as u64),
                         wait_time_seconds: wait.map(|w| w as u64),
                     },
+                    attempt_id,
                 )
                 .await?;
             if messages.is_empty() {
