@@ -520,3 +520,35 @@ async fn routing_of_form_requests() {
         .expect("S3 multipart upload with a form content type");
     assert!(upload.upload_id().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_urls_follow_the_host_the_client_used() {
+    let eddy = Eddy::start();
+    let port = eddy
+        .endpoint
+        .rsplit(':')
+        .next()
+        .expect("port")
+        .trim_end_matches('/');
+    let regional = QueryClient::new(&format!("http://sqs.us-east-1.localhost:{port}"));
+    let url = create(&regional, "regional", &[]);
+    assert_eq!(
+        url,
+        format!("http://sqs.us-east-1.localhost:{port}/000000000000/regional")
+    );
+    let response = regional.post(
+        &path_of(&url),
+        "SendMessage",
+        &[("MessageBody", "via the regional host")],
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    // The same queue, seen through the plain endpoint.
+    let sqs = eddy.sqs().await;
+    let received = sqs
+        .receive_message()
+        .queue_url(eddy.queue_url("regional"))
+        .send()
+        .await
+        .expect("receive");
+    assert_eq!(received.messages()[0].body(), Some("via the regional host"));
+}

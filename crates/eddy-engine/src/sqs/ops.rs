@@ -173,6 +173,7 @@ pub(super) fn delete_queue(conn: &Connection, name: &str, now_ms: u64) -> Result
     load_queue(conn, name)?;
     conn.execute("DELETE FROM messages WHERE queue = ?1", [name])?;
     conn.execute("DELETE FROM fifo_deduplication WHERE queue = ?1", [name])?;
+    conn.execute("DELETE FROM receive_attempts WHERE queue = ?1", [name])?;
     conn.execute("DELETE FROM queues WHERE name = ?1", [name])?;
     conn.execute(
         "INSERT OR REPLACE INTO deleted_queues (name, deleted_ms) VALUES (?1, ?2)",
