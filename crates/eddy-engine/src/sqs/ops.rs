@@ -202,20 +202,25 @@ pub(super) fn set_queue_attributes(
     Ok(())
 }
 
+/// Message counts of a queue; messages past the retention period (not yet swept) are
+/// gone already.
 pub(super) fn counts(
     conn: &Connection,
     name: &str,
     now_ms: u64,
 ) -> Result<QueueCounts, StoreError> {
+    let retention_ms = load_queue(conn, name)
+        .map(|q| q.attributes.retention_seconds() * 1000)
+        .unwrap_or(i64::MAX as u64 / 2);
     let mut stmt = conn.prepare_cached(
         "SELECT
             COALESCE(SUM(visible_at_ms <= ?2), 0),
             COALESCE(SUM(visible_at_ms > ?2 AND receive_count > 0), 0),
             COALESCE(SUM(visible_at_ms > ?2 AND receive_count = 0), 0),
             MIN(sent_ms)
-         FROM messages WHERE queue = ?1",
+         FROM messages WHERE queue = ?1 AND sent_ms + ?3 > ?2",
     )?;
-    Ok(stmt.query_row(params![name, now_ms], |row| {
+    Ok(stmt.query_row(params![name, now_ms, retention_ms], |row| {
         Ok(QueueCounts {
             visible: row.get(0)?,
             not_visible: row.get(1)?,
@@ -1107,6 +1112,24 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
             .expect("count");
         assert_eq!(stored, 2);
+    }
+
+    #[test]
+    fn counts_leave_out_messages_past_retention() {
+        let (conn, settings) = test_connection();
+        let attributes = BTreeMap::from([("MessageRetentionPeriod".to_owned(), "60".to_owned())]);
+        let queue = create_queue(&conn, &settings, "short", &attributes, &BTreeMap::new(), 0)
+            .expect("create");
+        let request = SendRequest {
+            body: "x".into(),
+            ..SendRequest::default()
+        };
+        insert_message(&conn, &queue, &request, "test", 1_000)
+            .expect("store")
+            .expect("valid");
+        assert_eq!(counts(&conn, "short", 60_999).expect("counts").visible, 1);
+        assert_eq!(counts(&conn, "short", 61_000).expect("counts").visible, 0);
+        assert_eq!(expire(&conn, 61_000).expect("expire"), 1);
     }
 
     #[test]
