@@ -113,17 +113,19 @@ pub(super) fn create_queue(
     attributes.apply(requested, true)?;
     if let Ok(existing) = load_queue(conn, name) {
         // Same name: fine if every requested attribute agrees with the existing queue.
-        let agrees = requested
+        let differing: Vec<&str> = requested
             .iter()
-            .all(|(k, v)| existing.attributes.0.get(k).is_some_and(|e| e == v));
-        if agrees {
+            .filter(|(k, v)| existing.attributes.0.get(*k) != Some(v))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if differing.is_empty() {
             return Ok(existing);
         }
         return Err(SqsError::new(
             SqsErrorKind::QueueNameExists,
             format!(
-                "A queue already exists with the same name and a different value for attribute(s) {}",
-                requested.keys().cloned().collect::<Vec<_>>().join(", ")
+                "A queue already exists with the same name and a different value for attribute {}",
+                differing.join(", ")
             ),
         ));
     }
