@@ -7,7 +7,7 @@ use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::{
     MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use common::Eddy;
+use common::{Eddy, EddyOptions};
 
 async fn fifo_queue(
     sqs: &aws_sdk_sqs::Client,
@@ -531,4 +531,80 @@ async fn a_retried_receive_attempt_gets_the_same_messages() {
         err.into_service_error().code(),
         Some("InvalidParameterValue")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deduplication_and_move_tasks_across_a_restart() {
+    let mut first = Eddy::start();
+    let _temp = first.take_temp().expect("temp dir");
+    let data_dir = first.data_dir.clone();
+    let sqs = first.sqs().await;
+    let url = fifo_queue(&sqs, "durable.fifo", &[]).await;
+    let sent = send(&sqs, &url, "once", "g", "dedup-across-restart").await;
+    // A move task that cannot finish before the restart (1 message a second).
+    let dlq = sqs
+        .create_queue()
+        .queue_name("restart-dlq")
+        .send()
+        .await
+        .expect("create")
+        .queue_url()
+        .expect("url")
+        .to_owned();
+    let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:restart-dlq";
+    sqs.create_queue()
+        .queue_name("restart-src")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#),
+        )
+        .send()
+        .await
+        .expect("create source");
+    for i in 0..5 {
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(format!("dead {i}"))
+            .send()
+            .await
+            .expect("send");
+    }
+    sqs.start_message_move_task()
+        .source_arn(dlq_arn)
+        .destination_arn("arn:aws:sqs:us-east-1:000000000000:restart-src")
+        .max_number_of_messages_per_second(1)
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(first.terminate(), Some(0), "clean exit:\n{}", first.log());
+    drop(first);
+
+    let second = Eddy::start_with(EddyOptions {
+        config: String::new(),
+        data_dir: Some(data_dir),
+    });
+    let sqs = second.sqs().await;
+    let again = send(&sqs, &url, "once", "g", "dedup-across-restart").await;
+    assert_eq!(
+        again.message_id(),
+        sent.message_id(),
+        "the deduplication window survives a restart"
+    );
+    assert_eq!(receive_bodies(&sqs, &url, 10).await.len(), 1);
+    let tasks = sqs
+        .list_message_move_tasks()
+        .source_arn(dlq_arn)
+        .send()
+        .await
+        .expect("list");
+    let task = &tasks.results()[0];
+    assert_eq!(task.status(), Some("FAILED"));
+    assert!(task.failure_reason().is_some());
+    // It can be started again.
+    sqs.start_message_move_task()
+        .source_arn(dlq_arn)
+        .destination_arn("arn:aws:sqs:us-east-1:000000000000:restart-src")
+        .send()
+        .await
+        .expect("restart the task");
 }
