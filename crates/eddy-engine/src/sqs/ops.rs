@@ -821,11 +821,21 @@ pub(super) fn receive(
             moved_to: Vec::new(),
         });
     }
-    let in_flight: u64 = conn
+    // Cheap first: fewer hidden messages (in flight or delayed) than the limit, read
+    // from the index alone, settles it; only beyond that are in-flight ones counted.
+    let hidden_beyond_limit = conn
         .prepare_cached(
+            "SELECT 1 FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 LIMIT 1 OFFSET ?3",
+        )?
+        .exists(params![name, now_ms, MAX_IN_FLIGHT - 1])?;
+    let in_flight: u64 = if hidden_beyond_limit {
+        conn.prepare_cached(
             "SELECT COUNT(*) FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 AND receipt_nonce IS NOT NULL",
         )?
-        .query_row(params![name, now_ms], |row| row.get(0))?;
+        .query_row(params![name, now_ms], |row| row.get(0))?
+    } else {
+        0
+    };
     if in_flight >= MAX_IN_FLIGHT {
         if fifo {
             // FIFO queues deliver nothing more, without an error.
