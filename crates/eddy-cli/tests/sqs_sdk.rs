@@ -750,6 +750,26 @@ async fn tags_permissions_and_dead_letter_sources() {
     for name in ["src-a", "src-b"] {
         create(&sqs, name, &[(QueueAttributeName::RedrivePolicy, &redrive)]).await;
     }
+    // Written back as AWS does (maxReceiveCount a number); the same policy again is the
+    // same queue.
+    let stored = attribute(
+        &sqs,
+        &eddy.queue_url("src-a"),
+        QueueAttributeName::RedrivePolicy,
+    )
+    .await
+    .expect("redrive policy");
+    let stored: serde_json::Value = serde_json::from_str(&stored).expect("json");
+    assert_eq!(
+        stored,
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    );
+    create(
+        &sqs,
+        "src-a",
+        &[(QueueAttributeName::RedrivePolicy, &redrive)],
+    )
+    .await;
     let sources = sqs
         .list_dead_letter_source_queues()
         .queue_url(&dlq)

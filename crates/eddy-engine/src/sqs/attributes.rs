@@ -288,6 +288,14 @@ impl QueueAttributes {
                 )
             {
                 self.0.remove(name);
+            } else if name == "RedrivePolicy" {
+                // Stored (and reported) the way AWS writes it back: maxReceiveCount a number.
+                let policy = parse_redrive_policy(value)?;
+                let normalized = serde_json::json!({
+                    "deadLetterTargetArn": policy.dead_letter_target_arn,
+                    "maxReceiveCount": policy.max_receive_count,
+                });
+                self.0.insert(name.clone(), normalized.to_string());
             } else {
                 self.0.insert(name.clone(), value.clone());
             }

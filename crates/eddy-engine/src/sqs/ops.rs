@@ -114,9 +114,9 @@ pub(super) fn create_queue(
     if let Ok(existing) = load_queue(conn, name) {
         // Same name: fine if every requested attribute agrees with the existing queue.
         let differing: Vec<&str> = requested
-            .iter()
-            .filter(|(k, v)| existing.attributes.0.get(*k) != Some(v))
-            .map(|(k, _)| k.as_str())
+            .keys()
+            .filter(|k| existing.attributes.0.get(*k) != attributes.0.get(*k))
+            .map(String::as_str)
             .collect();
         if differing.is_empty() {
             return Ok(existing);
