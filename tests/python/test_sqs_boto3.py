@@ -376,3 +376,30 @@ def test_query_protocol_with_botocore_signing(endpoint):
     assert xml.tag == f"{NS}ErrorResponse"
     assert xml.find(f"{NS}Error/{NS}Code").text == "AWS.SimpleQueueService.NonExistentQueue"
     assert xml.find(f"{NS}Error/{NS}Type").text == "Sender"
+
+
+def test_permissions_trace_header_and_receive_attempts(sqs):
+    url = sqs.create_queue(QueueName=unique("perm"))["QueueUrl"]
+    sqs.add_permission(QueueUrl=url, Label="cross", AWSAccountIds=["111122223333"], Actions=["SendMessage", "ReceiveMessage"])
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Statement"][0]["Sid"] == "cross"
+    assert policy["Statement"][0]["Action"] == ["SQS:SendMessage", "SQS:ReceiveMessage"]
+    sqs.remove_permission(QueueUrl=url, Label="cross")
+    assert "Attributes" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    sent = sqs.send_message(
+        QueueUrl=url, MessageBody="traced", MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
+    )
+    assert sent["MD5OfMessageSystemAttributes"] == md5_of_attributes({"AWSTraceHeader": {"DataType": "String", "StringValue": trace}})
+    got = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"][0]
+    assert got["Attributes"] == {"AWSTraceHeader": trace}
+
+    fifo = sqs.create_queue(QueueName=unique("attempt") + ".fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    sqs.send_message(QueueUrl=fifo, MessageBody="first", MessageGroupId="g")
+    sqs.send_message(QueueUrl=fifo, MessageBody="second", MessageGroupId="h")
+    one = sqs.receive_message(QueueUrl=fifo, ReceiveRequestAttemptId="try-1")["Messages"]
+    retry = sqs.receive_message(QueueUrl=fifo, ReceiveRequestAttemptId="try-1")["Messages"]
+    assert [(m["MessageId"], m["ReceiptHandle"]) for m in retry] == [(m["MessageId"], m["ReceiptHandle"]) for m in one]
+    other = sqs.receive_message(QueueUrl=fifo, ReceiveRequestAttemptId="try-2")["Messages"]
+    assert other[0]["Body"] != one[0]["Body"]

@@ -7,7 +7,7 @@ use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::{
     MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use common::Eddy;
+use common::{Eddy, EddyOptions};
 
 async fn fifo_queue(
     sqs: &aws_sdk_sqs::Client,
@@ -48,10 +48,21 @@ async fn send(
 }
 
 async fn receive_bodies(sqs: &aws_sdk_sqs::Client, url: &str, max: i32) -> Vec<(String, String)> {
+    receive_attempt(sqs, url, max, None).await
+}
+
+/// Bodies and receipt handles of one receive, with an optional ReceiveRequestAttemptId.
+async fn receive_attempt(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    max: i32,
+    attempt: Option<&str>,
+) -> Vec<(String, String)> {
     let out = sqs
         .receive_message()
         .queue_url(url)
         .max_number_of_messages(max)
+        .set_receive_request_attempt_id(attempt.map(str::to_owned))
         .send()
         .await
         .expect("receive");
@@ -484,4 +495,116 @@ async fn a_delete_wakes_a_receiver_waiting_on_a_blocked_group() {
     assert_eq!(bodies, ["second"]);
     // Without the wake-up it would wait for the 20 s long poll or the 60 s visibility.
     assert!(returned.saturating_duration_since(deleted_at) < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_receive_attempt_gets_the_same_messages() {
+    let eddy = Eddy::start();
+    let sqs = eddy.sqs().await;
+    let url = fifo_queue(&sqs, "attempts.fifo", &[]).await;
+    send(&sqs, &url, "m1", "g", "1").await;
+    send(&sqs, &url, "m2", "h", "2").await;
+    let receive = |attempt: &'static str| receive_attempt(&sqs, &url, 1, Some(attempt));
+    let first = receive("attempt-1").await;
+    assert_eq!(first.len(), 1);
+    let retried = receive("attempt-1").await;
+    assert_eq!(retried, first, "same messages, same receipt handles");
+    let other = receive("attempt-2").await;
+    assert_eq!(other.len(), 1);
+    assert_ne!(other[0].0, first[0].0);
+    // Once a message of the attempt is deleted, the retry is a new receive.
+    sqs.delete_message()
+        .queue_url(&url)
+        .receipt_handle(&first[0].1)
+        .send()
+        .await
+        .expect("delete");
+    assert!(receive("attempt-1").await.is_empty());
+    let err = sqs
+        .receive_message()
+        .queue_url(&url)
+        .receive_request_attempt_id("x".repeat(129))
+        .send()
+        .await
+        .expect_err("too long");
+    assert_eq!(
+        err.into_service_error().code(),
+        Some("InvalidParameterValue")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deduplication_and_move_tasks_across_a_restart() {
+    let mut first = Eddy::start();
+    let _temp = first.take_temp().expect("temp dir");
+    let data_dir = first.data_dir.clone();
+    let sqs = first.sqs().await;
+    let url = fifo_queue(&sqs, "durable.fifo", &[]).await;
+    let sent = send(&sqs, &url, "once", "g", "dedup-across-restart").await;
+    // A move task that cannot finish before the restart (1 message a second).
+    let dlq = sqs
+        .create_queue()
+        .queue_name("restart-dlq")
+        .send()
+        .await
+        .expect("create")
+        .queue_url()
+        .expect("url")
+        .to_owned();
+    let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:restart-dlq";
+    sqs.create_queue()
+        .queue_name("restart-src")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#),
+        )
+        .send()
+        .await
+        .expect("create source");
+    for i in 0..5 {
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(format!("dead {i}"))
+            .send()
+            .await
+            .expect("send");
+    }
+    sqs.start_message_move_task()
+        .source_arn(dlq_arn)
+        .destination_arn("arn:aws:sqs:us-east-1:000000000000:restart-src")
+        .max_number_of_messages_per_second(1)
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(first.terminate(), Some(0), "clean exit:\n{}", first.log());
+    drop(first);
+
+    let second = Eddy::start_with(EddyOptions {
+        config: String::new(),
+        data_dir: Some(data_dir),
+    });
+    let sqs = second.sqs().await;
+    let again = send(&sqs, &url, "once", "g", "dedup-across-restart").await;
+    assert_eq!(
+        again.message_id(),
+        sent.message_id(),
+        "the deduplication window survives a restart"
+    );
+    assert_eq!(receive_bodies(&sqs, &url, 10).await.len(), 1);
+    let tasks = sqs
+        .list_message_move_tasks()
+        .source_arn(dlq_arn)
+        .send()
+        .await
+        .expect("list");
+    let task = &tasks.results()[0];
+    assert_eq!(task.status(), Some("FAILED"));
+    assert!(task.failure_reason().is_some());
+    // It can be started again.
+    sqs.start_message_move_task()
+        .source_arn(dlq_arn)
+        .destination_arn("arn:aws:sqs:us-east-1:000000000000:restart-src")
+        .send()
+        .await
+        .expect("restart the task");
 }

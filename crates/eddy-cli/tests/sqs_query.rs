@@ -483,3 +483,72 @@ async fn management_operations_over_the_query_protocol() {
         Some("ResourceNotFoundException")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn routing_of_form_requests() {
+    let eddy = Eddy::start();
+    // Unsigned form requests are SQS query requests, refused for want of a signature.
+    let response = sqs_support::send_raw(
+        &eddy.endpoint,
+        "POST",
+        "/",
+        &[(
+            "Content-Type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        )],
+        b"Action=ListQueues&Version=2012-11-05",
+    );
+    assert_eq!(response.status, 403, "{}", response.body);
+    assert_eq!(
+        response.first("Code").as_deref(),
+        Some("MissingAuthenticationToken")
+    );
+    // An S3 upload whose object has a form content type stays S3.
+    let s3 = eddy.s3().await;
+    s3.create_bucket()
+        .bucket("forms")
+        .send()
+        .await
+        .expect("create bucket");
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("forms")
+        .key("form.txt")
+        .content_type("application/x-www-form-urlencoded")
+        .send()
+        .await
+        .expect("S3 multipart upload with a form content type");
+    assert!(upload.upload_id().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_urls_follow_the_host_the_client_used() {
+    let eddy = Eddy::start();
+    let port = eddy
+        .endpoint
+        .rsplit(':')
+        .next()
+        .expect("port")
+        .trim_end_matches('/');
+    let regional = QueryClient::new(&format!("http://sqs.us-east-1.localhost:{port}"));
+    let url = create(&regional, "regional", &[]);
+    assert_eq!(
+        url,
+        format!("http://sqs.us-east-1.localhost:{port}/000000000000/regional")
+    );
+    let response = regional.post(
+        &path_of(&url),
+        "SendMessage",
+        &[("MessageBody", "via the regional host")],
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    // The same queue, seen through the plain endpoint.
+    let sqs = eddy.sqs().await;
+    let received = sqs
+        .receive_message()
+        .queue_url(eddy.queue_url("regional"))
+        .send()
+        .await
+        .expect("receive");
+    assert_eq!(received.messages()[0].body(), Some("via the regional host"));
+}

@@ -750,6 +750,26 @@ async fn tags_permissions_and_dead_letter_sources() {
     for name in ["src-a", "src-b"] {
         create(&sqs, name, &[(QueueAttributeName::RedrivePolicy, &redrive)]).await;
     }
+    // Written back as AWS does (maxReceiveCount a number); the same policy again is the
+    // same queue.
+    let stored = attribute(
+        &sqs,
+        &eddy.queue_url("src-a"),
+        QueueAttributeName::RedrivePolicy,
+    )
+    .await
+    .expect("redrive policy");
+    let stored: serde_json::Value = serde_json::from_str(&stored).expect("json");
+    assert_eq!(
+        stored,
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    );
+    create(
+        &sqs,
+        "src-a",
+        &[(QueueAttributeName::RedrivePolicy, &redrive)],
+    )
+    .await;
     let sources = sqs
         .list_dead_letter_source_queues()
         .queue_url(&dlq)
@@ -1271,7 +1291,22 @@ async fn md5_digests_match_known_aws_values() {
         .send()
         .await
         .expect("send");
-    assert!(sent.md5_of_message_system_attributes().is_some());
+    // The documented encoding, written out: length-prefixed name and type, transport
+    // byte 1 (a String), length-prefixed value.
+    let trace = b"Root=1-5759e988-bd862e3fe1be46a994272793";
+    let mut encoded = Vec::new();
+    for part in [&b"AWSTraceHeader"[..], b"String"] {
+        encoded.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        encoded.extend_from_slice(part);
+    }
+    encoded.push(1);
+    encoded.extend_from_slice(&(trace.len() as u32).to_be_bytes());
+    encoded.extend_from_slice(trace);
+    let expected = hex::encode(<md5::Md5 as md5::Digest>::digest(&encoded));
+    assert_eq!(
+        sent.md5_of_message_system_attributes(),
+        Some(expected.as_str())
+    );
     let got = sqs
         .receive_message()
         .queue_url(&url)

@@ -157,6 +157,13 @@ CREATE TABLE IF NOT EXISTS fifo_deduplication (
     expires_ms INTEGER NOT NULL,
     PRIMARY KEY (queue, dedup_key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS receive_attempts (
+    queue TEXT NOT NULL,
+    attempt_id TEXT NOT NULL,
+    entries TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (queue, attempt_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS message_move_tasks (
     task_id TEXT PRIMARY KEY,
     source_arn TEXT NOT NULL,

@@ -273,25 +273,12 @@ fn content_length(headers: &http::HeaderMap) -> u64 {
         .unwrap_or(0)
 }
 
-/// Whether a request is for SQS rather than S3: a JSON target, an SQS credential scope
-/// (header or presigned query), a form-encoded POST (S3 never sends one), or an
-/// `Action` query parameter (S3 has none).
+/// Whether a request is for SQS rather than S3: a JSON target, or the service of its
+/// SigV4 credential scope (header or presigned query); unsigned, a form-encoded POST or
+/// an `Action` query parameter (the SQS query protocol; S3 has neither, but an S3
+/// upload may carry a form content type, so a signed request goes by its scope).
 fn is_sqs<B>(request: &Request<B>) -> bool {
     let headers = request.headers();
-    let is_form = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if request.method() == http::Method::POST && is_form {
-        return true;
-    }
-    let query = request.uri().query().unwrap_or("");
-    if query.split('&').any(|pair| pair.starts_with("Action=")) {
-        return true;
-    }
-    if sigv4::presigned_scope_service(query).is_some_and(|s| s == "sqs") {
-        return true;
-    }
     if headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -299,5 +286,16 @@ fn is_sqs<B>(request: &Request<B>) -> bool {
     {
         return true;
     }
-    sigv4::scope_service(headers).is_some_and(|s| s == "sqs")
+    let query = request.uri().query().unwrap_or("");
+    if let Some(service) =
+        sigv4::scope_service(headers).or_else(|| sigv4::presigned_scope_service(query))
+    {
+        return service == "sqs";
+    }
+    let is_form = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    (request.method() == http::Method::POST && is_form)
+        || query.split('&').any(|pair| pair.starts_with("Action="))
 }

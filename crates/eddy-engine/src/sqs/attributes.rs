@@ -288,11 +288,46 @@ impl QueueAttributes {
                 )
             {
                 self.0.remove(name);
+            } else if name == "RedrivePolicy" {
+                // Stored (and reported) the way AWS writes it back: maxReceiveCount a number.
+                let policy = parse_redrive_policy(value)?;
+                let normalized = serde_json::json!({
+                    "deadLetterTargetArn": policy.dead_letter_target_arn,
+                    "maxReceiveCount": policy.max_receive_count,
+                });
+                self.0.insert(name.clone(), normalized.to_string());
             } else {
                 self.0.insert(name.clone(), value.clone());
             }
         }
+        self.settle_encryption(changes);
         Ok(())
+    }
+
+    /// One server-side encryption per queue: a KMS key turns SSE-SQS off (and brings the
+    /// data key reuse period, default 300 s), SSE-SQS turned on drops the KMS key.
+    fn settle_encryption(&mut self, changes: &BTreeMap<String, String>) {
+        let kms_set = changes
+            .get("KmsMasterKeyId")
+            .is_some_and(|key| !key.is_empty());
+        if kms_set {
+            if !changes.contains_key("SqsManagedSseEnabled") {
+                self.0.insert("SqsManagedSseEnabled".into(), "false".into());
+            }
+            self.0
+                .entry("KmsDataKeyReusePeriodSeconds".into())
+                .or_insert_with(|| "300".into());
+        } else if changes
+            .get("SqsManagedSseEnabled")
+            .is_some_and(|v| v == "true")
+        {
+            self.0.remove("KmsMasterKeyId");
+            self.0.remove("KmsDataKeyReusePeriodSeconds");
+        }
+        if changes.get("KmsMasterKeyId").is_some_and(String::is_empty) {
+            self.0.remove("KmsMasterKeyId");
+            self.0.remove("KmsDataKeyReusePeriodSeconds");
+        }
     }
 
     fn number(&self, name: &str, default: u64) -> u64 {
@@ -384,6 +419,19 @@ mod tests {
         changes.insert("VisibilityTimeout".to_owned(), "5".to_owned());
         attrs.apply(&changes, false).expect("valid");
         assert_eq!(attrs.visibility_timeout(), 5);
+    }
+
+    #[test]
+    fn one_server_side_encryption_at_a_time() {
+        let mut attrs = QueueAttributes::defaults(false);
+        let kms = BTreeMap::from([("KmsMasterKeyId".to_owned(), "alias/aws/sqs".to_owned())]);
+        attrs.apply(&kms, false).expect("kms");
+        assert_eq!(attrs.0["SqsManagedSseEnabled"], "false");
+        assert_eq!(attrs.0["KmsDataKeyReusePeriodSeconds"], "300");
+        let sse = BTreeMap::from([("SqsManagedSseEnabled".to_owned(), "true".to_owned())]);
+        attrs.apply(&sse, false).expect("sse");
+        assert!(!attrs.0.contains_key("KmsMasterKeyId"));
+        assert_eq!(attrs.0["SqsManagedSseEnabled"], "true");
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl SqsError {
     pub fn queue_does_not_exist() -> Self {
         Self::new(
             SqsErrorKind::QueueDoesNotExist,
-            "The specified queue does not exist for this wsdl version.",
+            "The specified queue does not exist.",
         )
     }
 

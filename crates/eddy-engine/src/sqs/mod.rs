@@ -347,6 +347,19 @@ impl Engine {
         queue: &str,
         request: ReceiveRequest,
     ) -> Result<Vec<ReceivedMessage>, SqsError> {
+        self.receive_message_with_attempt(queue, request, None)
+            .await
+    }
+
+    /// ReceiveMessage with a ReceiveRequestAttemptId: on a FIFO queue, a retry with the
+    /// same id within five minutes gets the first attempt's messages and receipt
+    /// handles again while they are still in flight.
+    pub async fn receive_message_with_attempt(
+        &self,
+        queue: &str,
+        request: ReceiveRequest,
+        attempt_id: Option<String>,
+    ) -> Result<Vec<ReceivedMessage>, SqsError> {
         let queue_row = self.get_queue(queue).await?;
         let wait = request
             .wait_time_seconds
@@ -357,7 +370,9 @@ impl Engine {
             let notified = waker.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let outcome = self.receive_once(queue, &request).await?;
+            let outcome = self
+                .receive_once(queue, &request, attempt_id.clone())
+                .await?;
             if !outcome.moved_to.is_empty() {
                 self.wake_queues(outcome.moved_to.iter());
             }
@@ -382,6 +397,7 @@ impl Engine {
         &self,
         queue: &str,
         request: &ReceiveRequest,
+        attempt_id: Option<String>,
     ) -> Result<ops::ReceiveOutcome, SqsError> {
         let name = queue.to_owned();
         let request = request.clone();
@@ -393,6 +409,7 @@ impl Engine {
                     conn,
                     &name,
                     &request,
+                    attempt_id.as_deref(),
                     &region,
                     &account,
                     now_ms(),

@@ -113,17 +113,19 @@ pub(super) fn create_queue(
     attributes.apply(requested, true)?;
     if let Ok(existing) = load_queue(conn, name) {
         // Same name: fine if every requested attribute agrees with the existing queue.
-        let agrees = requested
-            .iter()
-            .all(|(k, v)| existing.attributes.0.get(k).is_some_and(|e| e == v));
-        if agrees {
+        let differing: Vec<&str> = requested
+            .keys()
+            .filter(|k| existing.attributes.0.get(*k) != attributes.0.get(*k))
+            .map(String::as_str)
+            .collect();
+        if differing.is_empty() {
             return Ok(existing);
         }
         return Err(SqsError::new(
             SqsErrorKind::QueueNameExists,
             format!(
-                "A queue already exists with the same name and a different value for attribute(s) {}",
-                requested.keys().cloned().collect::<Vec<_>>().join(", ")
+                "A queue already exists with the same name and a different value for attribute {}",
+                differing.join(", ")
             ),
         ));
     }
@@ -173,6 +175,7 @@ pub(super) fn delete_queue(conn: &Connection, name: &str, now_ms: u64) -> Result
     load_queue(conn, name)?;
     conn.execute("DELETE FROM messages WHERE queue = ?1", [name])?;
     conn.execute("DELETE FROM fifo_deduplication WHERE queue = ?1", [name])?;
+    conn.execute("DELETE FROM receive_attempts WHERE queue = ?1", [name])?;
     conn.execute("DELETE FROM queues WHERE name = ?1", [name])?;
     conn.execute(
         "INSERT OR REPLACE INTO deleted_queues (name, deleted_ms) VALUES (?1, ?2)",
@@ -201,20 +204,25 @@ pub(super) fn set_queue_attributes(
     Ok(())
 }
 
+/// Message counts of a queue; messages past the retention period (not yet swept) are
+/// gone already.
 pub(super) fn counts(
     conn: &Connection,
     name: &str,
     now_ms: u64,
 ) -> Result<QueueCounts, StoreError> {
+    let retention_ms = load_queue(conn, name)
+        .map(|q| q.attributes.retention_seconds() * 1000)
+        .unwrap_or(i64::MAX as u64 / 2);
     let mut stmt = conn.prepare_cached(
         "SELECT
             COALESCE(SUM(visible_at_ms <= ?2), 0),
             COALESCE(SUM(visible_at_ms > ?2 AND receive_count > 0), 0),
             COALESCE(SUM(visible_at_ms > ?2 AND receive_count = 0), 0),
             MIN(sent_ms)
-         FROM messages WHERE queue = ?1",
+         FROM messages WHERE queue = ?1 AND sent_ms + ?3 > ?2",
     )?;
-    Ok(stmt.query_row(params![name, now_ms], |row| {
+    Ok(stmt.query_row(params![name, now_ms, retention_ms], |row| {
         Ok(QueueCounts {
             visible: row.get(0)?,
             not_visible: row.get(1)?,
@@ -632,6 +640,140 @@ struct StoredMessage {
     deduplication_id: Option<String>,
     sequence_number: Option<String>,
     system_json: Option<String>,
+    receipt_nonce: Option<String>,
+    visible_at_ms: u64,
+}
+
+/// The message a receive hands out, from its row, receive count and receipt nonce.
+fn received_message(
+    name: &str,
+    row: StoredMessage,
+    receive_count: u32,
+    first_receive_ms: u64,
+    nonce: &str,
+) -> Result<ReceivedMessage, StoreError> {
+    let seq = row.seq;
+    let mut attributes = BTreeMap::new();
+    attributes.insert("SenderId".to_owned(), row.sender_id);
+    attributes.insert("SentTimestamp".to_owned(), row.sent_ms.to_string());
+    attributes.insert(
+        "ApproximateReceiveCount".to_owned(),
+        receive_count.to_string(),
+    );
+    attributes.insert(
+        "ApproximateFirstReceiveTimestamp".to_owned(),
+        first_receive_ms.to_string(),
+    );
+    for (name, value) in [
+        ("DeadLetterQueueSourceArn", row.dead_letter_source_arn),
+        ("MessageGroupId", row.group_id),
+        ("MessageDeduplicationId", row.deduplication_id),
+        ("SequenceNumber", row.sequence_number),
+    ] {
+        if let Some(value) = value {
+            attributes.insert(name.to_owned(), value);
+        }
+    }
+    if let Some(system) = row.system_json.as_deref() {
+        let system: BTreeMap<String, MessageAttributeValue> = serde_json::from_str(system)?;
+        for (name, value) in system {
+            if let Some(text) = value.string_value {
+                attributes.insert(name, text);
+            }
+        }
+    }
+    let message_attributes = row
+        .attributes_json
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?
+        .unwrap_or_default();
+    Ok(ReceivedMessage {
+        message_id: row.message_id,
+        receipt_handle: make_receipt_handle(name, seq, nonce),
+        body: row.body,
+        md5_of_body: row.md5_of_body,
+        attributes,
+        message_attributes,
+        md5_of_message_attributes: row.md5_of_attributes,
+    })
+}
+
+/// The columns [`StoredMessage::from_row`] reads, in its order.
+const MESSAGE_COLUMNS: &str =
+    "seq, message_id, body, md5_of_body, message_attributes, md5_of_message_attributes,
+    sent_ms, receive_count, first_receive_ms, dead_letter_source_arn, sender_id,
+    group_id, deduplication_id, sequence_number, system_attributes, receipt_nonce, visible_at_ms";
+
+impl StoredMessage {
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(StoredMessage {
+            seq: row.get(0)?,
+            message_id: row.get(1)?,
+            body: row.get(2)?,
+            md5_of_body: row.get(3)?,
+            attributes_json: row.get(4)?,
+            md5_of_attributes: row.get(5)?,
+            sent_ms: row.get(6)?,
+            receive_count: row.get(7)?,
+            first_receive_ms: row.get(8)?,
+            dead_letter_source_arn: row.get(9)?,
+            sender_id: row.get(10)?,
+            group_id: row.get(11)?,
+            deduplication_id: row.get(12)?,
+            sequence_number: row.get(13)?,
+            system_json: row.get(14)?,
+            receipt_nonce: row.get(15)?,
+            visible_at_ms: row.get(16)?,
+        })
+    }
+}
+
+/// How long a FIFO ReceiveRequestAttemptId is remembered.
+const RECEIVE_ATTEMPT_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// A FIFO receive retried with the same ReceiveRequestAttemptId: the messages of the
+/// first attempt again, with the same receipt handles and a fresh visibility timeout, if
+/// all of them are still in flight from that attempt. `None` otherwise.
+fn retried_receive(
+    conn: &Connection,
+    name: &str,
+    attempt_id: &str,
+    visibility: u64,
+    now_ms: u64,
+) -> Result<Option<Vec<ReceivedMessage>>, StoreError> {
+    let entries: Option<String> = conn
+        .prepare_cached(
+            "SELECT entries FROM receive_attempts WHERE queue = ?1 AND attempt_id = ?2 AND expires_ms > ?3",
+        )?
+        .query_row(params![name, attempt_id, now_ms], |row| row.get(0))
+        .optional()?;
+    let Some(entries) = entries else {
+        return Ok(None);
+    };
+    let entries: Vec<(i64, String)> = serde_json::from_str(&entries)?;
+    let mut select = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq = ?1 AND queue = ?2"
+    ))?;
+    let mut messages = Vec::with_capacity(entries.len());
+    for (seq, nonce) in &entries {
+        let row = select
+            .query_row(params![seq, name], StoredMessage::from_row)
+            .optional()?;
+        let Some(row) = row.filter(|r| {
+            r.receipt_nonce.as_deref() == Some(nonce.as_str()) && r.visible_at_ms > now_ms
+        }) else {
+            return Ok(None);
+        };
+        let count = row.receive_count;
+        let first = row.first_receive_ms.unwrap_or(now_ms);
+        messages.push(received_message(name, row, count, first, nonce)?);
+    }
+    for (seq, _) in &entries {
+        conn.prepare_cached("UPDATE messages SET visible_at_ms = ?2 WHERE seq = ?1")?
+            .execute(params![seq, now_ms + visibility * 1000])?;
+    }
+    Ok(Some(messages))
 }
 
 /// What one receive attempt did.
@@ -644,10 +786,12 @@ pub(super) struct ReceiveOutcome {
 }
 
 /// One receive attempt.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn receive(
     conn: &Connection,
     name: &str,
     request: &ReceiveRequest,
+    attempt_id: Option<&str>,
     region: &str,
     account_id: &str,
     now_ms: u64,
@@ -667,11 +811,31 @@ pub(super) fn receive(
     let retention_ms = queue.attributes.retention_seconds() * 1000;
 
     let fifo = queue.attributes.fifo();
-    let in_flight: u64 = conn
+    let attempt_id = attempt_id.filter(|_| fifo);
+    if let Some(attempt) = attempt_id
+        && let Some(messages) = retried_receive(conn, name, attempt, visibility, now_ms)?
+    {
+        return Ok(ReceiveOutcome {
+            messages,
+            next_visible_ms: None,
+            moved_to: Vec::new(),
+        });
+    }
+    // Cheap first: fewer hidden messages (in flight or delayed) than the limit, read
+    // from the index alone, settles it; only beyond that are in-flight ones counted.
+    let hidden_beyond_limit = conn
         .prepare_cached(
+            "SELECT 1 FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 LIMIT 1 OFFSET ?3",
+        )?
+        .exists(params![name, now_ms, MAX_IN_FLIGHT - 1])?;
+    let in_flight: u64 = if hidden_beyond_limit {
+        conn.prepare_cached(
             "SELECT COUNT(*) FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 AND receipt_nonce IS NOT NULL",
         )?
-        .query_row(params![name, now_ms], |row| row.get(0))?;
+        .query_row(params![name, now_ms], |row| row.get(0))?
+    } else {
+        0
+    };
     if in_flight >= MAX_IN_FLIGHT {
         if fifo {
             // FIFO queues deliver nothing more, without an error.
@@ -691,20 +855,20 @@ pub(super) fn receive(
     let mut moved_to = Vec::new();
     // FIFO: in order of sending, and nothing from a group that has a message in flight.
     let sql = if fifo {
-        "SELECT seq, message_id, body, md5_of_body, message_attributes, md5_of_message_attributes,
-                sent_ms, receive_count, first_receive_ms, dead_letter_source_arn, sender_id,
-                group_id, deduplication_id, sequence_number, system_attributes
-         FROM messages m WHERE queue = ?1 AND visible_at_ms <= ?2
-           AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.queue = ?1 AND b.group_id = m.group_id
-                           AND b.visible_at_ms > ?2 AND b.receipt_nonce IS NOT NULL)
-         ORDER BY seq LIMIT ?3"
+        format!(
+            "SELECT {MESSAGE_COLUMNS}
+             FROM messages m WHERE queue = ?1 AND visible_at_ms <= ?2
+               AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.queue = ?1 AND b.group_id = m.group_id
+                               AND b.visible_at_ms > ?2 AND b.receipt_nonce IS NOT NULL)
+             ORDER BY seq LIMIT ?3"
+        )
     } else {
-        "SELECT seq, message_id, body, md5_of_body, message_attributes, md5_of_message_attributes,
-                sent_ms, receive_count, first_receive_ms, dead_letter_source_arn, sender_id,
-                group_id, deduplication_id, sequence_number, system_attributes
-         FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3"
+        format!(
+            "SELECT {MESSAGE_COLUMNS}
+             FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3"
+        )
     };
-    let mut select = conn.prepare_cached(sql)?;
+    let mut select = conn.prepare_cached(&sql)?;
     // Moves to the DLQ free places in the batch; look again until it is full or empty.
     loop {
         let wanted = max - messages.len();
@@ -712,25 +876,10 @@ pub(super) fn receive(
             break;
         }
         let rows = select
-            .query_map(params![name, now_ms, wanted as i64], |row| {
-                Ok(StoredMessage {
-                    seq: row.get(0)?,
-                    message_id: row.get(1)?,
-                    body: row.get(2)?,
-                    md5_of_body: row.get(3)?,
-                    attributes_json: row.get(4)?,
-                    md5_of_attributes: row.get(5)?,
-                    sent_ms: row.get(6)?,
-                    receive_count: row.get(7)?,
-                    first_receive_ms: row.get(8)?,
-                    dead_letter_source_arn: row.get(9)?,
-                    sender_id: row.get(10)?,
-                    group_id: row.get(11)?,
-                    deduplication_id: row.get(12)?,
-                    sequence_number: row.get(13)?,
-                    system_json: row.get(14)?,
-                })
-            })?
+            .query_map(
+                params![name, now_ms, wanted as i64],
+                StoredMessage::from_row,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         if rows.is_empty() {
             break;
@@ -779,49 +928,7 @@ pub(super) fn receive(
                 nonce,
                 now_ms
             ])?;
-            let mut attributes = BTreeMap::new();
-            attributes.insert("SenderId".to_owned(), row.sender_id);
-            attributes.insert("SentTimestamp".to_owned(), row.sent_ms.to_string());
-            attributes.insert("ApproximateReceiveCount".to_owned(), new_count.to_string());
-            attributes.insert(
-                "ApproximateFirstReceiveTimestamp".to_owned(),
-                first.to_string(),
-            );
-            for (name, value) in [
-                ("DeadLetterQueueSourceArn", row.dead_letter_source_arn),
-                ("MessageGroupId", row.group_id),
-                ("MessageDeduplicationId", row.deduplication_id),
-                ("SequenceNumber", row.sequence_number),
-            ] {
-                if let Some(value) = value {
-                    attributes.insert(name.to_owned(), value);
-                }
-            }
-            if let Some(system) = row.system_json.as_deref() {
-                let system: BTreeMap<String, MessageAttributeValue> =
-                    serde_json::from_str(system).map_err(StoreError::from)?;
-                for (name, value) in system {
-                    if let Some(text) = value.string_value {
-                        attributes.insert(name, text);
-                    }
-                }
-            }
-            let message_attributes = row
-                .attributes_json
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(StoreError::from)?
-                .unwrap_or_default();
-            messages.push(ReceivedMessage {
-                message_id: row.message_id,
-                receipt_handle: make_receipt_handle(name, seq, &nonce),
-                body: row.body,
-                md5_of_body: row.md5_of_body,
-                attributes,
-                message_attributes,
-                md5_of_message_attributes: row.md5_of_attributes,
-            });
+            messages.push(received_message(name, row, new_count, first, &nonce)?);
         }
         if fifo {
             // Groups of messages just received are now in flight.
@@ -834,6 +941,24 @@ pub(super) fn receive(
         if !moved_any {
             break;
         }
+    }
+    if let Some(attempt) = attempt_id
+        && !messages.is_empty()
+    {
+        let entries: Vec<(i64, String)> = messages
+            .iter()
+            .filter_map(|m| parse_receipt_handle(&m.receipt_handle))
+            .map(|(_, seq, nonce)| (seq, nonce))
+            .collect();
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO receive_attempts (queue, attempt_id, entries, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            name,
+            attempt,
+            serde_json::to_string(&entries).map_err(StoreError::from)?,
+            now_ms + RECEIVE_ATTEMPT_WINDOW_MS
+        ])?;
     }
     let next_visible: Option<u64> = conn
         .prepare_cached(
@@ -937,6 +1062,10 @@ pub(super) fn expire(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> 
         "DELETE FROM fifo_deduplication WHERE expires_ms <= ?1",
         [now_ms],
     )?;
+    conn.execute(
+        "DELETE FROM receive_attempts WHERE expires_ms <= ?1",
+        [now_ms],
+    )?;
     Ok(removed)
 }
 
@@ -998,6 +1127,24 @@ mod tests {
     }
 
     #[test]
+    fn counts_leave_out_messages_past_retention() {
+        let (conn, settings) = test_connection();
+        let attributes = BTreeMap::from([("MessageRetentionPeriod".to_owned(), "60".to_owned())]);
+        let queue = create_queue(&conn, &settings, "short", &attributes, &BTreeMap::new(), 0)
+            .expect("create");
+        let request = SendRequest {
+            body: "x".into(),
+            ..SendRequest::default()
+        };
+        insert_message(&conn, &queue, &request, "test", 1_000)
+            .expect("store")
+            .expect("valid");
+        assert_eq!(counts(&conn, "short", 60_999).expect("counts").visible, 1);
+        assert_eq!(counts(&conn, "short", 61_000).expect("counts").visible, 0);
+        assert_eq!(expire(&conn, 61_000).expect("expire"), 1);
+    }
+
+    #[test]
     fn too_many_in_flight_messages() {
         let (conn, settings) = test_connection();
         let now = 1_000_000u64;
@@ -1043,12 +1190,20 @@ mod tests {
                 .expect("insert");
             conn.execute_batch("COMMIT").expect("commit");
         }
-        let error = receive(&conn, "std", &request, "us-east-1", "000000000000", now)
-            .err()
-            .expect("OverLimit");
+        let receive_now = |queue: &str| {
+            receive(
+                &conn,
+                queue,
+                &request,
+                None,
+                "us-east-1",
+                "000000000000",
+                now,
+            )
+        };
+        let error = receive_now("std").err().expect("OverLimit");
         assert_eq!(error.kind, SqsErrorKind::OverLimit);
-        let outcome = receive(&conn, "f.fifo", &request, "us-east-1", "000000000000", now)
-            .expect("FIFO queues answer without an error");
+        let outcome = receive_now("f.fifo").expect("FIFO queues answer without an error");
         assert!(outcome.messages.is_empty());
         // One fewer in flight: the visible message is delivered again.
         conn.execute(
@@ -1056,8 +1211,7 @@ mod tests {
             [],
         )
         .expect("delete");
-        let outcome =
-            receive(&conn, "std", &request, "us-east-1", "000000000000", now).expect("receive");
+        let outcome = receive_now("std").expect("receive");
         assert_eq!(outcome.messages.len(), 1);
     }
 

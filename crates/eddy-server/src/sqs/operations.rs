@@ -343,7 +343,7 @@ fn move_task_json(task: &MoveTask) -> Value {
 static EMPTY: Vec<Value> = Vec::new();
 
 /// Checks batch entries (a missing list counts as empty): at least one, at most ten, ids valid and distinct.
-fn batch_entries(input: &Value) -> Result<&Vec<Value>, SqsError> {
+fn batch_entries<'a>(input: &'a Value, entry_type: &str) -> Result<&'a Vec<Value>, SqsError> {
     let entries = match input.get("Entries") {
         Some(Value::Array(entries)) => entries,
         None | Some(Value::Null) => &EMPTY,
@@ -352,7 +352,7 @@ fn batch_entries(input: &Value) -> Result<&Vec<Value>, SqsError> {
     if entries.is_empty() {
         return Err(SqsError::new(
             SqsErrorKind::EmptyBatchRequest,
-            "There should be at least one SendMessageBatchRequestEntry in the request.",
+            format!("There should be at least one {entry_type} in the request."),
         ));
     }
     if entries.len() > 10 {
@@ -545,7 +545,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "SendMessageBatch" => {
             let queue = queue_of(context, input)?;
-            let entries = batch_entries(input)?;
+            let entries = batch_entries(input, "SendMessageBatchRequestEntry")?;
             let mut requests = Vec::new();
             let mut early_failures = Vec::new();
             let mut ids = Vec::new();
@@ -620,14 +620,25 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
             let mut system = string_list(input, "AttributeNames")?;
             system.extend(string_list(input, "MessageSystemAttributeNames")?);
             let user = string_list(input, "MessageAttributeNames")?;
+            let attempt_id = string(input, "ReceiveRequestAttemptId")?.map(str::to_owned);
+            if let Some(attempt) = &attempt_id
+                && (attempt.is_empty()
+                    || attempt.len() > 128
+                    || !attempt.chars().all(|c| c.is_ascii_graphic()))
+            {
+                return Err(SqsError::invalid_parameter(format!(
+                    "Value {attempt} for parameter ReceiveRequestAttemptId is invalid. Reason: It can only include alphanumeric and punctuation characters. 1 to 128 in length."
+                )));
+            }
             let messages = engine
-                .receive_message(
+                .receive_message_with_attempt(
                     &queue,
                     ReceiveRequest {
                         max_messages: max as u32,
                         visibility_timeout: visibility.map(|v| v as u64),
                         wait_time_seconds: wait.map(|w| w as u64),
                     },
+                    attempt_id,
                 )
                 .await?;
             if messages.is_empty() {
@@ -645,7 +656,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "DeleteMessageBatch" => {
             let queue = queue_of(context, input)?;
-            let entries = batch_entries(input)?;
+            let entries = batch_entries(input, "DeleteMessageBatchRequestEntry")?;
             let ids: Vec<String> = entries
                 .iter()
                 .map(|e| {
@@ -692,7 +703,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "ChangeMessageVisibilityBatch" => {
             let queue = queue_of(context, input)?;
-            let entries = batch_entries(input)?;
+            let entries = batch_entries(input, "ChangeMessageVisibilityBatchRequestEntry")?;
             let mut successful = Vec::new();
             let mut failed = Vec::new();
             for entry in entries {
