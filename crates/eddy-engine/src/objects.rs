@@ -380,6 +380,35 @@ fn commit_object(
 }
 
 impl Engine {
+    /// After a committed object change: wakes the receivers of the queues its events
+    /// went to, counts the messages, and starts the file's journey for the dashboard.
+    fn announce(&self, committed: &Committed) {
+        if committed.woken.is_empty() {
+            return;
+        }
+        self.wake_queues(committed.woken.iter());
+        let meta = &committed.meta;
+        let activity = self.activity();
+        activity.uploaded(
+            &meta.bucket,
+            &meta.key,
+            &meta.etag,
+            meta.size,
+            meta.last_modified_ms,
+        );
+        activity.step(
+            &meta.bucket,
+            &meta.key,
+            Some(&meta.etag),
+            "enqueued",
+            meta.last_modified_ms,
+            Some(committed.woken.join(", ")),
+        );
+        for queue in &committed.woken {
+            crate::telemetry::messages_sent(queue, 1);
+        }
+    }
+
     fn event_settings(&self) -> EventSettings {
         EventSettings {
             region: self.settings().region.clone(),
@@ -619,8 +648,8 @@ impl Engine {
             .and_then(|r| r);
         match result {
             Ok(committed) => {
+                self.announce(&committed);
                 self.blobs().remove(committed.removed_blobs).await;
-                self.wake_queues(committed.woken.iter());
                 Ok(committed.meta)
             }
             Err(error) => {
@@ -1176,9 +1205,9 @@ impl Engine {
         match result {
             Ok((committed, parts)) => {
                 let mut remove = parts;
+                self.announce(&committed);
                 remove.extend(committed.removed_blobs);
                 self.blobs().remove(remove).await;
-                self.wake_queues(committed.woken.iter());
                 Ok(committed.meta)
             }
             Err(error) => {

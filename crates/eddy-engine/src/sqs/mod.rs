@@ -276,6 +276,7 @@ impl Engine {
             })
             .await??;
         self.wake_queues([&queue.to_owned()]);
+        crate::telemetry::messages_sent(queue, results.iter().filter(|r| r.is_ok()).count() as u64);
         Ok(results)
     }
 
@@ -377,10 +378,12 @@ impl Engine {
                 self.wake_queues(outcome.moved_to.iter());
             }
             if !outcome.messages.is_empty() {
+                crate::telemetry::messages_received(queue, outcome.messages.len() as u64);
                 return Ok(outcome.messages);
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
+                crate::telemetry::messages_received(queue, 0);
                 return Ok(outcome.messages);
             }
             let mut sleep_until = deadline;
@@ -446,6 +449,10 @@ impl Engine {
                 Ok(Ok((fifo, results)))
             })
             .await??;
+        crate::telemetry::messages_deleted(
+            queue,
+            results.iter().filter(|r| r.is_ok()).count() as u64,
+        );
         // A delete unblocks a FIFO message group: receivers waiting on it may go on.
         if fifo {
             self.wake_queues([&queue.to_owned()]);
