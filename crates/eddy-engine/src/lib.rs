@@ -7,11 +7,13 @@
 //!   enqueued in the same transaction that makes the object change visible.
 //! - [`sqs`]: queues and messages with SQS semantics (visibility, redrive, long polling).
 //! - [`mapping`]: event source mappings that poll a queue and invoke a function.
+//! - [`event_filter`]: the FilterCriteria patterns of event source mappings.
 //! - [`local_store`]: the copy function's object store over this engine.
 
 pub mod blobs;
 pub mod db;
 pub mod error;
+pub mod event_filter;
 pub mod local_store;
 pub mod mapping;
 pub mod notify;
