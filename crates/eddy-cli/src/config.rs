@@ -399,7 +399,7 @@ impl EddyConfig {
                 && self.visibility_timeout_seconds < function.timeout
             {
                 bail!(
-                    "visibility_timeout_seconds = {} must be at least the timeout of function {} ({} s): Lambda refuses such a mapping",
+                    "visibility_timeout_seconds = {} must be at least the timeout of function {} ({} s, function_timeout_seconds or its [[functions]] timeout): Lambda refuses such a mapping; AWS recommends 6 times the timeout",
                     self.visibility_timeout_seconds,
                     function.name,
                     function.timeout
@@ -490,13 +490,6 @@ impl EddyConfig {
             );
         }
         self.validate_tables()?;
-        if self.visibility_timeout_seconds < self.function_timeout_seconds {
-            bail!(
-                "visibility_timeout_seconds = {} must be at least function_timeout_seconds = {} (Lambda refuses such a mapping; AWS recommends 6 times the timeout)",
-                self.visibility_timeout_seconds,
-                self.function_timeout_seconds
-            );
-        }
         Ok(())
     }
 }

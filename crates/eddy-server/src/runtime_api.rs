@@ -86,7 +86,8 @@ struct Slot {
     queued_changed: Notify,
     /// Invocations a process took and has not answered, by request id.
     pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
-    /// The request id being handled, for tagging the process's output.
+    /// The request id last handed to the process, for tagging its output (a line
+    /// printed just before the answer may be read after it).
     current_request: Mutex<Option<String>>,
     /// Asks the supervisor to kill the process (it then restarts it).
     kill: Notify,
@@ -500,7 +501,6 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
                     "Invalid request ID",
                 );
             };
-            lock(&slot.current_request).take();
             let outcome = if is_error {
                 Err(function_error(&body, error_type_header))
             } else {
