@@ -31,6 +31,7 @@ async fn builtin_function_in_eddy_up_passes_the_scenario() {
         max_receive_count: 3,
         side_bucket: "side",
         region: "us-east-1",
+        honours_copy_source_if_match: true,
     })
     .await;
 }
