@@ -546,4 +546,43 @@ mod tests {
                 .contains("max_receive_count")
         );
     }
+
+    #[test]
+    fn tables_add_and_replace_functions_and_mappings() {
+        let config: EddyConfig = toml::from_str(
+            r#"
+            [[functions]]
+            name = "eddy-copy"
+            command = ["./bootstrap"]
+            timeout = 4
+            [[functions]]
+            name = "audit"
+            [[event_source_mappings]]
+            queue = "audit-events"
+            function = "audit"
+            batch_size = 50
+            maximum_batching_window_seconds = 2
+            filter_criteria = ['{"body": ["x"]}']
+            "#,
+        )
+        .expect("parses");
+        config.validate().expect("valid");
+        let functions = config.all_functions();
+        assert_eq!(
+            functions.len(),
+            2,
+            "the table replaces the default function"
+        );
+        assert!(!functions[0].is_builtin() && functions[0].timeout == 4);
+        assert!(functions[1].is_builtin() && functions[1].timeout == 3);
+        let mappings = config.all_mappings();
+        assert_eq!(mappings.len(), 2, "the default mapping plus one");
+        assert_eq!(mappings[0].queue, "file-events");
+        assert_eq!(
+            mappings[0].function_response_types,
+            ["ReportBatchItemFailures"]
+        );
+        assert_eq!(mappings[1].maximum_concurrency, None);
+        assert!(mappings[1].function_response_types.is_empty());
+    }
 }
