@@ -429,8 +429,13 @@ async fn forward_output(
 async fn serve(listener: TcpListener, slot: Arc<Slot>) {
     let mut connections = JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                tracing::warn!(function = %slot.host.config.name, %error, "Runtime API accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let slot = slot.clone();
         connections.spawn(async move {
