@@ -1,8 +1,15 @@
 //! `eddy.toml`: every setting of `eddy up`, named like the Terraform variables, with
 //! defaults and the ranges AWS allows. An unknown key or a value out of range is an
 //! error that names the key.
+//!
+//! The flat keys describe the default pipeline. `[[functions]]` and
+//! `[[event_source_mappings]]` tables add functions (built-in or external executables
+//! speaking the Lambda Runtime API) and mappings, with Lambda's names and ranges. A
+//! function named like `function_name` replaces the default function; a mapping on
+//! `queue_name` replaces the default mapping.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
@@ -33,7 +40,112 @@ pub struct EddyConfig {
     pub maximum_batching_window_seconds: u64,
     pub maximum_concurrency: u32,
     pub report_batch_item_failures: bool,
+    /// Extra (or replacing) functions.
+    pub functions: Vec<FunctionConfig>,
+    /// Extra (or replacing) event source mappings.
+    pub event_source_mappings: Vec<MappingConfig>,
 }
+
+/// The handler value of the built-in copy function.
+pub const BUILTIN_COPY: &str = "builtin-copy";
+
+/// One `[[functions]]` table: Lambda's CreateFunction settings that matter locally.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    /// FunctionName: 1 to 64 letters, digits, '-' or '_'.
+    pub name: String,
+    /// `builtin-copy` (the default without `command`), or the `_HANDLER` given to an
+    /// external function (default `bootstrap`).
+    pub handler: Option<String>,
+    /// An executable speaking the Lambda Runtime API, with its arguments.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The directory the external function runs in.
+    pub working_dir: Option<PathBuf>,
+    /// Timeout in seconds (1..900); Lambda's default is 3.
+    #[serde(default = "default_function_timeout")]
+    pub timeout: u64,
+    /// MemorySize in MB (128..10240).
+    #[serde(default = "default_memory_size")]
+    pub memory_size: u64,
+    /// Environment.Variables given to an external function.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Where the function copies to (default: `destination_bucket_name`); external
+    /// functions get it as `DESTINATION_BUCKET`.
+    pub destination_bucket: Option<String>,
+    /// Key prefix of the copies (default: `destination_prefix`); external functions get
+    /// it as `DESTINATION_PREFIX`.
+    pub destination_prefix: Option<String>,
+}
+
+fn default_function_timeout() -> u64 {
+    3
+}
+
+fn default_memory_size() -> u64 {
+    128
+}
+
+impl FunctionConfig {
+    pub fn is_builtin(&self) -> bool {
+        self.command.is_empty()
+    }
+}
+
+/// One `[[event_source_mappings]]` table: Lambda's CreateEventSourceMapping for SQS.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MappingConfig {
+    /// The queue name (it must exist when eddy starts).
+    pub queue: String,
+    /// The function name.
+    pub function: String,
+    /// BatchSize (1..10000; above 10 needs a batching window).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: u32,
+    /// MaximumBatchingWindowInSeconds (0..300).
+    #[serde(default)]
+    pub maximum_batching_window_seconds: u64,
+    /// FunctionResponseTypes: empty, or `["ReportBatchItemFailures"]`.
+    #[serde(default)]
+    pub function_response_types: Vec<String>,
+    /// ScalingConfig.MaximumConcurrency (2..1000); unset: up to 1000.
+    pub maximum_concurrency: Option<u32>,
+    /// FilterCriteria.Filters[].Pattern: up to 5 JSON patterns, ORed.
+    #[serde(default)]
+    pub filter_criteria: Vec<String>,
+}
+
+fn default_batch_size() -> u32 {
+    10
+}
+
+/// The most concurrent batches a mapping runs when MaximumConcurrency is unset.
+pub const UNSET_MAXIMUM_CONCURRENCY: u32 = 1000;
+
+/// Names Lambda reserves in a function's environment.
+const RESERVED_ENVIRONMENT: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
 
 impl Default for EddyConfig {
     fn default() -> Self {
@@ -60,6 +172,8 @@ impl Default for EddyConfig {
             maximum_batching_window_seconds: 0,
             maximum_concurrency: 10,
             report_batch_item_failures: true,
+            functions: Vec::new(),
+            event_source_mappings: Vec::new(),
         }
     }
 }
@@ -98,7 +212,203 @@ fn check_bucket_name(key: &str, value: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn check_function_name(key: &str, value: &str) -> anyhow::Result<()> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        bail!(
+            "{key} = {value:?} is not a valid function name: 1 to 64 letters, digits, '-' or '_'"
+        );
+    }
+    Ok(())
+}
+
+impl FunctionConfig {
+    fn validate(&self, key: &str) -> anyhow::Result<()> {
+        check_function_name(&format!("{key}.name"), &self.name)?;
+        check_range(&format!("{key}.timeout"), self.timeout, 1, 900)?;
+        check_range(&format!("{key}.memory_size"), self.memory_size, 128, 10_240)?;
+        match (self.handler.as_deref(), self.command.is_empty()) {
+            (Some(BUILTIN_COPY), false) => bail!(
+                "{key}.handler = \"{BUILTIN_COPY}\" is the built-in function: leave out {key}.command"
+            ),
+            (Some(handler), true) if handler != BUILTIN_COPY => bail!(
+                "{key}.handler = {handler:?} needs {key}.command (the executable to run); the built-in function is \"{BUILTIN_COPY}\""
+            ),
+            _ => {}
+        }
+        if self.command.first().is_some_and(String::is_empty) {
+            bail!("{key}.command must start with the executable");
+        }
+        if let Some(bucket) = &self.destination_bucket {
+            check_bucket_name(&format!("{key}.destination_bucket"), bucket)?;
+        }
+        for name in self.environment.keys() {
+            let well_formed = name.len() >= 2
+                && name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !well_formed {
+                bail!(
+                    "{key}.environment.{name} is not a valid variable name: a letter, then letters, digits or '_'"
+                );
+            }
+            if RESERVED_ENVIRONMENT.contains(&name.as_str()) {
+                bail!("{key}.environment.{name} is reserved by Lambda and set by eddy");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MappingConfig {
+    fn validate(&self, key: &str) -> anyhow::Result<()> {
+        check_queue_name(&format!("{key}.queue"), &self.queue)?;
+        check_function_name(&format!("{key}.function"), &self.function)?;
+        check_range(
+            &format!("{key}.batch_size"),
+            self.batch_size.into(),
+            1,
+            10_000,
+        )?;
+        check_range(
+            &format!("{key}.maximum_batching_window_seconds"),
+            self.maximum_batching_window_seconds,
+            0,
+            300,
+        )?;
+        if self.batch_size > 10 && self.maximum_batching_window_seconds < 1 {
+            bail!(
+                "{key}.batch_size = {} needs {key}.maximum_batching_window_seconds >= 1 (Lambda allows more than 10 messages per batch only with a batching window)",
+                self.batch_size
+            );
+        }
+        if let Some(concurrency) = self.maximum_concurrency {
+            check_range(
+                &format!("{key}.maximum_concurrency"),
+                concurrency.into(),
+                2,
+                1000,
+            )?;
+        }
+        for kind in &self.function_response_types {
+            if kind != "ReportBatchItemFailures" {
+                bail!(
+                    "{key}.function_response_types contains {kind:?}: the only type is \"ReportBatchItemFailures\""
+                );
+            }
+        }
+        if self.filter_criteria.len() > eddy_engine::event_filter::MAX_FILTERS {
+            bail!(
+                "{key}.filter_criteria has {} patterns: at most {} are allowed",
+                self.filter_criteria.len(),
+                eddy_engine::event_filter::MAX_FILTERS
+            );
+        }
+        for (index, pattern) in self.filter_criteria.iter().enumerate() {
+            eddy_engine::event_filter::FilterPattern::parse(pattern)
+                .with_context(|| format!("{key}.filter_criteria[{index}]"))?;
+        }
+        Ok(())
+    }
+}
+
 impl EddyConfig {
+    /// The functions of the pipeline: the default one (unless a `[[functions]]` table
+    /// of the same name replaces it) and the configured ones.
+    pub fn all_functions(&self) -> Vec<FunctionConfig> {
+        let mut functions = self.functions.clone();
+        if !functions.iter().any(|f| f.name == self.function_name) {
+            functions.insert(
+                0,
+                FunctionConfig {
+                    name: self.function_name.clone(),
+                    handler: Some(BUILTIN_COPY.to_owned()),
+                    command: Vec::new(),
+                    working_dir: None,
+                    timeout: self.function_timeout_seconds,
+                    memory_size: self.function_memory_mb,
+                    environment: BTreeMap::new(),
+                    destination_bucket: None,
+                    destination_prefix: None,
+                },
+            );
+        }
+        functions
+    }
+
+    /// The mappings of the pipeline: the default one (unless a `[[event_source_mappings]]`
+    /// table on `queue_name` replaces it) and the configured ones.
+    pub fn all_mappings(&self) -> Vec<MappingConfig> {
+        let mut mappings = self.event_source_mappings.clone();
+        if !mappings.iter().any(|m| m.queue == self.queue_name) {
+            mappings.insert(
+                0,
+                MappingConfig {
+                    queue: self.queue_name.clone(),
+                    function: self.function_name.clone(),
+                    batch_size: self.batch_size,
+                    maximum_batching_window_seconds: self.maximum_batching_window_seconds,
+                    function_response_types: if self.report_batch_item_failures {
+                        vec!["ReportBatchItemFailures".to_owned()]
+                    } else {
+                        Vec::new()
+                    },
+                    maximum_concurrency: Some(self.maximum_concurrency),
+                    filter_criteria: Vec::new(),
+                },
+            );
+        }
+        mappings
+    }
+
+    fn validate_tables(&self) -> anyhow::Result<()> {
+        let mut names = std::collections::HashSet::new();
+        for (index, function) in self.functions.iter().enumerate() {
+            let key = format!("functions[{index}]");
+            function.validate(&key)?;
+            if !names.insert(function.name.as_str()) {
+                bail!("{key}.name = {:?} is used twice", function.name);
+            }
+        }
+        let functions = self.all_functions();
+        let mut queues = std::collections::HashSet::new();
+        for (index, mapping) in self.event_source_mappings.iter().enumerate() {
+            let key = format!("event_source_mappings[{index}]");
+            mapping.validate(&key)?;
+            if !functions.iter().any(|f| f.name == mapping.function) {
+                bail!(
+                    "{key}.function = {:?} is not a function: name one of [[functions]] or function_name",
+                    mapping.function
+                );
+            }
+            if !queues.insert(mapping.queue.as_str()) {
+                bail!(
+                    "{key}.queue = {:?} already has a mapping: eddy runs one mapping per queue",
+                    mapping.queue
+                );
+            }
+        }
+        // The default queue's visibility timeout is known now; other queues are checked
+        // when eddy starts.
+        for mapping in self.all_mappings() {
+            let function = functions.iter().find(|f| f.name == mapping.function);
+            if mapping.queue == self.queue_name
+                && let Some(function) = function
+                && self.visibility_timeout_seconds < function.timeout
+            {
+                bail!(
+                    "visibility_timeout_seconds = {} must be at least the timeout of function {} ({} s, function_timeout_seconds or its [[functions]] timeout): Lambda refuses such a mapping; AWS recommends 6 times the timeout",
+                    self.visibility_timeout_seconds,
+                    function.name,
+                    function.timeout
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -179,13 +489,7 @@ impl EddyConfig {
                 self.batch_size
             );
         }
-        if self.visibility_timeout_seconds < self.function_timeout_seconds {
-            bail!(
-                "visibility_timeout_seconds = {} must be at least function_timeout_seconds = {} (Lambda refuses such a mapping; AWS recommends 6 times the timeout)",
-                self.visibility_timeout_seconds,
-                self.function_timeout_seconds
-            );
-        }
+        self.validate_tables()?;
         Ok(())
     }
 }
@@ -241,5 +545,44 @@ mod tests {
                 .to_string()
                 .contains("max_receive_count")
         );
+    }
+
+    #[test]
+    fn tables_add_and_replace_functions_and_mappings() {
+        let config: EddyConfig = toml::from_str(
+            r#"
+            [[functions]]
+            name = "eddy-copy"
+            command = ["./bootstrap"]
+            timeout = 4
+            [[functions]]
+            name = "audit"
+            [[event_source_mappings]]
+            queue = "audit-events"
+            function = "audit"
+            batch_size = 50
+            maximum_batching_window_seconds = 2
+            filter_criteria = ['{"body": ["x"]}']
+            "#,
+        )
+        .expect("parses");
+        config.validate().expect("valid");
+        let functions = config.all_functions();
+        assert_eq!(
+            functions.len(),
+            2,
+            "the table replaces the default function"
+        );
+        assert!(!functions[0].is_builtin() && functions[0].timeout == 4);
+        assert!(functions[1].is_builtin() && functions[1].timeout == 3);
+        let mappings = config.all_mappings();
+        assert_eq!(mappings.len(), 2, "the default mapping plus one");
+        assert_eq!(mappings[0].queue, "file-events");
+        assert_eq!(
+            mappings[0].function_response_types,
+            ["ReportBatchItemFailures"]
+        );
+        assert_eq!(mappings[1].maximum_concurrency, None);
+        assert!(mappings[1].function_response_types.is_empty());
     }
 }

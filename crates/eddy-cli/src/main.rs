@@ -1,4 +1,5 @@
-//! The `eddy` binary: `eddy up` runs the whole pipeline on this machine.
+//! The `eddy` binary: `eddy up` runs the whole pipeline on this machine; `eddy worker`
+//! runs the copy function as a consumer of any SQS queue, writing to any S3 store.
 
 mod backfill;
 mod clients;
@@ -6,6 +7,7 @@ mod config;
 mod redrive;
 mod status;
 mod up;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -51,6 +53,25 @@ enum Command {
     Redrive(redrive::RedriveArgs),
     /// Send ObjectCreated events for objects already in a bucket.
     Backfill(backfill::BackfillArgs),
+    /// Run the copy function as a long-running consumer of an SQS queue (AWS, eddy, or
+    /// any compatible service); credentials and region come from the AWS environment.
+    Worker {
+        /// The queue to consume.
+        #[arg(long, env = "EDDY_QUEUE_URL")]
+        queue_url: String,
+        /// The bucket objects are copied into.
+        #[arg(long, env = "DESTINATION_BUCKET")]
+        destination_bucket: String,
+        /// Put before every destination key.
+        #[arg(long, default_value = "", env = "DESTINATION_PREFIX")]
+        destination_prefix: String,
+        /// Endpoint of S3 and SQS (default: AWS, or AWS_ENDPOINT_URL).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Batches processed at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: u32,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -95,6 +116,22 @@ fn main() -> std::process::ExitCode {
             Command::Status(args) => status::run(args).await,
             Command::Redrive(args) => redrive::run(args).await,
             Command::Backfill(args) => backfill::run(args).await,
+            Command::Worker {
+                queue_url,
+                destination_bucket,
+                destination_prefix,
+                endpoint_url,
+                concurrency,
+            } => {
+                worker::run(worker::WorkerOptions {
+                    queue_url,
+                    destination_bucket,
+                    destination_prefix,
+                    endpoint_url,
+                    concurrency,
+                })
+                .await
+            }
         }
     });
     match result {

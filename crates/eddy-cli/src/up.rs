@@ -11,14 +11,18 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use eddy_engine::mapping::{self, BuiltinCopyFunction, MappingSettings};
+use eddy_engine::event_filter::FilterPattern;
+use eddy_engine::mapping::{self, BuiltinCopyFunction, Function, MappingHandle, MappingSettings};
 use eddy_engine::notify::{ChangeContext, QueueNotification};
 use eddy_engine::objects::S3Error;
 use eddy_engine::{Engine, EngineSettings};
 use eddy_function::CopyOptions;
+use eddy_server::runtime_api::{ExternalFunction, ExternalFunctionConfig};
 use eddy_server::{AppState, Credential, Server};
 
-use crate::config::EddyConfig;
+use crate::config::{
+    BUILTIN_COPY, EddyConfig, FunctionConfig, MappingConfig, UNSET_MAXIMUM_CONCURRENCY,
+};
 
 pub struct UpOptions {
     pub listen: String,
@@ -116,30 +120,40 @@ async fn ensure_queue(
 
 /// What `eddy status` and the dashboard show of the mappings and functions.
 fn describe_pipeline(config: &EddyConfig) -> serde_json::Value {
-    let response_types: Vec<&str> = if config.report_batch_item_failures {
-        vec!["ReportBatchItemFailures"]
-    } else {
-        Vec::new()
-    };
-    serde_json::json!({
-        "mappings": [{
-            "queue": config.queue_name,
-            "function": config.function_name,
-            "batch_size": config.batch_size,
-            "maximum_batching_window_seconds": config.maximum_batching_window_seconds,
-            "maximum_concurrency": config.maximum_concurrency,
-            "function_response_types": response_types,
-        }],
-        "functions": [{
-            "name": config.function_name,
-            "kind": "builtin-copy",
-            "timeout_seconds": config.function_timeout_seconds,
-            "destination": format!("s3://{}/{}", config.destination_bucket_name, config.destination_prefix),
-        }],
-    })
+    let mappings: Vec<serde_json::Value> = config
+        .all_mappings()
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "queue": m.queue,
+                "function": m.function,
+                "batch_size": m.batch_size,
+                "maximum_batching_window_seconds": m.maximum_batching_window_seconds,
+                "maximum_concurrency": m.maximum_concurrency,
+                "function_response_types": m.function_response_types,
+                "filter_criteria": m.filter_criteria,
+            })
+        })
+        .collect();
+    let functions: Vec<serde_json::Value> = config
+        .all_functions()
+        .iter()
+        .map(|f| {
+            let bucket = f.destination_bucket.clone().unwrap_or_else(|| config.destination_bucket_name.clone());
+            let prefix = f.destination_prefix.clone().unwrap_or_default();
+            serde_json::json!({
+                "name": f.name,
+                "kind": if f.is_builtin() { "builtin-copy".to_owned() } else { f.command.join(" ") },
+                "timeout_seconds": f.timeout,
+                "memory_mb": f.memory_size,
+                "destination": format!("s3://{bucket}/{prefix}"),
+            })
+        })
+        .collect();
+    serde_json::json!({ "mappings": mappings, "functions": functions })
 }
 
-async fn wait_for_signal() -> &'static str {
+pub(crate) async fn wait_for_signal() -> &'static str {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(signal) => signal,
         Err(_) => {
@@ -151,6 +165,155 @@ async fn wait_for_signal() -> &'static str {
         _ = tokio::signal::ctrl_c() => "SIGINT",
         _ = term.recv() => "SIGTERM",
     }
+}
+
+/// The running functions and mappings.
+struct Pipeline {
+    mappings: Vec<MappingHandle>,
+    external: Vec<Arc<ExternalFunction>>,
+}
+
+impl Pipeline {
+    /// Stops the mappings (in-flight batches finish), then the external processes.
+    async fn stop(self) {
+        for mapping in self.mappings {
+            mapping.stop().await;
+        }
+        for function in self.external {
+            function.stop().await;
+        }
+    }
+}
+
+/// The address processes on this machine reach eddy at.
+fn loopback(bound: SocketAddr) -> SocketAddr {
+    if bound.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], bound.port()))
+    } else {
+        bound
+    }
+}
+
+fn mapping_settings(mapping: &MappingConfig, function: &FunctionConfig) -> MappingSettings {
+    MappingSettings {
+        queue_name: mapping.queue.clone(),
+        batch_size: mapping.batch_size,
+        maximum_batching_window: Duration::from_secs(mapping.maximum_batching_window_seconds),
+        report_batch_item_failures: mapping
+            .function_response_types
+            .iter()
+            .any(|t| t == "ReportBatchItemFailures"),
+        function_timeout: Duration::from_secs(function.timeout),
+        maximum_concurrency: mapping
+            .maximum_concurrency
+            .unwrap_or(UNSET_MAXIMUM_CONCURRENCY),
+        // Validated when the configuration was loaded.
+        filters: mapping
+            .filter_criteria
+            .iter()
+            .filter_map(|p| FilterPattern::parse(p).ok())
+            .collect(),
+    }
+}
+
+/// Creates the functions, checks every mapping against its queue (Lambda's start-up
+/// rules) and starts the mappings.
+async fn start_pipeline(
+    engine: &Engine,
+    config: &EddyConfig,
+    endpoint_url: &str,
+) -> anyhow::Result<Pipeline> {
+    let functions = config.all_functions();
+    let mappings = config.all_mappings();
+    let mut settings = Vec::new();
+    for (mapping, function) in mappings.iter().filter_map(|m| {
+        functions
+            .iter()
+            .find(|f| f.name == m.function)
+            .map(|f| (m, f))
+    }) {
+        let mapping_settings = mapping_settings(mapping, function);
+        mapping::check(engine, &mapping_settings)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot start the event source mapping from queue {} to function {}",
+                    mapping.queue, function.name
+                )
+            })?;
+        settings.push((mapping_settings, function.name.clone()));
+    }
+    let mut instances: BTreeMap<String, Arc<dyn Function>> = BTreeMap::new();
+    let mut external = Vec::new();
+    for function in &functions {
+        let destination_bucket = function
+            .destination_bucket
+            .clone()
+            .unwrap_or_else(|| config.destination_bucket_name.clone());
+        let destination_prefix = function
+            .destination_prefix
+            .clone()
+            .unwrap_or_else(|| config.destination_prefix.clone());
+        let instance: Arc<dyn Function> = if function.is_builtin() {
+            Arc::new(BuiltinCopyFunction::new(
+                function.name.clone(),
+                engine.clone(),
+                CopyOptions {
+                    destination_bucket,
+                    destination_prefix,
+                },
+            ))
+        } else {
+            let max_processes = settings
+                .iter()
+                .filter(|(_, name)| *name == function.name)
+                .map(|(s, _)| s.maximum_concurrency)
+                .sum::<u32>()
+                .max(1);
+            let mut environment = BTreeMap::from([
+                ("DESTINATION_BUCKET".to_owned(), destination_bucket),
+                ("DESTINATION_PREFIX".to_owned(), destination_prefix),
+            ]);
+            environment.extend(function.environment.clone());
+            let host = Arc::new(ExternalFunction::new(ExternalFunctionConfig {
+                name: function.name.clone(),
+                command: function.command.clone(),
+                handler: function
+                    .handler
+                    .clone()
+                    .filter(|h| h != BUILTIN_COPY)
+                    .unwrap_or_else(|| "bootstrap".to_owned()),
+                working_dir: function.working_dir.clone(),
+                memory_mb: function.memory_size,
+                environment,
+                region: config.region.clone(),
+                account_id: config.account_id.clone(),
+                access_key_id: config.access_key_id.clone(),
+                secret_access_key: config.secret_access_key.clone(),
+                endpoint_url: endpoint_url.to_owned(),
+                max_processes,
+            }));
+            external.push(host.clone());
+            host
+        };
+        instances.insert(function.name.clone(), instance);
+    }
+    let mut handles = Vec::new();
+    for (mapping_settings, function_name) in settings {
+        let Some(function) = instances.get(&function_name) else {
+            continue;
+        };
+        tracing::info!(queue = %mapping_settings.queue_name, function = %function_name, batch_size = mapping_settings.batch_size, maximum_concurrency = mapping_settings.maximum_concurrency, filters = mapping_settings.filters.len(), "event source mapping enabled");
+        handles.push(mapping::start(
+            engine.clone(),
+            mapping_settings,
+            function.clone(),
+        ));
+    }
+    Ok(Pipeline {
+        mappings: handles,
+        external,
+    })
 }
 
 pub async fn run(options: UpOptions) -> anyhow::Result<()> {
@@ -205,26 +368,16 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
 
-    let function = Arc::new(BuiltinCopyFunction::new(
-        config.function_name.clone(),
-        engine.clone(),
-        CopyOptions {
-            destination_bucket: config.destination_bucket_name.clone(),
-            destination_prefix: config.destination_prefix.clone(),
-        },
-    ));
-    let mapping = mapping::start(
-        engine.clone(),
-        MappingSettings {
-            queue_name: config.queue_name.clone(),
-            batch_size: config.batch_size,
-            maximum_batching_window: Duration::from_secs(config.maximum_batching_window_seconds),
-            report_batch_item_failures: config.report_batch_item_failures,
-            function_timeout: Duration::from_secs(config.function_timeout_seconds),
-            maximum_concurrency: config.maximum_concurrency,
-        },
-        function,
-    );
+    let endpoint_url = format!("http://{}", loopback(bound));
+    let pipeline = match start_pipeline(&engine, &config, &endpoint_url).await {
+        Ok(pipeline) => pipeline,
+        Err(error) => {
+            let _ = shutdown_tx.send(true);
+            let _ = serving.await;
+            engine.close();
+            return Err(error);
+        }
+    };
     let maintenance = {
         let engine = engine.clone();
         let mut shutdown = shutdown_rx.clone();
@@ -259,7 +412,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         "shutting down: finishing in-flight batches and requests"
     );
     let _ = shutdown_tx.send(true);
-    mapping.stop().await;
+    pipeline.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;
     engine.close();

@@ -8,6 +8,7 @@
 //!   enqueued in the same transaction that makes the object change visible.
 //! - [`sqs`]: queues and messages with SQS semantics (visibility, redrive, long polling).
 //! - [`mapping`]: event source mappings that poll a queue and invoke a function.
+//! - [`event_filter`]: the FilterCriteria patterns of event source mappings.
 //! - [`local_store`]: the copy function's object store over this engine.
 //! - [`telemetry`] and [`activity`]: what eddy counts, and the recent files' journeys.
 //! - [`inspect`]: read-only views for operators.
@@ -16,6 +17,7 @@ pub mod activity;
 pub mod blobs;
 pub mod db;
 pub mod error;
+pub mod event_filter;
 pub mod inspect;
 pub mod local_store;
 pub mod mapping;

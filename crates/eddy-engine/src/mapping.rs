@@ -10,20 +10,25 @@
 //! - A function error or a batch that overruns the function timeout fails the whole
 //!   batch: nothing is deleted, every message reappears after its visibility timeout,
 //!   and the poller backs off.
+//! - FilterCriteria: records that match none of the patterns are deleted without
+//!   invoking the function.
+//! - Concurrency: the mapping starts with 5 concurrent batches, adds pollers while the
+//!   queue has work and never runs more than ScalingConfig.MaximumConcurrency.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use eddy_events::lambda::{SqsEvent, SqsMessage, SqsMessageAttribute};
 use eddy_function::{CopyOptions, process_batch};
 
 use crate::Engine;
+use crate::event_filter::{self, FilterPattern};
 use crate::local_store::LocalStore;
 use crate::sqs::{ReceiveRequest, ReceivedMessage};
 
@@ -39,11 +44,12 @@ pub enum InvokeError {
 /// A function a mapping can invoke.
 pub trait Function: Send + Sync + 'static {
     fn name(&self) -> &str;
-    /// Invokes the function with an event; resolves to its JSON response.
+    /// Invokes the function with an event; resolves to its JSON response, or to
+    /// [`InvokeError::Timeout`] when the invocation runs longer than `timeout`.
     fn invoke(
         &self,
         event: SqsEvent,
-        deadline: Instant,
+        timeout: Duration,
     ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>>;
 }
 
@@ -72,12 +78,14 @@ impl Function for BuiltinCopyFunction {
     fn invoke(
         &self,
         event: SqsEvent,
-        _deadline: Instant,
+        timeout: Duration,
     ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>> {
         let store = self.store.clone();
         let options = self.options.clone();
         Box::pin(async move {
-            let reports = process_batch(&store, &options, &event).await;
+            let reports = tokio::time::timeout(timeout, process_batch(&store, &options, &event))
+                .await
+                .map_err(|_| InvokeError::Timeout(timeout))?;
             let response = eddy_events::lambda::batch_response(
                 reports
                     .into_iter()
@@ -101,6 +109,47 @@ pub struct MappingSettings {
     pub report_batch_item_failures: bool,
     pub function_timeout: Duration,
     pub maximum_concurrency: u32,
+    /// FilterCriteria: records matching none are deleted without invoking.
+    pub filters: Vec<FilterPattern>,
+}
+
+/// Why a mapping cannot start (Lambda refuses to create such a mapping).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum MappingError {
+    #[error("queue {0} does not exist")]
+    NoSuchQueue(String),
+    #[error(
+        "queue {queue} has a visibility timeout of {visibility_timeout} s, less than the function timeout of {function_timeout} s (Lambda refuses such a mapping; AWS recommends 6 times the timeout)"
+    )]
+    VisibilityTimeoutTooShort {
+        queue: String,
+        visibility_timeout: u64,
+        function_timeout: u64,
+    },
+    #[error("queue {0} is a FIFO queue: eddy maps standard queues only")]
+    FifoQueue(String),
+}
+
+/// The start-up check of a mapping: the queue exists, is standard, and its visibility
+/// timeout is at least the function timeout.
+pub async fn check(engine: &Engine, settings: &MappingSettings) -> Result<(), MappingError> {
+    let queue = engine
+        .get_queue(&settings.queue_name)
+        .await
+        .map_err(|_| MappingError::NoSuchQueue(settings.queue_name.clone()))?;
+    if queue.attributes.fifo() {
+        return Err(MappingError::FifoQueue(settings.queue_name.clone()));
+    }
+    let visibility_timeout = queue.attributes.visibility_timeout();
+    let function_timeout = settings.function_timeout.as_secs();
+    if visibility_timeout < function_timeout {
+        return Err(MappingError::VisibilityTimeoutTooShort {
+            queue: settings.queue_name.clone(),
+            visibility_timeout,
+            function_timeout,
+        });
+    }
+    Ok(())
 }
 
 /// What the mapping does with a batch after the invocation.
@@ -189,17 +238,49 @@ pub fn lambda_event(engine: &Engine, queue: &str, messages: &[ReceivedMessage]) 
     event
 }
 
-/// A running mapping; dropping the handle does not stop it, [`MappingHandle::stop`] does.
+/// Runs the pollers of a mapping: it starts with [`INITIAL_POLLERS`] (or the maximum
+/// concurrency when lower), adds one each time a poller finds work while below the
+/// maximum, and lets the added ones go when the queue is empty.
 pub struct MappingHandle {
     shutdown: watch::Sender<bool>,
-    tasks: JoinSet<()>,
+    pollers: Arc<Pollers>,
+}
+
+/// How many concurrent batches a mapping starts with (Lambda starts with 5).
+pub const INITIAL_POLLERS: u32 = 5;
+/// How long past the function timeout the mapping waits for a function that does not
+/// enforce its own deadline (an external process also needs time to start).
+pub const INIT_ALLOWANCE: Duration = Duration::from_secs(10);
+
+struct Pollers {
+    engine: Engine,
+    settings: MappingSettings,
+    function: Arc<dyn Function>,
+    watcher: watch::Receiver<bool>,
+    /// Pollers alive now.
+    alive: AtomicU32,
+    /// Batches being invoked now, and the most ever at once.
+    invoking: AtomicU32,
+    peak_invoking: AtomicU32,
+    stopped: Notify,
 }
 
 impl MappingHandle {
     /// Stops polling, lets in-flight batches finish, and waits for the pollers.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
         let _ = self.shutdown.send(true);
-        while self.tasks.join_next().await.is_some() {}
+        loop {
+            let stopped = self.pollers.stopped.notified();
+            if self.pollers.alive.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            stopped.await;
+        }
+    }
+
+    /// The most batches this mapping has had in flight at once.
+    pub fn peak_concurrency(&self) -> u32 {
+        self.pollers.peak_invoking.load(Ordering::SeqCst)
     }
 }
 
@@ -210,25 +291,49 @@ pub fn start(
     function: Arc<dyn Function>,
 ) -> MappingHandle {
     let (shutdown, watcher) = watch::channel(false);
-    let mut tasks = JoinSet::new();
-    let pollers = settings.maximum_concurrency.max(1);
-    for poller in 0..pollers {
-        let engine = engine.clone();
-        let settings = settings.clone();
-        let function = function.clone();
-        let watcher = watcher.clone();
-        tasks.spawn(async move { poll_loop(poller, engine, settings, function, watcher).await });
+    let initial = settings.maximum_concurrency.clamp(1, INITIAL_POLLERS);
+    let pollers = Arc::new(Pollers {
+        engine,
+        settings,
+        function,
+        watcher,
+        alive: AtomicU32::new(0),
+        invoking: AtomicU32::new(0),
+        peak_invoking: AtomicU32::new(0),
+        stopped: Notify::new(),
+    });
+    for _ in 0..initial {
+        spawn_poller(&pollers, true);
     }
-    MappingHandle { shutdown, tasks }
+    MappingHandle { shutdown, pollers }
 }
 
-async fn poll_loop(
-    poller: u32,
-    engine: Engine,
-    settings: MappingSettings,
-    function: Arc<dyn Function>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Starts one more poller unless the maximum is reached; returns whether it did.
+fn spawn_poller(pollers: &Arc<Pollers>, permanent: bool) -> bool {
+    let maximum = pollers.settings.maximum_concurrency.max(1);
+    let claimed = pollers
+        .alive
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |alive| {
+            (alive < maximum).then_some(alive + 1)
+        });
+    let Ok(number) = claimed else {
+        return false;
+    };
+    if !permanent {
+        tracing::debug!(queue = %pollers.settings.queue_name, pollers = number + 1, "scaling up");
+    }
+    let pollers = pollers.clone();
+    tokio::spawn(async move {
+        poll_loop(&pollers, number, permanent).await;
+        pollers.alive.fetch_sub(1, Ordering::SeqCst);
+        pollers.stopped.notify_waiters();
+    });
+    true
+}
+
+async fn poll_loop(pollers: &Arc<Pollers>, poller: u32, permanent: bool) {
+    let settings = &pollers.settings;
+    let mut shutdown = pollers.watcher.clone();
     let mut backoff = Duration::ZERO;
     loop {
         if *shutdown.borrow() {
@@ -241,10 +346,11 @@ async fn poll_loop(
             }
         }
         let batch = tokio::select! {
-            batch = gather_batch(&engine, &settings) => batch,
+            batch = gather_batch(&pollers.engine, settings) => batch,
             _ = shutdown.changed() => return,
         };
         let messages = match batch {
+            Ok(messages) if messages.is_empty() && !permanent => return,
             Ok(messages) if messages.is_empty() => continue,
             Ok(messages) => messages,
             Err(error) => {
@@ -253,7 +359,18 @@ async fn poll_loop(
                 continue;
             }
         };
-        let ok = run_batch(&engine, &settings, function.as_ref(), messages).await;
+        // The queue has work: add a poller while below the maximum.
+        spawn_poller(pollers, false);
+        let now = pollers.invoking.fetch_add(1, Ordering::SeqCst) + 1;
+        pollers.peak_invoking.fetch_max(now, Ordering::SeqCst);
+        let ok = run_batch(
+            &pollers.engine,
+            settings,
+            pollers.function.as_ref(),
+            messages,
+        )
+        .await;
+        pollers.invoking.fetch_sub(1, Ordering::SeqCst);
         backoff = if ok {
             Duration::ZERO
         } else {
@@ -318,6 +435,42 @@ async fn gather_batch(
     Ok(batch)
 }
 
+/// Deletes the records no filter pattern matches and returns the rest.
+async fn apply_filters(
+    engine: &Engine,
+    settings: &MappingSettings,
+    messages: Vec<ReceivedMessage>,
+    event: SqsEvent,
+) -> (Vec<ReceivedMessage>, SqsEvent) {
+    if settings.filters.is_empty() {
+        return (messages, event);
+    }
+    let mut kept_messages = Vec::with_capacity(messages.len());
+    let mut kept_records = Vec::with_capacity(messages.len());
+    let mut dropped = Vec::new();
+    for (message, record) in messages.into_iter().zip(event.records) {
+        let as_json = serde_json::to_value(&record).unwrap_or_default();
+        if event_filter::any_matches(&settings.filters, &as_json) {
+            kept_messages.push(message);
+            kept_records.push(record);
+        } else {
+            dropped.push(message.receipt_handle);
+        }
+    }
+    if !dropped.is_empty() {
+        tracing::info!(queue = %settings.queue_name, filtered_out = dropped.len(), "deleting records that match no filter pattern");
+        if let Err(error) = engine
+            .delete_message_batch(&settings.queue_name, dropped)
+            .await
+        {
+            tracing::warn!(queue = %settings.queue_name, %error, "could not delete filtered-out messages");
+        }
+    }
+    let mut event = SqsEvent::default();
+    event.records = kept_records;
+    (kept_messages, event)
+}
+
 /// Invokes the function with one batch and deletes what succeeded. Returns whether the
 /// batch as a whole succeeded.
 async fn run_batch(
@@ -327,11 +480,16 @@ async fn run_batch(
     messages: Vec<ReceivedMessage>,
 ) -> bool {
     let event = lambda_event(engine, &settings.queue_name, &messages);
+    let (messages, event) = apply_filters(engine, settings, messages, event).await;
+    if messages.is_empty() {
+        return true;
+    }
     let batch_ids: HashSet<String> = messages.iter().map(|m| m.message_id.clone()).collect();
-    let deadline = Instant::now() + settings.function_timeout;
-    let response = match tokio::time::timeout_at(deadline, function.invoke(event, deadline)).await {
+    let timeout = settings.function_timeout;
+    let backstop = Instant::now() + timeout + INIT_ALLOWANCE;
+    let response = match tokio::time::timeout_at(backstop, function.invoke(event, timeout)).await {
         Ok(result) => result,
-        Err(_) => Err(InvokeError::Timeout(settings.function_timeout)),
+        Err(_) => Err(InvokeError::Timeout(timeout)),
     };
     let verdict = match response {
         Ok(value) => judge_response(&value, &batch_ids, settings.report_batch_item_failures),

@@ -4,6 +4,10 @@
 //!
 //! Field names and order follow what AWS sends (eventVersion 2.1). Keys are
 //! form-URL-encoded (space as `+`, `/` literal); [`decode_key`] reverses it.
+//!
+//! Reading is lenient where the copy function does not need a field: other S3
+//! implementations (emulators, older S3-compatible stores) leave out identity and
+//! request fields, and their events must still be copied.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,26 +22,33 @@ pub struct S3Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct S3EventRecord {
+    #[serde(default)]
     pub event_version: String,
+    #[serde(default)]
     pub event_source: String,
+    #[serde(default)]
     pub aws_region: String,
     /// ISO-8601 UTC with milliseconds, e.g. `2026-01-01T00:00:00.123Z`.
+    #[serde(default)]
     pub event_time: String,
     /// Without the `s3:` prefix, e.g. `ObjectCreated:Put`.
     pub event_name: String,
+    #[serde(default)]
     pub user_identity: PrincipalId,
+    #[serde(default)]
     pub request_parameters: RequestParameters,
+    #[serde(default)]
     pub response_elements: ResponseElements,
     pub s3: S3Entity,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrincipalId {
     pub principal_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestParameters {
     #[serde(rename = "sourceIPAddress")]
@@ -45,7 +56,7 @@ pub struct RequestParameters {
 }
 
 /// The request id headers of the S3 response to the request that caused the event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResponseElements {
     #[serde(rename = "x-amz-request-id")]
     pub request_id: String,
@@ -56,7 +67,9 @@ pub struct ResponseElements {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct S3Entity {
+    #[serde(default)]
     pub s3_schema_version: String,
+    #[serde(default)]
     pub configuration_id: String,
     pub bucket: S3Bucket,
     pub object: S3Object,
@@ -66,7 +79,9 @@ pub struct S3Entity {
 #[serde(rename_all = "camelCase")]
 pub struct S3Bucket {
     pub name: String,
+    #[serde(default)]
     pub owner_identity: PrincipalId,
+    #[serde(default)]
     pub arn: String,
 }
 
@@ -84,6 +99,7 @@ pub struct S3Object {
     pub e_tag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    #[serde(default)]
     pub sequencer: String,
 }
 
@@ -91,11 +107,16 @@ pub struct S3Object {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct S3TestEvent {
+    #[serde(default)]
     pub service: String,
     pub event: String,
+    #[serde(default)]
     pub time: String,
+    #[serde(default)]
     pub bucket: String,
+    #[serde(default)]
     pub request_id: String,
+    #[serde(default)]
     pub host_id: String,
 }
 
@@ -210,5 +231,20 @@ mod tests {
         assert_eq!(serde_json::to_string(&parsed).expect("serialise"), event);
         assert!(parse_notification("hello").is_err());
         assert!(parse_notification(r#"{"Records":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn parses_events_of_other_implementations_without_identity_fields() {
+        let test = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"t","Bucket":"b"}"#;
+        assert!(matches!(
+            parse_notification(test),
+            Ok(NotificationBody::Test(_))
+        ));
+        let minimal = r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k","eTag":"e"}}}]}"#;
+        let Ok(NotificationBody::Event(parsed)) = parse_notification(minimal) else {
+            panic!("not parsed as an event");
+        };
+        assert_eq!(parsed.records[0].s3.bucket.name, "b");
+        assert_eq!(parsed.records[0].s3.object.e_tag.as_deref(), Some("e"));
     }
 }

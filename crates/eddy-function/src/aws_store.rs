@@ -67,13 +67,23 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(error: SdkError<E>) -> Co
     }
 }
 
+/// Whether a single-part copy's ETag shows that the store copied a version other than
+/// the one the copy was conditioned on (S3 honours the condition; some emulators do
+/// not). Multipart ETags are not content hashes and prove nothing either way.
+fn ignored_copy_condition(expected: &str, copied: &str) -> bool {
+    let expected = expected.trim_matches('"');
+    let copied = copied.trim_matches('"');
+    !expected.contains('-') && !copied.contains('-') && expected != copied
+}
+
 impl ObjectStore for AwsS3Store {
     async fn copy_object(&self, request: &CopyRequest) -> Result<(), CopyError> {
         let size = request.source_size.unwrap_or(0);
         if size > MAX_SINGLE_COPY_BYTES {
             return self.multipart_copy(request, size).await;
         }
-        self.client
+        let output = self
+            .client
             .copy_object()
             .bucket(&request.destination_bucket)
             .key(&request.destination_key)
@@ -82,6 +92,18 @@ impl ObjectStore for AwsS3Store {
             .send()
             .await
             .map_err(classify)?;
+        let copied_etag = output.copy_object_result().and_then(|r| r.e_tag());
+        if let (Some(expected), Some(copied)) = (request.source_etag.as_deref(), copied_etag)
+            && ignored_copy_condition(expected, copied)
+        {
+            tracing::warn!(
+                bucket = %request.source_bucket,
+                key = %request.source_key,
+                expected,
+                copied,
+                "the store ignored x-amz-copy-source-if-match and copied another version of the source"
+            );
+        }
         Ok(())
     }
 }
@@ -206,6 +228,13 @@ mod tests {
             copy_source("src", "plain/key-1_2.~txt"),
             "src/plain/key-1_2.~txt"
         );
+    }
+
+    #[test]
+    fn detects_an_ignored_copy_condition() {
+        assert!(ignored_copy_condition("abc", "\"def\""));
+        assert!(!ignored_copy_condition("abc", "\"abc\""));
+        assert!(!ignored_copy_condition("abc-2", "\"def\""));
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! SQS credential scope, a form-encoded POST or an `Action` query parameter (the SQS
 //! query protocol) go to SQS, `/_eddy/` to the pages, everything else to S3.
 //! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
+//! [`runtime_api`] serves the Lambda Runtime API to external function processes, each on
+//! its own loopback port.
 
 pub mod pages;
+pub mod runtime_api;
 pub mod s3;
 mod s3_access;
 mod s3_host;
