@@ -318,6 +318,15 @@ async fn start_pipeline(
 
 pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let config = load_config(options.config)?;
+    // Installed first, so that provisioning is counted too.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            60.0,
+        ])
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
     let address: SocketAddr = options.listen.parse().with_context(|| {
         format!(
             "--listen {} is not an address like 127.0.0.1:4566",
@@ -347,14 +356,6 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets(&[
-            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-            60.0,
-        ])
-        .context("metrics buckets")?
-        .install_recorder()
-        .context("cannot install the metrics recorder")?;
     let state = AppState::new(
         engine.clone(),
         vec![Credential {

@@ -31,6 +31,8 @@ use crate::Engine;
 use crate::event_filter::{self, FilterPattern};
 use crate::local_store::LocalStore;
 use crate::sqs::{ReceiveRequest, ReceivedMessage};
+use crate::telemetry;
+use eddy_events::s3_event::{NotificationBody, decode_key, parse_notification};
 
 /// Why an invocation failed as a whole.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -471,6 +473,34 @@ async fn apply_filters(
     (kept_messages, event)
 }
 
+/// Adds a step to the dashboard journey of every file the messages announce.
+fn journey_step(
+    engine: &Engine,
+    messages: &[ReceivedMessage],
+    step: &str,
+    detail: impl Fn(&ReceivedMessage) -> String,
+) {
+    let now = crate::time::now_ms();
+    for message in messages {
+        let Ok(NotificationBody::Event(event)) = parse_notification(&message.body) else {
+            continue;
+        };
+        for record in &event.records {
+            let Ok(key) = decode_key(&record.s3.object.key) else {
+                continue;
+            };
+            engine.activity().step(
+                &record.s3.bucket.name,
+                &key,
+                record.s3.object.e_tag.as_deref(),
+                step,
+                now,
+                Some(detail(message)),
+            );
+        }
+    }
+}
+
 /// Invokes the function with one batch and deletes what succeeded. Returns whether the
 /// batch as a whole succeeded.
 async fn run_batch(
@@ -479,22 +509,71 @@ async fn run_batch(
     function: &dyn Function,
     messages: Vec<ReceivedMessage>,
 ) -> bool {
+    let mapping = settings.queue_name.as_str();
+    telemetry::mapping_events(mapping, telemetry::names::ESM_POLLED, messages.len() as u64);
+    let polled = messages.len();
     let event = lambda_event(engine, &settings.queue_name, &messages);
     let (messages, event) = apply_filters(engine, settings, messages, event).await;
+    telemetry::mapping_events(
+        mapping,
+        telemetry::names::ESM_FILTERED,
+        (polled - messages.len()) as u64,
+    );
     if messages.is_empty() {
         return true;
     }
+    journey_step(engine, &messages, "received", |m| {
+        format!(
+            "{} (receive {})",
+            function.name(),
+            m.attributes
+                .get("ApproximateReceiveCount")
+                .map(String::as_str)
+                .unwrap_or("?")
+        )
+    });
     let batch_ids: HashSet<String> = messages.iter().map(|m| m.message_id.clone()).collect();
     let timeout = settings.function_timeout;
     let backstop = Instant::now() + timeout + INIT_ALLOWANCE;
+    telemetry::mapping_events(
+        mapping,
+        telemetry::names::ESM_INVOKED,
+        messages.len() as u64,
+    );
+    telemetry::concurrent_executions(function.name(), 1.0);
+    let started = Instant::now();
     let response = match tokio::time::timeout_at(backstop, function.invoke(event, timeout)).await {
         Ok(result) => result,
         Err(_) => Err(InvokeError::Timeout(timeout)),
     };
+    telemetry::concurrent_executions(function.name(), -1.0);
+    telemetry::invocation(function.name(), response.is_err(), started.elapsed());
     let verdict = match response {
         Ok(value) => judge_response(&value, &batch_ids, settings.report_batch_item_failures),
         Err(error) => BatchVerdict::FailWhole(error.to_string()),
     };
+    let failed_ids: HashSet<String> = match &verdict {
+        BatchVerdict::FailWhole(_) => batch_ids.clone(),
+        BatchVerdict::DeleteAllBut(failed) => failed.clone(),
+    };
+    let failed_messages: Vec<ReceivedMessage> = messages
+        .iter()
+        .filter(|m| failed_ids.contains(&m.message_id))
+        .cloned()
+        .collect();
+    telemetry::mapping_events(
+        mapping,
+        telemetry::names::ESM_FAILED,
+        failed_messages.len() as u64,
+    );
+    for _ in &failed_messages {
+        telemetry::record_failed();
+        engine.activity().record_failed();
+    }
+    journey_step(engine, &failed_messages, "failed", |_| match &verdict {
+        BatchVerdict::FailWhole(reason) => reason.clone(),
+        BatchVerdict::DeleteAllBut(_) => "reported in batchItemFailures".to_owned(),
+    });
     match verdict {
         BatchVerdict::FailWhole(reason) => {
             tracing::warn!(function = function.name(), queue = %settings.queue_name, messages = messages.len(), %reason, "batch failed; nothing deleted");
@@ -522,6 +601,7 @@ async fn run_batch(
                     .collect();
                 tracing::info!(function = function.name(), failed = ?keys, "records left for retry");
             }
+            telemetry::mapping_events(mapping, telemetry::names::ESM_DELETED, handles.len() as u64);
             if !handles.is_empty()
                 && let Err(error) = engine
                     .delete_message_batch(&settings.queue_name, handles)

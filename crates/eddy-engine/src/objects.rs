@@ -574,6 +574,9 @@ impl Engine {
             })
             .await??;
         self.wake_queues(woken.iter());
+        for queue in &woken {
+            crate::telemetry::messages_sent(queue, 1);
+        }
         Ok(())
     }
 
@@ -790,8 +793,32 @@ impl Engine {
             attrs: attrs.unwrap_or_else(|| source_meta.attrs.clone()),
             version_id: None,
         };
-        self.commit_placed(meta, "s3:ObjectCreated:Copy", context)
-            .await
+        let copied = self
+            .commit_placed(meta, "s3:ObjectCreated:Copy", context)
+            .await?;
+        self.note_copy(source_meta, &copied);
+        Ok(copied)
+    }
+
+    /// A copy of a file on its way through the pipeline ends its journey: the step, and
+    /// the time from its upload to the copy being done.
+    fn note_copy(&self, source: &ObjectMeta, copy: &ObjectMeta) {
+        let activity = self.activity();
+        let Some(uploaded_ms) = activity.uploaded_at(&source.bucket, &source.key, &source.etag)
+        else {
+            return;
+        };
+        let latency_ms = copy.last_modified_ms.saturating_sub(uploaded_ms);
+        activity.step(
+            &source.bucket,
+            &source.key,
+            Some(&source.etag),
+            "copied",
+            copy.last_modified_ms,
+            Some(format!("to {}/{}", copy.bucket, copy.key)),
+        );
+        activity.copied_after(latency_ms);
+        crate::telemetry::file_copied(std::time::Duration::from_millis(latency_ms));
     }
 
     /// The versioning state of a bucket.
