@@ -30,21 +30,21 @@ pub enum Metric {
 impl Metric {
     pub fn label(self) -> &'static str {
         match self {
-            Metric::SendRate => "SQS SendMessage, 32 conns (msg/s)",
+            Metric::SendRate => "SQS SendMessage (msg/s)",
             Metric::SendP50 => "SendMessage p50 (ms)",
             Metric::SendP99 => "SendMessage p99 (ms)",
-            Metric::BatchRate => "SQS SendMessageBatch x10, 32 conns (msg/s)",
-            Metric::DrainRate => "SQS receive+delete drain, 32 conns (msg/s)",
-            Metric::PutRate => "S3 PutObject 4 KiB, 32 conns (obj/s)",
+            Metric::BatchRate => "SQS SendMessageBatch, 10 per call (msg/s)",
+            Metric::DrainRate => "SQS receive + delete drain (msg/s)",
+            Metric::PutRate => "S3 PutObject 4 KiB (objects/s)",
             Metric::PutP50 => "PutObject p50 (ms)",
             Metric::PutP99 => "PutObject p99 (ms)",
-            Metric::PipelineRate => "Pipeline 4 KiB files, 32 clients (files/s)",
+            Metric::PipelineRate => "Pipeline, 4 KiB files, upload to last copy (files/s)",
             Metric::PipelineP50 => "upload-to-copied p50 (ms)",
             Metric::PipelineP99 => "upload-to-copied p99 (ms)",
-            Metric::LargeRate => "1 GiB upload (MB/s)",
-            Metric::LargePercentOfDd => "1 GiB upload, % of dd conv=fsync",
-            Metric::LargeCopy => "1 GiB copy, ack to copy visible (ms)",
-            Metric::LargePeakRss => "peak RSS during 1 GiB upload (MiB)",
+            Metric::LargeRate => "Large upload, one PutObject (MB/s)",
+            Metric::LargePercentOfDd => "large upload, % of dd conv=fsync",
+            Metric::LargeCopy => "large copy, upload ack to copy visible (ms)",
+            Metric::LargePeakRss => "peak RSS during the large upload (MiB)",
             Metric::Startup => "Start-up to ready (ms)",
             Metric::IdleRss => "Idle RSS (MiB)",
             Metric::PeakRssUnderLoad => "Peak RSS under SQS/S3/pipeline load (MiB)",
@@ -127,7 +127,8 @@ impl Results {
     }
 }
 
-/// A number for the table: thousands separated from 1,000 up, two decimals below 10.
+/// A number for the table: thousands separated from 1,000 up, whole numbers without
+/// decimals, one decimal from 10 up and two below.
 pub fn format_number(value: f64) -> String {
     if !value.is_finite() {
         return "-".to_owned();
@@ -146,6 +147,8 @@ pub fn format_number(value: f64) -> String {
             grouped.insert(0, '-');
         }
         grouped
+    } else if value.fract() == 0.0 {
+        format!("{value:.0}")
     } else if value.abs() >= 10.0 {
         format!("{value:.1}")
     } else {
@@ -209,6 +212,7 @@ mod tests {
         assert_eq!(format_number(1_234_567.0), "1,234,567");
         assert_eq!(format_number(999.94), "999.9");
         assert_eq!(format_number(1.234), "1.23");
+        assert_eq!(format_number(489.0), "489");
         assert_eq!(format_number(f64::NAN), "-");
     }
 
@@ -220,9 +224,9 @@ mod tests {
         moto.set(Metric::SendRate, 500.0);
         eddy.set(Metric::Startup, 150.0);
         let table = markdown_table(&eddy, &moto);
-        assert!(table.contains("| SQS SendMessage, 32 conns (msg/s) | 25,000 | 500.0 | 50x | >= 20,000 and >= 100x moto | **no** |"), "{table}");
+        assert!(table.contains("| SQS SendMessage (msg/s) | 25,000 | 500 | 50x | >= 20,000 and >= 100x moto | **no** |"), "{table}");
         assert!(
-            table.contains("| Start-up to ready (ms) | 150.0 | - | - | < 100 | **no** |"),
+            table.contains("| Start-up to ready (ms) | 150 | - | - | < 100 | **no** |"),
             "{table}"
         );
         assert!(!table.contains("Idle RSS"), "{table}");
