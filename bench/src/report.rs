@@ -164,8 +164,10 @@ fn format_ratio(eddy: Option<f64>, moto: Option<f64>) -> String {
                 format!("{}x", format_number(ratio))
             } else if ratio >= 10.0 {
                 format!("{ratio:.0}x")
-            } else {
+            } else if ratio >= 0.1 {
                 format!("{ratio:.2}x")
+            } else {
+                format!("{ratio:.3}x")
             }
         }
         _ => "-".to_owned(),
