@@ -13,7 +13,9 @@ use eddy_bench::load::{Budget, closed_loop};
 use eddy_bench::report::format_number;
 use eddy_bench::sign::Signer;
 use eddy_bench::suite::{self, Options};
-use eddy_bench::workloads::{PutObject, SendMessage, create_bucket, create_queue};
+use eddy_bench::workloads::{
+    CopyClock, PutObject, SendMessage, create_bucket, create_queue, pipeline,
+};
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +51,9 @@ enum Command {
         connections: usize,
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// Files uploaded by the pipeline workload.
+        #[arg(long, default_value_t = 10_000)]
+        files: u64,
     },
     /// Serve the fixed SendMessage answer on a free loopback port.
     StubServer,
@@ -60,6 +65,8 @@ enum LoadWorkload {
     SendMessage,
     /// S3 PutObject of 4 KiB to bucket bench-put (created if missing).
     PutObject,
+    /// 4 KiB files into eddy's `source` bucket until each copy is in `destination`.
+    Pipeline,
 }
 
 fn main() -> std::process::ExitCode {
@@ -100,7 +107,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             workload,
             connections,
             seconds,
-        } => load(&endpoint, workload, connections, seconds).await,
+            files,
+        } => load(&endpoint, workload, connections, seconds, files).await,
         Command::StubServer => {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             println!("stub ready on http://{}", listener.local_addr()?);
@@ -114,6 +122,7 @@ async fn load(
     workload: LoadWorkload,
     connections: usize,
     seconds: f64,
+    files: u64,
 ) -> anyhow::Result<()> {
     let api = Api::new(endpoint, Signer::new("test", "test", "us-east-1"))?;
     let mut admin = Connection::open(api.clone()).await?;
@@ -136,6 +145,35 @@ async fn load(
             }
             let put = PutObject::new("bench-put", &format!("obj-{}/", std::process::id()), 4096);
             closed_loop(&api, connections, budget, Arc::new(put), false).await?
+        }
+        LoadWorkload::Pipeline => {
+            let queue = admin
+                .sqs(
+                    "GetQueueUrl",
+                    &serde_json::json!({"QueueName": "file-events"}),
+                )
+                .await?;
+            let url = queue["QueueUrl"].as_str().context("no QueueUrl")?;
+            let mut stats = pipeline(
+                &api,
+                connections,
+                files,
+                4096,
+                "source",
+                "destination",
+                url,
+                CopyClock::LastModified,
+                Duration::from_secs(600),
+            )
+            .await?;
+            println!(
+                "{} files/s (uploads {} /s); upload-to-copied p50 {} ms, p99 {} ms",
+                format_number(stats.rate()),
+                format_number(stats.upload.rate()),
+                format_number(stats.latencies.quantile_ms(0.5).unwrap_or(f64::NAN)),
+                format_number(stats.latencies.quantile_ms(0.99).unwrap_or(f64::NAN)),
+            );
+            return Ok(());
         }
     };
     println!(

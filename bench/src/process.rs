@@ -91,7 +91,10 @@ impl CpuMeter {
     }
 }
 
-/// A child process killed (and its scratch directory removed) when dropped.
+/// A child process, killed when dropped. Its scratch directory stays until the whole
+/// run's directory is removed: deleting tens of thousands of files between workloads
+/// would slow the next one's file creation (ext4 skips recently freed inodes for
+/// minutes).
 pub struct Server {
     pub name: &'static str,
     pub child: Child,
@@ -99,7 +102,7 @@ pub struct Server {
     /// From spawn to ready (eddy: its ready line; others: first HTTP answer).
     pub startup: Duration,
     pub log: PathBuf,
-    scratch: Option<tempfile::TempDir>,
+    scratch: Option<PathBuf>,
 }
 
 impl Server {
@@ -117,7 +120,7 @@ impl Server {
 
     /// The scratch directory (eddy's data dir lives inside it).
     pub fn scratch(&self) -> Option<&Path> {
-        self.scratch.as_ref().map(|dir| dir.path())
+        self.scratch.as_deref()
     }
 
     /// Stops the process (SIGKILL: the benchmark has no use for a clean shutdown).
@@ -143,11 +146,12 @@ pub fn start_eddy(binary: &Path, work_dir: &Path, config_toml: &str) -> anyhow::
     let scratch = tempfile::Builder::new()
         .prefix("eddy-")
         .tempdir_in(work_dir)
-        .with_context(|| format!("cannot create a scratch dir in {}", work_dir.display()))?;
-    let data_dir = scratch.path().join("data");
-    let config = scratch.path().join("eddy.toml");
+        .with_context(|| format!("cannot create a scratch dir in {}", work_dir.display()))?
+        .keep();
+    let data_dir = scratch.join("data");
+    let config = scratch.join("eddy.toml");
     std::fs::write(&config, config_toml)?;
-    let log = scratch.path().join("eddy.log");
+    let log = scratch.join("eddy.log");
     let log_file = std::fs::File::create(&log)?;
     let started = Instant::now();
     let mut child = Command::new(binary)
@@ -206,15 +210,16 @@ fn free_port() -> anyhow::Result<u16> {
 pub fn start_moto(command: &str, work_dir: &Path) -> anyhow::Result<Server> {
     let scratch = tempfile::Builder::new()
         .prefix("moto-")
-        .tempdir_in(work_dir)?;
+        .tempdir_in(work_dir)?
+        .keep();
     let port = free_port()?;
-    let log = scratch.path().join("moto.log");
+    let log = scratch.join("moto.log");
     let log_file = std::fs::File::create(&log)?;
     let started = Instant::now();
     let child = Command::new(command)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         // moto keeps large objects in temporary files: keep them on the benchmark disk.
-        .env("TMPDIR", scratch.path())
+        .env("TMPDIR", &scratch)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log_file.try_clone()?))
         .stderr(Stdio::from(log_file))

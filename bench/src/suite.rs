@@ -79,7 +79,8 @@ pub struct Options {
     /// How many times eddy is started to time its start-up (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub startup_runs: usize,
-    /// Where data directories (and dd's file) go; default: a new directory in /tmp.
+    /// Where the run's directory (data directories, logs, dd's file) is made; default:
+    /// the system's temporary directory.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
     /// Run only these parts (comma-separated).
@@ -199,17 +200,15 @@ pub async fn run(options: Options) -> anyhow::Result<String> {
             options.eddy.display()
         );
     }
-    let temp;
-    let work_dir = match &options.work_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            dir.clone()
-        }
-        None => {
-            temp = tempfile::Builder::new().prefix("eddy-bench-").tempdir()?;
-            temp.path().to_owned()
-        }
-    };
+    // Everything of this run (data directories, logs, dd's file) goes in one directory,
+    // removed at the end.
+    let base = options.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&base)?;
+    let run_dir = tempfile::Builder::new()
+        .prefix("eddy-bench-")
+        .tempdir_in(&base)
+        .with_context(|| format!("cannot create a directory in {}", base.display()))?;
+    let work_dir = run_dir.path().to_owned();
     let load_before = load_average();
     let mut report = Report::default();
     let mut large_reference: Option<f64> = None;
