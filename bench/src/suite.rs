@@ -179,7 +179,7 @@ fn first_error(error: Option<&String>) -> String {
 
 fn describe(system: System, what: &str, stats: &RunStats, cpu: CpuUse) -> String {
     format!(
-        "{} {what}: {} items in {} requests over {:.2} s, {} errors, {} reconnects; {}{}",
+        "{} {what}: {} items in {} requests over {:.2} s, {} errors, {} reconnects; {} ({} {:.1} µs of CPU per item){}",
         system.name(),
         format_number(stats.items as f64),
         format_number(stats.requests as f64),
@@ -187,6 +187,8 @@ fn describe(system: System, what: &str, stats: &RunStats, cpu: CpuUse) -> String
         stats.errors,
         stats.reconnects,
         cpu.summary(system.name()),
+        system.name(),
+        cpu.server_cores * cpu.wall.as_secs_f64() * 1e6 / stats.items.max(1) as f64,
         first_error(stats.first_error.as_ref())
     )
 }
