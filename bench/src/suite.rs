@@ -59,9 +59,9 @@ pub struct Options {
     /// Messages sent by SendMessageBatch and then drained, on eddy.
     #[arg(long, default_value_t = 100_000)]
     pub drain_messages: u64,
-    /// Messages sent by SendMessageBatch and then drained, on moto: its sends and
-    /// receives slow down as its queue grows (a SendMessageBatch took 2.5 s with 1,600
-    /// messages queued), so the full count would take hours.
+    /// Messages sent by SendMessageBatch and then drained, on moto: it slows down as
+    /// its queue grows (one SendMessageBatch every 2.5 s with about 5,000 messages
+    /// queued), so the full count would take hours.
     #[arg(long, default_value_t = 1_000)]
     pub moto_drain_messages: u64,
     /// Files through eddy's pipeline.
