@@ -433,3 +433,31 @@ async fn sigterm_waits_for_the_copy_in_hand_and_deletes_its_message() {
     let hidden = queue_count(&sqs, &queue_url, "ApproximateNumberOfMessagesNotVisible").await;
     assert_eq!(visible + hidden, 0, "the processed message was deleted");
 }
+
+#[tokio::test]
+async fn a_queue_that_does_not_exist_stops_the_worker_with_its_url() {
+    let eddy = Eddy::start();
+    let url = eddy.queue_url("no-such-queue");
+    let output = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args([
+            "worker",
+            "--queue-url",
+            &url,
+            "--destination-bucket",
+            "destination",
+        ])
+        .args(["--endpoint-url", &eddy.endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run eddy worker");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&url), "{stderr}");
+    assert!(
+        stderr.contains("NonExistentQueue") || stderr.contains("QueueDoesNotExist"),
+        "{stderr}"
+    );
+}

@@ -272,15 +272,15 @@ impl MappingHandle {
         loop {
             let stopped = self.pollers.stopped.notified();
             if self.pollers.alive.load(Ordering::SeqCst) == 0 {
-                return;
+                break;
             }
             stopped.await;
         }
-    }
-
-    /// The most batches this mapping has had in flight at once.
-    pub fn peak_concurrency(&self) -> u32 {
-        self.pollers.peak_invoking.load(Ordering::SeqCst)
+        tracing::info!(
+            queue = %self.pollers.settings.queue_name,
+            peak_concurrency = self.pollers.peak_invoking.load(Ordering::SeqCst),
+            "event source mapping stopped"
+        );
     }
 }
 
