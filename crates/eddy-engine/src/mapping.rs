@@ -249,8 +249,8 @@ pub struct MappingHandle {
 /// How many concurrent batches a mapping starts with (Lambda starts with 5).
 pub const INITIAL_POLLERS: u32 = 5;
 /// How long past the function timeout the mapping waits for a function that does not
-/// enforce its own deadline (an external process also needs time to start).
-pub const INIT_ALLOWANCE: Duration = Duration::from_secs(10);
+/// enforce its own deadline: more than the 10 s an external process may take to start.
+pub const INIT_ALLOWANCE: Duration = Duration::from_secs(15);
 
 struct Pollers {
     engine: Engine,
