@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use aws_credential_types::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use common::{Eddy, eventually, get_bytes, queue_count};
@@ -287,4 +289,175 @@ async fn sigterm_finishes_in_flight_work_and_deletes_nothing_unprocessed() {
         0
     );
     assert!(worker.log().contains("stopped"), "{}", worker.log());
+}
+
+/// A TCP proxy in front of eddy that holds every request starting with `PUT ` (the
+/// worker's CopyObject; its SQS calls are POSTs) for `delay` before passing it on: a
+/// copy that outlasts the visibility timeout, with the real worker and the real eddy.
+async fn slow_copy_proxy(upstream: &str, delay: Duration) -> String {
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind proxy");
+    let address = listener.local_addr().expect("proxy address");
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let requests = async move {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match client_read.read(&mut buffer).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if buffer[..n].starts_with(b"PUT ") {
+                            tokio::time::sleep(delay).await;
+                        }
+                        if server_write.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                let responses = async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                };
+                tokio::join!(requests, responses);
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+// The proxy runs on the runtime while the test blocks on the worker process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_keeps_a_long_copy_invisible_past_the_visibility_timeout() {
+    let eddy = Eddy::start();
+    let s3 = eddy.s3().await;
+    let sqs = eddy.sqs().await;
+    // Visibility 1 s and maxReceiveCount 1: a second receive would dead-letter it.
+    let (queue_url, dlq_url) = create_pipeline(
+        &s3,
+        &sqs,
+        &["wsource", "wdest"],
+        "wsource",
+        "worker-events",
+        1,
+        1,
+    )
+    .await;
+    let proxy = slow_copy_proxy(&eddy.endpoint, Duration::from_millis(3500)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut worker = Worker::start(&proxy, &queue_url, dir.path());
+    s3.put_object()
+        .bucket("wsource")
+        .key("slow/copy.txt")
+        .body(ByteStream::from_static(b"slow"))
+        .send()
+        .await
+        .expect("upload");
+    let (bytes, _) = eventually(Duration::from_secs(20), "the slow copy", || {
+        get_bytes(&s3, "wdest", "copied/slow/copy.txt")
+    })
+    .await;
+    assert_eq!(bytes, b"slow");
+    support::wait_until_empty(&sqs, &queue_url, Duration::from_secs(10)).await;
+    assert_eq!(
+        queue_count(&sqs, &dlq_url, "ApproximateNumberOfMessages").await,
+        0,
+        "the message was received again while its copy ran:\n{}",
+        worker.log()
+    );
+    assert_eq!(worker.terminate(), Some(0));
+}
+
+// The proxy runs on the runtime while the test blocks on the worker process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_waits_for_the_copy_in_hand_and_deletes_its_message() {
+    let eddy = Eddy::start();
+    let s3 = eddy.s3().await;
+    let sqs = eddy.sqs().await;
+    let (queue_url, _) = create_pipeline(
+        &s3,
+        &sqs,
+        &["wsource", "wdest"],
+        "wsource",
+        "worker-events",
+        3,
+        30,
+    )
+    .await;
+    let proxy = slow_copy_proxy(&eddy.endpoint, Duration::from_millis(2000)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut worker = Worker::start(&proxy, &queue_url, dir.path());
+    s3.put_object()
+        .bucket("wsource")
+        .key("in-hand.txt")
+        .body(ByteStream::from_static(b"in hand"))
+        .send()
+        .await
+        .expect("upload");
+    // The test event and the upload's event are received; the copy is being held.
+    eventually(
+        Duration::from_secs(10),
+        "the upload's event in flight",
+        || async {
+            let visible = queue_count(&sqs, &queue_url, "ApproximateNumberOfMessages").await;
+            let hidden =
+                queue_count(&sqs, &queue_url, "ApproximateNumberOfMessagesNotVisible").await;
+            (visible == 0 && hidden >= 1).then_some(())
+        },
+    )
+    .await;
+    assert!(
+        get_bytes(&s3, "wdest", "copied/in-hand.txt")
+            .await
+            .is_none(),
+        "the copy is still held"
+    );
+    assert_eq!(worker.terminate(), Some(0), "{}", worker.log());
+    // It finished the copy and deleted the message before exiting.
+    assert!(
+        get_bytes(&s3, "wdest", "copied/in-hand.txt")
+            .await
+            .is_some(),
+        "{}",
+        worker.log()
+    );
+    let visible = queue_count(&sqs, &queue_url, "ApproximateNumberOfMessages").await;
+    let hidden = queue_count(&sqs, &queue_url, "ApproximateNumberOfMessagesNotVisible").await;
+    assert_eq!(visible + hidden, 0, "the processed message was deleted");
+}
+
+#[tokio::test]
+async fn a_queue_that_does_not_exist_stops_the_worker_with_its_url() {
+    let eddy = Eddy::start();
+    let url = eddy.queue_url("no-such-queue");
+    let output = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args([
+            "worker",
+            "--queue-url",
+            &url,
+            "--destination-bucket",
+            "destination",
+        ])
+        .args(["--endpoint-url", &eddy.endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run eddy worker");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&url), "{stderr}");
+    assert!(
+        stderr.contains("NonExistentQueue") || stderr.contains("QueueDoesNotExist"),
+        "{stderr}"
+    );
 }

@@ -251,8 +251,8 @@ pub struct MappingHandle {
 /// How many concurrent batches a mapping starts with (Lambda starts with 5).
 pub const INITIAL_POLLERS: u32 = 5;
 /// How long past the function timeout the mapping waits for a function that does not
-/// enforce its own deadline (an external process also needs time to start).
-pub const INIT_ALLOWANCE: Duration = Duration::from_secs(10);
+/// enforce its own deadline: more than the 10 s an external process may take to start.
+pub const INIT_ALLOWANCE: Duration = Duration::from_secs(15);
 
 struct Pollers {
     engine: Engine,
@@ -274,15 +274,15 @@ impl MappingHandle {
         loop {
             let stopped = self.pollers.stopped.notified();
             if self.pollers.alive.load(Ordering::SeqCst) == 0 {
-                return;
+                break;
             }
             stopped.await;
         }
-    }
-
-    /// The most batches this mapping has had in flight at once.
-    pub fn peak_concurrency(&self) -> u32 {
-        self.pollers.peak_invoking.load(Ordering::SeqCst)
+        tracing::info!(
+            queue = %self.pollers.settings.queue_name,
+            peak_concurrency = self.pollers.peak_invoking.load(Ordering::SeqCst),
+            "event source mapping stopped"
+        );
     }
 }
 

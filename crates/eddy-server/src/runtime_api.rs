@@ -209,11 +209,32 @@ impl Function for ExternalFunction {
                         error_type: "Runtime.Unavailable".into(),
                         message: "the function is shutting down".into(),
                     })?;
-            let slot = pool.lease_slot();
-            let outcome = slot.invoke(body, timeout).await;
-            lock(&pool.idle).push(slot);
-            outcome
+            let lease = Lease {
+                slot: pool.lease_slot(),
+                pool: pool.clone(),
+            };
+            lease.slot.invoke(body, timeout).await
         })
+    }
+}
+
+/// A slot in use by one invocation; it goes back to the idle list when dropped, even
+/// when the invocation is abandoned midway (its process is then restarted, so a stale
+/// event never holds it).
+struct Lease {
+    pool: Arc<Pool>,
+    slot: Arc<Slot>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let abandoned_queued = lock(&self.slot.queued).take().is_some();
+        let abandoned_pending = !lock(&self.slot.pending).is_empty();
+        if abandoned_queued || abandoned_pending {
+            lock(&self.slot.pending).clear();
+            self.slot.kill.notify_one();
+        }
+        lock(&self.pool.idle).push(self.slot.clone());
     }
 }
 
