@@ -204,6 +204,7 @@ impl Server {
             }
         } else {
             request.extensions_mut().insert(ids.clone());
+            let has_body = s3::has_body(request.headers());
             let request = request.map(s3s::Body::from);
             let mut response = match self.s3.call(request).await {
                 Ok(response) => response,
@@ -217,6 +218,7 @@ impl Server {
                 }
             };
             s3::add_request_ids_to_error(&mut response, &ids);
+            s3::close_after_refused_body(&mut response, has_body);
             response
         };
         let headers = response.headers_mut();
