@@ -570,3 +570,19 @@ def test_refused_uploads_leave_the_connection_usable(endpoint):
             s3.put_object(Bucket="py-keepalive", Key="k", Body=b"refused body", IfNoneMatch="*")
         assert error_code(excinfo) == "PreconditionFailed"
         assert s3.head_object(Bucket="py-keepalive", Key="k")["ContentLength"] == 3
+
+
+def test_presigned_url_expiry_limits(s3):
+    s3.put_object(Bucket="source", Key="presigned-expiry", Body=b"x")
+    params = {"Bucket": "source", "Key": "presigned-expiry"}
+    week = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=604800)
+    assert requests.get(week).status_code == 200
+    for expires, message in [(604801, "less than a week"), (-10, "non-negative")]:
+        url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+        response = requests.get(url)
+        assert response.status_code == 403, expires
+        assert "<Code>AuthorizationQueryParametersError</Code>" in response.text
+        assert message in response.text
+    expired = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=0)
+    response = requests.get(expired)
+    assert response.status_code == 403 and "<Code>AccessDenied</Code>" in response.text

@@ -206,7 +206,12 @@ impl Server {
             request.extensions_mut().insert(ids.clone());
             let has_body = s3::has_body(request.headers());
             let request = request.map(s3s::Body::from);
-            let mut response = match self.s3.call(request).await {
+            let refused = s3::refuse_bad_presigned_expiry(request.uri());
+            let called = match refused {
+                Some(response) => Ok(response),
+                None => self.s3.call(request).await,
+            };
+            let mut response = match called {
                 Ok(response) => response,
                 Err(error) => {
                     tracing::error!(?error, "S3 service failed");

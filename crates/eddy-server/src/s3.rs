@@ -66,6 +66,35 @@ pub fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &
     *response.body_mut() = s3s::Body::from(body);
 }
 
+/// The longest a SigV4 presigned URL may be valid for: one week.
+const MAX_PRESIGNED_EXPIRES_S: i64 = 604_800;
+
+/// Refuses a SigV4 presigned URL whose `X-Amz-Expires` is negative or longer than a
+/// week, as S3 does (403 AuthorizationQueryParametersError) before anything else.
+pub fn refuse_bad_presigned_expiry(uri: &http::Uri) -> Option<http::Response<s3s::Body>> {
+    let query = uri.query()?;
+    let mut presigned = false;
+    let mut expires = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match name.as_ref() {
+            "X-Amz-Algorithm" => presigned = true,
+            "X-Amz-Expires" => expires = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let expires = expires.filter(|_| presigned)?;
+    let message = match expires.parse::<i64>() {
+        Ok(seconds) if (0..=MAX_PRESIGNED_EXPIRES_S).contains(&seconds) => return None,
+        Ok(seconds) if seconds > MAX_PRESIGNED_EXPIRES_S => {
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+        }
+        _ => "X-Amz-Expires must be non-negative",
+    };
+    let error = WireError::with_message(S3ErrorCode::AuthorizationQueryParametersError, message)
+        .with_status(http::StatusCode::FORBIDDEN);
+    error.to_http_response().ok().map(Into::into)
+}
+
 /// Whether a request comes with a body (a length above zero, or chunked).
 pub fn has_body(headers: &http::HeaderMap) -> bool {
     headers.contains_key(http::header::TRANSFER_ENCODING)
