@@ -572,7 +572,8 @@ def test_refused_uploads_leave_the_connection_usable(endpoint):
         assert s3.head_object(Bucket="py-keepalive", Key="k")["ContentLength"] == 3
 
 
-def test_presigned_url_expiry_limits(s3):
+def test_presigned_url_expiry_limits(endpoint):
+    s3 = client("s3", endpoint, s3={"addressing_style": "path"}, signature_version="s3v4")
     s3.put_object(Bucket="source", Key="presigned-expiry", Body=b"x")
     params = {"Bucket": "source", "Key": "presigned-expiry"}
     week = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=604800)

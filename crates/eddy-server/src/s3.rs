@@ -92,7 +92,7 @@ pub fn refuse_bad_presigned_expiry(uri: &http::Uri) -> Option<http::Response<s3s
     };
     let error = WireError::with_message(S3ErrorCode::AuthorizationQueryParametersError, message)
         .with_status(http::StatusCode::FORBIDDEN);
-    error.to_http_response().ok().map(Into::into)
+    error.to_http_response().ok()
 }
 
 /// Whether a request comes with a body (a length above zero, or chunked).
