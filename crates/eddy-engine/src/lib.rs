@@ -97,6 +97,15 @@ CREATE TABLE IF NOT EXISTS object_versions (
     attrs TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS object_versions_by_key ON object_versions (bucket, key, seq);
+CREATE TABLE IF NOT EXISTS completed_uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    version_id TEXT,
+    size INTEGER NOT NULL,
+    completed_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY,
     bucket TEXT NOT NULL REFERENCES buckets(name),

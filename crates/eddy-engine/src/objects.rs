@@ -637,7 +637,7 @@ impl Engine {
         let result = self
             .db()
             .write(move |conn| {
-                Ok(commit_object(
+                store_failures_abort(commit_object(
                     conn,
                     &settings,
                     meta,
@@ -1058,6 +1058,39 @@ impl Engine {
         }
     }
 
+    /// The result of an upload completed in the last day, for a retried completion.
+    async fn completed_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Option<ObjectMeta>, S3Error> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        Ok(self
+            .db()
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT etag, version_id, size, completed_ms FROM completed_uploads
+                         WHERE upload_id = ?1 AND bucket = ?2 AND key = ?3",
+                    )?
+                    .query_row(params![upload_id, bucket, key], |row| {
+                        Ok(ObjectMeta {
+                            bucket: bucket.clone(),
+                            key: key.clone(),
+                            blob: String::new(),
+                            etag: row.get(0)?,
+                            version_id: row.get(1)?,
+                            size: row.get(2)?,
+                            last_modified_ms: row.get(3)?,
+                            attrs: ObjectAttrs::default(),
+                        })
+                    })
+                    .optional()?)
+            })
+            .await?)
+    }
+
     pub async fn list_parts(
         &self,
         bucket: &str,
@@ -1135,7 +1168,16 @@ impl Engine {
         requested: Vec<(u32, String)>,
         context: ChangeContext,
     ) -> Result<ObjectMeta, S3Error> {
-        let upload = self.get_upload(bucket, key, upload_id).await?;
+        let upload = match self.get_upload(bucket, key, upload_id).await {
+            Err(S3Error::NoSuchUpload) => {
+                // A retry of a completion that succeeded gets the same answer.
+                return match self.completed_upload(bucket, key, upload_id).await? {
+                    Some(meta) => Ok(meta),
+                    None => Err(S3Error::NoSuchUpload),
+                };
+            }
+            other => other?,
+        };
         let stored = self.list_parts(bucket, key, upload_id).await?;
         if requested.is_empty() {
             return Err(S3Error::InvalidArgument(
@@ -1212,18 +1254,19 @@ impl Engine {
                 if load_upload(conn, &meta.bucket, &meta.key, &upload_id).is_err() {
                     return Ok(Err(S3Error::NoSuchUpload));
                 }
-                conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [&upload_id])?;
-                let committed = match commit_object(
+                let committed = match store_failures_abort(commit_object(
                     conn,
                     &settings,
                     meta,
                     "s3:ObjectCreated:CompleteMultipartUpload",
                     &sequencer,
                     &context,
-                ) {
+                ))? {
                     Ok(c) => c,
                     Err(e) => return Ok(Err(e)),
                 };
+                conn.execute("DELETE FROM uploads WHERE upload_id = ?1", [&upload_id])?;
+                remember_completion(conn, &upload_id, &committed.meta)?;
                 Ok(Ok((committed, parts)))
             })
             .await
@@ -1242,6 +1285,43 @@ impl Engine {
                 Err(error)
             }
         }
+    }
+}
+
+/// How long a completed upload's result is kept for retried completions.
+const COMPLETION_MEMORY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Records a completed upload's result, and forgets those older than a day.
+fn remember_completion(
+    conn: &Connection,
+    upload_id: &str,
+    meta: &ObjectMeta,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    conn.prepare_cached("DELETE FROM completed_uploads WHERE completed_ms < ?1")?
+        .execute([now.saturating_sub(COMPLETION_MEMORY_MS)])?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO completed_uploads (upload_id, bucket, key, etag, version_id, size, completed_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        upload_id,
+        meta.bucket,
+        meta.key,
+        meta.etag,
+        meta.version_id,
+        meta.size,
+        now
+    ])?;
+    Ok(())
+}
+
+/// Keeps a store failure as the closure's error, so that its savepoint rolls back
+/// whatever the write did before failing; S3-level refusals stay answers.
+fn store_failures_abort<T>(result: Result<T, S3Error>) -> Result<Result<T, S3Error>, StoreError> {
+    match result {
+        Err(S3Error::Store(error)) => Err(error),
+        other => Ok(other),
     }
 }
 
@@ -1332,7 +1412,13 @@ fn list_page(conn: &Connection, bucket: &str, query: &ListQuery) -> Result<ListP
                         .map(|i| meta.key[..query.prefix.len() + i + d.len()].to_owned())
                 });
             if let Some(common) = folded {
-                if page.common_prefixes.last() == Some(&common) {
+                // A common prefix already listed, on this page or (as the marker) on
+                // the previous one, is not listed again.
+                let marker_covers = query
+                    .start_after
+                    .as_deref()
+                    .is_some_and(|after| after.starts_with(common.as_str()));
+                if page.common_prefixes.last() == Some(&common) || marker_covers {
                     continue;
                 }
                 if entries == query.max_keys {

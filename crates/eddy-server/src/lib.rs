@@ -235,8 +235,14 @@ impl Server {
             request.extensions_mut().insert(ids.clone());
             request.extensions_mut().insert(slot.clone());
             let bytes_in = content_length(request.headers());
+            let has_body = s3::has_body(request.headers());
             let request = request.map(s3s::Body::from);
-            let mut response = match self.s3.call(request).await {
+            let refused = s3::refuse_bad_presigned_expiry(request.uri());
+            let called = match refused {
+                Some(response) => Ok(response),
+                None => self.s3.call(request).await,
+            };
+            let mut response = match called {
                 Ok(response) => response,
                 Err(error) => {
                     tracing::error!(?error, "S3 service failed");
@@ -255,6 +261,7 @@ impl Server {
                 0
             };
             eddy_engine::telemetry::s3_request(&slot.name(), status, bytes_in, bytes_out);
+            s3::close_after_refused_body(&mut response, has_body);
             response
         };
         let headers = response.headers_mut();

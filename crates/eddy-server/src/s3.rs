@@ -66,6 +66,57 @@ pub fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &
     *response.body_mut() = s3s::Body::from(body);
 }
 
+/// The longest a SigV4 presigned URL may be valid for: one week.
+const MAX_PRESIGNED_EXPIRES_S: i64 = 604_800;
+
+/// Refuses a SigV4 presigned URL whose `X-Amz-Expires` is negative or longer than a
+/// week, as S3 does (403 AuthorizationQueryParametersError) before anything else.
+pub fn refuse_bad_presigned_expiry(uri: &http::Uri) -> Option<http::Response<s3s::Body>> {
+    let query = uri.query()?;
+    let mut presigned = false;
+    let mut expires = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match name.as_ref() {
+            "X-Amz-Algorithm" => presigned = true,
+            "X-Amz-Expires" => expires = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let expires = expires.filter(|_| presigned)?;
+    let message = match expires.parse::<i64>() {
+        Ok(seconds) if (0..=MAX_PRESIGNED_EXPIRES_S).contains(&seconds) => return None,
+        Ok(seconds) if seconds > MAX_PRESIGNED_EXPIRES_S => {
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+        }
+        _ => "X-Amz-Expires must be non-negative",
+    };
+    let error = WireError::with_message(S3ErrorCode::AuthorizationQueryParametersError, message)
+        .with_status(http::StatusCode::FORBIDDEN);
+    error.to_http_response().ok()
+}
+
+/// Whether a request comes with a body (a length above zero, or chunked).
+pub fn has_body(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|length| length > 0)
+}
+
+/// An error answered before the request body was read leaves the body's bytes on
+/// the connection, where they would be read as the start of the next request: such
+/// a connection is closed after the answer (clients open a new one).
+pub fn close_after_refused_body(response: &mut http::Response<s3s::Body>, has_body: bool) {
+    if has_body && response.status().as_u16() >= 300 {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+}
+
 /// S3's message for an error code, for errors that arrive without one.
 fn default_message(code: &str) -> Option<&'static str> {
     Some(match code {
@@ -84,6 +135,7 @@ fn default_message(code: &str) -> Option<&'static str> {
             "The difference between the request time and the current time is too large."
         }
         "InvalidRequest" => "Invalid Request",
+        "PreconditionFailed" => "At least one of the pre-conditions you specified did not hold",
         "InvalidArgument" => "Invalid Argument",
         "MissingContentLength" => "You must provide the Content-Length HTTP header.",
         "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
@@ -202,11 +254,11 @@ fn check_tags(
         }
     }
     if tags.len() > limit {
-        return Err(WireError::with_message(
-            S3ErrorCode::Custom("BadRequest".into()),
-            format!("Object tags cannot be greater than {limit}"),
-        )
-        .with_status(http::StatusCode::BAD_REQUEST));
+        return Err(s3_error!(
+            InvalidTag,
+            "Object tags cannot be greater than {}",
+            limit
+        ));
     }
     Ok(tags)
 }
@@ -249,6 +301,45 @@ fn reported_version(meta: &ObjectMeta, requested: Option<&str>) -> Option<String
         .or_else(|| requested.map(str::to_owned))
 }
 
+/// User metadata with ASCII values, for `s3s` to write as `x-amz-meta-*` headers.
+fn ascii_metadata(attrs: &ObjectAttrs) -> Option<Metadata> {
+    let ascii: Metadata = attrs
+        .metadata
+        .iter()
+        .filter(|(_, v)| v.is_ascii())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!ascii.is_empty()).then_some(ascii)
+}
+
+/// User metadata with non-ASCII values, returned as the bytes they came in (S3 does
+/// not MIME-encode them): header bytes are read as Latin-1, so a value that fits
+/// Latin-1 goes back as Latin-1, any other as UTF-8.
+fn raw_metadata_headers(attrs: &ObjectAttrs) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in attrs.metadata.iter().filter(|(_, v)| !v.is_ascii()) {
+        let latin1: Option<Vec<u8>> = value.chars().map(|c| u8::try_from(c).ok()).collect();
+        let bytes = latin1.unwrap_or_else(|| value.as_bytes().to_vec());
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(format!("x-amz-meta-{name}").as_bytes()),
+            http::HeaderValue::from_bytes(&bytes),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    headers
+}
+
+/// The Content-Encoding to keep: `aws-chunked` describes the upload, not the object.
+fn stored_content_encoding(value: Option<&str>) -> Option<String> {
+    let kept: Vec<&str> = value?
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
+}
+
 /// The `x-amz-tagging-count` of an object (absent without tags).
 fn tag_count(meta: &ObjectMeta) -> Option<i32> {
     (!meta.attrs.tags.is_empty()).then_some(meta.attrs.tags.len() as i32)
@@ -260,6 +351,29 @@ fn acls_not_supported() -> WireError {
     s3_error!(
         AccessControlListNotSupported,
         "The bucket does not allow ACLs"
+    )
+}
+
+/// 304 Not Modified, with the ETag and Last-Modified S3 sends along.
+fn not_modified(meta: &ObjectMeta) -> WireError {
+    let mut error = s3_error!(NotModified, "Not Modified");
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
+        headers.insert(http::header::ETAG, value);
+    }
+    if let Some(date) = format_http_date(&timestamp(meta.last_modified_ms))
+        && let Ok(value) = http::HeaderValue::from_str(&date)
+    {
+        headers.insert(http::header::LAST_MODIFIED, value);
+    }
+    error.set_headers(headers);
+    error
+}
+
+fn precondition_failed() -> WireError {
+    s3_error!(
+        PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold"
     )
 }
 
@@ -489,12 +603,12 @@ fn check_conditions(
             ETagCondition::ETag(e) => e.value() == current.value(),
         };
         if !ok {
-            return Err(s3_error!(PreconditionFailed));
+            return Err(precondition_failed());
         }
     } else if let Some(since) = if_unmodified_since
         && modified_s > timestamp_ms(since) / 1000
     {
-        return Err(s3_error!(PreconditionFailed));
+        return Err(precondition_failed());
     }
     if let Some(condition) = if_none_match {
         let matched = match condition {
@@ -502,12 +616,12 @@ fn check_conditions(
             ETagCondition::ETag(e) => e.value() == current.value(),
         };
         if matched {
-            return Err(s3_error!(NotModified));
+            return Err(not_modified(meta));
         }
     } else if let Some(since) = if_modified_since
         && modified_s <= timestamp_ms(since) / 1000
     {
-        return Err(s3_error!(NotModified));
+        return Err(not_modified(meta));
     }
     Ok(())
 }
@@ -787,6 +901,45 @@ impl EddyS3 {
         }]
     }
 
+    /// Conditional writes (PutObject, CompleteMultipartUpload): `If-None-Match` fails
+    /// when the current object matches (`*`: when there is one), `If-Match` when it
+    /// does not (a missing object is NoSuchKey).
+    async fn check_write_conditions(
+        &self,
+        bucket: &str,
+        key: &str,
+        if_match: Option<&ETagCondition>,
+        if_none_match: Option<&ETagCondition>,
+    ) -> S3Result<()> {
+        if if_match.is_none() && if_none_match.is_none() {
+            return Ok(());
+        }
+        let current = match self.engine.get_object(bucket, key).await {
+            Ok(meta) => Some(meta),
+            Err(S3Error::NoSuchKey | S3Error::DeleteMarker { .. }) => None,
+            Err(other) => return Err(to_wire(other)),
+        };
+        let matches = |condition: &ETagCondition, meta: &ObjectMeta| match condition {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.value() == meta.etag,
+        };
+        if let (Some(condition), Some(meta)) = (if_none_match, &current)
+            && matches(condition, meta)
+        {
+            return Err(precondition_failed());
+        }
+        if let Some(condition) = if_match {
+            match &current {
+                None => {
+                    return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+                }
+                Some(meta) if !matches(condition, meta) => return Err(precondition_failed()),
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Looks up the source of a copy (a version of it when named) and checks the
     /// `x-amz-copy-source-if-*` conditions; returns it and the version asked for.
     async fn copy_source(
@@ -828,7 +981,7 @@ impl EddyS3 {
         )
         .map_err(|e| {
             if *e.code() == S3ErrorCode::NotModified {
-                s3_error!(PreconditionFailed)
+                precondition_failed()
             } else {
                 e
             }
@@ -889,17 +1042,13 @@ impl EddyS3 {
             .get_bucket(&input.bucket)
             .await
             .map_err(to_wire)?;
-        if input.if_none_match.is_some() || input.if_match.is_some() {
-            let existing = self.engine.get_object(&input.bucket, &input.key).await;
-            match (&input.if_none_match, &input.if_match, &existing) {
-                (Some(_), _, Ok(_)) => return Err(s3_error!(PreconditionFailed)),
-                (_, Some(_), Err(_)) => return Err(s3_error!(NoSuchKey)),
-                (_, Some(ETagCondition::ETag(want)), Ok(meta)) if want.value() != meta.etag => {
-                    return Err(s3_error!(PreconditionFailed));
-                }
-                _ => {}
-            }
-        }
+        self.check_write_conditions(
+            &input.bucket,
+            &input.key,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        )
+        .await?;
         let checksums = ChecksumRequest::new(
             input.checksum_algorithm.as_ref(),
             [
@@ -915,7 +1064,7 @@ impl EddyS3 {
             .await?;
         let attrs = ObjectAttrs {
             content_type: input.content_type.clone(),
-            content_encoding: input.content_encoding.clone(),
+            content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
             content_disposition: input.content_disposition.clone(),
             content_language: input.content_language.clone(),
             cache_control: input.cache_control.clone(),
@@ -989,7 +1138,14 @@ impl S3 for EddyS3 {
                 ));
             }
         }
-        self.engine.create_bucket(bucket).await.map_err(to_wire)?;
+        match self.engine.create_bucket(bucket).await {
+            Ok(()) => {}
+            // us-east-1 answers a repeated CreateBucket by its owner with 200 OK; every
+            // other region with 409 BucketAlreadyOwnedByYou.
+            Err(S3Error::BucketAlreadyOwnedByYou)
+                if self.engine.settings().region == "us-east-1" => {}
+            Err(error) => return Err(to_wire(error)),
+        }
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{bucket}")),
         }))
@@ -1242,8 +1398,7 @@ impl S3 for EddyS3 {
             content_language: meta.attrs.content_language.clone(),
             cache_control: meta.attrs.cache_control.clone(),
             expires: meta.attrs.expires.as_deref().and_then(parse_http_date),
-            metadata: (!meta.attrs.metadata.is_empty())
-                .then(|| meta.attrs.metadata.clone().into_iter().collect()),
+            metadata: ascii_metadata(&meta.attrs),
             storage_class: storage_class(&meta.attrs),
             version_id: reported_version(&meta, input.version_id.as_deref()),
             tag_count: tag_count(&meta),
@@ -1269,7 +1424,11 @@ impl S3 for EddyS3 {
         if let Some(v) = input.response_cache_control {
             output.cache_control = Some(v);
         }
+        if let Some(v) = input.response_expires {
+            output.expires = Some(v);
+        }
         let mut response = S3Response::new(output);
+        response.headers.extend(raw_metadata_headers(&meta.attrs));
         if !whole {
             response.status = Some(http::StatusCode::PARTIAL_CONTENT);
         }
@@ -1314,8 +1473,7 @@ impl S3 for EddyS3 {
             content_language: meta.attrs.content_language.clone(),
             cache_control: meta.attrs.cache_control.clone(),
             expires: meta.attrs.expires.as_deref().and_then(parse_http_date),
-            metadata: (!meta.attrs.metadata.is_empty())
-                .then(|| meta.attrs.metadata.clone().into_iter().collect()),
+            metadata: ascii_metadata(&meta.attrs),
             storage_class: storage_class(&meta.attrs),
             version_id: reported_version(&meta, input.version_id.as_deref()),
             checksum_crc32: crc32,
@@ -1325,6 +1483,13 @@ impl S3 for EddyS3 {
             checksum_crc64nvme: crc64nvme,
             ..Default::default()
         });
+        response.headers.extend(raw_metadata_headers(&meta.attrs));
+        // S3 tells the tag count on HEAD too, though its model lists it for GET only.
+        if let Some(count) = tag_count(&meta) {
+            response
+                .headers
+                .insert("x-amz-tagging-count", http::HeaderValue::from(count));
+        }
         if !whole {
             response.status = Some(http::StatusCode::PARTIAL_CONTENT);
         }
@@ -1478,7 +1643,7 @@ impl S3 for EddyS3 {
         let requested_class = checked_storage_class(input.storage_class.as_ref())?;
         let mut attrs = replace.then(|| ObjectAttrs {
             content_type: input.content_type.clone(),
-            content_encoding: input.content_encoding.clone(),
+            content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
             content_disposition: input.content_disposition.clone(),
             content_language: input.content_language.clone(),
             cache_control: input.cache_control.clone(),
@@ -1687,9 +1852,32 @@ impl S3 for EddyS3 {
             .iter()
             .any(|c| c.is_some());
         let parts = (wanted(ObjectAttributes::OBJECT_PARTS) && !meta.attrs.part_sizes.is_empty())
-            .then(|| GetObjectAttributesParts {
-                total_parts_count: Some(meta.attrs.part_sizes.len() as i32),
-                ..Default::default()
+            .then(|| {
+                let marker = input.part_number_marker.unwrap_or(0).max(0) as usize;
+                let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+                let listed: Vec<ObjectPart> = meta
+                    .attrs
+                    .part_sizes
+                    .iter()
+                    .enumerate()
+                    .skip(marker)
+                    .take(max)
+                    .map(|(i, size)| ObjectPart {
+                        part_number: Some(i as i32 + 1),
+                        size: Some(*size as i64),
+                        ..Default::default()
+                    })
+                    .collect();
+                let last = listed.last().and_then(|p| p.part_number).unwrap_or(0);
+                let truncated = (last as usize) < meta.attrs.part_sizes.len();
+                GetObjectAttributesParts {
+                    total_parts_count: Some(meta.attrs.part_sizes.len() as i32),
+                    part_number_marker: Some(marker as i32),
+                    next_part_number_marker: Some(last),
+                    max_parts: Some(max as i32),
+                    is_truncated: Some(truncated),
+                    parts: Some(listed),
+                }
             });
         Ok(S3Response::new(GetObjectAttributesOutput {
             e_tag: wanted(ObjectAttributes::ETAG).then(|| etag(&meta)),
@@ -1776,7 +1964,9 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-        let input = req.input;
+        let mut input = req.input;
+        // An empty delimiter is no delimiter, and is not echoed.
+        input.delimiter = input.delimiter.filter(|d| !d.is_empty());
         let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
         if input.version_id_marker.is_some() && input.key_marker.is_none() {
             return Err(s3_error!(
@@ -1968,7 +2158,9 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
-        let input = req.input;
+        let mut input = req.input;
+        // An empty delimiter is no delimiter, and is not echoed.
+        input.delimiter = input.delimiter.filter(|d| !d.is_empty());
         let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
         let page = self
             .engine
@@ -1992,7 +2184,8 @@ impl S3 for EddyS3 {
             .flatten();
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
-            prefix: Some(maybe_url_encode(input.prefix.unwrap_or_default(), url)),
+            // ListObjects (v1) encodes keys, markers and the delimiter, not the prefix.
+            prefix: Some(input.prefix.unwrap_or_default()),
             marker: Some(maybe_url_encode(input.marker.unwrap_or_default(), url)),
             next_marker: next_marker.map(|m| maybe_url_encode(m, url)),
             delimiter: input.delimiter.map(|d| maybe_url_encode(d, url)),
@@ -2021,7 +2214,9 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        let input = req.input;
+        let mut input = req.input;
+        // An empty delimiter is no delimiter, and is not echoed.
+        input.delimiter = input.delimiter.filter(|d| !d.is_empty());
         let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
         let start_after = match &input.continuation_token {
             Some(token) => Some(decode_token(token)?),
@@ -2087,7 +2282,7 @@ impl S3 for EddyS3 {
         check_key(&input.key)?;
         let attrs = ObjectAttrs {
             content_type: input.content_type.clone(),
-            content_encoding: input.content_encoding.clone(),
+            content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
             content_disposition: input.content_disposition.clone(),
             content_language: input.content_language.clone(),
             cache_control: input.cache_control.clone(),
@@ -2176,6 +2371,13 @@ impl S3 for EddyS3 {
             .multipart_upload
             .and_then(|m| m.parts)
             .unwrap_or_default();
+        self.check_write_conditions(
+            &input.bucket,
+            &input.key,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        )
+        .await?;
         if parts.is_empty() {
             return Err(s3_error!(
                 MalformedXML,
@@ -2328,7 +2530,9 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        let input = req.input;
+        let mut input = req.input;
+        // An empty delimiter is no delimiter, and is not echoed.
+        input.delimiter = input.delimiter.filter(|d| !d.is_empty());
         let prefix = input.prefix.clone().unwrap_or_default();
         let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
         let uploads = self
