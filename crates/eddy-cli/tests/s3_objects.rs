@@ -1490,3 +1490,36 @@ async fn list_buckets_filters_and_pages() {
     assert_eq!(names, ["page-c"]);
     assert_eq!(second.continuation_token(), None);
 }
+
+#[tokio::test]
+async fn expected_bucket_owner_is_checked() {
+    let eddy = Eddy::start();
+    let s3 = bucket(&eddy, "owned").await;
+    put(&s3, "owned", "k", b"x").await;
+    s3.get_object()
+        .bucket("owned")
+        .key("k")
+        .expected_bucket_owner("000000000000")
+        .send()
+        .await
+        .expect("the right owner");
+    let error = s3
+        .get_object()
+        .bucket("owned")
+        .key("k")
+        .expected_bucket_owner("111111111111")
+        .send()
+        .await
+        .expect_err("another owner");
+    assert_eq!(failure(error), ("AccessDenied".into(), 403));
+    let error = s3
+        .copy_object()
+        .bucket("owned")
+        .key("copy")
+        .copy_source("owned/k")
+        .expected_source_bucket_owner("111111111111")
+        .send()
+        .await
+        .expect_err("another source owner");
+    assert_eq!(failure(error), ("AccessDenied".into(), 403));
+}
