@@ -324,7 +324,7 @@ async fn get_and_head_by_part_number() {
         .send()
         .await
         .expect_err("no part 4");
-    assert_eq!(failure(error), ("InvalidPartNumber".into(), 416));
+    assert_eq!(failure(error), ("InvalidPart".into(), 400));
     // A single-part object has exactly one part.
     put(&s3, "parts", "small", b"0123456789").await;
     let one = s3
@@ -344,7 +344,7 @@ async fn get_and_head_by_part_number() {
         .send()
         .await
         .expect_err("no part 2");
-    assert_eq!(failure(error).1, 416);
+    assert_eq!(failure(error), ("InvalidPart".into(), 400));
 }
 
 #[tokio::test]

@@ -712,13 +712,8 @@ fn part_range(meta: &ObjectMeta, part_number: i32) -> S3Result<(u64, u64, Option
     let index = usize::try_from(part_number)
         .ok()
         .filter(|n| (1..=sizes.len()).contains(n))
-        .ok_or_else(|| {
-            WireError::with_message(
-                S3ErrorCode::Custom("InvalidPartNumber".into()),
-                "The requested partnumber is not satisfiable",
-            )
-            .with_status(http::StatusCode::RANGE_NOT_SATISFIABLE)
-        })?;
+        // S3 answers a part the object does not have with 400 InvalidPart.
+        .ok_or_else(|| s3_error!(InvalidPart, "The requested partnumber is not satisfiable"))?;
     let start = sizes[..index - 1].iter().sum();
     let count = (!meta.attrs.part_sizes.is_empty()).then_some(sizes.len() as i32);
     Ok((start, sizes[index - 1], count))
