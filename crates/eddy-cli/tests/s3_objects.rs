@@ -324,7 +324,7 @@ async fn get_and_head_by_part_number() {
         .send()
         .await
         .expect_err("no part 4");
-    assert_eq!(failure(error), ("InvalidPartNumber".into(), 416));
+    assert_eq!(failure(error), ("InvalidPart".into(), 400));
     // A single-part object has exactly one part.
     put(&s3, "parts", "small", b"0123456789").await;
     let one = s3
@@ -344,7 +344,7 @@ async fn get_and_head_by_part_number() {
         .send()
         .await
         .expect_err("no part 2");
-    assert_eq!(failure(error).1, 416);
+    assert_eq!(failure(error), ("InvalidPart".into(), 400));
 }
 
 #[tokio::test]
@@ -1489,4 +1489,37 @@ async fn list_buckets_filters_and_pages() {
     let names: Vec<_> = second.buckets().iter().filter_map(|b| b.name()).collect();
     assert_eq!(names, ["page-c"]);
     assert_eq!(second.continuation_token(), None);
+}
+
+#[tokio::test]
+async fn expected_bucket_owner_is_checked() {
+    let eddy = Eddy::start();
+    let s3 = bucket(&eddy, "owned").await;
+    put(&s3, "owned", "k", b"x").await;
+    s3.get_object()
+        .bucket("owned")
+        .key("k")
+        .expected_bucket_owner("000000000000")
+        .send()
+        .await
+        .expect("the right owner");
+    let error = s3
+        .get_object()
+        .bucket("owned")
+        .key("k")
+        .expected_bucket_owner("111111111111")
+        .send()
+        .await
+        .expect_err("another owner");
+    assert_eq!(failure(error), ("AccessDenied".into(), 403));
+    let error = s3
+        .copy_object()
+        .bucket("owned")
+        .key("copy")
+        .copy_source("owned/k")
+        .expected_source_bucket_owner("111111111111")
+        .send()
+        .await
+        .expect_err("another source owner");
+    assert_eq!(failure(error), ("AccessDenied".into(), 403));
 }

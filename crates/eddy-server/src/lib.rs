@@ -237,7 +237,7 @@ impl Server {
             let bytes_in = content_length(request.headers());
             let has_body = s3::has_body(request.headers());
             let request = request.map(s3s::Body::from);
-            let refused = s3::refuse_bad_presigned_expiry(request.uri());
+            let refused = s3::refuse_early(&request, &self.state.engine.settings().account_id);
             let called = match refused {
                 Some(response) => Ok(response),
                 None => self.s3.call(request).await,

@@ -66,12 +66,36 @@ pub fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &
     *response.body_mut() = s3s::Body::from(body);
 }
 
+/// Answers, before `s3s` sees it, a request S3 refuses on its face: a presigned URL
+/// with a bad expiry, or an `x-amz-expected-bucket-owner` (or
+/// `x-amz-source-expected-bucket-owner`) that is not this account (403 AccessDenied).
+pub fn refuse_early<B>(
+    request: &http::Request<B>,
+    account_id: &str,
+) -> Option<http::Response<s3s::Body>> {
+    if let Some(response) = refuse_bad_presigned_expiry(request.uri()) {
+        return Some(response);
+    }
+    let foreign_owner = [
+        "x-amz-expected-bucket-owner",
+        "x-amz-source-expected-bucket-owner",
+    ]
+    .iter()
+    .filter_map(|name| request.headers().get(*name))
+    .any(|owner| owner.as_bytes() != account_id.as_bytes());
+    if foreign_owner {
+        let error = WireError::with_message(S3ErrorCode::AccessDenied, "Access Denied");
+        return error.to_http_response().ok();
+    }
+    None
+}
+
 /// The longest a SigV4 presigned URL may be valid for: one week.
 const MAX_PRESIGNED_EXPIRES_S: i64 = 604_800;
 
 /// Refuses a SigV4 presigned URL whose `X-Amz-Expires` is negative or longer than a
 /// week, as S3 does (403 AuthorizationQueryParametersError) before anything else.
-pub fn refuse_bad_presigned_expiry(uri: &http::Uri) -> Option<http::Response<s3s::Body>> {
+fn refuse_bad_presigned_expiry(uri: &http::Uri) -> Option<http::Response<s3s::Body>> {
     let query = uri.query()?;
     let mut presigned = false;
     let mut expires = None;
@@ -699,13 +723,8 @@ fn part_range(meta: &ObjectMeta, part_number: i32) -> S3Result<(u64, u64, Option
     let index = usize::try_from(part_number)
         .ok()
         .filter(|n| (1..=sizes.len()).contains(n))
-        .ok_or_else(|| {
-            WireError::with_message(
-                S3ErrorCode::Custom("InvalidPartNumber".into()),
-                "The requested partnumber is not satisfiable",
-            )
-            .with_status(http::StatusCode::RANGE_NOT_SATISFIABLE)
-        })?;
+        // S3 answers a part the object does not have with 400 InvalidPart.
+        .ok_or_else(|| s3_error!(InvalidPart, "The requested partnumber is not satisfiable"))?;
     let start = sizes[..index - 1].iter().sum();
     let count = (!meta.attrs.part_sizes.is_empty()).then_some(sizes.len() as i32);
     Ok((start, sizes[index - 1], count))
