@@ -24,10 +24,11 @@ fn log_file() -> (tempfile::TempDir, PathBuf) {
 }
 
 /// eddy with the default mapping sending batches of up to 10 gathered for 1 s to the
-/// scripted function in `mode`.
+/// scripted function in `mode`. The visibility timeout leaves room for starting the
+/// function's process on a loaded machine.
 fn eddy_with_mode(mode: &str, extra: &str, log: &std::path::Path) -> Eddy {
     Eddy::start_with_config(&format!(
-        "visibility_timeout_seconds = 4\nmax_receive_count = 100\nbatch_size = 10\nmaximum_batching_window_seconds = 1\n{extra}\n{}",
+        "visibility_timeout_seconds = 6\nmax_receive_count = 100\nbatch_size = 10\nmaximum_batching_window_seconds = 1\n{extra}\n{}",
         scripted_function("eddy-copy", mode, 1, log)
     ))
 }
@@ -272,6 +273,41 @@ async fn a_batch_waits_for_the_window_or_a_full_batch() {
     );
 }
 
+#[tokio::test]
+async fn a_batch_is_cut_to_the_six_mb_payload_limit() {
+    let (_dir, log) = log_file();
+    let eddy = Eddy::start_with_config(&format!(
+        "visibility_timeout_seconds = 30\nbatch_size = 20\nmaximum_batching_window_seconds = 2\nmaximum_concurrency = 2\n{}",
+        scripted_function("eddy-copy", "empty-object", 10, &log)
+    ));
+    let sqs = eddy.sqs().await;
+    let queue = eddy.queue_url("file-events");
+    // Eight bodies of 1,000,000 characters: 8 MB, more than one invocation may carry.
+    let bodies: Vec<String> = (0..8)
+        .map(|i| format!("{i}{}", "x".repeat(999_999)))
+        .collect();
+    for body in &bodies {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+    wait_until_empty(&sqs, &queue, Duration::from_secs(30)).await;
+    let all = invocations(&log);
+    let delivered: usize = all.iter().map(|i| i.bodies.len()).sum();
+    assert_eq!(delivered, 8, "every message delivered once");
+    for invocation in &all {
+        let bytes: usize = invocation.bodies.iter().map(String::len).sum();
+        assert!(
+            bytes <= 6 * 1024 * 1024,
+            "an invocation carried {bytes} bytes"
+        );
+    }
+    assert!(all.len() >= 2, "8 MB needs at least two invocations");
+}
+
 fn support_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -326,7 +362,7 @@ async fn maximum_concurrency_is_reached_under_load_and_never_exceeded() {
 async fn a_batch_that_overruns_the_timeout_fails_and_its_process_is_restarted() {
     let (_dir, log) = log_file();
     let eddy = Eddy::start_with_config(&format!(
-        "visibility_timeout_seconds = 2\nmax_receive_count = 100\nmaximum_concurrency = 2\n{}",
+        "visibility_timeout_seconds = 2\nmax_receive_count = 100\nmaximum_concurrency = 2\nbatch_size = 1\n{}",
         scripted_function("eddy-copy", "empty-object", 1, &log)
     ));
     let sqs = eddy.sqs().await;

@@ -2,7 +2,8 @@
 //! with the Lambda SQS event, and delete what succeeded, following Lambda's rules.
 //!
 //! - A batch is up to `batch_size` messages, gathered for at most
-//!   `maximum_batching_window_seconds` (a window of 0 sends what one receive returns).
+//!   `maximum_batching_window_seconds` (a window of 0 sends what one receive returns),
+//!   and cut to Lambda's 6 MB invocation payload (messages cut off are released).
 //! - With `ReportBatchItemFailures`, the response's `batchItemFailures` stay in the queue
 //!   and the rest are deleted; `{}`, `null` and an empty list are full success; an entry
 //!   without a usable `itemIdentifier`, an id not in the batch, or a response of the
@@ -389,8 +390,32 @@ fn next_backoff(current: Duration) -> Duration {
     }
 }
 
+/// The largest invocation payload Lambda accepts; a batch is cut to fit it.
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// What a message adds to the invocation payload: its body plus room for the record's
+/// other fields.
+fn payload_bytes(message: &ReceivedMessage) -> usize {
+    let attributes: usize = message
+        .message_attributes
+        .iter()
+        .map(|(name, value)| {
+            name.len()
+                + value.string_value.as_ref().map_or(0, String::len)
+                + value
+                    .binary_value
+                    .as_ref()
+                    .map_or(0, |b| b.len() * 4 / 3 + 4)
+                + 64
+        })
+        .sum();
+    message.body.len() + message.receipt_handle.len() + attributes + 512
+}
+
 /// Receives one batch: waits (long poll) for the first messages, then, with a batching
-/// window, keeps gathering until the batch is full or the window closes.
+/// window, keeps gathering until the batch is full, reaches the 6 MB payload limit, or
+/// the window closes. Receives are never cut short: a receive abandoned midway could
+/// take messages (and count a receive) that nobody processes.
 async fn gather_batch(
     engine: &Engine,
     settings: &MappingSettings,
@@ -406,35 +431,61 @@ async fn gather_batch(
             },
         )
         .await?;
-    if batch.is_empty() || settings.maximum_batching_window.is_zero() {
-        return Ok(batch);
-    }
-    let window_end = Instant::now() + settings.maximum_batching_window;
-    while batch.len() < want {
-        let remaining = window_end.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            break;
+    if !batch.is_empty() && !settings.maximum_batching_window.is_zero() {
+        let window_end = Instant::now() + settings.maximum_batching_window;
+        let mut bytes: usize = batch.iter().map(payload_bytes).sum();
+        while batch.len() < want && bytes < MAX_PAYLOAD_BYTES {
+            let remaining = window_end.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                break;
+            }
+            // Long polls wait whole seconds; the last fraction of a second is polled.
+            let wait = remaining.as_secs().min(20);
+            let messages = engine
+                .receive_message(
+                    &settings.queue_name,
+                    ReceiveRequest {
+                        max_messages: (want - batch.len()).min(10) as u32,
+                        visibility_timeout: None,
+                        wait_time_seconds: Some(wait),
+                    },
+                )
+                .await?;
+            if messages.is_empty() && wait == 0 {
+                tokio::time::sleep(remaining.min(Duration::from_millis(50))).await;
+            }
+            bytes += messages.iter().map(payload_bytes).sum::<usize>();
+            batch.extend(messages);
         }
-        let wait = remaining.as_secs().min(20);
-        let more = tokio::time::timeout(
-            remaining,
-            engine.receive_message(
-                &settings.queue_name,
-                ReceiveRequest {
-                    max_messages: (want - batch.len()).min(10) as u32,
-                    visibility_timeout: None,
-                    wait_time_seconds: Some(wait.max(1)),
-                },
-            ),
-        )
-        .await;
-        match more {
-            Ok(Ok(messages)) => batch.extend(messages),
-            Ok(Err(error)) => return Err(error),
-            Err(_) => break,
+    }
+    Ok(release_beyond_payload_limit(engine, settings, batch).await)
+}
+
+/// Cuts a batch to the invocation payload limit (always keeping its first message) and
+/// makes the messages cut off visible again at once.
+async fn release_beyond_payload_limit(
+    engine: &Engine,
+    settings: &MappingSettings,
+    mut batch: Vec<ReceivedMessage>,
+) -> Vec<ReceivedMessage> {
+    let mut bytes = 0usize;
+    let keep = batch
+        .iter()
+        .position(|m| {
+            bytes += payload_bytes(m);
+            bytes > MAX_PAYLOAD_BYTES
+        })
+        .unwrap_or(batch.len())
+        .max(1);
+    for message in batch.split_off(keep.min(batch.len())) {
+        if let Err(error) = engine
+            .change_message_visibility(&settings.queue_name, &message.receipt_handle, 0)
+            .await
+        {
+            tracing::warn!(queue = %settings.queue_name, %error, "could not release a message beyond the payload limit");
         }
     }
-    Ok(batch)
+    batch
 }
 
 /// Deletes the records no filter pattern matches and returns the rest.

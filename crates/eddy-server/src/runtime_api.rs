@@ -307,16 +307,17 @@ async fn supervise(slot: Arc<Slot>) {
             return;
         }
         let started = Instant::now();
-        let exit = match run_process(&slot, &mut shutdown).await {
-            Ok(exit) => exit,
-            Err(error) => format!("could not start: {error}"),
+        let (exit, killed) = match run_process(&slot, &mut shutdown).await {
+            Ok(ended) => ended,
+            Err(error) => (format!("could not start: {error}"), false),
         };
         slot.fail_pending(&format!("Runtime exited: {exit}"));
         if *shutdown.borrow() {
             return;
         }
         tracing::warn!(function = %slot.host.config.name, process = %slot.tag(), %exit, "function process ended; restarting it");
-        if started.elapsed() > Duration::from_secs(5) {
+        // Only a process that keeps dying on its own is restarted ever more slowly.
+        if killed || started.elapsed() > Duration::from_secs(5) {
             backoff = Duration::from_millis(100);
         }
         tokio::select! {
@@ -327,11 +328,11 @@ async fn supervise(slot: Arc<Slot>) {
     }
 }
 
-/// Runs one process to its end; returns how it ended.
+/// Runs one process to its end; returns how it ended, and whether eddy killed it.
 async fn run_process(
     slot: &Arc<Slot>,
     shutdown: &mut watch::Receiver<bool>,
-) -> std::io::Result<String> {
+) -> std::io::Result<(String, bool)> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let address = listener.local_addr()?;
     let mut server = JoinSet::new();
@@ -360,14 +361,14 @@ async fn run_process(
     }
     tracing::debug!(function = %slot.host.config.name, process = %slot.tag(), runtime_api = %address, "function process started");
     let ended = tokio::select! {
-        status = child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+        status = child.wait() => (status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()), false),
         _ = slot.kill.notified() => {
             let _ = child.kill().await;
-            "killed after its invocation timed out".to_owned()
+            ("killed after its invocation timed out".to_owned(), true)
         }
         _ = shutdown.changed() => {
             let _ = child.kill().await;
-            "stopped with eddy".to_owned()
+            ("stopped with eddy".to_owned(), true)
         }
     };
     // Let the last output lines through before the forwarders are dropped.
