@@ -26,7 +26,7 @@ fi
 echo "python-hcl2 $("$python" -c 'import hcl2; print(hcl2.__version__)') for $python"
 echo "checkov $("$venv/bin/checkov" --version) in $venv"
 if command -v terraform >/dev/null; then
-    CHECKPOINT_DISABLE=1 terraform version 2>/dev/null | head -n 1
+    CHECKPOINT_DISABLE=1 terraform version 2>/dev/null | sed -n 1p
 else
     echo "terraform: not on PATH (the fmt test needs it)"
 fi
