@@ -73,7 +73,7 @@ async function refreshDlq() {
   $("redrive").disabled = $("purge").disabled = !queue;
   if (!queue) { body.innerHTML = ""; return; }
   const data = await api(`/_eddy/api/messages?queue=${encodeURIComponent(queue)}&limit=50`);
-  body.innerHTML = data.messages.map((m) => `<tr class="dlq-message">
+  body.innerHTML = data.messages.map((m) => `<tr class="dlq-message" data-message-id="${esc(m.message_id)}">
     <td>${esc(m.message_id)}</td><td class="num">${m.receive_count}</td>
     <td>${esc((m.dead_letter_source_arn || "").split(":").pop())}</td><td>${fmtTime(m.sent_ms)}</td>
     <td class="body">${esc(m.body.length > 400 ? m.body.slice(0, 400) + "…" : m.body)}</td></tr>`).join("");
