@@ -86,9 +86,11 @@ async function aws(endpoint, args) {
 
 /** Launches Debian's chromium headless with a fresh profile and nothing phoning home. */
 async function launchChromium(profile) {
-  return chromium.launch({
+  // playwright passes the profile as --user-data-dir.
+  return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    viewport: { width: 1360, height: 900 },
     args: [
       "--headless",
       "--no-sandbox",
@@ -98,7 +100,6 @@ async function launchChromium(profile) {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
 }
@@ -121,18 +122,19 @@ test(
     assert.ok(existsSync(BINARY), `${BINARY} is missing: build it with \`cargo build -p eddy-cli\``);
     mkdirSync(ARTIFACTS, { recursive: true });
     const eddy = await startEddy();
+    t.after(() => eddy.stop());
     const profile = mkdtempSync(join(tmpdir(), "eddy-chromium-"));
+    t.after(() => rmSync(profile, { recursive: true, force: true }));
     const browser = await launchChromium(profile);
-    t.after(async () => {
-      await browser.close();
-      rmSync(profile, { recursive: true, force: true });
-      await eddy.stop();
-    });
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    t.after(() => browser.close());
+    const page = await browser.newPage();
     const consoleErrors = [];
     page.on("pageerror", (error) => consoleErrors.push(String(error)));
     page.on("console", (message) => {
       if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("response", (response) => {
+      if (response.status() >= 400) consoleErrors.push(`${response.status()} ${response.url()}`);
     });
     const shoot = (name) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
 
