@@ -220,7 +220,12 @@ async fn render(args: &StatusArgs, sqs: &aws_sdk_sqs::Client) -> anyhow::Result<
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     let sqs = args.target.sqs().await;
     loop {
-        let text = render(&args, &sqs).await?;
+        let text = match render(&args, &sqs).await {
+            Ok(text) => text,
+            // A watch outlives a restart of eddy: show the error and keep trying.
+            Err(error) if args.watch => format!("eddy status: {error:#}\n(retrying every 2 s)\n"),
+            Err(error) => return Err(error),
+        };
         if args.watch {
             // Clear the screen and move home, then draw.
             print!("\x1b[2J\x1b[H{text}");

@@ -23,8 +23,16 @@ function push(series, value) {
 }
 
 function draw(canvas, series, color) {
+  // Draw at the size the canvas is shown at, in device pixels, so lines and labels stay
+  // sharp instead of being stretched from the canvas's default size.
+  const ratio = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+    canvas.width = Math.round(w * ratio);
+    canvas.height = Math.round(h * ratio);
+  }
   const ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height;
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, w, h);
   const max = Math.max(1, ...series);
   ctx.strokeStyle = "#243242";
@@ -73,7 +81,11 @@ async function refreshDlq() {
   $("redrive").disabled = $("purge").disabled = !queue;
   if (!queue) { body.innerHTML = ""; return; }
   const data = await api(`/_eddy/api/messages?queue=${encodeURIComponent(queue)}&limit=50`);
-  body.innerHTML = data.messages.map((m) => `<tr class="dlq-message">
+  if (!data.messages.length) {
+    body.innerHTML = `<tr><td colspan="5" class="empty">no messages in ${esc(queue)}</td></tr>`;
+    return;
+  }
+  body.innerHTML = data.messages.map((m) => `<tr class="dlq-message" data-message-id="${esc(m.message_id)}">
     <td>${esc(m.message_id)}</td><td class="num">${m.receive_count}</td>
     <td>${esc((m.dead_letter_source_arn || "").split(":").pop())}</td><td>${fmtTime(m.sent_ms)}</td>
     <td class="body">${esc(m.body.length > 400 ? m.body.slice(0, 400) + "…" : m.body)}</td></tr>`).join("");

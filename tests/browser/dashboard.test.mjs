@@ -1,0 +1,193 @@
+// The dashboard in a real browser: starts the real eddy binary, uploads files with the
+// AWS CLI, and drives /_eddy/ in headless Chromium (Debian's `chromium` package, through
+// playwright-core): the files appear in "Recent files" with their copied step, a poison
+// message shows up in the dead-letter view after 3 receives (body, receive count, source
+// queue), "Redrive to source" moves it out of the DLQ. Screenshots go to tests/artifacts/.
+//
+// Run: `node --test tests/browser/` after `cargo build -p eddy-cli` and
+// `npm ci --prefix tests/browser`. Without chromium the test skips, except under CI=true,
+// where it fails.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFile } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+import { chromium } from "playwright-core";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const BINARY = process.env.EDDY_BINARY ?? join(ROOT, "target", "debug", "eddy");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const ARTIFACTS = join(ROOT, "tests", "artifacts");
+const IN_CI = ["1", "true"].includes(String(process.env.CI ?? "").toLowerCase());
+const run = promisify(execFile);
+
+// Short timeouts so a poison message reaches the DLQ in about three seconds.
+const CONFIG = `visibility_timeout_seconds = 1
+function_timeout_seconds = 1
+`;
+
+/** Starts `eddy up` on a free port; resolves once it prints its ready line. */
+async function startEddy() {
+  const work = mkdtempSync(join(tmpdir(), "eddy-browser-"));
+  writeFileSync(join(work, "eddy.toml"), CONFIG);
+  const logPath = join(work, "eddy.log");
+  const log = createWriteStream(logPath);
+  const child = spawn(
+    BINARY,
+    ["up", "--listen", "127.0.0.1:0", "--data-dir", join(work, "data"), "--config", join(work, "eddy.toml")],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stderr.pipe(log);
+  const lines = createInterface({ input: child.stdout });
+  const ready = new Promise((resolveReady, reject) => {
+    lines.on("line", (line) => {
+      const match = line.match(/eddy ready on (http:\/\/\S+)/);
+      if (match) resolveReady(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`eddy exited with ${code} before it was ready:\n${readLog()}`)));
+  });
+  const readLog = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
+  const endpoint = await ready;
+  return {
+    endpoint,
+    readLog,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGKILL");
+        await once(child, "exit");
+      }
+      log.end();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs the AWS CLI against eddy with eddy's default test credentials; returns stdout. */
+async function aws(endpoint, args) {
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_PAGER: "",
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  };
+  const { stdout } = await run("aws", ["--endpoint-url", endpoint, ...args], { env });
+  return stdout;
+}
+
+/** Launches Debian's chromium headless with a fresh profile and nothing phoning home. */
+async function launchChromium(profile) {
+  // playwright passes the profile as --user-data-dir.
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1360, height: 900 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+const chromiumMissing = !existsSync(CHROMIUM);
+if (chromiumMissing && IN_CI) {
+  // In CI a missing browser is a broken setup, not a reason to skip.
+  test("chromium is installed", () => {
+    assert.fail(`${CHROMIUM} is missing: .ci/run installs it with apt-get install -y chromium`);
+  });
+}
+
+test(
+  "dashboard shows uploads, a poison message in the DLQ, and redrives it",
+  {
+    skip: chromiumMissing && !IN_CI ? `${CHROMIUM} is missing (apt-get install -y chromium); skipping the browser test` : false,
+    timeout: 120_000,
+  },
+  async (t) => {
+    assert.ok(existsSync(BINARY), `${BINARY} is missing: build it with \`cargo build -p eddy-cli\``);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const eddy = await startEddy();
+    t.after(() => eddy.stop());
+    const profile = mkdtempSync(join(tmpdir(), "eddy-chromium-"));
+    t.after(() => rmSync(profile, { recursive: true, force: true }));
+    const browser = await launchChromium(profile);
+    t.after(() => browser.close());
+    const page = await browser.newPage();
+    const consoleErrors = [];
+    page.on("pageerror", (error) => consoleErrors.push(String(error)));
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("response", (response) => {
+      if (response.status() >= 400) consoleErrors.push(`${response.status()} ${response.url()}`);
+    });
+    const shoot = (name) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+
+    await page.goto(`${eddy.endpoint}/_eddy/`);
+    await page.locator("#status.ok").waitFor({ timeout: 10_000 });
+    await shoot("empty");
+
+    // Upload files; each must show up in "Recent files" with its copied step.
+    const files = ["reports/2026-11.csv", "photos/harbour.jpg", "notes/readme.txt"];
+    const upload = join(tmpdir(), `eddy-upload-${process.pid}`);
+    writeFileSync(upload, "eddy browser test\n".repeat(64));
+    for (const key of files) {
+      await aws(eddy.endpoint, ["s3", "cp", upload, `s3://source/${key}`, "--only-show-errors"]);
+    }
+    rmSync(upload, { force: true });
+    for (const key of files) {
+      const row = page.locator(`#recent tbody tr[data-key="${key}"]`);
+      await row.locator(".step.copied").waitFor({ timeout: 20_000 });
+      const steps = await row.locator(".step").allTextContents();
+      assert.ok(steps[0].startsWith("uploaded"), `first step of ${key}: ${steps}`);
+    }
+    await page.locator("#copied", { hasText: String(files.length) }).waitFor({ timeout: 10_000 });
+    // The copies are in the destination bucket, and the bucket browser lists them.
+    await page.selectOption("#bucket-select", "destination");
+    for (const key of files) {
+      await page.locator("#objects tbody td", { hasText: key }).first().waitFor({ timeout: 10_000 });
+    }
+    await shoot("copied");
+
+    // A message that is not an S3 event fails every invocation: after 3 receives it
+    // moves to the dead-letter queue, and the DLQ view shows it.
+    const queueUrl = JSON.parse(await aws(eddy.endpoint, ["sqs", "get-queue-url", "--queue-name", "file-events"])).QueueUrl;
+    const sent = JSON.parse(
+      await aws(eddy.endpoint, ["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "poison: not an S3 event"]),
+    );
+    assert.equal(await page.locator("#dlq-select").inputValue(), "file-events-dlq");
+    const poison = page.locator("#dlq tbody tr.dlq-message", { hasText: "poison: not an S3 event" });
+    await poison.waitFor({ timeout: 30_000 });
+    const cells = await poison.locator("td").allTextContents();
+    assert.equal(cells[0], sent.MessageId, "the DLQ keeps the message id");
+    assert.equal(cells[1], "3", "receive count");
+    assert.equal(cells[2], "file-events", "source queue");
+    assert.equal(cells[4], "poison: not an S3 event", "body");
+    await page.locator("#failed", { hasText: /^[1-9]/ }).waitFor({ timeout: 10_000 });
+    await page.locator("#dlq-total", { hasText: "1" }).waitFor({ timeout: 10_000 });
+    await shoot("dlq");
+
+    // Redrive: the message leaves the DLQ (the source queue gets a new copy).
+    await page.click("#redrive");
+    await page.locator("#dlq-result", { hasText: "moved 1 message(s)" }).waitFor({ timeout: 10_000 });
+    await page.locator(`#dlq tbody tr[data-message-id="${sent.MessageId}"]`).waitFor({ state: "detached", timeout: 10_000 });
+    await shoot("redriven");
+
+    assert.deepEqual(consoleErrors, [], "the dashboard logged no errors");
+  },
+);
