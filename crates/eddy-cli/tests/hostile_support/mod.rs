@@ -102,6 +102,14 @@ pub fn signed_headers(
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
         settings.percent_encoding_mode = PercentEncodingMode::Single;
     }
+    // A payload hash given as a header (the streaming kinds) is what gets signed.
+    let given_hash = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-content-sha256"))
+        .map(|(_, v)| v.to_string());
+    if given_hash.is_some() {
+        settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
+    }
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
@@ -115,7 +123,9 @@ pub fn signed_headers(
     let host = authority(endpoint);
     let mut all: Vec<(String, String)> = vec![("host".to_owned(), host)];
     all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let signable_body = if unsigned_payload {
+    let signable_body = if let Some(hash) = given_hash {
+        SignableBody::Precomputed(hash)
+    } else if unsigned_payload {
         SignableBody::UnsignedPayload
     } else {
         SignableBody::Bytes(body)
