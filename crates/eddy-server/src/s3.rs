@@ -123,11 +123,12 @@ fn to_wire(error: S3Error) -> WireError {
             requested,
         } => return delete_marker_error(message, version_id, *last_modified_ms, *requested),
         S3Error::Store(eddy_engine::error::StoreError::DiskFull) => {
+            // S3's "try again" error: SDKs retry it, and nothing was stored.
             return WireError::with_message(
-                S3ErrorCode::Custom("InsufficientStorage".into()),
-                "Not enough space on the data directory to store the object.".to_owned(),
+                S3ErrorCode::ServiceUnavailable,
+                "Not enough space on the data directory to store the object; nothing was stored. Please try again when space is freed.".to_owned(),
             )
-            .with_status(http::StatusCode::INSUFFICIENT_STORAGE);
+            .with_status(http::StatusCode::SERVICE_UNAVAILABLE);
         }
         S3Error::Store(_) => S3ErrorCode::InternalError,
     };
