@@ -22,6 +22,8 @@ pub struct EddyConfig {
     pub account_id: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// More credential pairs accepted besides `access_key_id`/`secret_access_key`.
+    pub additional_credentials: Vec<CredentialConfig>,
     pub source_bucket_name: String,
     pub destination_bucket_name: String,
     pub destination_prefix: String,
@@ -44,6 +46,14 @@ pub struct EddyConfig {
     pub functions: Vec<FunctionConfig>,
     /// Extra (or replacing) event source mappings.
     pub event_source_mappings: Vec<MappingConfig>,
+}
+
+/// One entry of `additional_credentials`: an access key id and its secret.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    pub access_key_id: String,
+    pub secret_access_key: String,
 }
 
 /// The handler value of the built-in copy function.
@@ -154,6 +164,7 @@ impl Default for EddyConfig {
             account_id: "000000000000".into(),
             access_key_id: "test".into(),
             secret_access_key: "test".into(),
+            additional_credentials: Vec::new(),
             source_bucket_name: "source".into(),
             destination_bucket_name: "destination".into(),
             destination_prefix: String::new(),
@@ -175,6 +186,46 @@ impl Default for EddyConfig {
             functions: Vec::new(),
             event_source_mappings: Vec::new(),
         }
+    }
+}
+
+impl EddyConfig {
+    /// Every credential pair eddy accepts: the main one first, then the additional ones.
+    pub fn credential_pairs(&self) -> Vec<(String, String)> {
+        std::iter::once((self.access_key_id.clone(), self.secret_access_key.clone()))
+            .chain(
+                self.additional_credentials
+                    .iter()
+                    .map(|c| (c.access_key_id.clone(), c.secret_access_key.clone())),
+            )
+            .collect()
+    }
+
+    /// Each additional pair needs both values, printable ASCII without spaces in the
+    /// key id (it travels in the Authorization header), and a key id used only once.
+    fn check_additional_credentials(&self) -> anyhow::Result<()> {
+        let mut seen = std::collections::BTreeSet::from([self.access_key_id.as_str()]);
+        for (index, pair) in self.additional_credentials.iter().enumerate() {
+            let key = format!("additional_credentials[{index}]");
+            if pair.access_key_id.is_empty() || pair.secret_access_key.is_empty() {
+                bail!("{key}: access_key_id and secret_access_key must not be empty");
+            }
+            if !pair.access_key_id.chars().all(|c| c.is_ascii_graphic())
+                || pair.access_key_id.contains(['/', ','])
+            {
+                bail!(
+                    "{key}: access_key_id = {:?} may hold only printable ASCII without spaces, '/' or ','",
+                    pair.access_key_id
+                );
+            }
+            if !seen.insert(pair.access_key_id.as_str()) {
+                bail!(
+                    "{key}: access_key_id = {:?} is configured twice",
+                    pair.access_key_id
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -441,6 +492,7 @@ impl EddyConfig {
         if self.access_key_id.is_empty() || self.secret_access_key.is_empty() {
             bail!("access_key_id and secret_access_key must not be empty");
         }
+        self.check_additional_credentials()?;
         if self.region.is_empty() {
             bail!("region must not be empty");
         }
@@ -503,6 +555,41 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eddy.toml.example");
         let config = EddyConfig::load(&path).expect("example loads");
         assert_eq!(config, EddyConfig::default());
+    }
+
+    #[test]
+    fn additional_credentials_are_validated() {
+        let config: EddyConfig = toml::from_str(
+            r#"additional_credentials = [{ access_key_id = "second", secret_access_key = "s2" }]"#,
+        )
+        .expect("parses");
+        config.validate().expect("valid");
+        assert_eq!(
+            config.credential_pairs(),
+            vec![
+                ("test".to_owned(), "test".to_owned()),
+                ("second".to_owned(), "s2".to_owned())
+            ]
+        );
+        for (toml_text, expected) in [
+            (
+                r#"additional_credentials = [{ access_key_id = "", secret_access_key = "x" }]"#,
+                "must not be empty",
+            ),
+            (
+                r#"additional_credentials = [{ access_key_id = "test", secret_access_key = "x" }]"#,
+                "configured twice",
+            ),
+            (
+                r#"additional_credentials = [{ access_key_id = "a b", secret_access_key = "x" }]"#,
+                "printable ASCII",
+            ),
+        ] {
+            let config: EddyConfig = toml::from_str(toml_text).expect("parses");
+            let error = config.validate().expect_err("invalid").to_string();
+            assert!(error.contains(expected), "{error}");
+            assert!(error.contains("additional_credentials[0]"), "{error}");
+        }
     }
 
     #[test]

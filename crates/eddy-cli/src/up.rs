@@ -358,10 +358,14 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let state = AppState::new(
         engine.clone(),
-        vec![Credential {
-            access_key_id: config.access_key_id.clone(),
-            secret_access_key: config.secret_access_key.clone(),
-        }],
+        config
+            .credential_pairs()
+            .into_iter()
+            .map(|(access_key_id, secret_access_key)| Credential {
+                access_key_id,
+                secret_access_key,
+            })
+            .collect(),
     )
     .with_metrics(metrics)
     .with_pipeline(describe_pipeline(&config));

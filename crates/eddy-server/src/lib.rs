@@ -11,6 +11,7 @@ pub mod runtime_api;
 pub mod s3;
 mod s3_access;
 mod s3_host;
+mod s3_limits;
 pub mod sigv4;
 pub mod sqs;
 
@@ -238,20 +239,22 @@ impl Server {
             let has_body = s3::has_body(request.headers());
             let request = request.map(s3s::Body::from);
             let refused = s3::refuse_early(&request, &self.state.engine.settings().account_id);
-            let called = match refused {
-                Some(response) => Ok(response),
-                None => self.s3.call(request).await,
-            };
-            let mut response = match called {
-                Ok(response) => response,
-                Err(error) => {
-                    tracing::error!(?error, "S3 service failed");
-                    let mut response = Response::new(s3s::Body::from(Bytes::from_static(
-                        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
-                    )));
-                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                    response
-                }
+            let mut response = match refused {
+                Some(response) => response,
+                None => match s3_limits::buffer_xml_body(request).await {
+                    Err(refused) => refused,
+                    Ok(request) => match self.s3.call(request).await {
+                        Ok(response) => response,
+                        Err(error) => {
+                            tracing::error!(?error, "S3 service failed");
+                            let mut response = Response::new(s3s::Body::from(Bytes::from_static(
+                                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
+                            )));
+                            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                            response
+                        }
+                    },
+                },
             };
             s3::add_request_ids_to_error(&mut response, &ids);
             let status = response.status().as_u16();

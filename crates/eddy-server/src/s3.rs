@@ -199,11 +199,12 @@ fn to_wire(error: S3Error) -> WireError {
             requested,
         } => return delete_marker_error(message, version_id, *last_modified_ms, *requested),
         S3Error::Store(eddy_engine::error::StoreError::DiskFull) => {
+            // S3's "try again" error: SDKs retry it, and nothing was stored.
             return WireError::with_message(
-                S3ErrorCode::Custom("InsufficientStorage".into()),
-                "Not enough space on the data directory to store the object.".to_owned(),
+                S3ErrorCode::ServiceUnavailable,
+                "Not enough space on the data directory to store the object; nothing was stored. Please try again when space is freed.".to_owned(),
             )
-            .with_status(http::StatusCode::INSUFFICIENT_STORAGE);
+            .with_status(http::StatusCode::SERVICE_UNAVAILABLE);
         }
         S3Error::Store(_) => S3ErrorCode::InternalError,
     };
@@ -591,12 +592,23 @@ fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlob) -> S3Res
     Ok(())
 }
 
-fn lowercase_metadata(metadata: Option<Metadata>) -> BTreeMap<String, String> {
-    metadata
+/// S3 limits user-defined metadata to 2 KB: the UTF-8 bytes of every key and value.
+pub const MAX_USER_METADATA_BYTES: usize = 2048;
+
+fn lowercase_metadata(metadata: Option<Metadata>) -> S3Result<BTreeMap<String, String>> {
+    let metadata: BTreeMap<String, String> = metadata
         .unwrap_or_default()
         .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect()
+        .collect();
+    let size: usize = metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_USER_METADATA_BYTES {
+        return Err(s3_error!(
+            MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size."
+        ));
+    }
+    Ok(metadata)
 }
 
 fn format_http_date(ts: &Timestamp) -> Option<String> {
@@ -1078,6 +1090,7 @@ impl EddyS3 {
                 ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
             ],
         )?;
+        let metadata = lowercase_metadata(input.metadata)?;
         let (staged, stored_checksums) = self
             .receive_body(input.body, checksums, input.content_md5.as_ref(), trailers)
             .await?;
@@ -1089,7 +1102,7 @@ impl EddyS3 {
             cache_control: input.cache_control.clone(),
             expires: input.expires.as_ref().and_then(format_http_date),
             storage_class: checked_storage_class(input.storage_class.as_ref())?,
-            metadata: lowercase_metadata(input.metadata),
+            metadata,
             checksums: stored_checksums,
             tags,
             part_sizes: Vec::new(),
@@ -1660,6 +1673,7 @@ impl S3 for EddyS3 {
             ));
         }
         let requested_class = checked_storage_class(input.storage_class.as_ref())?;
+        let replaced_metadata = lowercase_metadata(input.metadata.clone())?;
         let mut attrs = replace.then(|| ObjectAttrs {
             content_type: input.content_type.clone(),
             content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
@@ -1668,7 +1682,7 @@ impl S3 for EddyS3 {
             cache_control: input.cache_control.clone(),
             expires: input.expires.as_ref().and_then(format_http_date),
             storage_class: requested_class.clone(),
-            metadata: lowercase_metadata(input.metadata.clone()),
+            metadata: replaced_metadata,
             checksums: source.attrs.checksums.clone(),
             tags: source.attrs.tags.clone(),
             part_sizes: source.attrs.part_sizes.clone(),
@@ -2307,7 +2321,7 @@ impl S3 for EddyS3 {
             cache_control: input.cache_control.clone(),
             expires: input.expires.as_ref().and_then(format_http_date),
             storage_class: checked_storage_class(input.storage_class.as_ref())?,
-            metadata: lowercase_metadata(input.metadata),
+            metadata: lowercase_metadata(input.metadata)?,
             checksums: BTreeMap::new(),
             tags: tags_from_header(input.tagging.as_ref())?,
             part_sizes: Vec::new(),

@@ -1073,6 +1073,28 @@ pub(super) fn expire(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> 
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn any_receipt_handle_round_trips(
+            queue in "[^\n]{0,80}",
+            seq in proptest::prelude::any::<i64>(),
+            nonce in "[^\n]{0,40}",
+        ) {
+            let handle = make_receipt_handle(&queue, seq, &nonce);
+            proptest::prop_assert_eq!(parse_receipt_handle(&handle), Some((queue, seq, nonce)));
+        }
+
+        #[test]
+        fn parsing_any_receipt_handle_never_panics(handle in proptest::prelude::any::<String>()) {
+            let _ = parse_receipt_handle(&handle);
+        }
+
+        #[test]
+        fn parsing_base64_of_any_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = parse_receipt_handle(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+        }
+    }
+
     #[test]
     fn receipt_handles_round_trip() {
         let handle = make_receipt_handle("q", 42, "abc");

@@ -1,0 +1,17 @@
+//! Fuzz target: any form body translates to an SQS operation input (or a clean
+//! error) without panicking: the query protocol's `A.1.B` names into JSON.
+#![no_main]
+
+use eddy_server::sqs::query::parse_request;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let (path, form) = match data.iter().position(|&b| b == b'?') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (&b"/"[..], data),
+    };
+    let params: Vec<(String, String)> = form_urlencoded::parse(form)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let _ = parse_request(params, &String::from_utf8_lossy(path));
+});
