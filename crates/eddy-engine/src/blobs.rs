@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -21,6 +22,124 @@ use crate::error::StoreError;
 pub struct Blobs {
     blobs_dir: PathBuf,
     tmp_dir: PathBuf,
+    placer: Arc<DirPlacer>,
+}
+
+/// Bodies up to this size are gathered in memory and written, fsynced and closed in one
+/// blocking step; larger ones stream through a buffer of this size.
+const SMALL_BODY: usize = 1 << 20;
+
+/// A name change in `blobs/` that is durable only once the directory is fsynced.
+#[derive(Debug)]
+enum DirChange {
+    /// Move a staged file into place.
+    Rename { from: PathBuf, to: PathBuf },
+    /// Hard-link a placed blob under a new name.
+    Link { from: PathBuf, to: PathBuf },
+}
+
+/// What one change reports: `Ok(false)` for a link whose source no longer exists.
+type ChangeReply = tokio::sync::oneshot::Sender<Result<bool, StoreError>>;
+
+/// Applies renames and links in `blobs/` in rounds and makes each round durable with a
+/// single fsync of the directory (like the database's group commit): changes that
+/// arrive while a round runs go into the next one, so concurrent uploads and copies
+/// share directory fsyncs. A caller hears back only after the fsync that covers its
+/// change.
+#[derive(Debug)]
+struct DirPlacer {
+    dir: PathBuf,
+    queue: Mutex<PlacerQueue>,
+}
+
+#[derive(Debug, Default)]
+struct PlacerQueue {
+    pending: Vec<(DirChange, ChangeReply)>,
+    /// Whether a blocking task is applying rounds (it takes `pending` until empty).
+    running: bool,
+}
+
+impl DirPlacer {
+    /// Applies `change` in the next round; resolves once it is durable.
+    async fn apply(self: &Arc<Self>, change: DirChange) -> Result<bool, StoreError> {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let start_runner = {
+            let mut queue = self
+                .queue
+                .lock()
+                .map_err(|_| StoreError::Io("blob placer lock poisoned".into()))?;
+            queue.pending.push((change, reply));
+            !std::mem::replace(&mut queue.running, true)
+        };
+        if start_runner {
+            let placer = self.clone();
+            tokio::task::spawn_blocking(move || placer.run_rounds());
+        }
+        done.await
+            .map_err(|_| StoreError::Io("the blob placer stopped".into()))?
+    }
+
+    /// Runs rounds until no change is waiting.
+    fn run_rounds(&self) {
+        loop {
+            let round = match self.queue.lock() {
+                Ok(mut queue) => {
+                    if queue.pending.is_empty() {
+                        queue.running = false;
+                        return;
+                    }
+                    std::mem::take(&mut queue.pending)
+                }
+                // Dropping nothing here: the waiters see the placer as stopped.
+                Err(_) => return,
+            };
+            let outcomes: Vec<(Result<bool, StoreError>, ChangeReply)> = round
+                .into_iter()
+                .map(|(change, reply)| (apply_change(change), reply))
+                .collect();
+            let sync = if outcomes
+                .iter()
+                .any(|(outcome, _)| matches!(outcome, Ok(true)))
+            {
+                fsync_dir(&self.dir)
+            } else {
+                Ok(())
+            };
+            for (outcome, reply) in outcomes {
+                let result = match (&sync, outcome) {
+                    (Err(error), Ok(true)) => Err(error.clone()),
+                    (_, outcome) => outcome,
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+/// Makes one name change (not yet durable).
+fn apply_change(change: DirChange) -> Result<bool, StoreError> {
+    match change {
+        DirChange::Rename { from, to } => {
+            std::fs::rename(&from, &to)?;
+            Ok(true)
+        }
+        DirChange::Link { from, to } => match std::fs::hard_link(&from, &to) {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error.into()),
+        },
+    }
+}
+
+/// Creates `path`, writes `chunks` and fsyncs it, all in the calling (blocking) thread.
+fn write_small_file(path: &Path, chunks: &[Bytes]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    for chunk in chunks {
+        file.write_all(chunk)?;
+    }
+    file.sync_all()?;
+    Ok(())
 }
 
 /// A fully written, fsynced file in the staging area, not yet visible.
@@ -55,7 +174,7 @@ pub fn finish_md5(md5: Md5) -> [u8; 16] {
 }
 
 fn new_blob_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    crate::ids::random_uuid().simple().to_string()
 }
 
 fn fsync_dir(dir: &Path) -> Result<(), StoreError> {
@@ -70,7 +189,15 @@ impl Blobs {
         let tmp_dir = data_dir.join("tmp");
         std::fs::create_dir_all(&blobs_dir)?;
         std::fs::create_dir_all(&tmp_dir)?;
-        Ok(Self { blobs_dir, tmp_dir })
+        let placer = Arc::new(DirPlacer {
+            dir: blobs_dir.clone(),
+            queue: Mutex::new(PlacerQueue::default()),
+        });
+        Ok(Self {
+            blobs_dir,
+            tmp_dir,
+            placer,
+        })
     }
 
     /// The path of a placed blob.
@@ -79,7 +206,8 @@ impl Blobs {
     }
 
     /// Writes a body to the staging area, fsyncs it, and reports its size and MD5.
-    /// Bodies larger than `limit` are refused without being kept.
+    /// Bodies larger than `limit` are refused without being kept. A body of up to
+    /// `SMALL_BODY` bytes is gathered first and written in one blocking step.
     pub async fn stage<S, E>(&self, mut body: S, limit: u64) -> Result<StagedBlob, StageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -87,17 +215,76 @@ impl Blobs {
     {
         let id = new_blob_id();
         let tmp_path = self.tmp_dir.join(&id);
-        let file = tokio::fs::File::create(&tmp_path)
-            .await
-            .map_err(StoreError::from)?;
-        let mut writer = tokio::io::BufWriter::with_capacity(1 << 20, file);
         let mut md5 = Md5::new();
         let mut size = 0u64;
+        let mut gathered: Vec<Bytes> = Vec::new();
+        let mut gathered_len = 0usize;
+        let mut ended = false;
+        while gathered_len < SMALL_BODY {
+            let Some(chunk) = body.next().await else {
+                ended = true;
+                break;
+            };
+            let chunk = chunk.map_err(|e| StageError::Body(e.to_string()))?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(StageError::TooLarge { limit });
+            }
+            md5.update(&chunk);
+            gathered_len += chunk.len();
+            gathered.push(chunk);
+        }
+        if ended {
+            let path = tmp_path.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                let written = write_small_file(&path, &gathered);
+                if written.is_err() {
+                    let _ = std::fs::remove_file(&path);
+                }
+                written
+            })
+            .await
+            .map_err(|e| StoreError::Io(format!("blob staging task failed: {e}")))?;
+            written?;
+        } else {
+            self.stage_stream(&tmp_path, gathered, body, &mut md5, &mut size, limit)
+                .await?;
+        }
+        Ok(StagedBlob {
+            id,
+            size,
+            md5: finish_md5(md5),
+            tmp_path,
+        })
+    }
+
+    /// The large-body path of `stage`: writes what was gathered, then the rest of the
+    /// body as it arrives, then fsyncs; removes the file on any failure.
+    async fn stage_stream<S, E>(
+        &self,
+        tmp_path: &Path,
+        gathered: Vec<Bytes>,
+        mut body: S,
+        md5: &mut Md5,
+        size: &mut u64,
+        limit: u64,
+    ) -> Result<(), StageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let file = tokio::fs::File::create(tmp_path)
+            .await
+            .map_err(StoreError::from)?;
+        let mut writer = tokio::io::BufWriter::with_capacity(SMALL_BODY, file);
         let result: Result<(), StageError> = async {
+            for chunk in gathered {
+                writer.write_all(&chunk).await.map_err(StoreError::from)?;
+            }
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| StageError::Body(e.to_string()))?;
-                size += chunk.len() as u64;
-                if size > limit {
+                *size += chunk.len() as u64;
+                if *size > limit {
                     return Err(StageError::TooLarge { limit });
                 }
                 md5.update(&chunk);
@@ -113,16 +300,10 @@ impl Blobs {
         }
         .await;
         drop(writer);
-        if let Err(error) = result {
-            let _ = tokio::fs::remove_file(&tmp_path).await;
-            return Err(error);
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(tmp_path).await;
         }
-        Ok(StagedBlob {
-            id,
-            size,
-            md5: finish_md5(md5),
-            tmp_path,
-        })
+        result
     }
 
     /// Stages a copy of `length` bytes of a placed blob from offset `start`
@@ -180,17 +361,14 @@ impl Blobs {
         })
     }
 
-    /// Moves a staged blob into place (rename, then fsync of the directory).
+    /// Moves a staged blob into place (rename, then fsync of the directory, shared with
+    /// the renames and links that run at the same time).
     pub async fn place(&self, staged: &StagedBlob) -> Result<(), StoreError> {
-        let from = staged.tmp_path.clone();
-        let to = self.path(&staged.id);
-        let dir = self.blobs_dir.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
-            std::fs::rename(&from, &to)?;
-            fsync_dir(&dir)
-        })
-        .await
-        .map_err(|e| StoreError::Io(e.to_string()))?
+        let change = DirChange::Rename {
+            from: staged.tmp_path.clone(),
+            to: self.path(&staged.id),
+        };
+        self.placer.apply(change).await.map(|_| ())
     }
 
     /// Drops a staged blob that will not be used.
@@ -202,20 +380,11 @@ impl Blobs {
     /// id; `None` when `source` no longer exists (it was replaced or deleted).
     pub async fn link(&self, source: &str) -> Result<Option<String>, StoreError> {
         let id = new_blob_id();
-        let from = self.path(source);
-        let to = self.path(&id);
-        let dir = self.blobs_dir.clone();
-        let linked = tokio::task::spawn_blocking(move || -> Result<bool, StoreError> {
-            match std::fs::hard_link(&from, &to) {
-                Ok(()) => {}
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-                Err(error) => return Err(error.into()),
-            }
-            fsync_dir(&dir)?;
-            Ok(true)
-        })
-        .await
-        .map_err(|e| StoreError::Io(e.to_string()))??;
+        let change = DirChange::Link {
+            from: self.path(source),
+            to: self.path(&id),
+        };
+        let linked = self.placer.apply(change).await?;
         Ok(linked.then_some(id))
     }
 

@@ -18,6 +18,9 @@ use crate::error::StoreError;
 /// The most writes committed in one transaction.
 const MAX_GROUP: usize = 512;
 
+/// How many prepared statements each connection keeps parsed.
+const STATEMENT_CACHE_CAPACITY: usize = 128;
+
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
 
@@ -37,6 +40,8 @@ struct DbInner {
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Room for every statement the request paths prepare with `prepare_cached`.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
     )?;
@@ -139,17 +144,25 @@ fn run_in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT job")?;
+    run_cached(conn, "SAVEPOINT job")?;
     match f(conn) {
         Ok(value) => {
-            conn.execute_batch("RELEASE job")?;
+            run_cached(conn, "RELEASE job")?;
             Ok(value)
         }
         Err(error) => {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            run_cached(conn, "ROLLBACK TO job")?;
+            run_cached(conn, "RELEASE job")?;
             Err(error)
         }
     }
+}
+
+/// Runs a parameterless statement through the connection's statement cache, so the
+/// per-job and per-group transaction statements are parsed once, not once per use.
+fn run_cached(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
@@ -161,9 +174,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let begin = conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(StoreError::from);
+        let begin = run_cached(&conn, "BEGIN IMMEDIATE");
         if let Err(error) = begin {
             // Run nothing; fail every write of the group.
             tracing::error!(%error, "cannot begin a write transaction");
@@ -173,7 +184,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
             continue;
         }
         let completions: Vec<Completion> = jobs.into_iter().map(|job| job(&conn)).collect();
-        let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
+        let commit = run_cached(&conn, "COMMIT");
         if let Err(error) = &commit {
             tracing::error!(%error, "commit failed; rolling back");
             let _ = conn.execute_batch("ROLLBACK");

@@ -18,6 +18,7 @@ pub mod blobs;
 pub mod db;
 pub mod error;
 pub mod event_filter;
+pub mod ids;
 pub mod inspect;
 pub mod local_store;
 pub mod mapping;

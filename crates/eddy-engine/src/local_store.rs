@@ -22,7 +22,11 @@ impl LocalStore {
 impl ObjectStore for LocalStore {
     async fn copy_object(&self, request: &CopyRequest) -> Result<(), CopyError> {
         let context = ChangeContext {
-            request_id: uuid::Uuid::new_v4().simple().to_string().to_uppercase()[..16].to_owned(),
+            request_id: crate::ids::random_uuid()
+                .simple()
+                .to_string()
+                .to_uppercase()[..16]
+                .to_owned(),
             host_id: "eddy-function".to_owned(),
             source_ip: "127.0.0.1".to_owned(),
         };

@@ -960,7 +960,7 @@ impl Engine {
         attrs: ObjectAttrs,
     ) -> Result<Upload, S3Error> {
         let upload = Upload {
-            upload_id: uuid::Uuid::new_v4().simple().to_string(),
+            upload_id: crate::ids::random_uuid().simple().to_string(),
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             created_ms: now_ms(),

@@ -54,7 +54,7 @@ pub const NULL_VERSION: &str = "null";
 
 /// A new version id: 32 URL-safe characters, unique.
 pub fn new_version_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    crate::ids::random_uuid().simple().to_string()
 }
 
 /// The stored form of a version id from a request: `null` is NULL.

@@ -42,7 +42,7 @@ pub struct RequestIds {
 impl RequestIds {
     pub fn generate() -> Self {
         use base64::Engine as _;
-        let id = uuid::Uuid::new_v4();
+        let id = eddy_engine::ids::random_uuid();
         let request_id = id.simple().to_string().to_uppercase()[..16].to_owned();
         let host_id = base64::engine::general_purpose::STANDARD.encode(id.as_bytes());
         Self {

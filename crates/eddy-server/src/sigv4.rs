@@ -296,11 +296,61 @@ fn signature(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         sha256_hex(canonical_request.as_bytes())
     );
-    let mut key = hmac(format!("AWS4{secret}").as_bytes(), auth.date.as_bytes());
-    key = hmac(&key, auth.region.as_bytes());
-    key = hmac(&key, auth.service.as_bytes());
-    key = hmac(&key, b"aws4_request");
+    let key = signing_key(secret, &auth.date, &auth.region, &auth.service);
     Ok(hex::encode(hmac(&key, string_to_sign.as_bytes())))
+}
+
+/// The SigV4 signing key of a (secret, date, region, service) scope, four chained HMACs.
+fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+    let mut key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+    key = hmac(&key, region.as_bytes());
+    key = hmac(&key, service.as_bytes());
+    hmac(&key, b"aws4_request")
+}
+
+/// A derived signing key and the scope it was derived for.
+struct CachedSigningKey {
+    secret: String,
+    date: String,
+    region: String,
+    service: String,
+    key: Vec<u8>,
+}
+
+/// How many scopes each thread remembers (clients use one or two; dates change daily).
+const SIGNING_KEY_CACHE_SIZE: usize = 8;
+
+thread_local! {
+    /// Signing keys derived recently on this thread, newest last: the key of a scope
+    /// stays the same all day, so deriving it for every request is wasted work.
+    static SIGNING_KEYS: std::cell::RefCell<Vec<CachedSigningKey>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The signing key of a scope, from this thread's cache or derived (and cached).
+fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+    SIGNING_KEYS.with_borrow_mut(|cache| {
+        if let Some(hit) = cache.iter().find(|entry| {
+            entry.date == date
+                && entry.region == region
+                && entry.service == service
+                && entry.secret == secret
+        }) {
+            return hit.key.clone();
+        }
+        let key = derive_signing_key(secret, date, region, service);
+        if cache.len() >= SIGNING_KEY_CACHE_SIZE {
+            cache.remove(0);
+        }
+        cache.push(CachedSigningKey {
+            secret: secret.to_owned(),
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+            key: key.clone(),
+        });
+        key
+    })
 }
 
 /// Verifies a presigned request: the `X-Amz-*` query parameters carry the signature.
@@ -360,6 +410,29 @@ fn verify_presigned(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signing_keys_are_cached_per_scope() {
+        // The example of AWS's "derive a signing key" documentation.
+        let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+        let expected = "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d";
+        assert_eq!(
+            hex::encode(derive_signing_key(secret, "20120215", "us-east-1", "iam")),
+            expected
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                hex::encode(signing_key(secret, "20120215", "us-east-1", "iam")),
+                expected
+            );
+        }
+        let other = signing_key(secret, "20120215", "us-east-1", "sqs");
+        assert_eq!(
+            other,
+            derive_signing_key(secret, "20120215", "us-east-1", "sqs")
+        );
+        assert_ne!(hex::encode(other), expected);
+    }
 
     #[test]
     fn parses_authorization_header() {

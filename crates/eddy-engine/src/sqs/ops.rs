@@ -519,7 +519,7 @@ pub fn insert_message(
     let delay = request
         .delay_seconds
         .unwrap_or_else(|| queue.attributes.delay_seconds());
-    let message_id = uuid::Uuid::new_v4().to_string();
+    let message_id = crate::ids::random_uuid().to_string();
     let md5_of_body = md5_hex(request.body.as_bytes());
     let md5_of_attributes = md5_of_message_attributes(&request.message_attributes);
     let md5_of_system = md5_of_message_attributes(&request.system_attributes);
@@ -914,7 +914,7 @@ pub(super) fn receive(
                 moved_any = true;
                 continue;
             }
-            let nonce = uuid::Uuid::new_v4().simple().to_string();
+            let nonce = crate::ids::random_uuid().simple().to_string();
             let first = row.first_receive_ms.unwrap_or(now_ms);
             conn.prepare_cached(
                 "UPDATE messages SET visible_at_ms = ?2, receive_count = ?3, first_receive_ms = ?4,
