@@ -49,11 +49,11 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `path` and applies `schema`.
-    pub fn open(path: &Path, schema: &str) -> Result<Self, StoreError> {
+    /// Opens the database at `path` (its schema is already in place) after checking that
+    /// its pages and records are sound.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = open_connection(path)?;
-        conn.execute_batch(schema)?;
-        let integrity: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        let integrity: String = conn.query_row("PRAGMA quick_check", [], |row| row.get(0))?;
         if integrity != "ok" {
             return Err(StoreError::Corrupt(format!(
                 "{}: {integrity}",

@@ -200,7 +200,7 @@ impl Engine {
         std::fs::create_dir_all(data_dir)?;
         let db_path = data_dir.join("eddy.sqlite3");
         migrate(&db_path)?;
-        let db = Db::open(&db_path, SCHEMA)?;
+        let db = Db::open(&db_path)?;
         let blobs = Blobs::open(data_dir)?;
         let referenced = referenced_blobs(&db_path)?;
         let removed = blobs.recover(&referenced)?;
@@ -304,11 +304,15 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 /// recovers what a stop interrupted.
 fn migrate(db_path: &Path) -> Result<(), StoreError> {
     let conn = rusqlite::Connection::open(db_path)?;
+    // WAL first (it is a property of the file), then every change in one transaction:
+    // one commit, one fsync, and an interrupted migration leaves nothing half done.
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; BEGIN IMMEDIATE;")?;
     add_missing_columns(&conn)?;
     conn.execute_batch(SCHEMA)?;
     // Tables the schema just created get their later columns too.
     add_missing_columns(&conn)?;
     sqs::recover_move_tasks(&conn)?;
+    conn.execute_batch("COMMIT")?;
     Ok(())
 }
 
