@@ -28,7 +28,7 @@ EDDY_TOML = ROOT / "eddy.toml.example"
 
 # eddy.toml keys that only `eddy up` has: on AWS the account and the credentials come from
 # the provider's credential chain, never from Terraform variables.
-LOCAL_ONLY_TOML_KEYS = {"account_id", "access_key_id", "secret_access_key"}
+LOCAL_ONLY_TOML_KEYS = {"account_id", "access_key_id", "secret_access_key", "additional_credentials"}
 
 # Where the Lambda's package comes from (cargo lambda writes target/lambda/<binary>/bootstrap.zip).
 BUILD_COMMAND = "cargo lambda build --release --output-format zip -p eddy-lambda"
