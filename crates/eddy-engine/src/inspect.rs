@@ -68,7 +68,9 @@ impl Engine {
                      WHERE queue = ?1 AND dead_letter_source_arn IS NOT NULL",
                 )?;
                 let rows = stmt
-                    .query_map([&dlq], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?
+                    .query_map([&dlq], |row| {
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                    })?
                     .collect::<Result<Vec<_>, _>>()?;
                 let mut moved = 0;
                 let mut queues = Vec::new();
@@ -82,12 +84,11 @@ impl Engine {
                     if !exists {
                         continue;
                     }
-                    conn.execute(
-                        "UPDATE messages SET queue = ?2, message_id = ?3, sent_ms = ?4, visible_at_ms = ?4,
-                                receive_count = 0, first_receive_ms = NULL, receipt_nonce = NULL,
-                                received_ms = NULL, dead_letter_source_arn = NULL
-                         WHERE seq = ?1",
-                        params![seq, source.queue_name, uuid::Uuid::new_v4().to_string(), now],
+                    crate::sqs::move_tasks::requeue_moved_message(
+                        conn,
+                        seq,
+                        &source.queue_name,
+                        now,
                     )?;
                     moved += 1;
                     if !queues.contains(&source.queue_name) {

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -219,11 +219,6 @@ pub async fn queue_count(sqs: &aws_sdk_sqs::Client, url: &str, attribute: &str) 
         .and_then(|a| a.get(&name))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-/// A file path inside a test's temp dir.
-pub fn path_in(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
 }
 
 /// Every message of a queue (visible, in flight, delayed), read in one request so the

@@ -10,7 +10,7 @@ pub mod attributes;
 pub mod error;
 mod management;
 mod md5;
-mod move_tasks;
+pub(crate) mod move_tasks;
 mod ops;
 
 pub use attributes::{QueueAttributes, RedriveAllowPolicy, RedrivePolicy};

@@ -234,6 +234,30 @@ impl Engine {
     }
 }
 
+/// Moves one message to `target` as a move task does: a new message id and enqueue
+/// time, no receives, no dead-letter source. Shared by move tasks and the dashboard's
+/// redrive.
+pub(crate) fn requeue_moved_message(
+    conn: &Connection,
+    seq: i64,
+    target: &str,
+    now: u64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE messages SET queue = ?2, message_id = ?3, sent_ms = ?4, visible_at_ms = ?4,
+                receive_count = 0, first_receive_ms = NULL, receipt_nonce = NULL,
+                received_ms = NULL, dead_letter_source_arn = NULL
+         WHERE seq = ?1",
+    )?
+    .execute(params![
+        seq,
+        target,
+        crate::ids::random_uuid().to_string(),
+        now
+    ])?;
+    Ok(())
+}
+
 /// One step of a task: moves up to its rate of visible messages. Returns the queues
 /// that received messages, or `None` once the task is over.
 fn move_step(
@@ -301,13 +325,7 @@ fn move_step(
             )?;
             return finish("FAILED", Some("AWS.SimpleQueueService.NonExistentQueue"));
         };
-        conn.prepare_cached(
-            "UPDATE messages SET queue = ?2, message_id = ?3, sent_ms = ?4, visible_at_ms = ?4,
-                    receive_count = 0, first_receive_ms = NULL, receipt_nonce = NULL,
-                    received_ms = NULL, dead_letter_source_arn = NULL
-             WHERE seq = ?1",
-        )?
-        .execute(params![seq, target, uuid::Uuid::new_v4().to_string(), now])?;
+        requeue_moved_message(conn, seq, &target, now)?;
         moved += 1;
         if !woken.contains(&target) {
             woken.push(target);
