@@ -14,14 +14,12 @@ pub mod names {
     pub const SQS_RECEIVED: &str = "eddy_sqs_number_of_messages_received_total";
     pub const SQS_DELETED: &str = "eddy_sqs_number_of_messages_deleted_total";
     pub const SQS_EMPTY_RECEIVES: &str = "eddy_sqs_number_of_empty_receives_total";
-    pub const SQS_MOVED_TO_DLQ: &str = "eddy_sqs_number_of_messages_moved_to_dlq_total";
     pub const SQS_VISIBLE: &str = "eddy_sqs_approximate_number_of_messages_visible";
     pub const SQS_NOT_VISIBLE: &str = "eddy_sqs_approximate_number_of_messages_not_visible";
     pub const SQS_DELAYED: &str = "eddy_sqs_approximate_number_of_messages_delayed";
     pub const SQS_OLDEST_AGE: &str = "eddy_sqs_approximate_age_of_oldest_message_seconds";
     pub const LAMBDA_INVOCATIONS: &str = "eddy_lambda_invocations_total";
     pub const LAMBDA_ERRORS: &str = "eddy_lambda_errors_total";
-    pub const LAMBDA_THROTTLES: &str = "eddy_lambda_throttles_total";
     pub const LAMBDA_DURATION: &str = "eddy_lambda_duration_seconds";
     pub const LAMBDA_CONCURRENT: &str = "eddy_lambda_concurrent_executions";
     pub const ESM_POLLED: &str = "eddy_esm_polled_event_count_total";
@@ -60,12 +58,6 @@ pub fn messages_deleted(queue: &str, count: u64) {
     }
 }
 
-pub fn moved_to_dlq(dlq: &str, count: u64) {
-    if count > 0 {
-        metrics::counter!(names::SQS_MOVED_TO_DLQ, "queue" => dlq.to_owned()).increment(count);
-    }
-}
-
 /// One invocation of a function, with its outcome and duration.
 pub fn invocation(function: &str, failed: bool, duration: Duration) {
     metrics::counter!(names::LAMBDA_INVOCATIONS, "function" => function.to_owned()).increment(1);
@@ -74,11 +66,6 @@ pub fn invocation(function: &str, failed: bool, duration: Duration) {
     }
     metrics::histogram!(names::LAMBDA_DURATION, "function" => function.to_owned())
         .record(duration.as_secs_f64());
-}
-
-/// A batch the mapping could not start because the function has no free capacity.
-pub fn throttled(function: &str) {
-    metrics::counter!(names::LAMBDA_THROTTLES, "function" => function.to_owned()).increment(1);
 }
 
 /// Changes the number of invocations of `function` in progress.
