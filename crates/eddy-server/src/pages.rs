@@ -143,19 +143,17 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
 /// Every queue with its counts and redrive relations.
 pub async fn queue_views(state: &AppState, host: &str) -> Result<Vec<QueueView>, String> {
     let engine = &state.engine;
-    let names = engine.list_queues(None).await.map_err(|e| e.to_string())?;
+    let snapshot = engine.queue_snapshot().await.map_err(|e| e.to_string())?;
     let now = eddy_engine::time::now_ms();
-    let mut views = Vec::with_capacity(names.len());
-    for name in names {
-        let (Ok(queue), Ok(counts)) = (
-            engine.get_queue(&name).await,
-            engine.queue_counts(&name).await,
-        ) else {
-            continue;
-        };
+    let mut views = Vec::with_capacity(snapshot.len());
+    for (queue, counts) in snapshot {
         let policy = queue.attributes.redrive_policy();
         views.push(QueueView {
-            url: format!("http://{host}/{}/{name}", engine.settings().account_id),
+            url: format!(
+                "http://{host}/{}/{}",
+                engine.settings().account_id,
+                queue.name
+            ),
             visible: counts.visible,
             not_visible: counts.not_visible,
             delayed: counts.delayed,
@@ -169,7 +167,7 @@ pub async fn queue_views(state: &AppState, host: &str) -> Result<Vec<QueueView>,
                 .map(|a| a.queue_name),
             max_receive_count: policy.map(|p| p.max_receive_count),
             is_dead_letter_queue: false,
-            name,
+            name: queue.name,
         });
     }
     let targets: Vec<String> = views

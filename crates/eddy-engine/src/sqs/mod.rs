@@ -232,12 +232,28 @@ impl Engine {
             .await?
     }
 
-    pub async fn queue_counts(&self, name: &str) -> Result<QueueCounts, SqsError> {
-        let name = name.to_owned();
-        Ok(self
-            .db()
-            .read(move |conn| ops::counts(conn, &name, now_ms()))
-            .await?)
+    /// Every queue with its message counts, all read in one transaction at one instant,
+    /// so a message being moved (say, to a dead-letter queue) is counted in exactly one
+    /// queue.
+    pub async fn queue_snapshot(&self) -> Result<Vec<(Queue, QueueCounts)>, SqsError> {
+        self.db()
+            .read(move |conn| {
+                let snapshot = conn.unchecked_transaction()?;
+                let now = now_ms();
+                let mut queues = Vec::new();
+                for name in ops::list_queues(&snapshot, None)? {
+                    // A queue deleted between the listing and the load cannot happen
+                    // inside the transaction; a failure here is a real error.
+                    let queue = match ops::load_queue(&snapshot, &name) {
+                        Ok(queue) => queue,
+                        Err(error) => return Ok(Err(error)),
+                    };
+                    let counts = ops::counts(&snapshot, &name, now)?;
+                    queues.push((queue, counts));
+                }
+                Ok(Ok(queues))
+            })
+            .await?
     }
 
     /// Enqueues one message.
