@@ -337,13 +337,10 @@ fn malformed_requests_get_4xx_and_eddy_stays_up() {
         "malformed requests: {} tried, {refused} refused with 4xx, none 5xx; accepted: {accepted:?}",
         attacks.len()
     );
-    // Known differences, answered 2xx: eddy clamps max-keys where S3 says
-    // InvalidArgument, and its query-protocol translation skips malformed
+    // Known differences, answered 2xx: eddy's query-protocol translation skips malformed
     // MessageAttribute entries; a batch entry without a body fails in the 200
     // answer's Failed list, as on SQS.
     let tolerated = [
-        "max-keys, negative",
-        "max-keys, not a number",
         "SQS form, attribute index overflow",
         "SQS form, attribute without value",
         "SQS form, batch entry gaps",
@@ -640,5 +637,49 @@ fn random_aws_chunked_framing_never_gets_5xx() {
     }
     println!(
         "random aws-chunked framings: 60 tried, {stored} stored intact, {refused} refused with 4xx"
+    );
+}
+
+/// PUTs `abc` as an unsigned aws-chunked body whose trailer carries `crc32`, declared in
+/// `x-amz-trailer` only (no `x-amz-sdk-checksum-algorithm` header).
+fn put_with_crc32_trailer(endpoint: &str, path: &str, crc32: &str) -> Answer {
+    let framed = format!("3\r\nabc\r\n0\r\nx-amz-checksum-crc32:{crc32}\r\n\r\n");
+    let mut signed = signed_headers(
+        "s3",
+        "PUT",
+        endpoint,
+        path,
+        &[
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", "3"),
+            ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+        ],
+        framed.as_bytes(),
+        true,
+    );
+    signed.retain(|(k, v)| !(k == "x-amz-content-sha256" && v == "UNSIGNED-PAYLOAD"));
+    send_with_headers(endpoint, "PUT", path, &signed, framed.as_bytes())
+}
+
+#[test]
+fn a_trailing_checksum_is_checked_even_without_the_algorithm_header() {
+    let eddy = Eddy::start();
+    let endpoint = eddy.endpoint.clone();
+    // CRC32 of "abc" is 0x352441c2.
+    let right = put_with_crc32_trailer(&endpoint, "/source/trailer-right", "NSRBwg==");
+    assert_eq!(right.status, 200, "{right:?}");
+    let stored = send_signed("s3", &endpoint, "GET", "/source/trailer-right", &[], b"");
+    assert_eq!(stored.body, "abc");
+    let wrong = put_with_crc32_trailer(&endpoint, "/source/trailer-wrong", "AAAAAA==");
+    assert_eq!(
+        (wrong.status, wrong.code().as_str()),
+        (400, "BadDigest"),
+        "{wrong:?}"
+    );
+    let missing = send_signed("s3", &endpoint, "HEAD", "/source/trailer-wrong", &[], b"");
+    assert_eq!(
+        missing.status, 404,
+        "a body that failed its checksum is not stored"
     );
 }

@@ -471,6 +471,38 @@ fn etag(meta: &ObjectMeta) -> ETag {
     ETag::Strong(meta.etag.clone())
 }
 
+/// What a request says about the trailer after its aws-chunked body: the checksum it
+/// declared in `x-amz-trailer`, and a handle to the trailing headers, which hold values
+/// only once the body has been read to its end.
+#[derive(Default)]
+struct Trailer {
+    declared: Option<http::HeaderValue>,
+    handle: Option<s3s::TrailingHeaders>,
+}
+
+impl Trailer {
+    fn of<T>(req: &S3Request<T>) -> Self {
+        Self {
+            declared: req.headers.get("x-amz-trailer").cloned(),
+            handle: req.trailing_headers.clone(),
+        }
+    }
+
+    /// The trailing headers; call after the body has been read.
+    fn values(&self) -> Option<http::HeaderMap> {
+        self.handle.as_ref().and_then(|handle| handle.take())
+    }
+}
+
+/// Checksum algorithms by name, with the header (or trailer) that carries each.
+const TRAILER_HEADERS: [(&str, &str); 5] = [
+    ("CRC32", "x-amz-checksum-crc32"),
+    ("CRC32C", "x-amz-checksum-crc32c"),
+    ("SHA1", "x-amz-checksum-sha1"),
+    ("SHA256", "x-amz-checksum-sha256"),
+    ("CRC64NVME", "x-amz-checksum-crc64nvme"),
+];
+
 /// The checksums a request asks to be checked, by algorithm name.
 struct ChecksumRequest {
     hasher: s3s::checksum::ChecksumHasher,
@@ -478,9 +510,12 @@ struct ChecksumRequest {
 }
 
 impl ChecksumRequest {
+    /// `algorithm` is `x-amz-sdk-checksum-algorithm`, `given` the checksum headers, and
+    /// `declared_trailer` the `x-amz-trailer` header naming a checksum that follows the body.
     fn new(
         algorithm: Option<&ChecksumAlgorithm>,
         given: [(&'static str, Option<&String>); 5],
+        declared_trailer: Option<&http::HeaderValue>,
     ) -> S3Result<Self> {
         let mut hasher = s3s::checksum::ChecksumHasher::default();
         let mut expected = BTreeMap::new();
@@ -502,6 +537,25 @@ impl ChecksumRequest {
             }
             enable(&name, &mut hasher);
         }
+        if let Some(trailer) = declared_trailer {
+            let trailer = trailer
+                .to_str()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            match TRAILER_HEADERS
+                .iter()
+                .find(|(_, header)| *header == trailer)
+            {
+                Some((name, _)) => enable(name, &mut hasher),
+                None => {
+                    return Err(s3_error!(
+                        InvalidRequest,
+                        "The value specified in the x-amz-trailer header is not supported"
+                    ));
+                }
+            }
+        }
         for (name, value) in given {
             if let Some(value) = value {
                 enable(name, &mut hasher);
@@ -516,13 +570,7 @@ impl ChecksumRequest {
     fn finish(self, trailers: Option<http::HeaderMap>) -> S3Result<BTreeMap<String, String>> {
         let mut expected = self.expected;
         if let Some(trailers) = trailers {
-            for (name, header) in [
-                ("CRC32", "x-amz-checksum-crc32"),
-                ("CRC32C", "x-amz-checksum-crc32c"),
-                ("SHA1", "x-amz-checksum-sha1"),
-                ("SHA256", "x-amz-checksum-sha256"),
-                ("CRC64NVME", "x-amz-checksum-crc64nvme"),
-            ] {
+            for (name, header) in TRAILER_HEADERS {
                 if let Some(value) = trailers.get(header) {
                     let value = value
                         .to_str()
@@ -532,6 +580,25 @@ impl ChecksumRequest {
             }
         }
         let computed = self.hasher.finalize();
+        let computed_names: Vec<&str> = [
+            ("CRC32", computed.checksum_crc32.is_some()),
+            ("CRC32C", computed.checksum_crc32c.is_some()),
+            ("SHA1", computed.checksum_sha1.is_some()),
+            ("SHA256", computed.checksum_sha256.is_some()),
+            ("CRC64NVME", computed.checksum_crc64nvme.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect();
+        // A checksum that arrived in a trailer nobody declared was not computed; S3 does
+        // not store a checksum it could not check, and neither does eddy.
+        if let Some(name) = expected.keys().find(|name| !computed_names.contains(name)) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The {} trailer was sent without being declared in x-amz-trailer.",
+                name
+            ));
+        }
         let mut stored = BTreeMap::new();
         for (name, value) in [
             ("CRC32", computed.checksum_crc32),
@@ -1033,12 +1100,13 @@ impl EddyS3 {
         body: Option<StreamingBlob>,
         mut checksums: ChecksumRequest,
         content_md5: Option<&String>,
-        trailers: Option<http::HeaderMap>,
+        trailer: &Trailer,
     ) -> S3Result<(StagedBlob, BTreeMap<String, String>)> {
         let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
         let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
-        let verified =
-            check_content_md5(content_md5, &staged).and_then(|()| checksums.finish(trailers));
+        // The body has been read to its end, so its trailer (if any) has arrived.
+        let verified = check_content_md5(content_md5, &staged)
+            .and_then(|()| checksums.finish(trailer.values()));
         match verified {
             Ok(stored) => Ok((staged, stored)),
             Err(error) => {
@@ -1053,7 +1121,7 @@ impl EddyS3 {
     async fn store_object(
         &self,
         input: PutObjectInput,
-        trailers: Option<http::HeaderMap>,
+        trailer: Trailer,
         event_name: &str,
         context: ChangeContext,
     ) -> S3Result<PutObjectOutput> {
@@ -1089,10 +1157,11 @@ impl EddyS3 {
                 ("SHA256", input.checksum_sha256.as_ref()),
                 ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
             ],
+            trailer.declared.as_ref(),
         )?;
         let metadata = lowercase_metadata(input.metadata)?;
         let (staged, stored_checksums) = self
-            .receive_body(input.body, checksums, input.content_md5.as_ref(), trailers)
+            .receive_body(input.body, checksums, input.content_md5.as_ref(), &trailer)
             .await?;
         let attrs = ObjectAttrs {
             content_type: input.content_type.clone(),
@@ -1328,9 +1397,9 @@ impl S3 for EddyS3 {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let context = context(&req);
-        let trailers = req.trailing_headers.clone().and_then(|t| t.take());
+        let trailer = Trailer::of(&req);
         let output = self
-            .store_object(req.input, trailers, "s3:ObjectCreated:Put", context)
+            .store_object(req.input, trailer, "s3:ObjectCreated:Put", context)
             .await?;
         Ok(S3Response::new(output))
     }
@@ -1346,7 +1415,7 @@ impl S3 for EddyS3 {
         let input = post_as_put(req.input);
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
         let output = self
-            .store_object(input, None, "s3:ObjectCreated:Post", context)
+            .store_object(input, Trailer::default(), "s3:ObjectCreated:Post", context)
             .await?;
         let mut response = S3Response::new(PostObjectOutput {
             e_tag: output.e_tag.clone(),
@@ -2000,7 +2069,7 @@ impl S3 for EddyS3 {
         let mut input = req.input;
         // An empty delimiter is no delimiter, and is not echoed.
         input.delimiter = input.delimiter.filter(|d| !d.is_empty());
-        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let max_keys = page_size(input.max_keys)?;
         if input.version_id_marker.is_some() && input.key_marker.is_none() {
             return Err(s3_error!(
                 InvalidArgument,
@@ -2194,7 +2263,7 @@ impl S3 for EddyS3 {
         let mut input = req.input;
         // An empty delimiter is no delimiter, and is not echoed.
         input.delimiter = input.delimiter.filter(|d| !d.is_empty());
-        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let max_keys = page_size(input.max_keys)?;
         let page = self
             .engine
             .list_objects(
@@ -2250,7 +2319,7 @@ impl S3 for EddyS3 {
         let mut input = req.input;
         // An empty delimiter is no delimiter, and is not echoed.
         input.delimiter = input.delimiter.filter(|d| !d.is_empty());
-        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let max_keys = page_size(input.max_keys)?;
         let start_after = match &input.continuation_token {
             Some(token) => Some(decode_token(token)?),
             None => input.start_after.clone(),
@@ -2344,7 +2413,7 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        let trailers = req.trailing_headers.clone();
+        let trailer = Trailer::of(&req);
         let input = req.input;
         check_part_number(input.part_number)?;
         self.engine
@@ -2360,14 +2429,10 @@ impl S3 for EddyS3 {
                 ("SHA256", input.checksum_sha256.as_ref()),
                 ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
             ],
+            trailer.declared.as_ref(),
         )?;
         let (staged, stored) = self
-            .receive_body(
-                input.body,
-                checksums,
-                input.content_md5.as_ref(),
-                trailers.and_then(|t| t.take()),
-            )
+            .receive_body(input.body, checksums, input.content_md5.as_ref(), &trailer)
             .await?;
         let part_etag = hex::encode(staged.md5);
         let part = self
@@ -2761,6 +2826,19 @@ fn list_entry(meta: &ObjectMeta, owner: bool, url: bool, engine: &Engine) -> Obj
 fn encode_token(last: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last)
+}
+
+/// The page size of a listing: `max-keys` as S3 takes it. A negative value is refused
+/// as S3 refuses it; anything above 1,000 is served as 1,000, as S3 does.
+fn page_size(max_keys: Option<i32>) -> S3Result<usize> {
+    match max_keys {
+        None => Ok(1000),
+        Some(n) if n < 0 => Err(s3_error!(
+            InvalidArgument,
+            "Argument maxKeys must be an integer between 0 and 2147483647"
+        )),
+        Some(n) => Ok(n.min(1000) as usize),
+    }
 }
 
 fn decode_token(token: &str) -> S3Result<String> {
