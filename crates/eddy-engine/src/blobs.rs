@@ -1,10 +1,18 @@
-//! Object bytes on disk. Each object version is one immutable file under `blobs/`,
-//! named by a random id. A write goes to `tmp/` first, is fsynced, then renamed into
-//! `blobs/` and the directory fsynced; only then does the database point at it. A copy
-//! is a hard link, so it costs no bytes and no time whatever the size.
+//! Object bytes. Each object version is one immutable blob named by a random id.
+//!
+//! A small single-request body (up to [`INLINE_MAX`] bytes) is an *inline* blob: its
+//! bytes go into the database's `inline_blobs` table in the same transaction as the row
+//! that names it, so storing it creates no file, no inode and no fsync of its own (the
+//! group commit makes it durable). Its id starts with [`INLINE_PREFIX`].
+//!
+//! Any other body is a file under `blobs/`: written to `tmp/` first, fsynced, then
+//! renamed into `blobs/` and the directory fsynced; only then does the database point
+//! at it. A copy of a file is a hard link, so it costs no bytes and no time whatever
+//! the size; a copy of an inline blob is a new row with the same bytes.
 //!
 //! Start-up removes everything left in `tmp/` and every blob no database row names
-//! (a crash between placing a file and committing its row).
+//! (a crash between placing a file and committing its row, or between dropping a row
+//! and removing its blob).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -28,6 +36,117 @@ pub struct Blobs {
 /// Bodies up to this size are gathered in memory and written, fsynced and closed in one
 /// blocking step; larger ones stream through a buffer of this size.
 const SMALL_BODY: usize = 1 << 20;
+
+/// The largest body kept in the database instead of a file. SQLite reads and writes
+/// blobs of this size faster than the file system creates, fsyncs and opens files.
+pub const INLINE_MAX: usize = 64 * 1024;
+
+/// How the id of an inline blob starts (file blob ids are 32 hex digits).
+pub const INLINE_PREFIX: &str = "inline-";
+
+/// Whether `id` names an inline blob (bytes in the database, no file).
+pub fn is_inline(id: &str) -> bool {
+    id.starts_with(INLINE_PREFIX)
+}
+
+/// A new id for an inline blob.
+pub fn new_inline_id() -> String {
+    format!("{INLINE_PREFIX}{}", new_blob_id())
+}
+
+/// Whether a body may be kept inline, or must be a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// A body of up to [`INLINE_MAX`] bytes becomes an inline blob.
+    InlineIfSmall,
+    /// Always a file (multipart parts, which completion concatenates file by file).
+    File,
+}
+
+/// Stores an inline blob's bytes; runs inside the transaction that commits the row
+/// naming it.
+pub fn insert_inline(conn: &rusqlite::Connection, id: &str, data: &[u8]) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO inline_blobs (id, data) VALUES (?1, ?2)")?
+        .execute(rusqlite::params![id, data])?;
+    Ok(())
+}
+
+/// Copies an inline blob's bytes under a new id; `false` when the source is gone.
+pub fn copy_inline(
+    conn: &rusqlite::Connection,
+    source: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let copied = conn
+        .prepare_cached(
+            "INSERT INTO inline_blobs (id, data) SELECT ?2, data FROM inline_blobs WHERE id = ?1",
+        )?
+        .execute(rusqlite::params![source, id])?;
+    Ok(copied == 1)
+}
+
+/// Whether an inline blob exists.
+pub fn inline_exists(conn: &rusqlite::Connection, id: &str) -> Result<bool, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM inline_blobs WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The bytes of an inline blob, if it still exists.
+pub fn read_inline(conn: &rusqlite::Connection, id: &str) -> Result<Option<Bytes>, StoreError> {
+    use rusqlite::OptionalExtension;
+    let data: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT data FROM inline_blobs WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    Ok(data.map(Bytes::from))
+}
+
+/// Deletes inline blobs no row names any more.
+pub fn delete_inline(conn: &rusqlite::Connection, ids: &[String]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached("DELETE FROM inline_blobs WHERE id = ?1")?;
+    for id in ids.iter().filter(|id| is_inline(id)) {
+        stmt.execute([id])?;
+    }
+    Ok(())
+}
+
+/// A blob's bytes as a stream of chunks, as an HTTP body wants them.
+pub type ByteChunks =
+    std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + Sync + 'static>>;
+
+/// The bytes of a stored blob, ready to be read.
+#[derive(Debug)]
+pub enum BlobContent {
+    File(tokio::fs::File),
+    Inline(Bytes),
+}
+
+impl BlobContent {
+    /// `length` bytes from offset `start`, as a stream of chunks.
+    pub async fn into_stream(self, start: u64, length: u64) -> std::io::Result<ByteChunks> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        match self {
+            BlobContent::File(mut file) => {
+                if start > 0 {
+                    file.seek(std::io::SeekFrom::Start(start)).await?;
+                }
+                let stream =
+                    tokio_util::io::ReaderStream::with_capacity(file.take(length), 256 * 1024);
+                Ok(Box::pin(stream))
+            }
+            BlobContent::Inline(bytes) => {
+                let from = (start as usize).min(bytes.len());
+                let to = from.saturating_add(length as usize).min(bytes.len());
+                let slice = bytes.slice(from..to);
+                Ok(Box::pin(futures::stream::iter([Ok(slice)])))
+            }
+        }
+    }
+}
 
 /// A name change in `blobs/` that is durable only once the directory is fsynced.
 #[derive(Debug)]
@@ -142,14 +261,25 @@ fn write_small_file(path: &Path, chunks: &[Bytes]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A fully written, fsynced file in the staging area, not yet visible.
+/// A received body, not yet visible: a fully written, fsynced file in the staging area,
+/// or the bytes of an inline blob waiting for the transaction that stores its row.
 #[derive(Debug)]
 pub struct StagedBlob {
     pub id: String,
     pub size: u64,
     /// MD5 of the bytes, the ETag of a single-part upload.
     pub md5: [u8; 16],
-    tmp_path: PathBuf,
+    /// The staging file; `None` for an inline blob.
+    tmp_path: Option<PathBuf>,
+    /// The bytes of an inline blob.
+    inline: Option<Bytes>,
+}
+
+impl StagedBlob {
+    /// The bytes to store in the database with the blob's row, for an inline blob.
+    pub fn inline_data(&self) -> Option<Bytes> {
+        self.inline.clone()
+    }
 }
 
 /// Why staging a body failed.
@@ -205,10 +335,17 @@ impl Blobs {
         self.blobs_dir.join(id)
     }
 
-    /// Writes a body to the staging area, fsyncs it, and reports its size and MD5.
-    /// Bodies larger than `limit` are refused without being kept. A body of up to
-    /// `SMALL_BODY` bytes is gathered first and written in one blocking step.
-    pub async fn stage<S, E>(&self, mut body: S, limit: u64) -> Result<StagedBlob, StageError>
+    /// Receives a body and reports its size and MD5: kept in memory as an inline blob
+    /// when `placement` allows and it is small enough, otherwise written to the staging
+    /// area and fsynced. Bodies larger than `limit` are refused without being kept. A
+    /// body of up to `SMALL_BODY` bytes is gathered first and written in one blocking
+    /// step.
+    pub async fn stage<S, E>(
+        &self,
+        mut body: S,
+        limit: u64,
+        placement: Placement,
+    ) -> Result<StagedBlob, StageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -234,6 +371,19 @@ impl Blobs {
             gathered_len += chunk.len();
             gathered.push(chunk);
         }
+        if ended && placement == Placement::InlineIfSmall && gathered_len <= INLINE_MAX {
+            let bytes = match gathered.len() {
+                1 => gathered.pop().unwrap_or_default(),
+                _ => Bytes::from(gathered.concat()),
+            };
+            return Ok(StagedBlob {
+                id: new_inline_id(),
+                size,
+                md5: finish_md5(md5),
+                tmp_path: None,
+                inline: Some(bytes),
+            });
+        }
         if ended {
             let path = tmp_path.clone();
             let written = tokio::task::spawn_blocking(move || {
@@ -254,7 +404,8 @@ impl Blobs {
             id,
             size,
             md5: finish_md5(md5),
-            tmp_path,
+            tmp_path: Some(tmp_path),
+            inline: None,
         })
     }
 
@@ -306,33 +457,19 @@ impl Blobs {
         result
     }
 
-    /// Stages a copy of `length` bytes of a placed blob from offset `start`
-    /// (UploadPartCopy with a range).
+    /// Stages a copy of `length` bytes of a blob from offset `start` (UploadPartCopy
+    /// with a range); the copy is always a file, as parts are.
     pub async fn stage_range(
         &self,
-        source: &str,
+        source: BlobContent,
         start: u64,
         length: u64,
     ) -> Result<StagedBlob, StageError> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
-        let mut file = tokio::fs::File::open(self.path(source))
+        let chunks = source
+            .into_stream(start, length)
             .await
             .map_err(StoreError::from)?;
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(StoreError::from)?;
-        let chunks = futures::stream::unfold(file.take(length), |mut reader| async move {
-            let mut buffer = vec![0u8; 256 * 1024];
-            match reader.read(&mut buffer).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buffer.truncate(n);
-                    Some((Ok::<_, std::io::Error>(Bytes::from(buffer)), reader))
-                }
-                Err(error) => Some((Err(error), reader)),
-            }
-        });
-        self.stage(Box::pin(chunks), length).await
+        self.stage(chunks, length, Placement::File).await
     }
 
     /// Concatenates placed blobs into one new staged blob (multipart completion).
@@ -357,15 +494,20 @@ impl Blobs {
             id,
             size,
             md5: [0; 16],
-            tmp_path,
+            tmp_path: Some(tmp_path),
+            inline: None,
         })
     }
 
     /// Moves a staged blob into place (rename, then fsync of the directory, shared with
     /// the renames and links that run at the same time).
+    /// An inline blob has nothing to place: its bytes go in with its row.
     pub async fn place(&self, staged: &StagedBlob) -> Result<(), StoreError> {
+        let Some(tmp_path) = &staged.tmp_path else {
+            return Ok(());
+        };
         let change = DirChange::Rename {
-            from: staged.tmp_path.clone(),
+            from: tmp_path.clone(),
             to: self.path(&staged.id),
         };
         self.placer.apply(change).await.map(|_| ())
@@ -373,11 +515,14 @@ impl Blobs {
 
     /// Drops a staged blob that will not be used.
     pub async fn discard(&self, staged: StagedBlob) {
-        let _ = tokio::fs::remove_file(&staged.tmp_path).await;
+        if let Some(tmp_path) = &staged.tmp_path {
+            let _ = tokio::fs::remove_file(tmp_path).await;
+        }
     }
 
-    /// Makes a new blob that shares the bytes of `source` (a hard link) and returns its
-    /// id; `None` when `source` no longer exists (it was replaced or deleted).
+    /// Makes a new file blob that shares the bytes of the file blob `source` (a hard
+    /// link) and returns its id; `None` when `source` no longer exists (it was replaced
+    /// or deleted).
     pub async fn link(&self, source: &str) -> Result<Option<String>, StoreError> {
         let id = new_blob_id();
         let change = DirChange::Link {
@@ -388,12 +533,17 @@ impl Blobs {
         Ok(linked.then_some(id))
     }
 
-    /// Removes placed blobs no longer referenced (after the commit that dropped them).
+    /// Removes placed file blobs no longer referenced (after the commit that dropped
+    /// them); inline ids are skipped (their rows are the engine's to delete).
     pub async fn remove(&self, ids: Vec<String>) {
-        if ids.is_empty() {
+        let paths: Vec<PathBuf> = ids
+            .iter()
+            .filter(|id| !is_inline(id))
+            .map(|id| self.path(id))
+            .collect();
+        if paths.is_empty() {
             return;
         }
-        let paths: Vec<PathBuf> = ids.iter().map(|id| self.path(id)).collect();
         let _ = tokio::task::spawn_blocking(move || {
             for path in paths {
                 if let Err(error) = std::fs::remove_file(&path)

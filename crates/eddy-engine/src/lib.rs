@@ -191,6 +191,11 @@ CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+-- The bytes of small objects (see blobs.rs); a row lives as long as a row above names it.
+CREATE TABLE IF NOT EXISTS inline_blobs (
+    id TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
 "#;
 
 impl Engine {
@@ -312,6 +317,14 @@ fn migrate(db_path: &Path) -> Result<(), StoreError> {
     // Tables the schema just created get their later columns too.
     add_missing_columns(&conn)?;
     sqs::recover_move_tasks(&conn)?;
+    // Inline blobs whose row was dropped by a transaction that committed just before a
+    // crash, before their own deletion did.
+    conn.execute_batch(
+        "DELETE FROM inline_blobs WHERE id NOT IN (
+             SELECT blob FROM objects
+             UNION ALL SELECT blob FROM object_versions WHERE blob IS NOT NULL
+             UNION ALL SELECT blob FROM parts)",
+    )?;
     conn.execute_batch("COMMIT")?;
     Ok(())
 }
@@ -403,5 +416,122 @@ mod tests {
             assert_eq!(versioning, versions::Versioning::Unversioned);
             engine.close();
         }
+    }
+
+    fn context() -> notify::ChangeContext {
+        notify::ChangeContext {
+            request_id: "r".into(),
+            host_id: "h".into(),
+            source_ip: "127.0.0.1".into(),
+        }
+    }
+
+    async fn put(engine: &Engine, key: &str, len: usize) -> objects::ObjectMeta {
+        let body =
+            futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; len]))]);
+        let staged = engine
+            .blobs()
+            .stage(body, u64::MAX, blobs::Placement::InlineIfSmall)
+            .await
+            .expect("stage");
+        engine
+            .put_object(
+                "b",
+                key,
+                staged,
+                objects::ObjectAttrs::default(),
+                "s3:ObjectCreated:Put",
+                context(),
+            )
+            .await
+            .expect("put")
+    }
+
+    fn inline_rows(dir: &Path) -> i64 {
+        let conn = rusqlite::Connection::open(dir.join("eddy.sqlite3")).expect("open");
+        conn.query_row("SELECT COUNT(*) FROM inline_blobs", [], |row| row.get(0))
+            .expect("count")
+    }
+
+    async fn read_all(engine: &Engine, meta: &objects::ObjectMeta) -> Vec<u8> {
+        use futures::TryStreamExt;
+        let content = engine.open_blob(&meta.blob).await.expect("open blob");
+        let chunks: Vec<bytes::Bytes> = content
+            .into_stream(0, meta.size)
+            .await
+            .expect("stream")
+            .try_collect()
+            .await
+            .expect("read");
+        chunks.concat()
+    }
+
+    /// Small bodies live in the database, larger ones in files; an inline blob is
+    /// stored, copied and removed with the rows that name it, and start-up removes one
+    /// that a crash left without a row.
+    #[test]
+    fn inline_blobs_live_exactly_as_long_as_their_rows() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let engine = Engine::open(dir.path(), settings()).expect("open engine");
+        runtime.block_on(async {
+            engine.create_bucket("b").await.expect("bucket");
+            let small = put(&engine, "small", blobs::INLINE_MAX).await;
+            let large = put(&engine, "large", blobs::INLINE_MAX + 1).await;
+            assert!(blobs::is_inline(&small.blob), "{}", small.blob);
+            assert!(!blobs::is_inline(&large.blob), "{}", large.blob);
+            assert!(engine.blobs().path(&large.blob).exists());
+            assert!(!engine.blobs().path(&small.blob).exists());
+            assert_eq!(
+                read_all(&engine, &small).await,
+                vec![7u8; blobs::INLINE_MAX]
+            );
+            assert_eq!(inline_rows(dir.path()), 1);
+
+            let copy = engine
+                .copy_object(("b", "small"), None, ("b", "copy"), None, context())
+                .await
+                .expect("copy");
+            assert!(blobs::is_inline(&copy.blob) && copy.blob != small.blob);
+            assert_eq!(inline_rows(dir.path()), 2);
+            // Replacing the source drops its old bytes; the copy keeps its own.
+            put(&engine, "small", 10).await;
+            assert_eq!(inline_rows(dir.path()), 2);
+            assert_eq!(read_all(&engine, &copy).await, vec![7u8; blobs::INLINE_MAX]);
+            engine
+                .delete_object("b", "copy", context())
+                .await
+                .expect("delete");
+            assert_eq!(inline_rows(dir.path()), 1);
+            // A copy whose source vanished meanwhile is refused and stores nothing.
+            let gone = engine
+                .copy_version(&small, true, ("b", "late"), None, context())
+                .await
+                .expect_err("the source's bytes are gone");
+            assert!(
+                matches!(gone, objects::S3Error::PreconditionFailed),
+                "{gone:?}"
+            );
+            assert_eq!(inline_rows(dir.path()), 1);
+        });
+        engine.close();
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("eddy.sqlite3")).expect("open");
+            conn.execute(
+                "INSERT INTO inline_blobs (id, data) VALUES ('inline-orphan', x'00')",
+                [],
+            )
+            .expect("orphan");
+        }
+        let engine = Engine::open(dir.path(), settings()).expect("reopen");
+        assert_eq!(
+            inline_rows(dir.path()),
+            1,
+            "start-up removed the orphan only"
+        );
+        engine.close();
     }
 }

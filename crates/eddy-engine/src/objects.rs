@@ -1,9 +1,10 @@
 //! Buckets, objects and multipart uploads with S3 semantics.
 //!
-//! An object write stages its bytes ([`crate::blobs`]), places the file, then commits
-//! the metadata row and the notification messages in one transaction: the object is
-//! visible exactly when its events are queued. The file of a replaced or deleted object
-//! is removed after the commit that stopped naming it.
+//! An object write stages its bytes ([`crate::blobs`]), places the file (or, for a small
+//! body, keeps the bytes for the database), then commits the metadata row, the inline
+//! bytes and the notification messages in one transaction: the object is visible
+//! exactly when its events are queued. The blob of a replaced or deleted object is
+//! removed after the commit that stopped naming it.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::Engine;
-use crate::blobs::StagedBlob;
+use crate::blobs::{self, BlobContent, StagedBlob};
 use crate::error::StoreError;
 use crate::notify::{ChangeContext, EventObject, QueueNotification, event_body};
 use crate::sqs::{self, SendRequest};
@@ -456,7 +457,7 @@ impl Engine {
                 Ok(Ok(blobs))
             })
             .await??;
-        self.blobs().remove(removed_uploads).await;
+        self.remove_blobs(removed_uploads).await;
         Ok(())
     }
 
@@ -610,6 +611,10 @@ impl Engine {
             self.blobs().discard(staged).await;
             return Err(error.into());
         }
+        let bytes = match staged.inline_data() {
+            Some(data) => NewBlob::Inline(data),
+            None => NewBlob::Placed,
+        };
         let meta = ObjectMeta {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
@@ -620,13 +625,15 @@ impl Engine {
             attrs,
             version_id: None,
         };
-        self.commit_placed(meta, event_name, context).await
+        self.commit_placed(meta, bytes, event_name, context).await
     }
 
-    /// Commits a placed blob's row; on failure removes the blob again.
+    /// Commits a blob's row (with the bytes of an inline blob); on failure removes the
+    /// blob again.
     async fn commit_placed(
         &self,
         meta: ObjectMeta,
+        bytes: NewBlob,
         event_name: &str,
         context: ChangeContext,
     ) -> Result<ObjectMeta, S3Error> {
@@ -637,14 +644,32 @@ impl Engine {
         let result = self
             .db()
             .write(move |conn| {
-                store_failures_abort(commit_object(
+                // The writer runs one job at a time, so a source found here is still
+                // there when it is copied below.
+                if let NewBlob::InlineCopyOf(source) = &bytes
+                    && !blobs::inline_exists(conn, source)?
+                {
+                    return Ok(Err(S3Error::NoSuchKey));
+                }
+                let id = meta.blob.clone();
+                let committed = store_failures_abort(commit_object(
                     conn,
                     &settings,
                     meta,
                     &event_name,
                     &sequencer,
                     &context,
-                ))
+                ))?;
+                if committed.is_ok() {
+                    match &bytes {
+                        NewBlob::Placed => {}
+                        NewBlob::Inline(data) => blobs::insert_inline(conn, &id, data)?,
+                        NewBlob::InlineCopyOf(source) => {
+                            blobs::copy_inline(conn, source, &id)?;
+                        }
+                    }
+                }
+                Ok(committed)
             })
             .await
             .map_err(S3Error::from)
@@ -652,11 +677,11 @@ impl Engine {
         match result {
             Ok(committed) => {
                 self.announce(&committed);
-                self.blobs().remove(committed.removed_blobs).await;
+                self.remove_blobs(committed.removed_blobs).await;
                 Ok(committed.meta)
             }
             Err(error) => {
-                self.blobs().remove(vec![blob]).await;
+                self.remove_blobs(vec![blob]).await;
                 Err(error)
             }
         }
@@ -739,7 +764,7 @@ impl Engine {
             })
             .await??;
         self.wake_queues(woken.iter());
-        self.blobs().remove(blobs).await;
+        self.remove_blobs(blobs).await;
         Ok(deleted)
     }
 
@@ -777,11 +802,18 @@ impl Engine {
         attrs: Option<ObjectAttrs>,
         context: ChangeContext,
     ) -> Result<ObjectMeta, S3Error> {
-        let blob = match self.blobs().link(&source_meta.blob).await? {
-            Some(blob) => blob,
-            // The source was replaced or deleted between the lookup and the link.
-            None if conditional => return Err(S3Error::PreconditionFailed),
-            None => return Err(S3Error::NoSuchKey),
+        let (blob, bytes) = if blobs::is_inline(&source_meta.blob) {
+            (
+                blobs::new_inline_id(),
+                NewBlob::InlineCopyOf(source_meta.blob.clone()),
+            )
+        } else {
+            match self.blobs().link(&source_meta.blob).await? {
+                Some(blob) => (blob, NewBlob::Placed),
+                // The source was replaced or deleted between the lookup and the link.
+                None if conditional => return Err(S3Error::PreconditionFailed),
+                None => return Err(S3Error::NoSuchKey),
+            }
         };
         let meta = ObjectMeta {
             bucket: destination.0.to_owned(),
@@ -793,9 +825,14 @@ impl Engine {
             attrs: attrs.unwrap_or_else(|| source_meta.attrs.clone()),
             version_id: None,
         };
-        let copied = self
-            .commit_placed(meta, "s3:ObjectCreated:Copy", context)
-            .await?;
+        let copied = match self
+            .commit_placed(meta, bytes, "s3:ObjectCreated:Copy", context)
+            .await
+        {
+            // An inline source replaced or deleted between the lookup and the copy.
+            Err(S3Error::NoSuchKey) if conditional => return Err(S3Error::PreconditionFailed),
+            other => other?,
+        };
         self.note_copy(source_meta, &copied);
         Ok(copied)
     }
@@ -1048,11 +1085,11 @@ impl Engine {
             .and_then(|r| r);
         match result {
             Ok(previous) => {
-                self.blobs().remove(previous.into_iter().collect()).await;
+                self.remove_blobs(previous.into_iter().collect()).await;
                 Ok(part)
             }
             Err(error) => {
-                self.blobs().remove(vec![part.blob]).await;
+                self.remove_blobs(vec![part.blob]).await;
                 Err(error)
             }
         }
@@ -1155,7 +1192,7 @@ impl Engine {
                 Ok(Ok(blobs))
             })
             .await??;
-        self.blobs().remove(blobs).await;
+        self.remove_blobs(blobs).await;
         Ok(())
     }
 
@@ -1277,11 +1314,11 @@ impl Engine {
                 let mut remove = parts;
                 self.announce(&committed);
                 remove.extend(committed.removed_blobs);
-                self.blobs().remove(remove).await;
+                self.remove_blobs(remove).await;
                 Ok(committed.meta)
             }
             Err(error) => {
-                self.blobs().remove(vec![blob]).await;
+                self.remove_blobs(vec![blob]).await;
                 Err(error)
             }
         }
@@ -1322,6 +1359,54 @@ fn store_failures_abort<T>(result: Result<T, S3Error>) -> Result<Result<T, S3Err
     match result {
         Err(S3Error::Store(error)) => Err(error),
         other => Ok(other),
+    }
+}
+
+/// Where the bytes of an object row being committed come from.
+enum NewBlob {
+    /// A file already placed under `blobs/`.
+    Placed,
+    /// An inline blob's bytes, stored with the row.
+    Inline(bytes::Bytes),
+    /// A copy of this inline blob's bytes.
+    InlineCopyOf(String),
+}
+
+impl Engine {
+    /// Removes blobs no row names any more: files, and the rows of inline blobs.
+    async fn remove_blobs(&self, ids: Vec<String>) {
+        let inline: Vec<String> = ids
+            .iter()
+            .filter(|id| blobs::is_inline(id))
+            .cloned()
+            .collect();
+        if !inline.is_empty() {
+            // A failure leaves rows that the next start-up removes.
+            if let Err(error) = self
+                .db()
+                .write(move |conn| blobs::delete_inline(conn, &inline))
+                .await
+            {
+                tracing::warn!(%error, "could not remove unreferenced inline object data");
+            }
+        }
+        self.blobs().remove(ids).await;
+    }
+
+    /// Opens a blob's bytes for reading.
+    pub async fn open_blob(&self, id: &str) -> Result<BlobContent, StoreError> {
+        if blobs::is_inline(id) {
+            let owned = id.to_owned();
+            let data = self
+                .db()
+                .read(move |conn| blobs::read_inline(conn, &owned))
+                .await?;
+            return data
+                .map(BlobContent::Inline)
+                .ok_or_else(|| StoreError::Io(format!("object data {id} is missing")));
+        }
+        let file = tokio::fs::File::open(self.blobs().path(id)).await?;
+        Ok(BlobContent::File(file))
     }
 }
 

@@ -241,11 +241,14 @@ async fn download(state: &AppState, bucket: &str, key: &str) -> Response<s3s::Bo
             return json_response(StatusCode::NOT_FOUND, json!({ "error": error.to_string() }));
         }
     };
-    let file = match tokio::fs::File::open(state.engine.blobs().path(&meta.blob)).await {
-        Ok(file) => file,
+    let opened = match state.engine.open_blob(&meta.blob).await {
+        Ok(content) => content.into_stream(0, meta.size).await,
         Err(error) => return server_error(error.to_string()),
     };
-    let stream = tokio_util::io::ReaderStream::new(file);
+    let stream = match opened {
+        Ok(stream) => stream,
+        Err(error) => return server_error(error.to_string()),
+    };
     let body = s3s::Body::from(s3s::dto::StreamingBlob::wrap(stream));
     let mut response = Response::new(body);
     let headers = response.headers_mut();

@@ -9,10 +9,9 @@ use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
 use s3s::dto::*;
 use s3s::{S3, S3Error as WireError, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use eddy_engine::Engine;
-use eddy_engine::blobs::{StageError, StagedBlob};
+use eddy_engine::blobs::{Placement, StageError, StagedBlob};
 use eddy_engine::notify::{self, ChangeContext, QueueNotification};
 use eddy_engine::objects::{ListQuery, ObjectAttrs, ObjectMeta, S3Error};
 use eddy_engine::versions::VersionQuery;
@@ -629,6 +628,7 @@ async fn stage_body<S>(
     body: S,
     checksums: &mut ChecksumRequest,
     limit: u64,
+    placement: Placement,
 ) -> S3Result<StagedBlob>
 where
     S: Stream<Item = Result<Bytes, s3s::StdError>> + Unpin,
@@ -637,7 +637,7 @@ where
     let stream = body.inspect_ok(|chunk| hasher.update(chunk));
     engine
         .blobs()
-        .stage(stream, limit)
+        .stage(stream, limit, placement)
         .await
         .map_err(stage_error)
 }
@@ -1101,9 +1101,11 @@ impl EddyS3 {
         mut checksums: ChecksumRequest,
         content_md5: Option<&String>,
         trailer: &Trailer,
+        placement: Placement,
     ) -> S3Result<(StagedBlob, BTreeMap<String, String>)> {
         let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
-        let staged = stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES).await?;
+        let staged =
+            stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES, placement).await?;
         // The body has been read to its end, so its trailer (if any) has arrived.
         let verified = check_content_md5(content_md5, &staged)
             .and_then(|()| checksums.finish(trailer.values()));
@@ -1161,7 +1163,13 @@ impl EddyS3 {
         )?;
         let metadata = lowercase_metadata(input.metadata)?;
         let (staged, stored_checksums) = self
-            .receive_body(input.body, checksums, input.content_md5.as_ref(), &trailer)
+            .receive_body(
+                input.body,
+                checksums,
+                input.content_md5.as_ref(),
+                &trailer,
+                Placement::InlineIfSmall,
+            )
             .await?;
         let attrs = ObjectAttrs {
             content_type: input.content_type.clone(),
@@ -1462,22 +1470,21 @@ impl S3 for EddyS3 {
                 "The operation is not valid for the object's storage class"
             ));
         }
-        let path = self.engine.blobs().path(&meta.blob);
-        let mut file = tokio::fs::File::open(&path)
+        let content = self
+            .engine
+            .open_blob(&meta.blob)
             .await
-            .map_err(|e| s3_error!(e, InternalError, "object file missing"))?;
+            .map_err(|e| s3_error!(e, InternalError, "object data missing"))?;
         let Window {
             start,
             length,
             content_range,
             parts_count,
         } = window(&meta, input.range.as_ref(), input.part_number)?;
-        if start > 0 {
-            file.seek(std::io::SeekFrom::Start(start))
-                .await
-                .map_err(|e| s3_error!(e, InternalError))?;
-        }
-        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(length), 256 * 1024);
+        let stream = content
+            .into_stream(start, length)
+            .await
+            .map_err(|e| s3_error!(e, InternalError))?;
         let whole = content_range.is_none() && input.part_number.is_none();
         let checksum_mode = input
             .checksum_mode
@@ -2432,7 +2439,13 @@ impl S3 for EddyS3 {
             trailer.declared.as_ref(),
         )?;
         let (staged, stored) = self
-            .receive_body(input.body, checksums, input.content_md5.as_ref(), &trailer)
+            .receive_body(
+                input.body,
+                checksums,
+                input.content_md5.as_ref(),
+                &trailer,
+                Placement::File,
+            )
             .await?;
         let part_etag = hex::encode(staged.md5);
         let part = self
@@ -2594,10 +2607,15 @@ impl S3 for EddyS3 {
                 "The specified copy range is larger than the maximum allowable size for a part: 5368709120"
             ));
         }
+        let content = self
+            .engine
+            .open_blob(&source.blob)
+            .await
+            .map_err(|e| s3_error!(e, NoSuchKey, "The specified key does not exist."))?;
         let staged = self
             .engine
             .blobs()
-            .stage_range(&source.blob, start, length)
+            .stage_range(content, start, length)
             .await
             .map_err(stage_error)?;
         let part_etag = hex::encode(staged.md5);
