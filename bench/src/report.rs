@@ -20,6 +20,7 @@ pub enum Metric {
     PipelineP99,
     LargeRate,
     LargePercentOfDd,
+    LargePercentOfMd5,
     LargeCopy,
     LargePeakRss,
     Startup,
@@ -43,6 +44,7 @@ impl Metric {
             Metric::PipelineP99 => "upload-to-copied p99 (ms)",
             Metric::LargeRate => "Large upload, one PutObject (MB/s)",
             Metric::LargePercentOfDd => "large upload, % of dd conv=fsync",
+            Metric::LargePercentOfMd5 => "large upload, % of one core's MD5 rate (the ETag)",
             Metric::LargeCopy => "large copy, upload ack to copy visible (ms)",
             Metric::LargePeakRss => "peak RSS during the large upload (MiB)",
             Metric::Startup => "Start-up to ready (ms)",
@@ -82,7 +84,7 @@ impl Metric {
         })
     }
 
-    const ALL: [Metric; 18] = [
+    const ALL: [Metric; 19] = [
         Metric::SendRate,
         Metric::SendP50,
         Metric::SendP99,
@@ -96,6 +98,7 @@ impl Metric {
         Metric::PipelineP99,
         Metric::LargeRate,
         Metric::LargePercentOfDd,
+        Metric::LargePercentOfMd5,
         Metric::LargeCopy,
         Metric::LargePeakRss,
         Metric::Startup,

@@ -18,7 +18,7 @@ use crate::report::{Metric, Results, format_number, markdown_table};
 use crate::sign::Signer;
 use crate::workloads::{
     CopyClock, PutObject, SendMessage, SendMessageBatch, create_bucket, create_queue, dd_rate,
-    drain, large_upload, pipeline,
+    drain, large_upload, md5_rate, pipeline,
 };
 
 /// A part of the benchmark (`--only`).
@@ -214,6 +214,7 @@ pub async fn run(options: Options) -> anyhow::Result<String> {
     let load_before = load_average();
     let mut report = Report::default();
     let mut large_reference: Option<f64> = None;
+    let mut md5_reference: Option<f64> = None;
     let systems: Vec<System> = if options.no_moto {
         vec![System::Eddy]
     } else {
@@ -251,6 +252,13 @@ pub async fn run(options: Options) -> anyhow::Result<String> {
                 }
                 Err(error) => report.note(format!("dd failed: {error:#}")),
             }
+            let md5 = md5_rate(options.large_mib);
+            report.note(format!(
+                "MD5 of {} MiB on one core (the md-5 crate eddy uses, 1 MiB updates): {} MB/s",
+                options.large_mib,
+                format_number(md5)
+            ));
+            md5_reference = Some(md5);
         }
         for &system in &systems {
             eprintln!("== {part:?} on {}", system.name());
@@ -260,7 +268,14 @@ pub async fn run(options: Options) -> anyhow::Result<String> {
                 Part::S3 => s3(&options, system, &work_dir, &mut report).await,
                 Part::Pipeline => pipeline_part(&options, system, &work_dir, &mut report).await,
                 Part::Large => {
-                    large(&options, system, &work_dir, large_reference, &mut report).await
+                    large(
+                        &options,
+                        system,
+                        &work_dir,
+                        (large_reference, md5_reference),
+                        &mut report,
+                    )
+                    .await
                 }
                 Part::Ceiling => Ok(()),
             };
@@ -621,7 +636,7 @@ async fn large(
     options: &Options,
     system: System,
     work_dir: &Path,
-    dd: Option<f64>,
+    (dd, md5): (Option<f64>, Option<f64>),
     report: &mut Report,
 ) -> anyhow::Result<()> {
     if system == System::Moto && options.no_moto_large {
@@ -652,6 +667,7 @@ async fn large(
     let results = report.results(system);
     results.set(Metric::LargeRate, rate);
     results.set_some(Metric::LargePercentOfDd, dd.map(|dd| rate / dd * 100.0));
+    results.set_some(Metric::LargePercentOfMd5, md5.map(|md5| rate / md5 * 100.0));
     results.set_some(
         Metric::LargeCopy,
         stats.copy.map(|c| c.as_secs_f64() * 1000.0),

@@ -576,6 +576,21 @@ pub async fn large_upload(
     })
 }
 
+/// Hashes `mib` MiB of zeros with MD5 on one core, in 1 MiB updates, with the `md-5`
+/// crate eddy uses, and returns decimal MB/s: the most a single PutObject can reach,
+/// since S3's ETag of a single-part upload is the MD5 of its bytes.
+pub fn md5_rate(mib: u64) -> f64 {
+    use md5::Digest;
+    let chunk = vec![0u8; 1 << 20];
+    let started = Instant::now();
+    let mut hasher = md5::Md5::new();
+    for _ in 0..mib {
+        hasher.update(&chunk);
+    }
+    std::hint::black_box(hasher.finalize());
+    (mib << 20) as f64 / 1e6 / started.elapsed().as_secs_f64().max(1e-9)
+}
+
 /// Writes `mib` MiB of zeros with `dd ... bs=1M conv=fsync` into `dir` and returns
 /// decimal MB/s (the file is removed afterwards).
 pub fn dd_rate(dir: &Path, mib: u64) -> anyhow::Result<f64> {

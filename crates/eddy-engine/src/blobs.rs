@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
-use tokio::io::AsyncWriteExt;
 
 use crate::error::StoreError;
 
@@ -36,6 +35,13 @@ pub struct Blobs {
 /// Bodies up to this size are gathered in memory and written, fsynced and closed in one
 /// blocking step; larger ones stream through a buffer of this size.
 const SMALL_BODY: usize = 1 << 20;
+
+/// How many received chunks of a large body may wait for the writer or MD5 thread.
+const CHUNK_QUEUE: usize = 32;
+
+/// A large body's file is synced every this many bytes while it is written, so that
+/// the disk works during the upload and not all of it after the last byte.
+const SYNC_EVERY: u64 = 16 << 20;
 
 /// The largest body kept in the database instead of a file. SQLite reads and writes
 /// blobs of this size faster than the file system creates, fsyncs and opens files.
@@ -261,6 +267,29 @@ fn write_small_file(path: &Path, chunks: &[Bytes]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Writes the chunks coming from `input` to a new file at `path`, syncing every
+/// [`SYNC_EVERY`] bytes and at the end; runs on a blocking thread.
+fn write_synced_file(
+    path: &Path,
+    mut input: tokio::sync::mpsc::Receiver<Bytes>,
+) -> Result<(), StoreError> {
+    use std::io::Write;
+    let mut writer = std::io::BufWriter::with_capacity(SMALL_BODY, std::fs::File::create(path)?);
+    let mut unsynced = 0u64;
+    while let Some(chunk) = input.blocking_recv() {
+        writer.write_all(&chunk)?;
+        unsynced += chunk.len() as u64;
+        if unsynced >= SYNC_EVERY {
+            writer.flush()?;
+            writer.get_ref().sync_data()?;
+            unsynced = 0;
+        }
+    }
+    writer.flush()?;
+    writer.get_ref().sync_all()?;
+    Ok(())
+}
+
 /// A received body, not yet visible: a fully written, fsynced file in the staging area,
 /// or the bytes of an inline blob waiting for the transaction that stores its row.
 #[derive(Debug)]
@@ -409,8 +438,10 @@ impl Blobs {
         })
     }
 
-    /// The large-body path of `stage`: writes what was gathered, then the rest of the
-    /// body as it arrives, then fsyncs; removes the file on any failure.
+    /// The large-body path of `stage`: what was gathered, then the rest of the body as
+    /// it arrives, goes to two threads: one writes the file (syncing as it goes, so the
+    /// final fsync has little left to do), one computes the MD5. This task only
+    /// receives. Removes the file on any failure.
     async fn stage_stream<S, E>(
         &self,
         tmp_path: &Path,
@@ -424,13 +455,23 @@ impl Blobs {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let file = tokio::fs::File::create(tmp_path)
-            .await
-            .map_err(StoreError::from)?;
-        let mut writer = tokio::io::BufWriter::with_capacity(SMALL_BODY, file);
-        let result: Result<(), StageError> = async {
+        let (to_writer, writer_input) = tokio::sync::mpsc::channel::<Bytes>(CHUNK_QUEUE);
+        let path = tmp_path.to_owned();
+        let writer = tokio::task::spawn_blocking(move || write_synced_file(&path, writer_input));
+        let (to_hasher, mut hasher_input) = tokio::sync::mpsc::channel::<Bytes>(CHUNK_QUEUE);
+        let mut hashing = std::mem::replace(md5, Md5::new());
+        let hasher = tokio::task::spawn_blocking(move || {
+            while let Some(chunk) = hasher_input.blocking_recv() {
+                hashing.update(&chunk);
+            }
+            hashing
+        });
+        let received: Result<(), StageError> = async {
+            // The gathered chunks are counted and hashed already.
             for chunk in gathered {
-                writer.write_all(&chunk).await.map_err(StoreError::from)?;
+                if to_writer.send(chunk).await.is_err() {
+                    return Ok(());
+                }
             }
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| StageError::Body(e.to_string()))?;
@@ -438,19 +479,33 @@ impl Blobs {
                 if *size > limit {
                     return Err(StageError::TooLarge { limit });
                 }
-                md5.update(&chunk);
-                writer.write_all(&chunk).await.map_err(StoreError::from)?;
+                // A closed channel means its thread stopped; its result says why.
+                if to_hasher.send(chunk.clone()).await.is_err()
+                    || to_writer.send(chunk).await.is_err()
+                {
+                    break;
+                }
             }
-            writer.flush().await.map_err(StoreError::from)?;
-            writer
-                .get_ref()
-                .sync_all()
-                .await
-                .map_err(StoreError::from)?;
             Ok(())
         }
         .await;
-        drop(writer);
+        drop(to_writer);
+        drop(to_hasher);
+        let written = writer
+            .await
+            .map_err(|e| StoreError::Io(format!("the blob writer failed: {e}")))
+            .and_then(|written| written);
+        let hashed = hasher
+            .await
+            .map_err(|e| StoreError::Io(format!("the MD5 thread failed: {e}")));
+        let result = match (received, written, hashed) {
+            (Ok(()), Ok(()), Ok(finished)) => {
+                *md5 = finished;
+                Ok(())
+            }
+            (Err(error), _, _) => Err(error),
+            (_, Err(error), _) | (_, _, Err(error)) => Err(error.into()),
+        };
         if result.is_err() {
             let _ = tokio::fs::remove_file(tmp_path).await;
         }
