@@ -1393,6 +1393,31 @@ impl Engine {
         self.blobs().remove(ids).await;
     }
 
+    /// An object version's row and its bytes, opened for reading. An object replaced
+    /// between reading its row and opening its bytes (whose old blob is then removed)
+    /// is read again, so a reader racing a writer gets the old or the new object, as on
+    /// S3, not an error.
+    pub async fn open_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<(ObjectMeta, BlobContent), S3Error> {
+        let mut meta = self.get_object_version(bucket, key, version_id).await?;
+        loop {
+            match self.open_blob(&meta.blob).await {
+                Ok(content) => return Ok((meta, content)),
+                Err(error) => {
+                    let again = self.get_object_version(bucket, key, version_id).await?;
+                    if again.blob == meta.blob {
+                        return Err(error.into());
+                    }
+                    meta = again;
+                }
+            }
+        }
+    }
+
     /// Opens a blob's bytes for reading.
     pub async fn open_blob(&self, id: &str) -> Result<BlobContent, StoreError> {
         if blobs::is_inline(id) {

@@ -235,16 +235,13 @@ async fn metrics(state: &AppState) -> Response<s3s::Body> {
 }
 
 async fn download(state: &AppState, bucket: &str, key: &str) -> Response<s3s::Body> {
-    let meta = match state.engine.get_object(bucket, key).await {
-        Ok(meta) => meta,
+    let (meta, content) = match state.engine.open_object_version(bucket, key, None).await {
+        Ok(opened) => opened,
         Err(error) => {
             return json_response(StatusCode::NOT_FOUND, json!({ "error": error.to_string() }));
         }
     };
-    let opened = match state.engine.open_blob(&meta.blob).await {
-        Ok(content) => content.into_stream(0, meta.size).await,
-        Err(error) => return server_error(error.to_string()),
-    };
+    let opened = content.into_stream(0, meta.size).await;
     let stream = match opened {
         Ok(stream) => stream,
         Err(error) => return server_error(error.to_string()),

@@ -1452,9 +1452,9 @@ impl S3 for EddyS3 {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        let meta = self
+        let (meta, content) = self
             .engine
-            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .open_object_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         check_conditions(
@@ -1470,11 +1470,6 @@ impl S3 for EddyS3 {
                 "The operation is not valid for the object's storage class"
             ));
         }
-        let content = self
-            .engine
-            .open_blob(&meta.blob)
-            .await
-            .map_err(|e| s3_error!(e, InternalError, "object data missing"))?;
         let Window {
             start,
             length,
