@@ -1,0 +1,210 @@
+//! Integrity of request bodies: Content-MD5 and the five checksum algorithms, given in
+//! headers or in an aws-chunked trailer, checked against the bytes received.
+
+use super::*;
+
+/// What a request says about the trailer after its aws-chunked body: the checksum it
+/// declared in `x-amz-trailer`, and a handle to the trailing headers, which hold values
+/// only once the body has been read to its end.
+#[derive(Default)]
+pub(super) struct Trailer {
+    pub(super) declared: Option<http::HeaderValue>,
+    handle: Option<s3s::TrailingHeaders>,
+}
+
+impl Trailer {
+    pub(super) fn of<T>(req: &S3Request<T>) -> Self {
+        Self {
+            declared: req.headers.get("x-amz-trailer").cloned(),
+            handle: req.trailing_headers.clone(),
+        }
+    }
+
+    /// The trailing headers; call after the body has been read.
+    pub(super) fn values(&self) -> Option<http::HeaderMap> {
+        self.handle.as_ref().and_then(|handle| handle.take())
+    }
+}
+
+/// Checksum algorithms by name, with the header (or trailer) that carries each.
+pub(super) const TRAILER_HEADERS: [(&str, &str); 5] = [
+    ("CRC32", "x-amz-checksum-crc32"),
+    ("CRC32C", "x-amz-checksum-crc32c"),
+    ("SHA1", "x-amz-checksum-sha1"),
+    ("SHA256", "x-amz-checksum-sha256"),
+    ("CRC64NVME", "x-amz-checksum-crc64nvme"),
+];
+
+/// The checksums a request asks to be checked, by algorithm name.
+pub(super) struct ChecksumRequest {
+    hasher: s3s::checksum::ChecksumHasher,
+    expected: BTreeMap<&'static str, String>,
+}
+
+impl ChecksumRequest {
+    /// `algorithm` is `x-amz-sdk-checksum-algorithm`, `given` the checksum headers, and
+    /// `declared_trailer` the `x-amz-trailer` header naming a checksum that follows the body.
+    pub(super) fn new(
+        algorithm: Option<&ChecksumAlgorithm>,
+        given: [(&'static str, Option<&String>); 5],
+        declared_trailer: Option<&http::HeaderValue>,
+    ) -> S3Result<Self> {
+        let mut hasher = s3s::checksum::ChecksumHasher::default();
+        let mut expected = BTreeMap::new();
+        let enable = |name: &str, hasher: &mut s3s::checksum::ChecksumHasher| match name {
+            "CRC32" => hasher.crc32 = Some(Default::default()),
+            "CRC32C" => hasher.crc32c = Some(Default::default()),
+            "SHA1" => hasher.sha1 = Some(Default::default()),
+            "SHA256" => hasher.sha256 = Some(Default::default()),
+            "CRC64NVME" => hasher.crc64nvme = Some(Default::default()),
+            _ => {}
+        };
+        if let Some(algorithm) = algorithm {
+            let name = algorithm.as_str().to_ascii_uppercase();
+            if !["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"].contains(&name.as_str()) {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Value for x-amz-checksum-algorithm header is invalid."
+                ));
+            }
+            enable(&name, &mut hasher);
+        }
+        if let Some(trailer) = declared_trailer {
+            let trailer = trailer
+                .to_str()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            match TRAILER_HEADERS
+                .iter()
+                .find(|(_, header)| *header == trailer)
+            {
+                Some((name, _)) => enable(name, &mut hasher),
+                None => {
+                    return Err(s3_error!(
+                        InvalidRequest,
+                        "The value specified in the x-amz-trailer header is not supported"
+                    ));
+                }
+            }
+        }
+        for (name, value) in given {
+            if let Some(value) = value {
+                enable(name, &mut hasher);
+                expected.insert(name, value.clone());
+            }
+        }
+        Ok(Self { hasher, expected })
+    }
+
+    /// Compares the computed checksums with the header or trailer values; returns the
+    /// checksums to store.
+    pub(super) fn finish(
+        self,
+        trailers: Option<http::HeaderMap>,
+    ) -> S3Result<BTreeMap<String, String>> {
+        let mut expected = self.expected;
+        if let Some(trailers) = trailers {
+            for (name, header) in TRAILER_HEADERS {
+                if let Some(value) = trailers.get(header) {
+                    let value = value
+                        .to_str()
+                        .map_err(|_| s3_error!(InvalidArgument, "invalid checksum trailer"))?;
+                    expected.insert(name, value.to_owned());
+                }
+            }
+        }
+        let computed = self.hasher.finalize();
+        let computed_names: Vec<&str> = [
+            ("CRC32", computed.checksum_crc32.is_some()),
+            ("CRC32C", computed.checksum_crc32c.is_some()),
+            ("SHA1", computed.checksum_sha1.is_some()),
+            ("SHA256", computed.checksum_sha256.is_some()),
+            ("CRC64NVME", computed.checksum_crc64nvme.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect();
+        // A checksum that arrived in a trailer nobody declared was not computed; S3 does
+        // not store a checksum it could not check, and neither does eddy.
+        if let Some(name) = expected.keys().find(|name| !computed_names.contains(name)) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The {} trailer was sent without being declared in x-amz-trailer.",
+                name
+            ));
+        }
+        let mut stored = BTreeMap::new();
+        for (name, value) in [
+            ("CRC32", computed.checksum_crc32),
+            ("CRC32C", computed.checksum_crc32c),
+            ("SHA1", computed.checksum_sha1),
+            ("SHA256", computed.checksum_sha256),
+            ("CRC64NVME", computed.checksum_crc64nvme),
+        ] {
+            let Some(value) = value else { continue };
+            if let Some(want) = expected.get(name)
+                && *want != value
+            {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The {} you specified did not match the calculated checksum.",
+                    name
+                ));
+            }
+            stored.insert(name.to_owned(), value);
+        }
+        Ok(stored)
+    }
+}
+
+/// Streams a request body to the staging area while hashing it.
+pub(super) async fn stage_body<S>(
+    engine: &Engine,
+    body: S,
+    checksums: &mut ChecksumRequest,
+    limit: u64,
+    placement: Placement,
+) -> S3Result<StagedBlob>
+where
+    S: Stream<Item = Result<Bytes, s3s::StdError>> + Unpin,
+{
+    let hasher = &mut checksums.hasher;
+    let stream = body.inspect_ok(|chunk| hasher.update(chunk));
+    engine
+        .blobs()
+        .stage(stream, limit, placement)
+        .await
+        .map_err(stage_error)
+}
+
+pub(super) fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlob) -> S3Result<()> {
+    use base64::Engine as _;
+    let Some(given) = content_md5 else {
+        return Ok(());
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(given)
+        .map_err(|_| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
+    if decoded.as_slice() != staged.md5.as_slice() {
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn checksum_fields(meta: &ObjectMeta, enabled: bool) -> [Option<String>; 5] {
+    if !enabled {
+        return Default::default();
+    }
+    let get = |name: &str| meta.attrs.checksums.get(name).cloned();
+    [
+        get("CRC32"),
+        get("CRC32C"),
+        get("SHA1"),
+        get("SHA256"),
+        get("CRC64NVME"),
+    ]
+}
