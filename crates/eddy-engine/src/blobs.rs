@@ -16,7 +16,10 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -268,10 +271,13 @@ fn write_small_file(path: &Path, chunks: &[Bytes]) -> Result<(), StoreError> {
 }
 
 /// Writes the chunks coming from `input` to a new file at `path`, syncing every
-/// [`SYNC_EVERY`] bytes and at the end; runs on a blocking thread.
+/// [`SYNC_EVERY`] bytes; once `input` closes, syncs the file if `complete` says the
+/// body arrived whole (a broken-off body is deleted, not synced). Runs on its own
+/// thread.
 fn write_synced_file(
     path: &Path,
     mut input: tokio::sync::mpsc::Receiver<Bytes>,
+    complete: &AtomicBool,
 ) -> Result<(), StoreError> {
     use std::io::Write;
     let mut writer = std::io::BufWriter::with_capacity(SMALL_BODY, std::fs::File::create(path)?);
@@ -285,9 +291,31 @@ fn write_synced_file(
             unsynced = 0;
         }
     }
+    if !complete.load(Ordering::Acquire) {
+        return Err(StoreError::Io("the body broke off".into()));
+    }
     writer.flush()?;
     writer.get_ref().sync_all()?;
     Ok(())
+}
+
+/// Runs `work` on a new thread of its own (not tokio's blocking pool, which database
+/// reads share and which a few hundred slow uploads could otherwise fill) and hands its
+/// result back.
+fn spawn_thread<T, F>(name: &str, work: F) -> Result<oneshot::Receiver<T>, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (reply, result) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let _ = reply.send(work());
+        })
+        .map_err(|e| StoreError::Io(format!("cannot start a {name} thread: {e}")))?;
+    Ok(result)
 }
 
 /// A received body, not yet visible: a fully written, fsynced file in the staging area,
@@ -456,16 +484,20 @@ impl Blobs {
         E: std::fmt::Display,
     {
         let (to_writer, writer_input) = tokio::sync::mpsc::channel::<Bytes>(CHUNK_QUEUE);
+        let complete = Arc::new(AtomicBool::new(false));
         let path = tmp_path.to_owned();
-        let writer = tokio::task::spawn_blocking(move || write_synced_file(&path, writer_input));
+        let body_complete = complete.clone();
+        let writer = spawn_thread("eddy-blob-writer", move || {
+            write_synced_file(&path, writer_input, &body_complete)
+        })?;
         let (to_hasher, mut hasher_input) = tokio::sync::mpsc::channel::<Bytes>(CHUNK_QUEUE);
         let mut hashing = std::mem::replace(md5, Md5::new());
-        let hasher = tokio::task::spawn_blocking(move || {
+        let hasher = spawn_thread("eddy-blob-md5", move || {
             while let Some(chunk) = hasher_input.blocking_recv() {
                 hashing.update(&chunk);
             }
             hashing
-        });
+        })?;
         let received: Result<(), StageError> = async {
             // The gathered chunks are counted and hashed already.
             for chunk in gathered {
@@ -489,15 +521,16 @@ impl Blobs {
             Ok(())
         }
         .await;
+        complete.store(received.is_ok(), Ordering::Release);
         drop(to_writer);
         drop(to_hasher);
         let written = writer
             .await
-            .map_err(|e| StoreError::Io(format!("the blob writer failed: {e}")))
+            .map_err(|_| StoreError::Io("the blob writer stopped".into()))
             .and_then(|written| written);
         let hashed = hasher
             .await
-            .map_err(|e| StoreError::Io(format!("the MD5 thread failed: {e}")));
+            .map_err(|_| StoreError::Io("the MD5 thread stopped".into()));
         let result = match (received, written, hashed) {
             (Ok(()), Ok(()), Ok(finished)) => {
                 *md5 = finished;

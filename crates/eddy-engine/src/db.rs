@@ -48,17 +48,45 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Databases up to this size are checked (`PRAGMA quick_check`) before eddy starts.
+const CHECK_AT_START_MAX_BYTES: u64 = 512 << 20;
+
+/// Runs SQLite's `quick_check` (page and record structure) over the whole database.
+fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let integrity: String = conn.query_row("PRAGMA quick_check", [], |row| row.get(0))?;
+    if integrity != "ok" {
+        return Err(StoreError::Corrupt(format!(
+            "{}: {integrity}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens the database at `path` (its schema is already in place) after checking that
     /// its pages and records are sound.
+    ///
+    /// The check reads every page, object bytes kept inline included; a database larger
+    /// than [`CHECK_AT_START_MAX_BYTES`] is checked on a thread of its own after the
+    /// start instead (a problem is then logged), so that start-up stays quick.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = open_connection(path)?;
-        let integrity: String = conn.query_row("PRAGMA quick_check", [], |row| row.get(0))?;
-        if integrity != "ok" {
-            return Err(StoreError::Corrupt(format!(
-                "{}: {integrity}",
-                path.display()
-            )));
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size <= CHECK_AT_START_MAX_BYTES {
+            quick_check(&conn, path)?;
+        } else {
+            let checked = path.to_owned();
+            let _ = std::thread::Builder::new()
+                .name("eddy-db-check".into())
+                .spawn(move || {
+                    let outcome =
+                        open_connection(&checked).and_then(|conn| quick_check(&conn, &checked));
+                    match outcome {
+                        Ok(()) => tracing::info!(bytes = size, "database check passed"),
+                        Err(error) => tracing::error!(%error, "database check failed"),
+                    }
+                });
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let handle = std::thread::Builder::new()

@@ -665,7 +665,12 @@ impl Engine {
                         NewBlob::Placed => {}
                         NewBlob::Inline(data) => blobs::insert_inline(conn, &id, data)?,
                         NewBlob::InlineCopyOf(source) => {
-                            blobs::copy_inline(conn, source, &id)?;
+                            if !blobs::copy_inline(conn, source, &id)? {
+                                // Checked above in this same job; rolls the job back.
+                                return Err(StoreError::Corrupt(format!(
+                                    "inline object data {source} vanished during a copy"
+                                )));
+                            }
                         }
                     }
                 }
@@ -681,7 +686,8 @@ impl Engine {
                 Ok(committed.meta)
             }
             Err(error) => {
-                self.remove_blobs(vec![blob]).await;
+                // A file placed for nothing; an inline blob's bytes went nowhere.
+                self.blobs().remove(vec![blob]).await;
                 Err(error)
             }
         }
@@ -1047,6 +1053,10 @@ impl Engine {
         staged: StagedBlob,
         etag: String,
     ) -> Result<Part, S3Error> {
+        if staged.inline_data().is_some() {
+            // Completion concatenates part files; stage parts with `Placement::File`.
+            return Err(StoreError::Io("a multipart part must be staged as a file".into()).into());
+        }
         if let Err(error) = self.blobs().place(&staged).await {
             self.blobs().discard(staged).await;
             return Err(error.into());
@@ -1089,7 +1099,7 @@ impl Engine {
                 Ok(part)
             }
             Err(error) => {
-                self.remove_blobs(vec![part.blob]).await;
+                self.blobs().remove(vec![part.blob]).await;
                 Err(error)
             }
         }
@@ -1318,7 +1328,8 @@ impl Engine {
                 Ok(committed.meta)
             }
             Err(error) => {
-                self.remove_blobs(vec![blob]).await;
+                // A file placed for nothing; an inline blob's bytes went nowhere.
+                self.blobs().remove(vec![blob]).await;
                 Err(error)
             }
         }
