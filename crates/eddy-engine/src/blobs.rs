@@ -10,9 +10,10 @@
 //! at it. A copy of a file is a hard link, so it costs no bytes and no time whatever
 //! the size; a copy of an inline blob is a new row with the same bytes.
 //!
-//! Start-up removes everything left in `tmp/` and every blob no database row names
+//! An inline blob's bytes are deleted in the transaction that drops the last row naming
+//! them. Start-up removes everything left in `tmp/` and every file no database row names
 //! (a crash between placing a file and committing its row, or between dropping a row
-//! and removing its blob).
+//! and removing its file).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -94,16 +95,6 @@ pub fn copy_inline(
     Ok(copied == 1)
 }
 
-/// Whether an inline blob exists.
-pub fn inline_exists(conn: &rusqlite::Connection, id: &str) -> Result<bool, StoreError> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM inline_blobs WHERE id = ?1")?
-        .query_row([id], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
 /// The bytes of an inline blob, if it still exists.
 pub fn read_inline(conn: &rusqlite::Connection, id: &str) -> Result<Option<Bytes>, StoreError> {
     use rusqlite::OptionalExtension;
@@ -114,7 +105,8 @@ pub fn read_inline(conn: &rusqlite::Connection, id: &str) -> Result<Option<Bytes
     Ok(data.map(Bytes::from))
 }
 
-/// Deletes inline blobs no row names any more.
+/// Deletes the inline blobs among `ids` (which no row names any more); runs inside the
+/// transaction that dropped the rows. File ids are left to [`Blobs::remove`].
 pub fn delete_inline(conn: &rusqlite::Connection, ids: &[String]) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached("DELETE FROM inline_blobs WHERE id = ?1")?;
     for id in ids.iter().filter(|id| is_inline(id)) {

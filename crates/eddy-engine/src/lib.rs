@@ -191,7 +191,8 @@ CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
--- The bytes of small objects (see blobs.rs); a row lives as long as a row above names it.
+-- The bytes of small objects (see blobs.rs): inserted with the row that names them and
+-- deleted in the transaction that drops that row.
 CREATE TABLE IF NOT EXISTS inline_blobs (
     id TEXT PRIMARY KEY,
     data BLOB NOT NULL
@@ -317,14 +318,6 @@ fn migrate(db_path: &Path) -> Result<(), StoreError> {
     // Tables the schema just created get their later columns too.
     add_missing_columns(&conn)?;
     sqs::recover_move_tasks(&conn)?;
-    // Inline blobs whose row was dropped by a transaction that committed just before a
-    // crash, before their own deletion did.
-    conn.execute_batch(
-        "DELETE FROM inline_blobs WHERE id NOT IN (
-             SELECT blob FROM objects
-             UNION ALL SELECT blob FROM object_versions WHERE blob IS NOT NULL
-             UNION ALL SELECT blob FROM parts)",
-    )?;
     conn.execute_batch("COMMIT")?;
     Ok(())
 }
@@ -467,8 +460,7 @@ mod tests {
     }
 
     /// Small bodies live in the database, larger ones in files; an inline blob is
-    /// stored, copied and removed with the rows that name it, and start-up removes one
-    /// that a crash left without a row.
+    /// stored, copied and removed in the transactions of the rows that name it.
     #[test]
     fn inline_blobs_live_exactly_as_long_as_their_rows() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -516,22 +508,82 @@ mod tests {
                 "{gone:?}"
             );
             assert_eq!(inline_rows(dir.path()), 1);
+            // A copy onto itself (a metadata change) keeps the bytes, under a new id.
+            let before = engine.get_object("b", "small").await.expect("small");
+            let itself = engine
+                .copy_object(("b", "small"), None, ("b", "small"), None, context())
+                .await
+                .expect("copy onto itself");
+            assert_ne!(itself.blob, before.blob);
+            assert_eq!(read_all(&engine, &itself).await, vec![7u8; 10]);
+            assert_eq!(inline_rows(dir.path()), 1);
+            // A refused write (no such bucket) leaves no bytes behind.
+            let body =
+                futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x"))]);
+            let staged = engine
+                .blobs()
+                .stage(body, u64::MAX, blobs::Placement::InlineIfSmall)
+                .await
+                .expect("stage");
+            let refused = engine
+                .put_object(
+                    "missing",
+                    "k",
+                    staged,
+                    objects::ObjectAttrs::default(),
+                    "s3:ObjectCreated:Put",
+                    context(),
+                )
+                .await
+                .expect_err("no such bucket");
+            assert!(
+                matches!(refused, objects::S3Error::NoSuchBucket),
+                "{refused:?}"
+            );
+            assert_eq!(inline_rows(dir.path()), 1);
+            // In a versioned bucket older versions keep their bytes until deleted.
+            engine.create_bucket("v").await.expect("bucket v");
+            engine.set_versioning("v", true).await.expect("versioning");
+            let mut versions = Vec::new();
+            for len in [5, 6] {
+                let body =
+                    futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![
+                        1u8;
+                        len
+                    ]))]);
+                let staged = engine
+                    .blobs()
+                    .stage(body, u64::MAX, blobs::Placement::InlineIfSmall)
+                    .await
+                    .expect("stage");
+                let meta = engine
+                    .put_object(
+                        "v",
+                        "k",
+                        staged,
+                        objects::ObjectAttrs::default(),
+                        "s3:ObjectCreated:Put",
+                        context(),
+                    )
+                    .await
+                    .expect("put version");
+                versions.push(meta.version_id.expect("a version id"));
+            }
+            assert_eq!(inline_rows(dir.path()), 3);
+            engine
+                .delete_object_version("v", "k", Some(&versions[0]), context())
+                .await
+                .expect("delete the first version");
+            assert_eq!(inline_rows(dir.path()), 2);
         });
         engine.close();
-        {
-            let conn = rusqlite::Connection::open(dir.path().join("eddy.sqlite3")).expect("open");
-            conn.execute(
-                "INSERT INTO inline_blobs (id, data) VALUES ('inline-orphan', x'00')",
-                [],
-            )
-            .expect("orphan");
-        }
+        // After a restart the small object is still there, whole.
         let engine = Engine::open(dir.path(), settings()).expect("reopen");
-        assert_eq!(
-            inline_rows(dir.path()),
-            1,
-            "start-up removed the orphan only"
-        );
+        runtime.block_on(async {
+            let meta = engine.get_object("b", "small").await.expect("small");
+            assert_eq!(read_all(&engine, &meta).await, vec![7u8; 10]);
+        });
+        assert_eq!(inline_rows(dir.path()), 2);
         engine.close();
     }
 }

@@ -321,7 +321,8 @@ struct EventSettings {
 /// The result of a committed object change.
 struct Committed {
     meta: ObjectMeta,
-    /// Files no row names any more: delete them after the commit.
+    /// Blobs no row names any more: inline ones are already deleted in the same
+    /// transaction; files are deleted after the commit.
     removed_blobs: Vec<String>,
     woken: Vec<String>,
 }
@@ -355,6 +356,7 @@ fn commit_object(
             &meta.key,
         )?);
     }
+    blobs::delete_inline(conn, &removed_blobs)?;
     insert_current(conn, &meta)?;
     let event_version = versioning.event_version_id(meta.version_id.as_deref());
     let object = EventObject {
@@ -457,7 +459,7 @@ impl Engine {
                 Ok(Ok(blobs))
             })
             .await??;
-        self.remove_blobs(removed_uploads).await;
+        self.blobs().remove(removed_uploads).await;
         Ok(())
     }
 
@@ -644,14 +646,18 @@ impl Engine {
         let result = self
             .db()
             .write(move |conn| {
-                // The writer runs one job at a time, so a source found here is still
-                // there when it is copied below.
-                if let NewBlob::InlineCopyOf(source) = &bytes
-                    && !blobs::inline_exists(conn, source)?
-                {
-                    return Ok(Err(S3Error::NoSuchKey));
-                }
+                // The bytes go in first: a copy onto itself replaces (and deletes) its
+                // source's bytes in `commit_object`.
                 let id = meta.blob.clone();
+                match &bytes {
+                    NewBlob::Placed => {}
+                    NewBlob::Inline(data) => blobs::insert_inline(conn, &id, data)?,
+                    NewBlob::InlineCopyOf(source) => {
+                        if !blobs::copy_inline(conn, source, &id)? {
+                            return Ok(Err(S3Error::NoSuchKey));
+                        }
+                    }
+                }
                 let committed = store_failures_abort(commit_object(
                     conn,
                     &settings,
@@ -660,19 +666,9 @@ impl Engine {
                     &sequencer,
                     &context,
                 ))?;
-                if committed.is_ok() {
-                    match &bytes {
-                        NewBlob::Placed => {}
-                        NewBlob::Inline(data) => blobs::insert_inline(conn, &id, data)?,
-                        NewBlob::InlineCopyOf(source) => {
-                            if !blobs::copy_inline(conn, source, &id)? {
-                                // Checked above in this same job; rolls the job back.
-                                return Err(StoreError::Corrupt(format!(
-                                    "inline object data {source} vanished during a copy"
-                                )));
-                            }
-                        }
-                    }
+                if committed.is_err() {
+                    // Refused: the job's savepoint is kept, so take the bytes out again.
+                    blobs::delete_inline(conn, std::slice::from_ref(&id))?;
                 }
                 Ok(committed)
             })
@@ -682,7 +678,7 @@ impl Engine {
         match result {
             Ok(committed) => {
                 self.announce(&committed);
-                self.remove_blobs(committed.removed_blobs).await;
+                self.blobs().remove(committed.removed_blobs).await;
                 Ok(committed.meta)
             }
             Err(error) => {
@@ -750,6 +746,8 @@ impl Engine {
                     None => delete_latest(conn, versioning, &bucket, &key, now)?,
                     Some(label) => delete_version(conn, versioning, &bucket, &key, label)?,
                 };
+                // Inline bytes go with the row that named them, in this transaction.
+                blobs::delete_inline(conn, &blobs)?;
                 if !deleted.changed {
                     return Ok(Ok((deleted, blobs, Vec::new())));
                 }
@@ -770,7 +768,7 @@ impl Engine {
             })
             .await??;
         self.wake_queues(woken.iter());
-        self.remove_blobs(blobs).await;
+        self.blobs().remove(blobs).await;
         Ok(deleted)
     }
 
@@ -1095,7 +1093,7 @@ impl Engine {
             .and_then(|r| r);
         match result {
             Ok(previous) => {
-                self.remove_blobs(previous.into_iter().collect()).await;
+                self.blobs().remove(previous.into_iter().collect()).await;
                 Ok(part)
             }
             Err(error) => {
@@ -1202,7 +1200,7 @@ impl Engine {
                 Ok(Ok(blobs))
             })
             .await??;
-        self.remove_blobs(blobs).await;
+        self.blobs().remove(blobs).await;
         Ok(())
     }
 
@@ -1324,7 +1322,7 @@ impl Engine {
                 let mut remove = parts;
                 self.announce(&committed);
                 remove.extend(committed.removed_blobs);
-                self.remove_blobs(remove).await;
+                self.blobs().remove(remove).await;
                 Ok(committed.meta)
             }
             Err(error) => {
@@ -1384,26 +1382,6 @@ enum NewBlob {
 }
 
 impl Engine {
-    /// Removes blobs no row names any more: files, and the rows of inline blobs.
-    async fn remove_blobs(&self, ids: Vec<String>) {
-        let inline: Vec<String> = ids
-            .iter()
-            .filter(|id| blobs::is_inline(id))
-            .cloned()
-            .collect();
-        if !inline.is_empty() {
-            // A failure leaves rows that the next start-up removes.
-            if let Err(error) = self
-                .db()
-                .write(move |conn| blobs::delete_inline(conn, &inline))
-                .await
-            {
-                tracing::warn!(%error, "could not remove unreferenced inline object data");
-            }
-        }
-        self.blobs().remove(ids).await;
-    }
-
     /// An object version's row and its bytes, opened for reading. An object replaced
     /// between reading its row and opening its bytes (whose old blob is then removed)
     /// is read again, so a reader racing a writer gets the old or the new object, as on
