@@ -419,9 +419,16 @@ mod tests {
         }
     }
 
-    async fn put(engine: &Engine, key: &str, len: usize) -> objects::ObjectMeta {
+    /// Stores `len` bytes of `fill` as `bucket/key` (inline when small enough).
+    async fn put_bytes(
+        engine: &Engine,
+        bucket: &str,
+        key: &str,
+        fill: u8,
+        len: usize,
+    ) -> Result<objects::ObjectMeta, objects::S3Error> {
         let body =
-            futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; len]))]);
+            futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![fill; len]))]);
         let staged = engine
             .blobs()
             .stage(body, u64::MAX, blobs::Placement::InlineIfSmall)
@@ -429,7 +436,7 @@ mod tests {
             .expect("stage");
         engine
             .put_object(
-                "b",
+                bucket,
                 key,
                 staged,
                 objects::ObjectAttrs::default(),
@@ -437,7 +444,10 @@ mod tests {
                 context(),
             )
             .await
-            .expect("put")
+    }
+
+    async fn put(engine: &Engine, key: &str, len: usize) -> objects::ObjectMeta {
+        put_bytes(engine, "b", key, 7, len).await.expect("put")
     }
 
     fn inline_rows(dir: &Path) -> i64 {
@@ -518,22 +528,7 @@ mod tests {
             assert_eq!(read_all(&engine, &itself).await, vec![7u8; 10]);
             assert_eq!(inline_rows(dir.path()), 1);
             // A refused write (no such bucket) leaves no bytes behind.
-            let body =
-                futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x"))]);
-            let staged = engine
-                .blobs()
-                .stage(body, u64::MAX, blobs::Placement::InlineIfSmall)
-                .await
-                .expect("stage");
-            let refused = engine
-                .put_object(
-                    "missing",
-                    "k",
-                    staged,
-                    objects::ObjectAttrs::default(),
-                    "s3:ObjectCreated:Put",
-                    context(),
-                )
+            let refused = put_bytes(&engine, "missing", "k", 1, 1)
                 .await
                 .expect_err("no such bucket");
             assert!(
@@ -546,25 +541,7 @@ mod tests {
             engine.set_versioning("v", true).await.expect("versioning");
             let mut versions = Vec::new();
             for len in [5, 6] {
-                let body =
-                    futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![
-                        1u8;
-                        len
-                    ]))]);
-                let staged = engine
-                    .blobs()
-                    .stage(body, u64::MAX, blobs::Placement::InlineIfSmall)
-                    .await
-                    .expect("stage");
-                let meta = engine
-                    .put_object(
-                        "v",
-                        "k",
-                        staged,
-                        objects::ObjectAttrs::default(),
-                        "s3:ObjectCreated:Put",
-                        context(),
-                    )
+                let meta = put_bytes(&engine, "v", "k", 1, len)
                     .await
                     .expect("put version");
                 versions.push(meta.version_id.expect("a version id"));
