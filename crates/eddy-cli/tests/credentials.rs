@@ -32,11 +32,7 @@ async fn clients(
         ))
         .load()
         .await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = common::path_style_s3(&shared);
     (s3, aws_sdk_sqs::Client::new(&shared))
 }
 

@@ -83,11 +83,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers() {
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = common::path_style_s3(&shared);
     let sqs = aws_sdk_sqs::Client::new(&shared);
     let queue_url = eddy.queue_url("file-events-dlq");
 

@@ -25,18 +25,6 @@ struct RssSampler {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 impl RssSampler {
     fn start(pid: u32) -> Self {
         let peak_kib = Arc::new(AtomicU64::new(0));
@@ -45,7 +33,7 @@ impl RssSampler {
             let (peak_kib, stop) = (peak_kib.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    peak_kib.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                    peak_kib.fetch_max(common::rss_kib(pid), Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(20));
                 }
             })

@@ -137,10 +137,7 @@ impl Eddy {
     }
 
     pub async fn s3(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+        path_style_s3(&self.sdk_config().await)
     }
 
     pub async fn sqs(&self) -> aws_sdk_sqs::Client {
@@ -174,6 +171,28 @@ impl Drop for Eddy {
 }
 
 /// Polls `check` until it returns Some, or panics after `timeout`.
+/// An S3 client for `shared`, addressing buckets in the path as eddy's tests do.
+pub fn path_style_s3(shared: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(shared)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Resident memory of a process in KiB (`VmRSS`), 0 if it cannot be read.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
