@@ -61,7 +61,7 @@ impl ChecksumRequest {
         };
         if let Some(algorithm) = algorithm {
             let name = algorithm.as_str().to_ascii_uppercase();
-            if !["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"].contains(&name.as_str()) {
+            if !TRAILER_HEADERS.iter().any(|(known, _)| *known == name) {
                 return Err(s3_error!(
                     InvalidRequest,
                     "Value for x-amz-checksum-algorithm header is invalid."
@@ -114,47 +114,42 @@ impl ChecksumRequest {
                 }
             }
         }
-        let computed = self.hasher.finalize();
-        let computed_names: Vec<&str> = [
-            ("CRC32", computed.checksum_crc32.is_some()),
-            ("CRC32C", computed.checksum_crc32c.is_some()),
-            ("SHA1", computed.checksum_sha1.is_some()),
-            ("SHA256", computed.checksum_sha256.is_some()),
-            ("CRC64NVME", computed.checksum_crc64nvme.is_some()),
+        let finished = self.hasher.finalize();
+        let computed: BTreeMap<&str, String> = [
+            ("CRC32", finished.checksum_crc32),
+            ("CRC32C", finished.checksum_crc32c),
+            ("SHA1", finished.checksum_sha1),
+            ("SHA256", finished.checksum_sha256),
+            ("CRC64NVME", finished.checksum_crc64nvme),
         ]
         .into_iter()
-        .filter_map(|(name, present)| present.then_some(name))
+        .filter_map(|(name, value)| Some((name, value?)))
         .collect();
-        // A checksum that arrived in a trailer nobody declared was not computed; S3 does
-        // not store a checksum it could not check, and neither does eddy.
-        if let Some(name) = expected.keys().find(|name| !computed_names.contains(name)) {
-            return Err(s3_error!(
-                InvalidRequest,
-                "The {} trailer was sent without being declared in x-amz-trailer.",
-                name
-            ));
-        }
-        let mut stored = BTreeMap::new();
-        for (name, value) in [
-            ("CRC32", computed.checksum_crc32),
-            ("CRC32C", computed.checksum_crc32c),
-            ("SHA1", computed.checksum_sha1),
-            ("SHA256", computed.checksum_sha256),
-            ("CRC64NVME", computed.checksum_crc64nvme),
-        ] {
-            let Some(value) = value else { continue };
-            if let Some(want) = expected.get(name)
-                && *want != value
-            {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The {} you specified did not match the calculated checksum.",
-                    name
-                ));
+        for (name, want) in &expected {
+            match computed.get(name) {
+                // A checksum that arrived in a trailer nobody declared was not computed;
+                // S3 does not store a checksum it could not check, and neither does eddy.
+                None => {
+                    return Err(s3_error!(
+                        InvalidRequest,
+                        "The {} trailer was sent without being declared in x-amz-trailer.",
+                        name
+                    ));
+                }
+                Some(value) if value != want => {
+                    return Err(s3_error!(
+                        BadDigest,
+                        "The {} you specified did not match the calculated checksum.",
+                        name
+                    ));
+                }
+                Some(_) => {}
             }
-            stored.insert(name.to_owned(), value);
         }
-        Ok(stored)
+        Ok(computed
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect())
     }
 }
 
