@@ -1382,27 +1382,47 @@ enum NewBlob {
 }
 
 impl Engine {
-    /// An object version's row and its bytes, opened for reading. An object replaced
-    /// between reading its row and opening its bytes (whose old blob is then removed)
-    /// is read again, so a reader racing a writer gets the old or the new object, as on
-    /// S3, not an error.
+    /// An object version's row and its bytes, opened for reading. A small object's row
+    /// and bytes are read in one read transaction (one trip to the database). A file
+    /// replaced between reading its row and opening it (the old file is removed after
+    /// the commit) is read again, so a reader racing a writer gets the old or the new
+    /// object, as on S3, not an error.
     pub async fn open_object_version(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
     ) -> Result<(ObjectMeta, BlobContent), S3Error> {
-        let mut meta = self.get_object_version(bucket, key, version_id).await?;
+        let mut previous: Option<String> = None;
         loop {
+            let (bucket, key) = (bucket.to_owned(), key.to_owned());
+            let label = version_id.map(str::to_owned);
+            let (meta, inline) = self
+                .db()
+                .read(move |conn| {
+                    let snapshot = conn.unchecked_transaction()?;
+                    let meta = match find_version(&snapshot, &bucket, &key, label.as_deref()) {
+                        Ok(meta) => meta,
+                        Err(error) => return Ok(Err(error)),
+                    };
+                    let inline = if blobs::is_inline(&meta.blob) {
+                        blobs::read_inline(&snapshot, &meta.blob)?
+                    } else {
+                        None
+                    };
+                    Ok(Ok((meta, inline)))
+                })
+                .await??;
+            if let Some(bytes) = inline {
+                return Ok((meta, BlobContent::Inline(bytes)));
+            }
             match self.open_blob(&meta.blob).await {
                 Ok(content) => return Ok((meta, content)),
-                Err(error) => {
-                    let again = self.get_object_version(bucket, key, version_id).await?;
-                    if again.blob == meta.blob {
-                        return Err(error.into());
-                    }
-                    meta = again;
+                // The same blob twice: it is really missing.
+                Err(error) if previous.as_deref() == Some(meta.blob.as_str()) => {
+                    return Err(error.into());
                 }
+                Err(_) => previous = Some(meta.blob),
             }
         }
     }
