@@ -3,11 +3,12 @@
 //! SQS credential scope, a form-encoded POST or an `Action` query parameter (the SQS
 //! query protocol) go to SQS, `/_eddy/` to the pages, everything else to S3.
 //! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
-//! [`runtime_api`] serves the Lambda Runtime API to external function processes, each on
-//! its own loopback port.
+//!
+//! The server owns HTTP only: it turns requests into operations of the store
+//! (`eddy-store`) and their results into AWS's wire shapes. It must not know SQL, object
+//! files, functions or mappings.
 
 pub mod pages;
-pub mod runtime_api;
 pub mod s3;
 mod s3_access;
 mod s3_host;
@@ -28,8 +29,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use eddy_engine::Engine;
-use eddy_engine::sqs::{SqsError, SqsErrorKind};
+use eddy_store::Store;
+use eddy_store::sqs::{SqsError, SqsErrorKind};
+use eddy_telemetry::{S3RequestServed, SqsRequestServed};
 
 /// Request ids of one request, shared by its response headers and its S3 events.
 #[derive(Debug, Clone)]
@@ -42,7 +44,7 @@ pub struct RequestIds {
 impl RequestIds {
     pub fn generate() -> Self {
         use base64::Engine as _;
-        let id = eddy_engine::ids::random_uuid();
+        let id = eddy_store::ids::random_uuid();
         let request_id = id.simple().to_string().to_uppercase()[..16].to_owned();
         let host_id = base64::engine::general_purpose::STANDARD.encode(id.as_bytes());
         Self {
@@ -62,7 +64,7 @@ pub struct Credential {
 
 /// State shared by every request.
 pub struct AppState {
-    pub engine: Engine,
+    pub store: Store,
     pub credentials: Vec<Credential>,
     pub started: Instant,
     /// The Prometheus recorder's handle, when metrics are enabled.
@@ -73,9 +75,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(engine: Engine, credentials: Vec<Credential>) -> Self {
+    pub fn new(store: Store, credentials: Vec<Credential>) -> Self {
         Self {
-            engine,
+            store,
             credentials,
             started: Instant::now(),
             metrics: None,
@@ -134,8 +136,7 @@ pub struct Server {
 
 impl Server {
     pub fn new(state: AppState) -> Self {
-        let mut builder =
-            s3s::service::S3ServiceBuilder::new(s3::EddyS3::new(state.engine.clone()));
+        let mut builder = s3s::service::S3ServiceBuilder::new(s3::EddyS3::new(state.store.clone()));
         builder.set_auth(s3_access::CredentialStore::new(&state.credentials));
         builder.set_host(s3_host::LocalhostHost);
         builder.set_access(s3_access::SignedOnly);
@@ -229,7 +230,10 @@ impl Server {
                     &ids,
                 ),
             };
-            eddy_engine::telemetry::sqs_request(&operation, response.status().as_u16());
+            self.state.store.telemetry().emit(SqsRequestServed {
+                operation: &operation,
+                status: response.status().as_u16(),
+            });
             response
         } else {
             let slot = s3_access::OperationSlot::default();
@@ -238,7 +242,7 @@ impl Server {
             let bytes_in = content_length(request.headers());
             let has_body = s3::has_body(request.headers());
             let request = request.map(s3s::Body::from);
-            let refused = s3::refuse_early(&request, &self.state.engine.settings().account_id);
+            let refused = s3::refuse_early(&request, &self.state.store.settings().account_id);
             let mut response = match refused {
                 Some(response) => response,
                 None => match s3_limits::buffer_xml_body(request).await {
@@ -263,7 +267,12 @@ impl Server {
             } else {
                 0
             };
-            eddy_engine::telemetry::s3_request(&slot.name(), status, bytes_in, bytes_out);
+            self.state.store.telemetry().emit(S3RequestServed {
+                operation: &slot.name(),
+                status,
+                bytes_in,
+                bytes_out,
+            });
             s3::close_after_refused_body(&mut response, has_body);
             response
         };

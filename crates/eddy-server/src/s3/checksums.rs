@@ -155,7 +155,7 @@ impl ChecksumRequest {
 
 /// Streams a request body to the staging area while hashing it.
 pub(super) async fn stage_body<S>(
-    engine: &Engine,
+    store: &Store,
     body: S,
     checksums: &mut ChecksumRequest,
     limit: u64,
@@ -166,7 +166,7 @@ where
 {
     let hasher = &mut checksums.hasher;
     let stream = body.inspect_ok(|chunk| hasher.update(chunk));
-    engine
+    store
         .blobs()
         .stage(stream, limit, placement)
         .await

@@ -1,5 +1,5 @@
 //! S3 error answers: request ids in error bodies, requests refused before `s3s` reads
-//! them, S3's default messages, and the mapping of engine errors onto S3 codes.
+//! them, S3's default messages, and the mapping of store errors onto S3 codes.
 
 use super::*;
 
@@ -165,7 +165,7 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
             last_modified_ms,
             requested,
         } => return delete_marker_error(message, version_id, *last_modified_ms, *requested),
-        S3Error::Store(eddy_engine::error::StoreError::DiskFull) => {
+        S3Error::Store(store) if store.is_disk_full() => {
             // S3's "try again" error: SDKs retry it, and nothing was stored.
             return WireError::with_message(
                 S3ErrorCode::ServiceUnavailable,
@@ -176,7 +176,7 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
         S3Error::Store(_) => S3ErrorCode::InternalError,
     };
     if code == S3ErrorCode::InternalError {
-        tracing::error!(%message, "S3 request failed inside the store");
+        tracing::error!(error = %eddy_store::error::report(&error), "S3 request failed inside the store");
     }
     WireError::with_message(code, message)
 }

@@ -18,7 +18,7 @@ pub(super) const URL_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NO
     .remove(b'~')
     .remove(b'/');
 
-pub(super) fn list_entry(meta: &ObjectMeta, owner: bool, url: bool, engine: &Engine) -> Object {
+pub(super) fn list_entry(meta: &ObjectMeta, owner: bool, url: bool, store: &Store) -> Object {
     Object {
         key: Some(maybe_url_encode(meta.key.clone(), url)),
         size: Some(meta.size as i64),
@@ -32,7 +32,7 @@ pub(super) fn list_entry(meta: &ObjectMeta, owner: bool, url: bool, engine: &Eng
         )),
         owner: owner.then(|| Owner {
             display_name: Some("eddy".to_owned()),
-            id: Some(engine.settings().account_id.clone()),
+            id: Some(store.settings().account_id.clone()),
         }),
         ..Default::default()
     }

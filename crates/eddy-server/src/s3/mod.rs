@@ -1,6 +1,6 @@
-//! S3 over the engine, through the `s3s` crate: `s3s` parses requests, verifies SigV4
+//! S3 over the store, through the `s3s` crate: `s3s` parses requests, verifies SigV4
 //! and decodes aws-chunked bodies; this module checks digests against the bytes, maps
-//! each operation onto the engine, and shapes the answers as S3 does.
+//! each operation onto the store, and shapes the answers as S3 does.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
@@ -10,11 +10,11 @@ use futures::{Stream, TryStreamExt};
 use s3s::dto::*;
 use s3s::{S3, S3Error as WireError, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::blobs::{Placement, StageError, StagedBlob};
-use eddy_engine::notify::{self, ChangeContext, QueueNotification};
-use eddy_engine::objects::{ListQuery, ObjectAttrs, ObjectMeta, S3Error};
-use eddy_engine::versions::VersionQuery;
+use eddy_store::Store;
+use eddy_store::blobs::{Placement, StageError, StagedBlob};
+use eddy_store::s3::VersionQuery;
+use eddy_store::s3::{ChangeContext, QueueNotification, notification_rules as notify};
+use eddy_store::s3::{ListQuery, ObjectAttrs, ObjectMeta, S3Error};
 
 use crate::RequestIds;
 
@@ -41,12 +41,12 @@ pub const MAX_KEY_BYTES: usize = 1024;
 /// The S3 service of eddy.
 #[derive(Clone)]
 pub struct EddyS3 {
-    engine: Engine,
+    store: Store,
 }
 
 impl EddyS3 {
-    pub fn new(engine: Engine) -> Self {
-        Self { engine }
+    pub fn new(store: Store) -> Self {
+        Self { store }
     }
 }
 
@@ -205,12 +205,12 @@ impl EddyS3 {
     fn owner(&self) -> Owner {
         Owner {
             display_name: Some("eddy".to_owned()),
-            id: Some(self.engine.settings().account_id.clone()),
+            id: Some(self.store.settings().account_id.clone()),
         }
     }
 
     async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
-        self.engine.get_bucket(bucket).await.map_err(to_wire)?;
+        self.store.buckets().get(bucket).await.map_err(to_wire)?;
         Ok(())
     }
 
@@ -242,7 +242,7 @@ impl EddyS3 {
         if if_match.is_none() && if_none_match.is_none() {
             return Ok(());
         }
-        let current = match self.engine.get_object(bucket, key).await {
+        let current = match self.store.objects().get(bucket, key).await {
             Ok(meta) => Some(meta),
             Err(S3Error::NoSuchKey | S3Error::DeleteMarker { .. }) => None,
             Err(other) => return Err(to_wire(other)),
@@ -288,8 +288,8 @@ impl EddyS3 {
             ));
         };
         let source = self
-            .engine
-            .get_object_version(bucket, key, version_id.as_deref())
+            .store
+            .objects().get_version(bucket, key, version_id.as_deref())
             .await
             .map_err(|e| match e {
                 // A delete marker as copy source reads as a missing key.
@@ -335,14 +335,14 @@ impl EddyS3 {
     ) -> S3Result<(StagedBlob, BTreeMap<String, String>)> {
         let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
         let staged =
-            stage_body(&self.engine, body, &mut checksums, MAX_PUT_BYTES, placement).await?;
+            stage_body(&self.store, body, &mut checksums, MAX_PUT_BYTES, placement).await?;
         // The body has been read to its end, so its trailer (if any) has arrived.
         let verified = check_content_md5(content_md5, &staged)
             .and_then(|()| checksums.finish(trailer.values()));
         match verified {
             Ok(stored) => Ok((staged, stored)),
             Err(error) => {
-                self.engine.blobs().discard(staged).await;
+                self.store.blobs().discard(staged).await;
                 Err(error)
             }
         }
@@ -369,8 +369,9 @@ impl EddyS3 {
         }
         let tags = tags_from_header(input.tagging.as_ref())?;
         // Refuse early, before reading the body, when the bucket is missing.
-        self.engine
-            .get_bucket(&input.bucket)
+        self.store
+            .buckets()
+            .get(&input.bucket)
             .await
             .map_err(to_wire)?;
         self.check_write_conditions(
@@ -415,8 +416,9 @@ impl EddyS3 {
             part_sizes: Vec::new(),
         };
         let meta = self
-            .engine
-            .put_object(
+            .store
+            .objects()
+            .put(
                 &input.bucket,
                 &input.key,
                 staged,
@@ -459,7 +461,7 @@ impl S3 for EddyS3 {
             .as_ref()
             .and_then(|c| c.location_constraint.as_ref())
         {
-            let region = &self.engine.settings().region;
+            let region = &self.store.settings().region;
             // us-east-1 is named by leaving the constraint out; naming it is refused.
             if constraint.as_str() == "us-east-1" && region == "us-east-1" {
                 return Err(s3_error!(
@@ -477,12 +479,12 @@ impl S3 for EddyS3 {
                 ));
             }
         }
-        match self.engine.create_bucket(bucket).await {
+        match self.store.buckets().create(bucket).await {
             Ok(()) => {}
             // us-east-1 answers a repeated CreateBucket by its owner with 200 OK; every
             // other region with 409 BucketAlreadyOwnedByYou.
             Err(S3Error::BucketAlreadyOwnedByYou)
-                if self.engine.settings().region == "us-east-1" => {}
+                if self.store.settings().region == "us-east-1" => {}
             Err(error) => return Err(to_wire(error)),
         }
         Ok(S3Response::new(CreateBucketOutput {
@@ -494,8 +496,9 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
-        self.engine
-            .delete_bucket(&req.input.bucket)
+        self.store
+            .buckets()
+            .delete(&req.input.bucket)
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(DeleteBucketOutput {}))
@@ -506,8 +509,9 @@ impl S3 for EddyS3 {
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
         let bucket = self
-            .engine
-            .get_bucket(&req.input.bucket)
+            .store
+            .buckets()
+            .get(&req.input.bucket)
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(HeadBucketOutput {
@@ -529,8 +533,9 @@ impl S3 for EddyS3 {
             .transpose()?;
         let prefix = input.prefix.clone().unwrap_or_default();
         let mut matching: Vec<_> = self
-            .engine
-            .list_buckets()
+            .store
+            .buckets()
+            .list()
             .await
             .map_err(to_wire)?
             .into_iter()
@@ -565,8 +570,9 @@ impl S3 for EddyS3 {
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
         let bucket = self
-            .engine
-            .get_bucket(&req.input.bucket)
+            .store
+            .buckets()
+            .get(&req.input.bucket)
             .await
             .map_err(to_wire)?;
         // us-east-1 answers with an empty LocationConstraint.
@@ -582,8 +588,9 @@ impl S3 for EddyS3 {
         req: S3Request<GetBucketNotificationConfigurationInput>,
     ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
         let configs = self
-            .engine
-            .get_notifications(&req.input.bucket)
+            .store
+            .notifications()
+            .get(&req.input.bucket)
             .await
             .map_err(to_wire)?;
         let queue_configurations = configs
@@ -623,8 +630,9 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
         let configs = validate_notifications(&req.input.notification_configuration)?;
         let context = context(&req);
-        self.engine
-            .put_notifications(&req.input.bucket, configs, context)
+        self.store
+            .notifications()
+            .put(&req.input.bucket, configs, context)
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(PutBucketNotificationConfigurationOutput {}))
@@ -683,8 +691,9 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
         let (meta, content) = self
-            .engine
-            .open_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .store
+            .objects()
+            .open_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         check_conditions(
@@ -774,8 +783,9 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
         let meta = self
-            .engine
-            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .store
+            .objects()
+            .get_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         check_conditions(
@@ -836,8 +846,9 @@ impl S3 for EddyS3 {
         let context = context(&req);
         let input = req.input;
         let deleted = self
-            .engine
-            .delete_object_version(
+            .store
+            .objects()
+            .delete_version(
                 &input.bucket,
                 &input.key,
                 input.version_id.as_deref(),
@@ -866,8 +877,9 @@ impl S3 for EddyS3 {
                 "The XML you provided was not well-formed or did not validate against our published schema"
             ));
         }
-        self.engine
-            .get_bucket(&input.bucket)
+        self.store
+            .buckets()
+            .get(&input.bucket)
             .await
             .map_err(to_wire)?;
         let quiet = input.delete.quiet.unwrap_or(false);
@@ -875,8 +887,9 @@ impl S3 for EddyS3 {
         let mut errors = Vec::new();
         for object in input.delete.objects {
             match self
-                .engine
-                .delete_object_version(
+                .store
+                .objects()
+                .delete_version(
                     &input.bucket,
                     &object.key,
                     object.version_id.as_deref(),
@@ -998,7 +1011,8 @@ impl S3 for EddyS3 {
             attrs = Some(changed);
         }
         let meta = self
-            .engine
+            .store
+            .objects()
             .copy_version(
                 &source,
                 input.copy_source_if_match.is_some(),
@@ -1058,8 +1072,9 @@ impl S3 for EddyS3 {
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
         let input = req.input;
-        self.engine
-            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+        self.store
+            .objects()
+            .get_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(GetObjectAclOutput {
@@ -1074,8 +1089,9 @@ impl S3 for EddyS3 {
         req: S3Request<PutObjectAclInput>,
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
         let input = req.input;
-        self.engine
-            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+        self.store
+            .objects()
+            .get_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         let canned_ok = input.acl.as_ref().is_none_or(|acl| {
@@ -1169,8 +1185,9 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
         let input = req.input;
         let meta = self
-            .engine
-            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .store
+            .objects()
+            .get_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         // The header is one comma-separated list.
@@ -1244,8 +1261,9 @@ impl S3 for EddyS3 {
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         let versioning = self
-            .engine
-            .get_versioning(&req.input.bucket)
+            .store
+            .buckets()
+            .versioning(&req.input.bucket)
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(GetBucketVersioningOutput {
@@ -1287,7 +1305,8 @@ impl S3 for EddyS3 {
                 "MFA Delete can only be enabled with an MFA device, which eddy does not have."
             ));
         }
-        self.engine
+        self.store
+            .buckets()
             .set_versioning(&input.bucket, enabled)
             .await
             .map_err(to_wire)?;
@@ -1309,8 +1328,9 @@ impl S3 for EddyS3 {
             ));
         }
         let page = self
-            .engine
-            .list_object_versions(
+            .store
+            .objects()
+            .list_versions(
                 &input.bucket,
                 VersionQuery {
                     prefix: input.prefix.clone().unwrap_or_default(),
@@ -1398,8 +1418,9 @@ impl S3 for EddyS3 {
         req: S3Request<GetBucketTaggingInput>,
     ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
         let tags = self
-            .engine
-            .get_bucket_tags(&req.input.bucket)
+            .store
+            .buckets()
+            .tags(&req.input.bucket)
             .await
             .map_err(to_wire)?
             .ok_or_else(|| s3_error!(NoSuchTagSet, "The TagSet does not exist"))?;
@@ -1414,8 +1435,9 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
         let input = req.input;
         let tags = tags_from_set(input.tagging, MAX_BUCKET_TAGS)?;
-        self.engine
-            .set_bucket_tags(&input.bucket, Some(tags))
+        self.store
+            .buckets()
+            .set_tags(&input.bucket, Some(tags))
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(PutBucketTaggingOutput {}))
@@ -1425,8 +1447,9 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
-        self.engine
-            .set_bucket_tags(&req.input.bucket, None)
+        self.store
+            .buckets()
+            .set_tags(&req.input.bucket, None)
             .await
             .map_err(to_wire)?;
         let mut response = S3Response::new(DeleteBucketTaggingOutput {});
@@ -1440,8 +1463,9 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let input = req.input;
         let meta = self
-            .engine
-            .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+            .store
+            .objects()
+            .get_version(&input.bucket, &input.key, input.version_id.as_deref())
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(GetObjectTaggingOutput {
@@ -1457,8 +1481,9 @@ impl S3 for EddyS3 {
         let input = req.input;
         let tags = tags_from_set(input.tagging, MAX_OBJECT_TAGS)?;
         let meta = self
-            .engine
-            .set_object_tags(
+            .store
+            .objects()
+            .set_tags(
                 &input.bucket,
                 &input.key,
                 input.version_id.as_deref(),
@@ -1477,8 +1502,9 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
         let input = req.input;
         let meta = self
-            .engine
-            .set_object_tags(&input.bucket, &input.key, input.version_id.as_deref(), None)
+            .store
+            .objects()
+            .set_tags(&input.bucket, &input.key, input.version_id.as_deref(), None)
             .await
             .map_err(to_wire)?;
         let mut response = S3Response::new(DeleteObjectTaggingOutput {
@@ -1497,8 +1523,9 @@ impl S3 for EddyS3 {
         input.delimiter = input.delimiter.filter(|d| !d.is_empty());
         let max_keys = page_size(input.max_keys)?;
         let page = self
-            .engine
-            .list_objects(
+            .store
+            .objects()
+            .list(
                 &input.bucket,
                 ListQuery {
                     prefix: input.prefix.clone().unwrap_or_default(),
@@ -1529,7 +1556,7 @@ impl S3 for EddyS3 {
             contents: Some(
                 page.objects
                     .iter()
-                    .map(|m| list_entry(m, true, url, &self.engine))
+                    .map(|m| list_entry(m, true, url, &self.store))
                     .collect(),
             ),
             common_prefixes: Some(
@@ -1557,8 +1584,9 @@ impl S3 for EddyS3 {
             None => input.start_after.clone(),
         };
         let page = self
-            .engine
-            .list_objects(
+            .store
+            .objects()
+            .list(
                 &input.bucket,
                 ListQuery {
                     prefix: input.prefix.clone().unwrap_or_default(),
@@ -1593,7 +1621,7 @@ impl S3 for EddyS3 {
             contents: Some(
                 page.objects
                     .iter()
-                    .map(|m| list_entry(m, fetch_owner, url, &self.engine))
+                    .map(|m| list_entry(m, fetch_owner, url, &self.store))
                     .collect(),
             ),
             common_prefixes: Some(
@@ -1628,8 +1656,9 @@ impl S3 for EddyS3 {
             part_sizes: Vec::new(),
         };
         let upload = self
-            .engine
-            .create_upload(&input.bucket, &input.key, attrs)
+            .store
+            .uploads()
+            .create(&input.bucket, &input.key, attrs)
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -1648,8 +1677,9 @@ impl S3 for EddyS3 {
         let trailer = Trailer::of(&req);
         let input = req.input;
         check_part_number(input.part_number)?;
-        self.engine
-            .get_upload(&input.bucket, &input.key, &input.upload_id)
+        self.store
+            .uploads()
+            .get(&input.bucket, &input.key, &input.upload_id)
             .await
             .map_err(to_wire)?;
         let checksums = ChecksumRequest::new(
@@ -1674,7 +1704,8 @@ impl S3 for EddyS3 {
             .await?;
         let part_etag = hex::encode(staged.md5);
         let part = self
-            .engine
+            .store
+            .uploads()
             .put_part(
                 &input.bucket,
                 &input.key,
@@ -1730,8 +1761,9 @@ impl S3 for EddyS3 {
             })
             .collect();
         let meta = self
-            .engine
-            .complete_upload(&input.bucket, &input.key, &input.upload_id, parts, context)
+            .store
+            .uploads()
+            .complete(&input.bucket, &input.key, &input.upload_id, parts, context)
             .await
             .map_err(to_wire)?;
         Ok(S3Response::new(CompleteMultipartUploadOutput {
@@ -1749,8 +1781,9 @@ impl S3 for EddyS3 {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let input = req.input;
-        self.engine
-            .abort_upload(&input.bucket, &input.key, &input.upload_id)
+        self.store
+            .uploads()
+            .abort(&input.bucket, &input.key, &input.upload_id)
             .await
             .map_err(to_wire)?;
         let mut response = S3Response::new(AbortMultipartUploadOutput::default());
@@ -1764,7 +1797,8 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<ListPartsOutput>> {
         let input = req.input;
         let parts = self
-            .engine
+            .store
+            .uploads()
             .list_parts(&input.bucket, &input.key, &input.upload_id)
             .await
             .map_err(to_wire)?;
@@ -1805,8 +1839,9 @@ impl S3 for EddyS3 {
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let input = req.input;
         check_part_number(input.part_number)?;
-        self.engine
-            .get_upload(&input.bucket, &input.key, &input.upload_id)
+        self.store
+            .uploads()
+            .get(&input.bucket, &input.key, &input.upload_id)
             .await
             .map_err(to_wire)?;
         let (source, source_version) = self
@@ -1833,19 +1868,21 @@ impl S3 for EddyS3 {
             ));
         }
         let content = self
-            .engine
+            .store
+            .objects()
             .open_blob(&source.blob)
             .await
             .map_err(|e| s3_error!(e, NoSuchKey, "The specified key does not exist."))?;
         let staged = self
-            .engine
+            .store
             .blobs()
             .stage_range(content, start, length)
             .await
             .map_err(stage_error)?;
         let part_etag = hex::encode(staged.md5);
         let part = self
-            .engine
+            .store
+            .uploads()
             .put_part(
                 &input.bucket,
                 &input.key,
@@ -1877,8 +1914,9 @@ impl S3 for EddyS3 {
         let prefix = input.prefix.clone().unwrap_or_default();
         let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
         let uploads = self
-            .engine
-            .list_uploads(&input.bucket, &prefix)
+            .store
+            .uploads()
+            .list(&input.bucket, &prefix)
             .await
             .map_err(to_wire)?;
         let key_marker = input.key_marker.clone().unwrap_or_default();

@@ -1,7 +1,7 @@
 //! SQS over HTTP, in both wire protocols on one endpoint: AWS JSON 1.0 (`X-Amz-Target:
 //! AmazonSQS.<Operation>`) and query (form `Action=...`, XML answers, see [`query`]).
 //! Each request is SigV4-verified, decoded into the operation's JSON input, run by
-//! [`operations`] against the engine, and answered in the protocol it came in. JSON
+//! [`operations`] against the store, and answered in the protocol it came in. JSON
 //! errors carry `__type` and the `x-amzn-query-error` header the SDKs match on.
 
 pub mod operations;
@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use serde_json::Value;
 
-use eddy_engine::sqs::{SqsError, SqsErrorKind};
+use eddy_store::sqs::{SqsError, SqsErrorKind};
 
 use crate::sigv4::{self, AuthError, SignedRequest};
 use crate::{AppState, RequestIds};
@@ -84,7 +84,7 @@ pub async fn handle(
     ids: &RequestIds,
 ) -> Response<s3s::Body> {
     let protocol = Protocol::of(&parts.headers);
-    let now = eddy_engine::time::now_ms() as i64 / 1000;
+    let now = eddy_store::time::now_ms() as i64 / 1000;
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -164,7 +164,7 @@ fn xml_response(status: StatusCode, body: String, ids: &RequestIds) -> Response<
 /// An error in the query protocol: an XML `ErrorResponse`.
 pub fn query_error(error: &SqsError, ids: &RequestIds) -> Response<s3s::Body> {
     if error.kind == SqsErrorKind::InternalError {
-        tracing::error!(%error, "SQS request failed inside the engine");
+        tracing::error!(%error, "SQS request failed inside the store");
     }
     let status = StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
     xml_response(status, query::error_xml(error, &ids.request_id), ids)
@@ -196,7 +196,7 @@ fn response(
 /// An error in the JSON protocol: `__type`, `message`, and `x-amzn-query-error`.
 pub fn json_error(error: &SqsError, ids: &RequestIds) -> Response<s3s::Body> {
     if error.kind == SqsErrorKind::InternalError {
-        tracing::error!(%error, "SQS request failed inside the engine");
+        tracing::error!(%error, "SQS request failed inside the store");
     }
     let body = serde_json::json!({
         "__type": format!("com.amazonaws.sqs#{}", error.kind.name()),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use eddy_engine::sqs::{
+use eddy_store::sqs::{
     MessageAttributeValue, MoveTask, ReceiveRequest, ReceivedMessage, SendRequest, SendResult,
     SqsError, SqsErrorKind, queue_url_path,
 };
@@ -25,7 +25,7 @@ impl Context<'_> {
         format!(
             "http://{}{}",
             self.host,
-            queue_url_path(&self.state.engine.settings().account_id, name)
+            queue_url_path(&self.state.store.settings().account_id, name)
         )
     }
 }
@@ -105,7 +105,7 @@ fn queue_name_of(context: &Context<'_>, url: &str) -> Result<String, SqsError> {
     };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
-        [account, name] if *account == context.state.engine.settings().account_id => {
+        [account, name] if *account == context.state.store.settings().account_id => {
             Ok((*name).to_owned())
         }
         [_, _] => Err(SqsError::queue_does_not_exist()),
@@ -214,7 +214,7 @@ fn message_json(message: &ReceivedMessage, system: &[String], user: &[String]) -
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if !selected.is_empty() {
-        if let Some(md5) = eddy_engine::sqs::md5_of_message_attributes(&selected) {
+        if let Some(md5) = eddy_store::sqs::md5_of_message_attributes(&selected) {
             out.insert("MD5OfMessageAttributes".into(), json!(md5));
         }
         out.insert(
@@ -399,30 +399,31 @@ fn failure_json(id: &str, error: &SqsError) -> Value {
 
 /// Runs one operation.
 pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Result<Value, SqsError> {
-    let engine = &context.state.engine;
+    let store = &context.state.store;
     match operation {
         "CreateQueue" => {
             let name = required(input, "QueueName")?;
             let attributes = string_map(input, "Attributes")?;
             let tags = string_map(input, "tags")?;
-            let queue = engine
-                .create_queue(name.to_owned(), attributes, tags)
+            let queue = store
+                .queues()
+                .create(name.to_owned(), attributes, tags)
                 .await?;
             Ok(json!({ "QueueUrl": context.queue_url(&queue.name) }))
         }
         "GetQueueUrl" => {
             let name = required(input, "QueueName")?;
             if string(input, "QueueOwnerAWSAccountId")?
-                .is_some_and(|owner| owner != engine.settings().account_id)
+                .is_some_and(|owner| owner != store.settings().account_id)
             {
                 return Err(SqsError::queue_does_not_exist());
             }
-            let queue = engine.get_queue(name).await?;
+            let queue = store.queues().get(name).await?;
             Ok(json!({ "QueueUrl": context.queue_url(&queue.name) }))
         }
         "ListQueues" => {
             let prefix = string(input, "QueueNamePrefix")?.map(str::to_owned);
-            let names = engine.list_queues(prefix).await?;
+            let names = store.queues().list(prefix).await?;
             let (page, token) = paginate(input, names)?;
             let mut out = Map::new();
             if !page.is_empty() {
@@ -436,7 +437,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "ListDeadLetterSourceQueues" => {
             let queue = queue_of(context, input)?;
-            let names = engine.dead_letter_source_queues(&queue).await?;
+            let names = store.queues().dead_letter_sources(&queue).await?;
             let (page, token) = paginate(input, names)?;
             let urls: Vec<String> = page.iter().map(|n| context.queue_url(n)).collect();
             let mut out = Map::new();
@@ -448,18 +449,22 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "TagQueue" => {
             let queue = queue_of(context, input)?;
-            engine.tag_queue(&queue, string_map(input, "Tags")?).await?;
+            store
+                .queues()
+                .tag(&queue, string_map(input, "Tags")?)
+                .await?;
             Ok(json!({}))
         }
         "UntagQueue" => {
             let queue = queue_of(context, input)?;
-            engine
-                .untag_queue(&queue, string_list(input, "TagKeys")?)
+            store
+                .queues()
+                .untag(&queue, string_list(input, "TagKeys")?)
                 .await?;
             Ok(json!({}))
         }
         "ListQueueTags" => {
-            let queue = engine.get_queue(&queue_of(context, input)?).await?;
+            let queue = store.queues().get(&queue_of(context, input)?).await?;
             if queue.tags.is_empty() {
                 return Ok(json!({}));
             }
@@ -470,7 +475,8 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
             let label = required(input, "Label")?.to_owned();
             let accounts = string_list(input, "AWSAccountIds")?;
             let actions = string_list(input, "Actions")?;
-            engine
+            store
+                .queues()
                 .add_permission(&queue, label, accounts, actions)
                 .await?;
             Ok(json!({}))
@@ -478,7 +484,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         "RemovePermission" => {
             let queue = queue_of(context, input)?;
             let label = required(input, "Label")?.to_owned();
-            engine.remove_permission(&queue, label).await?;
+            store.queues().remove_permission(&queue, label).await?;
             Ok(json!({}))
         }
         "StartMessageMoveTask" => {
@@ -492,8 +498,9 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                     "Value {r} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: must be between 1 and 500."
                 )));
             }
-            let handle = engine
-                .start_message_move_task(source, destination, rate.map(|r| r as u32))
+            let handle = store
+                .move_tasks()
+                .start(source, destination, rate.map(|r| r as u32))
                 .await?;
             Ok(json!({ "TaskHandle": handle }))
         }
@@ -505,22 +512,22 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                     "Value {max} for parameter MaxResults is invalid. Reason: must be between 1 and 10."
                 )));
             }
-            let tasks = engine.list_message_move_tasks(source, max as usize).await?;
+            let tasks = store.move_tasks().list(source, max as usize).await?;
             Ok(json!({ "Results": tasks.iter().map(move_task_json).collect::<Vec<_>>() }))
         }
         "CancelMessageMoveTask" => {
             let handle = required(input, "TaskHandle")?;
-            let moved = engine.cancel_message_move_task(handle).await?;
+            let moved = store.move_tasks().cancel(handle).await?;
             Ok(json!({ "ApproximateNumberOfMessagesMoved": moved }))
         }
         "DeleteQueue" => {
-            engine.delete_queue(&queue_of(context, input)?).await?;
+            store.queues().delete(&queue_of(context, input)?).await?;
             Ok(json!({}))
         }
         "GetQueueAttributes" => {
             let queue = queue_of(context, input)?;
             let names = string_list(input, "AttributeNames")?;
-            let attributes = engine.get_queue_attributes(&queue, names).await?;
+            let attributes = store.queues().attributes(&queue, names).await?;
             if attributes.is_empty() {
                 return Ok(json!({}));
             }
@@ -529,7 +536,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         "SetQueueAttributes" => {
             let queue = queue_of(context, input)?;
             let attributes = string_map(input, "Attributes")?;
-            engine.set_queue_attributes(&queue, attributes).await?;
+            store.queues().set_attributes(&queue, attributes).await?;
             Ok(json!({}))
         }
         "SendMessage" => {
@@ -538,7 +545,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
             if request.body.is_empty() {
                 return Err(SqsError::missing_parameter("MessageBody"));
             }
-            let result = engine.send_message(&queue, request).await?;
+            let result = store.messages().send(&queue, request).await?;
             let mut out = Map::new();
             sent_json(result, &mut out);
             Ok(Value::Object(out))
@@ -576,7 +583,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
             let results = if requests.is_empty() {
                 Vec::new()
             } else {
-                engine.send_message_batch(&queue, requests).await?
+                store.messages().send_batch(&queue, requests).await?
             };
             let mut successful = Vec::new();
             let mut failed = early_failures;
@@ -630,8 +637,9 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                     "Value {attempt} for parameter ReceiveRequestAttemptId is invalid. Reason: It can only include alphanumeric and punctuation characters. 1 to 128 in length."
                 )));
             }
-            let messages = engine
-                .receive_message_with_attempt(
+            let messages = store
+                .messages()
+                .receive_with_attempt(
                     &queue,
                     ReceiveRequest {
                         max_messages: max as u32,
@@ -651,7 +659,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         "DeleteMessage" => {
             let queue = queue_of(context, input)?;
             let handle = required(input, "ReceiptHandle")?;
-            engine.delete_message(&queue, handle).await?;
+            store.messages().delete(&queue, handle).await?;
             Ok(json!({}))
         }
         "DeleteMessageBatch" => {
@@ -675,7 +683,7 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                         .to_owned()
                 })
                 .collect();
-            let results = engine.delete_message_batch(&queue, handles).await?;
+            let results = store.messages().delete_batch(&queue, handles).await?;
             let mut successful = Vec::new();
             let mut failed = Vec::new();
             for (id, result) in ids.iter().zip(results) {
@@ -696,8 +704,9 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                     "Value {timeout} for parameter VisibilityTimeout is invalid."
                 )));
             }
-            engine
-                .change_message_visibility(&queue, handle, timeout as u64)
+            store
+                .messages()
+                .change_visibility(&queue, handle, timeout as u64)
                 .await?;
             Ok(json!({}))
         }
@@ -711,8 +720,9 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
                 let outcome = async {
                     let handle = required(entry, "ReceiptHandle")?;
                     let timeout = integer(entry, "VisibilityTimeout")?.unwrap_or(0).max(0) as u64;
-                    engine
-                        .change_message_visibility(&queue, handle, timeout)
+                    store
+                        .messages()
+                        .change_visibility(&queue, handle, timeout)
                         .await
                 }
                 .await;
@@ -725,9 +735,9 @@ pub async fn run(context: &Context<'_>, operation: &str, input: &Value) -> Resul
         }
         "PurgeQueue" => {
             let queue = queue_of(context, input)?;
-            engine.get_queue(&queue).await?;
+            store.queues().get(&queue).await?;
             context.state.check_purge(&queue)?;
-            engine.purge_queue(&queue).await?;
+            store.queues().purge(&queue).await?;
             Ok(json!({}))
         }
         other => Err(SqsError::new(

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use eddy_engine::sqs::SqsError;
+use eddy_store::sqs::SqsError;
 
 /// The XML namespace of every SQS query response.
 pub const NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
