@@ -29,7 +29,6 @@ use tokio::time::Instant;
 
 use crate::event_filter::{self, FilterPattern};
 use crate::function::{Function, InvokeError};
-use crate::mapping::MappingSettings;
 use crate::poller::{BatchHandler, BatchOutcome};
 
 /// How long past the function timeout the mapping waits for a function that does not
@@ -38,29 +37,15 @@ pub const INIT_ALLOWANCE: Duration = Duration::from_secs(15);
 
 /// The batch handler of a mapping.
 pub struct Invoker {
-    mapping: String,
-    filters: Vec<FilterPattern>,
-    report_batch_item_failures: bool,
-    function_timeout: Duration,
-    function: Arc<dyn Function>,
-    telemetry: Telemetry,
-}
-
-impl Invoker {
-    pub fn new(
-        settings: MappingSettings,
-        function: Arc<dyn Function>,
-        telemetry: Telemetry,
-    ) -> Self {
-        Self {
-            mapping: settings.queue_name,
-            filters: settings.filters,
-            report_batch_item_failures: settings.report_batch_item_failures,
-            function_timeout: settings.function_timeout,
-            function,
-            telemetry,
-        }
-    }
+    /// The mapping's name in telemetry and logs: its queue.
+    pub mapping: String,
+    /// FilterCriteria.
+    pub filters: Vec<FilterPattern>,
+    /// Whether FunctionResponseTypes has `ReportBatchItemFailures`.
+    pub report_batch_item_failures: bool,
+    pub function_timeout: Duration,
+    pub function: Arc<dyn Function>,
+    pub telemetry: Telemetry,
 }
 
 impl BatchHandler for Invoker {

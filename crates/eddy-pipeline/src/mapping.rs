@@ -115,7 +115,14 @@ pub fn start(
     };
     let telemetry = store.telemetry().clone();
     let source = Arc::new(StoreQueue::new(store, queue.clone()));
-    let invoker = Arc::new(Invoker::new(settings, function, telemetry));
+    let invoker = Arc::new(Invoker {
+        mapping: settings.queue_name,
+        filters: settings.filters,
+        report_batch_item_failures: settings.report_batch_item_failures,
+        function_timeout: settings.function_timeout,
+        function,
+        telemetry,
+    });
     MappingHandle {
         queue,
         pollers: poller::start(source, invoker, poller_settings),

@@ -397,6 +397,92 @@ async fn release_beyond_payload_limit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    use eddy_store::sqs::SendRequest;
+    use eddy_store::{Store, StoreSettings};
+
+    use crate::store_queue::StoreQueue;
+
+    /// Takes every record whose body starts with `ok`, leaves the others.
+    #[derive(Default)]
+    struct TakeOk {
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl BatchHandler for TakeOk {
+        fn handle(&self, records: Vec<SqsMessage>) -> BoxFuture<'_, BatchOutcome> {
+            Box::pin(async move {
+                let mut done = Vec::new();
+                for record in records {
+                    let body = record.body.unwrap_or_default();
+                    if body.starts_with("ok") {
+                        done.extend(record.receipt_handle);
+                    }
+                    self.seen.lock().expect("seen").push(body);
+                }
+                BatchOutcome {
+                    done,
+                    succeeded: true,
+                }
+            })
+        }
+    }
+
+    /// The loop over a real store: every message is handed over, what the handler is
+    /// done with is deleted, the rest stays in flight; stop waits for the pollers.
+    #[tokio::test]
+    async fn pollers_over_the_store_delete_what_is_done() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = StoreSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        let store = Store::open(dir.path(), settings, Default::default()).expect("store");
+        let queues = store.queues();
+        queues
+            .create("q".into(), Default::default(), Default::default())
+            .await
+            .expect("queue");
+        for body in ["ok-1", "keep", "ok-2"] {
+            let request = SendRequest {
+                body: body.into(),
+                ..SendRequest::default()
+            };
+            store.messages().send("q", request).await.expect("send");
+        }
+        let handler = Arc::new(TakeOk::default());
+        let pollers = start(
+            Arc::new(StoreQueue::new(store.clone(), "q".into())),
+            handler.clone(),
+            PollerSettings {
+                name: "q".into(),
+                batch_size: 10,
+                batching_window: Duration::ZERO,
+                max_payload_bytes: None,
+                heartbeat: None,
+                initial_pollers: 2,
+                maximum_pollers: 2,
+            },
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let counts = store.queues().snapshot().await.expect("counts")[0].1;
+            let seen = handler.seen.lock().expect("seen").len();
+            if seen == 3 && counts.visible + counts.not_visible == 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "seen {seen}, counts {counts:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(pollers.stop().await >= 1);
+        let left = store.messages().peek("q", 10).await.expect("peek");
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].body, "keep");
+        assert!(!left[0].visible, "the message left is in flight");
+        store.close();
+    }
 
     #[test]
     fn back_off_doubles_and_ends_as_its_cause_says() {

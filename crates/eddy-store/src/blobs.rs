@@ -597,6 +597,17 @@ impl Blobs {
         self.placer.apply(change).await.map(|_| ())
     }
 
+    /// Places a staged blob, or drops it when it cannot be placed.
+    pub async fn place_or_discard(&self, staged: StagedBlob) -> Result<StagedBlob, StoreError> {
+        match self.place(&staged).await {
+            Ok(()) => Ok(staged),
+            Err(error) => {
+                self.discard(staged).await;
+                Err(error)
+            }
+        }
+    }
+
     /// Drops a staged blob that will not be used.
     pub async fn discard(&self, staged: StagedBlob) {
         if let Some(tmp_path) = &staged.tmp_path {

@@ -5,9 +5,14 @@
 
 use std::time::Duration;
 
-use crate::Event;
 use crate::activity::{Activity, Step};
 use crate::names;
+
+/// Something that happened, which knows what it updates.
+pub trait Event {
+    /// Updates the metrics (and the journeys in `activity`) this event stands for.
+    fn emit(self, activity: &Activity);
+}
 
 /// Messages enqueued into a queue by SendMessage(Batch) or as bucket notifications
 /// (`eddy_sqs_number_of_messages_sent_total{queue}`).

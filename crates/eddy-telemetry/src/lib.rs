@@ -22,12 +22,6 @@ use std::sync::Arc;
 pub use activity::Activity;
 pub use events::*;
 
-/// Something that happened, which knows what it updates.
-pub trait Event {
-    /// Updates the metrics (and the journeys in `activity`) this event stands for.
-    fn emit(self, activity: &Activity);
-}
-
 /// Where events go: the metrics recorder and this handle's journeys. Cheap to clone;
 /// every clone shares the journeys.
 #[derive(Debug, Clone, Default)]

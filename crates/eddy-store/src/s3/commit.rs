@@ -124,10 +124,7 @@ pub(crate) async fn commit_staged(
     event_name: &str,
     context: ChangeContext,
 ) -> Result<ObjectMeta, S3Error> {
-    if let Err(error) = shared.blobs.place(&staged).await {
-        shared.blobs.discard(staged).await;
-        return Err(error.into());
-    }
+    let staged = shared.blobs.place_or_discard(staged).await?;
     let bytes = match staged.inline_data() {
         Some(data) => NewBlob::Inline(data),
         None => NewBlob::Placed,

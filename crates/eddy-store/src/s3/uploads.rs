@@ -93,10 +93,7 @@ impl<'s> Uploads<'s> {
                 "a multipart part must be staged as a file".into(),
             ));
         }
-        if let Err(error) = blobs.place(&staged).await {
-            blobs.discard(staged).await;
-            return Err(error.into());
-        }
+        let staged = blobs.place_or_discard(staged).await?;
         let part = Part {
             part_number,
             blob: staged.id.clone(),
@@ -227,10 +224,7 @@ impl<'s> Uploads<'s> {
         let staged = blobs
             .concat(chosen.iter().map(|p| p.blob.clone()).collect())
             .await?;
-        if let Err(error) = blobs.place(&staged).await {
-            blobs.discard(staged).await;
-            return Err(error.into());
-        }
+        let staged = blobs.place_or_discard(staged).await?;
         let meta = ObjectMeta {
             bucket: bucket.to_owned(),
             key: key.to_owned(),

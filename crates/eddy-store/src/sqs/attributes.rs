@@ -3,7 +3,10 @@
 //! GetQueueAttributes reports, and read back from that map when a queue is loaded.
 //! Each default is written once, in [`QueueAttributes::defaults`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+use serde::Deserialize;
 
 use super::error::{SqsError, SqsErrorKind};
 use super::redrive::{
@@ -117,17 +120,10 @@ pub enum DeduplicationScope {
 }
 
 impl DeduplicationScope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queue => "queue",
-            Self::MessageGroup => "messageGroup",
-        }
-    }
+    const NAMES: &[(Self, &str)] = &[(Self::Queue, "queue"), (Self::MessageGroup, "messageGroup")];
 
-    fn parse(value: &str) -> Option<Self> {
-        [Self::Queue, Self::MessageGroup]
-            .into_iter()
-            .find(|scope| scope.as_str() == value)
+    pub fn as_str(self) -> &'static str {
+        name_of(Self::NAMES, self)
     }
 }
 
@@ -140,18 +136,36 @@ pub enum FifoThroughputLimit {
 }
 
 impl FifoThroughputLimit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PerQueue => "perQueue",
-            Self::PerMessageGroupId => "perMessageGroupId",
-        }
-    }
+    const NAMES: &[(Self, &str)] = &[
+        (Self::PerQueue, "perQueue"),
+        (Self::PerMessageGroupId, "perMessageGroupId"),
+    ];
 
-    fn parse(value: &str) -> Option<Self> {
-        [Self::PerQueue, Self::PerMessageGroupId]
-            .into_iter()
-            .find(|limit| limit.as_str() == value)
+    pub fn as_str(self) -> &'static str {
+        name_of(Self::NAMES, self)
     }
+}
+
+/// The attribute value that names `variant` in a table of (variant, name).
+fn name_of<T: PartialEq>(names: &[(T, &'static str)], variant: T) -> &'static str {
+    names
+        .iter()
+        .find(|(v, _)| *v == variant)
+        .map_or("", |(_, name)| name)
+}
+
+/// The variant a table of (variant, name) names `value`, or an InvalidAttributeValue
+/// error naming the attribute.
+fn variant_of<T: Copy>(names: &[(T, &str)], attribute: &str, value: &str) -> Result<T, SqsError> {
+    names
+        .iter()
+        .find(|(_, name)| *name == value)
+        .map(|(v, _)| *v)
+        .ok_or_else(|| {
+            invalid_value(format!(
+                "Invalid value for the parameter {attribute}: {value}."
+            ))
+        })
 }
 
 fn range(name: &str, value: &str, min: u64, max: u64) -> Result<u64, SqsError> {
@@ -277,19 +291,11 @@ impl QueueAttributes {
             }
             "DeduplicationScope" => {
                 self.fifo_mut().deduplication_scope =
-                    DeduplicationScope::parse(value).ok_or_else(|| {
-                        invalid_value(format!(
-                            "Invalid value for the parameter DeduplicationScope: {value}."
-                        ))
-                    })?
+                    variant_of(DeduplicationScope::NAMES, name, value)?
             }
             "FifoThroughputLimit" => {
                 self.fifo_mut().throughput_limit =
-                    FifoThroughputLimit::parse(value).ok_or_else(|| {
-                        invalid_value(format!(
-                            "Invalid value for the parameter FifoThroughputLimit: {value}."
-                        ))
-                    })?
+                    variant_of(FifoThroughputLimit::NAMES, name, value)?
             }
             "FifoQueue" if !creating => {
                 return Err(SqsError::new(
@@ -414,22 +420,87 @@ impl QueueAttributes {
     /// Reads the stored form back. A value that does not parse (the database was
     /// edited by hand) keeps its default.
     pub fn from_json(json: &str) -> Self {
-        let stored: BTreeMap<String, String> = serde_json::from_str(json).unwrap_or_default();
-        let fifo = stored.get("FifoQueue").is_some_and(|v| v == "true");
+        let stored: StoredAttributes<'_> = serde_json::from_str(json).unwrap_or_default();
+        let fifo = stored.fifo_queue.as_deref() == Some("true");
         let mut attributes = Self::defaults(fifo);
-        for (name, value) in stored {
-            match name.as_str() {
-                "FifoQueue" => {}
-                // Checked when it was set; not parsed again on every load.
-                "Policy" => attributes.policy = Some(value),
-                name if !fifo && FIFO_ONLY.contains(&name) => {}
+        // Checked when it was set; not parsed again on every load.
+        attributes.policy = stored.policy.as_deref().map(str::to_owned);
+        for (name, value) in stored.settings() {
+            if fifo || !FIFO_ONLY.contains(&name) {
                 // A value that fails to parse leaves the attribute unchanged.
-                name => {
-                    let _ = attributes.apply_one(name, &value, false);
-                }
+                let _ = attributes.apply_one(name, value, false);
             }
         }
         attributes
+    }
+}
+
+/// The stored form as it is read on every load of a queue: the values borrowed from
+/// the JSON text where they can be, no map built.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct StoredAttributes<'a> {
+    #[serde(borrow)]
+    delay_seconds: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    maximum_message_size: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message_retention_period: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    receive_message_wait_time_seconds: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    visibility_timeout: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    policy: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    redrive_policy: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    redrive_allow_policy: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    fifo_queue: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    content_based_deduplication: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    deduplication_scope: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    fifo_throughput_limit: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kms_master_key_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kms_data_key_reuse_period_seconds: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    sqs_managed_sse_enabled: Option<Cow<'a, str>>,
+}
+
+impl StoredAttributes<'_> {
+    /// The stored settings besides `FifoQueue` and `Policy`, by attribute name.
+    fn settings(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("DelaySeconds", &self.delay_seconds),
+            ("MaximumMessageSize", &self.maximum_message_size),
+            ("MessageRetentionPeriod", &self.message_retention_period),
+            (
+                "ReceiveMessageWaitTimeSeconds",
+                &self.receive_message_wait_time_seconds,
+            ),
+            ("VisibilityTimeout", &self.visibility_timeout),
+            ("RedrivePolicy", &self.redrive_policy),
+            ("RedriveAllowPolicy", &self.redrive_allow_policy),
+            (
+                "ContentBasedDeduplication",
+                &self.content_based_deduplication,
+            ),
+            ("DeduplicationScope", &self.deduplication_scope),
+            ("FifoThroughputLimit", &self.fifo_throughput_limit),
+            ("KmsMasterKeyId", &self.kms_master_key_id),
+            (
+                "KmsDataKeyReusePeriodSeconds",
+                &self.kms_data_key_reuse_period_seconds,
+            ),
+            ("SqsManagedSseEnabled", &self.sqs_managed_sse_enabled),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|value| (name, value)))
     }
 }
 
