@@ -629,7 +629,7 @@ impl Blobs {
     }
 
     /// Removes placed file blobs no longer referenced (after the commit that dropped
-    /// them); inline ids are skipped (their rows are the engine's to delete).
+    /// them); inline ids are skipped (their rows' transactions delete them).
     pub async fn remove(&self, ids: Vec<String>) {
         let paths: Vec<PathBuf> = ids
             .iter()
