@@ -148,11 +148,6 @@ impl<T> Default for Member<T> {
 }
 
 impl<T> Member<T> {
-    /// A member that was sent with this value.
-    pub fn sent(value: T) -> Self {
-        Self(Ok(Some(value)))
-    }
-
     /// The value, if one was sent.
     pub fn optional(self) -> Result<Option<T>, SqsError> {
         self.0
