@@ -27,7 +27,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '7,8p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2
+    sed -n '6,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 [ $# -ge 2 ] || usage
@@ -92,7 +92,7 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 [ -n "$endpoint" ] || { echo "eddy did not become ready in 30 s" >&2; exit 1; }
-echo "eddy $("$eddy_binary" --version) ready on $endpoint" >&2
+echo "$("$eddy_binary" --version) ready on $endpoint" >&2
 
 # The suite's clients take the region and nothing else from the environment.
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
@@ -130,7 +130,8 @@ tail -n 1 "$out_dir/pytest.log" >&2
 
 commit=$(git -C "$s3tests_dir" rev-parse HEAD 2>/dev/null || echo unknown)
 "$python" "$here/s3_tests_summary.py" "$out_dir/junit.xml" \
-    --s3-tests-commit "$commit" --eddy-version "$("$eddy_binary" --version)" \
+    --s3-tests-commit "$commit" \
+    --eddy-version "$("$eddy_binary" --version), $(basename "$eddy_binary"), sha256 $(sha256sum "$eddy_binary" | cut -c1-16)" \
     --selection "$selection" --seconds $(($(date +%s) - started)) \
     "${excluded[@]}" >"$out_dir/summary.md"
 echo "summary: $out_dir/summary.md" >&2
