@@ -63,9 +63,7 @@ fn write_if_changed(path: &Path, content: &str) -> Result<(), InstallError> {
     fs::create_dir_all(dir).map_err(failed)?;
     let mut staged = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
     staged.write_all(content.as_bytes()).map_err(failed)?;
-    staged
-        .persist(path)
-        .map_err(|error| failed(error.error))?;
+    staged.persist(path).map_err(|error| failed(error.error))?;
     Ok(())
 }
 
@@ -79,12 +77,18 @@ mod tests {
         let clients = RuntimeClients::install(dir.path()).expect("install");
         let python = clients.client_for(Language::Python { minor: 12 });
         let node = clients.client_for(Language::NodeJs { major: 20 });
-        assert_eq!(fs::read_to_string(python).expect("python client"), PYTHON_CLIENT);
+        assert_eq!(
+            fs::read_to_string(python).expect("python client"),
+            PYTHON_CLIENT
+        );
         assert_eq!(fs::read_to_string(node).expect("node client"), NODE_CLIENT);
 
         fs::write(python, "stale").expect("overwrite");
         RuntimeClients::install(dir.path()).expect("install again");
-        assert_eq!(fs::read_to_string(python).expect("python client"), PYTHON_CLIENT);
+        assert_eq!(
+            fs::read_to_string(python).expect("python client"),
+            PYTHON_CLIENT
+        );
         let leftovers = fs::read_dir(python.parent().expect("dir"))
             .expect("list")
             .count();

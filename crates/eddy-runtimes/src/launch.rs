@@ -67,7 +67,8 @@ impl ManagedRuntimes {
     /// The first launch of a language version runs its interpreter once to learn its
     /// version (tens of milliseconds): call it where blocking is allowed.
     pub fn launch(&self, runtime: Runtime, task_root: &Path) -> Result<Launch, LaunchError> {
-        let mut environment = BTreeMap::from([("AWS_EXECUTION_ENV".to_owned(), runtime.execution_env())]);
+        let mut environment =
+            BTreeMap::from([("AWS_EXECUTION_ENV".to_owned(), runtime.execution_env())]);
         let Some(language) = runtime.language() else {
             let bootstrap = task_root.join("bootstrap");
             check_executable(&bootstrap)?;

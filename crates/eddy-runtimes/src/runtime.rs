@@ -236,8 +236,14 @@ mod tests {
 
     #[test]
     fn languages_name_their_runtime() {
-        assert_eq!(Runtime::Python312.language(), Some(Language::Python { minor: 12 }));
-        assert_eq!(Language::NodeJs { major: 20 }.runtime(), Some(Runtime::NodeJs20));
+        assert_eq!(
+            Runtime::Python312.language(),
+            Some(Language::Python { minor: 12 })
+        );
+        assert_eq!(
+            Language::NodeJs { major: 20 }.runtime(),
+            Some(Runtime::NodeJs20)
+        );
         assert_eq!(Language::NodeJs { major: 16 }.runtime(), None);
         assert_eq!(Runtime::ProvidedAl2.language(), None);
         assert_eq!(Runtime::NodeJs22.execution_env(), "AWS_Lambda_nodejs22.x");
@@ -257,7 +263,11 @@ mod tests {
         assert!(unknown.to_string().starts_with(
             "Value python3.99 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs20.x, python3.14, provided.al2023, "
         ));
-        assert!(unknown.to_string().ends_with(", dotnet10, ruby4.0] or be a valid ARN"));
+        assert!(
+            unknown
+                .to_string()
+                .ends_with(", dotnet10, ruby4.0] or be a valid ARN")
+        );
 
         let retired = "python3.7".parse::<Runtime>().unwrap_err();
         assert_eq!(
@@ -267,7 +277,13 @@ mod tests {
 
         let java = "java21".parse::<Runtime>().unwrap_err();
         assert!(matches!(java, RuntimeRejection::NotRunByEddy { .. }));
-        assert!(java.to_string().contains("provided.al2023, provided.al2, python3.9, "));
-        assert!(java.to_string().ends_with("java21 is a Lambda runtime eddy does not run"));
+        assert!(
+            java.to_string()
+                .contains("provided.al2023, provided.al2, python3.9, ")
+        );
+        assert!(
+            java.to_string()
+                .ends_with("java21 is a Lambda runtime eddy does not run")
+        );
     }
 }

@@ -37,9 +37,15 @@ pub struct FunctionProcess {
 
 impl FunctionProcess {
     /// Starts `handler` of `task_root` under `runtime`.
-    pub async fn start(runtime: Runtime, overrides: &InterpreterOverrides, task_root: &Path, handler: &str) -> Self {
+    pub async fn start(
+        runtime: Runtime,
+        overrides: &InterpreterOverrides,
+        task_root: &Path,
+        handler: &str,
+    ) -> Self {
         let clients_dir = tempfile::tempdir().expect("temp dir");
-        let runtimes = ManagedRuntimes::new(clients_dir.path(), overrides.clone()).expect("install the clients");
+        let runtimes = ManagedRuntimes::new(clients_dir.path(), overrides.clone())
+            .expect("install the clients");
         let launch = runtimes
             .launch(runtime, task_root)
             .unwrap_or_else(|error| panic!("{runtime} cannot be launched: {error}"));
@@ -68,8 +74,14 @@ impl FunctionProcess {
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {:?}: {error}", launch.command));
         let output = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().map(|s| Box::new(s) as Box<dyn AsyncRead + Send + Unpin>);
-        let stderr = child.stderr.take().map(|s| Box::new(s) as Box<dyn AsyncRead + Send + Unpin>);
+        let stdout = child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn AsyncRead + Send + Unpin>);
+        let stderr = child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn AsyncRead + Send + Unpin>);
         for (stream, prefix) in [(stdout, ""), (stderr, "stderr: ")] {
             if let Some(stream) = stream {
                 tokio::spawn(collect_lines(stream, prefix, output.clone()));
@@ -89,7 +101,12 @@ impl FunctionProcess {
         let request_id = event.request_id.clone();
         self.api.queue(event);
         let post = self.next_post().await;
-        assert_eq!(post.request_id.as_deref(), Some(request_id.as_str()), "{}", self.describe());
+        assert_eq!(
+            post.request_id.as_deref(),
+            Some(request_id.as_str()),
+            "{}",
+            self.describe()
+        );
         post
     }
 
@@ -97,7 +114,10 @@ impl FunctionProcess {
     pub async fn next_post(&self) -> Post {
         match self.api.next_post(PATIENCE).await {
             Some(post) => post,
-            None => panic!("the function posted nothing within {PATIENCE:?}; {}", self.describe()),
+            None => panic!(
+                "the function posted nothing within {PATIENCE:?}; {}",
+                self.describe()
+            ),
         }
     }
 
@@ -121,7 +141,10 @@ impl FunctionProcess {
 
     /// Lines printed so far (stderr lines start with `stderr: `).
     pub fn output_lines(&self) -> Vec<String> {
-        self.output.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.output
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     async fn output_lines_after_exit(&self) -> Vec<String> {
@@ -152,7 +175,11 @@ impl FunctionProcess {
     }
 }
 
-async fn collect_lines(stream: Box<dyn AsyncRead + Send + Unpin>, prefix: &'static str, output: Arc<Mutex<Vec<String>>>) {
+async fn collect_lines(
+    stream: Box<dyn AsyncRead + Send + Unpin>,
+    prefix: &'static str,
+    output: Arc<Mutex<Vec<String>>>,
+) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         output
@@ -165,7 +192,11 @@ async fn collect_lines(stream: Box<dyn AsyncRead + Send + Unpin>, prefix: &'stat
 /// Whether `text` is a UTC timestamp as Lambda's logs print it: `2026-11-29T13:44:32.123Z`.
 pub fn is_log_timestamp(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| range.clone().all(|i| bytes.get(i).is_some_and(u8::is_ascii_digit));
+    let digits = |range: std::ops::Range<usize>| {
+        range
+            .clone()
+            .all(|i| bytes.get(i).is_some_and(u8::is_ascii_digit))
+    };
     bytes.len() == 24
         && digits(0..4)
         && bytes[4] == b'-'

@@ -49,32 +49,64 @@ async fn os_only_runtimes_run_the_functions_bootstrap() {
 #[test]
 fn a_missing_or_unexecutable_bootstrap_is_an_invalid_entrypoint() {
     let clients = tempfile::tempdir().expect("temp dir");
-    let runtimes = ManagedRuntimes::new(clients.path(), InterpreterOverrides::default()).expect("install");
+    let runtimes =
+        ManagedRuntimes::new(clients.path(), InterpreterOverrides::default()).expect("install");
     let task_root = tempfile::tempdir().expect("temp dir");
     let bootstrap = task_root.path().join("bootstrap");
 
-    let missing = runtimes.launch(Runtime::ProvidedAl2, task_root.path()).unwrap_err();
+    let missing = runtimes
+        .launch(Runtime::ProvidedAl2, task_root.path())
+        .unwrap_err();
     assert!(matches!(missing, LaunchError::MissingBootstrap { .. }));
-    assert_eq!(missing.to_string(), format!("Couldn't find valid bootstrap(s): [{}]", bootstrap.display()));
+    assert_eq!(
+        missing.to_string(),
+        format!(
+            "Couldn't find valid bootstrap(s): [{}]",
+            bootstrap.display()
+        )
+    );
 
     std::fs::write(&bootstrap, "#!/bin/sh\n").expect("write");
     std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let unexecutable = runtimes.launch(Runtime::ProvidedAl2, task_root.path()).unwrap_err();
-    assert_eq!(unexecutable.to_string(), format!("fork/exec {}: permission denied", bootstrap.display()));
+    let unexecutable = runtimes
+        .launch(Runtime::ProvidedAl2, task_root.path())
+        .unwrap_err();
+    assert_eq!(
+        unexecutable.to_string(),
+        format!("fork/exec {}: permission denied", bootstrap.display())
+    );
     assert_eq!(LaunchError::ERROR_TYPE, "Runtime.InvalidEntrypoint");
 }
 
 #[test]
 fn interpreters_are_launched_with_the_installed_client_and_the_runtimes_environment() {
     let clients = tempfile::tempdir().expect("temp dir");
-    let runtimes = ManagedRuntimes::new(clients.path(), InterpreterOverrides::default()).expect("install");
-    let launch = runtimes.launch(Runtime::NodeJs20, clients.path()).expect("node runs here");
+    let runtimes =
+        ManagedRuntimes::new(clients.path(), InterpreterOverrides::default()).expect("install");
+    let launch = runtimes
+        .launch(Runtime::NodeJs20, clients.path())
+        .expect("node runs here");
     let client = clients.path().join("node/bootstrap.mjs");
     assert_eq!(launch.command[1], client.display().to_string());
-    assert_eq!(launch.environment["AWS_EXECUTION_ENV"], "AWS_Lambda_nodejs20.x");
-    assert_eq!(launch.environment["LAMBDA_RUNTIME_DIR"], clients.path().join("node").display().to_string());
-    let node = find_interpreter(Language::NodeJs { major: 20 }, &InterpreterOverrides::default()).expect("node");
-    assert_eq!(launch.notice.is_none(), node.version.major == 20, "{:?}", launch.notice);
+    assert_eq!(
+        launch.environment["AWS_EXECUTION_ENV"],
+        "AWS_Lambda_nodejs20.x"
+    );
+    assert_eq!(
+        launch.environment["LAMBDA_RUNTIME_DIR"],
+        clients.path().join("node").display().to_string()
+    );
+    let node = find_interpreter(
+        Language::NodeJs { major: 20 },
+        &InterpreterOverrides::default(),
+    )
+    .expect("node");
+    assert_eq!(
+        launch.notice.is_none(),
+        node.version.major == 20,
+        "{:?}",
+        launch.notice
+    );
 }
 
 #[test]
@@ -82,7 +114,11 @@ fn a_program_that_does_not_run_is_no_interpreter() {
     // A pyenv-style shim: present on PATH, failing unless its version is active.
     let dir = tempfile::tempdir().expect("temp dir");
     let shim = dir.path().join("python3.12");
-    std::fs::write(&shim, "#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n").expect("write");
+    std::fs::write(
+        &shim,
+        "#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n",
+    )
+    .expect("write");
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let failure = probe(Language::Python { minor: 12 }, &shim.display().to_string()).unwrap_err();
     assert_eq!(

@@ -8,7 +8,9 @@ use eddy_runtimes::interpreter::probe;
 use eddy_runtimes::{InterpreterOverrides, Language, Runtime, find_interpreter};
 use serde_json::json;
 
-use crate::function::{FunctionProcess, LOG_GROUP, LOG_STREAM, fixtures, is_log_timestamp, post_text_order};
+use crate::function::{
+    FunctionProcess, LOG_GROUP, LOG_STREAM, fixtures, is_log_timestamp, post_text_order,
+};
 use crate::runtime_api::{Event, FUNCTION_ARN, PostKind};
 
 /// A runtime and the interpreter overrides that make it run on a chosen Python.
@@ -39,7 +41,10 @@ fn pyenv_python(minor: u32) -> Option<String> {
     let mut versions: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
         .ok()?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with(&prefix)))
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(&prefix))
+        })
         .collect();
     versions.sort();
     versions
@@ -54,8 +59,12 @@ fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     let mut programs = Vec::new();
     for runtime in [Runtime::Python39, Runtime::Python312] {
-        let Some(language) = runtime.language() else { continue };
-        let Language::Python { minor } = language else { continue };
+        let Some(language) = runtime.language() else {
+            continue;
+        };
+        let Language::Python { minor } = language else {
+            continue;
+        };
         let overrides = match find_interpreter(language, &InterpreterOverrides::default()) {
             Ok(found) if found.is_exact(language) => InterpreterOverrides::default(),
             _ => match pyenv_python(minor) {
@@ -64,7 +73,9 @@ fn cases() -> Vec<Case> {
                     node: None,
                 },
                 None => {
-                    eprintln!("not tested here: Python 3.{minor} (neither python3.{minor} nor pyenv's runs)");
+                    eprintln!(
+                        "not tested here: Python 3.{minor} (neither python3.{minor} nor pyenv's runs)"
+                    );
                     continue;
                 }
             },
@@ -88,7 +99,10 @@ fn cases() -> Vec<Case> {
         if let Some(language) = case.runtime.language()
             && let Ok(found) = find_interpreter(language, &case.overrides)
         {
-            eprintln!("testing {} with {} (Python {})", case.runtime, found.program, found.version);
+            eprintln!(
+                "testing {} with {} (Python {})",
+                case.runtime, found.program, found.version
+            );
         }
     }
     assert!(!cases.is_empty(), "no Python 3.9 or newer runs here");
@@ -102,16 +116,26 @@ async fn results_carry_the_context_lambda_gives() {
         for word in ["first", "second"] {
             let mut event = Event::new(json!({"word": word}));
             event.time_limit_ms = 5_000;
-            event.trace_id = Some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into());
-            event.cognito_identity = Some(r#"{"cognitoIdentityId":"id-1","cognitoIdentityPoolId":"pool-1"}"#.into());
-            event.client_context = Some(r#"{"custom":{"k":"v"},"env":{},"client":{"app_title":"app"}}"#.into());
+            event.trace_id = Some(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".into(),
+            );
+            event.cognito_identity =
+                Some(r#"{"cognitoIdentityId":"id-1","cognitoIdentityPoolId":"pool-1"}"#.into());
+            event.client_context =
+                Some(r#"{"custom":{"k":"v"},"env":{},"client":{"app_title":"app"}}"#.into());
             let request_id = event.request_id.clone();
             let post = function.invoke(event).await;
             assert_eq!(post.kind, PostKind::Response, "{}", function.describe());
             assert_eq!(post.content_type.as_deref(), Some("application/json"));
             let mut result = post.json();
-            let remaining = result["remaining_ms"].take().as_u64().expect("remaining time");
-            assert!(remaining > 3_000 && remaining <= 5_000, "remaining {remaining} ms");
+            let remaining = result["remaining_ms"]
+                .take()
+                .as_u64()
+                .expect("remaining time");
+            assert!(
+                remaining > 3_000 && remaining <= 5_000,
+                "remaining {remaining} ms"
+            );
             assert_eq!(
                 result,
                 json!({
@@ -150,7 +174,10 @@ async fn decimals_become_numbers_and_an_unserialisable_result_is_a_marshal_error
         let request_id = event.request_id.clone();
         let post = function.invoke(event).await;
         assert_eq!(post.kind, PostKind::Error);
-        assert_eq!(post.error_type_header.as_deref(), Some("Runtime.MarshalError"));
+        assert_eq!(
+            post.error_type_header.as_deref(),
+            Some("Runtime.MarshalError")
+        );
         assert_eq!(
             post.json(),
             json!({
@@ -173,8 +200,17 @@ async fn a_raised_exception_is_posted_in_lambdas_shape_and_logged() {
         assert_eq!(post.kind, PostKind::Error, "{}", function.describe());
         assert_eq!(post.error_type_header.as_deref(), Some("ValueError"));
         let error = post.json();
-        let fields = ["\"errorMessage\"", "\"errorType\"", "\"requestId\"", "\"stackTrace\""];
-        assert!(post_text_order(&post.text(), &fields), "fields out of Lambda's order: {}", post.text());
+        let fields = [
+            "\"errorMessage\"",
+            "\"errorType\"",
+            "\"requestId\"",
+            "\"stackTrace\"",
+        ];
+        assert!(
+            post_text_order(&post.text(), &fields),
+            "fields out of Lambda's order: {}",
+            post.text()
+        );
         assert_eq!(error["errorMessage"], "rejected: no reason");
         assert_eq!(error["errorType"], "ValueError");
         assert_eq!(error["requestId"], request_id.as_str());
@@ -182,10 +218,18 @@ async fn a_raised_exception_is_posted_in_lambdas_shape_and_logged() {
         assert_eq!(trace.len(), 1, "only the user's frame: {trace:?}");
         let frame = trace[0].as_str().expect("a string");
         let file = fixtures("python").join("index.py");
-        assert!(frame.starts_with(&format!("  File \"{}\", line ", file.display())), "{frame}");
-        assert!(frame.ends_with(", in fails\n    raise ValueError(\"rejected: \" + event[\"why\"])\n"), "{frame:?}");
+        assert!(
+            frame.starts_with(&format!("  File \"{}\", line ", file.display())),
+            "{frame}"
+        );
+        assert!(
+            frame.ends_with(", in fails\n    raise ValueError(\"rejected: \" + event[\"why\"])\n"),
+            "{frame:?}"
+        );
 
-        let line = function.wait_for_line(|line| line.starts_with("[ERROR] ValueError:")).await;
+        let line = function
+            .wait_for_line(|line| line.starts_with("[ERROR] ValueError:"))
+            .await;
         assert!(
             line.starts_with("[ERROR] ValueError: rejected: no reason\rTraceback (most recent call last):\r  File "),
             "{line:?}"
@@ -201,17 +245,27 @@ async fn logging_and_print_reach_stdout_as_on_lambda() {
         let request_id = event.request_id.clone();
         let post = function.invoke(event).await;
         assert_eq!(post.json(), json!("logged"));
-        let info = function.wait_for_line(|line| line.starts_with("[INFO]")).await;
+        let info = function
+            .wait_for_line(|line| line.starts_with("[INFO]"))
+            .await;
         let fields: Vec<&str> = info.split('\t').collect();
         assert_eq!(fields.len(), 4, "{info:?}");
         assert!(is_log_timestamp(fields[1]), "{info:?}");
         assert_eq!(fields[2], request_id);
         assert_eq!(fields[3], "info about eddy");
-        let warning = function.wait_for_line(|line| line.starts_with("[WARNING]")).await;
-        assert!(warning.ends_with(&format!("\t{request_id}\ta warning")), "{warning:?}");
+        let warning = function
+            .wait_for_line(|line| line.starts_with("[WARNING]"))
+            .await;
+        assert!(
+            warning.ends_with(&format!("\t{request_id}\ta warning")),
+            "{warning:?}"
+        );
         function.wait_for_line(|line| line == "printed eddy").await;
         let lines = function.output_lines();
-        assert!(!lines.iter().any(|line| line.contains("below the level")), "{lines:?}");
+        assert!(
+            !lines.iter().any(|line| line.contains("below the level")),
+            "{lines:?}"
+        );
     }
 }
 
@@ -227,7 +281,10 @@ async fn handlers_in_packages_are_found_by_slashed_and_dotted_names() {
 }
 
 /// Starts `handler`, expects an init error, and returns its document and log lines.
-async fn init_error(case: &Case, handler: &str) -> (serde_json::Value, Option<String>, Vec<String>) {
+async fn init_error(
+    case: &Case,
+    handler: &str,
+) -> (serde_json::Value, Option<String>, Vec<String>) {
     let function = case.start(handler).await;
     let (post, lines) = function.init_error(1).await;
     (post.json(), post.error_type_header, lines)
@@ -284,12 +341,18 @@ async fn a_syntax_error_is_a_user_code_syntax_error() {
         let (error, _, _) = init_error(&case, "broken.handler").await;
         assert_eq!(error["errorType"], "Runtime.UserCodeSyntaxError");
         let message = error["errorMessage"].as_str().expect("message");
-        assert!(message.starts_with("Syntax error in module 'broken': "), "{message}");
+        assert!(
+            message.starts_with("Syntax error in module 'broken': "),
+            "{message}"
+        );
         assert!(message.contains("broken.py, line 1)"), "{message}");
         let file = fixtures("python").join("broken.py");
         assert_eq!(
             error["stackTrace"],
-            json!([format!("  File \"{}\" Line 1\n    def handler(event, context)\n", file.display())])
+            json!([format!(
+                "  File \"{}\" Line 1\n    def handler(event, context)\n",
+                file.display()
+            )])
         );
     }
 }
@@ -303,7 +366,9 @@ async fn other_init_failures_are_reported_with_the_users_exception() {
         assert_eq!(header.as_deref(), Some("RuntimeError"));
         let trace = error["stackTrace"].as_array().expect("trace");
         assert!(
-            trace.iter().any(|frame| frame.as_str().is_some_and(|f| f.contains("raises_at_import.py"))),
+            trace.iter().any(|frame| frame
+                .as_str()
+                .is_some_and(|f| f.contains("raises_at_import.py"))),
             "{trace:?}"
         );
 

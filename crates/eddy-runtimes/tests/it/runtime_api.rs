@@ -67,7 +67,10 @@ pub struct Post {
 impl Post {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            panic!("posted body is not JSON ({error}): {:?}", String::from_utf8_lossy(&self.body))
+            panic!(
+                "posted body is not JSON ({error}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
 
@@ -108,8 +111,10 @@ impl TestRuntimeApi {
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/{outcome}",
+                post(invocation_outcome),
+            )
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -136,7 +141,10 @@ impl TestRuntimeApi {
     /// The next post, waiting up to `limit` for it.
     pub async fn next_post(&self, limit: Duration) -> Option<Post> {
         let mut posts = self.posts.lock().await;
-        tokio::time::timeout(limit, posts.recv()).await.ok().flatten()
+        tokio::time::timeout(limit, posts.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// When the event with this request id was handed to the function.
@@ -146,7 +154,9 @@ impl TestRuntimeApi {
 }
 
 fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
@@ -161,8 +171,14 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     let mut headers = vec![
         ("content-type", "application/json".to_owned()),
         ("lambda-runtime-aws-request-id", event.request_id.clone()),
-        ("lambda-runtime-deadline-ms", (now_ms + event.time_limit_ms).to_string()),
-        ("lambda-runtime-invoked-function-arn", FUNCTION_ARN.to_owned()),
+        (
+            "lambda-runtime-deadline-ms",
+            (now_ms + event.time_limit_ms).to_string(),
+        ),
+        (
+            "lambda-runtime-invoked-function-arn",
+            FUNCTION_ARN.to_owned(),
+        ),
     ];
     let optional = [
         ("lambda-runtime-trace-id", &event.trace_id),
@@ -183,7 +199,13 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     response
 }
 
-fn record(shared: &Shared, kind: PostKind, request_id: Option<String>, headers: &HeaderMap, body: Bytes) -> StatusCode {
+fn record(
+    shared: &Shared,
+    kind: PostKind,
+    request_id: Option<String>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let header = |name: &str| {
         headers
             .get(name)
@@ -201,14 +223,25 @@ fn record(shared: &Shared, kind: PostKind, request_id: Option<String>, headers: 
     StatusCode::ACCEPTED
 }
 
-async fn response(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    record(&shared, PostKind::Response, Some(id), &headers, body)
+/// `POST invocation/{id}/response` and `POST invocation/{id}/error`.
+async fn invocation_outcome(
+    State(shared): State<Arc<Shared>>,
+    Path((id, outcome)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let kind = match outcome.as_str() {
+        "response" => PostKind::Response,
+        "error" => PostKind::Error,
+        _ => return StatusCode::NOT_FOUND,
+    };
+    record(&shared, kind, Some(id), &headers, body)
 }
 
-async fn error(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    record(&shared, PostKind::Error, Some(id), &headers, body)
-}
-
-async fn init_error(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn init_error(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     record(&shared, PostKind::InitError, None, &headers, body)
 }
