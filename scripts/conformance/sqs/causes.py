@@ -197,8 +197,10 @@ CAUSES["localstack"] = [
         title="AWSTraceHeader system attribute",
         verdict="gap: AWSTraceHeader",
         evidence=(
-            "AWS-validated test_aws_trace_header_propagation: a message sent with the "
-            "AWSTraceHeader system attribute is received with `Attributes.AWSTraceHeader`."
+            "AWS-validated test_aws_trace_header_propagation: SendMessage with an HTTP "
+            "header `X-Amzn-Trace-Id` (and no AWSTraceHeader system attribute) is received "
+            "with that value as `Attributes.AWSTraceHeader`. The target keeps an "
+            "AWSTraceHeader sent as a system attribute, not the header."
         ),
         tests=names("test_aws_trace_header_propagation"),
     ),
@@ -435,11 +437,11 @@ CAUSES["moto"] = [
     Cause(
         key="delete-with-old-handle",
         title="DeleteMessage with the handle of an earlier receive",
-        verdict="suite's own behaviour",
+        verdict="undetermined: AWS's documentation allows both",
         evidence=(
-            "The DeleteMessage API reference: the most recent receipt handle must be used, "
-            "'otherwise, the request succeeds, but the message will not be deleted.' The "
-            "target keeps the message; moto deletes it. The test is not AWS-verified."
+            "The DeleteMessage API reference says a request with an older receipt handle "
+            "succeeds but may leave the message in the queue. The target keeps the message; "
+            "moto deletes it, and the test (not AWS-verified) expects that."
         ),
         tests=names("test_delete_message_using_old_receipt_handle"),
     ),

@@ -42,7 +42,7 @@ _server: EddyServer | MotoServer | None = None
 
 def pytest_configure(config) -> None:
     global _server
-    _server = server_from_environment(HOST, PORT, ACCOUNT_ID, CREDENTIALS, EDDY_CONFIG)
+    _server = server_from_environment(HOST, PORT, CREDENTIALS, EDDY_CONFIG, ACCOUNT_ID)
     _server.start()
 
 

@@ -38,7 +38,7 @@ def pytest_configure(config) -> None:
     global _server
     if os.environ.get("TEST_SERVER_MODE", "").lower() != "true":
         raise RuntimeError("set TEST_SERVER_MODE=true before moto is imported")
-    _server = server_from_environment(HOST, PORT, ACCOUNT_ID, CREDENTIALS, EDDY_CONFIG)
+    _server = server_from_environment(HOST, PORT, CREDENTIALS, EDDY_CONFIG, None)
     if isinstance(_server, EddyServer):
         from moto.core.models import ServerModeMockAWS
 

@@ -154,11 +154,13 @@ class MotoServer(ServerProcess):
         self.terminate()
 
 
-def server_from_environment(host: str, port: int, account_id: str,
-                            credentials: tuple[str, str],
-                            eddy_config: str) -> EddyServer | MotoServer:
+def server_from_environment(host: str, port: int, credentials: tuple[str, str],
+                            eddy_config: str,
+                            moto_account_id: str | None) -> EddyServer | MotoServer:
     """The target the runner asked for, not started yet. eddy signs its own set-up
-    requests with `credentials`; moto_server is told the account."""
+    requests with `credentials`. moto_server puts every request in `moto_account_id`
+    when given (MOTO_ACCOUNT_ID), else keeps its own accounts (123456789012, and one per
+    assumed role)."""
     target = os.environ["SQS_CONFORMANCE_TARGET"]
     log = Path(os.environ.get("SQS_CONFORMANCE_OUT", ".")) / f"{target}-server.log"
     if target == "eddy":
@@ -166,6 +168,7 @@ def server_from_environment(host: str, port: int, account_id: str,
                           eddy_config, *credentials)
     if target == "moto":
         command = os.environ.get("SQS_CONFORMANCE_MOTO_SERVER", "").split()
+        env = {"MOTO_ACCOUNT_ID": moto_account_id} if moto_account_id else {}
         return MotoServer(host, port, log, command or [sys.executable, "-m", "moto.server"],
-                          {"MOTO_ACCOUNT_ID": account_id})
+                          env)
     raise RuntimeError(f"unknown SQS_CONFORMANCE_TARGET {target!r}")
