@@ -328,6 +328,17 @@ CAUSES["localstack"] = [
         text=r"No state for \S+ recorded",
     ),
     Cause(
+        key="localstack-signing-name",
+        title="Requests signed for the service `sqs_query`",
+        verdict="harness",
+        evidence=(
+            "The `off` case (LocalStack-only, `requires_in_process`) signs its query "
+            "requests with LocalStack's invented service name `sqs_query`; no AWS endpoint "
+            "knows it, and the target sends such requests to S3, which refuses them (501)."
+        ),
+        tests=r"::test_endpoint_strategy_with_multi_region\[off\]",
+    ),
+    Cause(
         key="regions",
         title="Queues per region",
         verdict="differs on purpose (one region per eddy): regions and queue URL host forms",
