@@ -9,7 +9,7 @@
 #
 # The suite runs in a Python virtual environment outside both repositories
 # ($SQS_CONFORMANCE_VENV, default ~/.cache/eddy-conformance/localstack-venv, Python
-# 3.13 from $SQS_CONFORMANCE_PYTHON or python3.13), created on the first run with the
+# 3.13 from $SQS_CONFORMANCE_PYTHON, else python3.13 or python3), created on the first run with the
 # checkout's localstack-core and its pinned test requirements. The tests do not start
 # LocalStack (TEST_SKIP_LOCALSTACK_START=1); they talk to the target on
 # 127.0.0.1:4566, run in a private network namespace when the machine allows it.
@@ -27,11 +27,11 @@ suite=tests/aws/services/sqs
 [[ -d "$checkout/$suite" ]] || { echo "$checkout has no $suite" >&2; exit 2; }
 moto_server="${SQS_CONFORMANCE_MOTO_SERVER:-$(command -v moto_server || true)}"
 [[ "$target" == eddy || -n "$moto_server" ]] || { echo "no moto_server found" >&2; exit 2; }
-enter_private_network "$script" 4566
-
+# The environment is built before the run leaves the network behind.
 venv="${SQS_CONFORMANCE_VENV:-$HOME/.cache/eddy-conformance/localstack-venv}"
-if [[ ! -x "$venv/bin/python" ]]; then
-  "${SQS_CONFORMANCE_PYTHON:-python3.13}" -m venv "$venv"
+if [[ ! -e "$venv/.ready" ]]; then  # .ready: the install finished
+  python="${SQS_CONFORMANCE_PYTHON:-$(command -v python3.13 || command -v python3)}"
+  "$python" -m venv "$venv"
   # The checkout's own pins, without its editable self (installed next).
   grep -v -e '^-e' -e '^#' -e 'localstack-core' "$checkout/requirements-test.txt" \
     | sed 's/ *#.*//' > "$venv/constraints.txt"
@@ -39,7 +39,9 @@ if [[ ! -x "$venv/bin/python" ]]; then
     --disable-pip-version-check -c "$venv/constraints.txt" -e "$checkout[base-runtime]" \
     pytest localstack-snapshot pytest-httpserver pytest-rerunfailures 'httpx[http2]' json5 \
     jsonpath-ng jinja2 moto-ext pytest-timeout
+  touch "$venv/.ready"
 fi
+enter_private_network "$script" 4566
 
 commit="$(suite_commit "$checkout")"
 echo "LocalStack suite $commit, target $target, results in $out" >&2

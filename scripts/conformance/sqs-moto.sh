@@ -21,14 +21,15 @@ source "$here/sqs/common.sh"
 
 parse_args "$script" "$PWD/conformance-out/sqs-moto" "$@"
 [[ -d "$checkout/tests/test_sqs" ]] || { echo "$checkout has no tests/test_sqs" >&2; exit 2; }
-enter_private_network "$script" 5000
-
+# The environment is built before the run leaves the network behind.
 venv="${SQS_CONFORMANCE_VENV:-$HOME/.cache/eddy-conformance/moto-venv}"
-if [[ ! -x "$venv/bin/python" ]]; then
+if [[ ! -e "$venv/.ready" ]]; then  # .ready: the install finished
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -e "$checkout[server]" \
     'pytest!=9.0.0' pytest-order freezegun pytest-timeout
+  touch "$venv/.ready"
 fi
+enter_private_network "$script" 5000
 
 commit="$(suite_commit "$checkout")"
 echo "moto suite $commit, target $target, results in $out" >&2
