@@ -15,6 +15,7 @@ use eddy_engine::versions::VersionQuery;
 
 use super::convert::{decode_token, encode_token, etag, maybe_url_encode, owner, timestamp};
 use super::errors::to_wire;
+use super::object_attrs::storage_class_name;
 
 pub(super) async fn list_objects(
     engine: &Engine,
@@ -36,10 +37,7 @@ pub(super) async fn list_objects(
         )
         .await
         .map_err(to_wire)?;
-    let url = input
-        .encoding_type
-        .as_ref()
-        .is_some_and(|e| e.as_str() == EncodingType::URL);
+    let url = url_encoded(input.encoding_type.as_ref());
     let next_marker = (page.is_truncated && input.delimiter.is_some())
         .then(|| page.last.clone())
         .flatten();
@@ -53,20 +51,8 @@ pub(super) async fn list_objects(
         max_keys: Some(max_keys as i32),
         is_truncated: Some(page.is_truncated),
         encoding_type: input.encoding_type,
-        contents: Some(
-            page.objects
-                .iter()
-                .map(|m| list_entry(m, true, url, engine))
-                .collect(),
-        ),
-        common_prefixes: Some(
-            page.common_prefixes
-                .into_iter()
-                .map(|p| CommonPrefix {
-                    prefix: Some(maybe_url_encode(p, url)),
-                })
-                .collect(),
-        ),
+        contents: Some(contents(&page.objects, true, url, engine)),
+        common_prefixes: Some(common_prefixes(page.common_prefixes, url)),
         ..Default::default()
     }))
 }
@@ -95,10 +81,7 @@ pub(super) async fn list_objects_v2(
         )
         .await
         .map_err(to_wire)?;
-    let url = input
-        .encoding_type
-        .as_ref()
-        .is_some_and(|e| e.as_str() == EncodingType::URL);
+    let url = url_encoded(input.encoding_type.as_ref());
     let fetch_owner = input.fetch_owner.unwrap_or(false);
     let key_count = (page.objects.len() + page.common_prefixes.len()) as i32;
     let next = page
@@ -116,20 +99,8 @@ pub(super) async fn list_objects_v2(
         next_continuation_token: next,
         start_after: input.start_after.map(|s| maybe_url_encode(s, url)),
         encoding_type: input.encoding_type,
-        contents: Some(
-            page.objects
-                .iter()
-                .map(|m| list_entry(m, fetch_owner, url, engine))
-                .collect(),
-        ),
-        common_prefixes: Some(
-            page.common_prefixes
-                .into_iter()
-                .map(|p| CommonPrefix {
-                    prefix: Some(maybe_url_encode(p, url)),
-                })
-                .collect(),
-        ),
+        contents: Some(contents(&page.objects, fetch_owner, url, engine)),
+        common_prefixes: Some(common_prefixes(page.common_prefixes, url)),
         ..Default::default()
     }))
 }
@@ -161,10 +132,7 @@ pub(super) async fn list_object_versions(
         )
         .await
         .map_err(to_wire)?;
-    let url = input
-        .encoding_type
-        .as_ref()
-        .is_some_and(|e| e.as_str() == EncodingType::URL);
+    let url = url_encoded(input.encoding_type.as_ref());
     let owner = owner(engine);
     let mut versions = Vec::new();
     let mut markers = Vec::new();
@@ -188,12 +156,9 @@ pub(super) async fn list_object_versions(
                 last_modified: Some(timestamp(meta.last_modified_ms)),
                 owner: Some(owner.clone()),
                 size: Some(meta.size as i64),
-                storage_class: Some(ObjectVersionStorageClass::from(
-                    meta.attrs
-                        .storage_class
-                        .clone()
-                        .unwrap_or_else(|| "STANDARD".to_owned()),
-                )),
+                storage_class: Some(ObjectVersionStorageClass::from(storage_class_name(
+                    &meta.attrs,
+                ))),
                 version_id,
                 ..Default::default()
             });
@@ -220,34 +185,41 @@ pub(super) async fn list_object_versions(
         encoding_type: input.encoding_type,
         versions: (!versions.is_empty()).then_some(versions),
         delete_markers: (!markers.is_empty()).then_some(markers),
-        common_prefixes: (!page.common_prefixes.is_empty()).then(|| {
-            page.common_prefixes
-                .into_iter()
-                .map(|p| CommonPrefix {
-                    prefix: Some(maybe_url_encode(p, url)),
-                })
-                .collect()
-        }),
+        common_prefixes: (!page.common_prefixes.is_empty())
+            .then(|| common_prefixes(page.common_prefixes, url)),
         ..Default::default()
     }))
 }
 
-/// An object as a listing shows it.
-fn list_entry(meta: &ObjectMeta, with_owner: bool, url: bool, engine: &Engine) -> Object {
-    Object {
-        key: Some(maybe_url_encode(meta.key.clone(), url)),
-        size: Some(meta.size as i64),
-        e_tag: Some(etag(meta)),
-        last_modified: Some(timestamp(meta.last_modified_ms)),
-        storage_class: Some(ObjectStorageClass::from(
-            meta.attrs
-                .storage_class
-                .clone()
-                .unwrap_or_else(|| "STANDARD".to_owned()),
-        )),
-        owner: with_owner.then(|| owner(engine)),
-        ..Default::default()
-    }
+/// The objects of a page as a listing shows them, with their owner when asked.
+fn contents(objects: &[ObjectMeta], with_owner: bool, url: bool, engine: &Engine) -> Vec<Object> {
+    objects
+        .iter()
+        .map(|meta| Object {
+            key: Some(maybe_url_encode(meta.key.clone(), url)),
+            size: Some(meta.size as i64),
+            e_tag: Some(etag(meta)),
+            last_modified: Some(timestamp(meta.last_modified_ms)),
+            storage_class: Some(ObjectStorageClass::from(storage_class_name(&meta.attrs))),
+            owner: with_owner.then(|| owner(engine)),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// The common prefixes of a page, as a listing shows them.
+fn common_prefixes(prefixes: Vec<String>, url: bool) -> Vec<CommonPrefix> {
+    prefixes
+        .into_iter()
+        .map(|p| CommonPrefix {
+            prefix: Some(maybe_url_encode(p, url)),
+        })
+        .collect()
+}
+
+/// Whether the request asked for `encoding-type=url`.
+fn url_encoded(encoding_type: Option<&EncodingType>) -> bool {
+    encoding_type.is_some_and(|e| e.as_str() == EncodingType::URL)
 }
 
 /// The page size of a listing: `max-keys` as S3 takes it. A negative value is refused

@@ -2,14 +2,15 @@
 //! and decodes aws-chunked bodies; this module checks digests against the bytes, maps
 //! each operation onto the engine, and shapes the answers as S3 does.
 //!
-//! The layers, each using only those below it:
-//! - [`front`]: around `s3s` (the service, refusals before it, error bodies after it);
+//! Layers, each using only the ones below it:
+//! - [`front`]: around `s3s`: the service, refusals before it, error bodies after it;
 //! - `dispatch`: the `s3s` trait, one line per operation, naming its family;
-//! - the families, one module each: `buckets`, `object_reads`, `object_writes`, `copy`,
-//!   `delete`, `listing`, `multipart`, `object_subresources`, and `bucket_config/`
-//!   with one file per bucket configuration kind;
-//! - shared pieces: `conditions` and `checksums` (which use `errors`, `convert`,
-//!   `limits`), `object_attrs`, `tags`, and the leaves `errors`, `convert`, `limits`.
+//! - the operation families, one module each: `buckets`, `object_reads`,
+//!   `object_writes`, `copy`, `delete`, `listing`, `multipart`, `object_subresources`,
+//!   and `bucket_config/` with one file per bucket configuration kind (which may use
+//!   `buckets::require_bucket`);
+//! - what several families share: `conditions`, `checksums`, `object_attrs`, `tags`;
+//! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
 mod bucket_config;
 mod buckets;

@@ -66,6 +66,14 @@ pub(super) fn lowercase_metadata(metadata: Option<Metadata>) -> S3Result<BTreeMa
     Ok(metadata)
 }
 
+/// The storage class an object is listed with: its class, STANDARD when none was given.
+pub(super) fn storage_class_name(attrs: &ObjectAttrs) -> String {
+    attrs
+        .storage_class
+        .clone()
+        .unwrap_or_else(|| "STANDARD".to_owned())
+}
+
 /// The `x-amz-storage-class` of GET and HEAD: absent for STANDARD, as in S3.
 pub(super) fn storage_class(attrs: &ObjectAttrs) -> Option<StorageClass> {
     attrs

@@ -16,7 +16,9 @@ use super::checksums::checksum_fields;
 use super::conditions::check_conditions;
 use super::convert::{etag, parse_http_date, reported_version, timestamp};
 use super::errors::to_wire;
-use super::object_attrs::{archived, ascii_metadata, raw_metadata_headers, storage_class};
+use super::object_attrs::{
+    archived, ascii_metadata, raw_metadata_headers, storage_class, storage_class_name,
+};
 use super::tags::tag_count;
 
 pub(super) async fn get_object(
@@ -219,14 +221,8 @@ pub(super) async fn get_object_attributes(
     Ok(S3Response::new(GetObjectAttributesOutput {
         e_tag: wanted(ObjectAttributes::ETAG).then(|| etag(&meta)),
         object_size: wanted(ObjectAttributes::OBJECT_SIZE).then_some(meta.size as i64),
-        storage_class: wanted(ObjectAttributes::STORAGE_CLASS).then(|| {
-            StorageClass::from(
-                meta.attrs
-                    .storage_class
-                    .clone()
-                    .unwrap_or_else(|| "STANDARD".to_owned()),
-            )
-        }),
+        storage_class: wanted(ObjectAttributes::STORAGE_CLASS)
+            .then(|| StorageClass::from(storage_class_name(&meta.attrs))),
         checksum: (wanted(ObjectAttributes::CHECKSUM) && has_checksum).then(|| Checksum {
             checksum_crc32: crc32,
             checksum_crc32c: crc32c,
