@@ -1,5 +1,6 @@
-//! Fuzz target: any form body translates to an SQS operation input (or a clean
-//! error) without panicking: the query protocol's `A.1.B` names into JSON.
+//! Fuzz target: any form body reads into a typed SQS operation and its input (or a
+//! clean error) without panicking: the query protocol's `A.1.B` names, flattened lists
+//! and maps into the input structs.
 #![no_main]
 
 use eddy_server::sqs::query::parse_request;

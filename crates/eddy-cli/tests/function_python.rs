@@ -1,7 +1,9 @@
 //! A handler in another language: the copy function written in Python, run by
-//! `eddy up` through Python's Lambda runtime interface client (`awslambdaric`, from
-//! PyPI) with boto3 pointed at eddy by `AWS_ENDPOINT_URL`, passing the same end-to-end
-//! scenario. Skipped, with the reason printed, when awslambdaric or boto3 is missing.
+//! `eddy up` with boto3 pointed at eddy by `AWS_ENDPOINT_URL`, passing the same
+//! end-to-end scenario, once through Python's Lambda runtime interface client
+//! (`awslambdaric`, from PyPI) and once through the Runtime API client eddy ships
+//! (`crates/eddy-runtimes/python/bootstrap.py`, standard library only). Skipped, with
+//! the reason printed, when awslambdaric or boto3 is missing.
 
 mod common;
 mod support;
@@ -12,22 +14,42 @@ use std::process::Command;
 use common::Eddy;
 use support::{Pipeline, run_scenario};
 
-#[tokio::test]
-async fn python_handler_through_awslambdaric_passes_the_scenario() {
-    let importable = Command::new("python3")
-        .args(["-c", "import awslambdaric, boto3"])
+fn python3_can_import(modules: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
         .status()
         .map(|s| s.success())
-        .unwrap_or(false);
-    if !importable {
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn python_handler_through_awslambdaric_passes_the_scenario() {
+    if !python3_can_import("awslambdaric, boto3") {
         eprintln!(
             "skipped: python3 cannot import awslambdaric and boto3 (pip install awslambdaric boto3)"
         );
         return;
     }
+    copy_scenario_with_command(r#"["python3", "-m", "awslambdaric", "app.handler"]"#).await;
+}
+
+#[tokio::test]
+async fn python_handler_through_eddys_runtime_client_passes_the_scenario() {
+    if !python3_can_import("boto3") {
+        eprintln!("skipped: python3 cannot import boto3 (pip install boto3)");
+        return;
+    }
+    let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("../eddy-runtimes/python/bootstrap.py");
+    copy_scenario_with_command(&format!(r#"["python3", "{}"]"#, client.display())).await;
+}
+
+/// Runs the end-to-end scenario with the Python copy function started by `command`.
+/// Two processes at most: each imports boto3 before asking for its first event, which
+/// on a busy machine can outlast the 10 s init limit when many start at once.
+async fn copy_scenario_with_command(command: &str) {
     let handler_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python_copy");
     let eddy = Eddy::start_with_config(&format!(
-        "visibility_timeout_seconds = 3\nmax_receive_count = 3\ndestination_prefix = \"copied/\"\n\n[[functions]]\nname = \"eddy-copy\"\ncommand = [\"python3\", \"-m\", \"awslambdaric\", \"app.handler\"]\nhandler = \"app.handler\"\nworking_dir = \"{}\"\ntimeout = 3\n",
+        "visibility_timeout_seconds = 3\nmax_receive_count = 3\nmaximum_concurrency = 2\ndestination_prefix = \"copied/\"\n\n[[functions]]\nname = \"eddy-copy\"\ncommand = {command}\nhandler = \"app.handler\"\nworking_dir = \"{}\"\ntimeout = 3\n",
         handler_dir.display()
     ));
     let s3 = eddy.s3().await;

@@ -10,9 +10,6 @@
 
 pub mod pages;
 pub mod s3;
-mod s3_access;
-mod s3_host;
-mod s3_limits;
 pub mod sigv4;
 pub mod sqs;
 
@@ -21,8 +18,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -31,7 +27,7 @@ use tokio::sync::watch;
 
 use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
-use eddy_telemetry::{S3RequestServed, SqsRequestServed};
+use eddy_telemetry::SqsRequestServed;
 
 /// Request ids of one request, shared by its response headers and its S3 events.
 #[derive(Debug, Clone)]
@@ -136,13 +132,10 @@ pub struct Server {
 
 impl Server {
     pub fn new(state: AppState) -> Self {
-        let mut builder = s3s::service::S3ServiceBuilder::new(s3::EddyS3::new(state.store.clone()));
-        builder.set_auth(s3_access::CredentialStore::new(&state.credentials));
-        builder.set_host(s3_host::LocalhostHost);
-        builder.set_access(s3_access::SignedOnly);
+        let s3 = s3::front::service(state.store.clone(), &state.credentials);
         Self {
             state: Arc::new(state),
-            s3: builder.build(),
+            s3,
         }
     }
 
@@ -200,11 +193,7 @@ impl Server {
         .await;
     }
 
-    async fn dispatch(
-        &self,
-        mut request: Request<Incoming>,
-        peer: SocketAddr,
-    ) -> Response<s3s::Body> {
+    async fn dispatch(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<s3s::Body> {
         let mut ids = RequestIds::generate();
         ids.source_ip = peer.ip().to_string();
         let path = request.uri().path().to_owned();
@@ -236,45 +225,9 @@ impl Server {
             });
             response
         } else {
-            let slot = s3_access::OperationSlot::default();
-            request.extensions_mut().insert(ids.clone());
-            request.extensions_mut().insert(slot.clone());
-            let bytes_in = content_length(request.headers());
-            let has_body = s3::has_body(request.headers());
-            let request = request.map(s3s::Body::from);
-            let refused = s3::refuse_early(&request, &self.state.store.settings().account_id);
-            let mut response = match refused {
-                Some(response) => response,
-                None => match s3_limits::buffer_xml_body(request).await {
-                    Err(refused) => refused,
-                    Ok(request) => match self.s3.call(request).await {
-                        Ok(response) => response,
-                        Err(error) => {
-                            tracing::error!(?error, "S3 service failed");
-                            let mut response = Response::new(s3s::Body::from(Bytes::from_static(
-                                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
-                            )));
-                            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                            response
-                        }
-                    },
-                },
-            };
-            s3::add_request_ids_to_error(&mut response, &ids);
-            let status = response.status().as_u16();
-            let bytes_out = if status < 300 {
-                content_length(response.headers())
-            } else {
-                0
-            };
-            self.state.store.telemetry().emit(S3RequestServed {
-                operation: &slot.name(),
-                status,
-                bytes_in,
-                bytes_out,
-            });
-            s3::close_after_refused_body(&mut response, has_body);
-            response
+            let store = &self.state.store;
+            let account_id = &store.settings().account_id;
+            s3::front::handle(&self.s3, request, &ids, account_id, store.telemetry()).await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
@@ -285,14 +238,6 @@ impl Server {
         }
         response
     }
-}
-
-fn content_length(headers: &http::HeaderMap) -> u64 {
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Whether a request is for SQS rather than S3: a JSON target, or the service of its

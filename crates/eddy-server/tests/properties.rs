@@ -1,13 +1,13 @@
 //! Property tests of the request parsers: SigV4 Authorization headers and presigned
-//! queries, the SQS query-protocol form translation, and SQS JSON input run through
+//! queries, and SQS input (query-protocol forms and JSON bodies) read and run through
 //! every operation against a real store. None may panic; bad input is a client error
 //! (4xx), never an internal one.
 
 use std::collections::BTreeMap;
 
 use eddy_server::sigv4::{parse_authorization, presigned_scope_service};
-use eddy_server::sqs::operations::{Context, run};
 use eddy_server::sqs::query::parse_request;
+use eddy_server::sqs::{Protocol, Reply, RequestContext, SqsOperation};
 use eddy_server::{AppState, Credential};
 use eddy_store::{Store, StoreSettings};
 use proptest::prelude::*;
@@ -144,29 +144,38 @@ fn store() -> (tempfile::TempDir, AppState) {
     (dir, state)
 }
 
-/// Runs one operation and checks the outcome is a success or a client error.
+/// Runs one operation read in `protocol` and checks the outcome is a success (answered
+/// in that protocol) or a client error.
 fn run_checked(
     runtime: &tokio::runtime::Runtime,
     state: &AppState,
-    operation: &str,
-    input: &Value,
+    protocol: Protocol,
+    operation: Result<SqsOperation, eddy_store::sqs::SqsError>,
 ) -> Result<(), TestCaseError> {
-    let context = Context {
-        state,
-        host: "localhost:4566".into(),
+    let described = format!("{operation:?}");
+    let context = RequestContext::new(state, "us-east-1", "localhost:4566");
+    let outcome = match operation {
+        Err(error) => Err(error),
+        // A valid long poll may wait; it is cut short (that is not a failure).
+        Ok(operation) => match runtime.block_on(async {
+            let reply = Reply {
+                protocol,
+                request_id: "r",
+            };
+            tokio::time::timeout(
+                std::time::Duration::from_millis(500),
+                operation.run(&context, reply),
+            )
+            .await
+        }) {
+            Ok(outcome) => outcome.map(drop),
+            Err(_) => Ok(()),
+        },
     };
-    // A valid long poll may wait; it is cut short (that is not a failure).
-    let outcome = runtime.block_on(async {
-        tokio::time::timeout(
-            std::time::Duration::from_millis(500),
-            run(&context, operation, input),
-        )
-        .await
-    });
-    if let Ok(Err(error)) = outcome {
+    if let Err(error) = outcome {
         prop_assert!(
             error.kind.status() < 500,
-            "{operation} {input} -> internal error {error:?}"
+            "{described} -> internal error {error:?}"
         );
     }
     Ok(())
@@ -223,10 +232,8 @@ proptest! {
         if let Some(action) = action {
             params.push(("Action".into(), action.to_owned()));
         }
-        let Ok(request) = parse_request(params, &path) else {
-            return Ok(());
-        };
-        STATE.with(|(runtime, _dir, state)| run_checked(runtime, state, &request.action, &request.input))?;
+        let operation = parse_request(params, &path);
+        STATE.with(|(runtime, _dir, state)| run_checked(runtime, state, Protocol::Query, operation))?;
     }
 
     #[test]
@@ -234,7 +241,9 @@ proptest! {
         operation in proptest::sample::select(OPERATIONS),
         input in json_input(),
     ) {
-        STATE.with(|(runtime, _dir, state)| run_checked(runtime, state, operation, &input))?;
+        let body = serde_json::to_vec(&input).expect("JSON");
+        let operation = SqsOperation::from_json(operation, &body);
+        STATE.with(|(runtime, _dir, state)| run_checked(runtime, state, Protocol::Json, operation))?;
     }
 }
 

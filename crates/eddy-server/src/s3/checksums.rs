@@ -1,7 +1,21 @@
 //! Integrity of request bodies: Content-MD5 and the five checksum algorithms, given in
-//! headers or in an aws-chunked trailer, checked against the bytes received.
+//! headers or in an aws-chunked trailer, checked against the bytes received while
+//! they are staged; and the checksums an answer reports. Depends on `errors` and
+//! `limits`.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use futures::{Stream, TryStreamExt};
+use s3s::dto::{ChecksumAlgorithm, StreamingBlob};
+use s3s::{S3Request, S3Result, s3_error};
+
+use eddy_store::Store;
+use eddy_store::blobs::{Placement, StagedBlob};
+use eddy_store::s3::ObjectMeta;
+
+use super::errors::stage_error;
+use super::limits::MAX_PUT_BYTES;
 
 /// What a request says about the trailer after its aws-chunked body: the checksum it
 /// declared in `x-amz-trailer`, and a handle to the trailing headers, which hold values
@@ -153,8 +167,32 @@ impl ChecksumRequest {
     }
 }
 
+/// Stages a request body and checks it against Content-MD5 and the checksums in
+/// headers or trailers; returns the staged file and the checksums to store.
+pub(super) async fn receive_body(
+    store: &Store,
+    body: Option<StreamingBlob>,
+    mut checksums: ChecksumRequest,
+    content_md5: Option<&String>,
+    trailer: &Trailer,
+    placement: Placement,
+) -> S3Result<(StagedBlob, BTreeMap<String, String>)> {
+    let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
+    let staged = stage_body(store, body, &mut checksums, MAX_PUT_BYTES, placement).await?;
+    // The body has been read to its end, so its trailer (if any) has arrived.
+    let verified =
+        check_content_md5(content_md5, &staged).and_then(|()| checksums.finish(trailer.values()));
+    match verified {
+        Ok(stored) => Ok((staged, stored)),
+        Err(error) => {
+            store.blobs().discard(staged).await;
+            Err(error)
+        }
+    }
+}
+
 /// Streams a request body to the staging area while hashing it.
-pub(super) async fn stage_body<S>(
+async fn stage_body<S>(
     store: &Store,
     body: S,
     checksums: &mut ChecksumRequest,
@@ -173,7 +211,7 @@ where
         .map_err(stage_error)
 }
 
-pub(super) fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlob) -> S3Result<()> {
+fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlob) -> S3Result<()> {
     use base64::Engine as _;
     let Some(given) = content_md5 else {
         return Ok(());
@@ -190,6 +228,8 @@ pub(super) fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlo
     Ok(())
 }
 
+/// The checksums an answer reports, in the order CRC32, CRC32C, SHA1, SHA256,
+/// CRC64NVME; none unless `enabled`.
 pub(super) fn checksum_fields(meta: &ObjectMeta, enabled: bool) -> [Option<String>; 5] {
     if !enabled {
         return Default::default();

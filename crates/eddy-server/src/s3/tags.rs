@@ -1,6 +1,12 @@
-//! Object and bucket tags: S3's limits and the conversions between its tag forms.
+//! Object and bucket tags: S3's limits and the conversions between its tag forms
+//! (the `x-amz-tagging` header, the XML tag set, the stored map). A leaf.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use s3s::dto::{Tag, TagSet, Tagging};
+use s3s::{S3Result, s3_error};
+
+use eddy_store::s3::ObjectMeta;
 
 /// The most tags an object may carry, and a bucket.
 pub(super) const MAX_OBJECT_TAGS: usize = 10;
@@ -54,6 +60,7 @@ pub(super) fn tags_from_header(header: Option<&String>) -> S3Result<BTreeMap<Str
     )
 }
 
+/// Tags from an XML tag set (PutObjectTagging, PutBucketTagging).
 pub(super) fn tags_from_set(tagging: Tagging, limit: usize) -> S3Result<BTreeMap<String, String>> {
     check_tags(
         tagging
@@ -64,6 +71,7 @@ pub(super) fn tags_from_set(tagging: Tagging, limit: usize) -> S3Result<BTreeMap
     )
 }
 
+/// A stored tag map as S3's XML tag set.
 pub(super) fn tag_set(tags: &BTreeMap<String, String>) -> TagSet {
     tags.iter()
         .map(|(k, v)| Tag {

@@ -1,25 +1,28 @@
-//! The SQS query protocol: form parameters (`Action=SendMessage&Version=2012-11-05&...`)
-//! in, XML out. Requests are translated into the JSON input shape of the operation, so
-//! both protocols run the same [`super::operations`]; the JSON output is then written in
-//! the query protocol's XML shape (flattened lists and maps, one `<XResult>` element).
+//! The SQS query protocol's requests: form parameters (`Action=SendMessage&...`, with
+//! flattened lists and maps such as `Attribute.1.Name` and
+//! `SendMessageBatchRequestEntry.2.MessageAttribute.1.Value.StringValue`) read into the
+//! same typed input as a JSON body. The parameters form a tree of their dotted names,
+//! which is presented to the input structs as a serde `Deserializer`: a flattened list
+//! reads as a list, a flattened map as a map, any other group of parameters as an object,
+//! and every value as a string. Answers are written by [`super::xml`].
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde::de::value::{Error as FormError, MapDeserializer, SeqDeserializer};
+use serde::de::{Deserializer, IntoDeserializer, Visitor};
 
 use eddy_store::sqs::SqsError;
 
-/// The XML namespace of every SQS query response.
-pub const NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
+use super::operation::SqsOperation;
 
-/// How a flattened query collection maps onto a JSON member.
+/// How a flattened query collection maps onto a member of the model.
 #[derive(Clone, Copy)]
 enum Collection {
-    /// `Name.N` → a JSON list.
+    /// `Name.N` → a list member.
     List(&'static str),
-    /// `Name.N.<key>` / `Name.N.<value>` → a JSON map.
+    /// `Name.N.<key>` / `Name.N.<value>` → a map member.
     Map {
-        json: &'static str,
+        member: &'static str,
         key: &'static str,
         value: &'static str,
     },
@@ -29,7 +32,7 @@ enum Collection {
 /// model's `locationName`), with the JSON member names as aliases.
 fn request_collection(name: &str) -> Option<Collection> {
     use Collection::*;
-    let map = |json, key, value| Map { json, key, value };
+    let map = |member, key, value| Map { member, key, value };
     Some(match name {
         "Attribute" | "Attributes" => map("Attributes", "Name", "Value"),
         "Tag" | "Tags" | "tags" => map("Tags", "Key", "Value"),
@@ -85,53 +88,95 @@ impl Node {
         items.into_iter().map(|(_, v)| v).collect()
     }
 
-    fn to_json(&self) -> Value {
-        if self.children.is_empty() {
-            return Value::String(self.value.clone().unwrap_or_default());
-        }
-        let mut out = Map::new();
-        for (name, child) in &self.children {
-            match request_collection(name) {
-                Some(Collection::List(json)) => {
-                    let items = child.indexed().into_iter().map(Node::to_json).collect();
-                    out.insert(json.to_owned(), Value::Array(items));
-                }
-                Some(Collection::Map { json, key, value }) => {
-                    let mut map = Map::new();
-                    for entry in child.indexed() {
-                        let name = entry
-                            .children
-                            .get(key)
-                            .or_else(|| entry.children.get(&key.to_ascii_lowercase()));
-                        let item = entry
-                            .children
-                            .get(value)
-                            .or_else(|| entry.children.get(&value.to_ascii_lowercase()));
-                        if let (Some(name), Some(item)) = (name, item) {
-                            map.insert(name.value.clone().unwrap_or_default(), item.to_json());
-                        }
-                    }
-                    out.insert(json.to_owned(), Value::Object(map));
-                }
-                None => {
-                    out.insert(name.clone(), child.to_json());
-                }
-            }
-        }
-        Value::Object(out)
+    /// A child by name, or by its lower-case name.
+    fn child(&self, name: &str) -> Option<&Node> {
+        self.children
+            .get(name)
+            .or_else(|| self.children.get(&name.to_ascii_lowercase()))
+    }
+
+    /// The members of a group of parameters, collections under their model names.
+    fn members(&self) -> impl Iterator<Item = (&str, Form<'_>)> {
+        self.children
+            .iter()
+            .map(|(name, child)| match request_collection(name) {
+                Some(Collection::List(member)) => (member, Form::List(child)),
+                Some(Collection::Map { member, key, value }) => (
+                    member,
+                    Form::Map {
+                        node: child,
+                        key,
+                        value,
+                    },
+                ),
+                None => (name.as_str(), Form::Node(child)),
+            })
     }
 }
 
-/// A query request: its action and its input in the JSON shape.
-pub struct QueryRequest {
-    pub action: String,
-    pub input: Value,
+/// A part of the form as serde reads it.
+#[derive(Clone, Copy)]
+enum Form<'a> {
+    /// A parameter (a string) or a group of parameters (an object).
+    Node(&'a Node),
+    /// A flattened list: the numbered children, in order.
+    List(&'a Node),
+    /// A flattened map: the numbered children's key and value parameters; a child
+    /// without both is left out.
+    Map {
+        node: &'a Node,
+        key: &'static str,
+        value: &'static str,
+    },
+    /// A string that is not a parameter: a member name, the queue URL of the path.
+    Text(&'a str),
 }
 
-/// Translates the form parameters of a query request (query string and form body
-/// together) into the operation name and its JSON input. `path` is the request path:
-/// query clients post to the queue URL instead of sending `QueueUrl`.
-pub fn parse_request(params: Vec<(String, String)>, path: &str) -> Result<QueryRequest, SqsError> {
+impl<'de> Deserializer<'de> for Form<'de> {
+    type Error = FormError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FormError> {
+        match self {
+            Form::Node(node) if node.children.is_empty() => {
+                visitor.visit_borrowed_str(node.value.as_deref().unwrap_or(""))
+            }
+            Form::Node(node) => visitor.visit_map(MapDeserializer::new(
+                node.members().map(|(name, form)| (Form::Text(name), form)),
+            )),
+            Form::List(node) => visitor.visit_seq(SeqDeserializer::new(
+                node.indexed().into_iter().map(Form::Node),
+            )),
+            Form::Map { node, key, value } => {
+                let entries = node.indexed().into_iter().filter_map(|entry| {
+                    let name = entry.child(key)?;
+                    let item = entry.child(value)?;
+                    let name = name.value.as_deref().unwrap_or("");
+                    Some((Form::Text(name), Form::Node(item)))
+                });
+                visitor.visit_map(MapDeserializer::new(entries))
+            }
+            Form::Text(text) => visitor.visit_borrowed_str(text),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map struct
+        enum identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, FormError> for Form<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+/// Reads a query request (query string and form body parameters together) into its
+/// operation and input. `path` is the request path: query clients may post to the queue
+/// URL instead of sending `QueueUrl`.
+pub fn parse_request(params: Vec<(String, String)>, path: &str) -> Result<SqsOperation, SqsError> {
     let mut root = Node::default();
     let mut action = None;
     for (name, value) in params {
@@ -148,180 +193,35 @@ pub fn parse_request(params: Vec<(String, String)>, path: &str) -> Result<QueryR
         }
     }
     let action = action.ok_or_else(|| SqsError::missing_parameter("Action"))?;
-    let mut input = if root.children.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        root.to_json()
-    };
-    if let Value::Object(map) = &mut input {
-        // CreateQueue's tag member is lower-case `tags` in the model.
-        if action == "CreateQueue"
-            && let Some(tags) = map.remove("Tags")
-        {
-            map.insert("tags".to_owned(), tags);
-        }
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        if segments.len() == 2 && !map.contains_key("QueueUrl") {
-            map.insert("QueueUrl".to_owned(), Value::String(path.to_owned()));
+    let mut members: Vec<(&str, Form)> = root.members().collect();
+    // CreateQueue's tag member is lower-case `tags` in the model.
+    if action == "CreateQueue" {
+        for (name, _) in &mut members {
+            if *name == "Tags" {
+                *name = "tags";
+            }
         }
     }
-    Ok(QueryRequest { action, input })
-}
-
-/// The element name of a JSON output member in the query protocol's XML, and how its
-/// value is laid out.
-enum OutputMember {
-    /// A flattened list: each item is one element of this name.
-    List(&'static str),
-    /// A flattened map: each entry is one element with a key and a value child.
-    Map {
-        element: &'static str,
-        key: &'static str,
-        value: &'static str,
-    },
-}
-
-fn output_member(action: &str, name: &str) -> Option<OutputMember> {
-    use OutputMember::*;
-    let map = |element, key, value| Map {
-        element,
-        key,
-        value,
-    };
-    Some(match name {
-        "QueueUrls" | "queueUrls" => List("QueueUrl"),
-        "Attributes" => map("Attribute", "Name", "Value"),
-        "MessageAttributes" => map("MessageAttribute", "Name", "Value"),
-        "Tags" => map("Tag", "Key", "Value"),
-        "Messages" => List("Message"),
-        "Failed" => List("BatchResultErrorEntry"),
-        "Results" => List("Result"),
-        "StringListValues" => List("StringListValue"),
-        "BinaryListValues" => List("BinaryListValue"),
-        "Successful" => List(match action {
-            "SendMessageBatch" => "SendMessageBatchResultEntry",
-            "DeleteMessageBatch" => "DeleteMessageBatchResultEntry",
-            _ => "ChangeMessageVisibilityBatchResultEntry",
-        }),
-        _ => return None,
+    let segments = path.split('/').filter(|s| !s.is_empty()).count();
+    if segments == 2 && !members.iter().any(|(name, _)| *name == "QueueUrl") {
+        members.push(("QueueUrl", Form::Text(path)));
+    }
+    let input = MapDeserializer::new(
+        members
+            .into_iter()
+            .map(|(name, form)| (Form::Text(name), form)),
+    );
+    SqsOperation::read(&action, input).unwrap_or_else(|error: FormError| {
+        Err(SqsError::invalid_parameter(format!(
+            "The request parameters cannot be read: {error}"
+        )))
     })
-}
-
-/// Escapes text for an XML element; carriage returns are kept as character references
-/// so that parsers do not normalise them away.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn write_scalar(out: &mut String, value: &Value) {
-    match value {
-        Value::String(s) => out.push_str(&escape(s)),
-        Value::Null => {}
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-fn write_element(out: &mut String, action: &str, name: &str, value: &Value) {
-    match (output_member(action, name), value) {
-        (Some(OutputMember::List(element)), Value::Array(items)) => {
-            for item in items {
-                write_element(out, action, element, item);
-            }
-        }
-        (
-            Some(OutputMember::Map {
-                element,
-                key,
-                value,
-            }),
-            Value::Object(map),
-        ) => {
-            for (k, v) in map {
-                out.push_str(&format!("<{element}><{key}>{}</{key}>", escape(k)));
-                write_element(out, action, value, v);
-                out.push_str(&format!("</{element}>"));
-            }
-        }
-        (_, Value::Object(map)) => {
-            out.push_str(&format!("<{name}>"));
-            write_members(out, action, map);
-            out.push_str(&format!("</{name}>"));
-        }
-        (_, scalar) => {
-            out.push_str(&format!("<{name}>"));
-            write_scalar(out, scalar);
-            out.push_str(&format!("</{name}>"));
-        }
-    }
-}
-
-fn write_members(out: &mut String, action: &str, members: &Map<String, Value>) {
-    for (name, value) in members {
-        write_element(out, action, name, value);
-    }
-}
-
-/// Operations whose model has no output shape: their response has no `<XResult>`.
-fn has_result(action: &str) -> bool {
-    !matches!(
-        action,
-        "AddPermission"
-            | "ChangeMessageVisibility"
-            | "DeleteMessage"
-            | "DeleteQueue"
-            | "PurgeQueue"
-            | "RemovePermission"
-            | "SetQueueAttributes"
-            | "TagQueue"
-            | "UntagQueue"
-    )
-}
-
-/// The XML response of a successful query request.
-pub fn response_xml(action: &str, output: &Value, request_id: &str) -> String {
-    let mut out =
-        format!(r#"<?xml version="1.0" encoding="UTF-8"?><{action}Response xmlns="{NAMESPACE}">"#);
-    if has_result(action) {
-        out.push_str(&format!("<{action}Result>"));
-        if let Value::Object(members) = output {
-            write_members(&mut out, action, members);
-        }
-        out.push_str(&format!("</{action}Result>"));
-    }
-    out.push_str(&format!(
-        "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
-        escape(request_id)
-    ));
-    out
-}
-
-/// The XML body of a query-protocol error.
-pub fn error_xml(error: &SqsError, request_id: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{}</RequestId></ErrorResponse>"#,
-        error.kind.fault(),
-        escape(error.kind.query_code()),
-        escape(&error.message),
-        escape(request_id)
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::sqs::decode::Member;
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -330,8 +230,12 @@ mod tests {
             .collect()
     }
 
+    fn text(member: Member<String>) -> Option<String> {
+        member.optional().expect("a string")
+    }
+
     #[test]
-    fn translates_flattened_parameters() {
+    fn reads_flattened_batch_entries() {
         let request = parse_request(
             params(&[
                 ("Action", "SendMessageBatch"),
@@ -356,22 +260,25 @@ mod tests {
             "/000000000000/q",
         )
         .expect("valid");
-        assert_eq!(request.action, "SendMessageBatch");
-        assert_eq!(
-            request.input,
-            json!({
-                "QueueUrl": "/000000000000/q",
-                "Entries": [
-                    {"Id": "a", "MessageBody": "one",
-                     "MessageAttributes": {"color": {"DataType": "String", "StringValue": "red"}}},
-                    {"Id": "b", "MessageBody": "two"}
-                ]
-            })
-        );
+        let SqsOperation::SendMessageBatch(input) = request else {
+            panic!("{request:?}");
+        };
+        assert_eq!(text(input.queue_url).as_deref(), Some("/000000000000/q"));
+        let entries = input.entries.optional().expect("a list").expect("sent");
+        let ids: Vec<_> = entries.iter().map(|e| e.id.clone()).collect();
+        assert_eq!(ids, [Some("a".to_owned()), Some("b".to_owned())]);
+        let mut entries = entries.into_iter();
+        let first = entries.next().expect("two entries").message;
+        assert_eq!(text(first.message_body).as_deref(), Some("one"));
+        let color = &first.message_attributes["color"];
+        assert_eq!(color.data_type.as_deref(), Some("String"));
+        assert_eq!(color.string_value.as_deref(), Some("red"));
+        let second = entries.next().expect("two entries").message;
+        assert!(second.message_attributes.is_empty());
     }
 
     #[test]
-    fn translates_queue_attributes_and_tags() {
+    fn reads_queue_attributes_and_tags() {
         let request = parse_request(
             params(&[
                 ("Action", "CreateQueue"),
@@ -384,23 +291,27 @@ mod tests {
             "/",
         )
         .expect("valid");
-        assert_eq!(
-            request.input,
-            json!({"QueueName": "q", "Attributes": {"VisibilityTimeout": "5"}, "tags": {"team": "data"}})
-        );
+        let SqsOperation::CreateQueue(input) = request else {
+            panic!("{request:?}");
+        };
+        assert_eq!(text(input.queue_name).as_deref(), Some("q"));
+        let attributes = input.attributes.or_default().expect("a map");
+        assert_eq!(attributes["VisibilityTimeout"], "5");
+        let tags = input.tags.or_default().expect("a map");
+        assert_eq!(tags["team"], "data");
     }
 
     #[test]
-    fn writes_flattened_xml() {
-        let xml = response_xml(
-            "GetQueueAttributes",
-            &json!({"Attributes": {"VisibilityTimeout": "30"}}),
-            "r1",
+    fn refuses_missing_and_unknown_actions() {
+        let missing = parse_request(params(&[("QueueName", "q")]), "/").expect_err("no action");
+        assert_eq!(
+            missing.message,
+            "The request must contain the parameter Action."
         );
-        assert!(xml.contains("<GetQueueAttributesResult><Attribute><Name>VisibilityTimeout</Name><Value>30</Value></Attribute></GetQueueAttributesResult>"), "{xml}");
-        let xml = response_xml("DeleteQueue", &json!({}), "r2");
-        assert!(!xml.contains("DeleteQueueResult"));
-        assert!(xml.contains("<RequestId>r2</RequestId>"));
-        assert_eq!(escape("a<&\r"), "a&lt;&amp;&#xD;");
+        let unknown = parse_request(params(&[("Action", "Bogus")]), "/").expect_err("unknown");
+        assert_eq!(
+            unknown.message,
+            "The action Bogus is not valid for this endpoint."
+        );
     }
 }

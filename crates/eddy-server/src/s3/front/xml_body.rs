@@ -9,7 +9,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 /// The largest XML body accepted, as s3s's default `xml_max_body_size`.
-pub const MAX_XML_BODY_BYTES: usize = 20 * 1024 * 1024;
+const MAX_XML_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 /// Query parameters that make a PUT or POST carry an XML document.
 const XML_SUBRESOURCES: &[&str] = &[
@@ -57,7 +57,7 @@ fn carries_xml(method: &Method, query: Option<&str>) -> bool {
 
 /// Reads the body of an XML-carrying request with the limit; other requests pass
 /// through untouched. The error is the response to send.
-pub async fn buffer_xml_body(
+pub(super) async fn buffer_xml_body(
     request: Request<s3s::Body>,
 ) -> Result<Request<s3s::Body>, Response<s3s::Body>> {
     if !carries_xml(request.method(), request.uri().query()) {
@@ -95,7 +95,7 @@ fn error_response(code: &str, message: &str) -> Response<s3s::Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{Method, carries_xml};
 
     #[test]
     fn xml_operations_are_recognised() {

@@ -1,9 +1,76 @@
-//! Validation of bucket notification configurations, with the codes and messages S3
-//! gives, and S3's bucket name rules.
+//! Bucket notifications (Get/PutBucketNotificationConfiguration): SQS queue targets,
+//! validated with the codes and messages S3 gives. Storing a configuration makes the
+//! store send the `s3:TestEvent`.
 
-use super::*;
+use s3s::dto::{
+    Event, FilterRule, FilterRuleName, GetBucketNotificationConfigurationInput,
+    GetBucketNotificationConfigurationOutput, NotificationConfiguration,
+    NotificationConfigurationFilter, PutBucketNotificationConfigurationInput,
+    PutBucketNotificationConfigurationOutput, QueueConfiguration, S3KeyFilter,
+};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-pub(super) fn validate_notifications(
+use eddy_store::Store;
+use eddy_store::s3::{QueueNotification, notification_rules as notify};
+
+use crate::s3::convert::context;
+use crate::s3::errors::to_wire;
+
+pub(in crate::s3) async fn get_bucket_notification_configuration(
+    store: &Store,
+    req: S3Request<GetBucketNotificationConfigurationInput>,
+) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
+    let configs = store
+        .notifications()
+        .get(&req.input.bucket)
+        .await
+        .map_err(to_wire)?;
+    let queue_configurations = configs
+        .into_iter()
+        .map(|c| {
+            let mut rules = Vec::new();
+            for (name, value) in [("prefix", c.prefix), ("suffix", c.suffix)] {
+                if let Some(value) = value {
+                    rules.push(FilterRule {
+                        name: Some(FilterRuleName::from(name.to_owned())),
+                        value: Some(value),
+                    });
+                }
+            }
+            QueueConfiguration {
+                events: c.events.into_iter().map(Event::from).collect(),
+                filter: (!rules.is_empty()).then_some(NotificationConfigurationFilter {
+                    key: Some(S3KeyFilter {
+                        filter_rules: Some(rules),
+                    }),
+                }),
+                id: Some(c.id),
+                queue_arn: c.queue_arn,
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok(S3Response::new(GetBucketNotificationConfigurationOutput {
+        queue_configurations: (!queue_configurations.is_empty()).then_some(queue_configurations),
+        ..Default::default()
+    }))
+}
+
+pub(in crate::s3) async fn put_bucket_notification_configuration(
+    store: &Store,
+    req: S3Request<PutBucketNotificationConfigurationInput>,
+) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
+    let configs = validate_notifications(&req.input.notification_configuration)?;
+    let context = context(&req);
+    store
+        .notifications()
+        .put(&req.input.bucket, configs, context)
+        .await
+        .map_err(to_wire)?;
+    Ok(S3Response::new(PutBucketNotificationConfigurationOutput {}))
+}
+
+/// A notification configuration as the store stores it, validated as S3 validates it.
+fn validate_notifications(
     configuration: &NotificationConfiguration,
 ) -> S3Result<Vec<QueueNotification>> {
     if configuration
@@ -104,15 +171,4 @@ pub(super) fn validate_notifications(
         configs.push(config);
     }
     Ok(configs)
-}
-
-pub(super) fn valid_bucket_name(name: &str) -> bool {
-    let len_ok = (3..=63).contains(&name.len());
-    let chars_ok = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    let ends_ok = name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    let not_ip = name.parse::<std::net::Ipv4Addr>().is_err();
-    len_ok && chars_ok && ends_ok && not_ip && !name.contains("..") && !name.starts_with("xn--")
 }

@@ -6,7 +6,7 @@ use s3s::host::{S3Host, VirtualHost};
 
 /// Treats `<bucket>.localhost` as a virtual host, everything else as path-style.
 #[derive(Debug, Clone, Copy)]
-pub struct LocalhostHost;
+pub(super) struct LocalhostHost;
 
 impl S3Host for LocalhostHost {
     fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {

@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex};
 use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 
-/// Where the S3 operation name of a request is written, for the dispatcher to read
-/// after the response.
+/// Where the S3 operation name of a request is written, for `front::handle` to read
+/// after the response (to count the request under its operation).
 #[derive(Debug, Clone, Default)]
-pub struct OperationSlot(Arc<Mutex<Option<String>>>);
+pub(super) struct OperationSlot(Arc<Mutex<Option<String>>>);
 
 impl OperationSlot {
-    pub fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         self.0
             .lock()
             .ok()
@@ -23,7 +23,7 @@ impl OperationSlot {
 
 /// Requires credentials and records the operation.
 #[derive(Debug, Clone, Copy)]
-pub struct SignedOnly;
+pub(super) struct SignedOnly;
 
 #[async_trait::async_trait]
 impl S3Access for SignedOnly {
@@ -44,12 +44,12 @@ impl S3Access for SignedOnly {
 /// The configured credential pairs, for `s3s`'s SigV4 check. An unknown access key is
 /// `InvalidAccessKeyId`, as on S3.
 #[derive(Debug, Clone, Default)]
-pub struct CredentialStore {
+pub(super) struct CredentialStore {
     secrets: std::collections::HashMap<String, String>,
 }
 
 impl CredentialStore {
-    pub fn new(credentials: &[crate::Credential]) -> Self {
+    pub(super) fn new(credentials: &[crate::Credential]) -> Self {
         Self {
             secrets: credentials
                 .iter()

@@ -1,0 +1,185 @@
+//! The bucket family: CreateBucket, DeleteBucket, HeadBucket, ListBuckets and
+//! GetBucketLocation, S3's bucket name rules, and the check that a bucket exists
+//! (which the bucket configurations use).
+
+use s3s::dto::{
+    Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
+    DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput, HeadBucketInput,
+    HeadBucketOutput, ListBucketsInput, ListBucketsOutput,
+};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use eddy_store::Store;
+use eddy_store::s3::S3Error;
+
+use super::convert::{decode_token, encode_token, owner, timestamp};
+use super::errors::to_wire;
+
+pub(super) async fn create_bucket(
+    store: &Store,
+    req: S3Request<CreateBucketInput>,
+) -> S3Result<S3Response<CreateBucketOutput>> {
+    let bucket = &req.input.bucket;
+    if !valid_bucket_name(bucket) {
+        return Err(s3_error!(
+            InvalidBucketName,
+            "The specified bucket is not valid."
+        ));
+    }
+    if let Some(constraint) = req
+        .input
+        .create_bucket_configuration
+        .as_ref()
+        .and_then(|c| c.location_constraint.as_ref())
+    {
+        let region = &store.settings().region;
+        // us-east-1 is named by leaving the constraint out; naming it is refused.
+        if constraint.as_str() == "us-east-1" && region == "us-east-1" {
+            return Err(s3_error!(
+                InvalidLocationConstraint,
+                "The specified location-constraint is not valid"
+            ));
+        }
+        if constraint.as_str() != region.as_str()
+            && !(region == "us-east-1" && constraint.as_str().is_empty())
+        {
+            return Err(s3_error!(
+                IllegalLocationConstraintException,
+                "The {} location constraint is incompatible for the region specific endpoint this request was sent to.",
+                constraint.as_str()
+            ));
+        }
+    }
+    match store.buckets().create(bucket).await {
+        Ok(()) => {}
+        // us-east-1 answers a repeated CreateBucket by its owner with 200 OK; every
+        // other region with 409 BucketAlreadyOwnedByYou.
+        Err(S3Error::BucketAlreadyOwnedByYou) if store.settings().region == "us-east-1" => {}
+        Err(error) => return Err(to_wire(error)),
+    }
+    Ok(S3Response::new(CreateBucketOutput {
+        location: Some(format!("/{bucket}")),
+    }))
+}
+
+pub(super) async fn delete_bucket(
+    store: &Store,
+    req: S3Request<DeleteBucketInput>,
+) -> S3Result<S3Response<DeleteBucketOutput>> {
+    store
+        .buckets()
+        .delete(&req.input.bucket)
+        .await
+        .map_err(to_wire)?;
+    Ok(S3Response::new(DeleteBucketOutput {}))
+}
+
+pub(super) async fn head_bucket(
+    store: &Store,
+    req: S3Request<HeadBucketInput>,
+) -> S3Result<S3Response<HeadBucketOutput>> {
+    let bucket = store
+        .buckets()
+        .get(&req.input.bucket)
+        .await
+        .map_err(to_wire)?;
+    Ok(S3Response::new(HeadBucketOutput {
+        bucket_region: Some(bucket.region),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn list_buckets(
+    store: &Store,
+    req: S3Request<ListBucketsInput>,
+) -> S3Result<S3Response<ListBucketsOutput>> {
+    let input = req.input;
+    let max = input.max_buckets.unwrap_or(10_000).clamp(1, 10_000) as usize;
+    let after = input
+        .continuation_token
+        .as_deref()
+        .map(decode_token)
+        .transpose()?;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let mut matching: Vec<_> = store
+        .buckets()
+        .list()
+        .await
+        .map_err(to_wire)?
+        .into_iter()
+        .filter(|b| b.name.starts_with(&prefix))
+        .filter(|b| after.as_ref().is_none_or(|a| b.name > *a))
+        .filter(|b| input.bucket_region.as_ref().is_none_or(|r| *r == b.region))
+        .collect();
+    let truncated = matching.len() > max;
+    matching.truncate(max);
+    let next = truncated
+        .then(|| matching.last().map(|b| encode_token(&b.name)))
+        .flatten();
+    Ok(S3Response::new(ListBucketsOutput {
+        buckets: Some(
+            matching
+                .into_iter()
+                .map(|b| Bucket {
+                    name: Some(b.name),
+                    creation_date: Some(timestamp(b.created_ms)),
+                    bucket_region: Some(b.region),
+                })
+                .collect(),
+        ),
+        owner: Some(owner(store)),
+        prefix: input.prefix,
+        continuation_token: next,
+    }))
+}
+
+pub(super) async fn get_bucket_location(
+    store: &Store,
+    req: S3Request<GetBucketLocationInput>,
+) -> S3Result<S3Response<GetBucketLocationOutput>> {
+    let bucket = store
+        .buckets()
+        .get(&req.input.bucket)
+        .await
+        .map_err(to_wire)?;
+    // us-east-1 answers with an empty LocationConstraint.
+    let constraint =
+        (bucket.region != "us-east-1").then(|| BucketLocationConstraint::from(bucket.region));
+    Ok(S3Response::new(GetBucketLocationOutput {
+        location_constraint: constraint,
+    }))
+}
+
+/// Answers NoSuchBucket unless the bucket exists.
+pub(super) async fn require_bucket(store: &Store, bucket: &str) -> S3Result<()> {
+    store.buckets().get(bucket).await.map_err(to_wire)?;
+    Ok(())
+}
+
+/// S3's rules for the name of a new bucket.
+pub(super) fn valid_bucket_name(name: &str) -> bool {
+    let len_ok = (3..=63).contains(&name.len());
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let not_ip = name.parse::<std::net::Ipv4Addr>().is_err();
+    len_ok && chars_ok && ends_ok && not_ip && !name.contains("..") && !name.starts_with("xn--")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_bucket_name;
+
+    #[test]
+    fn bucket_names() {
+        assert!(valid_bucket_name("source"));
+        assert!(valid_bucket_name("my.bucket-1"));
+        assert!(!valid_bucket_name("ab"));
+        assert!(!valid_bucket_name("Upper"));
+        assert!(!valid_bucket_name("_eddy"));
+        assert!(!valid_bucket_name("192.168.1.1"));
+        assert!(!valid_bucket_name("a..b"));
+    }
+}

@@ -1,0 +1,267 @@
+//! The copy family: CopyObject and UploadPartCopy, which share how a copy source is
+//! found (a version of it when named) and its `x-amz-copy-source-if-*` conditions.
+
+use s3s::dto::{
+    CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopyPartResult, CopySource, ETag,
+    ETagCondition, MetadataDirective, TaggingDirective, Timestamp, UploadPartCopyInput,
+    UploadPartCopyOutput,
+};
+use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+use eddy_store::Store;
+use eddy_store::s3::{ObjectAttrs, ObjectMeta, S3Error};
+
+use super::conditions::check_conditions;
+use super::convert::{context, etag, format_http_date, reported_version, timestamp};
+use super::errors::{precondition_failed, stage_error, to_wire};
+use super::limits::{MAX_PUT_BYTES, check_key, check_part_number};
+use super::object_attrs::{
+    archived, checked_storage_class, lowercase_metadata, stored_content_encoding,
+};
+use super::tags::tags_from_header;
+
+pub(super) async fn copy_object(
+    store: &Store,
+    req: S3Request<CopyObjectInput>,
+) -> S3Result<S3Response<CopyObjectOutput>> {
+    let context = context(&req);
+    let input = req.input;
+    check_key(&input.key)?;
+    let (source, source_version) = copy_source(
+        store,
+        &input.copy_source,
+        [
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+        ],
+        [
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        ],
+    )
+    .await?;
+    if source.size > MAX_PUT_BYTES {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
+        ));
+    }
+    for (directive, name) in [
+        (
+            input.metadata_directive.as_ref().map(|d| d.as_str()),
+            "metadata",
+        ),
+        (
+            input.tagging_directive.as_ref().map(|d| d.as_str()),
+            "tagging",
+        ),
+    ] {
+        if directive.is_some_and(|d| d != "COPY" && d != "REPLACE") {
+            return Err(s3_error!(InvalidArgument, "Unknown {} directive.", name));
+        }
+    }
+    let replace = input
+        .metadata_directive
+        .as_ref()
+        .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+    let replace_tags = input
+        .tagging_directive
+        .as_ref()
+        .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+    let same = source.bucket == input.bucket && source.key == input.key && source_version.is_none();
+    if same && !replace && !replace_tags && input.storage_class.is_none() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let requested_class = checked_storage_class(input.storage_class.as_ref())?;
+    let replaced_metadata = lowercase_metadata(input.metadata.clone())?;
+    let mut attrs = replace.then(|| ObjectAttrs {
+        content_type: input.content_type.clone(),
+        content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
+        content_disposition: input.content_disposition.clone(),
+        content_language: input.content_language.clone(),
+        cache_control: input.cache_control.clone(),
+        expires: input.expires.as_ref().and_then(format_http_date),
+        storage_class: requested_class.clone(),
+        metadata: replaced_metadata,
+        checksums: source.attrs.checksums.clone(),
+        tags: source.attrs.tags.clone(),
+        part_sizes: source.attrs.part_sizes.clone(),
+    });
+    if replace_tags {
+        let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
+        replaced.tags = tags_from_header(input.tagging.as_ref())?;
+        attrs = Some(replaced);
+    } else if !replace && input.storage_class.is_some() {
+        let mut changed = source.attrs.clone();
+        changed.storage_class = requested_class;
+        attrs = Some(changed);
+    }
+    let meta = store
+        .objects()
+        .copy_version(
+            &source,
+            input.copy_source_if_match.is_some(),
+            (&input.bucket, &input.key),
+            attrs,
+            context,
+        )
+        .await
+        .map_err(to_wire)?;
+    Ok(S3Response::new(CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(etag(&meta)),
+            last_modified: Some(timestamp(meta.last_modified_ms)),
+            ..Default::default()
+        }),
+        copy_source_version_id: reported_version(&source, source_version.as_deref()),
+        version_id: meta.version_id.clone(),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn upload_part_copy(
+    store: &Store,
+    req: S3Request<UploadPartCopyInput>,
+) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    let input = req.input;
+    check_part_number(input.part_number)?;
+    store
+        .uploads()
+        .get(&input.bucket, &input.key, &input.upload_id)
+        .await
+        .map_err(to_wire)?;
+    let (source, source_version) = copy_source(
+        store,
+        &input.copy_source,
+        [
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+        ],
+        [
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        ],
+    )
+    .await?;
+    let (start, length) = match input.copy_source_range.as_deref() {
+        None => (0, source.size),
+        Some(range) => copy_source_range(range, source.size)?,
+    };
+    if length > MAX_PUT_BYTES {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The specified copy range is larger than the maximum allowable size for a part: 5368709120"
+        ));
+    }
+    let content = store
+        .objects()
+        .open_blob(&source.blob)
+        .await
+        .map_err(|e| s3_error!(e, NoSuchKey, "The specified key does not exist."))?;
+    let staged = store
+        .blobs()
+        .stage_range(content, start, length)
+        .await
+        .map_err(stage_error)?;
+    let part_etag = hex::encode(staged.md5);
+    let part = store
+        .uploads()
+        .put_part(
+            &input.bucket,
+            &input.key,
+            &input.upload_id,
+            input.part_number as u32,
+            staged,
+            part_etag,
+        )
+        .await
+        .map_err(to_wire)?;
+    Ok(S3Response::new(UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(ETag::Strong(part.etag)),
+            last_modified: Some(timestamp(part.last_modified_ms)),
+            ..Default::default()
+        }),
+        copy_source_version_id: reported_version(&source, source_version.as_deref()),
+        ..Default::default()
+    }))
+}
+
+/// Looks up the source of a copy (a version of it when named) and checks the
+/// `x-amz-copy-source-if-*` conditions; returns it and the version asked for.
+async fn copy_source(
+    store: &Store,
+    copy_source: &CopySource,
+    [if_match, if_none_match]: [Option<&ETagCondition>; 2],
+    [if_modified_since, if_unmodified_since]: [Option<&Timestamp>; 2],
+) -> S3Result<(ObjectMeta, Option<String>)> {
+    let CopySource::Bucket {
+        bucket,
+        key,
+        version_id,
+    } = copy_source
+    else {
+        return Err(s3_error!(
+            NotImplemented,
+            "Only bucket copy sources are supported"
+        ));
+    };
+    let source = store
+        .objects().get_version(bucket, key, version_id.as_deref())
+        .await
+        .map_err(|e| match e {
+            // A delete marker as copy source reads as a missing key.
+            S3Error::DeleteMarker { .. } if version_id.is_none() => to_wire(S3Error::NoSuchKey),
+            S3Error::DeleteMarker { .. } => s3_error!(
+                InvalidRequest,
+                "The source of a copy request may not specifically refer to a delete marker by version id."
+            ),
+            other => to_wire(other),
+        })?;
+    check_conditions(
+        &source,
+        if_match,
+        if_none_match,
+        if_modified_since,
+        if_unmodified_since,
+    )
+    .map_err(|e| {
+        if *e.code() == S3ErrorCode::NotModified {
+            precondition_failed()
+        } else {
+            e
+        }
+    })?;
+    if archived(&source) {
+        return Err(s3_error!(
+            InvalidObjectState,
+            "The operation is not valid for the source object's storage class"
+        ));
+    }
+    Ok((source, version_id.as_deref().map(str::to_owned)))
+}
+
+/// Parses `x-amz-copy-source-range: bytes=first-last` against the source size;
+/// returns (start, length).
+fn copy_source_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
+    let bounds = range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)));
+    let Some((first, last)) = bounds.filter(|(first, last)| first <= last) else {
+        return Err(s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        ));
+    };
+    if last >= size {
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
+    }
+    Ok((first, last - first + 1))
+}

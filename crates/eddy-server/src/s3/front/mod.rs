@@ -1,0 +1,91 @@
+//! The S3 front: what happens to an S3 request around `s3s`. It builds the `s3s`
+//! service (credentials, virtual hosts, signed-only access), refuses what S3 refuses
+//! on its face before `s3s` reads the request, buffers XML bodies with S3's limit, and
+//! after the answer adds the request ids to error bodies, closes connections whose
+//! refused body was not read, and counts the request for metrics. What each operation
+//! does is not known here: `s3s` calls `dispatch::EddyS3` for that.
+
+mod access;
+mod error_body;
+mod host;
+mod refusals;
+mod xml_body;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use s3s::service::{S3Service, S3ServiceBuilder};
+
+use eddy_store::Store;
+use eddy_telemetry::{S3RequestServed, Telemetry};
+
+use super::dispatch::EddyS3;
+use crate::{Credential, RequestIds};
+
+/// The `s3s` service of eddy: SigV4 with the configured credentials, virtual-hosted
+/// and path-style addressing, and every request signed.
+pub fn service(store: Store, credentials: &[Credential]) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(EddyS3::new(store));
+    builder.set_auth(access::CredentialStore::new(credentials));
+    builder.set_host(host::LocalhostHost);
+    builder.set_access(access::SignedOnly);
+    builder.build()
+}
+
+/// Serves one S3 request through `service`; `ids` are the request's ids, which its
+/// events and its error body repeat, and `account_id` the owner buckets have.
+pub async fn handle(
+    service: &S3Service,
+    mut request: Request<Incoming>,
+    ids: &RequestIds,
+    account_id: &str,
+    telemetry: &Telemetry,
+) -> Response<s3s::Body> {
+    let slot = access::OperationSlot::default();
+    request.extensions_mut().insert(ids.clone());
+    request.extensions_mut().insert(slot.clone());
+    let bytes_in = content_length(request.headers());
+    let has_body = refusals::has_body(request.headers());
+    let request = request.map(s3s::Body::from);
+    let refused = refusals::refuse_early(&request, account_id);
+    let mut response = match refused {
+        Some(response) => response,
+        None => match xml_body::buffer_xml_body(request).await {
+            Err(refused) => refused,
+            Ok(request) => match service.call(request).await {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::error!(?error, "S3 service failed");
+                    let mut response = Response::new(s3s::Body::from(Bytes::from_static(
+                        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
+                    )));
+                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    response
+                }
+            },
+        },
+    };
+    error_body::add_request_ids_to_error(&mut response, ids);
+    let status = response.status().as_u16();
+    let bytes_out = if status < 300 {
+        content_length(response.headers())
+    } else {
+        0
+    };
+    telemetry.emit(S3RequestServed {
+        operation: &slot.name(),
+        status,
+        bytes_in,
+        bytes_out,
+    });
+    refusals::close_after_refused_body(&mut response, has_body);
+    response
+}
+
+fn content_length(headers: &http::HeaderMap) -> u64 {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

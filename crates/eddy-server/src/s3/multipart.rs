@@ -1,0 +1,321 @@
+//! The multipart upload family: CreateMultipartUpload, UploadPart,
+//! CompleteMultipartUpload (conditional, and retried completions), AbortMultipartUpload,
+//! ListParts and ListMultipartUploads. (UploadPartCopy is in `copy`.)
+
+use std::collections::BTreeMap;
+
+use s3s::dto::{
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, CommonPrefix,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CreateMultipartUploadInput,
+    CreateMultipartUploadOutput, ETag, Initiator, ListMultipartUploadsInput,
+    ListMultipartUploadsOutput, ListPartsInput, ListPartsOutput, MultipartUpload, Part,
+    StorageClass, UploadPartInput, UploadPartOutput,
+};
+use s3s::{S3Request, S3Response, S3Result};
+
+use eddy_store::Store;
+use eddy_store::blobs::Placement;
+use eddy_store::s3::ObjectAttrs;
+
+use super::checksums::{ChecksumRequest, Trailer, receive_body};
+use super::conditions::check_write_conditions;
+use super::convert::{context, etag, format_http_date, owner, timestamp};
+use super::errors::{malformed_xml, to_wire};
+use super::limits::{check_key, check_part_number};
+use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
+use super::tags::tags_from_header;
+
+pub(super) async fn create_multipart_upload(
+    store: &Store,
+    req: S3Request<CreateMultipartUploadInput>,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let input = req.input;
+    check_key(&input.key)?;
+    let attrs = ObjectAttrs {
+        content_type: input.content_type.clone(),
+        content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
+        content_disposition: input.content_disposition.clone(),
+        content_language: input.content_language.clone(),
+        cache_control: input.cache_control.clone(),
+        expires: input.expires.as_ref().and_then(format_http_date),
+        storage_class: checked_storage_class(input.storage_class.as_ref())?,
+        metadata: lowercase_metadata(input.metadata)?,
+        checksums: BTreeMap::new(),
+        tags: tags_from_header(input.tagging.as_ref())?,
+        part_sizes: Vec::new(),
+    };
+    let upload = store
+        .uploads()
+        .create(&input.bucket, &input.key, attrs)
+        .await
+        .map_err(to_wire)?;
+    Ok(S3Response::new(CreateMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(upload.upload_id),
+        checksum_algorithm: input.checksum_algorithm,
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn upload_part(
+    store: &Store,
+    req: S3Request<UploadPartInput>,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    let trailer = Trailer::of(&req);
+    let input = req.input;
+    check_part_number(input.part_number)?;
+    store
+        .uploads()
+        .get(&input.bucket, &input.key, &input.upload_id)
+        .await
+        .map_err(to_wire)?;
+    let checksums = ChecksumRequest::new(
+        input.checksum_algorithm.as_ref(),
+        [
+            ("CRC32", input.checksum_crc32.as_ref()),
+            ("CRC32C", input.checksum_crc32c.as_ref()),
+            ("SHA1", input.checksum_sha1.as_ref()),
+            ("SHA256", input.checksum_sha256.as_ref()),
+            ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
+        ],
+        trailer.declared.as_ref(),
+    )?;
+    let (staged, stored) = receive_body(
+        store,
+        input.body,
+        checksums,
+        input.content_md5.as_ref(),
+        &trailer,
+        Placement::File,
+    )
+    .await?;
+    let part_etag = hex::encode(staged.md5);
+    let part = store
+        .uploads()
+        .put_part(
+            &input.bucket,
+            &input.key,
+            &input.upload_id,
+            input.part_number as u32,
+            staged,
+            part_etag,
+        )
+        .await
+        .map_err(to_wire)?;
+    let get = |name: &str| stored.get(name).cloned();
+    Ok(S3Response::new(UploadPartOutput {
+        e_tag: Some(ETag::Strong(part.etag)),
+        checksum_crc32: get("CRC32"),
+        checksum_crc32c: get("CRC32C"),
+        checksum_sha1: get("SHA1"),
+        checksum_sha256: get("SHA256"),
+        checksum_crc64nvme: get("CRC64NVME"),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn complete_multipart_upload(
+    store: &Store,
+    req: S3Request<CompleteMultipartUploadInput>,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let context = context(&req);
+    let input = req.input;
+    let parts: Vec<_> = input
+        .multipart_upload
+        .and_then(|m| m.parts)
+        .unwrap_or_default();
+    check_write_conditions(
+        store,
+        &input.bucket,
+        &input.key,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+    )
+    .await?;
+    if parts.is_empty() {
+        return Err(malformed_xml());
+    }
+    let parts = parts
+        .into_iter()
+        .map(|p| {
+            (
+                p.part_number.unwrap_or(0).max(0) as u32,
+                p.e_tag.map(|e| e.value().to_owned()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let meta = store
+        .uploads()
+        .complete(&input.bucket, &input.key, &input.upload_id, parts, context)
+        .await
+        .map_err(to_wire)?;
+    Ok(S3Response::new(CompleteMultipartUploadOutput {
+        bucket: Some(meta.bucket.clone()),
+        key: Some(meta.key.clone()),
+        e_tag: Some(etag(&meta)),
+        version_id: meta.version_id.clone(),
+        location: Some(format!("/{}/{}", meta.bucket, meta.key)),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn abort_multipart_upload(
+    store: &Store,
+    req: S3Request<AbortMultipartUploadInput>,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let input = req.input;
+    store
+        .uploads()
+        .abort(&input.bucket, &input.key, &input.upload_id)
+        .await
+        .map_err(to_wire)?;
+    let mut response = S3Response::new(AbortMultipartUploadOutput::default());
+    response.status = Some(http::StatusCode::NO_CONTENT);
+    Ok(response)
+}
+
+pub(super) async fn list_parts(
+    store: &Store,
+    req: S3Request<ListPartsInput>,
+) -> S3Result<S3Response<ListPartsOutput>> {
+    let input = req.input;
+    let parts = store
+        .uploads()
+        .list_parts(&input.bucket, &input.key, &input.upload_id)
+        .await
+        .map_err(to_wire)?;
+    let marker = input.part_number_marker.unwrap_or(0).max(0) as u32;
+    let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+    let remaining: Vec<_> = parts
+        .into_iter()
+        .filter(|p| p.part_number > marker)
+        .collect();
+    let truncated = remaining.len() > max;
+    let page: Vec<_> = remaining.into_iter().take(max).collect();
+    let next = page.last().map(|p| p.part_number as i32);
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(input.upload_id),
+        max_parts: Some(max as i32),
+        is_truncated: Some(truncated),
+        next_part_number_marker: next,
+        parts: Some(
+            page.into_iter()
+                .map(|p| Part {
+                    part_number: Some(p.part_number as i32),
+                    e_tag: Some(ETag::Strong(p.etag)),
+                    size: Some(p.size as i64),
+                    last_modified: Some(timestamp(p.last_modified_ms)),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn list_multipart_uploads(
+    store: &Store,
+    req: S3Request<ListMultipartUploadsInput>,
+) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let mut input = req.input;
+    // An empty delimiter is no delimiter, and is not echoed.
+    input.delimiter = input.delimiter.filter(|d| !d.is_empty());
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
+    let uploads = store
+        .uploads()
+        .list(&input.bucket, &prefix)
+        .await
+        .map_err(to_wire)?;
+    let key_marker = input.key_marker.clone().unwrap_or_default();
+    // Uploads come ordered by key, then by initiation: resume after the upload
+    // the markers name, or after every upload of the marker key.
+    let resume_at = match input
+        .upload_id_marker
+        .as_deref()
+        .filter(|id| !id.is_empty())
+    {
+        _ if key_marker.is_empty() => 0,
+        Some(id) => uploads
+            .iter()
+            .position(|u| u.key == key_marker && u.upload_id == id)
+            .map(|i| i + 1)
+            .unwrap_or_else(|| uploads.partition_point(|u| u.key <= key_marker)),
+        None => uploads.partition_point(|u| u.key <= key_marker),
+    };
+    let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
+    let owner = owner(store);
+    let mut page = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    let mut truncated = false;
+    let mut next: Option<(String, String)> = None;
+    for upload in uploads.into_iter().skip(resume_at) {
+        let folded = delimiter.and_then(|d| {
+            upload.key[prefix.len()..]
+                .find(d)
+                .map(|i| upload.key[..prefix.len() + i + d.len()].to_owned())
+        });
+        if let Some(common) = &folded
+            && (prefixes.last() == Some(common) || key_marker.starts_with(common.as_str()))
+        {
+            continue;
+        }
+        if page.len() + prefixes.len() == max {
+            truncated = true;
+            break;
+        }
+        match folded {
+            Some(common) => {
+                next = Some((common.clone(), String::new()));
+                prefixes.push(common);
+            }
+            None => {
+                next = Some((upload.key.clone(), upload.upload_id.clone()));
+                page.push(MultipartUpload {
+                    key: Some(upload.key),
+                    upload_id: Some(upload.upload_id),
+                    initiated: Some(timestamp(upload.created_ms)),
+                    storage_class: Some(StorageClass::from(
+                        upload
+                            .attrs
+                            .storage_class
+                            .unwrap_or_else(|| "STANDARD".to_owned()),
+                    )),
+                    owner: Some(owner.clone()),
+                    initiator: Some(Initiator {
+                        display_name: owner.display_name.clone(),
+                        id: owner.id.clone(),
+                    }),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    let (next_key_marker, next_upload_id_marker) = match next.filter(|_| truncated) {
+        Some((key, id)) => (Some(key), Some(id)),
+        None => (None, None),
+    };
+    Ok(S3Response::new(ListMultipartUploadsOutput {
+        bucket: Some(input.bucket),
+        prefix: Some(prefix),
+        delimiter: input.delimiter,
+        key_marker: Some(key_marker),
+        upload_id_marker: Some(input.upload_id_marker.unwrap_or_default()),
+        max_uploads: Some(max as i32),
+        is_truncated: Some(truncated),
+        next_key_marker,
+        next_upload_id_marker,
+        encoding_type: input.encoding_type,
+        uploads: (!page.is_empty()).then_some(page),
+        common_prefixes: (!prefixes.is_empty()).then(|| {
+            prefixes
+                .into_iter()
+                .map(|p| CommonPrefix { prefix: Some(p) })
+                .collect()
+        }),
+        ..Default::default()
+    }))
+}

@@ -1,0 +1,71 @@
+//! What an SQS operation knows of its request besides its input: the shared state, the
+//! region the request was signed for, the account, and the host the client reached,
+//! with the queue URL conversions that depend on them.
+
+use eddy_store::Store;
+use eddy_store::sqs::{SqsError, SqsErrorKind, queue_url_path};
+
+use super::decode::Member;
+use crate::AppState;
+
+/// The request an operation serves.
+pub struct RequestContext<'a> {
+    pub state: &'a AppState,
+    /// The region of the request's signature (its credential scope).
+    pub region: &'a str,
+    /// The account whose queues the request addresses.
+    pub account_id: &'a str,
+    /// The request's Host header: queue URLs are built on it so that the client can
+    /// reach them.
+    pub host: &'a str,
+}
+
+impl<'a> RequestContext<'a> {
+    /// A request signed for `region` that reached eddy as `host`, in the store's account.
+    pub fn new(state: &'a AppState, region: &'a str, host: &'a str) -> Self {
+        Self {
+            state,
+            region,
+            account_id: &state.store.settings().account_id,
+            host,
+        }
+    }
+
+    pub fn store(&self) -> &'a Store {
+        &self.state.store
+    }
+
+    /// The URL of a queue, as the client reaches it.
+    pub fn queue_url(&self, name: &str) -> String {
+        format!(
+            "http://{}{}",
+            self.host,
+            queue_url_path(self.account_id, name)
+        )
+    }
+
+    /// The name of the queue of a required `QueueUrl` member.
+    pub fn queue(&self, queue_url: Member<String>) -> Result<String, SqsError> {
+        self.queue_name(&queue_url.required("QueueUrl")?)
+    }
+
+    /// The queue name of a queue URL (its last path segment), checking the account. A
+    /// bare path and a bare name are accepted as well.
+    pub fn queue_name(&self, url: &str) -> Result<String, SqsError> {
+        let without_query = url.split('?').next().unwrap_or(url);
+        let path = match without_query.split_once("://") {
+            Some((_, rest)) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+            None => without_query,
+        };
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        match segments.as_slice() {
+            [account, name] if *account == self.account_id => Ok((*name).to_owned()),
+            [_, _] => Err(SqsError::queue_does_not_exist()),
+            [name] => Ok((*name).to_owned()),
+            _ => Err(SqsError::new(
+                SqsErrorKind::InvalidAddress,
+                format!("The address {url} is not valid for this endpoint."),
+            )),
+        }
+    }
+}
