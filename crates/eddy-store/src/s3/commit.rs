@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use super::error::S3Error;
 use super::history;
-use super::model::{ObjectMeta, Versioning, new_version_id};
+use super::model::{ObjectAttrs, ObjectMeta, Versioning, new_version_id};
 use super::notification_rules::{ChangeContext, EventObject};
 use super::notifications::enqueue_events;
 use super::rows::{bucket_versioning, insert_current, load_object};
@@ -120,7 +120,7 @@ pub(crate) async fn commit_staged(
     key: &str,
     staged: StagedBlob,
     etag: String,
-    attrs: super::model::ObjectAttrs,
+    attrs: ObjectAttrs,
     event_name: &str,
     context: ChangeContext,
 ) -> Result<ObjectMeta, S3Error> {
@@ -129,7 +129,20 @@ pub(crate) async fn commit_staged(
         Some(data) => NewBlob::Inline(data),
         None => NewBlob::Placed,
     };
-    let meta = ObjectMeta {
+    let meta = new_version(bucket, key, &staged, etag, attrs);
+    commit_placed(shared, meta, bytes, event_name, context).await
+}
+
+/// The row of a new version of `bucket/key` whose bytes are `staged` (its version id
+/// is chosen when it commits).
+pub(crate) fn new_version(
+    bucket: &str,
+    key: &str,
+    staged: &StagedBlob,
+    etag: String,
+    attrs: ObjectAttrs,
+) -> ObjectMeta {
+    ObjectMeta {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
         blob: staged.id.clone(),
@@ -138,8 +151,7 @@ pub(crate) async fn commit_staged(
         last_modified_ms: now_ms(),
         attrs,
         version_id: None,
-    };
-    commit_placed(shared, meta, bytes, event_name, context).await
+    }
 }
 
 /// Commits a blob's row (with the bytes of an inline blob); on failure removes the

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::commit::{announce, commit_object};
+use super::commit::{announce, commit_object, new_version};
 use super::error::S3Error;
 use super::model::{MIN_PART_SIZE, ObjectAttrs, ObjectMeta, Part, Upload};
 use super::notification_rules::ChangeContext;
@@ -225,19 +225,11 @@ impl<'s> Uploads<'s> {
             .concat(chosen.iter().map(|p| p.blob.clone()).collect())
             .await?;
         let staged = blobs.place_or_discard(staged).await?;
-        let meta = ObjectMeta {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            blob: staged.id.clone(),
-            size: staged.size,
-            etag,
-            last_modified_ms: now_ms(),
-            attrs: ObjectAttrs {
-                part_sizes: chosen.iter().map(|p| p.size).collect(),
-                ..upload.attrs
-            },
-            version_id: None,
+        let attrs = ObjectAttrs {
+            part_sizes: chosen.iter().map(|p| p.size).collect(),
+            ..upload.attrs
         };
+        let meta = new_version(bucket, key, &staged, etag, attrs);
         // The row, the upload's removal and the events commit together.
         let blob = meta.blob.clone();
         let shared = self.shared.clone();
