@@ -6,7 +6,7 @@
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use eddy_engine::notify::{ChangeContext, EventObject, event_body};
+use eddy_store::s3::{ChangeContext, EventObject, event_body};
 
 use crate::clients::{Target, resolve_queue_url};
 
@@ -66,7 +66,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         for object in page.contents() {
             let Some(key) = object.key() else { continue };
             let etag = object.e_tag().map(|e| e.trim_matches('"').to_owned());
-            let sequencer = format!("{:016X}", eddy_engine::time::now_ms() * 1_000_000 + sent);
+            let sequencer = format!("{:016X}", eddy_store::time::now_ms() * 1_000_000 + sent);
             let body = event_body(
                 &region,
                 "eddy-backfill",
@@ -81,7 +81,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
                     sequencer,
                 },
                 &context,
-                eddy_engine::time::now_ms(),
+                eddy_store::time::now_ms(),
             );
             pending.push(body);
             if pending.len() == 10 {

@@ -350,15 +350,15 @@ impl MappingConfig {
                 );
             }
         }
-        if self.filter_criteria.len() > eddy_engine::event_filter::MAX_FILTERS {
+        if self.filter_criteria.len() > eddy_pipeline::event_filter::MAX_FILTERS {
             bail!(
                 "{key}.filter_criteria has {} patterns: at most {} are allowed",
                 self.filter_criteria.len(),
-                eddy_engine::event_filter::MAX_FILTERS
+                eddy_pipeline::event_filter::MAX_FILTERS
             );
         }
         for (index, pattern) in self.filter_criteria.iter().enumerate() {
-            eddy_engine::event_filter::FilterPattern::parse(pattern)
+            eddy_pipeline::event_filter::FilterPattern::parse(pattern)
                 .with_context(|| format!("{key}.filter_criteria[{index}]"))?;
         }
         Ok(())

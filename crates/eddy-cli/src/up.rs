@@ -11,14 +11,17 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use eddy_engine::event_filter::FilterPattern;
-use eddy_engine::mapping::{self, BuiltinCopyFunction, Function, MappingHandle, MappingSettings};
-use eddy_engine::notify::{ChangeContext, QueueNotification};
-use eddy_engine::objects::S3Error;
-use eddy_engine::{Engine, EngineSettings};
 use eddy_function::CopyOptions;
-use eddy_server::runtime_api::{ExternalFunction, ExternalFunctionConfig};
+use eddy_pipeline::builtin::BuiltinCopyFunction;
+use eddy_pipeline::event_filter::FilterPattern;
+use eddy_pipeline::external::{ExternalFunction, ExternalFunctionConfig};
+use eddy_pipeline::function::Function;
+use eddy_pipeline::mapping::{self, MappingHandle, MappingSettings};
 use eddy_server::{AppState, Credential, Server};
+use eddy_store::s3::S3Error;
+use eddy_store::s3::{ChangeContext, QueueNotification};
+use eddy_store::{Store, StoreSettings};
+use eddy_telemetry::Telemetry;
 
 use crate::config::{
     BUILTIN_COPY, EddyConfig, FunctionConfig, MappingConfig, UNSET_MAXIMUM_CONCURRENCY,
@@ -46,9 +49,9 @@ fn load_config(path: Option<PathBuf>) -> anyhow::Result<EddyConfig> {
 
 /// Creates the buckets, queues and notification of the configured pipeline, keeping
 /// what exists and bringing changed settings up to date.
-async fn provision(engine: &Engine, config: &EddyConfig) -> anyhow::Result<()> {
+async fn provision(store: &Store, config: &EddyConfig) -> anyhow::Result<()> {
     for bucket in [&config.source_bucket_name, &config.destination_bucket_name] {
-        match engine.create_bucket(bucket).await {
+        match store.buckets().create(bucket).await {
             Ok(()) | Err(S3Error::BucketAlreadyOwnedByYou) => {}
             Err(error) => {
                 return Err(error).with_context(|| format!("cannot create bucket {bucket}"));
@@ -59,9 +62,9 @@ async fn provision(engine: &Engine, config: &EddyConfig) -> anyhow::Result<()> {
         "MessageRetentionPeriod".to_owned(),
         config.dlq_message_retention_seconds.to_string(),
     )]);
-    ensure_queue(engine, &config.dlq_name, dlq_attributes).await?;
+    ensure_queue(store, &config.dlq_name, dlq_attributes).await?;
     let redrive = serde_json::json!({
-        "deadLetterTargetArn": engine.queue_arn(&config.dlq_name),
+        "deadLetterTargetArn": store.queue_arn(&config.dlq_name),
         "maxReceiveCount": config.max_receive_count,
     })
     .to_string();
@@ -76,24 +79,28 @@ async fn provision(engine: &Engine, config: &EddyConfig) -> anyhow::Result<()> {
         ),
         ("RedrivePolicy".to_owned(), redrive),
     ]);
-    ensure_queue(engine, &config.queue_name, queue_attributes).await?;
+    ensure_queue(store, &config.queue_name, queue_attributes).await?;
 
     let wanted = vec![QueueNotification {
         id: "eddy-file-events".to_owned(),
-        queue_arn: engine.queue_arn(&config.queue_name),
+        queue_arn: store.queue_arn(&config.queue_name),
         events: vec!["s3:ObjectCreated:*".to_owned()],
         prefix: Some(config.notification_filter_prefix.clone()).filter(|p| !p.is_empty()),
         suffix: Some(config.notification_filter_suffix.clone()).filter(|s| !s.is_empty()),
     }];
-    let current = engine.get_notifications(&config.source_bucket_name).await?;
+    let current = store
+        .notifications()
+        .get(&config.source_bucket_name)
+        .await?;
     if current != wanted {
         let context = ChangeContext {
             request_id: "EDDYPROVISIONING".to_owned(),
             host_id: "eddy".to_owned(),
             source_ip: "127.0.0.1".to_owned(),
         };
-        engine
-            .put_notifications(&config.source_bucket_name, wanted, context)
+        store
+            .notifications()
+            .put(&config.source_bucket_name, wanted, context)
             .await
             .context("cannot configure the source bucket's notification")?;
     }
@@ -101,17 +108,19 @@ async fn provision(engine: &Engine, config: &EddyConfig) -> anyhow::Result<()> {
 }
 
 async fn ensure_queue(
-    engine: &Engine,
+    store: &Store,
     name: &str,
     attributes: BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
-    match engine.get_queue(name).await {
-        Ok(_) => engine
-            .set_queue_attributes(name, attributes)
+    match store.queues().get(name).await {
+        Ok(_) => store
+            .queues()
+            .set_attributes(name, attributes)
             .await
             .with_context(|| format!("cannot update queue {name}")),
-        Err(_) => engine
-            .create_queue(name.to_owned(), attributes, BTreeMap::new())
+        Err(_) => store
+            .queues()
+            .create(name.to_owned(), attributes, BTreeMap::new())
             .await
             .map(|_| ())
             .with_context(|| format!("cannot create queue {name}")),
@@ -219,7 +228,7 @@ fn mapping_settings(mapping: &MappingConfig, function: &FunctionConfig) -> Mappi
 /// Creates the functions, checks every mapping against its queue (Lambda's start-up
 /// rules) and starts the mappings.
 async fn start_pipeline(
-    engine: &Engine,
+    store: &Store,
     config: &EddyConfig,
     endpoint_url: &str,
 ) -> anyhow::Result<Pipeline> {
@@ -233,7 +242,7 @@ async fn start_pipeline(
             .map(|f| (m, f))
     }) {
         let mapping_settings = mapping_settings(mapping, function);
-        mapping::check(engine, &mapping_settings)
+        mapping::check(store, &mapping_settings)
             .await
             .with_context(|| {
                 format!(
@@ -257,7 +266,7 @@ async fn start_pipeline(
         let instance: Arc<dyn Function> = if function.is_builtin() {
             Arc::new(BuiltinCopyFunction::new(
                 function.name.clone(),
-                engine.clone(),
+                store.clone(),
                 CopyOptions {
                     destination_bucket,
                     destination_prefix,
@@ -305,7 +314,7 @@ async fn start_pipeline(
         };
         tracing::info!(queue = %mapping_settings.queue_name, function = %function_name, batch_size = mapping_settings.batch_size, maximum_concurrency = mapping_settings.maximum_concurrency, filters = mapping_settings.filters.len(), "event source mapping enabled");
         handles.push(mapping::start(
-            engine.clone(),
+            store.clone(),
             mapping_settings,
             function.clone(),
         ));
@@ -336,13 +345,14 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     if !address.ip().is_loopback() {
         tracing::warn!(%address, "listening beyond this machine: anyone who can reach it and knows the credentials can use eddy");
     }
-    let engine = Engine::open(
+    let store = Store::open(
         &options.data_dir,
-        EngineSettings {
+        StoreSettings {
             region: config.region.clone(),
             account_id: config.account_id.clone(),
             access_key_id: config.access_key_id.clone(),
         },
+        Telemetry::default(),
     )
     .with_context(|| {
         format!(
@@ -350,14 +360,14 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             options.data_dir.display()
         )
     })?;
-    provision(&engine, &config).await?;
+    provision(&store, &config).await?;
 
     let listener = TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
     let state = AppState::new(
-        engine.clone(),
+        store.clone(),
         config
             .credential_pairs()
             .into_iter()
@@ -374,17 +384,17 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
 
     let endpoint_url = format!("http://{}", loopback(bound));
-    let pipeline = match start_pipeline(&engine, &config, &endpoint_url).await {
+    let pipeline = match start_pipeline(&store, &config, &endpoint_url).await {
         Ok(pipeline) => pipeline,
         Err(error) => {
             let _ = shutdown_tx.send(true);
             let _ = serving.await;
-            engine.close();
+            store.close();
             return Err(error);
         }
     };
     let maintenance = {
-        let engine = engine.clone();
+        let store = store.clone();
         let mut shutdown = shutdown_rx.clone();
         tokio::spawn(async move {
             loop {
@@ -392,7 +402,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                     _ = tokio::time::sleep(Duration::from_secs(10)) => {}
                     _ = shutdown.changed() => return,
                 }
-                match engine.expire_messages().await {
+                match store.messages().expire().await {
                     Ok(0) => {}
                     Ok(n) => {
                         tracing::info!(expired = n, "removed messages past their retention period")
@@ -420,7 +430,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     pipeline.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;
-    engine.close();
+    store.close();
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,29 +1,35 @@
 //! `eddy worker`: the copy function as a long-running consumer of any SQS-compatible
 //! queue, writing to any S3-compatible store (AWS itself, eddy, another emulator).
 //!
-//! Credentials and region come from the usual AWS environment and profiles. Each of
-//! `--concurrency` consumers long-polls for up to 10 messages, hands them to the copy
-//! function as a Lambda SQS event, and deletes the successes with one
-//! DeleteMessageBatch; failed messages stay and reappear after their visibility timeout
-//! (and reach the DLQ after maxReceiveCount). While a batch runs, a heartbeat extends
-//! its messages' visibility (ChangeMessageVisibilityBatch) so long copies are not handed
-//! to another consumer. SIGTERM or SIGINT stops receiving, lets in-flight batches finish
-//! and delete what they processed, and deletes nothing else.
+//! Credentials and region come from the usual AWS environment and profiles. The worker
+//! runs the pipeline's poller (`eddy_pipeline::poller`, the loop event source mappings
+//! use) over the AWS SDK: each of `--concurrency` pollers long-polls for up to 10
+//! messages, hands them to the copy function as a Lambda SQS event, and deletes the
+//! successes with DeleteMessageBatch; failed messages stay and reappear after their
+//! visibility timeout (and reach the DLQ after maxReceiveCount). While a batch runs, a
+//! heartbeat extends its messages' visibility (ChangeMessageVisibilityBatch) so long
+//! copies are not handed to another consumer. SIGTERM or SIGINT stops receiving, lets
+//! in-flight batches finish and delete what they processed, and deletes nothing else.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageSystemAttributeName, QueueAttributeName,
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
 };
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use futures::future::BoxFuture;
 
-use eddy_events::lambda::{SqsEvent, SqsMessage};
+use eddy_events::lambda::{
+    EventSourceQueue, ReceivedSqsMessage, SqsMessage, message_attribute, sqs_event,
+};
 use eddy_function::CopyOptions;
 use eddy_function::aws_store::AwsS3Store;
+use eddy_pipeline::poller::{
+    self, BatchHandler, BatchOutcome, MessageQueue, PollerSettings, QueueError,
+};
 
 /// What `eddy worker` was asked to do.
 pub struct WorkerOptions {
@@ -32,17 +38,6 @@ pub struct WorkerOptions {
     pub destination_prefix: String,
     pub endpoint_url: Option<String>,
     pub concurrency: u32,
-}
-
-/// What every consumer shares.
-struct Consumer {
-    sqs: aws_sdk_sqs::Client,
-    store: AwsS3Store,
-    options: CopyOptions,
-    queue_url: String,
-    queue_arn: String,
-    region: String,
-    visibility_timeout: u64,
 }
 
 pub async fn run(options: WorkerOptions) -> anyhow::Result<()> {
@@ -81,30 +76,38 @@ pub async fn run(options: WorkerOptions) -> anyhow::Result<()> {
     let visibility_timeout = attribute(QueueAttributeName::VisibilityTimeout)
         .parse()
         .unwrap_or(30);
-    let queue_arn = attribute(QueueAttributeName::QueueArn);
     let region = sdk
         .region()
         .map(|r| r.to_string())
         .unwrap_or_else(|| "us-east-1".to_owned());
-    let consumer = Arc::new(Consumer {
+    let queue = Arc::new(SdkQueue {
         sqs,
+        queue_url: options.queue_url.clone(),
+        source: EventSourceQueue {
+            arn: attribute(QueueAttributeName::QueueArn),
+            region,
+        },
+    });
+    let copier = Arc::new(CopyBatches {
         store: AwsS3Store::new(s3),
         options: CopyOptions {
             destination_bucket: options.destination_bucket.clone(),
             destination_prefix: options.destination_prefix.clone(),
         },
-        queue_url: options.queue_url.clone(),
-        queue_arn,
-        region,
-        visibility_timeout,
     });
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let mut consumers = JoinSet::new();
-    for number in 0..options.concurrency {
-        let consumer = consumer.clone();
-        let shutdown = shutdown_rx.clone();
-        consumers.spawn(async move { consume(consumer, number, shutdown).await });
-    }
+    let pollers = poller::start(
+        queue,
+        copier,
+        PollerSettings {
+            name: options.queue_url.clone(),
+            batch_size: 10,
+            batching_window: Duration::ZERO,
+            max_payload_bytes: None,
+            heartbeat: (visibility_timeout > 0).then(|| Duration::from_secs(visibility_timeout)),
+            initial_pollers: options.concurrency,
+            maximum_pollers: options.concurrency,
+        },
+    );
     println!(
         "eddy worker ready: {} -> s3://{}/{} ({} consumers, visibility timeout {} s)",
         options.queue_url,
@@ -115,177 +118,186 @@ pub async fn run(options: WorkerOptions) -> anyhow::Result<()> {
     );
     let signal = crate::up::wait_for_signal().await;
     tracing::info!(signal, "stopping: finishing in-flight batches");
-    let _ = shutdown_tx.send(true);
-    while consumers.join_next().await.is_some() {}
+    pollers.stop().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// One consumer: receive, process, delete, until shutdown.
-async fn consume(consumer: Arc<Consumer>, number: u32, mut shutdown: watch::Receiver<bool>) {
-    let mut backoff = Duration::ZERO;
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        if !backoff.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
-        let receive = consumer
-            .sqs
-            .receive_message()
-            .queue_url(&consumer.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(20)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .send();
-        // A receive cut short by shutdown hands out nothing this consumer processes;
-        // whatever it took reappears after its visibility timeout.
-        let received = tokio::select! {
-            received = receive => received,
-            _ = shutdown.changed() => return,
-        };
-        let messages = match received {
-            Ok(output) => output.messages.unwrap_or_default(),
-            Err(error) => {
-                tracing::warn!(consumer = number, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "receive failed");
-                backoff = (backoff * 2).clamp(Duration::from_millis(250), Duration::from_secs(10));
-                continue;
-            }
-        };
-        backoff = Duration::ZERO;
-        if !messages.is_empty() {
-            process(&consumer, messages).await;
-        }
-    }
+/// The worker's queue, through the AWS SDK.
+struct SdkQueue {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    source: EventSourceQueue,
 }
 
-/// Runs the copy function on one batch with a visibility heartbeat, then deletes the
-/// messages that succeeded.
-async fn process(consumer: &Consumer, messages: Vec<Message>) {
-    let event = lambda_event(consumer, &messages);
-    let (done_tx, done_rx) = watch::channel(false);
-    let heartbeat = heartbeat(consumer, &messages, done_rx);
-    let work = async {
-        let reports =
-            eddy_function::process_batch(&consumer.store, &consumer.options, &event).await;
-        let _ = done_tx.send(true);
-        reports
-    };
-    let (reports, ()) = tokio::join!(work, heartbeat);
-    let failed: std::collections::HashSet<String> = reports
-        .iter()
-        .filter(|r| r.failed())
-        .map(|r| r.message_id.clone())
-        .collect();
-    let succeeded: Vec<&Message> = messages
-        .iter()
-        .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
-        .collect();
-    if !failed.is_empty() {
-        tracing::info!(failed = failed.len(), "messages left for retry");
-    }
-    for chunk in succeeded.chunks(10) {
-        let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
-            .iter()
-            .enumerate()
-            .filter_map(|(index, message)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .receipt_handle(message.receipt_handle().unwrap_or_default())
-                    .build()
-                    .ok()
-            })
-            .collect();
-        match consumer
-            .sqs
-            .delete_message_batch()
-            .queue_url(&consumer.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
-            Ok(output) if !output.failed().is_empty() => {
-                tracing::warn!(failed = ?output.failed(), "some processed messages could not be deleted")
-            }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "could not delete processed messages")
-            }
-        }
-    }
+/// An SDK error with its causes, for the poller's logs.
+fn sdk_error<E>(error: E) -> QueueError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    Box::new(error)
 }
 
-/// Extends the batch's visibility every half visibility timeout until `done`.
-async fn heartbeat(consumer: &Consumer, messages: &[Message], mut done: watch::Receiver<bool>) {
-    if consumer.visibility_timeout == 0 {
-        return;
-    }
-    let period =
-        Duration::from_millis(consumer.visibility_timeout * 500).max(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(period) => {}
-            _ = done.changed() => return,
-        }
-        for chunk in messages.chunks(10) {
-            let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
-                .iter()
-                .enumerate()
-                .filter_map(|(index, message)| {
-                    ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(index.to_string())
-                        .receipt_handle(message.receipt_handle().unwrap_or_default())
-                        .visibility_timeout(consumer.visibility_timeout as i32)
-                        .build()
-                        .ok()
-                })
-                .collect();
-            let result = consumer
-                .sqs
-                .change_message_visibility_batch()
-                .queue_url(&consumer.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await;
-            match result {
-                Ok(_) => tracing::debug!(messages = chunk.len(), "visibility extended"),
-                Err(error) => {
-                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "could not extend visibility")
-                }
-            }
-        }
-    }
-}
-
-/// The Lambda SQS event of a received batch, as an event source mapping would build it.
-fn lambda_event(consumer: &Consumer, messages: &[Message]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = messages
-        .iter()
-        .map(|m| {
-            let mut record = SqsMessage::default();
-            record.message_id = m.message_id().map(str::to_owned);
-            record.receipt_handle = m.receipt_handle().map(str::to_owned);
-            record.body = m.body().map(str::to_owned);
-            record.md5_of_body = m.md5_of_body().map(str::to_owned);
-            record.attributes = m
-                .attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            record.event_source = Some("aws:sqs".to_owned());
-            record.event_source_arn = Some(consumer.queue_arn.clone());
-            record.aws_region = Some(consumer.region.clone());
-            record
+/// The record of a message the SDK received.
+fn record(source: &EventSourceQueue, message: Message) -> SqsMessage {
+    let message_attributes = message
+        .message_attributes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, value): (String, MessageAttributeValue)| {
+            let attribute = message_attribute(
+                value.data_type,
+                value.string_value,
+                value.binary_value.map(|blob| blob.into_inner()),
+            );
+            (name, attribute)
         })
         .collect();
-    event
+    source.record(ReceivedSqsMessage {
+        message_id: message.message_id.unwrap_or_default(),
+        receipt_handle: message.receipt_handle.unwrap_or_default(),
+        body: message.body.unwrap_or_default(),
+        md5_of_body: message.md5_of_body.unwrap_or_default(),
+        md5_of_message_attributes: message.md5_of_message_attributes,
+        attributes: message
+            .attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value))
+            .collect(),
+        message_attributes,
+    })
+}
+
+impl MessageQueue for SdkQueue {
+    fn receive(
+        &self,
+        max_messages: u32,
+        wait: Duration,
+    ) -> BoxFuture<'_, Result<Vec<SqsMessage>, QueueError>> {
+        Box::pin(async move {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(max_messages as i32)
+                .wait_time_seconds(wait.as_secs() as i32)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            Ok(output
+                .messages
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| record(&self.source, m))
+                .collect())
+        })
+    }
+
+    fn delete(&self, receipt_handles: Vec<String>) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            let mut failed = Vec::new();
+            for chunk in receipt_handles.chunks(10) {
+                let entries = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(index, handle)| {
+                        DeleteMessageBatchRequestEntry::builder()
+                            .id(index.to_string())
+                            .receipt_handle(handle)
+                            .build()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(sdk_error)?;
+                let output = self
+                    .sqs
+                    .delete_message_batch()
+                    .queue_url(&self.queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                failed.extend(output.failed);
+            }
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("some processed messages could not be deleted: {failed:?}").into())
+            }
+        })
+    }
+
+    fn change_visibility(
+        &self,
+        receipt_handles: Vec<String>,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            let mut first_error = None;
+            for chunk in receipt_handles.chunks(10) {
+                let entries = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(index, handle)| {
+                        ChangeMessageVisibilityBatchRequestEntry::builder()
+                            .id(index.to_string())
+                            .receipt_handle(handle)
+                            .visibility_timeout(timeout.as_secs() as i32)
+                            .build()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(sdk_error)?;
+                let result = self
+                    .sqs
+                    .change_message_visibility_batch()
+                    .queue_url(&self.queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await;
+                if let Err(error) = result {
+                    first_error.get_or_insert(sdk_error(error));
+                }
+            }
+            match first_error {
+                None => Ok(()),
+                Some(error) => Err(error),
+            }
+        })
+    }
+}
+
+/// The copy function over the AWS SDK, as the worker's batch handler: every record it
+/// did not fail is done.
+struct CopyBatches {
+    store: AwsS3Store,
+    options: CopyOptions,
+}
+
+impl BatchHandler for CopyBatches {
+    fn handle(&self, records: Vec<SqsMessage>) -> BoxFuture<'_, BatchOutcome> {
+        Box::pin(async move {
+            let event = sqs_event(records);
+            let reports = eddy_function::process_batch(&self.store, &self.options, &event).await;
+            let failed: HashSet<String> = reports
+                .into_iter()
+                .filter(|r| r.failed())
+                .map(|r| r.message_id)
+                .collect();
+            if !failed.is_empty() {
+                tracing::info!(failed = failed.len(), "messages left for retry");
+            }
+            let done = event
+                .records
+                .into_iter()
+                .filter(|r| !failed.contains(r.message_id.as_deref().unwrap_or_default()))
+                .filter_map(|r| r.receipt_handle)
+                .collect();
+            BatchOutcome {
+                done,
+                succeeded: true,
+            }
+        })
+    }
 }

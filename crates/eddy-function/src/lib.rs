@@ -59,7 +59,7 @@ pub enum CopyError {
     Failed(String),
 }
 
-/// An object store the function can copy within: the local engine or Amazon S3.
+/// An object store the function can copy within: the local store or Amazon S3.
 pub trait ObjectStore: Send + Sync {
     /// Copies `source` to `destination`, keeping content type and user metadata, only if
     /// the source still has `source_etag` (when given).

@@ -3,11 +3,12 @@
 //! SQS credential scope, a form-encoded POST or an `Action` query parameter (the SQS
 //! query protocol) go to SQS, `/_eddy/` to the pages, everything else to S3.
 //! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
-//! [`runtime_api`] serves the Lambda Runtime API to external function processes, each on
-//! its own loopback port.
+//!
+//! The server owns HTTP only: it turns requests into operations of the store
+//! (`eddy-store`) and their results into AWS's wire shapes. It must not know SQL, object
+//! files, functions or mappings.
 
 pub mod pages;
-pub mod runtime_api;
 pub mod s3;
 pub mod sigv4;
 pub mod sqs;
@@ -24,8 +25,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use eddy_engine::Engine;
-use eddy_engine::sqs::{SqsError, SqsErrorKind};
+use eddy_store::Store;
+use eddy_store::sqs::{SqsError, SqsErrorKind};
+use eddy_telemetry::SqsRequestServed;
 
 /// Request ids of one request, shared by its response headers and its S3 events.
 #[derive(Debug, Clone)]
@@ -38,7 +40,7 @@ pub struct RequestIds {
 impl RequestIds {
     pub fn generate() -> Self {
         use base64::Engine as _;
-        let id = eddy_engine::ids::random_uuid();
+        let id = eddy_store::ids::random_uuid();
         let request_id = id.simple().to_string().to_uppercase()[..16].to_owned();
         let host_id = base64::engine::general_purpose::STANDARD.encode(id.as_bytes());
         Self {
@@ -58,7 +60,7 @@ pub struct Credential {
 
 /// State shared by every request.
 pub struct AppState {
-    pub engine: Engine,
+    pub store: Store,
     pub credentials: Vec<Credential>,
     pub started: Instant,
     /// The Prometheus recorder's handle, when metrics are enabled.
@@ -69,9 +71,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(engine: Engine, credentials: Vec<Credential>) -> Self {
+    pub fn new(store: Store, credentials: Vec<Credential>) -> Self {
         Self {
-            engine,
+            store,
             credentials,
             started: Instant::now(),
             metrics: None,
@@ -130,7 +132,7 @@ pub struct Server {
 
 impl Server {
     pub fn new(state: AppState) -> Self {
-        let s3 = s3::front::service(state.engine.clone(), &state.credentials);
+        let s3 = s3::front::service(state.store.clone(), &state.credentials);
         Self {
             state: Arc::new(state),
             s3,
@@ -217,11 +219,15 @@ impl Server {
                     &ids,
                 ),
             };
-            eddy_engine::telemetry::sqs_request(&operation, response.status().as_u16());
+            self.state.store.telemetry().emit(SqsRequestServed {
+                operation: &operation,
+                status: response.status().as_u16(),
+            });
             response
         } else {
-            let account_id = &self.state.engine.settings().account_id;
-            s3::front::handle(&self.s3, request, &ids, account_id).await
+            let store = &self.state.store;
+            let account_id = &store.settings().account_id;
+            s3::front::handle(&self.s3, request, &ids, account_id, store.telemetry()).await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {

@@ -14,8 +14,8 @@ use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::json;
 
-use eddy_engine::objects::ListQuery;
-use eddy_engine::telemetry::names;
+use eddy_store::s3::ListQuery;
+use eddy_telemetry::QueueDepthObserved;
 
 use crate::AppState;
 
@@ -74,15 +74,16 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
         },
         (Method::GET, "/_eddy/api/messages") => {
             let limit = param("limit").parse().unwrap_or(50).min(1000);
-            match state.engine.peek_messages(&param("queue"), limit).await {
+            match state.store.messages().peek(&param("queue"), limit).await {
                 Ok(messages) => json_response(StatusCode::OK, json!({ "messages": messages })),
                 Err(error) => server_error(error.to_string()),
             }
         }
         (Method::GET, "/_eddy/api/objects") => {
             let page = state
-                .engine
-                .list_objects(
+                .store
+                .objects()
+                .list(
                     &param("bucket"),
                     ListQuery {
                         prefix: param("prefix"),
@@ -119,19 +120,25 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
             )
         }
         (Method::POST, "/_eddy/api/redrive") => {
-            match state.engine.redrive_dead_letters(&param("queue")).await {
+            match state
+                .store
+                .messages()
+                .redrive_dead_letters(&param("queue"))
+                .await
+            {
                 Ok(moved) => json_response(StatusCode::OK, json!({ "moved": moved })),
                 Err(error) => server_error(error.to_string()),
             }
         }
-        (Method::POST, "/_eddy/api/purge") => match state.engine.purge_queue(&param("queue")).await
-        {
-            Ok(purged) => json_response(StatusCode::OK, json!({ "purged": purged })),
-            Err(error) => json_response(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": error.to_string() }),
-            ),
-        },
+        (Method::POST, "/_eddy/api/purge") => {
+            match state.store.queues().purge(&param("queue")).await {
+                Ok(purged) => json_response(StatusCode::OK, json!({ "purged": purged })),
+                Err(error) => json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "error": error.to_string() }),
+                ),
+            }
+        }
         _ if is_post => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"error": "no such action"}),
@@ -142,16 +149,16 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
 
 /// Every queue with its counts and redrive relations.
 pub async fn queue_views(state: &AppState, host: &str) -> Result<Vec<QueueView>, String> {
-    let engine = &state.engine;
-    let snapshot = engine.queue_snapshot().await.map_err(|e| e.to_string())?;
-    let now = eddy_engine::time::now_ms();
+    let store = &state.store;
+    let snapshot = store.queues().snapshot().await.map_err(|e| e.to_string())?;
+    let now = eddy_store::time::now_ms();
     let mut views = Vec::with_capacity(snapshot.len());
     for (queue, counts) in snapshot {
-        let policy = queue.attributes.redrive_policy();
+        let policy = queue.attributes.redrive_policy.as_ref();
         views.push(QueueView {
             url: format!(
                 "http://{host}/{}/{}",
-                engine.settings().account_id,
+                store.settings().account_id,
                 queue.name
             ),
             visible: counts.visible,
@@ -183,14 +190,15 @@ pub async fn queue_views(state: &AppState, host: &str) -> Result<Vec<QueueView>,
 async fn overview(state: &AppState, host: &str) -> Result<serde_json::Value, String> {
     let queues = queue_views(state, host).await?;
     let buckets: Vec<String> = state
-        .engine
-        .list_buckets()
+        .store
+        .buckets()
+        .list()
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
         .map(|b| b.name)
         .collect();
-    let activity = state.engine.activity();
+    let activity = state.store.telemetry().activity();
     let recent = activity.recent(25);
     let summary = activity.latency_summary();
     let counters = activity.counters();
@@ -217,13 +225,13 @@ async fn metrics(state: &AppState) -> Response<s3s::Body> {
     // Depths and ages are read from the store at scrape time.
     if let Ok(views) = queue_views(state, "127.0.0.1").await {
         for view in views {
-            let label = view.name.clone();
-            metrics::gauge!(names::SQS_VISIBLE, "queue" => label.clone()).set(view.visible as f64);
-            metrics::gauge!(names::SQS_NOT_VISIBLE, "queue" => label.clone())
-                .set(view.not_visible as f64);
-            metrics::gauge!(names::SQS_DELAYED, "queue" => label.clone()).set(view.delayed as f64);
-            metrics::gauge!(names::SQS_OLDEST_AGE, "queue" => label)
-                .set(view.oldest_age_seconds as f64);
+            state.store.telemetry().emit(QueueDepthObserved {
+                queue: &view.name,
+                visible: view.visible,
+                not_visible: view.not_visible,
+                delayed: view.delayed,
+                oldest_age_seconds: view.oldest_age_seconds,
+            });
         }
     }
     handle.run_upkeep();
@@ -235,7 +243,7 @@ async fn metrics(state: &AppState) -> Response<s3s::Body> {
 }
 
 async fn download(state: &AppState, bucket: &str, key: &str) -> Response<s3s::Body> {
-    let (meta, content) = match state.engine.open_object_version(bucket, key, None).await {
+    let (meta, content) = match state.store.objects().open_version(bucket, key, None).await {
         Ok(opened) => opened,
         Err(error) => {
             return json_response(StatusCode::NOT_FOUND, json!({ "error": error.to_string() }));

@@ -1,15 +1,15 @@
 //! Property tests of the request parsers: SigV4 Authorization headers and presigned
 //! queries, and SQS input (query-protocol forms and JSON bodies) read and run through
-//! every operation against a real engine. None may panic; bad input is a client error
+//! every operation against a real store. None may panic; bad input is a client error
 //! (4xx), never an internal one.
 
 use std::collections::BTreeMap;
 
-use eddy_engine::{Engine, EngineSettings};
 use eddy_server::sigv4::{parse_authorization, presigned_scope_service};
 use eddy_server::sqs::query::parse_request;
 use eddy_server::sqs::{Protocol, Reply, RequestContext, SqsOperation};
 use eddy_server::{AppState, Credential};
+use eddy_store::{Store, StoreSettings};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -122,19 +122,20 @@ fn form_name() -> impl Strategy<Value = String> {
     .prop_map(|parts| parts.join("."))
 }
 
-fn engine() -> (tempfile::TempDir, AppState) {
+fn store() -> (tempfile::TempDir, AppState) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = Engine::open(
+    let store = Store::open(
         &dir.path().join("data"),
-        EngineSettings {
+        StoreSettings {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             access_key_id: "test".into(),
         },
+        Default::default(),
     )
-    .expect("engine opens");
+    .expect("store opens");
     let state = AppState::new(
-        engine,
+        store,
         vec![Credential {
             access_key_id: "test".into(),
             secret_access_key: "test".into(),
@@ -149,7 +150,7 @@ fn run_checked(
     runtime: &tokio::runtime::Runtime,
     state: &AppState,
     protocol: Protocol,
-    operation: Result<SqsOperation, eddy_engine::sqs::SqsError>,
+    operation: Result<SqsOperation, eddy_store::sqs::SqsError>,
 ) -> Result<(), TestCaseError> {
     let described = format!("{operation:?}");
     let context = RequestContext::new(state, "us-east-1", "localhost:4566");
@@ -247,14 +248,14 @@ proptest! {
 }
 
 thread_local! {
-    /// One engine (with the queue `file-events`) per test thread.
+    /// One store (with the queue `file-events`) per test thread.
     static STATE: (tokio::runtime::Runtime, tempfile::TempDir, AppState) = {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let (dir, state) = runtime.block_on(async {
-            let (dir, state) = engine();
+            let (dir, state) = store();
             state
-                .engine
-                .create_queue("file-events".into(), BTreeMap::new(), BTreeMap::new())
+                .store
+                .queues().create("file-events".into(), BTreeMap::new(), BTreeMap::new())
                 .await
                 .expect("queue");
             (dir, state)

@@ -9,14 +9,14 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::objects::S3Error;
+use eddy_store::Store;
+use eddy_store::s3::S3Error;
 
 use super::convert::{decode_token, encode_token, owner, timestamp};
 use super::errors::to_wire;
 
 pub(super) async fn create_bucket(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
     let bucket = &req.input.bucket;
@@ -32,7 +32,7 @@ pub(super) async fn create_bucket(
         .as_ref()
         .and_then(|c| c.location_constraint.as_ref())
     {
-        let region = &engine.settings().region;
+        let region = &store.settings().region;
         // us-east-1 is named by leaving the constraint out; naming it is refused.
         if constraint.as_str() == "us-east-1" && region == "us-east-1" {
             return Err(s3_error!(
@@ -50,11 +50,11 @@ pub(super) async fn create_bucket(
             ));
         }
     }
-    match engine.create_bucket(bucket).await {
+    match store.buckets().create(bucket).await {
         Ok(()) => {}
         // us-east-1 answers a repeated CreateBucket by its owner with 200 OK; every
         // other region with 409 BucketAlreadyOwnedByYou.
-        Err(S3Error::BucketAlreadyOwnedByYou) if engine.settings().region == "us-east-1" => {}
+        Err(S3Error::BucketAlreadyOwnedByYou) if store.settings().region == "us-east-1" => {}
         Err(error) => return Err(to_wire(error)),
     }
     Ok(S3Response::new(CreateBucketOutput {
@@ -63,22 +63,24 @@ pub(super) async fn create_bucket(
 }
 
 pub(super) async fn delete_bucket(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<DeleteBucketInput>,
 ) -> S3Result<S3Response<DeleteBucketOutput>> {
-    engine
-        .delete_bucket(&req.input.bucket)
+    store
+        .buckets()
+        .delete(&req.input.bucket)
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(DeleteBucketOutput {}))
 }
 
 pub(super) async fn head_bucket(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<HeadBucketInput>,
 ) -> S3Result<S3Response<HeadBucketOutput>> {
-    let bucket = engine
-        .get_bucket(&req.input.bucket)
+    let bucket = store
+        .buckets()
+        .get(&req.input.bucket)
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(HeadBucketOutput {
@@ -88,7 +90,7 @@ pub(super) async fn head_bucket(
 }
 
 pub(super) async fn list_buckets(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<ListBucketsInput>,
 ) -> S3Result<S3Response<ListBucketsOutput>> {
     let input = req.input;
@@ -99,8 +101,9 @@ pub(super) async fn list_buckets(
         .map(decode_token)
         .transpose()?;
     let prefix = input.prefix.clone().unwrap_or_default();
-    let mut matching: Vec<_> = engine
-        .list_buckets()
+    let mut matching: Vec<_> = store
+        .buckets()
+        .list()
         .await
         .map_err(to_wire)?
         .into_iter()
@@ -124,18 +127,19 @@ pub(super) async fn list_buckets(
                 })
                 .collect(),
         ),
-        owner: Some(owner(engine)),
+        owner: Some(owner(store)),
         prefix: input.prefix,
         continuation_token: next,
     }))
 }
 
 pub(super) async fn get_bucket_location(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetBucketLocationInput>,
 ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-    let bucket = engine
-        .get_bucket(&req.input.bucket)
+    let bucket = store
+        .buckets()
+        .get(&req.input.bucket)
         .await
         .map_err(to_wire)?;
     // us-east-1 answers with an empty LocationConstraint.
@@ -147,8 +151,8 @@ pub(super) async fn get_bucket_location(
 }
 
 /// Answers NoSuchBucket unless the bucket exists.
-pub(super) async fn require_bucket(engine: &Engine, bucket: &str) -> S3Result<()> {
-    engine.get_bucket(bucket).await.map_err(to_wire)?;
+pub(super) async fn require_bucket(store: &Store, bucket: &str) -> S3Result<()> {
+    store.buckets().get(bucket).await.map_err(to_wire)?;
     Ok(())
 }
 

@@ -10,9 +10,9 @@ use futures::{Stream, TryStreamExt};
 use s3s::dto::{ChecksumAlgorithm, StreamingBlob};
 use s3s::{S3Request, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::blobs::{Placement, StagedBlob};
-use eddy_engine::objects::ObjectMeta;
+use eddy_store::Store;
+use eddy_store::blobs::{Placement, StagedBlob};
+use eddy_store::s3::ObjectMeta;
 
 use super::errors::stage_error;
 use super::limits::MAX_PUT_BYTES;
@@ -170,7 +170,7 @@ impl ChecksumRequest {
 /// Stages a request body and checks it against Content-MD5 and the checksums in
 /// headers or trailers; returns the staged file and the checksums to store.
 pub(super) async fn receive_body(
-    engine: &Engine,
+    store: &Store,
     body: Option<StreamingBlob>,
     mut checksums: ChecksumRequest,
     content_md5: Option<&String>,
@@ -178,14 +178,14 @@ pub(super) async fn receive_body(
     placement: Placement,
 ) -> S3Result<(StagedBlob, BTreeMap<String, String>)> {
     let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
-    let staged = stage_body(engine, body, &mut checksums, MAX_PUT_BYTES, placement).await?;
+    let staged = stage_body(store, body, &mut checksums, MAX_PUT_BYTES, placement).await?;
     // The body has been read to its end, so its trailer (if any) has arrived.
     let verified =
         check_content_md5(content_md5, &staged).and_then(|()| checksums.finish(trailer.values()));
     match verified {
         Ok(stored) => Ok((staged, stored)),
         Err(error) => {
-            engine.blobs().discard(staged).await;
+            store.blobs().discard(staged).await;
             Err(error)
         }
     }
@@ -193,7 +193,7 @@ pub(super) async fn receive_body(
 
 /// Streams a request body to the staging area while hashing it.
 async fn stage_body<S>(
-    engine: &Engine,
+    store: &Store,
     body: S,
     checksums: &mut ChecksumRequest,
     limit: u64,
@@ -204,7 +204,7 @@ where
 {
     let hasher = &mut checksums.hasher;
     let stream = body.inspect_ok(|chunk| hasher.update(chunk));
-    engine
+    store
         .blobs()
         .stage(stream, limit, placement)
         .await

@@ -5,8 +5,8 @@
 use s3s::dto::{ETagCondition, Timestamp};
 use s3s::{S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::objects::{ObjectMeta, S3Error};
+use eddy_store::Store;
+use eddy_store::s3::{ObjectMeta, S3Error};
 
 use super::convert::{etag, timestamp_ms};
 use super::errors::{not_modified, precondition_failed, to_wire};
@@ -56,7 +56,7 @@ pub(super) fn check_conditions(
 /// when the current object matches (`*`: when there is one), `If-Match` when it
 /// does not (a missing object is NoSuchKey).
 pub(super) async fn check_write_conditions(
-    engine: &Engine,
+    store: &Store,
     bucket: &str,
     key: &str,
     if_match: Option<&ETagCondition>,
@@ -65,7 +65,7 @@ pub(super) async fn check_write_conditions(
     if if_match.is_none() && if_none_match.is_none() {
         return Ok(());
     }
-    let current = match engine.get_object(bucket, key).await {
+    let current = match store.objects().get(bucket, key).await {
         Ok(meta) => Some(meta),
         Err(S3Error::NoSuchKey | S3Error::DeleteMarker { .. }) => None,
         Err(other) => return Err(to_wire(other)),

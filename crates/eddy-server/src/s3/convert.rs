@@ -1,20 +1,20 @@
-//! How the engine's values are written in S3's requests and answers: timestamps and
+//! How the store's values are written in S3's requests and answers: timestamps and
 //! HTTP dates, ETags, reported version ids, the owner and its grant, URL-encoded keys,
 //! continuation tokens, and the request ids a change carries into its events.
-//! A leaf: it knows `s3s`'s types and the engine's, and no other module of `s3`.
+//! A leaf: it knows `s3s`'s types and the store's, and no other module of `s3`.
 
 use std::time::{Duration, UNIX_EPOCH};
 
 use s3s::dto::{ETag, Grant, Grantee, Grants, Owner, Permission, Timestamp, TimestampFormat, Type};
 use s3s::{S3Request, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::notify::ChangeContext;
-use eddy_engine::objects::ObjectMeta;
+use eddy_store::Store;
+use eddy_store::s3::ChangeContext;
+use eddy_store::s3::ObjectMeta;
 
 use crate::RequestIds;
 
-/// The engine's change context of a request: the ids its S3 events repeat.
+/// The store's change context of a request: the ids its S3 events repeat.
 pub(super) fn context<T>(req: &S3Request<T>) -> ChangeContext {
     let ids = req
         .extensions
@@ -60,16 +60,16 @@ pub(super) fn reported_version(meta: &ObjectMeta, requested: Option<&str>) -> Op
 }
 
 /// The owner S3 reports for everything in this account.
-pub(super) fn owner(engine: &Engine) -> Owner {
+pub(super) fn owner(store: &Store) -> Owner {
     Owner {
         display_name: Some("eddy".to_owned()),
-        id: Some(engine.settings().account_id.clone()),
+        id: Some(store.settings().account_id.clone()),
     }
 }
 
 /// The one grant of every bucket and object: the owner's FULL_CONTROL.
-pub(super) fn owner_grants(engine: &Engine) -> Grants {
-    let owner = owner(engine);
+pub(super) fn owner_grants(store: &Store) -> Grants {
+    let owner = owner(store);
     vec![Grant {
         grantee: Some(Grantee {
             display_name: owner.display_name,

@@ -8,8 +8,8 @@ use s3s::dto::{
 };
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::objects::{ObjectAttrs, ObjectMeta, S3Error};
+use eddy_store::Store;
+use eddy_store::s3::{ObjectAttrs, ObjectMeta, S3Error};
 
 use super::conditions::check_conditions;
 use super::convert::{context, etag, format_http_date, reported_version, timestamp};
@@ -21,14 +21,14 @@ use super::object_attrs::{
 use super::tags::tags_from_header;
 
 pub(super) async fn copy_object(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<CopyObjectInput>,
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let context = context(&req);
     let input = req.input;
     check_key(&input.key)?;
     let (source, source_version) = copy_source(
-        engine,
+        store,
         &input.copy_source,
         [
             input.copy_source_if_match.as_ref(),
@@ -99,7 +99,8 @@ pub(super) async fn copy_object(
         changed.storage_class = requested_class;
         attrs = Some(changed);
     }
-    let meta = engine
+    let meta = store
+        .objects()
         .copy_version(
             &source,
             input.copy_source_if_match.is_some(),
@@ -122,17 +123,18 @@ pub(super) async fn copy_object(
 }
 
 pub(super) async fn upload_part_copy(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<UploadPartCopyInput>,
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
     let input = req.input;
     check_part_number(input.part_number)?;
-    engine
-        .get_upload(&input.bucket, &input.key, &input.upload_id)
+    store
+        .uploads()
+        .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
     let (source, source_version) = copy_source(
-        engine,
+        store,
         &input.copy_source,
         [
             input.copy_source_if_match.as_ref(),
@@ -154,17 +156,19 @@ pub(super) async fn upload_part_copy(
             "The specified copy range is larger than the maximum allowable size for a part: 5368709120"
         ));
     }
-    let content = engine
+    let content = store
+        .objects()
         .open_blob(&source.blob)
         .await
         .map_err(|e| s3_error!(e, NoSuchKey, "The specified key does not exist."))?;
-    let staged = engine
+    let staged = store
         .blobs()
         .stage_range(content, start, length)
         .await
         .map_err(stage_error)?;
     let part_etag = hex::encode(staged.md5);
-    let part = engine
+    let part = store
+        .uploads()
         .put_part(
             &input.bucket,
             &input.key,
@@ -189,7 +193,7 @@ pub(super) async fn upload_part_copy(
 /// Looks up the source of a copy (a version of it when named) and checks the
 /// `x-amz-copy-source-if-*` conditions; returns it and the version asked for.
 async fn copy_source(
-    engine: &Engine,
+    store: &Store,
     copy_source: &CopySource,
     [if_match, if_none_match]: [Option<&ETagCondition>; 2],
     [if_modified_since, if_unmodified_since]: [Option<&Timestamp>; 2],
@@ -205,8 +209,8 @@ async fn copy_source(
             "Only bucket copy sources are supported"
         ));
     };
-    let source = engine
-        .get_object_version(bucket, key, version_id.as_deref())
+    let source = store
+        .objects().get_version(bucket, key, version_id.as_deref())
         .await
         .map_err(|e| match e {
             // A delete marker as copy source reads as a missing key.

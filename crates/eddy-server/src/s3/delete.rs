@@ -8,19 +8,20 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use eddy_engine::Engine;
+use eddy_store::Store;
 
 use super::convert::context;
 use super::errors::{malformed_xml, to_wire};
 
 pub(super) async fn delete_object(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<DeleteObjectInput>,
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let context = context(&req);
     let input = req.input;
-    let deleted = engine
-        .delete_object_version(
+    let deleted = store
+        .objects()
+        .delete_version(
             &input.bucket,
             &input.key,
             input.version_id.as_deref(),
@@ -38,7 +39,7 @@ pub(super) async fn delete_object(
 }
 
 pub(super) async fn delete_objects(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<DeleteObjectsInput>,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let context = context(&req);
@@ -46,13 +47,14 @@ pub(super) async fn delete_objects(
     if input.delete.objects.len() > 1000 {
         return Err(malformed_xml());
     }
-    engine.get_bucket(&input.bucket).await.map_err(to_wire)?;
+    store.buckets().get(&input.bucket).await.map_err(to_wire)?;
     let quiet = input.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
     for object in input.delete.objects {
-        match engine
-            .delete_object_version(
+        match store
+            .objects()
+            .delete_version(
                 &input.bucket,
                 &object.key,
                 object.version_id.as_deref(),

@@ -31,22 +31,22 @@ use s3s::dto::{
 };
 use s3s::{S3, S3Request, S3Response, S3Result};
 
-use eddy_engine::Engine;
+use eddy_store::Store;
 
 use super::{
     bucket_config, buckets, copy, delete, listing, multipart, object_reads, object_subresources,
     object_writes,
 };
 
-/// The S3 service of eddy: every operation over one engine.
+/// The S3 service of eddy: every operation over one store.
 #[derive(Clone)]
 pub struct EddyS3 {
-    engine: Engine,
+    store: Store,
 }
 
 impl EddyS3 {
-    pub fn new(engine: Engine) -> Self {
-        Self { engine }
+    pub fn new(store: Store) -> Self {
+        Self { store }
     }
 }
 
@@ -58,35 +58,35 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
-        buckets::create_bucket(&self.engine, req).await
+        buckets::create_bucket(&self.store, req).await
     }
 
     async fn delete_bucket(
         &self,
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
-        buckets::delete_bucket(&self.engine, req).await
+        buckets::delete_bucket(&self.store, req).await
     }
 
     async fn head_bucket(
         &self,
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
-        buckets::head_bucket(&self.engine, req).await
+        buckets::head_bucket(&self.store, req).await
     }
 
     async fn list_buckets(
         &self,
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        buckets::list_buckets(&self.engine, req).await
+        buckets::list_buckets(&self.store, req).await
     }
 
     async fn get_bucket_location(
         &self,
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        buckets::get_bucket_location(&self.engine, req).await
+        buckets::get_bucket_location(&self.store, req).await
     }
 
     // Object reads
@@ -95,21 +95,21 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        object_reads::get_object(&self.engine, req).await
+        object_reads::get_object(&self.store, req).await
     }
 
     async fn head_object(
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        object_reads::head_object(&self.engine, req).await
+        object_reads::head_object(&self.store, req).await
     }
 
     async fn get_object_attributes(
         &self,
         req: S3Request<GetObjectAttributesInput>,
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
-        object_reads::get_object_attributes(&self.engine, req).await
+        object_reads::get_object_attributes(&self.store, req).await
     }
 
     // Object writes
@@ -118,14 +118,14 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        object_writes::put_object(&self.engine, req).await
+        object_writes::put_object(&self.store, req).await
     }
 
     async fn post_object(
         &self,
         req: S3Request<PostObjectInput>,
     ) -> S3Result<S3Response<PostObjectOutput>> {
-        object_writes::post_object(&self.engine, req).await
+        object_writes::post_object(&self.store, req).await
     }
 
     // Copies
@@ -134,14 +134,14 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        copy::copy_object(&self.engine, req).await
+        copy::copy_object(&self.store, req).await
     }
 
     async fn upload_part_copy(
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        copy::upload_part_copy(&self.engine, req).await
+        copy::upload_part_copy(&self.store, req).await
     }
 
     // Deletes
@@ -150,14 +150,14 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        delete::delete_object(&self.engine, req).await
+        delete::delete_object(&self.store, req).await
     }
 
     async fn delete_objects(
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        delete::delete_objects(&self.engine, req).await
+        delete::delete_objects(&self.store, req).await
     }
 
     // Listings
@@ -166,21 +166,21 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
-        listing::list_objects(&self.engine, req).await
+        listing::list_objects(&self.store, req).await
     }
 
     async fn list_objects_v2(
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        listing::list_objects_v2(&self.engine, req).await
+        listing::list_objects_v2(&self.store, req).await
     }
 
     async fn list_object_versions(
         &self,
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-        listing::list_object_versions(&self.engine, req).await
+        listing::list_object_versions(&self.store, req).await
     }
 
     // Multipart uploads
@@ -189,42 +189,42 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        multipart::create_multipart_upload(&self.engine, req).await
+        multipart::create_multipart_upload(&self.store, req).await
     }
 
     async fn upload_part(
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        multipart::upload_part(&self.engine, req).await
+        multipart::upload_part(&self.store, req).await
     }
 
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        multipart::complete_multipart_upload(&self.engine, req).await
+        multipart::complete_multipart_upload(&self.store, req).await
     }
 
     async fn abort_multipart_upload(
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        multipart::abort_multipart_upload(&self.engine, req).await
+        multipart::abort_multipart_upload(&self.store, req).await
     }
 
     async fn list_parts(
         &self,
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
-        multipart::list_parts(&self.engine, req).await
+        multipart::list_parts(&self.store, req).await
     }
 
     async fn list_multipart_uploads(
         &self,
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        multipart::list_multipart_uploads(&self.engine, req).await
+        multipart::list_multipart_uploads(&self.store, req).await
     }
 
     // Object sub-resources
@@ -233,35 +233,35 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-        object_subresources::get_object_tagging(&self.engine, req).await
+        object_subresources::get_object_tagging(&self.store, req).await
     }
 
     async fn put_object_tagging(
         &self,
         req: S3Request<PutObjectTaggingInput>,
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
-        object_subresources::put_object_tagging(&self.engine, req).await
+        object_subresources::put_object_tagging(&self.store, req).await
     }
 
     async fn delete_object_tagging(
         &self,
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
-        object_subresources::delete_object_tagging(&self.engine, req).await
+        object_subresources::delete_object_tagging(&self.store, req).await
     }
 
     async fn get_object_acl(
         &self,
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
-        object_subresources::get_object_acl(&self.engine, req).await
+        object_subresources::get_object_acl(&self.store, req).await
     }
 
     async fn put_object_acl(
         &self,
         req: S3Request<PutObjectAclInput>,
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
-        object_subresources::put_object_acl(&self.engine, req).await
+        object_subresources::put_object_acl(&self.store, req).await
     }
 
     // Bucket configurations
@@ -270,97 +270,97 @@ impl S3 for EddyS3 {
         &self,
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-        bucket_config::versioning::get_bucket_versioning(&self.engine, req).await
+        bucket_config::versioning::get_bucket_versioning(&self.store, req).await
     }
 
     async fn put_bucket_versioning(
         &self,
         req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-        bucket_config::versioning::put_bucket_versioning(&self.engine, req).await
+        bucket_config::versioning::put_bucket_versioning(&self.store, req).await
     }
 
     async fn get_bucket_tagging(
         &self,
         req: S3Request<GetBucketTaggingInput>,
     ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
-        bucket_config::tagging::get_bucket_tagging(&self.engine, req).await
+        bucket_config::tagging::get_bucket_tagging(&self.store, req).await
     }
 
     async fn put_bucket_tagging(
         &self,
         req: S3Request<PutBucketTaggingInput>,
     ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
-        bucket_config::tagging::put_bucket_tagging(&self.engine, req).await
+        bucket_config::tagging::put_bucket_tagging(&self.store, req).await
     }
 
     async fn delete_bucket_tagging(
         &self,
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
-        bucket_config::tagging::delete_bucket_tagging(&self.engine, req).await
+        bucket_config::tagging::delete_bucket_tagging(&self.store, req).await
     }
 
     async fn get_bucket_notification_configuration(
         &self,
         req: S3Request<GetBucketNotificationConfigurationInput>,
     ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
-        bucket_config::notification::get_bucket_notification_configuration(&self.engine, req).await
+        bucket_config::notification::get_bucket_notification_configuration(&self.store, req).await
     }
 
     async fn put_bucket_notification_configuration(
         &self,
         req: S3Request<PutBucketNotificationConfigurationInput>,
     ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
-        bucket_config::notification::put_bucket_notification_configuration(&self.engine, req).await
+        bucket_config::notification::put_bucket_notification_configuration(&self.store, req).await
     }
 
     async fn get_bucket_acl(
         &self,
         req: S3Request<GetBucketAclInput>,
     ) -> S3Result<S3Response<GetBucketAclOutput>> {
-        bucket_config::acl::get_bucket_acl(&self.engine, req).await
+        bucket_config::acl::get_bucket_acl(&self.store, req).await
     }
 
     async fn put_bucket_acl(
         &self,
         req: S3Request<PutBucketAclInput>,
     ) -> S3Result<S3Response<PutBucketAclOutput>> {
-        bucket_config::acl::put_bucket_acl(&self.engine, req).await
+        bucket_config::acl::put_bucket_acl(&self.store, req).await
     }
 
     async fn get_bucket_ownership_controls(
         &self,
         req: S3Request<GetBucketOwnershipControlsInput>,
     ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
-        bucket_config::ownership::get_bucket_ownership_controls(&self.engine, req).await
+        bucket_config::ownership::get_bucket_ownership_controls(&self.store, req).await
     }
 
     async fn get_bucket_encryption(
         &self,
         req: S3Request<GetBucketEncryptionInput>,
     ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
-        bucket_config::encryption::get_bucket_encryption(&self.engine, req).await
+        bucket_config::encryption::get_bucket_encryption(&self.store, req).await
     }
 
     async fn get_bucket_policy(
         &self,
         req: S3Request<GetBucketPolicyInput>,
     ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
-        bucket_config::policy::get_bucket_policy(&self.engine, req).await
+        bucket_config::policy::get_bucket_policy(&self.store, req).await
     }
 
     async fn get_bucket_cors(
         &self,
         req: S3Request<GetBucketCorsInput>,
     ) -> S3Result<S3Response<GetBucketCorsOutput>> {
-        bucket_config::cors::get_bucket_cors(&self.engine, req).await
+        bucket_config::cors::get_bucket_cors(&self.store, req).await
     }
 
     async fn get_bucket_lifecycle_configuration(
         &self,
         req: S3Request<GetBucketLifecycleConfigurationInput>,
     ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
-        bucket_config::lifecycle::get_bucket_lifecycle_configuration(&self.engine, req).await
+        bucket_config::lifecycle::get_bucket_lifecycle_configuration(&self.store, req).await
     }
 }

@@ -1,15 +1,15 @@
-//! S3 error answers from the handlers: the engine's errors as S3 codes (with the
+//! S3 error answers from the handlers: the store's errors as S3 codes (with the
 //! headers S3 adds to some), and the errors several operations share. Depends only
 //! on `convert`.
 
 use s3s::{S3Error as WireError, S3ErrorCode, s3_error};
 
-use eddy_engine::blobs::StageError;
-use eddy_engine::objects::{ObjectMeta, S3Error};
+use eddy_store::blobs::StageError;
+use eddy_store::s3::{ObjectMeta, S3Error};
 
 use super::convert::{format_http_date, timestamp};
 
-/// The S3 answer to an engine error. (Both error types are foreign to this crate, so
+/// The S3 answer to an store error. (Both error types are foreign to this crate, so
 /// no `From` can join them: handlers write `.map_err(to_wire)`.)
 pub(super) fn to_wire(error: S3Error) -> WireError {
     let message = error.to_string();
@@ -30,7 +30,7 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
             last_modified_ms,
             requested,
         } => return delete_marker_error(message, version_id, *last_modified_ms, *requested),
-        S3Error::Store(eddy_engine::error::StoreError::DiskFull) => {
+        S3Error::Store(store) if store.is_disk_full() => {
             // S3's "try again" error: SDKs retry it, and nothing was stored.
             return WireError::with_message(
                 S3ErrorCode::ServiceUnavailable,
@@ -41,7 +41,7 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
         S3Error::Store(_) => S3ErrorCode::InternalError,
     };
     if code == S3ErrorCode::InternalError {
-        tracing::error!(%message, "S3 request failed inside the store");
+        tracing::error!(error = %eddy_store::error::report(&error), "S3 request failed inside the store");
     }
     WireError::with_message(code, message)
 }

@@ -9,24 +9,25 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::objects::{ListQuery, ObjectMeta};
-use eddy_engine::versions::VersionQuery;
+use eddy_store::Store;
+use eddy_store::s3::VersionQuery;
+use eddy_store::s3::{ListQuery, ObjectMeta};
 
 use super::convert::{decode_token, encode_token, etag, maybe_url_encode, owner, timestamp};
 use super::errors::to_wire;
 use super::object_attrs::storage_class_name;
 
 pub(super) async fn list_objects(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<ListObjectsInput>,
 ) -> S3Result<S3Response<ListObjectsOutput>> {
     let mut input = req.input;
     // An empty delimiter is no delimiter, and is not echoed.
     input.delimiter = input.delimiter.filter(|d| !d.is_empty());
     let max_keys = page_size(input.max_keys)?;
-    let page = engine
-        .list_objects(
+    let page = store
+        .objects()
+        .list(
             &input.bucket,
             ListQuery {
                 prefix: input.prefix.clone().unwrap_or_default(),
@@ -51,14 +52,14 @@ pub(super) async fn list_objects(
         max_keys: Some(max_keys as i32),
         is_truncated: Some(page.is_truncated),
         encoding_type: input.encoding_type,
-        contents: Some(contents(&page.objects, true, url, engine)),
+        contents: Some(contents(&page.objects, true, url, store)),
         common_prefixes: Some(common_prefixes(page.common_prefixes, url)),
         ..Default::default()
     }))
 }
 
 pub(super) async fn list_objects_v2(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<ListObjectsV2Input>,
 ) -> S3Result<S3Response<ListObjectsV2Output>> {
     let mut input = req.input;
@@ -69,8 +70,9 @@ pub(super) async fn list_objects_v2(
         Some(token) => Some(decode_token(token)?),
         None => input.start_after.clone(),
     };
-    let page = engine
-        .list_objects(
+    let page = store
+        .objects()
+        .list(
             &input.bucket,
             ListQuery {
                 prefix: input.prefix.clone().unwrap_or_default(),
@@ -99,14 +101,14 @@ pub(super) async fn list_objects_v2(
         next_continuation_token: next,
         start_after: input.start_after.map(|s| maybe_url_encode(s, url)),
         encoding_type: input.encoding_type,
-        contents: Some(contents(&page.objects, fetch_owner, url, engine)),
+        contents: Some(contents(&page.objects, fetch_owner, url, store)),
         common_prefixes: Some(common_prefixes(page.common_prefixes, url)),
         ..Default::default()
     }))
 }
 
 pub(super) async fn list_object_versions(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<ListObjectVersionsInput>,
 ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
     let mut input = req.input;
@@ -119,8 +121,9 @@ pub(super) async fn list_object_versions(
             "A version-id marker cannot be specified without a key marker."
         ));
     }
-    let page = engine
-        .list_object_versions(
+    let page = store
+        .objects()
+        .list_versions(
             &input.bucket,
             VersionQuery {
                 prefix: input.prefix.clone().unwrap_or_default(),
@@ -133,7 +136,7 @@ pub(super) async fn list_object_versions(
         .await
         .map_err(to_wire)?;
     let url = url_encoded(input.encoding_type.as_ref());
-    let owner = owner(engine);
+    let owner = owner(store);
     let mut versions = Vec::new();
     let mut markers = Vec::new();
     for entry in page.entries {
@@ -192,7 +195,7 @@ pub(super) async fn list_object_versions(
 }
 
 /// The objects of a page as a listing shows them, with their owner when asked.
-fn contents(objects: &[ObjectMeta], with_owner: bool, url: bool, engine: &Engine) -> Vec<Object> {
+fn contents(objects: &[ObjectMeta], with_owner: bool, url: bool, store: &Store) -> Vec<Object> {
     objects
         .iter()
         .map(|meta| Object {
@@ -201,7 +204,7 @@ fn contents(objects: &[ObjectMeta], with_owner: bool, url: bool, engine: &Engine
             e_tag: Some(etag(meta)),
             last_modified: Some(timestamp(meta.last_modified_ms)),
             storage_class: Some(ObjectStorageClass::from(storage_class_name(&meta.attrs))),
-            owner: with_owner.then(|| owner(engine)),
+            owner: with_owner.then(|| owner(store)),
             ..Default::default()
         })
         .collect()

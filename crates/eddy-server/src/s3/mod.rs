@@ -1,6 +1,6 @@
-//! S3 over the engine, through the `s3s` crate: `s3s` parses requests, verifies SigV4
+//! S3 over the store, through the `s3s` crate: `s3s` parses requests, verifies SigV4
 //! and decodes aws-chunked bodies; this module checks digests against the bytes, maps
-//! each operation onto the engine, and shapes the answers as S3 does.
+//! each operation onto the store, and shapes the answers as S3 does.
 //!
 //! Layers, each using only the ones below it:
 //! - [`front`]: around `s3s`: the service, refusals before it, error bodies after it;

@@ -13,9 +13,9 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use eddy_engine::Engine;
-use eddy_engine::blobs::Placement;
-use eddy_engine::objects::ObjectAttrs;
+use eddy_store::Store;
+use eddy_store::blobs::Placement;
+use eddy_store::s3::ObjectAttrs;
 
 use super::checksums::{ChecksumRequest, Trailer, receive_body};
 use super::conditions::check_write_conditions;
@@ -26,7 +26,7 @@ use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_cont
 use super::tags::tags_from_header;
 
 pub(super) async fn create_multipart_upload(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<CreateMultipartUploadInput>,
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let input = req.input;
@@ -44,8 +44,9 @@ pub(super) async fn create_multipart_upload(
         tags: tags_from_header(input.tagging.as_ref())?,
         part_sizes: Vec::new(),
     };
-    let upload = engine
-        .create_upload(&input.bucket, &input.key, attrs)
+    let upload = store
+        .uploads()
+        .create(&input.bucket, &input.key, attrs)
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -58,14 +59,15 @@ pub(super) async fn create_multipart_upload(
 }
 
 pub(super) async fn upload_part(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<UploadPartInput>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let trailer = Trailer::of(&req);
     let input = req.input;
     check_part_number(input.part_number)?;
-    engine
-        .get_upload(&input.bucket, &input.key, &input.upload_id)
+    store
+        .uploads()
+        .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
     let checksums = ChecksumRequest::new(
@@ -80,7 +82,7 @@ pub(super) async fn upload_part(
         trailer.declared.as_ref(),
     )?;
     let (staged, stored) = receive_body(
-        engine,
+        store,
         input.body,
         checksums,
         input.content_md5.as_ref(),
@@ -89,7 +91,8 @@ pub(super) async fn upload_part(
     )
     .await?;
     let part_etag = hex::encode(staged.md5);
-    let part = engine
+    let part = store
+        .uploads()
         .put_part(
             &input.bucket,
             &input.key,
@@ -113,7 +116,7 @@ pub(super) async fn upload_part(
 }
 
 pub(super) async fn complete_multipart_upload(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let context = context(&req);
@@ -123,7 +126,7 @@ pub(super) async fn complete_multipart_upload(
         .and_then(|m| m.parts)
         .unwrap_or_default();
     check_write_conditions(
-        engine,
+        store,
         &input.bucket,
         &input.key,
         input.if_match.as_ref(),
@@ -142,8 +145,9 @@ pub(super) async fn complete_multipart_upload(
             )
         })
         .collect();
-    let meta = engine
-        .complete_upload(&input.bucket, &input.key, &input.upload_id, parts, context)
+    let meta = store
+        .uploads()
+        .complete(&input.bucket, &input.key, &input.upload_id, parts, context)
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(CompleteMultipartUploadOutput {
@@ -157,12 +161,13 @@ pub(super) async fn complete_multipart_upload(
 }
 
 pub(super) async fn abort_multipart_upload(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<AbortMultipartUploadInput>,
 ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
     let input = req.input;
-    engine
-        .abort_upload(&input.bucket, &input.key, &input.upload_id)
+    store
+        .uploads()
+        .abort(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
     let mut response = S3Response::new(AbortMultipartUploadOutput::default());
@@ -171,11 +176,12 @@ pub(super) async fn abort_multipart_upload(
 }
 
 pub(super) async fn list_parts(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<ListPartsInput>,
 ) -> S3Result<S3Response<ListPartsOutput>> {
     let input = req.input;
-    let parts = engine
+    let parts = store
+        .uploads()
         .list_parts(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
@@ -211,7 +217,7 @@ pub(super) async fn list_parts(
 }
 
 pub(super) async fn list_multipart_uploads(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<ListMultipartUploadsInput>,
 ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
     let mut input = req.input;
@@ -219,8 +225,9 @@ pub(super) async fn list_multipart_uploads(
     input.delimiter = input.delimiter.filter(|d| !d.is_empty());
     let prefix = input.prefix.clone().unwrap_or_default();
     let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
-    let uploads = engine
-        .list_uploads(&input.bucket, &prefix)
+    let uploads = store
+        .uploads()
+        .list(&input.bucket, &prefix)
         .await
         .map_err(to_wire)?;
     let key_marker = input.key_marker.clone().unwrap_or_default();
@@ -240,7 +247,7 @@ pub(super) async fn list_multipart_uploads(
         None => uploads.partition_point(|u| u.key <= key_marker),
     };
     let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
-    let owner = owner(engine);
+    let owner = owner(store);
     let mut page = Vec::new();
     let mut prefixes: Vec<String> = Vec::new();
     let mut truncated = false;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use s3s::dto::{Metadata, StorageClass};
 use s3s::{S3Result, s3_error};
 
-use eddy_engine::objects::{ObjectAttrs, ObjectMeta};
+use eddy_store::s3::{ObjectAttrs, ObjectMeta};
 
 use super::limits::MAX_USER_METADATA_BYTES;
 

@@ -9,8 +9,8 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::objects::ObjectMeta;
+use eddy_store::Store;
+use eddy_store::s3::ObjectMeta;
 
 use super::checksums::checksum_fields;
 use super::conditions::check_conditions;
@@ -22,12 +22,13 @@ use super::object_attrs::{
 use super::tags::tag_count;
 
 pub(super) async fn get_object(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let input = req.input;
-    let (meta, content) = engine
-        .open_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+    let (meta, content) = store
+        .objects()
+        .open_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
     check_conditions(
@@ -111,12 +112,13 @@ pub(super) async fn get_object(
 }
 
 pub(super) async fn head_object(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let input = req.input;
-    let meta = engine
-        .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+    let meta = store
+        .objects()
+        .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
     check_conditions(
@@ -170,12 +172,13 @@ pub(super) async fn head_object(
 }
 
 pub(super) async fn get_object_attributes(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetObjectAttributesInput>,
 ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
     let input = req.input;
-    let meta = engine
-        .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+    let meta = store
+        .objects()
+        .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
     // The header is one comma-separated list.

@@ -9,19 +9,20 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use eddy_engine::Engine;
+use eddy_store::Store;
 
 use super::convert::{owner, owner_grants, reported_version};
 use super::errors::{acls_not_supported, to_wire};
 use super::tags::{MAX_OBJECT_TAGS, tag_set, tags_from_set};
 
 pub(super) async fn get_object_tagging(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetObjectTaggingInput>,
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
     let input = req.input;
-    let meta = engine
-        .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+    let meta = store
+        .objects()
+        .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(GetObjectTaggingOutput {
@@ -31,13 +32,14 @@ pub(super) async fn get_object_tagging(
 }
 
 pub(super) async fn put_object_tagging(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<PutObjectTaggingInput>,
 ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
     let input = req.input;
     let tags = tags_from_set(input.tagging, MAX_OBJECT_TAGS)?;
-    let meta = engine
-        .set_object_tags(
+    let meta = store
+        .objects()
+        .set_tags(
             &input.bucket,
             &input.key,
             input.version_id.as_deref(),
@@ -51,12 +53,13 @@ pub(super) async fn put_object_tagging(
 }
 
 pub(super) async fn delete_object_tagging(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<DeleteObjectTaggingInput>,
 ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
     let input = req.input;
-    let meta = engine
-        .set_object_tags(&input.bucket, &input.key, input.version_id.as_deref(), None)
+    let meta = store
+        .objects()
+        .set_tags(&input.bucket, &input.key, input.version_id.as_deref(), None)
         .await
         .map_err(to_wire)?;
     let mut response = S3Response::new(DeleteObjectTaggingOutput {
@@ -67,28 +70,30 @@ pub(super) async fn delete_object_tagging(
 }
 
 pub(super) async fn get_object_acl(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetObjectAclInput>,
 ) -> S3Result<S3Response<GetObjectAclOutput>> {
     let input = req.input;
-    engine
-        .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+    store
+        .objects()
+        .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(GetObjectAclOutput {
-        grants: Some(owner_grants(engine)),
-        owner: Some(owner(engine)),
+        grants: Some(owner_grants(store)),
+        owner: Some(owner(store)),
         ..Default::default()
     }))
 }
 
 pub(super) async fn put_object_acl(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<PutObjectAclInput>,
 ) -> S3Result<S3Response<PutObjectAclOutput>> {
     let input = req.input;
-    engine
-        .get_object_version(&input.bucket, &input.key, input.version_id.as_deref())
+    store
+        .objects()
+        .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
     let canned_ok = input.acl.as_ref().is_none_or(|acl| {

@@ -5,10 +5,10 @@
 use s3s::dto::{PostObjectInput, PostObjectOutput, PutObjectInput, PutObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::blobs::Placement;
-use eddy_engine::notify::ChangeContext;
-use eddy_engine::objects::ObjectAttrs;
+use eddy_store::Store;
+use eddy_store::blobs::Placement;
+use eddy_store::s3::ChangeContext;
+use eddy_store::s3::ObjectAttrs;
 
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, receive_body};
 use super::conditions::check_write_conditions;
@@ -19,12 +19,12 @@ use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_cont
 use super::tags::tags_from_header;
 
 pub(super) async fn put_object(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let context = context(&req);
     let trailer = Trailer::of(&req);
-    let output = store_object(engine, req.input, trailer, "s3:ObjectCreated:Put", context).await?;
+    let output = store_object(store, req.input, trailer, "s3:ObjectCreated:Put", context).await?;
     Ok(S3Response::new(output))
 }
 
@@ -32,14 +32,14 @@ pub(super) async fn put_object(
 /// signature; the object is stored as a PUT would store it, with an
 /// `ObjectCreated:Post` event.
 pub(super) async fn post_object(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<PostObjectInput>,
 ) -> S3Result<S3Response<PostObjectOutput>> {
     let context = context(&req);
     let input = post_as_put(req.input);
     let (bucket, key) = (input.bucket.clone(), input.key.clone());
     let output = store_object(
-        engine,
+        store,
         input,
         Trailer::default(),
         "s3:ObjectCreated:Post",
@@ -71,7 +71,7 @@ pub(super) async fn post_object(
 /// Stores the body of a PUT (or a form POST) as an object, checking limits,
 /// conditions and digests first; `event_name` is the event it raises.
 async fn store_object(
-    engine: &Engine,
+    store: &Store,
     input: PutObjectInput,
     trailer: Trailer,
     event_name: &str,
@@ -89,9 +89,9 @@ async fn store_object(
     }
     let tags = tags_from_header(input.tagging.as_ref())?;
     // Refuse early, before reading the body, when the bucket is missing.
-    engine.get_bucket(&input.bucket).await.map_err(to_wire)?;
+    store.buckets().get(&input.bucket).await.map_err(to_wire)?;
     check_write_conditions(
-        engine,
+        store,
         &input.bucket,
         &input.key,
         input.if_match.as_ref(),
@@ -111,7 +111,7 @@ async fn store_object(
     )?;
     let metadata = lowercase_metadata(input.metadata)?;
     let (staged, stored_checksums) = receive_body(
-        engine,
+        store,
         input.body,
         checksums,
         input.content_md5.as_ref(),
@@ -132,8 +132,9 @@ async fn store_object(
         tags,
         part_sizes: Vec::new(),
     };
-    let meta = engine
-        .put_object(
+    let meta = store
+        .objects()
+        .put(
             &input.bucket,
             &input.key,
             staged,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use s3s::dto::{Tag, TagSet, Tagging};
 use s3s::{S3Result, s3_error};
 
-use eddy_engine::objects::ObjectMeta;
+use eddy_store::s3::ObjectMeta;
 
 /// The most tags an object may carry, and a bucket.
 pub(super) const MAX_OBJECT_TAGS: usize = 10;

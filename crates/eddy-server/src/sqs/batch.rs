@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use eddy_engine::sqs::{SqsError, SqsErrorKind};
+use eddy_store::sqs::{SqsError, SqsErrorKind};
 
 use super::decode::Member;
 

@@ -2,8 +2,8 @@
 //! region the request was signed for, the account, and the host the client reached,
 //! with the queue URL conversions that depend on them.
 
-use eddy_engine::Engine;
-use eddy_engine::sqs::{SqsError, SqsErrorKind, queue_url_path};
+use eddy_store::Store;
+use eddy_store::sqs::{SqsError, SqsErrorKind, queue_url_path};
 
 use super::decode::Member;
 use crate::AppState;
@@ -21,18 +21,18 @@ pub struct RequestContext<'a> {
 }
 
 impl<'a> RequestContext<'a> {
-    /// A request signed for `region` that reached eddy as `host`, in the engine's account.
+    /// A request signed for `region` that reached eddy as `host`, in the store's account.
     pub fn new(state: &'a AppState, region: &'a str, host: &'a str) -> Self {
         Self {
             state,
             region,
-            account_id: &state.engine.settings().account_id,
+            account_id: &state.store.settings().account_id,
             host,
         }
     }
 
-    pub fn engine(&self) -> &'a Engine {
-        &self.state.engine
+    pub fn store(&self) -> &'a Store {
+        &self.state.store
     }
 
     /// The URL of a queue, as the client reaches it.

@@ -27,7 +27,7 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use eddy_engine::sqs::SqsError;
+use eddy_store::sqs::SqsError;
 
 /// A structure of the SQS model, read member by member (declare one with [`shape!`]).
 pub trait Shape: Default {

@@ -1,14 +1,14 @@
 //! Message attributes on the wire: the model's `MessageAttributeValue` (also its
 //! `MessageSystemAttributeValue`), read from SendMessage and written in ReceiveMessage,
 //! and the `MessageAttributeNames` filters of a receive. Binary values are base64 on the
-//! wire in both protocols; the engine keeps the bytes.
+//! wire in both protocols; the store keeps the bytes.
 
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use serde::Serialize;
 
-use eddy_engine::sqs::{self as engine, SqsError};
+use eddy_store::sqs::{self as store, SqsError};
 
 use super::decode::shape;
 
@@ -32,7 +32,7 @@ shape! {
 /// a binary value must be base64.
 pub fn to_engine(
     attributes: BTreeMap<String, MessageAttributeValue>,
-) -> Result<BTreeMap<String, engine::MessageAttributeValue>, SqsError> {
+) -> Result<BTreeMap<String, store::MessageAttributeValue>, SqsError> {
     attributes
         .into_iter()
         .map(|(name, value)| {
@@ -53,7 +53,7 @@ pub fn to_engine(
                 ),
                 None => None,
             };
-            let value = engine::MessageAttributeValue {
+            let value = store::MessageAttributeValue {
                 data_type,
                 string_value: value.string_value,
                 binary_value,
@@ -64,7 +64,7 @@ pub fn to_engine(
 }
 
 /// A stored attribute as the wire shows it.
-pub fn from_engine(value: engine::MessageAttributeValue) -> MessageAttributeValue {
+pub fn from_engine(value: store::MessageAttributeValue) -> MessageAttributeValue {
     MessageAttributeValue {
         binary_value: value
             .binary_value

@@ -2,7 +2,7 @@
 //! AmazonSQS.<Operation>`) and query (form `Action=...`, XML answers).
 //!
 //! A request is SigV4-verified, read into a typed [`SqsOperation`] (its input struct,
-//! [`decode`] and [`query`]), run by the handler of its family against the engine with
+//! [`decode`] and [`query`]), run by the handler of its family against the store with
 //! its [`RequestContext`], and answered in the protocol it came in ([`respond`]). The
 //! handlers, one module per family, know nothing of either protocol:
 //!
@@ -14,7 +14,7 @@
 //!   RemovePermission;
 //! - [`move_tasks`]: StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask.
 //!
-//! Errors are the engine's `SqsError`, whose kind knows its `__type` shape name, query
+//! Errors are the store's `SqsError`, whose kind knows its `__type` shape name, query
 //! code, HTTP status and fault.
 
 pub mod batch;
@@ -34,7 +34,7 @@ pub mod xml;
 
 use bytes::Bytes;
 
-use eddy_engine::sqs::{SqsError, SqsErrorKind};
+use eddy_store::sqs::{SqsError, SqsErrorKind};
 
 pub use context::RequestContext;
 pub use operation::SqsOperation;
@@ -93,7 +93,7 @@ pub async fn handle(
     ids: &RequestIds,
 ) -> http::Response<s3s::Body> {
     let protocol = Protocol::of(&parts.headers);
-    let now = eddy_engine::time::now_ms() as i64 / 1000;
+    let now = eddy_store::time::now_ms() as i64 / 1000;
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),

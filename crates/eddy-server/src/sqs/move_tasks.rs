@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use eddy_engine::sqs::{MoveTask, SqsError};
+use eddy_store::sqs::{MoveTask, SqsError};
 
 use super::context::RequestContext;
 use super::decode::{Member, shape};
@@ -39,8 +39,9 @@ pub async fn start_message_move_task(
         )));
     }
     let task_handle = cx
-        .engine()
-        .start_message_move_task(source, destination, rate.map(|r| r as u32))
+        .store()
+        .move_tasks()
+        .start(source, destination, rate.map(|r| r as u32))
         .await?;
     Ok(StartMessageMoveTaskResult { task_handle })
 }
@@ -107,10 +108,7 @@ pub async fn list_message_move_tasks(
             "Value {max} for parameter MaxResults is invalid. Reason: must be between 1 and 10."
         )));
     }
-    let tasks = cx
-        .engine()
-        .list_message_move_tasks(source, max as usize)
-        .await?;
+    let tasks = cx.store().move_tasks().list(source, max as usize).await?;
     Ok(ListMessageMoveTasksResult {
         results: tasks.into_iter().map(Into::into).collect(),
     })
@@ -135,7 +133,7 @@ pub async fn cancel_message_move_task(
     input: CancelMessageMoveTaskRequest,
 ) -> Result<CancelMessageMoveTaskResult, SqsError> {
     let handle = input.task_handle.required("TaskHandle")?;
-    let moved = cx.engine().cancel_message_move_task(&handle).await?;
+    let moved = cx.store().move_tasks().cancel(&handle).await?;
     Ok(CancelMessageMoveTaskResult {
         approximate_number_of_messages_moved: moved,
     })

@@ -4,7 +4,7 @@
 
 use serde::Deserializer;
 
-use eddy_engine::sqs::{SqsError, SqsErrorKind};
+use eddy_store::sqs::{SqsError, SqsErrorKind};
 
 use super::context::RequestContext;
 use super::decode::{Shape, read_input};

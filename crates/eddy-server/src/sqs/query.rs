@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::de::value::{Error as FormError, MapDeserializer, SeqDeserializer};
 use serde::de::{Deserializer, IntoDeserializer, Visitor};
 
-use eddy_engine::sqs::SqsError;
+use eddy_store::sqs::SqsError;
 
 use super::operation::SqsOperation;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::Serialize;
 
-use eddy_engine::sqs::SqsError;
+use eddy_store::sqs::SqsError;
 
 use super::context::RequestContext;
 use super::decode::{Member, shape};
@@ -38,7 +38,7 @@ pub async fn create_queue(
     let name = input.queue_name.required("QueueName")?;
     let attributes = input.attributes.or_default()?;
     let tags = input.tags.or_default()?;
-    let queue = cx.engine().create_queue(name, attributes, tags).await?;
+    let queue = cx.store().queues().create(name, attributes, tags).await?;
     Ok(QueueUrlResult {
         queue_url: cx.queue_url(&queue.name),
     })
@@ -64,7 +64,7 @@ pub async fn get_queue_url(
     {
         return Err(SqsError::queue_does_not_exist());
     }
-    let queue = cx.engine().get_queue(&name).await?;
+    let queue = cx.store().queues().get(&name).await?;
     Ok(QueueUrlResult {
         queue_url: cx.queue_url(&queue.name),
     })
@@ -94,7 +94,7 @@ pub async fn list_queues(
     input: ListQueuesRequest,
 ) -> Result<ListQueuesResult, SqsError> {
     let prefix = input.queue_name_prefix.optional()?;
-    let names = cx.engine().list_queues(prefix).await?;
+    let names = cx.store().queues().list(prefix).await?;
     let page = Page::of(names, input.max_results, input.next_token)?;
     Ok(ListQueuesResult {
         queue_urls: page.names.iter().map(|n| cx.queue_url(n)).collect(),
@@ -125,7 +125,7 @@ pub async fn list_dead_letter_source_queues(
     input: ListDeadLetterSourceQueuesRequest,
 ) -> Result<ListDeadLetterSourceQueuesResult, SqsError> {
     let queue = cx.queue(input.queue_url)?;
-    let names = cx.engine().dead_letter_source_queues(&queue).await?;
+    let names = cx.store().queues().dead_letter_sources(&queue).await?;
     let page = Page::of(names, input.max_results, input.next_token)?;
     Ok(ListDeadLetterSourceQueuesResult {
         queue_urls: page.names.iter().map(|n| cx.queue_url(n)).collect(),
@@ -202,7 +202,7 @@ pub async fn get_queue_attributes(
 ) -> Result<GetQueueAttributesResult, SqsError> {
     let queue = cx.queue(input.queue_url)?;
     let names = input.attribute_names.or_default()?;
-    let attributes = cx.engine().get_queue_attributes(&queue, names).await?;
+    let attributes = cx.store().queues().attributes(&queue, names).await?;
     Ok(GetQueueAttributesResult { attributes })
 }
 
@@ -220,7 +220,7 @@ pub async fn set_queue_attributes(
 ) -> Result<(), SqsError> {
     let queue = cx.queue(input.queue_url)?;
     let attributes = input.attributes.or_default()?;
-    cx.engine().set_queue_attributes(&queue, attributes).await
+    cx.store().queues().set_attributes(&queue, attributes).await
 }
 
 shape! {
@@ -238,7 +238,10 @@ pub async fn delete_queue(
     cx: &RequestContext<'_>,
     input: DeleteQueueRequest,
 ) -> Result<(), SqsError> {
-    cx.engine().delete_queue(&cx.queue(input.queue_url)?).await
+    cx.store()
+        .queues()
+        .delete(&cx.queue(input.queue_url)?)
+        .await
 }
 
 /// Deletes every message of a queue; once a minute per queue, as on SQS.
@@ -247,8 +250,8 @@ pub async fn purge_queue(
     input: PurgeQueueRequest,
 ) -> Result<(), SqsError> {
     let queue = cx.queue(input.queue_url)?;
-    cx.engine().get_queue(&queue).await?;
+    cx.store().queues().get(&queue).await?;
     cx.state.check_purge(&queue)?;
-    cx.engine().purge_queue(&queue).await?;
+    cx.store().queues().purge(&queue).await?;
     Ok(())
 }

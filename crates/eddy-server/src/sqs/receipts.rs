@@ -1,7 +1,7 @@
 //! What is done to received messages through their receipt handles: DeleteMessage,
 //! DeleteMessageBatch, ChangeMessageVisibility and ChangeMessageVisibilityBatch.
 
-use eddy_engine::sqs::SqsError;
+use eddy_store::sqs::SqsError;
 
 use super::batch::{BatchResult, BatchResultEntry, BatchResultErrorEntry, checked_entries};
 use super::context::RequestContext;
@@ -21,7 +21,7 @@ pub async fn delete_message(
 ) -> Result<(), SqsError> {
     let queue = cx.queue(input.queue_url)?;
     let handle = input.receipt_handle.required("ReceiptHandle")?;
-    cx.engine().delete_message(&queue, &handle).await
+    cx.store().messages().delete(&queue, &handle).await
 }
 
 shape! {
@@ -61,7 +61,7 @@ pub async fn delete_message_batch(
             )
         })
         .unzip();
-    let outcomes = cx.engine().delete_message_batch(&queue, handles).await?;
+    let outcomes = cx.store().messages().delete_batch(&queue, handles).await?;
     let mut result = DeleteMessageBatchResult::default();
     for (id, outcome) in ids.into_iter().zip(outcomes) {
         match outcome {
@@ -93,8 +93,9 @@ pub async fn change_message_visibility(
             "Value {timeout} for parameter VisibilityTimeout is invalid."
         )));
     }
-    cx.engine()
-        .change_message_visibility(&queue, &handle, timeout as u64)
+    cx.store()
+        .messages()
+        .change_visibility(&queue, &handle, timeout as u64)
         .await
 }
 
@@ -137,8 +138,9 @@ pub async fn change_message_visibility_batch(
         let outcome = async {
             let handle = entry.receipt_handle.required("ReceiptHandle")?;
             let timeout = entry.visibility_timeout.optional()?.unwrap_or(0).max(0) as u64;
-            cx.engine()
-                .change_message_visibility(&queue, &handle, timeout)
+            cx.store()
+                .messages()
+                .change_visibility(&queue, &handle, timeout)
                 .await
         }
         .await;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use eddy_engine::sqs::{ReceiveRequest, ReceivedMessage, SqsError, md5_of_message_attributes};
+use eddy_store::sqs::{ReceiveRequest, ReceivedMessage, SqsError, md5_of_message_attributes};
 
 use super::context::RequestContext;
 use super::decode::{Member, shape};
@@ -148,8 +148,9 @@ pub async fn receive_message(
         )));
     }
     let messages = cx
-        .engine()
-        .receive_message_with_attempt(
+        .store()
+        .messages()
+        .receive_with_attempt(
             &queue,
             ReceiveRequest {
                 max_messages: max as u32,

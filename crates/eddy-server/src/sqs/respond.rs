@@ -8,7 +8,7 @@
 use http::{HeaderValue, Response, StatusCode};
 use serde::Serialize;
 
-use eddy_engine::sqs::{SqsError, SqsErrorKind};
+use eddy_store::sqs::{SqsError, SqsErrorKind};
 
 use super::xml;
 use crate::RequestIds;
@@ -72,7 +72,7 @@ pub fn error_response(
     ids: &RequestIds,
 ) -> Response<s3s::Body> {
     if error.kind == SqsErrorKind::InternalError {
-        tracing::error!(%error, "SQS request failed inside the engine");
+        tracing::error!(%error, "SQS request failed inside the store");
     }
     let status = StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
     match protocol {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use eddy_engine::sqs::{SendRequest, SendResult, SqsError, SqsErrorKind};
+use eddy_store::sqs::{SendRequest, SendResult, SqsError, SqsErrorKind};
 
 use super::batch::{BatchResult, BatchResultErrorEntry, checked_entries};
 use super::context::RequestContext;
@@ -28,7 +28,7 @@ shape! {
 }
 
 impl MessageToSend {
-    /// The message as the engine takes it, checked member by member.
+    /// The message as the store takes it, checked member by member.
     fn into_request(self) -> Result<SendRequest, SqsError> {
         let body = self.message_body.optional()?.unwrap_or_default();
         let delay = self.delay_seconds.optional()?;
@@ -115,7 +115,7 @@ pub async fn send_message(
     if request.body.is_empty() {
         return Err(SqsError::missing_parameter("MessageBody"));
     }
-    Ok(cx.engine().send_message(&queue, request).await?.into())
+    Ok(cx.store().messages().send(&queue, request).await?.into())
 }
 
 shape! {
@@ -181,7 +181,7 @@ pub async fn send_message_batch(
     let sent = if requests.is_empty() {
         Vec::new()
     } else {
-        cx.engine().send_message_batch(&queue, requests).await?
+        cx.store().messages().send_batch(&queue, requests).await?
     };
     for (id, outcome) in ids.into_iter().zip(sent) {
         match outcome {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use eddy_engine::sqs::SqsError;
+use eddy_store::sqs::SqsError;
 
 use super::context::RequestContext;
 use super::decode::{Member, shape};
@@ -21,8 +21,9 @@ shape! {
 
 pub async fn tag_queue(cx: &RequestContext<'_>, input: TagQueueRequest) -> Result<(), SqsError> {
     let queue = cx.queue(input.queue_url)?;
-    cx.engine()
-        .tag_queue(&queue, input.tags.or_default()?)
+    cx.store()
+        .queues()
+        .tag(&queue, input.tags.or_default()?)
         .await
 }
 
@@ -39,8 +40,9 @@ pub async fn untag_queue(
     input: UntagQueueRequest,
 ) -> Result<(), SqsError> {
     let queue = cx.queue(input.queue_url)?;
-    cx.engine()
-        .untag_queue(&queue, input.tag_keys.or_default()?)
+    cx.store()
+        .queues()
+        .untag(&queue, input.tag_keys.or_default()?)
         .await
 }
 
@@ -58,7 +60,7 @@ pub async fn list_queue_tags(
     cx: &RequestContext<'_>,
     input: ListQueueTagsRequest,
 ) -> Result<ListQueueTagsResult, SqsError> {
-    let queue = cx.engine().get_queue(&cx.queue(input.queue_url)?).await?;
+    let queue = cx.store().queues().get(&cx.queue(input.queue_url)?).await?;
     Ok(ListQueueTagsResult { tags: queue.tags })
 }
 
@@ -80,7 +82,8 @@ pub async fn add_permission(
     let label = input.label.required("Label")?;
     let accounts = input.aws_account_ids.or_default()?;
     let actions = input.actions.or_default()?;
-    cx.engine()
+    cx.store()
+        .queues()
         .add_permission(&queue, label, accounts, actions)
         .await
 }
@@ -99,5 +102,5 @@ pub async fn remove_permission(
 ) -> Result<(), SqsError> {
     let queue = cx.queue(input.queue_url)?;
     let label = input.label.required("Label")?;
-    cx.engine().remove_permission(&queue, label).await
+    cx.store().queues().remove_permission(&queue, label).await
 }

@@ -9,7 +9,7 @@ use std::fmt::{Display, Write as _};
 use serde::Serialize;
 use serde::ser::{self, Impossible, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 
-use eddy_engine::sqs::SqsError;
+use eddy_store::sqs::SqsError;
 
 /// The XML namespace of every SQS query response.
 pub const NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";

@@ -6,29 +6,29 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use eddy_engine::Engine;
+use eddy_store::Store;
 
 use crate::s3::buckets::require_bucket;
 use crate::s3::convert::{owner, owner_grants};
 use crate::s3::errors::acls_not_supported;
 
 pub(in crate::s3) async fn get_bucket_acl(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetBucketAclInput>,
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
-    require_bucket(engine, &req.input.bucket).await?;
+    require_bucket(store, &req.input.bucket).await?;
     Ok(S3Response::new(GetBucketAclOutput {
-        grants: Some(owner_grants(engine)),
-        owner: Some(owner(engine)),
+        grants: Some(owner_grants(store)),
+        owner: Some(owner(store)),
     }))
 }
 
 pub(in crate::s3) async fn put_bucket_acl(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<PutBucketAclInput>,
 ) -> S3Result<S3Response<PutBucketAclOutput>> {
     let input = req.input;
-    require_bucket(engine, &input.bucket).await?;
+    require_bucket(store, &input.bucket).await?;
     let canned_ok = input
         .acl
         .as_ref()

@@ -7,15 +7,15 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use eddy_engine::Engine;
+use eddy_store::Store;
 
 use crate::s3::buckets::require_bucket;
 
 pub(in crate::s3) async fn get_bucket_encryption(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetBucketEncryptionInput>,
 ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
-    require_bucket(engine, &req.input.bucket).await?;
+    require_bucket(store, &req.input.bucket).await?;
     // Every S3 bucket has SSE-S3 (AES256) as its default encryption.
     Ok(S3Response::new(GetBucketEncryptionOutput {
         server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {

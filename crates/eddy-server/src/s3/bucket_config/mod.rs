@@ -1,6 +1,6 @@
 //! The bucket configurations of S3's model, one file per kind: its Get, Put and
 //! Delete operations, its validation, and what a bucket answers without one.
-//! A configuration eddy stores lives in the engine; a kind eddy does not store yet
+//! A configuration eddy stores lives in the store; a kind eddy does not store yet
 //! answers as a new AWS bucket does (for example "no CORS configuration"), and its
 //! other operations are left to `s3s`, which answers 501 NotImplemented.
 //!

@@ -1,6 +1,6 @@
 //! Bucket notifications (Get/PutBucketNotificationConfiguration): SQS queue targets,
 //! validated with the codes and messages S3 gives. Storing a configuration makes the
-//! engine send the `s3:TestEvent`.
+//! store send the `s3:TestEvent`.
 
 use s3s::dto::{
     Event, FilterRule, FilterRuleName, GetBucketNotificationConfigurationInput,
@@ -10,18 +10,19 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use eddy_engine::Engine;
-use eddy_engine::notify::{self, QueueNotification};
+use eddy_store::Store;
+use eddy_store::s3::{QueueNotification, notification_rules as notify};
 
 use crate::s3::convert::context;
 use crate::s3::errors::to_wire;
 
 pub(in crate::s3) async fn get_bucket_notification_configuration(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetBucketNotificationConfigurationInput>,
 ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
-    let configs = engine
-        .get_notifications(&req.input.bucket)
+    let configs = store
+        .notifications()
+        .get(&req.input.bucket)
         .await
         .map_err(to_wire)?;
     let queue_configurations = configs
@@ -55,19 +56,20 @@ pub(in crate::s3) async fn get_bucket_notification_configuration(
 }
 
 pub(in crate::s3) async fn put_bucket_notification_configuration(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<PutBucketNotificationConfigurationInput>,
 ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
     let configs = validate_notifications(&req.input.notification_configuration)?;
     let context = context(&req);
-    engine
-        .put_notifications(&req.input.bucket, configs, context)
+    store
+        .notifications()
+        .put(&req.input.bucket, configs, context)
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(PutBucketNotificationConfigurationOutput {}))
 }
 
-/// A notification configuration as the engine stores it, validated as S3 validates it.
+/// A notification configuration as the store stores it, validated as S3 validates it.
 fn validate_notifications(
     configuration: &NotificationConfiguration,
 ) -> S3Result<Vec<QueueNotification>> {

@@ -7,15 +7,15 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use eddy_engine::Engine;
+use eddy_store::Store;
 
 use crate::s3::buckets::require_bucket;
 
 pub(in crate::s3) async fn get_bucket_ownership_controls(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
-    require_bucket(engine, &req.input.bucket).await?;
+    require_bucket(store, &req.input.bucket).await?;
     Ok(S3Response::new(GetBucketOwnershipControlsOutput {
         ownership_controls: Some(OwnershipControls {
             rules: vec![OwnershipControlsRule {

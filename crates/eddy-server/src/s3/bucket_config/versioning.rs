@@ -7,16 +7,17 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use eddy_engine::Engine;
+use eddy_store::Store;
 
 use crate::s3::errors::{malformed_xml, to_wire};
 
 pub(in crate::s3) async fn get_bucket_versioning(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<GetBucketVersioningInput>,
 ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-    let versioning = engine
-        .get_versioning(&req.input.bucket)
+    let versioning = store
+        .buckets()
+        .versioning(&req.input.bucket)
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(GetBucketVersioningOutput {
@@ -28,7 +29,7 @@ pub(in crate::s3) async fn get_bucket_versioning(
 }
 
 pub(in crate::s3) async fn put_bucket_versioning(
-    engine: &Engine,
+    store: &Store,
     req: S3Request<PutBucketVersioningInput>,
 ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
     let input = req.input;
@@ -55,7 +56,8 @@ pub(in crate::s3) async fn put_bucket_versioning(
             "MFA Delete can only be enabled with an MFA device, which eddy does not have."
         ));
     }
-    engine
+    store
+        .buckets()
         .set_versioning(&input.bucket, enabled)
         .await
         .map_err(to_wire)?;

@@ -16,15 +16,16 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
-use eddy_engine::Engine;
+use eddy_store::Store;
+use eddy_telemetry::{S3RequestServed, Telemetry};
 
 use super::dispatch::EddyS3;
 use crate::{Credential, RequestIds};
 
 /// The `s3s` service of eddy: SigV4 with the configured credentials, virtual-hosted
 /// and path-style addressing, and every request signed.
-pub fn service(engine: Engine, credentials: &[Credential]) -> S3Service {
-    let mut builder = S3ServiceBuilder::new(EddyS3::new(engine));
+pub fn service(store: Store, credentials: &[Credential]) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(EddyS3::new(store));
     builder.set_auth(access::CredentialStore::new(credentials));
     builder.set_host(host::LocalhostHost);
     builder.set_access(access::SignedOnly);
@@ -38,6 +39,7 @@ pub async fn handle(
     mut request: Request<Incoming>,
     ids: &RequestIds,
     account_id: &str,
+    telemetry: &Telemetry,
 ) -> Response<s3s::Body> {
     let slot = access::OperationSlot::default();
     request.extensions_mut().insert(ids.clone());
@@ -70,7 +72,12 @@ pub async fn handle(
     } else {
         0
     };
-    eddy_engine::telemetry::s3_request(&slot.name(), status, bytes_in, bytes_out);
+    telemetry.emit(S3RequestServed {
+        operation: &slot.name(),
+        status,
+        bytes_in,
+        bytes_out,
+    });
     refusals::close_after_refused_body(&mut response, has_body);
     response
 }

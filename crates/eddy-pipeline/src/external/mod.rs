@@ -1,0 +1,160 @@
+//! External functions: executables speaking the Lambda Runtime API (a `provided.al2023`
+//! `bootstrap`, or another language's runtime interface client), run by `eddy up` as
+//! local processes.
+//!
+//! Each process gets its own loopback Runtime API endpoint (`AWS_LAMBDA_RUNTIME_API`)
+//! and the environment Lambda gives a function, with `AWS_ENDPOINT_URL` and the
+//! configured credentials pointing its AWS SDK at eddy. One process handles one
+//! invocation at a time, so the pool grows to as many processes as the mappings'
+//! concurrency needs. The host enforces the deadline (a timed-out invocation fails and
+//! its process is killed and restarted), restarts a process that dies, and writes the
+//! processes' stdout and stderr into eddy's log tagged with the function name and the
+//! request id.
+//!
+//! - `slot`: one process's state; `process`: starting, supervising and restarting the
+//!   processes; `runtime_api`: the HTTP endpoint each process talks to.
+
+mod process;
+mod runtime_api;
+mod slot;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use eddy_events::lambda::SqsEvent;
+use futures::future::BoxFuture;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::function::{Function, InvokeError};
+use process::supervise;
+use slot::{HostShared, Outcome, Slot, lock};
+
+pub use slot::{ExternalFunctionConfig, INIT_TIMEOUT};
+
+/// A Lambda-style function run as local processes; see the module documentation.
+pub struct ExternalFunction {
+    pool: Arc<Pool>,
+}
+
+struct Pool {
+    shared: Arc<HostShared>,
+    shutdown: watch::Sender<bool>,
+    permits: Arc<Semaphore>,
+    idle: Mutex<Vec<Arc<Slot>>>,
+    created: Mutex<u32>,
+    supervisors: Mutex<JoinSet<()>>,
+}
+
+impl ExternalFunction {
+    pub fn new(config: ExternalFunctionConfig) -> Self {
+        let function_arn = format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            config.region, config.account_id, config.name
+        );
+        let (shutdown, watcher) = watch::channel(false);
+        let permits = Arc::new(Semaphore::new(config.max_processes.max(1) as usize));
+        Self {
+            pool: Arc::new(Pool {
+                shared: Arc::new(HostShared {
+                    config,
+                    function_arn,
+                    shutdown: watcher,
+                }),
+                shutdown,
+                permits,
+                idle: Mutex::new(Vec::new()),
+                created: Mutex::new(0),
+                supervisors: Mutex::new(JoinSet::new()),
+            }),
+        }
+    }
+
+    /// Stops every process of the function and waits for their supervisors.
+    pub async fn stop(&self) {
+        let _ = self.pool.shutdown.send(true);
+        self.pool.permits.close();
+        let mut supervisors = std::mem::take(&mut *lock(&self.pool.supervisors));
+        while supervisors.join_next().await.is_some() {}
+    }
+}
+
+impl Pool {
+    /// An idle slot, or a new one (with its supervisor) when none is idle.
+    fn lease_slot(&self) -> Arc<Slot> {
+        if let Some(slot) = lock(&self.idle).pop() {
+            return slot;
+        }
+        let number = {
+            let mut created = lock(&self.created);
+            *created += 1;
+            *created
+        };
+        let slot = Arc::new(Slot {
+            host: self.shared.clone(),
+            number,
+            queued: Mutex::new(None),
+            queued_changed: Notify::new(),
+            pending: Mutex::new(HashMap::new()),
+            current_request: Mutex::new(None),
+            kill: Notify::new(),
+        });
+        let supervised = slot.clone();
+        lock(&self.supervisors).spawn(async move { supervise(supervised).await });
+        slot
+    }
+}
+
+impl Function for ExternalFunction {
+    fn name(&self) -> &str {
+        &self.pool.shared.config.name
+    }
+
+    fn invoke(&self, event: SqsEvent, timeout: Duration) -> BoxFuture<'static, Outcome> {
+        let pool = self.pool.clone();
+        let body = serde_json::to_vec(&event).map(Bytes::from);
+        Box::pin(async move {
+            let body = body.map_err(|e| InvokeError::Function {
+                error_type: "Runtime.SerializationError".into(),
+                message: e.to_string(),
+            })?;
+            // A slot is leased only with a permit, so the pool never exceeds the maximum.
+            let _permit =
+                pool.permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| InvokeError::Function {
+                        error_type: "Runtime.Unavailable".into(),
+                        message: "the function is shutting down".into(),
+                    })?;
+            let lease = Lease {
+                slot: pool.lease_slot(),
+                pool: pool.clone(),
+            };
+            lease.slot.invoke(body, timeout).await
+        })
+    }
+}
+
+/// A slot in use by one invocation; it goes back to the idle list when dropped, even
+/// when the invocation is abandoned midway (its process is then restarted, so a stale
+/// event never holds it).
+struct Lease {
+    pool: Arc<Pool>,
+    slot: Arc<Slot>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let abandoned_queued = lock(&self.slot.queued).take().is_some();
+        let abandoned_pending = !lock(&self.slot.pending).is_empty();
+        if abandoned_queued || abandoned_pending {
+            lock(&self.slot.pending).clear();
+            self.slot.kill.notify_one();
+        }
+        lock(&self.pool.idle).push(self.slot.clone());
+    }
+}

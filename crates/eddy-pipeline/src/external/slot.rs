@@ -1,0 +1,140 @@
+//! One process slot of an external function: the invocation waiting for the process,
+//! the ones it took and has not answered, and the signal to kill it. The supervisor
+//! ([`super::process`]) keeps the slot's process running; the Runtime API
+//! ([`super::runtime_api`]) hands the process its events and takes its answers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{Notify, oneshot, watch};
+
+use crate::function::InvokeError;
+
+/// How long a process may take to start and ask for its first event (Lambda's init
+/// phase is limited to 10 s).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How an external function is started.
+#[derive(Debug, Clone)]
+pub struct ExternalFunctionConfig {
+    pub name: String,
+    /// The executable and its arguments.
+    pub command: Vec<String>,
+    /// `_HANDLER` (a runtime interface client uses it to find the handler).
+    pub handler: String,
+    /// The directory the process runs in (`LAMBDA_TASK_ROOT`); eddy's own when unset.
+    pub working_dir: Option<PathBuf>,
+    pub memory_mb: u64,
+    /// Variables added to the function's environment.
+    pub environment: BTreeMap<String, String>,
+    pub region: String,
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// eddy's endpoint, given as `AWS_ENDPOINT_URL`.
+    pub endpoint_url: String,
+    /// The most processes (concurrent invocations) the function may have.
+    pub max_processes: u32,
+}
+
+/// What one invocation resolves to.
+pub(crate) type Outcome = Result<serde_json::Value, InvokeError>;
+
+/// An invocation waiting for a process to take it.
+pub(crate) struct Queued {
+    pub(crate) request_id: String,
+    pub(crate) body: Bytes,
+    pub(crate) timeout: Duration,
+    pub(crate) taken: oneshot::Sender<()>,
+    pub(crate) outcome: oneshot::Sender<Outcome>,
+}
+
+/// One process slot: its supervisor keeps a process running and serves it the
+/// Runtime API.
+pub(crate) struct Slot {
+    pub(crate) host: Arc<HostShared>,
+    pub(crate) number: u32,
+    pub(crate) queued: Mutex<Option<Queued>>,
+    pub(crate) queued_changed: Notify,
+    /// Invocations a process took and has not answered, by request id.
+    pub(crate) pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// The request id last handed to the process, for tagging its output (a line
+    /// printed just before the answer may be read after it).
+    pub(crate) current_request: Mutex<Option<String>>,
+    /// Asks the supervisor to kill the process (it then restarts it).
+    pub(crate) kill: Notify,
+}
+
+pub(crate) struct HostShared {
+    pub(crate) config: ExternalFunctionConfig,
+    pub(crate) function_arn: String,
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl Slot {
+    pub(crate) fn tag(&self) -> String {
+        format!("{}#{}", self.host.config.name, self.number)
+    }
+
+    /// Hands an event to this slot's process and waits for its answer.
+    pub(crate) async fn invoke(&self, body: Bytes, timeout: Duration) -> Outcome {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let (taken_tx, taken_rx) = oneshot::channel();
+        let (outcome_tx, outcome_rx) = oneshot::channel();
+        *lock(&self.queued) = Some(Queued {
+            request_id: request_id.clone(),
+            body,
+            timeout,
+            taken: taken_tx,
+            outcome: outcome_tx,
+        });
+        self.queued_changed.notify_waiters();
+        // The deadline runs from when the process takes the event; starting a process
+        // (Lambda's init phase) has its own limit.
+        if tokio::time::timeout(INIT_TIMEOUT, taken_rx).await.is_err() {
+            lock(&self.queued).take();
+            self.kill.notify_one();
+            return Err(InvokeError::Function {
+                error_type: "Runtime.InitError".into(),
+                message: format!(
+                    "the process did not ask for an event within {INIT_TIMEOUT:?} of being started"
+                ),
+            });
+        }
+        match tokio::time::timeout(timeout, outcome_rx).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(InvokeError::Function {
+                error_type: "Runtime.ExitError".into(),
+                message: "the process exited before answering".into(),
+            }),
+            Err(_) => {
+                lock(&self.pending).remove(&request_id);
+                tracing::warn!(function = %self.host.config.name, %request_id, ?timeout, "invocation timed out; restarting its process");
+                self.kill.notify_one();
+                Err(InvokeError::Timeout(timeout))
+            }
+        }
+    }
+
+    /// Fails every invocation the process took and did not answer.
+    pub(crate) fn fail_pending(&self, reason: &str) {
+        let pending: Vec<_> = lock(&self.pending).drain().collect();
+        for (_, outcome) in pending {
+            let _ = outcome.send(Err(InvokeError::Function {
+                error_type: "Runtime.ExitError".into(),
+                message: reason.to_owned(),
+            }));
+        }
+        lock(&self.current_request).take();
+    }
+}

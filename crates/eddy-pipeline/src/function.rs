@@ -1,0 +1,30 @@
+//! The seam between a mapping and what it invokes: a [`Function`] takes a Lambda SQS
+//! event and answers with its JSON response or an [`InvokeError`]. The built-in copy
+//! function ([`crate::builtin`]) and external processes ([`crate::external`]) are its
+//! hosts.
+
+use std::time::Duration;
+
+use eddy_events::lambda::SqsEvent;
+use futures::future::BoxFuture;
+
+/// Why an invocation failed as a whole.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InvokeError {
+    #[error("function error {error_type}: {message}")]
+    Function { error_type: String, message: String },
+    #[error("task timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// A function a mapping can invoke.
+pub trait Function: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    /// Invokes the function with an event; resolves to its JSON response, or to
+    /// [`InvokeError::Timeout`] when the invocation runs longer than `timeout`.
+    fn invoke(
+        &self,
+        event: SqsEvent,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>>;
+}

@@ -1,0 +1,185 @@
+//! eddy's durable state: buckets, objects and their versions, multipart uploads, bucket
+//! notifications, queues and messages, with the semantics of S3 and SQS.
+//!
+//! A [`Store`] is opened on a data directory and handed around (it is cheap to clone).
+//! Each service is a handle borrowed from it, with the operations of that service:
+//!
+//! - [`Store::buckets`], [`Store::objects`], [`Store::uploads`] and
+//!   [`Store::notifications`]: S3 ([`s3`]);
+//! - [`Store::queues`], [`Store::messages`] and [`Store::move_tasks`]: SQS ([`sqs`]);
+//! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]).
+//!
+//! Underneath: [`db`] (SQLite in WAL mode, one writer thread with group commit, a pool
+//! of readers), [`tx`] (how a transaction closure succeeds, aborts or fails), [`schema`]
+//! (numbered migrations), [`blobs`] (immutable object files and inline bytes). An
+//! object change and the notification messages it raises commit in one transaction
+//! (the outbox), and no write is acknowledged before it is durable.
+//!
+//! The store reports what happens through [`eddy_telemetry`] events. It knows no
+//! function, no event source mapping and no HTTP: the pipeline and the server use it.
+//! A new service gets its own module and handle, and its tables come with a new
+//! migration.
+
+pub mod blobs;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod s3;
+mod schema;
+mod shared;
+pub mod sqs;
+pub mod time;
+pub mod tx;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use eddy_telemetry::Telemetry;
+
+use crate::blobs::Blobs;
+use crate::db::Db;
+use crate::error::StoreError;
+use crate::shared::Shared;
+
+pub use crate::shared::StoreSettings;
+
+/// The store: cheap to clone, shared by every request handler and poller.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+impl Store {
+    /// Opens the store in `data_dir`, creating it if needed: brings the database up to
+    /// the current schema and recovers whatever an earlier run left unfinished.
+    /// What happens is reported to `telemetry`.
+    pub fn open(
+        data_dir: &Path,
+        settings: StoreSettings,
+        telemetry: Telemetry,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)?;
+        let db_path = data_dir.join("eddy.sqlite3");
+        migrate_and_recover(&db_path)?;
+        let db = Db::open(&db_path)?;
+        let blobs = Blobs::open(data_dir)?;
+        let referenced = referenced_blobs(&db_path)?;
+        let removed = blobs.recover(&referenced)?;
+        if removed > 0 {
+            tracing::info!(removed, "removed files left by an unfinished write");
+        }
+        Ok(Self {
+            shared: Arc::new(Shared::new(
+                settings,
+                data_dir.to_owned(),
+                db,
+                blobs,
+                telemetry,
+            )),
+        })
+    }
+
+    pub fn settings(&self) -> &StoreSettings {
+        &self.shared.settings
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.shared.data_dir
+    }
+
+    /// Where the store's events go (and the dashboard's journeys live).
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.shared.telemetry
+    }
+
+    /// The ARN of a queue of this store.
+    pub fn queue_arn(&self, name: &str) -> String {
+        self.shared.queue_arn(name)
+    }
+
+    /// Receiving object bodies (staging) before an object or part commits them.
+    pub fn blobs(&self) -> &Blobs {
+        &self.shared.blobs
+    }
+
+    /// S3 buckets: creation, listing, versioning and tags.
+    pub fn buckets(&self) -> s3::Buckets<'_> {
+        s3::Buckets::new(&self.shared)
+    }
+
+    /// Bucket notification configurations.
+    pub fn notifications(&self) -> s3::Notifications<'_> {
+        s3::Notifications::new(&self.shared)
+    }
+
+    /// S3 objects and their versions: writes, reads, copies, deletes, listings, tags.
+    pub fn objects(&self) -> s3::Objects<'_> {
+        s3::Objects::new(&self.shared)
+    }
+
+    /// S3 multipart uploads.
+    pub fn uploads(&self) -> s3::Uploads<'_> {
+        s3::Uploads::new(&self.shared)
+    }
+
+    /// SQS queues: creation, attributes, tags, permissions, purges, counts.
+    pub fn queues(&self) -> sqs::Queues<'_> {
+        sqs::Queues::new(&self.shared)
+    }
+
+    /// SQS messages: send, receive, delete, visibility, and operators' views.
+    pub fn messages(&self) -> sqs::Messages<'_> {
+        sqs::Messages::new(&self.shared)
+    }
+
+    /// SQS message move tasks (dead-letter queue redrive).
+    pub fn move_tasks(&self) -> sqs::MoveTasks<'_> {
+        sqs::MoveTasks::new(&self.shared)
+    }
+
+    /// Flushes and closes the database: call after every request has finished.
+    pub fn close(&self) {
+        self.shared.db.close();
+    }
+}
+
+/// Brings the database up to the current schema and recovers what a stop interrupted,
+/// in one transaction: one commit, one fsync, and an interrupted start leaves nothing
+/// half done.
+fn migrate_and_recover(db_path: &Path) -> Result<(), StoreError> {
+    let conn = rusqlite::Connection::open(db_path)?;
+    // WAL first: it is a property of the file, set outside any transaction.
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; BEGIN IMMEDIATE;")?;
+    let before = schema::migrate(&conn)?;
+    sqs::recover_move_tasks(&conn)?;
+    conn.execute_batch("COMMIT")?;
+    if before != schema::current_version() {
+        tracing::info!(
+            from = before,
+            to = schema::current_version(),
+            "database schema brought up to date"
+        );
+    }
+    Ok(())
+}
+
+/// Every blob id the database names (objects, their older versions, multipart parts).
+fn referenced_blobs(db_path: &Path) -> Result<std::collections::HashSet<String>, StoreError> {
+    let conn = rusqlite::Connection::open(db_path)?;
+    let mut set = std::collections::HashSet::new();
+    for sql in [
+        "SELECT blob FROM objects",
+        "SELECT blob FROM object_versions WHERE blob IS NOT NULL",
+        "SELECT blob FROM parts",
+    ] {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        for row in rows {
+            set.insert(row?);
+        }
+    }
+    Ok(set)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! The values the S3 side of the store reads and writes: objects and their
+//! attributes, buckets, versions, listings, multipart uploads.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Stored attributes of an object besides its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAttrs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names lowercased.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Checksums by algorithm name (`CRC32`, `SHA256`, ...), base64.
+    #[serde(default)]
+    pub checksums: BTreeMap<String, String>,
+    /// The object's tag set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The sizes of the parts of a multipart object, in order (GetObject
+    /// `partNumber`); empty for an object uploaded in one piece.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
+}
+
+/// An object's metadata row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub bucket: String,
+    pub key: String,
+    pub blob: String,
+    pub size: u64,
+    /// Without quotes.
+    pub etag: String,
+    pub last_modified_ms: u64,
+    pub attrs: ObjectAttrs,
+    /// `None` for the `null` version (written while versioning was off).
+    pub version_id: Option<String>,
+}
+
+impl ObjectMeta {
+    /// The version id as S3 reports it (`null` for the null version).
+    pub fn version_label(&self) -> &str {
+        self.version_id.as_deref().unwrap_or(NULL_VERSION)
+    }
+}
+
+/// What a DeleteObject did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// The version removed, or the id of the delete marker created
+    /// (`x-amz-version-id`); `None` on buckets that never had versioning.
+    pub version_id: Option<String>,
+    /// Whether a delete marker was created or removed (`x-amz-delete-marker`).
+    pub delete_marker: bool,
+    /// Whether anything changed (a missing key changes nothing).
+    pub changed: bool,
+}
+
+/// A bucket.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    pub name: String,
+    pub created_ms: u64,
+    pub region: String,
+}
+
+/// What a listing asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    /// List keys strictly after this one.
+    pub start_after: Option<String>,
+    pub max_keys: usize,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    pub objects: Vec<ObjectMeta>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    /// The last key or common prefix of the page: where the next page starts after.
+    pub last: Option<String>,
+}
+
+/// A multipart upload in progress.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub upload_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub created_ms: u64,
+    pub attrs: ObjectAttrs,
+}
+
+/// An uploaded part.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub part_number: u32,
+    pub blob: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified_ms: u64,
+}
+
+/// The smallest part but the last of a multipart upload.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// The versioning state of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versioning {
+    /// Never enabled: every write replaces the `null` version.
+    Unversioned,
+    Enabled,
+    Suspended,
+}
+
+impl Versioning {
+    pub(crate) fn from_column(value: Option<String>) -> Self {
+        match value.as_deref() {
+            Some("Enabled") => Self::Enabled,
+            Some("Suspended") => Self::Suspended,
+            _ => Self::Unversioned,
+        }
+    }
+
+    /// The `Status` S3 reports; `None` for a bucket that never had versioning.
+    pub fn status(self) -> Option<&'static str> {
+        match self {
+            Self::Unversioned => None,
+            Self::Enabled => Some("Enabled"),
+            Self::Suspended => Some("Suspended"),
+        }
+    }
+
+    /// The version id an event carries: none on buckets that never had versioning,
+    /// else the id (`null` for the null version).
+    pub fn event_version_id(self, version_id: Option<&str>) -> Option<String> {
+        match self {
+            Self::Unversioned => None,
+            _ => Some(version_id.unwrap_or(NULL_VERSION).to_owned()),
+        }
+    }
+}
+
+/// How S3 names the version of objects written while versioning was off.
+pub const NULL_VERSION: &str = "null";
+
+/// A new version id: 32 URL-safe characters, unique.
+pub fn new_version_id() -> String {
+    crate::ids::random_uuid().simple().to_string()
+}
+
+/// The stored form of a version id from a request: `null` is NULL.
+pub fn stored_version(label: &str) -> Option<&str> {
+    (label != NULL_VERSION).then_some(label)
+}
+
+/// One version of a key: an object, or a delete marker (no bytes).
+#[derive(Debug, Clone)]
+pub struct VersionEntry {
+    pub meta: ObjectMeta,
+    pub delete_marker: bool,
+    pub is_latest: bool,
+}
+
+/// What ListObjectVersions asks for.
+#[derive(Debug, Clone, Default)]
+pub struct VersionQuery {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub key_marker: Option<String>,
+    pub version_id_marker: Option<String>,
+    pub max_keys: usize,
+}
+
+/// One page of ListObjectVersions: versions newest first within each key.
+#[derive(Debug, Clone, Default)]
+pub struct VersionPage {
+    pub entries: Vec<VersionEntry>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    pub next_key_marker: Option<String>,
+    pub next_version_id_marker: Option<String>,
+}

@@ -1,0 +1,189 @@
+//! Bucket notifications in the store: the configurations of a bucket (the
+//! [`Notifications`] handle), and the outbox: the event messages an object change
+//! enqueues into the configured queues inside the transaction that makes the change
+//! visible, so a crash never separates an acknowledged change from its events.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::error::S3Error;
+use super::notification_rules::{ChangeContext, EventObject, QueueNotification, event_body};
+use super::rows::require_bucket;
+use crate::error::StoreError;
+use crate::shared::{Shared, StoreSettings};
+use crate::sqs::model::{Queue, SendRequest};
+use crate::sqs::queue_rows::load_queue;
+use crate::sqs::send::insert_message;
+use crate::time::now_ms;
+use crate::tx::{TxResult, abort, entry_outcome};
+
+/// Bucket notification configurations; see [`crate::Store::notifications`].
+pub struct Notifications<'s> {
+    shared: &'s Arc<Shared>,
+}
+
+impl<'s> Notifications<'s> {
+    pub(crate) fn new(shared: &'s Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// A bucket's queue configurations.
+    pub async fn get(&self, bucket: &str) -> Result<Vec<QueueNotification>, S3Error> {
+        let bucket = bucket.to_owned();
+        self.shared
+            .db
+            .read(move |conn| {
+                require_bucket(conn, &bucket)?;
+                Ok(load_notifications(conn, &bucket)?)
+            })
+            .await
+    }
+
+    /// Saves a bucket's notification configuration (validated by the caller with
+    /// [`super::notification_rules`]) and sends the `s3:TestEvent` to each destination
+    /// queue, in the same transaction.
+    pub async fn put(
+        &self,
+        bucket: &str,
+        configs: Vec<QueueNotification>,
+        context: ChangeContext,
+    ) -> Result<(), S3Error> {
+        let bucket = bucket.to_owned();
+        let principal = self.shared.settings.access_key_id.clone();
+        let woken = self
+            .shared
+            .db
+            .write(move |conn| {
+                require_bucket(conn, &bucket)?;
+                let queues = destination_queues(conn, &configs)?;
+                conn.execute(
+                    "UPDATE buckets SET notification = ?2 WHERE name = ?1",
+                    params![bucket, serde_json::to_string(&configs)?],
+                )?;
+                let now = now_ms();
+                let test_event = serde_json::json!({
+                    "Service": "Amazon S3",
+                    "Event": "s3:TestEvent",
+                    "Time": crate::time::iso8601_millis(now),
+                    "Bucket": bucket,
+                    "RequestId": context.request_id,
+                    "HostId": context.host_id,
+                })
+                .to_string();
+                let mut woken = Vec::new();
+                for queue in &queues {
+                    let request = SendRequest {
+                        body: test_event.clone(),
+                        ..SendRequest::default()
+                    };
+                    if entry_outcome(insert_message(conn, queue, &request, &principal, now))?
+                        .is_ok()
+                    {
+                        woken.push(queue.name.clone());
+                    }
+                }
+                Ok(woken)
+            })
+            .await?;
+        self.shared.wake_queues(&woken);
+        for queue in &woken {
+            self.shared
+                .telemetry
+                .emit(eddy_telemetry::MessagesSent { queue, count: 1 });
+        }
+        Ok(())
+    }
+}
+
+/// The distinct queues of `configs`; aborts when one is missing or FIFO (S3 refuses
+/// such a configuration).
+fn destination_queues(
+    conn: &Connection,
+    configs: &[QueueNotification],
+) -> TxResult<Vec<Queue>, S3Error> {
+    let mut queues: Vec<Queue> = Vec::new();
+    for config in configs {
+        let queue = match eddy_events::arn::parse_queue_arn(&config.queue_arn) {
+            Some(arn) => entry_outcome(load_queue(conn, &arn.queue_name))?.ok(),
+            None => None,
+        };
+        let Some(queue) = queue else {
+            return abort(S3Error::InvalidArgument(
+                "Unable to validate the following destination configurations".into(),
+            ));
+        };
+        if queue.attributes.is_fifo() {
+            return abort(S3Error::InvalidArgument(
+                "Unable to validate the following destination configurations: FIFO queues are not supported as destinations".into(),
+            ));
+        }
+        if !queues.iter().any(|q| q.name == queue.name) {
+            queues.push(queue);
+        }
+    }
+    Ok(queues)
+}
+
+/// A bucket's stored configurations (none for a missing bucket).
+fn load_notifications(
+    conn: &Connection,
+    bucket: &str,
+) -> Result<Vec<QueueNotification>, StoreError> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT notification FROM buckets WHERE name = ?1")?
+        .query_row([bucket], |row| row.get(0))
+        .optional()?;
+    Ok(json
+        .map(|j| serde_json::from_str(&j))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// Enqueues the events of one object change into every matching configuration's queue,
+/// inside the change's transaction. Returns the queues written to.
+pub(crate) fn enqueue_events(
+    conn: &Connection,
+    settings: &StoreSettings,
+    event_name: &str,
+    object: &EventObject<'_>,
+    context: &ChangeContext,
+    now: u64,
+) -> Result<Vec<String>, StoreError> {
+    let mut queues = Vec::new();
+    for config in load_notifications(conn, object.bucket)? {
+        if !config.matches(event_name, object.key) {
+            continue;
+        }
+        let Some(arn) = eddy_events::arn::parse_queue_arn(&config.queue_arn) else {
+            continue;
+        };
+        let queue = match entry_outcome(load_queue(conn, &arn.queue_name))? {
+            Ok(queue) => queue,
+            Err(_) => {
+                tracing::warn!(queue = %arn.queue_name, bucket = %object.bucket, "notification queue is gone; event dropped");
+                continue;
+            }
+        };
+        let body = event_body(
+            &settings.region,
+            &settings.access_key_id,
+            event_name,
+            &config.id,
+            object,
+            context,
+            now,
+        );
+        let request = SendRequest {
+            body,
+            ..SendRequest::default()
+        };
+        let sent = insert_message(conn, &queue, &request, &settings.access_key_id, now);
+        if let Err(error) = entry_outcome(sent)? {
+            tracing::warn!(queue = %queue.name, %error, "notification could not be enqueued");
+            continue;
+        }
+        queues.push(queue.name);
+    }
+    Ok(queues)
+}

@@ -1,0 +1,272 @@
+//! The database schema, as an ordered list of numbered migrations.
+//!
+//! The `meta` table's `schema_version` row says which migrations a data directory has
+//! had. Opening a directory runs the ones it lacks, in order, inside the caller's
+//! transaction, and records the new version: an interrupted upgrade leaves nothing half
+//! done, and a directory written by a newer eddy is refused rather than misread.
+//!
+//! Migration 1 is the schema of every release before versions were recorded: it creates
+//! what is missing and adds the columns older directories lack, so any data directory
+//! eddy ever wrote opens. A change to the schema is a new migration at the end of
+//! [`MIGRATIONS`] (a new table for a new service, a new column, an index); released
+//! migrations never change.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::StoreError;
+
+/// One step of the schema's history.
+pub(crate) struct Migration {
+    /// Its number: the schema version a directory has once it ran.
+    pub version: u32,
+    /// What it changes, for the log.
+    pub description: &'static str,
+    pub apply: fn(&Connection) -> Result<(), StoreError>,
+}
+
+/// Every migration, in order; the last one's version is the current schema version.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "buckets, objects, versions, uploads, queues, messages, move tasks, inline blobs",
+    apply: baseline,
+}];
+
+/// The schema version this eddy writes.
+pub(crate) fn current_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Runs the migrations `conn`'s database lacks, inside the caller's transaction.
+/// Returns the version it had before.
+pub(crate) fn migrate(conn: &Connection) -> Result<u32, StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    )?;
+    let found: u32 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let known = current_version();
+    if found > known {
+        return Err(StoreError::NewerSchema { found, known });
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+        tracing::debug!(
+            version = migration.version,
+            description = migration.description,
+            "migrating the database"
+        );
+        (migration.apply)(conn)?;
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema_version', ?1)",
+            [migration.version],
+        )?;
+    }
+    Ok(found)
+}
+
+/// Migration 1: the tables of the first releases, created when missing, and the
+/// columns added to them before versions were recorded.
+fn baseline(conn: &Connection) -> Result<(), StoreError> {
+    // Columns first: the schema's indexes may refer to them.
+    add_missing_columns(conn)?;
+    conn.execute_batch(BASELINE)?;
+    // Tables the schema just created get their later columns too.
+    add_missing_columns(conn)
+}
+
+const BASELINE: &str = r#"
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    created_ms INTEGER NOT NULL,
+    region TEXT NOT NULL,
+    notification TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL REFERENCES buckets(name),
+    key TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    attrs TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS object_versions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    bucket TEXT NOT NULL REFERENCES buckets(name),
+    key TEXT NOT NULL,
+    version_id TEXT,
+    delete_marker INTEGER NOT NULL DEFAULT 0,
+    blob TEXT,
+    size INTEGER NOT NULL DEFAULT 0,
+    etag TEXT NOT NULL DEFAULT '',
+    last_modified_ms INTEGER NOT NULL,
+    attrs TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS object_versions_by_key ON object_versions (bucket, key, seq);
+CREATE TABLE IF NOT EXISTS completed_uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    version_id TEXT,
+    size INTEGER NOT NULL,
+    completed_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL REFERENCES buckets(name),
+    key TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    attrs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL REFERENCES uploads(upload_id) ON DELETE CASCADE,
+    part_number INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ms INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY,
+    created_s INTEGER NOT NULL,
+    modified_s INTEGER NOT NULL,
+    attributes TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS deleted_queues (
+    name TEXT PRIMARY KEY,
+    deleted_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    md5_of_body TEXT NOT NULL,
+    message_attributes TEXT,
+    md5_of_message_attributes TEXT,
+    sent_ms INTEGER NOT NULL,
+    visible_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    first_receive_ms INTEGER,
+    receipt_nonce TEXT,
+    received_ms INTEGER,
+    dead_letter_source_arn TEXT,
+    sender_id TEXT NOT NULL,
+    group_id TEXT,
+    deduplication_id TEXT,
+    sequence_number TEXT,
+    system_attributes TEXT,
+    md5_of_system_attributes TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at_ms);
+CREATE INDEX IF NOT EXISTS messages_by_group ON messages (queue, group_id, seq);
+CREATE TABLE IF NOT EXISTS fifo_deduplication (
+    queue TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sequence_number TEXT,
+    md5_of_body TEXT NOT NULL,
+    md5_of_message_attributes TEXT,
+    md5_of_system_attributes TEXT,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (queue, dedup_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS receive_attempts (
+    queue TEXT NOT NULL,
+    attempt_id TEXT NOT NULL,
+    entries TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (queue, attempt_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS message_move_tasks (
+    task_id TEXT PRIMARY KEY,
+    source_arn TEXT NOT NULL,
+    destination_arn TEXT,
+    max_per_second INTEGER,
+    status TEXT NOT NULL,
+    moved INTEGER NOT NULL DEFAULT 0,
+    to_move INTEGER NOT NULL DEFAULT 0,
+    failure_reason TEXT,
+    started_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+-- The bytes of small objects (see blobs.rs): inserted with the row that names them and
+-- deleted in the transaction that drops that row.
+CREATE TABLE IF NOT EXISTS inline_blobs (
+    id TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
+"#;
+
+/// Columns added after the first release, as (table, column, declaration). Each is
+/// added when missing, so opening an older data directory upgrades it in place.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    // `Enabled` or `Suspended`; NULL for a bucket that never had versioning.
+    ("buckets", "versioning", "TEXT"),
+    // The bucket's tag set as a JSON object; NULL when it has none.
+    ("buckets", "tags", "TEXT"),
+    // The version id of the current version; NULL for the `null` version.
+    ("objects", "version_id", "TEXT"),
+    // FIFO queues and system attributes.
+    ("messages", "group_id", "TEXT"),
+    ("messages", "deduplication_id", "TEXT"),
+    ("messages", "sequence_number", "TEXT"),
+    ("messages", "system_attributes", "TEXT"),
+    ("messages", "md5_of_system_attributes", "TEXT"),
+];
+
+/// Adds every column of [`ADDED_COLUMNS`] an existing table lacks.
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    for (table, column, declaration) in ADDED_COLUMNS {
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        if !columns.is_empty() && !columns.iter().any(|name| name == column) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_by_one_from_one() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version as usize, index + 1);
+        }
+    }
+
+    #[test]
+    fn a_new_database_gets_every_migration_once() {
+        let conn = Connection::open_in_memory().expect("database");
+        assert_eq!(migrate(&conn).expect("first"), 0);
+        assert_eq!(migrate(&conn).expect("again"), current_version());
+        conn.execute(
+            "UPDATE meta SET value = ?1 WHERE name = 'schema_version'",
+            [current_version() + 1],
+        )
+        .expect("pretend a newer eddy wrote it");
+        assert!(matches!(
+            migrate(&conn),
+            Err(StoreError::NewerSchema { .. })
+        ));
+    }
+}

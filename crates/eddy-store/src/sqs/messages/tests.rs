@@ -1,0 +1,195 @@
+//! Tests of sending, receiving and expiring messages, on a store and on a bare
+//! connection with the schema.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, params};
+
+use super::*;
+use crate::sqs::fifo::DEDUPLICATION_WINDOW_MS;
+use crate::sqs::model::Queue;
+use crate::sqs::queue_rows::counts;
+use crate::sqs::queues::create_queue;
+use crate::sqs::receive::MAX_IN_FLIGHT;
+use crate::tx::TxResult;
+use crate::{Store, StoreSettings};
+
+const ARN: &str = "arn:aws:sqs:us-east-1:000000000000:q";
+
+fn test_connection() -> Connection {
+    let conn = Connection::open_in_memory().expect("in-memory database");
+    crate::schema::migrate(&conn).expect("schema");
+    conn
+}
+
+fn create(conn: &Connection, name: &str, attributes: &BTreeMap<String, String>) -> Queue {
+    let created: TxResult<Queue, SqsError> =
+        create_queue(conn, ARN, name, attributes, &BTreeMap::new(), 0);
+    created.map_err(|_| "create").expect("create")
+}
+
+fn fifo_send(body: &str, dedup: &str) -> SendRequest {
+    SendRequest {
+        body: body.into(),
+        message_group_id: Some("g".into()),
+        message_deduplication_id: Some(dedup.into()),
+        ..SendRequest::default()
+    }
+}
+
+#[test]
+fn deduplication_ends_after_five_minutes() {
+    let conn = test_connection();
+    let attributes = BTreeMap::from([("FifoQueue".to_owned(), "true".to_owned())]);
+    let queue = create(&conn, "q.fifo", &attributes);
+    let start = 1_000_000;
+    let send = |body: &str, at: u64| {
+        entry_outcome(insert_message(
+            &conn,
+            &queue,
+            &fifo_send(body, "d"),
+            "test",
+            at,
+        ))
+        .expect("store")
+        .expect("valid")
+    };
+    let first = send("one", start);
+    let inside = send("two", start + DEDUPLICATION_WINDOW_MS - 1);
+    assert_eq!(inside.message_id, first.message_id);
+    let after = send("three", start + DEDUPLICATION_WINDOW_MS);
+    assert_ne!(after.message_id, first.message_id);
+    let stored: i64 = conn
+        .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(stored, 2);
+}
+
+#[test]
+fn counts_leave_out_messages_past_retention() {
+    let conn = test_connection();
+    let attributes = BTreeMap::from([("MessageRetentionPeriod".to_owned(), "60".to_owned())]);
+    let queue = create(&conn, "short", &attributes);
+    let request = SendRequest {
+        body: "x".into(),
+        ..SendRequest::default()
+    };
+    entry_outcome(insert_message(&conn, &queue, &request, "test", 1_000))
+        .expect("store")
+        .expect("valid");
+    assert_eq!(counts(&conn, &queue, 60_999).expect("counts").visible, 1);
+    assert_eq!(counts(&conn, &queue, 61_000).expect("counts").visible, 0);
+    assert_eq!(expire(&conn, 61_000).expect("expire"), 1);
+}
+
+#[test]
+fn too_many_in_flight_messages() {
+    let conn = test_connection();
+    let now = 1_000_000u64;
+    let standard = create(&conn, "std", &BTreeMap::new());
+    let fifo_attributes = BTreeMap::from([("FifoQueue".to_owned(), "true".to_owned())]);
+    let fifo = create(&conn, "f.fifo", &fifo_attributes);
+    let request = ReceiveRequest {
+        max_messages: 1,
+        ..ReceiveRequest::default()
+    };
+    for queue in [&standard, &fifo] {
+        conn.execute_batch("BEGIN").expect("begin");
+        let mut insert = conn
+            .prepare(
+                "INSERT INTO messages (queue, message_id, body, md5_of_body, sent_ms, visible_at_ms,
+                                       receive_count, receipt_nonce, sender_id, group_id)
+                 VALUES (?1, ?2, 'x', '', ?3, ?4, 1, 'n', 'test', ?2)",
+            )
+            .expect("prepare");
+        for i in 0..MAX_IN_FLIGHT {
+            insert
+                .execute(params![queue.name, i.to_string(), now, now + 60_000])
+                .expect("insert");
+        }
+        insert
+            .execute(params![queue.name, "visible", now, now])
+            .expect("insert");
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+    let receive_now = |queue: &str| {
+        receive(
+            &conn,
+            queue,
+            &request,
+            None,
+            "us-east-1",
+            "000000000000",
+            now,
+        )
+    };
+    let Err(crate::tx::TxError::Abort(error)) = receive_now("std") else {
+        panic!("OverLimit expected");
+    };
+    assert_eq!(error.kind, SqsErrorKind::OverLimit);
+    let outcome = receive_now("f.fifo")
+        .map_err(|_| "receive")
+        .expect("FIFO queues answer without an error");
+    assert!(outcome.messages.is_empty());
+    // One fewer in flight: the visible message is delivered again.
+    conn.execute(
+        "DELETE FROM messages WHERE queue = 'std' AND message_id = '0'",
+        [],
+    )
+    .expect("delete");
+    let outcome = receive_now("std").map_err(|_| "receive").expect("receive");
+    assert_eq!(outcome.messages.len(), 1);
+}
+
+/// The messages table as the first release created it, before the FIFO columns.
+const OLD_MESSAGES: &str = "
+    CREATE TABLE queues (name TEXT PRIMARY KEY, created_s INTEGER NOT NULL, modified_s INTEGER NOT NULL,
+                         attributes TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '{}');
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, message_id TEXT NOT NULL,
+        body TEXT NOT NULL, md5_of_body TEXT NOT NULL, message_attributes TEXT,
+        md5_of_message_attributes TEXT, sent_ms INTEGER NOT NULL, visible_at_ms INTEGER NOT NULL,
+        receive_count INTEGER NOT NULL DEFAULT 0, first_receive_ms INTEGER, receipt_nonce TEXT,
+        received_ms INTEGER, dead_letter_source_arn TEXT, sender_id TEXT NOT NULL);
+    INSERT INTO queues VALUES ('old', 0, 0, '{}', '{}');
+    INSERT INTO messages (queue, message_id, body, md5_of_body, sent_ms, visible_at_ms, sender_id)
+    VALUES ('old', 'm1', 'kept', '', 9999999999999, 0, 'test');";
+
+#[tokio::test]
+async fn opens_a_data_dir_of_the_first_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = rusqlite::Connection::open(dir.path().join("eddy.sqlite3")).expect("open");
+    conn.execute_batch(OLD_MESSAGES).expect("old schema");
+    drop(conn);
+    let settings = StoreSettings {
+        region: "us-east-1".into(),
+        account_id: "000000000000".into(),
+        access_key_id: "test".into(),
+    };
+    let store = Store::open(dir.path(), settings, Default::default())
+        .expect("the store opens the old data dir");
+    let received = store
+        .messages()
+        .receive(
+            "old",
+            ReceiveRequest {
+                max_messages: 1,
+                ..ReceiveRequest::default()
+            },
+        )
+        .await
+        .expect("receive");
+    assert_eq!(received[0].body, "kept");
+    store
+        .messages()
+        .send(
+            "old",
+            SendRequest {
+                body: "new".into(),
+                ..SendRequest::default()
+            },
+        )
+        .await
+        .expect("send after the migration");
+    store.close();
+}
