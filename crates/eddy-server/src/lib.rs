@@ -12,11 +12,13 @@ pub mod pages;
 pub mod s3;
 pub mod sigv4;
 pub mod sqs;
+mod state;
 
-use std::collections::HashMap;
+pub use state::{AppState, Credential, RequestIds};
+
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Limited};
@@ -25,103 +27,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
 use eddy_telemetry::SqsRequestServed;
-
-/// Request ids of one request, shared by its response headers and its S3 events.
-#[derive(Debug, Clone)]
-pub struct RequestIds {
-    pub request_id: String,
-    pub host_id: String,
-    pub source_ip: String,
-}
-
-impl RequestIds {
-    pub fn generate() -> Self {
-        use base64::Engine as _;
-        let id = eddy_store::ids::random_uuid();
-        let request_id = id.simple().to_string().to_uppercase()[..16].to_owned();
-        let host_id = base64::engine::general_purpose::STANDARD.encode(id.as_bytes());
-        Self {
-            request_id,
-            host_id,
-            source_ip: "127.0.0.1".to_owned(),
-        }
-    }
-}
-
-/// Credentials accepted for SigV4.
-#[derive(Debug, Clone)]
-pub struct Credential {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-}
-
-/// State shared by every request.
-pub struct AppState {
-    pub store: Store,
-    pub credentials: Vec<Credential>,
-    pub started: Instant,
-    /// The Prometheus recorder's handle, when metrics are enabled.
-    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// A description of the configured mappings and functions, for operators.
-    pub pipeline: serde_json::Value,
-    purges: Mutex<HashMap<String, Instant>>,
-}
-
-impl AppState {
-    pub fn new(store: Store, credentials: Vec<Credential>) -> Self {
-        Self {
-            store,
-            credentials,
-            started: Instant::now(),
-            metrics: None,
-            pipeline: serde_json::Value::Null,
-            purges: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Describes the configured mappings and functions (shown by the dashboard and
-    /// `eddy status`).
-    pub fn with_pipeline(mut self, pipeline: serde_json::Value) -> Self {
-        self.pipeline = pipeline;
-        self
-    }
-
-    /// Serves `/_eddy/metrics` from this Prometheus recorder.
-    pub fn with_metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
-        self.metrics = Some(handle);
-        self
-    }
-
-    /// The secret of an access key id.
-    pub fn secret_for(&self, access_key_id: &str) -> Option<String> {
-        self.credentials
-            .iter()
-            .find(|c| c.access_key_id == access_key_id)
-            .map(|c| c.secret_access_key.clone())
-    }
-
-    /// SQS allows one PurgeQueue per queue every 60 seconds.
-    pub fn check_purge(&self, queue: &str) -> Result<(), SqsError> {
-        let mut purges = self
-            .purges
-            .lock()
-            .map_err(|_| SqsError::new(SqsErrorKind::InternalError, "lock poisoned"))?;
-        let now = Instant::now();
-        if let Some(last) = purges.get(queue)
-            && now.duration_since(*last) < Duration::from_secs(60)
-        {
-            return Err(SqsError::new(
-                SqsErrorKind::PurgeQueueInProgress,
-                format!("Only one PurgeQueue operation on {queue} is allowed every 60 seconds."),
-            ));
-        }
-        purges.insert(queue.to_owned(), now);
-        Ok(())
-    }
-}
 
 /// The HTTP front, ready to serve.
 #[derive(Clone)]

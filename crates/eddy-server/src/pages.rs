@@ -17,7 +17,7 @@ use serde_json::json;
 use eddy_store::s3::ListQuery;
 use eddy_telemetry::QueueDepthObserved;
 
-use crate::AppState;
+use crate::state::AppState;
 
 const INDEX_HTML: &str = include_str!("dashboard/index.html");
 const APP_JS: &str = include_str!("dashboard/app.js");

@@ -12,7 +12,7 @@ use eddy_store::Store;
 use eddy_store::s3::ChangeContext;
 use eddy_store::s3::ObjectMeta;
 
-use crate::RequestIds;
+use crate::state::RequestIds;
 
 /// The store's change context of a request: the ids its S3 events repeat.
 pub(super) fn context<T>(req: &S3Request<T>) -> ChangeContext {

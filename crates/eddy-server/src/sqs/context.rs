@@ -6,7 +6,7 @@ use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind, queue_url_path};
 
 use super::decode::Member;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The request an operation serves.
 pub struct RequestContext<'a> {

@@ -41,7 +41,7 @@ pub use operation::SqsOperation;
 pub use respond::{Protocol, Reply, error_response};
 
 use crate::sigv4::{self, AuthError, SignedRequest};
-use crate::{AppState, RequestIds};
+use crate::state::{AppState, RequestIds};
 
 /// The largest SQS request body accepted (a 1 MiB batch, JSON-escaped, with room).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
 
 use super::xml;
-use crate::RequestIds;
+use crate::state::RequestIds;
 
 /// The wire protocol of a request: AWS JSON 1.0 (`X-Amz-Target`) or query (form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

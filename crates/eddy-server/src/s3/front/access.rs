@@ -49,7 +49,7 @@ pub(super) struct CredentialStore {
 }
 
 impl CredentialStore {
-    pub(super) fn new(credentials: &[crate::Credential]) -> Self {
+    pub(super) fn new(credentials: &[crate::state::Credential]) -> Self {
         Self {
             secrets: credentials
                 .iter()

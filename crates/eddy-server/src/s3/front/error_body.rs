@@ -1,7 +1,7 @@
 //! Error bodies as S3 writes them: with `<RequestId>` and `<HostId>`, and with S3's
 //! message where `s3s` raised an error without one.
 
-use crate::RequestIds;
+use crate::state::RequestIds;
 
 /// Adds `<RequestId>` and `<HostId>` to an S3 error body, as S3 writes them (the
 /// same ids as the response's `x-amz-request-id` and `x-amz-id-2` headers).

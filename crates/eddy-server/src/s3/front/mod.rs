@@ -20,7 +20,7 @@ use eddy_store::Store;
 use eddy_telemetry::{S3RequestServed, Telemetry};
 
 use super::dispatch::EddyS3;
-use crate::{Credential, RequestIds};
+use crate::state::{Credential, RequestIds};
 
 /// The `s3s` service of eddy: SigV4 with the configured credentials, virtual-hosted
 /// and path-style addressing, and every request signed.
