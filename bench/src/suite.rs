@@ -692,14 +692,15 @@ async fn large(
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".to_owned(),
+        |text| {
             text.split_whitespace()
                 .take(3)
                 .collect::<Vec<_>>()
                 .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".to_owned())
+        },
+    )
 }
 
 fn machine(work_dir: &Path) -> String {
@@ -712,7 +713,7 @@ fn machine(work_dir: &Path) -> String {
                 .map(|(_, m)| m.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
@@ -722,7 +723,7 @@ fn machine(work_dir: &Path) -> String {
         })
         .map_or_else(
             || "unknown".to_owned(),
-            |kib| format!("{:.1} GiB", kib / 1048576.0),
+            |kib| format!("{:.1} GiB", kib / 1_048_576.0),
         );
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|k| k.trim().to_owned())

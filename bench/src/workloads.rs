@@ -423,36 +423,33 @@ pub async fn pipeline(
     }
 
     let mut watcher = Connection::open(api.clone()).await?;
-    let first_seen: HashMap<String, f64> = match poller {
-        Some(poller) => {
-            let waited = tokio::time::timeout_at(deadline.into(), poller).await;
-            let _ = stop_tx.send(true);
-            match waited {
-                Ok(joined) => joined.context("the copy poller panicked")??,
-                Err(_) => bail!("not every copy appeared within {limit:?}"),
-            }
+    let first_seen: HashMap<String, f64> = if let Some(poller) = poller {
+        let waited = tokio::time::timeout_at(deadline.into(), poller).await;
+        let _ = stop_tx.send(true);
+        match waited {
+            Ok(joined) => joined.context("the copy poller panicked")??,
+            Err(_) => bail!("not every copy appeared within {limit:?}"),
         }
-        None => {
-            // Every event is in the queue once its upload is acknowledged; the queue is
-            // empty once every event's copy is done and its message deleted.
-            loop {
-                if queue_depth(&mut watcher, queue_url).await? == 0 {
-                    let copied = list_all(&mut watcher, destination).await?.len() as u64;
-                    if copied >= files {
-                        break;
-                    }
+    } else {
+        // Every event is in the queue once its upload is acknowledged; the queue is
+        // empty once every event's copy is done and its message deleted.
+        loop {
+            if queue_depth(&mut watcher, queue_url).await? == 0 {
+                let copied = list_all(&mut watcher, destination).await?.len() as u64;
+                if copied >= files {
+                    break;
                 }
-                if Instant::now() > deadline {
-                    bail!("not every copy appeared within {limit:?}");
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            list_all(&mut watcher, destination)
-                .await?
-                .into_iter()
-                .map(|o| (o.key, o.last_modified_ms as f64))
-                .collect()
+            if Instant::now() > deadline {
+                bail!("not every copy appeared within {limit:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        list_all(&mut watcher, destination)
+            .await?
+            .into_iter()
+            .map(|o| (o.key, o.last_modified_ms as f64))
+            .collect()
     };
 
     let mut stats = PipelineStats {

@@ -35,8 +35,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
     let config = args.target.sdk_config().await;
     let region = config
         .region()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|| "us-east-1".into());
+        .map_or_else(|| "us-east-1".into(), std::string::ToString::to_string);
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} backfill {pos} events sent ({per_sec}) {msg}")

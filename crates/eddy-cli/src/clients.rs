@@ -2,6 +2,7 @@
 //! given, AWS itself otherwise, with credentials and region from the usual AWS
 //! environment variables and profiles.
 
+use http_body_util::BodyExt;
 use std::time::Duration;
 
 /// Where the operator commands send their requests.
@@ -56,7 +57,6 @@ impl Target {
         if !response.status().is_success() {
             return None;
         }
-        use http_body_util::BodyExt;
         let body = response.into_body().collect().await.ok()?.to_bytes();
         serde_json::from_slice(&body).ok()
     }

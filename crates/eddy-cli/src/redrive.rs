@@ -79,33 +79,31 @@ pub async fn run(args: RedriveArgs) -> anyhow::Result<()> {
         // Group by destination queue.
         let mut by_destination: HashMap<String, Vec<&aws_sdk_sqs::types::Message>> = HashMap::new();
         for message in messages {
-            let destination = match &fixed_destination {
-                Some(url) => url.clone(),
-                None => {
-                    let source_arn = message
-                        .attributes()
-                        .and_then(|a| a.get(&MessageSystemAttributeName::DeadLetterQueueSourceArn))
-                        .cloned();
-                    let Some(source_arn) = source_arn else {
-                        bar.println(format!(
-                            "message {} has no DeadLetterQueueSourceArn; pass --to to choose its queue",
-                            message.message_id().unwrap_or("?")
-                        ));
-                        continue;
-                    };
-                    let name = source_arn
-                        .rsplit(':')
-                        .next()
-                        .unwrap_or(&source_arn)
-                        .to_owned();
-                    match source_urls.get(&name) {
-                        Some(url) => url.clone(),
-                        None => {
-                            let url = resolve_queue_url(&sqs, &name).await?;
-                            source_urls.insert(name, url.clone());
-                            url
-                        }
-                    }
+            let destination = if let Some(url) = &fixed_destination {
+                url.clone()
+            } else {
+                let source_arn = message
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::DeadLetterQueueSourceArn))
+                    .cloned();
+                let Some(source_arn) = source_arn else {
+                    bar.println(format!(
+                        "message {} has no DeadLetterQueueSourceArn; pass --to to choose its queue",
+                        message.message_id().unwrap_or("?")
+                    ));
+                    continue;
+                };
+                let name = source_arn
+                    .rsplit(':')
+                    .next()
+                    .unwrap_or(&source_arn)
+                    .to_owned();
+                if let Some(url) = source_urls.get(&name) {
+                    url.clone()
+                } else {
+                    let url = resolve_queue_url(&sqs, &name).await?;
+                    source_urls.insert(name, url.clone());
+                    url
                 }
             };
             by_destination.entry(destination).or_default().push(message);

@@ -120,7 +120,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             .trim_end()
             .to_owned()
     };
-    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
+    let mut out = line(
+        headers
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
+    );
     out.push('\n');
     for row in rows {
         out.push_str(&line(row.clone()));
@@ -234,7 +239,7 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
             return Ok(());
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }

@@ -34,15 +34,14 @@ pub struct UpOptions {
 }
 
 fn load_config(path: Option<PathBuf>) -> anyhow::Result<EddyConfig> {
-    match path {
-        Some(path) => EddyConfig::load(&path),
-        None => {
-            let default = PathBuf::from("eddy.toml");
-            if default.exists() {
-                EddyConfig::load(&default)
-            } else {
-                Ok(EddyConfig::default())
-            }
+    if let Some(path) = path {
+        EddyConfig::load(&path)
+    } else {
+        let default = PathBuf::from("eddy.toml");
+        if default.exists() {
+            EddyConfig::load(&default)
+        } else {
+            Ok(EddyConfig::default())
         }
     }
 }
@@ -163,12 +162,10 @@ fn describe_pipeline(config: &EddyConfig) -> serde_json::Value {
 }
 
 pub(crate) async fn wait_for_signal() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
-        }
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "SIGINT";
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "SIGINT",
@@ -399,13 +396,13 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
                     _ = shutdown.changed() => return,
                 }
                 match store.messages().expire().await {
                     Ok(0) => {}
                     Ok(n) => {
-                        tracing::info!(expired = n, "removed messages past their retention period")
+                        tracing::info!(expired = n, "removed messages past their retention period");
                     }
                     Err(error) => tracing::warn!(%error, "retention sweep failed"),
                 }

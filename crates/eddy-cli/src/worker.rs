@@ -78,8 +78,7 @@ pub async fn run(options: WorkerOptions) -> anyhow::Result<()> {
         .unwrap_or(30);
     let region = sdk
         .region()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|| "us-east-1".to_owned());
+        .map_or_else(|| "us-east-1".to_owned(), std::string::ToString::to_string);
     let queue = Arc::new(SdkQueue {
         sqs,
         queue_url: options.queue_url.clone(),
@@ -148,7 +147,9 @@ fn record(source: &EventSourceQueue, message: Message) -> SqsMessage {
             let attribute = message_attribute(
                 value.data_type,
                 value.string_value,
-                value.binary_value.map(|blob| blob.into_inner()),
+                value
+                    .binary_value
+                    .map(aws_sdk_sqs::primitives::Blob::into_inner),
             );
             (name, attribute)
         })
@@ -282,7 +283,7 @@ impl BatchHandler for CopyBatches {
             let reports = eddy_function::process_batch(&self.store, &self.options, &event).await;
             let failed: HashSet<String> = reports
                 .into_iter()
-                .filter(|r| r.failed())
+                .filter(eddy_function::MessageReport::failed)
                 .map(|r| r.message_id)
                 .collect();
             if !failed.is_empty() {

@@ -33,8 +33,7 @@ fn bootstrap() -> Option<PathBuf> {
             let installed = Command::new("cargo")
                 .args(["lambda", "--version"])
                 .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false);
+                .is_ok_and(|o| o.status.success());
             if !installed {
                 eprintln!("skipped: cargo-lambda is not installed (pip install cargo-lambda)");
                 return None;
@@ -108,7 +107,7 @@ fn glibc_versions(binary: &Path) -> Vec<(u32, u32, u32)> {
             ))
         })
         .collect();
-    versions.sort();
+    versions.sort_unstable();
     versions.dedup();
     versions
 }

@@ -18,8 +18,7 @@ fn python3_can_import(modules: &str) -> bool {
     Command::new("python3")
         .args(["-c", &format!("import {modules}")])
         .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+        .is_ok_and(|s| s.success())
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ async fn upload_is_copied_byte_identical_with_content_type() {
     let eddy = Eddy::start();
     let s3 = eddy.s3().await;
     let key = "reports/2026 Q1/a+b=c été ü.txt";
-    let body: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let body: Vec<u8> = (0..200_000u32).flat_map(u32::to_le_bytes).collect();
     s3.put_object()
         .bucket("source")
         .key(key)

@@ -397,7 +397,7 @@ async fn every_successful_configuration_sends_a_test_event_and_failed_ones_none(
             .map(String::as_str)
             .collect();
         let mut sorted = fields.clone();
-        sorted.sort();
+        sorted.sort_unstable();
         assert_eq!(
             sorted,
             ["Bucket", "Event", "HostId", "RequestId", "Service", "Time"]
@@ -446,10 +446,7 @@ async fn rejected(
         .send()
         .await
         .expect_err("the configuration must be rejected");
-    let status = error
-        .raw_response()
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0);
+    let status = error.raw_response().map_or(0, |r| r.status().as_u16());
     let service = error.into_service_error();
     let meta = aws_sdk_s3::error::ProvideErrorMetadata::meta(&service);
     (

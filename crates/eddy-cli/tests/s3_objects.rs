@@ -47,10 +47,7 @@ async fn put(s3: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
 fn failure<E: ProvideErrorMetadata>(
     error: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> (String, u16) {
-    let status = error
-        .raw_response()
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0);
+    let status = error.raw_response().map_or(0, |r| r.status().as_u16());
     (error.code().unwrap_or_default().to_owned(), status)
 }
 
@@ -1246,7 +1243,7 @@ async fn bucket_configuration_answers_as_a_new_s3_bucket() {
         .rules()[0];
     assert_eq!(
         rule.apply_server_side_encryption_by_default()
-            .map(|d| d.sse_algorithm()),
+            .map(aws_sdk_s3::types::ServerSideEncryptionByDefault::sse_algorithm),
         Some(&ServerSideEncryption::Aes256)
     );
     let error = s3
@@ -1294,7 +1291,9 @@ async fn bucket_configuration_answers_as_a_new_s3_bucket() {
         Some(etag.trim_matches('"'))
     );
     assert_eq!(
-        attributes.storage_class().map(|c| c.as_str()),
+        attributes
+            .storage_class()
+            .map(aws_sdk_s3::types::StorageClass::as_str),
         Some("STANDARD")
     );
 

@@ -56,10 +56,7 @@ async fn read(
             Ok(String::from_utf8(bytes.to_vec()).expect("utf-8"))
         }
         Err(error) => {
-            let status = error
-                .raw_response()
-                .map(|r| r.status().as_u16())
-                .unwrap_or(0);
+            let status = error.raw_response().map_or(0, |r| r.status().as_u16());
             let marker = error
                 .raw_response()
                 .and_then(|r| r.headers().get("x-amz-delete-marker"))
@@ -90,7 +87,7 @@ async fn all_versions(s3: &Client, bucket: &str) -> Vec<(String, String, bool, b
             v.version_id().unwrap_or_default().to_owned(),
             v.is_latest().unwrap_or(false),
             false,
-            v.last_modified().map(|t| t.as_nanos() as i64).unwrap_or(0),
+            v.last_modified().map_or(0, |t| t.as_nanos() as i64),
         ));
     }
     for m in output.delete_markers() {
@@ -99,7 +96,7 @@ async fn all_versions(s3: &Client, bucket: &str) -> Vec<(String, String, bool, b
             m.version_id().unwrap_or_default().to_owned(),
             m.is_latest().unwrap_or(false),
             true,
-            m.last_modified().map(|t| t.as_nanos() as i64).unwrap_or(0),
+            m.last_modified().map_or(0, |t| t.as_nanos() as i64),
         ));
     }
     // S3 lists versions and markers in two lists; order them as one history.

@@ -18,9 +18,7 @@ use sha2::{Digest, Sha256};
 /// Resident memory (KiB) and open file descriptors of a process.
 fn footprint(pid: u32) -> (u64, usize) {
     let rss = common::rss_kib(pid);
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, std::iter::Iterator::count);
     (rss, fds)
 }
 

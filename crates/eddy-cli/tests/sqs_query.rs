@@ -18,7 +18,7 @@ fn create(client: &QueryClient, name: &str, params: &[(&str, &str)]) -> String {
 }
 
 fn path_of(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest[rest.find('/').expect("path")..].to_owned()
 }
 

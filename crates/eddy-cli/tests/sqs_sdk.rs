@@ -146,7 +146,10 @@ async fn queue_operations_and_their_typed_errors() {
         .send()
         .await
         .expect("attrs");
-    assert!(none.attributes().is_none_or(|a| a.is_empty()));
+    assert!(
+        none.attributes()
+            .is_none_or(std::collections::HashMap::is_empty)
+    );
     let all = sqs
         .get_queue_attributes()
         .queue_url(&url)
@@ -511,7 +514,11 @@ async fn batches_report_per_entry_failures_and_typed_errors() {
     let failed: HashMap<&str, &str> = out.failed().iter().map(|f| (f.id(), f.code())).collect();
     assert_eq!(failed["bad"], "InvalidMessageContents");
     assert_eq!(failed["late"], "InvalidParameterValue");
-    assert!(out.failed().iter().all(|f| f.sender_fault()));
+    assert!(
+        out.failed()
+            .iter()
+            .all(aws_sdk_sqs::types::BatchResultErrorEntry::sender_fault)
+    );
 
     let eleven: Vec<_> = (0..11).map(|i| entry(&format!("e{i}"), "x")).collect();
     let err = sqs

@@ -63,7 +63,7 @@ impl Worker {
         );
         std::thread::spawn(move || {
             let mut sink = String::new();
-            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            while reader.read_line(&mut sink).is_ok_and(|n| n > 0) {
                 sink.clear();
             }
         });

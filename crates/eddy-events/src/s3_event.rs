@@ -183,7 +183,7 @@ pub fn decode_key(encoded: &str) -> Result<String, BadKeyEncoding> {
     let spaced = encoded.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced)
         .decode_utf8()
-        .map(|cow| cow.into_owned())
+        .map(std::borrow::Cow::into_owned)
         .map_err(|_| BadKeyEncoding(encoded.to_owned()))
 }
 

@@ -110,7 +110,7 @@ pub async fn handle_batch<S: ObjectStore>(
     batch_response(
         reports
             .into_iter()
-            .filter(|r| r.failed())
+            .filter(MessageReport::failed)
             .map(|r| r.message_id),
     )
 }
@@ -166,10 +166,10 @@ async fn process_message<S: ObjectStore>(
             } => tracing::debug!(%message_id, %source_key, %destination_key, "copied"),
             RecordOutcome::Skipped { reason } => tracing::debug!(%message_id, %reason, "skipped"),
             RecordOutcome::Superseded { source_key, reason } => {
-                tracing::info!(%message_id, key = %source_key, %reason, "nothing to copy")
+                tracing::info!(%message_id, key = %source_key, %reason, "nothing to copy");
             }
             RecordOutcome::Failed { reason } => {
-                tracing::warn!(%message_id, %reason, "record failed")
+                tracing::warn!(%message_id, %reason, "record failed");
             }
         }
     }

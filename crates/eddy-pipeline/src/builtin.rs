@@ -101,7 +101,7 @@ impl Function for BuiltinCopyFunction {
             let response = eddy_events::lambda::batch_response(
                 reports
                     .into_iter()
-                    .filter(|r| r.failed())
+                    .filter(eddy_function::MessageReport::failed)
                     .map(|r| r.message_id),
             );
             serde_json::to_value(response).map_err(|e| InvokeError::Function {

@@ -62,8 +62,7 @@ fn receive_count(record: &SqsMessage) -> &str {
     record
         .attributes
         .get("ApproximateReceiveCount")
-        .map(String::as_str)
-        .unwrap_or("?")
+        .map_or("?", String::as_str)
 }
 
 impl Invoker {
@@ -268,7 +267,10 @@ mod tests {
     use serde_json::json;
 
     fn ids() -> HashSet<String> {
-        ["a", "b"].iter().map(|s| s.to_string()).collect()
+        ["a", "b"]
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
     }
 
     #[test]

@@ -213,7 +213,7 @@ async fn poll_loop(pool: &Arc<Pool>, poller: u32, permanent: bool) {
         }
         if !backoff.delay.is_zero() {
             tokio::select! {
-                _ = tokio::time::sleep(backoff.delay) => {}
+                () = tokio::time::sleep(backoff.delay) => {}
                 _ = shutdown.changed() => return,
             }
         }
@@ -284,13 +284,13 @@ async fn heartbeat(
     let period = (timeout / 2).max(Duration::from_millis(500));
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(period) => {}
+            () = tokio::time::sleep(period) => {}
             _ = done.changed() => return,
         }
         match queue.change_visibility(handles.clone(), timeout).await {
             Ok(()) => tracing::debug!(messages = handles.len(), "visibility extended"),
             Err(error) => {
-                tracing::warn!(queue = %settings.name, error = %eddy_store::error::report(&*error), "could not extend visibility")
+                tracing::warn!(queue = %settings.name, error = %eddy_store::error::report(&*error), "could not extend visibility");
             }
         }
     }

@@ -100,7 +100,7 @@ impl ManagedRuntimes {
         let known = self
             .found
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&language)
             .cloned();
         if let Some(interpreter) = known {
@@ -109,14 +109,16 @@ impl ManagedRuntimes {
         let interpreter = find_interpreter(language, &self.overrides)?;
         self.found
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(language, interpreter.clone());
         Ok(interpreter)
     }
 }
 
 fn check_executable(bootstrap: &Path) -> Result<(), LaunchError> {
-    let metadata = std::fs::metadata(bootstrap).ok().filter(|m| m.is_file());
+    let metadata = std::fs::metadata(bootstrap)
+        .ok()
+        .filter(std::fs::Metadata::is_file);
     let Some(metadata) = metadata else {
         return Err(LaunchError::MissingBootstrap {
             path: bootstrap.to_owned(),

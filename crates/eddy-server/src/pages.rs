@@ -166,8 +166,7 @@ pub async fn queue_views(state: &AppState, host: &str) -> Result<Vec<QueueView>,
             delayed: counts.delayed,
             oldest_age_seconds: counts
                 .oldest_sent_ms
-                .map(|s| now.saturating_sub(s) / 1000)
-                .unwrap_or(0),
+                .map_or(0, |s| now.saturating_sub(s) / 1000),
             dead_letter_queue: policy
                 .as_ref()
                 .and_then(|p| eddy_events::arn::parse_queue_arn(&p.dead_letter_target_arn))

@@ -78,7 +78,7 @@ impl Db {
     /// start instead (a problem is then logged), so that start-up stays quick.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = open_connection(path)?;
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
         if size <= CHECK_AT_START_MAX_BYTES {
             quick_check(&conn, path)?;
         } else {

@@ -79,7 +79,7 @@ fn baseline(conn: &Connection) -> Result<(), StoreError> {
     add_missing_columns(conn)
 }
 
-const BASELINE: &str = r#"
+const BASELINE: &str = r"
 CREATE TABLE IF NOT EXISTS buckets (
     name TEXT PRIMARY KEY,
     created_ms INTEGER NOT NULL,
@@ -208,7 +208,7 @@ CREATE TABLE IF NOT EXISTS inline_blobs (
     id TEXT PRIMARY KEY,
     data BLOB NOT NULL
 );
-"#;
+";
 
 /// Columns added after the first release, as (table, column, declaration). Each is
 /// added when missing, so opening an older data directory upgrades it in place.

@@ -15,7 +15,7 @@ pub struct Eddy {
     pub child: Child,
     pub endpoint: String,
     pub data_dir: PathBuf,
-    _temp: Option<tempfile::TempDir>,
+    temp: Option<tempfile::TempDir>,
     log: PathBuf,
 }
 
@@ -41,13 +41,12 @@ impl Eddy {
     }
 
     pub fn start_with(options: EddyOptions) -> Self {
-        let (temp, data_dir) = match options.data_dir {
-            Some(dir) => (None, dir),
-            None => {
-                let temp = tempfile::tempdir().expect("temp dir");
-                let dir = temp.path().join("data");
-                (Some(temp), dir)
-            }
+        let (temp, data_dir) = if let Some(dir) = options.data_dir {
+            (None, dir)
+        } else {
+            let temp = tempfile::tempdir().expect("temp dir");
+            let dir = temp.path().join("data");
+            (Some(temp), dir)
         };
         let work = data_dir.parent().expect("data dir has a parent").to_owned();
         std::fs::create_dir_all(&work).expect("work dir");
@@ -84,7 +83,7 @@ impl Eddy {
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut sink = String::new();
-            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            while reader.read_line(&mut sink).is_ok_and(|n| n > 0) {
                 sink.clear();
             }
         });
@@ -92,7 +91,7 @@ impl Eddy {
             child,
             endpoint,
             data_dir,
-            _temp: temp,
+            temp,
             log,
         }
     }
@@ -124,7 +123,7 @@ impl Eddy {
 
     /// Keeps the temporary directory alive past this process (for restarts).
     pub fn take_temp(&mut self) -> Option<tempfile::TempDir> {
-        self._temp.take()
+        self.temp.take()
     }
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {

@@ -62,7 +62,7 @@ pub fn exchange(endpoint: &str, head: &str, body: &[u8]) -> Answer {
 /// Reads an HTTP/1.1 answer until EOF (or the read timeout).
 pub fn read_answer(stream: &mut TcpStream) -> Answer {
     let mut raw = Vec::new();
-    let mut buffer = [0u8; 64 * 1024];
+    let mut buffer = vec![0u8; 64 * 1024];
     loop {
         match stream.read(&mut buffer) {
             Ok(0) | Err(_) => break,

@@ -87,7 +87,7 @@ pub async fn run_scenario(pipeline: &Pipeline<'_>) {
 
     // Upload: the notification carries the key encoded; the copy has the same key.
     let key = "inbox/dir with spaces/ünïcödé rapport été 2026.txt";
-    let body: Vec<u8> = (0..50_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let body: Vec<u8> = (0..50_000u32).flat_map(u32::to_le_bytes).collect();
     put(pipeline, pipeline.source_bucket, key, &body).await;
     let copied_key = format!("{}{key}", pipeline.destination_prefix);
     let (bytes, content_type) =
@@ -355,7 +355,7 @@ pub fn all_invocations(log: &Path) -> Vec<Invocation> {
                 bodies: strings("bodies"),
                 receive_counts: raw["receive_counts"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
+                    .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
                     .unwrap_or_default(),
                 start: raw["start"].as_f64().unwrap_or(0.0),
                 end: raw["end"].as_f64().unwrap_or(0.0),

@@ -42,7 +42,7 @@ pub(crate) async fn supervise(slot: Arc<Slot>) {
             backoff = Duration::from_millis(100);
         }
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(backoff) => {}
             _ = shutdown.changed() => return,
         }
         backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -82,8 +82,8 @@ async fn run_process(
     }
     tracing::debug!(function = %slot.host.config.name, process = %slot.tag(), runtime_api = %address, "function process started");
     let ended = tokio::select! {
-        status = child.wait() => (status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()), false),
-        _ = slot.kill.notified() => {
+        status = child.wait() => (status.map_or_else(|e| e.to_string(), |s| s.to_string()), false),
+        () = slot.kill.notified() => {
             let _ = child.kill().await;
             ("killed after its invocation timed out".to_owned(), true)
         }

@@ -20,8 +20,7 @@ use crate::function::InvokeError;
 fn now_epoch_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Serves the Runtime API of one process.
@@ -118,7 +117,7 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
                 .into_body()
                 .collect()
                 .await
-                .map(|b| b.to_bytes())
+                .map(http_body_util::Collected::to_bytes)
                 .unwrap_or_default();
             let error = function_error(&body, None);
             tracing::warn!(function = %slot.host.config.name, process = %slot.tag(), %error, "function initialisation failed");

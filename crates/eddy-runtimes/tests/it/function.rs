@@ -133,17 +133,17 @@ impl FunctionProcess {
     }
 
     pub async fn exit_status(&mut self) -> ExitStatus {
-        match tokio::time::timeout(PATIENCE, self.child.wait()).await {
-            Ok(status) => status.expect("wait for the process"),
-            Err(_) => panic!("the process did not exit; {}", self.describe()),
-        }
+        let Ok(status) = tokio::time::timeout(PATIENCE, self.child.wait()).await else {
+            panic!("the process did not exit; {}", self.describe())
+        };
+        status.expect("wait for the process")
     }
 
     /// Lines printed so far (stderr lines start with `stderr: `).
     pub fn output_lines(&self) -> Vec<String> {
         self.output
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -159,9 +159,11 @@ impl FunctionProcess {
             if let Some(line) = self.output_lines().into_iter().find(|line| wanted(line)) {
                 return line;
             }
-            if started.elapsed() > PATIENCE {
-                panic!("no such line was printed; {}", self.describe());
-            }
+            assert!(
+                started.elapsed() <= PATIENCE,
+                "no such line was printed; {}",
+                self.describe()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -184,7 +186,7 @@ async fn collect_lines(
     while let Ok(Some(line)) = lines.next_line().await {
         output
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(format!("{prefix}{line}"));
     }
 }

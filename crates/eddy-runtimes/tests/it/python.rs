@@ -67,18 +67,19 @@ fn cases() -> Vec<Case> {
         };
         let overrides = match find_interpreter(language, &InterpreterOverrides::default()) {
             Ok(found) if found.is_exact(language) => InterpreterOverrides::default(),
-            _ => match pyenv_python(minor) {
-                Some(program) => InterpreterOverrides {
-                    python: Some(program),
-                    node: None,
-                },
-                None => {
+            _ => {
+                if let Some(program) = pyenv_python(minor) {
+                    InterpreterOverrides {
+                        python: Some(program),
+                        node: None,
+                    }
+                } else {
                     eprintln!(
                         "not tested here: Python 3.{minor} (neither python3.{minor} nor pyenv's runs)"
                     );
                     continue;
                 }
-            },
+            }
         };
         if let Ok(found) = find_interpreter(language, &overrides) {
             programs.push(found.program);

@@ -156,7 +156,7 @@ impl TestRuntimeApi {
 fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {

@@ -36,7 +36,7 @@ impl Trailer {
 
     /// The trailing headers; call after the body has been read.
     pub(super) fn values(&self) -> Option<http::HeaderMap> {
-        self.handle.as_ref().and_then(|handle| handle.take())
+        self.handle.as_ref().and_then(s3s::TrailingHeaders::take)
     }
 }
 

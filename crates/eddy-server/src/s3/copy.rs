@@ -48,11 +48,17 @@ pub(super) async fn copy_object(
     }
     for (directive, name) in [
         (
-            input.metadata_directive.as_ref().map(|d| d.as_str()),
+            input
+                .metadata_directive
+                .as_ref()
+                .map(s3s::dto::MetadataDirective::as_str),
             "metadata",
         ),
         (
-            input.tagging_directive.as_ref().map(|d| d.as_str()),
+            input
+                .tagging_directive
+                .as_ref()
+                .map(s3s::dto::TaggingDirective::as_str),
             "tagging",
         ),
     ] {

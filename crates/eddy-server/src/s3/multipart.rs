@@ -242,8 +242,10 @@ pub(super) async fn list_multipart_uploads(
         Some(id) => uploads
             .iter()
             .position(|u| u.key == key_marker && u.upload_id == id)
-            .map(|i| i + 1)
-            .unwrap_or_else(|| uploads.partition_point(|u| u.key <= key_marker)),
+            .map_or_else(
+                || uploads.partition_point(|u| u.key <= key_marker),
+                |i| i + 1,
+            ),
         None => uploads.partition_point(|u| u.key <= key_marker),
     };
     let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
@@ -267,31 +269,28 @@ pub(super) async fn list_multipart_uploads(
             truncated = true;
             break;
         }
-        match folded {
-            Some(common) => {
-                next = Some((common.clone(), String::new()));
-                prefixes.push(common);
-            }
-            None => {
-                next = Some((upload.key.clone(), upload.upload_id.clone()));
-                page.push(MultipartUpload {
-                    key: Some(upload.key),
-                    upload_id: Some(upload.upload_id),
-                    initiated: Some(timestamp(upload.created_ms)),
-                    storage_class: Some(StorageClass::from(
-                        upload
-                            .attrs
-                            .storage_class
-                            .unwrap_or_else(|| "STANDARD".to_owned()),
-                    )),
-                    owner: Some(owner.clone()),
-                    initiator: Some(Initiator {
-                        display_name: owner.display_name.clone(),
-                        id: owner.id.clone(),
-                    }),
-                    ..Default::default()
-                });
-            }
+        if let Some(common) = folded {
+            next = Some((common.clone(), String::new()));
+            prefixes.push(common);
+        } else {
+            next = Some((upload.key.clone(), upload.upload_id.clone()));
+            page.push(MultipartUpload {
+                key: Some(upload.key),
+                upload_id: Some(upload.upload_id),
+                initiated: Some(timestamp(upload.created_ms)),
+                storage_class: Some(StorageClass::from(
+                    upload
+                        .attrs
+                        .storage_class
+                        .unwrap_or_else(|| "STANDARD".to_owned()),
+                )),
+                owner: Some(owner.clone()),
+                initiator: Some(Initiator {
+                    display_name: owner.display_name.clone(),
+                    id: owner.id.clone(),
+                }),
+                ..Default::default()
+            });
         }
     }
     let (next_key_marker, next_upload_id_marker) = match next.filter(|_| truncated) {

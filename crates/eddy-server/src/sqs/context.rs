@@ -54,7 +54,7 @@ impl<'a> RequestContext<'a> {
     pub fn queue_name(&self, url: &str) -> Result<String, SqsError> {
         let without_query = url.split('?').next().unwrap_or(url);
         let path = match without_query.split_once("://") {
-            Some((_, rest)) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+            Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
             None => without_query,
         };
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();

@@ -86,7 +86,7 @@ pub fn read_input<'de, T: Shape, D: Deserializer<'de>>(deserializer: D) -> Resul
     struct Input<T>(PhantomData<T>);
     impl<'de, T: Shape> Visitor<'de> for Input<T> {
         type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a JSON object")
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
@@ -237,7 +237,7 @@ struct Read<R>(R);
 impl<'de, R: Reader<'de>> Visitor<'de> for Read<R> {
     type Value = R::Out;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
     fn visit_bool<E>(self, v: bool) -> Result<R::Out, E> {

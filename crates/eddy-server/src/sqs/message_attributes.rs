@@ -92,7 +92,11 @@ mod tests {
 
     #[test]
     fn attribute_name_filters() {
-        let f = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let f = |list: &[&str]| {
+            list.iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>()
+        };
         assert!(attribute_selected(&f(&["All"]), "x"));
         assert!(attribute_selected(&f(&[".*"]), "x"));
         assert!(attribute_selected(&f(&["foo.*"]), "foo.bar"));

@@ -31,7 +31,7 @@ enum Collection {
 /// The flattened collections of the SQS query protocol, by their query name (the
 /// model's `locationName`), with the JSON member names as aliases.
 fn request_collection(name: &str) -> Option<Collection> {
-    use Collection::*;
+    use Collection::{List, Map};
     let map = |member, key, value| Map { member, key, value };
     Some(match name {
         "Attribute" | "Attributes" => map("Attributes", "Name", "Value"),
@@ -193,7 +193,7 @@ pub fn parse_request(params: Vec<(String, String)>, path: &str) -> Result<SqsOpe
         }
     }
     let action = action.ok_or_else(|| SqsError::missing_parameter("Action"))?;
-    let mut members: Vec<(&str, Form)> = root.members().collect();
+    let mut members: Vec<(&str, Form<'_>)> = root.members().collect();
     // CreateQueue's tag member is lower-case `tags` in the model.
     if action == "CreateQueue" {
         for (name, _) in &mut members {

@@ -169,7 +169,7 @@ impl Page {
             .into_iter()
             .filter(|n| after.as_ref().is_none_or(|a| n > a))
             .collect();
-        let limit = max.map(|m| m as usize).unwrap_or(1000);
+        let limit = max.map_or(1000, |m| m as usize);
         let more = max.is_some() && remaining.len() > limit;
         let names: Vec<String> = remaining.into_iter().take(limit).collect();
         let next_token = more

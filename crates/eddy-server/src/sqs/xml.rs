@@ -91,7 +91,7 @@ enum Layout {
 
 /// The flattened members of the SQS outputs (the model's `locationName`s).
 fn layout(action: &str, member: &str) -> Option<Layout> {
-    use Layout::*;
+    use Layout::{List, Map};
     let map = |element, key, value| Map {
         element,
         key,

@@ -36,7 +36,7 @@ pub(crate) fn list_page(
             return Ok(page);
         }
         for meta in rows {
-            after = meta.key.clone();
+            after.clone_from(&meta.key);
             if !meta.key.starts_with(&query.prefix) {
                 return Ok(page);
             }
@@ -131,7 +131,7 @@ pub(crate) fn list_versions(
             return Ok(page);
         }
         for key in keys {
-            after = key.clone();
+            after.clone_from(&key);
             inclusive = false;
             if !key.starts_with(&query.prefix) {
                 if key.as_str() > query.prefix.as_str() {

@@ -215,7 +215,10 @@ mod tests {
         QueueNotification {
             id: "c".into(),
             queue_arn: "arn:aws:sqs:us-east-1:000000000000:q".into(),
-            events: events.iter().map(|e| e.to_string()).collect(),
+            events: events
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             prefix: prefix.map(str::to_owned),
             suffix: suffix.map(str::to_owned),
         }

@@ -158,12 +158,9 @@ pub(crate) fn enqueue_events(
         let Some(arn) = eddy_events::arn::parse_queue_arn(&config.queue_arn) else {
             continue;
         };
-        let queue = match entry_outcome(load_queue(conn, &arn.queue_name))? {
-            Ok(queue) => queue,
-            Err(_) => {
-                tracing::warn!(queue = %arn.queue_name, bucket = %object.bucket, "notification queue is gone; event dropped");
-                continue;
-            }
+        let Ok(queue) = entry_outcome(load_queue(conn, &arn.queue_name))? else {
+            tracing::warn!(queue = %arn.queue_name, bucket = %object.bucket, "notification queue is gone; event dropped");
+            continue;
         };
         let body = event_body(
             &settings.region,

@@ -256,17 +256,17 @@ impl QueueAttributes {
         match name {
             "DelaySeconds" => self.delay_seconds = range(name, value, 0, 900)?,
             "MaximumMessageSize" => {
-                self.maximum_message_size = range(name, value, 1024, 1_048_576)?
+                self.maximum_message_size = range(name, value, 1024, 1_048_576)?;
             }
             "MessageRetentionPeriod" => {
-                self.message_retention_period = range(name, value, 60, 1_209_600)?
+                self.message_retention_period = range(name, value, 60, 1_209_600)?;
             }
             "ReceiveMessageWaitTimeSeconds" => {
-                self.receive_message_wait_time_seconds = range(name, value, 0, 20)?
+                self.receive_message_wait_time_seconds = range(name, value, 0, 20)?;
             }
             "VisibilityTimeout" => self.visibility_timeout = range(name, value, 0, 43_200)?,
             "KmsDataKeyReusePeriodSeconds" => {
-                self.kms_data_key_reuse_period_seconds = Some(range(name, value, 60, 86_400)?)
+                self.kms_data_key_reuse_period_seconds = Some(range(name, value, 60, 86_400)?);
             }
             "KmsMasterKeyId" => self.kms_master_key_id = Some(value.to_owned()),
             "RedrivePolicy" if value.is_empty() => self.redrive_policy = None,
@@ -276,7 +276,7 @@ impl QueueAttributes {
                 self.redrive_allow_policy = Some(RedriveAllowSetting {
                     policy: parse_redrive_allow_policy(value)?,
                     text: value.to_owned(),
-                })
+                });
             }
             "Policy" if value.is_empty() => self.policy = None,
             "Policy" => {
@@ -291,11 +291,11 @@ impl QueueAttributes {
             }
             "DeduplicationScope" => {
                 self.fifo_mut().deduplication_scope =
-                    variant_of(DeduplicationScope::NAMES, name, value)?
+                    variant_of(DeduplicationScope::NAMES, name, value)?;
             }
             "FifoThroughputLimit" => {
                 self.fifo_mut().throughput_limit =
-                    variant_of(FifoThroughputLimit::NAMES, name, value)?
+                    variant_of(FifoThroughputLimit::NAMES, name, value)?;
             }
             "FifoQueue" if !creating => {
                 return Err(SqsError::new(

@@ -43,7 +43,16 @@ pub enum SqsErrorKind {
 impl SqsErrorKind {
     /// The shape name used in `__type` (`com.amazonaws.sqs#<name>`).
     pub fn name(self) -> &'static str {
-        use SqsErrorKind::*;
+        use SqsErrorKind::{
+            AccessDenied, BatchEntryIdsNotDistinct, BatchRequestTooLong, EmptyBatchRequest,
+            IncompleteSignature, InternalError, InvalidAction, InvalidAddress,
+            InvalidAttributeName, InvalidAttributeValue, InvalidBatchEntryId, InvalidClientTokenId,
+            InvalidMessageContents, InvalidParameterValue, InvalidSecurity, MessageNotInflight,
+            MissingAuthenticationToken, MissingParameter, OverLimit, PurgeQueueInProgress,
+            QueueDeletedRecently, QueueDoesNotExist, QueueNameExists, ReceiptHandleIsInvalid,
+            RequestExpired, RequestThrottled, ResourceNotFoundException, SignatureDoesNotMatch,
+            TooManyEntriesInBatchRequest, UnsupportedOperation,
+        };
         match self {
             QueueDoesNotExist => "QueueDoesNotExist",
             QueueNameExists => "QueueNameExists",
@@ -80,7 +89,11 @@ impl SqsErrorKind {
 
     /// The query-protocol error code, also the first part of `x-amzn-query-error`.
     pub fn query_code(self) -> &'static str {
-        use SqsErrorKind::*;
+        use SqsErrorKind::{
+            BatchEntryIdsNotDistinct, BatchRequestTooLong, EmptyBatchRequest, InvalidBatchEntryId,
+            MessageNotInflight, PurgeQueueInProgress, QueueDeletedRecently, QueueDoesNotExist,
+            QueueNameExists, TooManyEntriesInBatchRequest, UnsupportedOperation,
+        };
         match self {
             QueueDoesNotExist => "AWS.SimpleQueueService.NonExistentQueue",
             QueueNameExists => "QueueAlreadyExists",
@@ -99,7 +112,11 @@ impl SqsErrorKind {
 
     /// The HTTP status.
     pub fn status(self) -> u16 {
-        use SqsErrorKind::*;
+        use SqsErrorKind::{
+            AccessDenied, InternalError, InvalidAddress, InvalidClientTokenId, InvalidSecurity,
+            MissingAuthenticationToken, OverLimit, PurgeQueueInProgress, ReceiptHandleIsInvalid,
+            RequestExpired, RequestThrottled, ResourceNotFoundException, SignatureDoesNotMatch,
+        };
         match self {
             ReceiptHandleIsInvalid | InvalidAddress | ResourceNotFoundException => 404,
             PurgeQueueInProgress

@@ -107,12 +107,11 @@ impl<'s> Messages<'s> {
         request: ReceiveRequest,
         attempt_id: Option<String>,
     ) -> Result<Vec<ReceivedMessage>, SqsError> {
-        let wait = match request.wait_time_seconds {
-            Some(wait) => wait,
-            None => {
-                let queue = super::queues::Queues::new(self.shared).get(queue).await?;
-                queue.attributes.receive_message_wait_time_seconds
-            }
+        let wait = if let Some(wait) = request.wait_time_seconds {
+            wait
+        } else {
+            let queue = super::queues::Queues::new(self.shared).get(queue).await?;
+            queue.attributes.receive_message_wait_time_seconds
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
         let waker = self.shared.queue_waker(queue);

@@ -22,6 +22,7 @@ mod opt_base64 {
     use base64::Engine as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
+    #[allow(clippy::ref_option)] // serde's `serialize_with` hands over `&Option<_>`
     pub fn serialize<S: Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(bytes) => {

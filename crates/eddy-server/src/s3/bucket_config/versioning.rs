@@ -37,7 +37,7 @@ pub(in crate::s3) async fn put_bucket_versioning(
         .versioning_configuration
         .status
         .as_ref()
-        .map(|s| s.as_str())
+        .map(s3s::dto::BucketVersioningStatus::as_str)
     {
         Some(BucketVersioningStatus::ENABLED) => true,
         Some(BucketVersioningStatus::SUSPENDED) => false,
