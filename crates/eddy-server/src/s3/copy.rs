@@ -11,6 +11,7 @@ use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use eddy_store::Store;
 use eddy_store::s3::{ObjectAttrs, ObjectMeta, S3Error};
 
+use super::bucket_config::encryption::{new_object_encryption, reported};
 use super::conditions::check_conditions;
 use super::convert::{context, etag, format_http_date, reported_version, timestamp};
 use super::errors::{precondition_failed, stage_error, to_wire};
@@ -75,13 +76,27 @@ pub(super) async fn copy_object(
         .as_ref()
         .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
     let same = source.bucket == input.bucket && source.key == input.key && source_version.is_none();
-    if same && !replace && !replace_tags && input.storage_class.is_none() {
+    if same
+        && !replace
+        && !replace_tags
+        && input.storage_class.is_none()
+        && input.server_side_encryption.is_none()
+    {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
         ));
     }
     let requested_class = checked_storage_class(input.storage_class.as_ref())?;
+    // The copy is encrypted as its request or its destination bucket says.
+    let kms_encryption = new_object_encryption(
+        store,
+        &input.bucket,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )
+    .await?;
     let replaced_metadata = lowercase_metadata(input.metadata.clone())?;
     let mut attrs = replace.then(|| ObjectAttrs {
         content_type: input.content_type.clone(),
@@ -95,6 +110,7 @@ pub(super) async fn copy_object(
         checksums: source.attrs.checksums.clone(),
         tags: source.attrs.tags.clone(),
         part_sizes: source.attrs.part_sizes.clone(),
+        kms_encryption: kms_encryption.clone(),
     });
     if replace_tags {
         let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
@@ -105,18 +121,24 @@ pub(super) async fn copy_object(
         changed.storage_class = requested_class;
         attrs = Some(changed);
     }
+    let mut attrs = attrs.unwrap_or_else(|| source.attrs.clone());
+    attrs.kms_encryption = kms_encryption;
     let meta = store
         .objects()
         .copy_version(
             &source,
             input.copy_source_if_match.is_some(),
             (&input.bucket, &input.key),
-            attrs,
+            Some(attrs),
             context,
         )
         .await
         .map_err(to_wire)?;
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     Ok(S3Response::new(CopyObjectOutput {
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(etag(&meta)),
             last_modified: Some(timestamp(meta.last_modified_ms)),

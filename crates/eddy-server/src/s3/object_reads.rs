@@ -12,6 +12,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use eddy_store::Store;
 use eddy_store::s3::ObjectMeta;
 
+use super::bucket_config::encryption::reported;
 use super::checksums::checksum_fields;
 use super::conditions::check_conditions;
 use super::convert::{etag, parse_http_date, reported_version, timestamp};
@@ -60,7 +61,11 @@ pub(super) async fn get_object(
         .as_ref()
         .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode && whole);
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     let mut output = GetObjectOutput {
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         body: Some(StreamingBlob::wrap(stream)),
         content_length: Some(length as i64),
         content_range,
@@ -135,7 +140,11 @@ pub(super) async fn head_object(
     let part = window(&meta, input.range.as_ref(), input.part_number)?;
     let whole = part.content_range.is_none() && input.part_number.is_none();
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode && whole);
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     let mut response = S3Response::new(HeadObjectOutput {
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         content_length: Some(part.length as i64),
         content_range: part.content_range,
         parts_count: part.parts_count,

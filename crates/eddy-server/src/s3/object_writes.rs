@@ -10,6 +10,7 @@ use eddy_store::blobs::Placement;
 use eddy_store::s3::ChangeContext;
 use eddy_store::s3::ObjectAttrs;
 
+use super::bucket_config::encryption::{new_object_encryption, reported};
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, receive_body};
 use super::conditions::check_write_conditions;
 use super::convert::{context, etag, format_http_date, maybe_url_encode};
@@ -54,6 +55,9 @@ pub(super) async fn post_object(
         checksum_sha1: output.checksum_sha1,
         checksum_sha256: output.checksum_sha256,
         checksum_crc64nvme: output.checksum_crc64nvme,
+        server_side_encryption: output.server_side_encryption,
+        ssekms_key_id: output.ssekms_key_id,
+        bucket_key_enabled: output.bucket_key_enabled,
         ..Default::default()
     });
     if let Some(etag) = output.e_tag.as_ref()
@@ -88,8 +92,15 @@ async fn store_object(
         ));
     }
     let tags = tags_from_header(input.tagging.as_ref())?;
-    // Refuse early, before reading the body, when the bucket is missing.
-    store.buckets().get(&input.bucket).await.map_err(to_wire)?;
+    // Refuses early, before reading the body, when the bucket is missing.
+    let kms_encryption = new_object_encryption(
+        store,
+        &input.bucket,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )
+    .await?;
     check_write_conditions(
         store,
         &input.bucket,
@@ -131,6 +142,7 @@ async fn store_object(
         checksums: stored_checksums,
         tags,
         part_sizes: Vec::new(),
+        kms_encryption,
     };
     let meta = store
         .objects()
@@ -145,7 +157,11 @@ async fn store_object(
         .await
         .map_err(to_wire)?;
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     Ok(PutObjectOutput {
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         e_tag: Some(etag(&meta)),
         version_id: meta.version_id.clone(),
         checksum_crc32: crc32,
@@ -180,6 +196,9 @@ fn post_as_put(post: PostObjectInput) -> PutObjectInput {
         metadata: post.metadata,
         storage_class: post.storage_class,
         tagging: post.tagging,
+        server_side_encryption: post.server_side_encryption,
+        ssekms_key_id: post.ssekms_key_id,
+        bucket_key_enabled: post.bucket_key_enabled,
         ..Default::default()
     }
 }

@@ -1,7 +1,8 @@
 //! Default encryption (Get/Put/DeleteBucketEncryption): SSE-S3 (AES256) unless set to
 //! SSE-KMS or DSSE-KMS; a delete returns the bucket to SSE-S3, as on S3 since January
-//! 2023. Objects report the setting ([`object_encryption`]); eddy does not encrypt the
-//! bytes on its disk.
+//! 2023. New objects take it (or the encryption their request names) and report it
+//! ([`new_object_encryption`], [`reported`]); eddy does not encrypt the bytes on its
+//! disk.
 
 use s3s::dto::{
     DeleteBucketEncryptionInput, DeleteBucketEncryptionOutput, GetBucketEncryptionInput,
@@ -12,7 +13,7 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
-use eddy_store::s3::ConfigKind;
+use eddy_store::s3::{ConfigKind, KmsEncryption};
 
 use super::document::{load, malformed, no_content, remove, save};
 
@@ -75,32 +76,85 @@ pub(in crate::s3) async fn bucket_encryption(
         }))
 }
 
-/// What an object written to a bucket with `config` reports: the algorithm, the KMS
-/// key id, and whether an S3 Bucket Key is used.
-pub(in crate::s3) struct ObjectEncryption {
+/// The encryption a new object gets: the one its request names
+/// (`x-amz-server-side-encryption` and its KMS headers) or else its bucket's default.
+/// `None` is SSE-S3. Fails with NoSuchBucket when the bucket does not exist.
+pub(in crate::s3) async fn new_object_encryption(
+    store: &Store,
+    bucket: &str,
+    requested: Option<&ServerSideEncryption>,
+    key_id: Option<&String>,
+    bucket_key: Option<bool>,
+) -> S3Result<Option<KmsEncryption>> {
+    let default = bucket_encryption(store, bucket).await?;
+    if let Some(algorithm) = requested {
+        return match algorithm.as_str() {
+            ServerSideEncryption::AES256 if key_id.is_none() => Ok(None),
+            ServerSideEncryption::AES256 => Err(s3_error!(
+                InvalidArgument,
+                "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms"
+            )),
+            ServerSideEncryption::AWS_KMS | ServerSideEncryption::AWS_KMS_DSSE => {
+                Ok(Some(KmsEncryption {
+                    algorithm: algorithm.as_str().to_owned(),
+                    key_id: key_id.cloned(),
+                    bucket_key_enabled: bucket_key.unwrap_or(false),
+                }))
+            }
+            _ => Err(s3_error!(
+                InvalidArgument,
+                "The encryption method specified is not supported"
+            )),
+        };
+    }
+    if key_id.is_some() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms"
+        ));
+    }
+    let rule = default.rules.first();
+    Ok(rule
+        .and_then(|r| r.apply_server_side_encryption_by_default.as_ref())
+        .filter(|d| d.sse_algorithm.as_str() != ServerSideEncryption::AES256)
+        .map(|d| KmsEncryption {
+            algorithm: d.sse_algorithm.as_str().to_owned(),
+            key_id: d.kms_master_key_id.clone(),
+            bucket_key_enabled: bucket_key
+                .or_else(|| rule.and_then(|r| r.bucket_key_enabled))
+                .unwrap_or(false),
+        }))
+}
+
+/// What an object reports about its encryption: the algorithm, the KMS key's id and
+/// whether an S3 Bucket Key is used (both for KMS only).
+pub(in crate::s3) struct Reported {
     pub algorithm: ServerSideEncryption,
-    pub kms_key_id: Option<String>,
+    pub key_id: Option<String>,
     pub bucket_key_enabled: Option<bool>,
 }
 
-pub(in crate::s3) fn object_encryption(
-    config: &ServerSideEncryptionConfiguration,
-) -> ObjectEncryption {
-    let rule = config.rules.first();
-    let default = rule.and_then(|r| r.apply_server_side_encryption_by_default.as_ref());
-    let algorithm = default.map_or_else(
-        || ServerSideEncryption::from(ServerSideEncryption::AES256.to_owned()),
-        |d| d.sse_algorithm.clone(),
-    );
-    let kms = algorithm.as_str() != ServerSideEncryption::AES256;
-    ObjectEncryption {
-        kms_key_id: default
-            .and_then(|d| d.kms_master_key_id.clone())
-            .filter(|_| kms),
-        bucket_key_enabled: rule
-            .and_then(|r| r.bucket_key_enabled)
-            .filter(|enabled| kms && *enabled),
-        algorithm,
+pub(in crate::s3) fn reported(store: &Store, kms: Option<&KmsEncryption>) -> Reported {
+    match kms {
+        None => Reported {
+            algorithm: ServerSideEncryption::from(ServerSideEncryption::AES256.to_owned()),
+            key_id: None,
+            bucket_key_enabled: None,
+        },
+        Some(kms) => {
+            let settings = store.settings();
+            Reported {
+                algorithm: ServerSideEncryption::from(kms.algorithm.clone()),
+                // Without a key named, S3 uses its managed key for the account.
+                key_id: Some(kms.key_id.clone().unwrap_or_else(|| {
+                    format!(
+                        "arn:aws:kms:{}:{}:alias/aws/s3",
+                        settings.region, settings.account_id
+                    )
+                })),
+                bucket_key_enabled: kms.bucket_key_enabled.then_some(true),
+            }
+        }
     }
 }
 
