@@ -12,6 +12,7 @@ use eddy_store::Store;
 use eddy_store::s3::{ObjectAttrs, ObjectMeta, S3Error};
 
 use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::checksums::{checksum_fields, checksum_type};
 use super::conditions::check_conditions;
 use super::convert::{context, etag, format_http_date, reported_version, timestamp};
 use super::errors::{precondition_failed, stage_error, to_wire};
@@ -135,6 +136,7 @@ pub(super) async fn copy_object(
         .await
         .map_err(to_wire)?;
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
     Ok(S3Response::new(CopyObjectOutput {
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
@@ -142,7 +144,12 @@ pub(super) async fn copy_object(
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(etag(&meta)),
             last_modified: Some(timestamp(meta.last_modified_ms)),
-            ..Default::default()
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_crc64nvme: crc64nvme,
+            checksum_type: checksum_type(&meta),
         }),
         copy_source_version_id: reported_version(&source, source_version.as_deref()),
         version_id: meta.version_id.clone(),

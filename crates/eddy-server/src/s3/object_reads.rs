@@ -13,7 +13,7 @@ use eddy_store::Store;
 use eddy_store::s3::ObjectMeta;
 
 use super::bucket_config::encryption::reported;
-use super::checksums::checksum_fields;
+use super::checksums::{checksum_fields, checksum_type};
 use super::conditions::check_conditions;
 use super::convert::{etag, parse_http_date, reported_version, timestamp};
 use super::errors::to_wire;
@@ -63,6 +63,7 @@ pub(super) async fn get_object(
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode && whole);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     let mut output = GetObjectOutput {
+        checksum_type: checksum_type(&meta).filter(|_| checksum_mode && whole),
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
@@ -142,6 +143,7 @@ pub(super) async fn head_object(
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode && whole);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     let mut response = S3Response::new(HeadObjectOutput {
+        checksum_type: checksum_type(&meta).filter(|_| checksum_mode && whole),
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
@@ -241,7 +243,7 @@ pub(super) async fn get_object_attributes(
             checksum_sha1: sha1,
             checksum_sha256: sha256,
             checksum_crc64nvme: crc64nvme,
-            ..Default::default()
+            checksum_type: checksum_type(&meta),
         }),
         object_parts: parts,
         last_modified: Some(timestamp(meta.last_modified_ms)),

@@ -11,7 +11,7 @@ use eddy_store::s3::ChangeContext;
 use eddy_store::s3::ObjectAttrs;
 
 use super::bucket_config::encryption::{new_object_encryption, reported};
-use super::checksums::{ChecksumRequest, Trailer, checksum_fields, receive_body};
+use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
 use super::convert::{context, etag, format_http_date, maybe_url_encode};
 use super::errors::to_wire;
@@ -55,6 +55,7 @@ pub(super) async fn post_object(
         checksum_sha1: output.checksum_sha1,
         checksum_sha256: output.checksum_sha256,
         checksum_crc64nvme: output.checksum_crc64nvme,
+        checksum_type: output.checksum_type.clone(),
         server_side_encryption: output.server_side_encryption,
         ssekms_key_id: output.ssekms_key_id,
         bucket_key_enabled: output.bucket_key_enabled,
@@ -119,7 +120,8 @@ async fn store_object(
             ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
         ],
         trailer.declared.as_ref(),
-    )?;
+    )?
+    .with_default_crc64nvme();
     let metadata = lowercase_metadata(input.metadata)?;
     let (staged, stored_checksums) = receive_body(
         store,
@@ -159,6 +161,7 @@ async fn store_object(
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     Ok(PutObjectOutput {
+        checksum_type: checksum_type(&meta),
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,

@@ -14,7 +14,6 @@ use s3s::dto::{
 };
 use s3s::{S3Error as WireError, S3Request, S3Response, S3Result, s3_error};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use eddy_store::Store;
 use eddy_store::s3::ConfigKind;
@@ -54,7 +53,21 @@ struct Statement {
     #[serde(default)]
     not_resource: Option<OneOrMany<String>>,
     #[serde(default)]
-    condition: Option<BTreeMap<String, IgnoredAny>>,
+    condition: Option<BTreeMap<String, BTreeMap<String, OneOrMany<ConditionValue>>>>,
+}
+
+/// A value a condition compares with: IAM takes strings, and booleans and numbers
+/// written bare.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+#[expect(
+    dead_code,
+    reason = "read to check the policy's shape; eddy does not evaluate it"
+)]
+enum ConditionValue {
+    Text(String),
+    Flag(bool),
+    Number(f64),
 }
 
 /// A principal: `"*"` or a map of kinds (`AWS`, `Service`, ...) to ids.
