@@ -3,6 +3,7 @@ for each kind, round trips (put, get back exactly, delete), S3's validation erro
 durability across a kill, CORS preflights and headers, and the server-side encryption
 objects report."""
 
+import base64
 import json
 import signal
 import subprocess
@@ -414,3 +415,59 @@ def test_objects_report_server_side_encryption(eddy):
     assert s3.head_object(Bucket="enc", Key="a")["ServerSideEncryption"] == "AES256"
     s3.delete_bucket_encryption(Bucket="enc")
     assert s3.put_object(Bucket="enc", Key="e", Body=b"e")["ServerSideEncryption"] == "AES256"
+
+
+def crc64nvme(data):
+    """CRC-64/NVME, bit by bit (the catalogue's check: "123456789" gives
+    0xAE8B14860A799888)."""
+    crc = 0xFFFFFFFFFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x9A6C9329AC4BC9B5 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFFFFFFFFFF
+
+
+def test_default_crc64nvme_checksum_and_checksum_type(eddy):
+    assert crc64nvme(b"123456789") == 0xAE8B14860A799888
+    """S3's default data integrity: an upload without a checksum (a presigned PUT from
+    a browser, or an SDK told to send none) gets a full-object CRC64NVME."""
+    s3 = eddy.client("s3", config=Config(
+        retries={"max_attempts": 1}, s3={"addressing_style": "path"},
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required"))
+    s3.create_bucket(Bucket="sums")
+    body = b"The quick brown fox jumps over the lazy dog"
+    expected = base64.b64encode(crc64nvme(body).to_bytes(8, "big")).decode()
+    put = s3.put_object(Bucket="sums", Key="plain", Body=body)
+    assert put["ChecksumCRC64NVME"] == expected
+    assert put["ChecksumType"] == "FULL_OBJECT"
+    presigned = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "sums", "Key": "browser"}, ExpiresIn=60)
+    answer = requests.put(presigned, data=body)
+    assert answer.headers["x-amz-checksum-crc64nvme"] == expected
+    assert answer.headers["x-amz-checksum-type"] == "FULL_OBJECT"
+
+    head = s3.head_object(Bucket="sums", Key="browser", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == expected
+    assert head["ChecksumType"] == "FULL_OBJECT"
+    assert "ChecksumType" not in s3.head_object(Bucket="sums", Key="browser")
+    attributes = s3.get_object_attributes(Bucket="sums", Key="plain",
+                                          ObjectAttributes=["Checksum"])
+    assert attributes["Checksum"] == {"ChecksumCRC64NVME": expected,
+                                      "ChecksumType": "FULL_OBJECT"}
+    copy = s3.copy_object(Bucket="sums", Key="copy", CopySource={"Bucket": "sums", "Key": "plain"})
+    assert copy["CopyObjectResult"]["ChecksumCRC64NVME"] == expected
+    assert copy["CopyObjectResult"]["ChecksumType"] == "FULL_OBJECT"
+    listed = s3.list_objects_v2(Bucket="sums")["Contents"]
+    assert {o["Key"]: (o["ChecksumAlgorithm"], o["ChecksumType"]) for o in listed} == {
+        key: (["CRC64NVME"], "FULL_OBJECT") for key in ("browser", "copy", "plain")}
+    versions = s3.list_object_versions(Bucket="sums")["Versions"]
+    assert all(v["ChecksumAlgorithm"] == ["CRC64NVME"] for v in versions)
+
+    # A checksum the client sends is the one kept (no CRC64NVME added).
+    put = s3.put_object(Bucket="sums", Key="sha", Body=body, ChecksumAlgorithm="SHA256")
+    assert "ChecksumCRC64NVME" not in put
+    assert put["ChecksumType"] == "FULL_OBJECT"
+    head = s3.head_object(Bucket="sums", Key="sha", ChecksumMode="ENABLED")
+    assert "ChecksumSHA256" in head and "ChecksumCRC64NVME" not in head
