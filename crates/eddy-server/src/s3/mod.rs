@@ -23,6 +23,7 @@ mod delete;
 mod dispatch;
 mod errors;
 pub mod front;
+pub mod lifecycle_sweeper;
 mod limits;
 mod listing;
 mod multipart;

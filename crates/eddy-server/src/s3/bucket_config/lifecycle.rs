@@ -1,6 +1,5 @@
 //! Lifecycle (Get/Put/DeleteBucketLifecycleConfiguration): the rules, validated with
-//! S3's rules and messages. A new bucket has none. (eddy stores the rules; no sweeper
-//! runs them yet.)
+//! S3's rules and messages. A new bucket has none. `lifecycle_sweeper` runs them.
 
 use std::collections::HashSet;
 
@@ -66,6 +65,14 @@ pub(in crate::s3) async fn delete_bucket_lifecycle(
 ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
     remove(store, &req.input.bucket, ConfigKind::Lifecycle, "").await?;
     Ok(no_content(DeleteBucketLifecycleOutput {}))
+}
+
+/// A bucket's lifecycle rules (`None`: it has none), for the sweeper.
+pub(in crate::s3) async fn bucket_lifecycle(
+    store: &Store,
+    bucket: &str,
+) -> S3Result<Option<BucketLifecycleConfiguration>> {
+    load(store, bucket, ConfigKind::Lifecycle, "", ROOT).await
 }
 
 /// S3's default since September 2024: objects under 128 KiB do not transition.
