@@ -115,7 +115,7 @@ fn validate_rule(rule: &LifecycleRule) -> S3Result<()> {
         return Err(malformed());
     }
     // A rule names its objects with a Filter or (the older form) a Prefix, not both.
-    if rule.filter.is_some() == rule.prefix.is_some() && rule.filter.is_some() {
+    if rule.filter.is_some() && rule.prefix.is_some() {
         return Err(malformed());
     }
     let has_tags = rule
