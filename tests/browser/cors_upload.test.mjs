@@ -74,9 +74,10 @@ test(
     const refused = await presignPut(eddy.endpoint, "no-cors", "from-the-page.txt");
 
     const profile = mkdtempSync(join(tmpdir(), "eddy-chromium-"));
-    t.after(() => rmSync(profile, { recursive: true, force: true }));
     const browser = await launchChromium(profile);
+    // After hooks run in order: the browser closes before its profile goes.
     t.after(() => browser.close());
+    t.after(() => rmSync(profile, { recursive: true, force: true }));
     const tab = await browser.newPage();
     await tab.goto(page.origin);
 

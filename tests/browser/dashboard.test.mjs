@@ -41,9 +41,10 @@ test(
     const eddy = await startEddy(CONFIG);
     t.after(() => eddy.stop());
     const profile = mkdtempSync(join(tmpdir(), "eddy-chromium-"));
-    t.after(() => rmSync(profile, { recursive: true, force: true }));
     const browser = await launchChromium(profile);
+    // After hooks run in order: the browser closes before its profile goes.
     t.after(() => browser.close());
+    t.after(() => rmSync(profile, { recursive: true, force: true }));
     const page = await browser.newPage();
     const consoleErrors = [];
     page.on("pageerror", (error) => consoleErrors.push(String(error)));
