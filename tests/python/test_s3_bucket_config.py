@@ -113,7 +113,9 @@ def test_round_trips_of_every_kind(eddy):
 
     logging = {"LoggingEnabled": {"TargetBucket": "conf-logs", "TargetPrefix": "logs/"}}
     s3.put_bucket_logging(BucketLoggingStatus=logging, **b)
-    assert s3.get_bucket_logging(**b)["LoggingEnabled"] == logging["LoggingEnabled"]
+    # Without a key format S3 reports the simple prefix.
+    assert s3.get_bucket_logging(**b)["LoggingEnabled"] == dict(
+        logging["LoggingEnabled"], TargetObjectKeyFormat={"SimplePrefix": {}})
     s3.put_bucket_logging(BucketLoggingStatus={}, **b)
     assert "LoggingEnabled" not in s3.get_bucket_logging(**b)
 
@@ -188,7 +190,7 @@ def test_object_lock_configuration(eddy):
     bad = {"ObjectLockEnabled": "Enabled",
            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}}}
     assert code_of(s3.put_object_lock_configuration, Bucket="locked",
-                   ObjectLockConfiguration=bad) == "InvalidArgument"
+                   ObjectLockConfiguration=bad) == "InvalidRetentionPeriod"
 
 
 def test_validation_errors(eddy):
@@ -216,6 +218,15 @@ def test_validation_errors(eddy):
                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}
                    ) == "InvalidRequest"
     assert code_of(s3.get_bucket_lifecycle_configuration, **b) == "NoSuchLifecycleConfiguration"
+    # A rule without an ID gets one.
+    lifecycle({"Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}})
+    (named,) = s3.get_bucket_lifecycle_configuration(**b)["Rules"]
+    assert len(named["ID"]) == 48
+
+    # A policy may name this bucket through wildcards.
+    s3.put_bucket_policy(Policy=json.dumps({"Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::str?ct/*"]}]}), **b)
 
     for policy, message in [
         ("not json", "Policies must be valid JSON and the first byte must be '{'"),
@@ -392,6 +403,13 @@ def test_objects_report_server_side_encryption(eddy):
     assert head["SSEKMSKeyId"] == "arn:aws:kms:us-east-1:000000000000:key/abc"
     assert code_of(s3.put_object, Bucket="enc", Key="x", Body=b"",
                    ServerSideEncryption="rot13") == "InvalidArgument"
+    # A read does not name an encryption: S3 refuses the header.
+    s3.meta.events.register(
+        "before-call.s3.HeadObject",
+        lambda params, **_: params["headers"].update({"x-amz-server-side-encryption": "aws:kms"}))
+    response = error_of(s3.head_object, Bucket="enc", Key="k")
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    s3 = eddy.client("s3")
 
     # The bucket's default applies to new objects, copies and multipart uploads.
     s3.put_bucket_encryption(Bucket="enc", ServerSideEncryptionConfiguration={"Rules": [{
@@ -406,6 +424,7 @@ def test_objects_report_server_side_encryption(eddy):
     assert upload["ServerSideEncryption"] == "aws:kms"
     part = s3.upload_part(Bucket="enc", Key="m", UploadId=upload["UploadId"], PartNumber=1,
                           Body=b"m")
+    assert part["ServerSideEncryption"] == "aws:kms"
     done = s3.complete_multipart_upload(
         Bucket="enc", Key="m", UploadId=upload["UploadId"],
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})

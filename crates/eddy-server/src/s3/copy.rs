@@ -163,11 +163,12 @@ pub(super) async fn upload_part_copy(
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
     let input = req.input;
     check_part_number(input.part_number)?;
-    store
+    let upload = store
         .uploads()
         .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
+    let sse = reported(store, upload.attrs.kms_encryption.as_ref());
     let (source, source_version) = copy_source(
         store,
         &input.copy_source,
@@ -221,6 +222,9 @@ pub(super) async fn upload_part_copy(
             ..Default::default()
         }),
         copy_source_version_id: reported_version(&source, source_version.as_deref()),
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         ..Default::default()
     }))
 }

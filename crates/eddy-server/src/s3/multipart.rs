@@ -79,11 +79,12 @@ pub(super) async fn upload_part(
     let trailer = Trailer::of(&req);
     let input = req.input;
     check_part_number(input.part_number)?;
-    store
+    let upload = store
         .uploads()
         .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
+    let sse = reported(store, upload.attrs.kms_encryption.as_ref());
     let checksums = ChecksumRequest::new(
         input.checksum_algorithm.as_ref(),
         [
@@ -119,6 +120,9 @@ pub(super) async fn upload_part(
         .map_err(to_wire)?;
     let get = |name: &str| stored.get(name).cloned();
     Ok(S3Response::new(UploadPartOutput {
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         e_tag: Some(ETag::Strong(part.etag)),
         checksum_crc32: get("CRC32"),
         checksum_crc32c: get("CRC32C"),

@@ -26,6 +26,7 @@ pub(super) async fn get_object(
     store: &Store,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
+    refuse_encryption_header(&req.headers)?;
     let input = req.input;
     let (meta, content) = store
         .objects()
@@ -121,6 +122,7 @@ pub(super) async fn head_object(
     store: &Store,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
+    refuse_encryption_header(&req.headers)?;
     let input = req.input;
     let meta = store
         .objects()
@@ -180,6 +182,17 @@ pub(super) async fn head_object(
         response.status = Some(http::StatusCode::PARTIAL_CONTENT);
     }
     Ok(response)
+}
+
+/// S3 refuses a read that names a server-side encryption: the object has its own.
+fn refuse_encryption_header(headers: &http::HeaderMap) -> S3Result<()> {
+    if headers.contains_key("x-amz-server-side-encryption") {
+        return Err(s3_error!(
+            InvalidArgument,
+            "x-amz-server-side-encryption header is not supported for this operation."
+        ));
+    }
+    Ok(())
 }
 
 pub(super) async fn get_object_attributes(

@@ -43,8 +43,14 @@ pub(in crate::s3) async fn put_bucket_lifecycle_configuration(
     req: S3Request<PutBucketLifecycleConfigurationInput>,
 ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
     let input = req.input;
-    let config = input.lifecycle_configuration.ok_or_else(malformed)?;
+    let mut config = input.lifecycle_configuration.ok_or_else(malformed)?;
     validate(&config)?;
+    // S3 names a rule that comes without an ID.
+    for rule in &mut config.rules {
+        if rule.id.is_none() {
+            rule.id = Some(generated_rule_id());
+        }
+    }
     save(
         store,
         &input.bucket,
@@ -73,6 +79,14 @@ pub(in crate::s3) async fn bucket_lifecycle(
     bucket: &str,
 ) -> S3Result<Option<BucketLifecycleConfiguration>> {
     load(store, bucket, ConfigKind::Lifecycle, "", ROOT).await
+}
+
+/// An ID like the ones S3 gives rules sent without one: a UUID's text in base64
+/// (48 characters).
+fn generated_rule_id() -> String {
+    use base64::Engine as _;
+    let uuid = eddy_store::ids::random_uuid().hyphenated().to_string();
+    base64::engine::general_purpose::STANDARD.encode(uuid)
 }
 
 /// S3's default since September 2024: objects under 128 KiB do not transition.

@@ -4,7 +4,7 @@
 
 use s3s::dto::{
     BucketLoggingStatus, GetBucketLoggingInput, GetBucketLoggingOutput, PutBucketLoggingInput,
-    PutBucketLoggingOutput,
+    PutBucketLoggingOutput, SimplePrefix, TargetObjectKeyFormat,
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -32,8 +32,8 @@ pub(in crate::s3) async fn put_bucket_logging(
     req: S3Request<PutBucketLoggingInput>,
 ) -> S3Result<S3Response<PutBucketLoggingOutput>> {
     let input = req.input;
-    let status = input.bucket_logging_status;
-    let Some(enabled) = &status.logging_enabled else {
+    let mut status = input.bucket_logging_status;
+    let Some(enabled) = &mut status.logging_enabled else {
         // An empty status turns logging off.
         remove(store, &input.bucket, ConfigKind::Logging, "").await?;
         return Ok(S3Response::new(PutBucketLoggingOutput {}));
@@ -47,6 +47,13 @@ pub(in crate::s3) async fn put_bucket_logging(
             ));
         }
         Err(error) => return Err(to_wire(error)),
+    }
+    // Without a key format S3 uses (and reports) the simple prefix.
+    if enabled.target_object_key_format.is_none() {
+        enabled.target_object_key_format = Some(TargetObjectKeyFormat {
+            partitioned_prefix: None,
+            simple_prefix: Some(SimplePrefix {}),
+        });
     }
     save(store, &input.bucket, ConfigKind::Logging, "", ROOT, &status).await?;
     Ok(S3Response::new(PutBucketLoggingOutput {}))

@@ -18,7 +18,7 @@ use eddy_store::Store;
 use eddy_store::s3::ConfigKind;
 
 use super::document::{load, malformed, save, to_document};
-use crate::s3::errors::to_wire;
+use crate::s3::errors::{custom_error, to_wire};
 
 const ROOT: &str = "ObjectLockConfiguration";
 
@@ -115,9 +115,10 @@ fn validate(config: &ObjectLockConfiguration) -> S3Result<()> {
         _ => return Err(malformed()),
     };
     if period <= 0 {
-        return Err(s3_error!(
-            InvalidArgument,
-            "Default retention period must be a positive integer value."
+        return Err(custom_error(
+            "InvalidRetentionPeriod",
+            http::StatusCode::BAD_REQUEST,
+            "Default retention period must be a positive integer value.",
         ));
     }
     Ok(())

@@ -209,14 +209,44 @@ fn parse(policy: &str, bucket: &str) -> S3Result<PolicyDocument> {
             .as_ref()
             .or(statement.not_resource.as_ref())
             .ok_or_else(|| malformed_policy("Missing required field Resource"))?;
-        let own = format!("arn:aws:s3:::{bucket}");
-        if resources.items().iter().any(|r| {
-            !(r == &own || r.starts_with(&format!("{own}/")) || r == "*" || r == "arn:aws:s3:::*")
-        }) {
+        if !resources.items().iter().all(|r| names_bucket(r, bucket)) {
             return Err(malformed_policy("Policy has invalid resource"));
         }
     }
     Ok(document)
+}
+
+/// Whether a policy resource can name `bucket` or its objects: `*`, or an S3 ARN whose
+/// bucket part (before the first `/`) matches the bucket, with IAM's `*` and `?`.
+fn names_bucket(resource: &str, bucket: &str) -> bool {
+    if resource == "*" {
+        return true;
+    }
+    let Some(path) = resource.strip_prefix("arn:aws:s3:::") else {
+        return false;
+    };
+    let bucket_part = path.split('/').next().unwrap_or_default();
+    glob_match(bucket_part.as_bytes(), bucket.as_bytes())
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` any one. (One row of matches
+/// per pattern byte: linear in the pattern whatever its stars.)
+fn glob_match(pattern: &[u8], value: &[u8]) -> bool {
+    // matched[j]: the pattern so far matches value[..j].
+    let mut matched = vec![false; value.len() + 1];
+    matched[0] = true;
+    for &p in pattern {
+        let mut next = vec![false; value.len() + 1];
+        for j in 0..=value.len() {
+            next[j] = match p {
+                b'*' => matched[j] || (j > 0 && next[j - 1]),
+                b'?' => j > 0 && matched[j - 1],
+                c => j > 0 && matched[j - 1] && value[j - 1] == c,
+            };
+        }
+        matched = next;
+    }
+    matched[value.len()]
 }
 
 /// Whether a policy grants access to anyone: an `Allow` to the principal `*` without
@@ -241,5 +271,22 @@ fn is_everyone(principal: &Principal) -> bool {
         Principal::Ids(ids) => ids
             .get("AWS")
             .is_some_and(|aws| aws.items().iter().any(|id| id == "*")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_name_the_bucket_with_wildcards() {
+        assert!(names_bucket("arn:aws:s3:::b1", "b1"));
+        assert!(names_bucket("arn:aws:s3:::b1/*", "b1"));
+        assert!(names_bucket("arn:aws:s3:::*/*", "b1"));
+        assert!(names_bucket("arn:aws:s3:::b?", "b1"));
+        assert!(names_bucket("*", "b1"));
+        assert!(!names_bucket("arn:aws:s3:::b2/*", "b1"));
+        assert!(!names_bucket("arn:aws:s3:::b1x", "b1"));
+        assert!(!names_bucket("arn:aws:sqs:::b1", "b1"));
     }
 }
