@@ -1,5 +1,6 @@
-//! `eddy up`: open the store, provision the pipeline of `eddy.toml`, serve S3 and SQS,
-//! run the event source mapping, and shut down cleanly on SIGINT or SIGTERM.
+//! `eddy up`: open the store, provision the pipeline of `eddy.toml`, serve S3, SQS and
+//! the Lambda API (functions deployed through it run under `<data dir>/lambda`), run
+//! the event source mapping, and shut down cleanly on SIGINT or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 
 use eddy_function::CopyOptions;
 use eddy_pipeline::builtin::BuiltinCopyFunction;
+use eddy_pipeline::deployed::{DeployedFunctions, HostIdentity};
 use eddy_pipeline::event_filter::FilterPattern;
 use eddy_pipeline::external::{ExternalFunction, ExternalFunctionConfig};
 use eddy_pipeline::function::Function;
@@ -363,6 +365,20 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
+    let endpoint_url = format!("http://{}", loopback(bound));
+    let deployed = Arc::new(
+        DeployedFunctions::new(
+            &options.data_dir,
+            HostIdentity {
+                region: config.region.clone(),
+                account_id: config.account_id.clone(),
+                access_key_id: config.access_key_id.clone(),
+                secret_access_key: config.secret_access_key.clone(),
+                endpoint_url: endpoint_url.clone(),
+            },
+        )
+        .context("cannot install the Lambda runtime clients under the data directory")?,
+    );
     let state = AppState::new(
         store.clone(),
         config
@@ -375,17 +391,18 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             .collect(),
     )
     .with_metrics(metrics)
-    .with_pipeline(describe_pipeline(&config));
+    .with_pipeline(describe_pipeline(&config))
+    .with_functions(deployed.clone());
     let server = Server::new(state);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
 
-    let endpoint_url = format!("http://{}", loopback(bound));
     let pipeline = match start_pipeline(&store, &config, &endpoint_url).await {
         Ok(pipeline) => pipeline,
         Err(error) => {
             let _ = shutdown_tx.send(true);
             let _ = serving.await;
+            deployed.stop().await;
             store.close();
             return Err(error);
         }
@@ -425,6 +442,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     );
     let _ = shutdown_tx.send(true);
     pipeline.stop().await;
+    deployed.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;
     store.close();

@@ -1,12 +1,13 @@
-//! What every request handler shares: the store, the accepted credentials, the ids of
-//! the request being served, and the little state the HTTP front keeps itself (the
+//! What every request handler shares: the store, the accepted credentials, the host of
+//! API-deployed functions, the ids of the request being served, and the little state the HTTP front keeps itself (the
 //! PurgeQueue rate limit). Handlers of every service import it from here; it imports
 //! none of them.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use eddy_pipeline::deployed::DeployedFunctions;
 use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
 
@@ -48,6 +49,8 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// A description of the configured mappings and functions, for operators.
     pub pipeline: serde_json::Value,
+    /// Runs the functions created through the Lambda API (Invoke needs it).
+    pub functions: Option<Arc<DeployedFunctions>>,
     purges: Mutex<HashMap<String, Instant>>,
 }
 
@@ -59,6 +62,7 @@ impl AppState {
             started: Instant::now(),
             metrics: None,
             pipeline: serde_json::Value::Null,
+            functions: None,
             purges: Mutex::new(HashMap::new()),
         }
     }
@@ -67,6 +71,12 @@ impl AppState {
     /// `eddy status`).
     pub fn with_pipeline(mut self, pipeline: serde_json::Value) -> Self {
         self.pipeline = pipeline;
+        self
+    }
+
+    /// Runs the functions of the Lambda API on `functions`.
+    pub fn with_functions(mut self, functions: Arc<DeployedFunctions>) -> Self {
+        self.functions = Some(functions);
         self
     }
 

@@ -7,6 +7,7 @@
 //! - [`Store::buckets`], [`Store::objects`], [`Store::uploads`] and
 //!   [`Store::notifications`]: S3 ([`s3`]);
 //! - [`Store::queues`], [`Store::messages`] and [`Store::move_tasks`]: SQS ([`sqs`]);
+//! - [`Store::functions`]: Lambda functions created through the Lambda API ([`lambda`]);
 //! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]).
 //!
 //! Underneath: [`db`] (SQLite in WAL mode, one writer thread with group commit, a pool
@@ -15,8 +16,9 @@
 //! object change and the notification messages it raises commit in one transaction
 //! (the outbox), and no write is acknowledged before it is durable.
 //!
-//! The store reports what happens through [`eddy_telemetry`] events. It knows no
-//! function, no event source mapping and no HTTP: the pipeline and the server use it.
+//! The store reports what happens through [`eddy_telemetry`] events. It keeps the
+//! configuration and code of API-created functions but runs no function, knows no
+//! event source mapping and no HTTP: the pipeline and the server use it.
 //! A new service gets its own module and handle, and its tables come with a new
 //! migration.
 
@@ -24,6 +26,7 @@ pub mod blobs;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod lambda;
 pub mod s3;
 mod schema;
 mod shared;
@@ -130,6 +133,11 @@ impl Store {
     /// SQS messages: send, receive, delete, visibility, and operators' views.
     pub fn messages(&self) -> sqs::Messages<'_> {
         sqs::Messages::new(&self.shared)
+    }
+
+    /// Lambda functions created through the API: configuration and deployment package.
+    pub fn functions(&self) -> lambda::Functions<'_> {
+        lambda::Functions::new(&self.shared)
     }
 
     /// SQS message move tasks (dead-letter queue redrive).

@@ -25,11 +25,18 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order; the last one's version is the current schema version.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "buckets, objects, versions, uploads, queues, messages, move tasks, inline blobs",
-    apply: baseline,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "buckets, objects, versions, uploads, queues, messages, move tasks, inline blobs",
+        apply: baseline,
+    },
+    Migration {
+        version: 2,
+        description: "Lambda functions deployed through the API, with their code",
+        apply: lambda_functions,
+    },
+];
 
 /// The schema version this eddy writes.
 pub(crate) fn current_version() -> u32 {
@@ -67,6 +74,20 @@ pub(crate) fn migrate(conn: &Connection) -> Result<u32, StoreError> {
         )?;
     }
     Ok(found)
+}
+
+/// Migration 2: functions created through the Lambda API. `config` is the function's
+/// configuration as JSON ([`crate::lambda::FunctionRecord`]); `code` is the deployment
+/// package (the zip) as uploaded.
+fn lambda_functions(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_functions (
+            name TEXT PRIMARY KEY,
+            config TEXT NOT NULL,
+            code BLOB NOT NULL
+        )",
+    )?;
+    Ok(())
 }
 
 /// Migration 1: the tables of the first releases, created when missing, and the

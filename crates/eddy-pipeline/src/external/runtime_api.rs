@@ -14,7 +14,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use super::slot::{Slot, lock};
+use super::slot::{Failure, Slot, lock};
 use crate::function::InvokeError;
 
 fn now_epoch_ms() -> u64 {
@@ -105,9 +105,12 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
                 );
             };
             let outcome = if is_error {
-                Err(function_error(&body, error_type_header))
+                Err(Failure {
+                    error: function_error(&body, error_type_header),
+                    document: Some(body),
+                })
             } else {
-                Ok(parse_response(&body))
+                Ok(body)
             };
             let _ = responder.send(outcome);
             accepted()
@@ -129,7 +132,7 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
 
 /// The response body as JSON; an empty body is `null`, text that is not JSON a string
 /// (which fails a batch that reports item failures, as on Lambda).
-fn parse_response(body: &[u8]) -> serde_json::Value {
+pub(crate) fn parse_response(body: &[u8]) -> serde_json::Value {
     if body.iter().all(u8::is_ascii_whitespace) {
         return serde_json::Value::Null;
     }

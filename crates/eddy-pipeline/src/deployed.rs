@@ -1,0 +1,294 @@
+//! Functions deployed through the Lambda API, run as local processes of a managed
+//! runtime ([`eddy_runtimes`]) behind the Runtime API host ([`crate::external`]).
+//!
+//! [`DeployedFunctions`] owns the unpacked code (`<data dir>/lambda/<function>/<code>`,
+//! one directory per deployment package, written once and renamed into place) and
+//! the warm processes of each function. A function's processes are reused while its
+//! revision stays the same; an update (new code or configuration) stops them, so the
+//! next invocation runs the new revision. The configuration itself lives in the store;
+//! the caller hands it over as a [`DeployedSpec`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use eddy_runtimes::{InterpreterOverrides, ManagedRuntimes, Runtime};
+
+use crate::external::{ExternalFunction, ExternalFunctionConfig, Failure, Outcome};
+use crate::function::InvokeError;
+
+/// How many invocations of one deployed function run at once (its processes).
+pub const MAX_PROCESSES_PER_FUNCTION: u32 = 10;
+
+/// Who the function processes act as, and where they reach eddy.
+#[derive(Debug, Clone)]
+pub struct HostIdentity {
+    pub region: String,
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// eddy's endpoint, given to the processes as `AWS_ENDPOINT_URL`.
+    pub endpoint_url: String,
+}
+
+/// What running one revision of a function takes.
+#[derive(Debug, Clone)]
+pub struct DeployedSpec {
+    pub name: String,
+    pub runtime: Runtime,
+    pub handler: String,
+    pub timeout: Duration,
+    pub memory_mb: u32,
+    pub environment: BTreeMap<String, String>,
+    /// Changes whenever the code or configuration does.
+    pub revision_id: String,
+    /// The base64 SHA-256 of the deployment package (names its directory).
+    pub code_sha256: String,
+}
+
+/// A deployment package that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("the deployment package is not a zip file: {0}")]
+    NotAZip(#[source] zip::result::ZipError),
+    #[error("cannot unpack the deployment package into {}", path.display())]
+    Unpack {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One invocation of a deployed function, as Lambda reports it.
+#[derive(Debug)]
+pub struct DeployedInvocation {
+    pub request_id: String,
+    pub outcome: Outcome,
+    /// Everything logged for the invocation: `START`, the function's output, `END`,
+    /// `REPORT`.
+    pub log: String,
+}
+
+/// The functions deployed through the API and their warm processes.
+pub struct DeployedFunctions {
+    runtimes: Arc<ManagedRuntimes>,
+    code_root: PathBuf,
+    identity: HostIdentity,
+    warm: Mutex<HashMap<String, Warm>>,
+}
+
+struct Warm {
+    revision_id: String,
+    host: Arc<ExternalFunction>,
+}
+
+/// Checks that a deployment package is a zip eddy can unpack.
+pub fn check_package(zip: &[u8]) -> Result<(), PackageError> {
+    zip::ZipArchive::new(Cursor::new(zip))
+        .map(|_| ())
+        .map_err(PackageError::NotAZip)
+}
+
+impl DeployedFunctions {
+    /// Keeps code and runtime clients under `data_dir/lambda`.
+    pub fn new(
+        data_dir: &Path,
+        identity: HostIdentity,
+    ) -> Result<Self, eddy_runtimes::InstallError> {
+        let root = data_dir.join("lambda");
+        let runtimes = ManagedRuntimes::new(&root.join("runtimes"), InterpreterOverrides::default())?;
+        Ok(Self {
+            runtimes: Arc::new(runtimes),
+            code_root: root.join("functions"),
+            identity,
+            warm: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The directory a revision's code runs in (`LAMBDA_TASK_ROOT`).
+    pub fn task_root(&self, spec: &DeployedSpec) -> PathBuf {
+        let key: String = spec
+            .code_sha256
+            .chars()
+            .filter_map(|c| match c {
+                '/' => Some('_'),
+                '+' => Some('-'),
+                '=' => None,
+                c => Some(c),
+            })
+            .collect();
+        self.code_root.join(&spec.name).join(key)
+    }
+
+    /// Whether the revision's code is unpacked already (after a restart it usually is).
+    pub fn is_unpacked(&self, spec: &DeployedSpec) -> bool {
+        self.task_root(spec).is_dir()
+    }
+
+    /// Unpacks the deployment package of `spec` (blocking: call off the async threads).
+    pub fn unpack(&self, spec: &DeployedSpec, zip: &[u8]) -> Result<(), PackageError> {
+        let target = self.task_root(spec);
+        if target.is_dir() {
+            return Ok(());
+        }
+        let parent = target.parent().unwrap_or(&self.code_root).to_owned();
+        let io = |source| PackageError::Unpack {
+            path: target.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&parent).map_err(io)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".unpacking-")
+            .tempdir_in(&parent)
+            .map_err(io)?;
+        let mut archive = zip::ZipArchive::new(Cursor::new(zip)).map_err(PackageError::NotAZip)?;
+        archive.extract(staging.path()).map_err(|error| match error {
+            zip::result::ZipError::Io(source) => io(source),
+            other => PackageError::NotAZip(other),
+        })?;
+        let staged = staging.keep();
+        if let Err(source) = std::fs::rename(&staged, &target) {
+            let _ = std::fs::remove_dir_all(&staged);
+            if !target.is_dir() {
+                return Err(io(source));
+            }
+        }
+        Ok(())
+    }
+
+    /// Invokes a revision of a function with `payload`, starting its processes when
+    /// none of this revision is warm. The code must be unpacked.
+    pub async fn invoke(&self, spec: &DeployedSpec, payload: Bytes) -> DeployedInvocation {
+        let started = Instant::now();
+        let host = match self.host(spec).await {
+            Ok(host) => host,
+            Err(error) => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let failure = Failure {
+                    error: InvokeError::Function {
+                        error_type: eddy_runtimes::LaunchError::ERROR_TYPE.to_owned(),
+                        message: error.to_string(),
+                    },
+                    document: None,
+                };
+                let log = lambda_log(spec, &request_id, &error.to_string(), started);
+                return DeployedInvocation {
+                    request_id,
+                    outcome: Err(failure),
+                    log,
+                };
+            }
+        };
+        let invocation = host.invoke_payload(payload, spec.timeout).await;
+        let mut output = invocation.log;
+        if let Err(Failure {
+            error: InvokeError::Timeout(timeout),
+            ..
+        }) = &invocation.outcome
+        {
+            output.push_str(&format!(
+                "{} {} Task timed out after {:.2} seconds\n",
+                eddy_store::time::iso8601_millis(eddy_store::time::now_ms()),
+                invocation.request_id,
+                timeout.as_secs_f64()
+            ));
+        }
+        DeployedInvocation {
+            log: lambda_log(spec, &invocation.request_id, &output, started),
+            request_id: invocation.request_id,
+            outcome: invocation.outcome,
+        }
+    }
+
+    /// Stops a function's processes and removes its unpacked code (DeleteFunction).
+    pub async fn forget(&self, name: &str) {
+        let warm = lock(&self.warm).remove(name);
+        if let Some(warm) = warm {
+            warm.host.stop().await;
+        }
+        let dir = self.code_root.join(name);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+    }
+
+    /// Stops every process (eddy is shutting down).
+    pub async fn stop(&self) {
+        let all: Vec<Warm> = lock(&self.warm).drain().map(|(_, warm)| warm).collect();
+        for warm in all {
+            warm.host.stop().await;
+        }
+    }
+
+    /// The warm host of this revision, or a new one (the previous revision's stops).
+    async fn host(
+        &self,
+        spec: &DeployedSpec,
+    ) -> Result<Arc<ExternalFunction>, eddy_runtimes::LaunchError> {
+        if let Some(warm) = lock(&self.warm).get(&spec.name)
+            && warm.revision_id == spec.revision_id
+        {
+            return Ok(warm.host.clone());
+        }
+        let runtimes = self.runtimes.clone();
+        let runtime = spec.runtime;
+        let task_root = self.task_root(spec);
+        let launch = tokio::task::spawn_blocking(move || runtimes.launch(runtime, &task_root))
+            .await
+            .map_err(|_| eddy_runtimes::LaunchError::MissingBootstrap {
+                path: self.task_root(spec),
+            })??;
+        if let Some(notice) = &launch.notice {
+            tracing::info!(function = %spec.name, "{notice}");
+        }
+        let mut environment = spec.environment.clone();
+        environment.extend(launch.environment);
+        let host = Arc::new(ExternalFunction::new(ExternalFunctionConfig {
+            name: spec.name.clone(),
+            command: launch.command,
+            handler: spec.handler.clone(),
+            working_dir: Some(self.task_root(spec)),
+            memory_mb: u64::from(spec.memory_mb),
+            environment,
+            region: self.identity.region.clone(),
+            account_id: self.identity.account_id.clone(),
+            access_key_id: self.identity.access_key_id.clone(),
+            secret_access_key: self.identity.secret_access_key.clone(),
+            endpoint_url: self.identity.endpoint_url.clone(),
+            max_processes: MAX_PROCESSES_PER_FUNCTION,
+        }));
+        let replaced = lock(&self.warm).insert(
+            spec.name.clone(),
+            Warm {
+                revision_id: spec.revision_id.clone(),
+                host: host.clone(),
+            },
+        );
+        if let Some(old) = replaced {
+            tokio::spawn(async move { old.host.stop().await });
+        }
+        Ok(host)
+    }
+}
+
+/// The log of one invocation the way Lambda writes it.
+fn lambda_log(spec: &DeployedSpec, request_id: &str, output: &str, started: Instant) -> String {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut log = format!("START RequestId: {request_id} Version: $LATEST\n");
+    log.push_str(output);
+    if !output.is_empty() && !output.ends_with('\n') {
+        log.push('\n');
+    }
+    log.push_str(&format!("END RequestId: {request_id}\n"));
+    log.push_str(&format!(
+        "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t\n",
+        duration_ms.ceil() as u64,
+        spec.memory_mb
+    ));
+    log
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

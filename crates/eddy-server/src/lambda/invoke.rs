@@ -1,0 +1,233 @@
+//! Invoke: `RequestResponse` (the function's answer, `X-Amz-Function-Error: Unhandled`
+//! with Lambda's error document when it fails, `X-Amz-Log-Result` with the last 4 KB
+//! of the log for `LogType: Tail`, `X-Amz-Executed-Version`), `Event` (202, run in
+//! the background) and `DryRun` (204 after the checks). The function runs through the
+//! pipeline's [`eddy_pipeline::deployed::DeployedFunctions`].
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use eddy_pipeline::deployed::{DeployedFunctions, DeployedInvocation, DeployedSpec};
+use eddy_pipeline::external::Failure;
+use eddy_pipeline::function::InvokeError;
+use eddy_store::lambda::FunctionRecord;
+use http::{HeaderValue, Response, StatusCode};
+
+use super::LambdaContext;
+use super::code::parse_runtime;
+use super::error::{LambdaError, LambdaErrorKind, json_response};
+use super::model::FunctionErrorDocument;
+
+/// The largest synchronous invocation payload (6 MB).
+pub const MAX_SYNC_PAYLOAD: usize = 6_291_456;
+/// The largest asynchronous invocation payload (1 MB).
+const MAX_ASYNC_PAYLOAD: usize = 1_048_576;
+/// `LogType: Tail` returns this much of the end of the log.
+const LOG_TAIL_BYTES: usize = 4096;
+
+/// How the caller asked to invoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+impl InvocationType {
+    fn parse(value: Option<&str>) -> Result<Self, LambdaError> {
+        match value {
+            None | Some("RequestResponse") => Ok(Self::RequestResponse),
+            Some("Event") => Ok(Self::Event),
+            Some("DryRun") => Ok(Self::DryRun),
+            Some(other) => Err(LambdaError::validation(
+                other,
+                "invocationType",
+                "Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+            )),
+        }
+    }
+}
+
+/// What the caller sent to Invoke.
+pub struct InvokeInput<'a> {
+    pub name: &'a str,
+    pub qualifier: Option<&'a str>,
+    pub invocation_type: Option<&'a str>,
+    pub log_type: Option<&'a str>,
+    pub payload: Bytes,
+}
+
+impl LambdaContext<'_> {
+    /// What running a stored function takes.
+    pub(crate) fn spec(record: &FunctionRecord) -> Result<DeployedSpec, LambdaError> {
+        Ok(DeployedSpec {
+            name: record.name.clone(),
+            runtime: parse_runtime(&record.runtime)?,
+            handler: record.handler.clone(),
+            timeout: Duration::from_secs(u64::from(record.timeout)),
+            memory_mb: record.memory_size,
+            environment: record.environment.clone(),
+            revision_id: record.revision_id.clone(),
+            code_sha256: record.code_sha256.clone(),
+        })
+    }
+
+    fn host(&self) -> Result<&std::sync::Arc<DeployedFunctions>, LambdaError> {
+        self.state.functions.as_ref().ok_or_else(|| {
+            LambdaError::new(
+                LambdaErrorKind::Service,
+                "this eddy runs no functions (it was started without a function host)",
+            )
+        })
+    }
+
+    /// Unpacks a function's code where its processes will run it.
+    pub(crate) async fn unpack(&self, record: &FunctionRecord, zip: Bytes) -> Result<(), LambdaError> {
+        let Ok(host) = self.host() else {
+            return Ok(());
+        };
+        let host = host.clone();
+        let spec = Self::spec(record)?;
+        tokio::task::spawn_blocking(move || host.unpack(&spec, &zip))
+            .await
+            .map_err(LambdaError::internal)?
+            .map_err(LambdaError::internal)
+    }
+
+    /// Invoke.
+    pub(crate) async fn invoke(&self, input: InvokeInput<'_>) -> Result<Response<s3s::Body>, LambdaError> {
+        let invocation_type = InvocationType::parse(input.invocation_type)?;
+        let record = self.record(input.name).await?;
+        if let Some(qualifier) = input.qualifier.filter(|q| *q != "$LATEST") {
+            return Err(LambdaError::function_not_found(&format!(
+                "{}:{qualifier}",
+                self.arn(&record.name)
+            )));
+        }
+        let limit = if invocation_type == InvocationType::Event {
+            MAX_ASYNC_PAYLOAD
+        } else {
+            MAX_SYNC_PAYLOAD
+        };
+        if input.payload.len() > limit {
+            return Err(LambdaError::new(
+                LambdaErrorKind::RequestTooLarge,
+                format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+            ));
+        }
+        if !input.payload.is_empty()
+            && let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&input.payload)
+        {
+            return Err(LambdaError::new(
+                LambdaErrorKind::InvalidRequestContent,
+                format!("Could not parse request body into json: Could not parse payload into json: {error}"),
+            ));
+        }
+        let payload = if input.payload.is_empty() {
+            Bytes::from_static(b"{}")
+        } else {
+            input.payload
+        };
+        let spec = Self::spec(&record)?;
+        let host = self.host()?.clone();
+        match invocation_type {
+            InvocationType::DryRun => Ok(self.answer(StatusCode::NO_CONTENT, Bytes::new())),
+            InvocationType::Event => {
+                let zip_source = self.store().clone();
+                tokio::spawn(async move {
+                    if ensure_unpacked(&host, &zip_source, &spec).await.is_ok() {
+                        let invocation = host.invoke(&spec, payload).await;
+                        if let Err(failure) = &invocation.outcome {
+                            tracing::warn!(function = %spec.name, request_id = %invocation.request_id, error = %failure.error, "asynchronous invocation failed");
+                        }
+                    }
+                });
+                Ok(self.answer(StatusCode::ACCEPTED, Bytes::new()))
+            }
+            InvocationType::RequestResponse => {
+                ensure_unpacked(&host, self.store(), &spec).await?;
+                let invocation = host.invoke(&spec, payload).await;
+                Ok(self.invocation_response(invocation, input.log_type == Some("Tail")))
+            }
+        }
+    }
+
+    fn answer(&self, status: StatusCode, body: Bytes) -> Response<s3s::Body> {
+        let mut response = json_response(status, String::new(), self.ids);
+        *response.body_mut() = s3s::Body::from(body);
+        response
+    }
+
+    fn invocation_response(&self, invocation: DeployedInvocation, tail: bool) -> Response<s3s::Body> {
+        let (body, function_error) = match invocation.outcome {
+            Ok(body) => (body, false),
+            Err(failure) => (error_document(&invocation.request_id, failure), true),
+        };
+        let mut response = self.answer(StatusCode::OK, body);
+        let headers = response.headers_mut();
+        headers.insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+        if function_error {
+            headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+        }
+        if tail {
+            let log = invocation.log.as_bytes();
+            let tail = &log[log.len().saturating_sub(LOG_TAIL_BYTES)..];
+            let encoded = base64::engine::general_purpose::STANDARD.encode(tail);
+            if let Ok(value) = HeaderValue::from_str(&encoded) {
+                headers.insert("x-amz-log-result", value);
+            }
+        }
+        response
+    }
+}
+
+/// The function's own error document, or Lambda's for a failure the runtime did not
+/// report (a timeout, a process that exited or could not start).
+fn error_document(request_id: &str, failure: Failure) -> Bytes {
+    if let Some(document) = failure.document.filter(|d| !d.is_empty()) {
+        return document;
+    }
+    let document = match failure.error {
+        InvokeError::Timeout(timeout) => FunctionErrorDocument {
+            error_message: format!(
+                "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                timeout.as_secs_f64()
+            ),
+            error_type: "Sandbox.Timedout".to_owned(),
+            stack_trace: Vec::new(),
+        },
+        InvokeError::Function {
+            error_type,
+            message,
+        } => FunctionErrorDocument {
+            error_message: format!("RequestId: {request_id} Error: {message}"),
+            error_type,
+            stack_trace: Vec::new(),
+        },
+    };
+    serde_json::to_vec(&document).map_or_else(|_| Bytes::new(), Bytes::from)
+}
+
+/// Unpacks a function's code from the store when this eddy has not yet (a restart
+/// with a fresh data directory layout, or a removed `lambda/` directory).
+async fn ensure_unpacked(
+    host: &std::sync::Arc<DeployedFunctions>,
+    store: &eddy_store::Store,
+    spec: &DeployedSpec,
+) -> Result<(), LambdaError> {
+    if host.is_unpacked(spec) {
+        return Ok(());
+    }
+    let zip = store
+        .functions()
+        .code(&spec.name)
+        .await
+        .map_err(LambdaError::internal)?;
+    let host = host.clone();
+    let spec = spec.clone();
+    tokio::task::spawn_blocking(move || host.unpack(&spec, &zip))
+        .await
+        .map_err(LambdaError::internal)?
+        .map_err(LambdaError::internal)
+}
