@@ -98,7 +98,10 @@ async fn a_python_function_is_created_invoked_updated_and_deleted() {
     create(&client, "echo", ECHO, 3).await;
 
     let answer = invoke_json(&client, "echo", r#"{"n": 7}"#).await;
-    assert_eq!(answer, serde_json::json!({"n": 7, "greeting": "hello", "version": 1}));
+    assert_eq!(
+        answer,
+        serde_json::json!({"n": 7, "greeting": "hello", "version": 1})
+    );
 
     let tailed = client
         .invoke()
@@ -231,7 +234,10 @@ async fn handler_errors_and_timeouts_come_back_in_lambdas_shapes() {
     let document: serde_json::Value =
         serde_json::from_slice(output.payload().expect("payload").as_ref()).expect("json");
     let message = document["errorMessage"].as_str().unwrap_or_default();
-    assert!(message.ends_with("Task timed out after 1.00 seconds"), "{document}");
+    assert!(
+        message.ends_with("Task timed out after 1.00 seconds"),
+        "{document}"
+    );
 
     let dry = client
         .invoke()
@@ -276,12 +282,19 @@ async fn refusals_use_lambdas_codes_and_messages() {
         .runtime(Runtime::Python312)
         .handler("index.handler")
         .role(ROLE)
-        .code(FunctionCode::builder().zip_file(Blob::new("not a zip")).build())
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new("not a zip"))
+                .build(),
+        )
         .send()
         .await
         .expect_err("not a zip")
         .into_service_error();
-    assert!(not_a_zip.is_invalid_parameter_value_exception(), "{not_a_zip:?}");
+    assert!(
+        not_a_zip.is_invalid_parameter_value_exception(),
+        "{not_a_zip:?}"
+    );
     assert_eq!(
         aws_sdk_lambda::error::ProvideErrorMetadata::message(&not_a_zip),
         Some("Could not unzip uploaded file. Please check your file, then try to upload again.")
@@ -298,7 +311,10 @@ async fn refusals_use_lambdas_codes_and_messages() {
         .await
         .expect_err("retired runtime")
         .into_service_error();
-    assert!(retired.is_invalid_parameter_value_exception(), "{retired:?}");
+    assert!(
+        retired.is_invalid_parameter_value_exception(),
+        "{retired:?}"
+    );
 
     let missing_key = client
         .create_function()
@@ -306,14 +322,21 @@ async fn refusals_use_lambdas_codes_and_messages() {
         .runtime(Runtime::Python312)
         .handler("index.handler")
         .role(ROLE)
-        .code(FunctionCode::builder().s3_bucket("code").s3_key("missing.zip").build())
+        .code(
+            FunctionCode::builder()
+                .s3_bucket("code")
+                .s3_key("missing.zip")
+                .build(),
+        )
         .send()
         .await
         .expect_err("missing bucket")
         .into_service_error();
     assert_eq!(
         aws_sdk_lambda::error::ProvideErrorMetadata::message(&missing_key),
-        Some("Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist")
+        Some(
+            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist"
+        )
     );
 
     let long_timeout = client

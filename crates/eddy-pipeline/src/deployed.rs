@@ -99,7 +99,8 @@ impl DeployedFunctions {
         identity: HostIdentity,
     ) -> Result<Self, eddy_runtimes::InstallError> {
         let root = data_dir.join("lambda");
-        let runtimes = ManagedRuntimes::new(&root.join("runtimes"), InterpreterOverrides::default())?;
+        let runtimes =
+            ManagedRuntimes::new(&root.join("runtimes"), InterpreterOverrides::default())?;
         Ok(Self {
             runtimes: Arc::new(runtimes),
             code_root: root.join("functions"),
@@ -145,10 +146,12 @@ impl DeployedFunctions {
             .tempdir_in(&parent)
             .map_err(io)?;
         let mut archive = zip::ZipArchive::new(Cursor::new(zip)).map_err(PackageError::NotAZip)?;
-        archive.extract(staging.path()).map_err(|error| match error {
-            zip::result::ZipError::Io(source) => io(source),
-            other => PackageError::NotAZip(other),
-        })?;
+        archive
+            .extract(staging.path())
+            .map_err(|error| match error {
+                zip::result::ZipError::Io(source) => io(source),
+                other => PackageError::NotAZip(other),
+            })?;
         let staged = staging.keep();
         if let Err(source) = std::fs::rename(&staged, &target) {
             let _ = std::fs::remove_dir_all(&staged);
@@ -290,5 +293,7 @@ fn lambda_log(spec: &DeployedSpec, request_id: &str, output: &str, started: Inst
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

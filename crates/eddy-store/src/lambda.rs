@@ -246,17 +246,17 @@ mod tests {
                 .await
                 .expect("create");
             assert!(matches!(
-                store
-                    .functions()
-                    .create(record("f"), Bytes::new())
-                    .await,
+                store.functions().create(record("f"), Bytes::new()).await,
                 Err(FunctionStoreError::AlreadyExists(_))
             ));
             store.close();
         }
         let store = open(dir.path());
         assert_eq!(store.functions().get("f").await.expect("get"), record("f"));
-        assert_eq!(store.functions().code("f").await.expect("code").as_ref(), b"zip");
+        assert_eq!(
+            store.functions().code("f").await.expect("code").as_ref(),
+            b"zip"
+        );
         let mut changed = record("f");
         changed.revision_id = "r2".to_owned();
         assert!(matches!(
@@ -268,10 +268,17 @@ mod tests {
         ));
         store
             .functions()
-            .update(changed, Some(Bytes::from_static(b"new")), Some("r1".to_owned()))
+            .update(
+                changed,
+                Some(Bytes::from_static(b"new")),
+                Some("r1".to_owned()),
+            )
             .await
             .expect("update");
-        assert_eq!(store.functions().code("f").await.expect("code").as_ref(), b"new");
+        assert_eq!(
+            store.functions().code("f").await.expect("code").as_ref(),
+            b"new"
+        );
         store.functions().delete("f").await.expect("delete");
         assert!(matches!(
             store.functions().get("f").await,

@@ -130,7 +130,12 @@ impl Slot {
     }
 
     /// Hands an event to this slot's process and waits for its answer.
-    pub(crate) async fn invoke(&self, request_id: String, body: Bytes, timeout: Duration) -> Outcome {
+    pub(crate) async fn invoke(
+        &self,
+        request_id: String,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Outcome {
         lock(&self.log).clear();
         let (taken_tx, taken_rx) = oneshot::channel();
         let (outcome_tx, outcome_rx) = oneshot::channel();

@@ -200,10 +200,7 @@ pub fn check_architectures(architectures: Option<Vec<String>>) -> Result<Vec<Str
             "Member must have length less than or equal to 1",
         ));
     }
-    if !architectures
-        .iter()
-        .all(|a| a == "x86_64" || a == "arm64")
-    {
+    if !architectures.iter().all(|a| a == "x86_64" || a == "arm64") {
         return Err(LambdaError::validation(
             &listed,
             "architectures",

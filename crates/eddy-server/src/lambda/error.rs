@@ -56,9 +56,9 @@ impl LambdaErrorKind {
             }
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidSignature | Self::UnrecognizedClient | Self::MissingAuthenticationToken => {
-                StatusCode::FORBIDDEN
-            }
+            Self::InvalidSignature
+            | Self::UnrecognizedClient
+            | Self::MissingAuthenticationToken => StatusCode::FORBIDDEN,
             Self::Service => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -53,9 +53,17 @@ impl LambdaContext<'_> {
     }
 
     /// The `FunctionConfiguration` of a stored function.
-    pub(crate) fn configuration(&self, record: &FunctionRecord, phase: Phase) -> FunctionConfiguration {
+    pub(crate) fn configuration(
+        &self,
+        record: &FunctionRecord,
+        phase: Phase,
+    ) -> FunctionConfiguration {
         let (state, state_reason, state_reason_code) = if phase == Phase::Creating {
-            ("Pending", Some("The function is being created."), Some("Creating"))
+            (
+                "Pending",
+                Some("The function is being created."),
+                Some("Creating"),
+            )
         } else {
             ("Active", None, None)
         };
@@ -83,7 +91,9 @@ impl LambdaContext<'_> {
             environment: (!record.environment.is_empty()).then(|| EnvironmentResponse {
                 variables: record.environment.clone(),
             }),
-            tracing_config: TracingConfigResponse { mode: "PassThrough" },
+            tracing_config: TracingConfigResponse {
+                mode: "PassThrough",
+            },
             revision_id: record.revision_id.clone(),
             state,
             state_reason,
@@ -174,20 +184,29 @@ impl LambdaContext<'_> {
     }
 
     /// GetFunction.
-    pub(crate) async fn get_function(&self, name: &str) -> Result<GetFunctionResponse, LambdaError> {
+    pub(crate) async fn get_function(
+        &self,
+        name: &str,
+    ) -> Result<GetFunctionResponse, LambdaError> {
         let record = self.record(name).await?;
         Ok(GetFunctionResponse {
             configuration: self.configuration(&record, Phase::Settled),
             code: FunctionCodeLocation {
                 repository_type: "S3",
-                location: format!("{}/_eddy/lambda/functions/{}/code", self.endpoint, record.name),
+                location: format!(
+                    "{}/_eddy/lambda/functions/{}/code",
+                    self.endpoint, record.name
+                ),
             },
             tags: (!record.tags.is_empty()).then(|| record.tags.clone()),
         })
     }
 
     /// GetFunctionConfiguration.
-    pub(crate) async fn get_configuration(&self, name: &str) -> Result<FunctionConfiguration, LambdaError> {
+    pub(crate) async fn get_configuration(
+        &self,
+        name: &str,
+    ) -> Result<FunctionConfiguration, LambdaError> {
         let record = self.record(name).await?;
         Ok(self.configuration(&record, Phase::Settled))
     }

@@ -83,7 +83,11 @@ impl LambdaContext<'_> {
     }
 
     /// Unpacks a function's code where its processes will run it.
-    pub(crate) async fn unpack(&self, record: &FunctionRecord, zip: Bytes) -> Result<(), LambdaError> {
+    pub(crate) async fn unpack(
+        &self,
+        record: &FunctionRecord,
+        zip: Bytes,
+    ) -> Result<(), LambdaError> {
         let Ok(host) = self.host() else {
             return Ok(());
         };
@@ -96,7 +100,10 @@ impl LambdaContext<'_> {
     }
 
     /// Invoke.
-    pub(crate) async fn invoke(&self, input: InvokeInput<'_>) -> Result<Response<s3s::Body>, LambdaError> {
+    pub(crate) async fn invoke(
+        &self,
+        input: InvokeInput<'_>,
+    ) -> Result<Response<s3s::Body>, LambdaError> {
         let invocation_type = InvocationType::parse(input.invocation_type)?;
         let record = self.record(input.name).await?;
         if let Some(qualifier) = input.qualifier.filter(|q| *q != "$LATEST") {
@@ -113,7 +120,9 @@ impl LambdaContext<'_> {
         if input.payload.len() > limit {
             return Err(LambdaError::new(
                 LambdaErrorKind::RequestTooLarge,
-                format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+                format!(
+                    "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+                ),
             ));
         }
         if !input.payload.is_empty()
@@ -121,7 +130,9 @@ impl LambdaContext<'_> {
         {
             return Err(LambdaError::new(
                 LambdaErrorKind::InvalidRequestContent,
-                format!("Could not parse request body into json: Could not parse payload into json: {error}"),
+                format!(
+                    "Could not parse request body into json: Could not parse payload into json: {error}"
+                ),
             ));
         }
         let payload = if input.payload.is_empty() {
@@ -159,16 +170,26 @@ impl LambdaContext<'_> {
         response
     }
 
-    fn invocation_response(&self, invocation: DeployedInvocation, tail: bool) -> Response<s3s::Body> {
+    fn invocation_response(
+        &self,
+        invocation: DeployedInvocation,
+        tail: bool,
+    ) -> Response<s3s::Body> {
         let (body, function_error) = match invocation.outcome {
             Ok(body) => (body, false),
             Err(failure) => (error_document(&invocation.request_id, failure), true),
         };
         let mut response = self.answer(StatusCode::OK, body);
         let headers = response.headers_mut();
-        headers.insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+        headers.insert(
+            "x-amz-executed-version",
+            HeaderValue::from_static("$LATEST"),
+        );
         if function_error {
-            headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            headers.insert(
+                "x-amz-function-error",
+                HeaderValue::from_static("Unhandled"),
+            );
         }
         if tail {
             let log = invocation.log.as_bytes();

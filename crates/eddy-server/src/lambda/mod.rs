@@ -76,11 +76,17 @@ impl Route {
                 format!("Unknown operation {method} {path}"),
             )
         };
-        let rest = path.strip_prefix("/2015-03-31/functions").ok_or_else(unknown)?;
+        let rest = path
+            .strip_prefix("/2015-03-31/functions")
+            .ok_or_else(unknown)?;
         let segments: Vec<String> = rest
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
             .collect();
         let route = match (method, segments.as_slice()) {
             (&Method::GET, []) => Route::ListFunctions,
@@ -147,7 +153,11 @@ fn parse_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, LambdaErr
     })
 }
 
-fn ok_json<T: Serialize>(status: StatusCode, output: &T, ids: &RequestIds) -> Result<Response<s3s::Body>, LambdaError> {
+fn ok_json<T: Serialize>(
+    status: StatusCode,
+    output: &T,
+    ids: &RequestIds,
+) -> Result<Response<s3s::Body>, LambdaError> {
     let body = serde_json::to_string(output).map_err(LambdaError::internal)?;
     Ok(json_response(status, body, ids))
 }
@@ -159,7 +169,10 @@ pub const CODE_DOWNLOAD_PREFIX: &str = "/_eddy/lambda/functions/";
 /// Answers a download of a function's deployment package (`rest` is `<name>/code`).
 pub async fn code_download(state: &AppState, rest: &str, ids: &RequestIds) -> Response<s3s::Body> {
     let Some(name) = rest.strip_suffix("/code") else {
-        return error_response(&LambdaError::new(LambdaErrorKind::UnknownOperation, "Not found"), ids);
+        return error_response(
+            &LambdaError::new(LambdaErrorKind::UnknownOperation, "Not found"),
+            ids,
+        );
     };
     match state.store.functions().code(name).await {
         Ok(zip) => {
@@ -171,7 +184,10 @@ pub async fn code_download(state: &AppState, rest: &str, ids: &RequestIds) -> Re
             response
         }
         Err(_) => error_response(
-            &LambdaError::new(LambdaErrorKind::ResourceNotFound, format!("Function not found: {name}")),
+            &LambdaError::new(
+                LambdaErrorKind::ResourceNotFound,
+                format!("Function not found: {name}"),
+            ),
             ids,
         ),
     }
@@ -222,10 +238,16 @@ async fn run(
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     match route {
-        Route::ListFunctions => ok_json(StatusCode::OK, &context.list_functions(&query).await?, ids),
+        Route::ListFunctions => {
+            ok_json(StatusCode::OK, &context.list_functions(&query).await?, ids)
+        }
         Route::CreateFunction => {
             let input = parse_json(&body)?;
-            ok_json(StatusCode::CREATED, &context.create_function(input).await?, ids)
+            ok_json(
+                StatusCode::CREATED,
+                &context.create_function(input).await?,
+                ids,
+            )
         }
         Route::GetFunction(name) => {
             let (name, _) = resolve_function_name(&name)?;
@@ -233,7 +255,11 @@ async fn run(
         }
         Route::GetFunctionConfiguration(name) => {
             let (name, _) = resolve_function_name(&name)?;
-            ok_json(StatusCode::OK, &context.get_configuration(&name).await?, ids)
+            ok_json(
+                StatusCode::OK,
+                &context.get_configuration(&name).await?,
+                ids,
+            )
         }
         Route::DeleteFunction(name) => {
             let (name, _) = resolve_function_name(&name)?;
@@ -243,12 +269,20 @@ async fn run(
         Route::UpdateFunctionCode(name) => {
             let (name, _) = resolve_function_name(&name)?;
             let input = parse_json(&body)?;
-            ok_json(StatusCode::OK, &context.update_code(&name, input).await?, ids)
+            ok_json(
+                StatusCode::OK,
+                &context.update_code(&name, input).await?,
+                ids,
+            )
         }
         Route::UpdateFunctionConfiguration(name) => {
             let (name, _) = resolve_function_name(&name)?;
             let input = parse_json(&body)?;
-            ok_json(StatusCode::OK, &context.update_configuration(&name, input).await?, ids)
+            ok_json(
+                StatusCode::OK,
+                &context.update_configuration(&name, input).await?,
+                ids,
+            )
         }
         Route::Invoke(name) => {
             let (name, path_qualifier) = resolve_function_name(&name)?;
