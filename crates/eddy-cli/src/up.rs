@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use eddy_function::CopyOptions;
+use eddy_pipeline::api_mappings::ApiMappings;
 use eddy_pipeline::builtin::BuiltinCopyFunction;
 use eddy_pipeline::deployed::{DeployedFunctions, HostIdentity};
 use eddy_pipeline::event_filter::FilterPattern;
@@ -379,6 +380,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         )
         .context("cannot install the Lambda runtime clients under the data directory")?,
     );
+    let api_mappings = Arc::new(ApiMappings::new(store.clone(), deployed.clone()));
     let state = AppState::new(
         store.clone(),
         config
@@ -392,7 +394,8 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     )
     .with_metrics(metrics)
     .with_pipeline(describe_pipeline(&config))
-    .with_functions(deployed.clone());
+    .with_functions(deployed.clone())
+    .with_mappings(api_mappings.clone());
     let server = Server::new(state);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
@@ -402,11 +405,13 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         Err(error) => {
             let _ = shutdown_tx.send(true);
             let _ = serving.await;
+            api_mappings.stop().await;
             deployed.stop().await;
             store.close();
             return Err(error);
         }
     };
+    api_mappings.start_all().await;
     let maintenance = {
         let store = store.clone();
         let mut shutdown = shutdown_rx.clone();
@@ -442,6 +447,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     );
     let _ = shutdown_tx.send(true);
     pipeline.stop().await;
+    api_mappings.stop().await;
     deployed.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;

@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use eddy_runtimes::{InterpreterOverrides, ManagedRuntimes, Runtime};
+use eddy_runtimes::{InterpreterOverrides, ManagedRuntimes, Runtime, RuntimeRejection};
+use eddy_store::Store;
+use eddy_store::lambda::{FunctionRecord, FunctionStoreError};
 
 use crate::external::{ExternalFunction, ExternalFunctionConfig, Failure, Outcome};
 use crate::function::InvokeError;
@@ -47,6 +49,35 @@ pub struct DeployedSpec {
     pub revision_id: String,
     /// The base64 SHA-256 of the deployment package (names its directory).
     pub code_sha256: String,
+}
+
+impl DeployedSpec {
+    /// What running a function stored by the Lambda API takes.
+    pub fn from_record(record: &FunctionRecord) -> Result<Self, RuntimeRejection> {
+        Ok(Self {
+            name: record.name.clone(),
+            runtime: record.runtime.parse()?,
+            handler: record.handler.clone(),
+            timeout: Duration::from_secs(u64::from(record.timeout)),
+            memory_mb: record.memory_size,
+            environment: record.environment.clone(),
+            revision_id: record.revision_id.clone(),
+            code_sha256: record.code_sha256.clone(),
+        })
+    }
+}
+
+/// Why a stored function could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredFunctionError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeRejection),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error("cannot read the function's code: {0}")]
+    Store(#[from] FunctionStoreError),
+    #[error("the unpacking task stopped")]
+    Stopped,
 }
 
 /// A deployment package that cannot be used.
@@ -160,6 +191,37 @@ impl DeployedFunctions {
             }
         }
         Ok(())
+    }
+
+    /// Unpacks a stored function's code from the store unless it is unpacked already
+    /// (the usual case: CreateFunction and UpdateFunctionCode unpack it).
+    pub async fn ensure_unpacked(
+        self: &Arc<Self>,
+        store: &Store,
+        spec: &DeployedSpec,
+    ) -> Result<(), StoredFunctionError> {
+        if self.is_unpacked(spec) {
+            return Ok(());
+        }
+        let zip = store.functions().code(&spec.name).await?;
+        let (host, spec) = (self.clone(), spec.clone());
+        tokio::task::spawn_blocking(move || host.unpack(&spec, &zip))
+            .await
+            .map_err(|_| StoredFunctionError::Stopped)??;
+        Ok(())
+    }
+
+    /// Invokes a function stored by the Lambda API (`$LATEST`), unpacking its code
+    /// first when needed.
+    pub async fn invoke_stored(
+        self: &Arc<Self>,
+        store: &Store,
+        record: &FunctionRecord,
+        payload: Bytes,
+    ) -> Result<DeployedInvocation, StoredFunctionError> {
+        let spec = DeployedSpec::from_record(record)?;
+        self.ensure_unpacked(store, &spec).await?;
+        Ok(self.invoke(&spec, payload).await)
     }
 
     /// Invokes a revision of a function with `payload`, starting its processes when

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use eddy_pipeline::api_mappings::ApiMappings;
 use eddy_pipeline::deployed::DeployedFunctions;
 use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
@@ -51,6 +52,8 @@ pub struct AppState {
     pub pipeline: serde_json::Value,
     /// Runs the functions created through the Lambda API (Invoke needs it).
     pub functions: Option<Arc<DeployedFunctions>>,
+    /// Runs the event source mappings of the Lambda API.
+    pub mappings: Option<Arc<ApiMappings>>,
     purges: Mutex<HashMap<String, Instant>>,
 }
 
@@ -63,6 +66,7 @@ impl AppState {
             metrics: None,
             pipeline: serde_json::Value::Null,
             functions: None,
+            mappings: None,
             purges: Mutex::new(HashMap::new()),
         }
     }
@@ -77,6 +81,12 @@ impl AppState {
     /// Runs the functions of the Lambda API on `functions`.
     pub fn with_functions(mut self, functions: Arc<DeployedFunctions>) -> Self {
         self.functions = Some(functions);
+        self
+    }
+
+    /// Runs the event source mappings of the Lambda API on `mappings`.
+    pub fn with_mappings(mut self, mappings: Arc<ApiMappings>) -> Self {
+        self.mappings = Some(mappings);
         self
     }
 

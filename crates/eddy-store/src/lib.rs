@@ -7,7 +7,9 @@
 //! - [`Store::buckets`], [`Store::objects`], [`Store::uploads`] and
 //!   [`Store::notifications`]: S3 ([`s3`]);
 //! - [`Store::queues`], [`Store::messages`] and [`Store::move_tasks`]: SQS ([`sqs`]);
-//! - [`Store::functions`]: Lambda functions created through the Lambda API ([`lambda`]);
+//! - [`Store::functions`] and [`Store::event_source_mappings`]: Lambda functions and
+//!   event source mappings created through the Lambda API ([`lambda`],
+//!   [`event_source_mappings`]);
 //! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]).
 //!
 //! Underneath: [`db`] (SQLite in WAL mode, one writer thread with group commit, a pool
@@ -25,6 +27,7 @@
 pub mod blobs;
 pub mod db;
 pub mod error;
+pub mod event_source_mappings;
 pub mod ids;
 pub mod lambda;
 pub mod s3;
@@ -138,6 +141,11 @@ impl Store {
     /// Lambda functions created through the API: configuration and deployment package.
     pub fn functions(&self) -> lambda::Functions<'_> {
         lambda::Functions::new(&self.shared)
+    }
+
+    /// Lambda event source mappings created through the API.
+    pub fn event_source_mappings(&self) -> event_source_mappings::EventSourceMappings<'_> {
+        event_source_mappings::EventSourceMappings::new(&self.shared)
     }
 
     /// SQS message move tasks (dead-letter queue redrive).

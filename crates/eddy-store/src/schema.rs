@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "Lambda functions deployed through the API, with their code",
         apply: lambda_functions,
     },
+    Migration {
+        version: 3,
+        description: "Lambda event source mappings created through the API",
+        apply: lambda_event_source_mappings,
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -85,6 +90,18 @@ fn lambda_functions(conn: &Connection) -> Result<(), StoreError> {
             name TEXT PRIMARY KEY,
             config TEXT NOT NULL,
             code BLOB NOT NULL
+        )",
+    )?;
+    Ok(())
+}
+
+/// Migration 3: event source mappings created through the Lambda API. `config` is the
+/// mapping as JSON ([`crate::event_source_mappings::MappingRecord`]).
+fn lambda_event_source_mappings(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_event_source_mappings (
+            uuid TEXT PRIMARY KEY,
+            config TEXT NOT NULL
         )",
     )?;
     Ok(())

@@ -7,12 +7,12 @@
 use std::io::Write as _;
 use std::time::Duration;
 
+use crate::util::harness::{Eddy, EddyOptions};
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::client::Waiters as _;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, InvocationType, LogType, Runtime};
 use base64::Engine as _;
-use crate::util::harness::{Eddy, EddyOptions};
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
 

@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 
 use crate::function::{Function, InvokeError};
 use process::supervise;
-use runtime_api::parse_response;
+pub use runtime_api::parse_response;
 use slot::{HostShared, Slot, lock};
 
 pub use slot::{ExternalFunctionConfig, Failure, INIT_TIMEOUT, Outcome};

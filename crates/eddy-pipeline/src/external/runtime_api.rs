@@ -132,7 +132,7 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
 
 /// The response body as JSON; an empty body is `null`, text that is not JSON a string
 /// (which fails a batch that reports item failures, as on Lambda).
-pub(crate) fn parse_response(body: &[u8]) -> serde_json::Value {
+pub fn parse_response(body: &[u8]) -> serde_json::Value {
     if body.iter().all(u8::is_ascii_whitespace) {
         return serde_json::Value::Null;
     }

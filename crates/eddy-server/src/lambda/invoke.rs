@@ -4,8 +4,6 @@
 //! the background) and `DryRun` (204 after the checks). The function runs through the
 //! pipeline's [`eddy_pipeline::deployed::DeployedFunctions`].
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use bytes::Bytes;
 use eddy_pipeline::deployed::{DeployedFunctions, DeployedInvocation, DeployedSpec};
@@ -15,7 +13,6 @@ use eddy_store::lambda::FunctionRecord;
 use http::{HeaderValue, Response, StatusCode};
 
 use super::LambdaContext;
-use super::code::parse_runtime;
 use super::error::{LambdaError, LambdaErrorKind, json_response};
 use super::model::FunctionErrorDocument;
 
@@ -59,20 +56,6 @@ pub struct InvokeInput<'a> {
 }
 
 impl LambdaContext<'_> {
-    /// What running a stored function takes.
-    pub(crate) fn spec(record: &FunctionRecord) -> Result<DeployedSpec, LambdaError> {
-        Ok(DeployedSpec {
-            name: record.name.clone(),
-            runtime: parse_runtime(&record.runtime)?,
-            handler: record.handler.clone(),
-            timeout: Duration::from_secs(u64::from(record.timeout)),
-            memory_mb: record.memory_size,
-            environment: record.environment.clone(),
-            revision_id: record.revision_id.clone(),
-            code_sha256: record.code_sha256.clone(),
-        })
-    }
-
     fn host(&self) -> Result<&std::sync::Arc<DeployedFunctions>, LambdaError> {
         self.state.functions.as_ref().ok_or_else(|| {
             LambdaError::new(
@@ -92,7 +75,8 @@ impl LambdaContext<'_> {
             return Ok(());
         };
         let host = host.clone();
-        let spec = Self::spec(record)?;
+        let spec = DeployedSpec::from_record(record)
+            .map_err(|rejection| LambdaError::invalid_parameter(rejection.to_string()))?;
         tokio::task::spawn_blocking(move || host.unpack(&spec, &zip))
             .await
             .map_err(LambdaError::internal)?
@@ -140,25 +124,33 @@ impl LambdaContext<'_> {
         } else {
             input.payload
         };
-        let spec = Self::spec(&record)?;
         let host = self.host()?.clone();
         match invocation_type {
             InvocationType::DryRun => Ok(self.answer(StatusCode::NO_CONTENT, Bytes::new())),
             InvocationType::Event => {
-                let zip_source = self.store().clone();
+                let store = self.store().clone();
                 tokio::spawn(async move {
-                    if ensure_unpacked(&host, &zip_source, &spec).await.is_ok() {
-                        let invocation = host.invoke(&spec, payload).await;
-                        if let Err(failure) = &invocation.outcome {
-                            tracing::warn!(function = %spec.name, request_id = %invocation.request_id, error = %failure.error, "asynchronous invocation failed");
+                    match host.invoke_stored(&store, &record, payload).await {
+                        Ok(DeployedInvocation {
+                            request_id,
+                            outcome: Err(failure),
+                            ..
+                        }) => {
+                            tracing::warn!(function = %record.name, %request_id, error = %failure.error, "asynchronous invocation failed");
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(function = %record.name, %error, "asynchronous invocation could not start");
                         }
                     }
                 });
                 Ok(self.answer(StatusCode::ACCEPTED, Bytes::new()))
             }
             InvocationType::RequestResponse => {
-                ensure_unpacked(&host, self.store(), &spec).await?;
-                let invocation = host.invoke(&spec, payload).await;
+                let invocation = host
+                    .invoke_stored(self.store(), &record, payload)
+                    .await
+                    .map_err(LambdaError::internal)?;
                 Ok(self.invocation_response(invocation, input.log_type == Some("Tail")))
             }
         }
@@ -228,27 +220,4 @@ fn error_document(request_id: &str, failure: Failure) -> Bytes {
         },
     };
     serde_json::to_vec(&document).map_or_else(|_| Bytes::new(), Bytes::from)
-}
-
-/// Unpacks a function's code from the store when this eddy has not yet (a restart
-/// with a fresh data directory layout, or a removed `lambda/` directory).
-async fn ensure_unpacked(
-    host: &std::sync::Arc<DeployedFunctions>,
-    store: &eddy_store::Store,
-    spec: &DeployedSpec,
-) -> Result<(), LambdaError> {
-    if host.is_unpacked(spec) {
-        return Ok(());
-    }
-    let zip = store
-        .functions()
-        .code(&spec.name)
-        .await
-        .map_err(LambdaError::internal)?;
-    let host = host.clone();
-    let spec = spec.clone();
-    tokio::task::spawn_blocking(move || host.unpack(&spec, &zip))
-        .await
-        .map_err(LambdaError::internal)?
-        .map_err(LambdaError::internal)
 }

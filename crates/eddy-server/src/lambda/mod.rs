@@ -8,12 +8,14 @@
 //! ([`error`]).
 //!
 //! - [`functions`]: Create/Get/List/Update/DeleteFunction, GetFunctionConfiguration;
-//! - [`invoke`]: Invoke; [`code`]: deployment packages and Lambda's member checks.
+//! - [`invoke`]: Invoke; [`mappings`]: the event source mapping operations;
+//! - [`code`]: deployment packages and Lambda's member checks.
 
 pub mod code;
 pub mod error;
 pub mod functions;
 pub mod invoke;
+pub mod mappings;
 pub mod model;
 
 use std::collections::BTreeMap;
@@ -65,6 +67,11 @@ pub enum Route {
     UpdateFunctionConfiguration(String),
     UpdateFunctionCode(String),
     Invoke(String),
+    ListEventSourceMappings,
+    CreateEventSourceMapping,
+    GetEventSourceMapping(String),
+    UpdateEventSourceMapping(String),
+    DeleteEventSourceMapping(String),
 }
 
 impl Route {
@@ -284,6 +291,33 @@ async fn run(
                 ids,
             )
         }
+        Route::ListEventSourceMappings => {
+            ok_json(StatusCode::OK, &context.list_mappings(&query).await?, ids)
+        }
+        Route::CreateEventSourceMapping => {
+            let input = parse_json(&body)?;
+            ok_json(
+                StatusCode::ACCEPTED,
+                &context.create_mapping(input).await?,
+                ids,
+            )
+        }
+        Route::GetEventSourceMapping(uuid) => {
+            ok_json(StatusCode::OK, &context.get_mapping(&uuid).await?, ids)
+        }
+        Route::UpdateEventSourceMapping(uuid) => {
+            let input = parse_json(&body)?;
+            ok_json(
+                StatusCode::ACCEPTED,
+                &context.update_mapping(&uuid, input).await?,
+                ids,
+            )
+        }
+        Route::DeleteEventSourceMapping(uuid) => ok_json(
+            StatusCode::ACCEPTED,
+            &context.delete_mapping(&uuid).await?,
+            ids,
+        ),
         Route::Invoke(name) => {
             let (name, path_qualifier) = resolve_function_name(&name)?;
             let qualifier = query.get("Qualifier").cloned().or(path_qualifier);
