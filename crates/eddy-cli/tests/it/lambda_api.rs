@@ -14,10 +14,10 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, InvocationType, LogType, Runtime};
 use base64::Engine as _;
 
-const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
+pub(crate) const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
 
 /// A zip holding `index.py` with `source`.
-fn python_zip(source: &str) -> Vec<u8> {
+pub(crate) fn python_zip(source: &str) -> Vec<u8> {
     let mut buffer = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut buffer);
@@ -43,7 +43,7 @@ def handler(event, context):
     return {"n": event.get("n"), "version": 2}
 "#;
 
-async fn lambda(eddy: &Eddy) -> Client {
+pub(crate) async fn lambda(eddy: &Eddy) -> Client {
     Client::new(&eddy.sdk_config().await)
 }
 

@@ -83,6 +83,17 @@ impl Route {
                 format!("Unknown operation {method} {path}"),
             )
         };
+        if let Some(rest) = path.strip_prefix("/2015-03-31/event-source-mappings") {
+            let uuid = rest.trim_matches('/').to_owned();
+            return Ok(match (method, uuid.is_empty()) {
+                (&Method::GET, true) => Route::ListEventSourceMappings,
+                (&Method::POST, true) => Route::CreateEventSourceMapping,
+                (&Method::GET, false) => Route::GetEventSourceMapping(uuid),
+                (&Method::PUT, false) => Route::UpdateEventSourceMapping(uuid),
+                (&Method::DELETE, false) => Route::DeleteEventSourceMapping(uuid),
+                _ => return Err(unknown()),
+            });
+        }
         let rest = path
             .strip_prefix("/2015-03-31/functions")
             .ok_or_else(unknown)?;
