@@ -331,7 +331,7 @@ impl DeployedFunctions {
             },
         );
         if let Some(old) = replaced {
-            tokio::spawn(async move { old.host.stop().await });
+            tokio::spawn(async move { old.host.retire().await });
         }
         Ok(host)
     }

@@ -96,7 +96,7 @@ impl<'s> EventSourceMappings<'s> {
 
     /// Every mapping, by UUID.
     pub async fn list(&self) -> Result<Vec<MappingRecord>, MappingStoreError> {
-        self.shared.db.read(|conn| all(conn)).await
+        self.shared.db.read(all).await
     }
 
     /// Replaces a mapping's settings.

@@ -82,6 +82,14 @@ impl ExternalFunction {
         }
     }
 
+    /// Waits until no invocation is running, then stops the processes: a replaced
+    /// revision finishes what it took (as on Lambda) before it goes.
+    pub async fn retire(&self) {
+        let all = self.pool.shared.config.max_processes.max(1);
+        let _drained = self.pool.permits.acquire_many(all).await;
+        self.stop().await;
+    }
+
     /// Stops every process of the function and waits for their supervisors.
     pub async fn stop(&self) {
         let _ = self.pool.shutdown.send(true);
