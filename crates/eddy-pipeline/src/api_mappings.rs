@@ -57,7 +57,7 @@ impl Function for StoredFunction {
                 .await
                 .map_err(|e| failed("ResourceNotFoundException", e.to_string()))?;
             let invocation = deployed
-                .invoke_stored(&store, &record, Bytes::from(payload))
+                .invoke_stored(&store, &record, None, Bytes::from(payload))
                 .await
                 .map_err(|e| failed("Runtime.InvalidEntrypoint", e.to_string()))?;
             invocation

@@ -49,11 +49,29 @@ pub struct DeployedSpec {
     pub revision_id: String,
     /// The base64 SHA-256 of the deployment package (names its directory).
     pub code_sha256: String,
+    /// The published version this is, or `None` for `$LATEST`.
+    pub version: Option<u32>,
+}
+
+impl DeployedSpec {
+    /// `$LATEST` or the version number, as `ExecutedVersion` reports it.
+    pub fn version_label(&self) -> String {
+        self.version
+            .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string())
+    }
+
+    /// Warm processes are kept per function and version.
+    fn warm_key(&self) -> String {
+        format!("{}:{}", self.name, self.version_label())
+    }
 }
 
 impl DeployedSpec {
     /// What running a function stored by the Lambda API takes.
-    pub fn from_record(record: &FunctionRecord) -> Result<Self, RuntimeRejection> {
+    pub fn from_record(
+        record: &FunctionRecord,
+        version: Option<u32>,
+    ) -> Result<Self, RuntimeRejection> {
         Ok(Self {
             name: record.name.clone(),
             runtime: record.runtime.parse()?,
@@ -63,6 +81,7 @@ impl DeployedSpec {
             environment: record.environment.clone(),
             revision_id: record.revision_id.clone(),
             code_sha256: record.code_sha256.clone(),
+            version,
         })
     }
 }
@@ -203,7 +222,10 @@ impl DeployedFunctions {
         if self.is_unpacked(spec) {
             return Ok(());
         }
-        let zip = store.functions().code(&spec.name).await?;
+        let zip = match spec.version {
+            None => store.functions().code(&spec.name).await?,
+            Some(version) => store.function_versions().code(&spec.name, version).await?,
+        };
         let (host, spec) = (self.clone(), spec.clone());
         tokio::task::spawn_blocking(move || host.unpack(&spec, &zip))
             .await
@@ -211,15 +233,16 @@ impl DeployedFunctions {
         Ok(())
     }
 
-    /// Invokes a function stored by the Lambda API (`$LATEST`), unpacking its code
-    /// first when needed.
+    /// Invokes a function stored by the Lambda API (`$LATEST`, or the published
+    /// `version` whose configuration `record` is), unpacking its code first when needed.
     pub async fn invoke_stored(
         self: &Arc<Self>,
         store: &Store,
         record: &FunctionRecord,
+        version: Option<u32>,
         payload: Bytes,
     ) -> Result<DeployedInvocation, StoredFunctionError> {
-        let spec = DeployedSpec::from_record(record)?;
+        let spec = DeployedSpec::from_record(record, version)?;
         self.ensure_unpacked(store, &spec).await?;
         Ok(self.invoke(&spec, payload).await)
     }
@@ -270,8 +293,17 @@ impl DeployedFunctions {
 
     /// Stops a function's processes and removes its unpacked code (DeleteFunction).
     pub async fn forget(&self, name: &str) {
-        let warm = lock(&self.warm).remove(name);
-        if let Some(warm) = warm {
+        let prefix = format!("{name}:");
+        let gone: Vec<Warm> = {
+            let mut warm = lock(&self.warm);
+            let keys: Vec<String> = warm
+                .keys()
+                .filter(|k| k.starts_with(&prefix))
+                .cloned()
+                .collect();
+            keys.iter().filter_map(|k| warm.remove(k)).collect()
+        };
+        for warm in gone {
             warm.host.stop().await;
         }
         let dir = self.code_root.join(name);
@@ -291,7 +323,7 @@ impl DeployedFunctions {
         &self,
         spec: &DeployedSpec,
     ) -> Result<Arc<ExternalFunction>, eddy_runtimes::LaunchError> {
-        if let Some(warm) = lock(&self.warm).get(&spec.name)
+        if let Some(warm) = lock(&self.warm).get(&spec.warm_key())
             && warm.revision_id == spec.revision_id
         {
             return Ok(warm.host.clone());
@@ -309,6 +341,10 @@ impl DeployedFunctions {
         }
         let mut environment = spec.environment.clone();
         environment.extend(launch.environment);
+        environment.insert(
+            "AWS_LAMBDA_FUNCTION_VERSION".to_owned(),
+            spec.version_label(),
+        );
         let host = Arc::new(ExternalFunction::new(ExternalFunctionConfig {
             name: spec.name.clone(),
             command: launch.command,
@@ -324,7 +360,7 @@ impl DeployedFunctions {
             max_processes: MAX_PROCESSES_PER_FUNCTION,
         }));
         let replaced = lock(&self.warm).insert(
-            spec.name.clone(),
+            spec.warm_key(),
             Warm {
                 revision_id: spec.revision_id.clone(),
                 host: host.clone(),
@@ -340,7 +376,10 @@ impl DeployedFunctions {
 /// The log of one invocation the way Lambda writes it.
 fn lambda_log(spec: &DeployedSpec, request_id: &str, output: &str, started: Instant) -> String {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut log = format!("START RequestId: {request_id} Version: $LATEST\n");
+    let mut log = format!(
+        "START RequestId: {request_id} Version: {}\n",
+        spec.version_label()
+    );
     log.push_str(output);
     if !output.is_empty() && !output.ends_with('\n') {
         log.push('\n');

@@ -50,6 +50,12 @@ pub enum FunctionStoreError {
     /// The caller's expected revision is not the function's current one.
     #[error("the revision of function {0} changed")]
     RevisionChanged(String),
+    #[error("function {name} has no version {version}")]
+    VersionNotFound { name: String, version: String },
+    #[error("function {name} has no alias {alias}")]
+    AliasNotFound { name: String, alias: String },
+    #[error("function {name} has an alias {alias} already")]
+    AliasExists { name: String, alias: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -167,7 +173,7 @@ impl<'s> Functions<'s> {
             .await
     }
 
-    /// Deletes a function and its package.
+    /// Deletes a function, its package, its published versions and its aliases.
     pub async fn delete(&self, name: &str) -> Result<(), FunctionStoreError> {
         let name = name.to_owned();
         self.shared
@@ -178,13 +184,21 @@ impl<'s> Functions<'s> {
                 if deleted == 0 {
                     return abort(FunctionStoreError::NotFound(name));
                 }
+                conn.execute(
+                    "DELETE FROM lambda_function_versions WHERE name = ?1",
+                    [&name],
+                )?;
+                conn.execute("DELETE FROM lambda_aliases WHERE function = ?1", [&name])?;
                 Ok(())
             })
             .await
     }
 }
 
-fn load(conn: &Connection, name: &str) -> TxResult<Option<FunctionRecord>, FunctionStoreError> {
+pub(crate) fn load(
+    conn: &Connection,
+    name: &str,
+) -> TxResult<Option<FunctionRecord>, FunctionStoreError> {
     let config: Option<String> = conn
         .query_row(
             "SELECT config FROM lambda_functions WHERE name = ?1",

@@ -30,6 +30,7 @@ pub mod error;
 pub mod event_source_mappings;
 pub mod ids;
 pub mod lambda;
+pub mod lambda_versions;
 pub mod s3;
 mod schema;
 mod shared;
@@ -141,6 +142,16 @@ impl Store {
     /// Lambda functions created through the API: configuration and deployment package.
     pub fn functions(&self) -> lambda::Functions<'_> {
         lambda::Functions::new(&self.shared)
+    }
+
+    /// Published versions of API-created functions.
+    pub fn function_versions(&self) -> lambda_versions::FunctionVersions<'_> {
+        lambda_versions::FunctionVersions::new(&self.shared)
+    }
+
+    /// Aliases of API-created functions.
+    pub fn function_aliases(&self) -> lambda_versions::Aliases<'_> {
+        lambda_versions::Aliases::new(&self.shared)
     }
 
     /// Lambda event source mappings created through the API.

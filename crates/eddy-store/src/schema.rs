@@ -41,6 +41,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "Lambda event source mappings created through the API",
         apply: lambda_event_source_mappings,
     },
+    Migration {
+        version: 4,
+        description: "Lambda function versions and aliases",
+        apply: lambda_versions_and_aliases,
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -102,6 +107,27 @@ fn lambda_event_source_mappings(conn: &Connection) -> Result<(), StoreError> {
         "CREATE TABLE IF NOT EXISTS lambda_event_source_mappings (
             uuid TEXT PRIMARY KEY,
             config TEXT NOT NULL
+        )",
+    )?;
+    Ok(())
+}
+
+/// Migration 4: published function versions (each with its configuration and
+/// package) and aliases (`config` is [`crate::lambda_versions::AliasRecord`] as JSON).
+fn lambda_versions_and_aliases(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_function_versions (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            config TEXT NOT NULL,
+            code BLOB NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE IF NOT EXISTS lambda_aliases (
+            function TEXT NOT NULL,
+            name TEXT NOT NULL,
+            config TEXT NOT NULL,
+            PRIMARY KEY (function, name)
         )",
     )?;
     Ok(())

@@ -17,6 +17,7 @@ mod function_python;
 mod hostile;
 mod lambda_api;
 mod lambda_mappings;
+mod lambda_versions;
 mod mapping_rules;
 mod memory;
 mod metrics;

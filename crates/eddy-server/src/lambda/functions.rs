@@ -48,14 +48,35 @@ impl LambdaContext<'_> {
                 LambdaErrorKind::PreconditionFailed,
                 "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
             ),
+            FunctionStoreError::VersionNotFound { name, version } => {
+                LambdaError::function_not_found(&format!("{}:{version}", self.arn(&name)))
+            }
+            FunctionStoreError::AliasNotFound { name, alias } => LambdaError::new(
+                LambdaErrorKind::ResourceNotFound,
+                format!("Alias not found: {}:{alias}", self.arn(&name)),
+            ),
+            FunctionStoreError::AliasExists { name, alias } => LambdaError::new(
+                LambdaErrorKind::ResourceConflict,
+                format!("Alias already exists: {}:{alias}", self.arn(&name)),
+            ),
             FunctionStoreError::Store(error) => LambdaError::internal(error),
         }
     }
 
-    /// The `FunctionConfiguration` of a stored function.
+    /// The `FunctionConfiguration` of a stored function's `$LATEST`.
     pub(crate) fn configuration(
         &self,
         record: &FunctionRecord,
+        phase: Phase,
+    ) -> FunctionConfiguration {
+        self.version_configuration(record, None, phase)
+    }
+
+    /// The `FunctionConfiguration` of `$LATEST` or of a published version.
+    pub(crate) fn version_configuration(
+        &self,
+        record: &FunctionRecord,
+        version: Option<u32>,
         phase: Phase,
     ) -> FunctionConfiguration {
         let (state, state_reason, state_reason_code) = if phase == Phase::Creating {
@@ -77,7 +98,10 @@ impl LambdaContext<'_> {
         };
         FunctionConfiguration {
             function_name: record.name.clone(),
-            function_arn: self.arn(&record.name),
+            function_arn: match version {
+                Some(version) => format!("{}:{version}", self.arn(&record.name)),
+                None => self.arn(&record.name),
+            },
             runtime: record.runtime.clone(),
             role: record.role.clone(),
             handler: record.handler.clone(),
@@ -87,7 +111,7 @@ impl LambdaContext<'_> {
             memory_size: record.memory_size,
             last_modified: last_modified(record.last_modified_ms),
             code_sha256: record.code_sha256.clone(),
-            version: "$LATEST",
+            version: version.map_or_else(|| "$LATEST".to_owned(), |v| v.to_string()),
             environment: (!record.environment.is_empty()).then(|| EnvironmentResponse {
                 variables: record.environment.clone(),
             }),
@@ -187,10 +211,11 @@ impl LambdaContext<'_> {
     pub(crate) async fn get_function(
         &self,
         name: &str,
+        qualifier: Option<&str>,
     ) -> Result<GetFunctionResponse, LambdaError> {
-        let record = self.record(name).await?;
+        let (record, version) = self.qualified(name, qualifier).await?;
         Ok(GetFunctionResponse {
-            configuration: self.configuration(&record, Phase::Settled),
+            configuration: self.version_configuration(&record, version, Phase::Settled),
             code: FunctionCodeLocation {
                 repository_type: "S3",
                 location: format!(
@@ -206,9 +231,10 @@ impl LambdaContext<'_> {
     pub(crate) async fn get_configuration(
         &self,
         name: &str,
+        qualifier: Option<&str>,
     ) -> Result<FunctionConfiguration, LambdaError> {
-        let record = self.record(name).await?;
-        Ok(self.configuration(&record, Phase::Settled))
+        let (record, version) = self.qualified(name, qualifier).await?;
+        Ok(self.version_configuration(&record, version, Phase::Settled))
     }
 
     /// ListFunctions, in pages of `MaxItems` (at most 50) after `Marker` (a name).

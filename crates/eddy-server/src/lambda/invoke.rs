@@ -75,7 +75,7 @@ impl LambdaContext<'_> {
             return Ok(());
         };
         let host = host.clone();
-        let spec = DeployedSpec::from_record(record)
+        let spec = DeployedSpec::from_record(record, None)
             .map_err(|rejection| LambdaError::invalid_parameter(rejection.to_string()))?;
         tokio::task::spawn_blocking(move || host.unpack(&spec, &zip))
             .await
@@ -89,13 +89,7 @@ impl LambdaContext<'_> {
         input: InvokeInput<'_>,
     ) -> Result<Response<s3s::Body>, LambdaError> {
         let invocation_type = InvocationType::parse(input.invocation_type)?;
-        let record = self.record(input.name).await?;
-        if let Some(qualifier) = input.qualifier.filter(|q| *q != "$LATEST") {
-            return Err(LambdaError::function_not_found(&format!(
-                "{}:{qualifier}",
-                self.arn(&record.name)
-            )));
-        }
+        let (record, version) = self.qualified(input.name, input.qualifier).await?;
         let limit = if invocation_type == InvocationType::Event {
             MAX_ASYNC_PAYLOAD
         } else {
@@ -130,7 +124,7 @@ impl LambdaContext<'_> {
             InvocationType::Event => {
                 let store = self.store().clone();
                 tokio::spawn(async move {
-                    match host.invoke_stored(&store, &record, payload).await {
+                    match host.invoke_stored(&store, &record, version, payload).await {
                         Ok(DeployedInvocation {
                             request_id,
                             outcome: Err(failure),
@@ -148,10 +142,10 @@ impl LambdaContext<'_> {
             }
             InvocationType::RequestResponse => {
                 let invocation = host
-                    .invoke_stored(self.store(), &record, payload)
+                    .invoke_stored(self.store(), &record, version, payload)
                     .await
                     .map_err(LambdaError::internal)?;
-                Ok(self.invocation_response(invocation, input.log_type == Some("Tail")))
+                Ok(self.invocation_response(invocation, version, input.log_type == Some("Tail")))
             }
         }
     }
@@ -165,6 +159,7 @@ impl LambdaContext<'_> {
     fn invocation_response(
         &self,
         invocation: DeployedInvocation,
+        version: Option<u32>,
         tail: bool,
     ) -> Response<s3s::Body> {
         let (body, function_error) = match invocation.outcome {
@@ -173,10 +168,10 @@ impl LambdaContext<'_> {
         };
         let mut response = self.answer(StatusCode::OK, body);
         let headers = response.headers_mut();
-        headers.insert(
-            "x-amz-executed-version",
-            HeaderValue::from_static("$LATEST"),
-        );
+        let executed = version.map_or_else(|| "$LATEST".to_owned(), |v| v.to_string());
+        if let Ok(value) = HeaderValue::from_str(&executed) {
+            headers.insert("x-amz-executed-version", value);
+        }
         if function_error {
             headers.insert(
                 "x-amz-function-error",

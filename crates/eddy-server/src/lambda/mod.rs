@@ -9,6 +9,7 @@
 //!
 //! - [`functions`]: Create/Get/List/Update/DeleteFunction, GetFunctionConfiguration;
 //! - [`invoke`]: Invoke; [`mappings`]: the event source mapping operations;
+//! - [`versions`]: PublishVersion, ListVersionsByFunction and the alias operations;
 //! - [`code`]: deployment packages and Lambda's member checks.
 
 pub mod code;
@@ -17,6 +18,7 @@ pub mod functions;
 pub mod invoke;
 pub mod mappings;
 pub mod model;
+pub mod versions;
 
 use std::collections::BTreeMap;
 
@@ -67,6 +69,13 @@ pub enum Route {
     UpdateFunctionConfiguration(String),
     UpdateFunctionCode(String),
     Invoke(String),
+    PublishVersion(String),
+    ListVersionsByFunction(String),
+    CreateAlias(String),
+    ListAliases(String),
+    GetAlias(String, String),
+    UpdateAlias(String, String),
+    DeleteAlias(String, String),
     ListEventSourceMappings,
     CreateEventSourceMapping,
     GetEventSourceMapping(String),
@@ -119,6 +128,21 @@ impl Route {
             }
             (&Method::PUT, [name, c]) if c == "code" => Route::UpdateFunctionCode(name.clone()),
             (&Method::POST, [name, i]) if i == "invocations" => Route::Invoke(name.clone()),
+            (&Method::POST, [name, v]) if v == "versions" => Route::PublishVersion(name.clone()),
+            (&Method::GET, [name, v]) if v == "versions" => {
+                Route::ListVersionsByFunction(name.clone())
+            }
+            (&Method::POST, [name, a]) if a == "aliases" => Route::CreateAlias(name.clone()),
+            (&Method::GET, [name, a]) if a == "aliases" => Route::ListAliases(name.clone()),
+            (&Method::GET, [name, a, alias]) if a == "aliases" => {
+                Route::GetAlias(name.clone(), alias.clone())
+            }
+            (&Method::PUT, [name, a, alias]) if a == "aliases" => {
+                Route::UpdateAlias(name.clone(), alias.clone())
+            }
+            (&Method::DELETE, [name, a, alias]) if a == "aliases" => {
+                Route::DeleteAlias(name.clone(), alias.clone())
+            }
             _ => return Err(unknown()),
         };
         Ok(route)
@@ -268,16 +292,56 @@ async fn run(
             )
         }
         Route::GetFunction(name) => {
-            let (name, _) = resolve_function_name(&name)?;
-            ok_json(StatusCode::OK, &context.get_function(&name).await?, ids)
+            let (name, path_qualifier) = resolve_function_name(&name)?;
+            let qualifier = query.get("Qualifier").cloned().or(path_qualifier);
+            let output = context.get_function(&name, qualifier.as_deref()).await?;
+            ok_json(StatusCode::OK, &output, ids)
         }
         Route::GetFunctionConfiguration(name) => {
+            let (name, path_qualifier) = resolve_function_name(&name)?;
+            let qualifier = query.get("Qualifier").cloned().or(path_qualifier);
+            let output = context
+                .get_configuration(&name, qualifier.as_deref())
+                .await?;
+            ok_json(StatusCode::OK, &output, ids)
+        }
+        Route::PublishVersion(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            let output = context.publish_version(&name, parse_json(&body)?).await?;
+            ok_json(StatusCode::CREATED, &output, ids)
+        }
+        Route::ListVersionsByFunction(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            ok_json(StatusCode::OK, &context.list_versions(&name).await?, ids)
+        }
+        Route::CreateAlias(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            let output = context.put_alias(&name, None, parse_json(&body)?).await?;
+            ok_json(StatusCode::CREATED, &output, ids)
+        }
+        Route::ListAliases(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            ok_json(StatusCode::OK, &context.list_aliases(&name).await?, ids)
+        }
+        Route::GetAlias(name, alias) => {
             let (name, _) = resolve_function_name(&name)?;
             ok_json(
                 StatusCode::OK,
-                &context.get_configuration(&name).await?,
+                &context.get_alias(&name, &alias).await?,
                 ids,
             )
+        }
+        Route::UpdateAlias(name, alias) => {
+            let (name, _) = resolve_function_name(&name)?;
+            let output = context
+                .put_alias(&name, Some(&alias), parse_json(&body)?)
+                .await?;
+            ok_json(StatusCode::OK, &output, ids)
+        }
+        Route::DeleteAlias(name, alias) => {
+            let (name, _) = resolve_function_name(&name)?;
+            context.delete_alias(&name, &alias).await?;
+            Ok(json_response(StatusCode::NO_CONTENT, String::new(), ids))
         }
         Route::DeleteFunction(name) => {
             let (name, _) = resolve_function_name(&name)?;

@@ -129,7 +129,7 @@ pub struct FunctionConfiguration {
     /// `2026-01-01T00:00:00.000+0000`.
     pub last_modified: String,
     pub code_sha256: String,
-    pub version: &'static str,
+    pub version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<EnvironmentResponse>,
     pub tracing_config: TracingConfigResponse,
@@ -187,4 +187,48 @@ pub struct FunctionErrorDocument {
     pub error_type: String,
     #[serde(rename = "stackTrace", skip_serializing_if = "Vec::is_empty")]
     pub stack_trace: Vec<String>,
+}
+
+/// PublishVersion's input.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublishVersionRequest {
+    pub code_sha256: Option<String>,
+    pub description: Option<String>,
+    pub revision_id: Option<String>,
+}
+
+/// ListVersionsByFunction's output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListVersionsByFunctionResponse {
+    pub versions: Vec<FunctionConfiguration>,
+}
+
+/// CreateAlias's and UpdateAlias's input (an update's name is in the path).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasRequest {
+    pub name: Option<String>,
+    pub function_version: Option<String>,
+    pub description: Option<String>,
+    pub revision_id: Option<String>,
+}
+
+/// `AliasConfiguration`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasConfiguration {
+    pub alias_arn: String,
+    pub name: String,
+    pub function_version: String,
+    pub description: String,
+    pub revision_id: String,
+}
+
+/// ListAliases' output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAliasesResponse {
+    pub aliases: Vec<AliasConfiguration>,
 }
