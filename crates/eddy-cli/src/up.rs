@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use eddy_function::CopyOptions;
 use eddy_pipeline::api_mappings::ApiMappings;
+use eddy_pipeline::async_invocations::AsyncInvoker;
 use eddy_pipeline::builtin::BuiltinCopyFunction;
 use eddy_pipeline::deployed::{DeployedFunctions, HostIdentity};
 use eddy_pipeline::event_filter::FilterPattern;
@@ -381,6 +382,15 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         .context("cannot install the Lambda runtime clients under the data directory")?,
     );
     let api_mappings = Arc::new(ApiMappings::new(store.clone(), deployed.clone()));
+    let async_invoker = AsyncInvoker::new(
+        store.clone(),
+        deployed.clone(),
+        config
+            .lambda_async_retry_delays_seconds
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect(),
+    );
     let state = AppState::new(
         store.clone(),
         config
@@ -395,7 +405,8 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     .with_metrics(metrics)
     .with_pipeline(describe_pipeline(&config))
     .with_functions(deployed.clone())
-    .with_mappings(api_mappings.clone());
+    .with_mappings(api_mappings.clone())
+    .with_async_invoker(async_invoker.clone());
     let server = Server::new(state);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
@@ -412,6 +423,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         }
     };
     api_mappings.start_all().await;
+    let async_invocations = async_invoker.start(shutdown_rx.clone());
     let maintenance = {
         let store = store.clone();
         let mut shutdown = shutdown_rx.clone();
@@ -448,6 +460,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let _ = shutdown_tx.send(true);
     pipeline.stop().await;
     api_mappings.stop().await;
+    let _ = async_invocations.await;
     deployed.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;

@@ -10,13 +10,15 @@
 //!   in-process over the store) and [`external`] (processes speaking the Lambda Runtime
 //!   API, each with its own loopback HTTP endpoint); [`deployed`] runs the functions
 //!   created through the Lambda API on [`external`] with `eddy-runtimes`' launchers,
-//!   and [`api_mappings`] runs the event source mappings created through the API.
+//!   [`api_mappings`] runs the event source mappings created through the API and
+//!   [`async_invocations`] their queued asynchronous invocations.
 //!
 //! The pipeline knows the store's operations and the Lambda event shapes. It must not
 //! know SQL, files or HTTP routing of the public endpoint (that is the store's and the
 //! server's), nor the AWS SDK: `eddy worker` brings its own [`poller::MessageQueue`].
 
 pub mod api_mappings;
+pub mod async_invocations;
 pub mod builtin;
 pub mod deployed;
 pub mod event_filter;

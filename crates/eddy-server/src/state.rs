@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eddy_pipeline::api_mappings::ApiMappings;
+use eddy_pipeline::async_invocations::AsyncInvoker;
 use eddy_pipeline::deployed::DeployedFunctions;
 use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
@@ -54,6 +55,8 @@ pub struct AppState {
     pub functions: Option<Arc<DeployedFunctions>>,
     /// Runs the event source mappings of the Lambda API.
     pub mappings: Option<Arc<ApiMappings>>,
+    /// Runs the queued asynchronous invocations (woken when Invoke queues one).
+    pub async_invoker: Option<Arc<AsyncInvoker>>,
     purges: Mutex<HashMap<String, Instant>>,
 }
 
@@ -67,6 +70,7 @@ impl AppState {
             pipeline: serde_json::Value::Null,
             functions: None,
             mappings: None,
+            async_invoker: None,
             purges: Mutex::new(HashMap::new()),
         }
     }
@@ -87,6 +91,12 @@ impl AppState {
     /// Runs the event source mappings of the Lambda API on `mappings`.
     pub fn with_mappings(mut self, mappings: Arc<ApiMappings>) -> Self {
         self.mappings = Some(mappings);
+        self
+    }
+
+    /// Runs asynchronous invocations on `invoker`.
+    pub fn with_async_invoker(mut self, invoker: Arc<AsyncInvoker>) -> Self {
+        self.async_invoker = Some(invoker);
         self
     }
 

@@ -38,6 +38,10 @@ pub struct FunctionRecord {
     pub last_modified_ms: u64,
     /// Changes with every update (Lambda's `RevisionId`).
     pub revision_id: String,
+    /// `DeadLetterConfig.TargetArn`: where asynchronous invocations that failed every
+    /// attempt go.
+    #[serde(default)]
+    pub dead_letter_target: Option<String>,
 }
 
 /// Why a function operation was refused.
@@ -233,6 +237,7 @@ mod tests {
             code_size: 3,
             last_modified_ms: 1,
             revision_id: "r1".to_owned(),
+            dead_letter_target: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub mod error;
 pub mod event_source_mappings;
 pub mod ids;
 pub mod lambda;
+pub mod lambda_async;
 pub mod lambda_versions;
 pub mod s3;
 mod schema;
@@ -142,6 +143,11 @@ impl Store {
     /// Lambda functions created through the API: configuration and deployment package.
     pub fn functions(&self) -> lambda::Functions<'_> {
         lambda::Functions::new(&self.shared)
+    }
+
+    /// Asynchronous invocations waiting to run or to be retried.
+    pub fn async_invocations(&self) -> lambda_async::AsyncInvocations<'_> {
+        lambda_async::AsyncInvocations::new(&self.shared)
     }
 
     /// Published versions of API-created functions.

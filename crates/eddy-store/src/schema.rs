@@ -46,6 +46,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "Lambda function versions and aliases",
         apply: lambda_versions_and_aliases,
     },
+    Migration {
+        version: 5,
+        description: "Lambda asynchronous invocations waiting to run or to be retried",
+        apply: lambda_async_invocations,
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -129,6 +134,24 @@ fn lambda_versions_and_aliases(conn: &Connection) -> Result<(), StoreError> {
             config TEXT NOT NULL,
             PRIMARY KEY (function, name)
         )",
+    )?;
+    Ok(())
+}
+
+/// Migration 5: asynchronous invocations (`Invoke` with `InvocationType: Event`),
+/// queued durably until they succeed or run out of retries.
+fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_async_invocations (
+            request_id TEXT PRIMARY KEY,
+            function TEXT NOT NULL,
+            version INTEGER,
+            payload BLOB NOT NULL,
+            attempts INTEGER NOT NULL,
+            due_ms INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS lambda_async_invocations_due
+            ON lambda_async_invocations (due_ms)",
     )?;
     Ok(())
 }

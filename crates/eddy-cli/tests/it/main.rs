@@ -16,6 +16,7 @@ mod function_builtin;
 mod function_python;
 mod hostile;
 mod lambda_api;
+mod lambda_async;
 mod lambda_mappings;
 mod lambda_versions;
 mod mapping_rules;

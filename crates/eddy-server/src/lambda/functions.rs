@@ -18,9 +18,9 @@ use super::code::{
 };
 use super::error::{LambdaError, LambdaErrorKind};
 use super::model::{
-    CreateFunctionRequest, EnvironmentResponse, EphemeralStorage, FunctionCodeLocation,
-    FunctionConfiguration, GetFunctionResponse, ListFunctionsResponse, LoggingConfig,
-    SnapStartResponse, TracingConfigResponse, UpdateFunctionCodeRequest,
+    CreateFunctionRequest, DeadLetterConfig, EnvironmentResponse, EphemeralStorage,
+    FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse, ListFunctionsResponse,
+    LoggingConfig, SnapStartResponse, TracingConfigResponse, UpdateFunctionCodeRequest,
     UpdateFunctionConfigurationRequest,
 };
 
@@ -112,6 +112,12 @@ impl LambdaContext<'_> {
             last_modified: last_modified(record.last_modified_ms),
             code_sha256: record.code_sha256.clone(),
             version: version.map_or_else(|| "$LATEST".to_owned(), |v| v.to_string()),
+            dead_letter_config: record
+                .dead_letter_target
+                .as_ref()
+                .map(|arn| DeadLetterConfig {
+                    target_arn: Some(arn.clone()),
+                }),
             environment: (!record.environment.is_empty()).then(|| EnvironmentResponse {
                 variables: record.environment.clone(),
             }),
@@ -168,6 +174,7 @@ impl LambdaContext<'_> {
             .and_then(|e| e.variables)
             .unwrap_or_default();
         check_environment(&environment)?;
+        let dead_letter_target = self.dead_letter_target(input.dead_letter_config).await?;
         let code = input.code.unwrap_or_default();
         let Package { zip, sha256 } = package(
             self.store(),
@@ -196,6 +203,7 @@ impl LambdaContext<'_> {
             code_size: zip.len() as u64,
             last_modified_ms: eddy_store::time::now_ms(),
             revision_id: new_revision(),
+            dead_letter_target,
         };
         self.unpack(&record, zip.clone()).await?;
         let record = self
@@ -363,6 +371,9 @@ impl LambdaContext<'_> {
             check_environment(&variables)?;
             record.environment = variables;
         }
+        if input.dead_letter_config.is_some() {
+            record.dead_letter_target = self.dead_letter_target(input.dead_letter_config).await?;
+        }
         record.last_modified_ms = eddy_store::time::now_ms();
         record.revision_id = new_revision();
         let record = self
@@ -372,6 +383,26 @@ impl LambdaContext<'_> {
             .await
             .map_err(|e| self.store_error(e))?;
         Ok(self.configuration(&record, Phase::Updating))
+    }
+
+    /// `DeadLetterConfig.TargetArn`: an SQS queue of this eddy (eddy has no SNS), or
+    /// none (an empty ARN removes it).
+    async fn dead_letter_target(
+        &self,
+        config: Option<DeadLetterConfig>,
+    ) -> Result<Option<String>, LambdaError> {
+        let Some(arn) = config.and_then(|c| c.target_arn).filter(|a| !a.is_empty()) else {
+            return Ok(None);
+        };
+        let settings = self.store().settings();
+        let prefix = format!("arn:aws:sqs:{}:{}:", settings.region, settings.account_id);
+        let queue = arn.strip_prefix(&prefix).unwrap_or_default();
+        if queue.is_empty() || self.store().queues().get(queue).await.is_err() {
+            return Err(LambdaError::invalid_parameter(format!(
+                "The DeadLetterConfig target {arn} is not an SQS queue of this eddy: eddy sends dead letters to its own SQS queues"
+            )));
+        }
+        Ok(Some(arn))
     }
 
     /// A stored function, by a name the path gave (a name or an ARN; `$LATEST` only).

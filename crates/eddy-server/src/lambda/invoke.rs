@@ -1,8 +1,9 @@
 //! Invoke: `RequestResponse` (the function's answer, `X-Amz-Function-Error: Unhandled`
 //! with Lambda's error document when it fails, `X-Amz-Log-Result` with the last 4 KB
-//! of the log for `LogType: Tail`, `X-Amz-Executed-Version`), `Event` (202, run in
-//! the background) and `DryRun` (204 after the checks). The function runs through the
-//! pipeline's [`eddy_pipeline::deployed::DeployedFunctions`].
+//! of the log for `LogType: Tail`, `X-Amz-Executed-Version`), `Event` (202 once queued
+//! durably; [`eddy_pipeline::async_invocations`] runs and retries it) and `DryRun`
+//! (204 after the checks). The function runs through the pipeline's
+//! [`eddy_pipeline::deployed::DeployedFunctions`].
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use eddy_pipeline::deployed::{DeployedFunctions, DeployedInvocation, DeployedSpe
 use eddy_pipeline::external::Failure;
 use eddy_pipeline::function::InvokeError;
 use eddy_store::lambda::FunctionRecord;
+use eddy_store::lambda_async::AsyncInvocation;
 use http::{HeaderValue, Response, StatusCode};
 
 use super::LambdaContext;
@@ -122,23 +124,27 @@ impl LambdaContext<'_> {
         match invocation_type {
             InvocationType::DryRun => Ok(self.answer(StatusCode::NO_CONTENT, Bytes::new())),
             InvocationType::Event => {
-                let store = self.store().clone();
-                tokio::spawn(async move {
-                    match host.invoke_stored(&store, &record, version, payload).await {
-                        Ok(DeployedInvocation {
-                            request_id,
-                            outcome: Err(failure),
-                            ..
-                        }) => {
-                            tracing::warn!(function = %record.name, %request_id, error = %failure.error, "asynchronous invocation failed");
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::warn!(function = %record.name, %error, "asynchronous invocation could not start");
-                        }
-                    }
-                });
-                Ok(self.answer(StatusCode::ACCEPTED, Bytes::new()))
+                let request_id = eddy_store::ids::random_uuid().to_string();
+                self.store()
+                    .async_invocations()
+                    .enqueue(AsyncInvocation {
+                        request_id: request_id.clone(),
+                        function: record.name.clone(),
+                        version,
+                        payload,
+                        attempts: 0,
+                        due_ms: eddy_store::time::now_ms(),
+                    })
+                    .await
+                    .map_err(LambdaError::internal)?;
+                if let Some(invoker) = &self.state.async_invoker {
+                    invoker.wake();
+                }
+                let mut response = self.answer(StatusCode::ACCEPTED, Bytes::new());
+                if let Ok(value) = HeaderValue::from_str(&request_id) {
+                    response.headers_mut().insert("x-amzn-requestid", value);
+                }
+                Ok(response)
             }
             InvocationType::RequestResponse => {
                 let invocation = host

@@ -21,6 +21,14 @@ pub struct FunctionCode {
     pub image_uri: Option<String>,
 }
 
+/// `DeadLetterConfig`: where failed asynchronous invocations go.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeadLetterConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Environment {
@@ -42,6 +50,7 @@ pub struct CreateFunctionRequest {
     pub publish: Option<bool>,
     pub package_type: Option<String>,
     pub environment: Option<Environment>,
+    pub dead_letter_config: Option<DeadLetterConfig>,
     pub tags: Option<BTreeMap<String, String>>,
     pub layers: Option<Vec<String>>,
     pub architectures: Option<Vec<String>>,
@@ -79,6 +88,7 @@ pub struct UpdateFunctionConfigurationRequest {
     pub runtime: Option<String>,
     pub revision_id: Option<String>,
     pub layers: Option<Vec<String>>,
+    pub dead_letter_config: Option<DeadLetterConfig>,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +140,8 @@ pub struct FunctionConfiguration {
     pub last_modified: String,
     pub code_sha256: String,
     pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_config: Option<DeadLetterConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<EnvironmentResponse>,
     pub tracing_config: TracingConfigResponse,
