@@ -123,3 +123,49 @@ impl<'s> AsyncInvocations<'s> {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Store, StoreSettings};
+
+    fn open(dir: &std::path::Path) -> Store {
+        let settings = StoreSettings {
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            access_key_id: "test".to_owned(),
+        };
+        Store::open(dir, settings, Default::default()).expect("open")
+    }
+
+    #[tokio::test]
+    async fn queued_invocations_survive_reopening_until_finished() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let invocation = AsyncInvocation {
+            request_id: "r".to_owned(),
+            function: "f".to_owned(),
+            version: Some(2),
+            payload: Bytes::from_static(b"{}"),
+            attempts: 0,
+            due_ms: 100,
+        };
+        {
+            let store = open(dir.path());
+            store
+                .async_invocations()
+                .enqueue(invocation.clone())
+                .await
+                .expect("enqueue");
+            store.close();
+        }
+        let store = open(dir.path());
+        let queue = store.async_invocations();
+        assert!(queue.due(99, 10).await.expect("due").is_empty());
+        assert_eq!(queue.due(100, 10).await.expect("due"), [invocation.clone()]);
+        queue.retry_at("r", 1, 500).await.expect("retry");
+        assert!(queue.due(499, 10).await.expect("due").is_empty());
+        assert_eq!(queue.due(500, 10).await.expect("due")[0].attempts, 1);
+        queue.finish("r").await.expect("finish");
+        assert!(queue.due(u64::MAX / 2, 10).await.expect("due").is_empty());
+    }
+}
