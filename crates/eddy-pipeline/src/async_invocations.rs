@@ -67,7 +67,7 @@ impl AsyncInvoker {
                         }
                     }
                     Err(error) => {
-                        tracing::warn!(%error, "cannot read the asynchronous invocations")
+                        tracing::warn!(%error, "cannot read the asynchronous invocations");
                     }
                 }
                 tokio::select! {
@@ -122,18 +122,15 @@ impl AsyncInvoker {
             Err((record, message)) => {
                 let attempts = invocation.attempts + 1;
                 tracing::warn!(function = %invocation.function, request_id = %id, attempts, error = %message, "asynchronous invocation failed");
-                match self.retry_delays.get(attempts as usize - 1) {
-                    Some(delay) => {
-                        let due = eddy_store::time::now_ms() + delay.as_millis() as u64;
-                        self.store
-                            .async_invocations()
-                            .retry_at(&id, attempts, due)
-                            .await
-                    }
-                    None => {
-                        self.dead_letter(&record, &invocation, &message).await;
-                        self.store.async_invocations().finish(&id).await
-                    }
+                if let Some(delay) = self.retry_delays.get(attempts as usize - 1) {
+                    let due = eddy_store::time::now_ms() + delay.as_millis() as u64;
+                    self.store
+                        .async_invocations()
+                        .retry_at(&id, attempts, due)
+                        .await
+                } else {
+                    self.dead_letter(&record, &invocation, &message).await;
+                    self.store.async_invocations().finish(&id).await
                 }
             }
         };

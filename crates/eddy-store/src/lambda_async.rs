@@ -161,7 +161,10 @@ mod tests {
         let store = open(dir.path());
         let queue = store.async_invocations();
         assert!(queue.due(99, 10).await.expect("due").is_empty());
-        assert_eq!(queue.due(100, 10).await.expect("due"), [invocation.clone()]);
+        assert_eq!(
+            queue.due(100, 10).await.expect("due"),
+            std::slice::from_ref(&invocation)
+        );
         queue.retry_at("r", 1, 500).await.expect("retry");
         assert!(queue.due(499, 10).await.expect("due").is_empty());
         assert_eq!(queue.due(500, 10).await.expect("due")[0].attempts, 1);

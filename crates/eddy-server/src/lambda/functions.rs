@@ -382,7 +382,21 @@ impl LambdaContext<'_> {
             .update(record, None, input.revision_id)
             .await
             .map_err(|e| self.store_error(e))?;
+        self.restart_mappings_of(&record.name).await;
         Ok(self.configuration(&record, Phase::Updating))
+    }
+
+    /// Restarts the API mappings of a function, so they run with its new timeout.
+    async fn restart_mappings_of(&self, function: &str) {
+        let Some(mappings) = &self.state.mappings else {
+            return;
+        };
+        let Ok(records) = self.store().event_source_mappings().list().await else {
+            return;
+        };
+        for record in records.iter().filter(|m| m.function_name == function) {
+            mappings.apply(record).await;
+        }
     }
 
     /// `DeadLetterConfig.TargetArn`: an SQS queue of this eddy (eddy has no SNS), or
