@@ -1,6 +1,7 @@
 //! The Lambda Runtime API one process talks to, served on its own loopback port under
 //! `/2018-06-01`: `GET /runtime/invocation/next`, `POST /runtime/invocation/{id}/response`,
-//! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error`.
+//! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error` (which fails the
+//! invocation waiting for the process with the init error).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -124,6 +125,15 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
                 .unwrap_or_default();
             let error = function_error(&body, None);
             tracing::warn!(function = %slot.host.config.name, process = %slot.tag(), %error, "function initialisation failed");
+            // The invocation waiting for this process fails with the init error, as
+            // Lambda answers it (`Runtime.ImportModuleError`, ...).
+            if let Some(queued) = lock(&slot.queued).take() {
+                let _ = queued.taken.send(());
+                let _ = queued.outcome.send(Err(Failure {
+                    error,
+                    document: Some(body),
+                }));
+            }
             accepted()
         }
         _ => error_response(StatusCode::NOT_FOUND, "NotFound", "unknown path"),
