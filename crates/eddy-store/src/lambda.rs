@@ -42,6 +42,20 @@ pub struct FunctionRecord {
     /// attempt go.
     #[serde(default)]
     pub dead_letter_target: Option<String>,
+    /// The statements AddPermission added to the function's resource policy (stored
+    /// and reported, not enforced).
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+/// One statement of a function's resource policy, as AddPermission gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    pub sid: String,
+    pub action: String,
+    pub principal: String,
+    pub source_arn: Option<String>,
+    pub source_account: Option<String>,
 }
 
 /// Why a function operation was refused.
@@ -238,6 +252,7 @@ mod tests {
             last_modified_ms: 1,
             revision_id: "r1".to_owned(),
             dead_letter_target: None,
+            permissions: Vec::new(),
         }
     }
 

@@ -18,6 +18,7 @@ mod hostile;
 mod lambda_api;
 mod lambda_async;
 mod lambda_mappings;
+mod lambda_policy;
 mod lambda_runtimes;
 mod lambda_versions;
 mod mapping_rules;

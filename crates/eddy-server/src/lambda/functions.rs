@@ -204,6 +204,7 @@ impl LambdaContext<'_> {
             last_modified_ms: eddy_store::time::now_ms(),
             revision_id: new_revision(),
             dead_letter_target,
+            permissions: Vec::new(),
         };
         self.unpack(&record, zip.clone()).await?;
         let record = self

@@ -10,6 +10,8 @@
 //! - [`functions`]: Create/Get/List/Update/DeleteFunction, GetFunctionConfiguration;
 //! - [`invoke`]: Invoke; [`mappings`]: the event source mapping operations;
 //! - [`versions`]: PublishVersion, ListVersionsByFunction and the alias operations;
+//! - [`policy`]: tags and the resource policy (AddPermission, RemovePermission,
+//!   GetPolicy);
 //! - [`code`]: deployment packages and Lambda's member checks.
 
 pub mod code;
@@ -18,6 +20,7 @@ pub mod functions;
 pub mod invoke;
 pub mod mappings;
 pub mod model;
+pub mod policy;
 pub mod versions;
 
 use std::collections::BTreeMap;
@@ -69,6 +72,12 @@ pub enum Route {
     UpdateFunctionConfiguration(String),
     UpdateFunctionCode(String),
     Invoke(String),
+    AddPermission(String),
+    GetPolicy(String),
+    RemovePermission(String, String),
+    ListTags(String),
+    TagResource(String),
+    UntagResource(String),
     PublishVersion(String),
     ListVersionsByFunction(String),
     CreateAlias(String),
@@ -92,6 +101,17 @@ impl Route {
                 format!("Unknown operation {method} {path}"),
             )
         };
+        if let Some(rest) = path.strip_prefix("/2017-03-31/tags/") {
+            let resource = percent_encoding::percent_decode_str(rest)
+                .decode_utf8_lossy()
+                .into_owned();
+            return Ok(match *method {
+                Method::GET => Route::ListTags(resource),
+                Method::POST => Route::TagResource(resource),
+                Method::DELETE => Route::UntagResource(resource),
+                _ => return Err(unknown()),
+            });
+        }
         if let Some(rest) = path.strip_prefix("/2015-03-31/event-source-mappings") {
             let uuid = rest.trim_matches('/').to_owned();
             return Ok(match (method, uuid.is_empty()) {
@@ -128,6 +148,11 @@ impl Route {
             }
             (&Method::PUT, [name, c]) if c == "code" => Route::UpdateFunctionCode(name.clone()),
             (&Method::POST, [name, i]) if i == "invocations" => Route::Invoke(name.clone()),
+            (&Method::POST, [name, p]) if p == "policy" => Route::AddPermission(name.clone()),
+            (&Method::GET, [name, p]) if p == "policy" => Route::GetPolicy(name.clone()),
+            (&Method::DELETE, [name, p, sid]) if p == "policy" => {
+                Route::RemovePermission(name.clone(), sid.clone())
+            }
             (&Method::POST, [name, v]) if v == "versions" => Route::PublishVersion(name.clone()),
             (&Method::GET, [name, v]) if v == "versions" => {
                 Route::ListVersionsByFunction(name.clone())
@@ -304,6 +329,36 @@ async fn run(
                 .get_configuration(&name, qualifier.as_deref())
                 .await?;
             ok_json(StatusCode::OK, &output, ids)
+        }
+        Route::AddPermission(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            let output = context.add_permission(&name, parse_json(&body)?).await?;
+            ok_json(StatusCode::CREATED, &output, ids)
+        }
+        Route::GetPolicy(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            ok_json(StatusCode::OK, &context.get_policy(&name).await?, ids)
+        }
+        Route::RemovePermission(name, sid) => {
+            let (name, _) = resolve_function_name(&name)?;
+            context.remove_permission(&name, &sid).await?;
+            Ok(json_response(StatusCode::NO_CONTENT, String::new(), ids))
+        }
+        Route::ListTags(resource) => {
+            ok_json(StatusCode::OK, &context.list_tags(&resource).await?, ids)
+        }
+        Route::TagResource(resource) => {
+            context.tag_resource(&resource, parse_json(&body)?).await?;
+            Ok(json_response(StatusCode::NO_CONTENT, String::new(), ids))
+        }
+        Route::UntagResource(resource) => {
+            let keys: Vec<String> =
+                form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                    .filter(|(k, _)| k == "tagKeys")
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+            context.untag_resource(&resource, &keys).await?;
+            Ok(json_response(StatusCode::NO_CONTENT, String::new(), ids))
         }
         Route::PublishVersion(name) => {
             let (name, _) = resolve_function_name(&name)?;
