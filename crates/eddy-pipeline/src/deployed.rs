@@ -51,6 +51,9 @@ pub struct DeployedSpec {
     pub code_sha256: String,
     /// The published version this is, or `None` for `$LATEST`.
     pub version: Option<u32>,
+    /// The most invocations at once: the reserved concurrency, else
+    /// [`MAX_PROCESSES_PER_FUNCTION`].
+    pub max_processes: u32,
 }
 
 impl DeployedSpec {
@@ -82,6 +85,9 @@ impl DeployedSpec {
             revision_id: record.revision_id.clone(),
             code_sha256: record.code_sha256.clone(),
             version,
+            max_processes: record
+                .reserved_concurrency
+                .unwrap_or(MAX_PROCESSES_PER_FUNCTION),
         })
     }
 }
@@ -132,6 +138,7 @@ pub struct DeployedFunctions {
 
 struct Warm {
     revision_id: String,
+    max_processes: u32,
     host: Arc<ExternalFunction>,
 }
 
@@ -251,6 +258,19 @@ impl DeployedFunctions {
     /// none of this revision is warm. The code must be unpacked.
     pub async fn invoke(&self, spec: &DeployedSpec, payload: Bytes) -> DeployedInvocation {
         let started = Instant::now();
+        if spec.max_processes == 0 {
+            return DeployedInvocation {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                outcome: Err(Failure {
+                    error: InvokeError::Function {
+                        error_type: "TooManyRequestsException".to_owned(),
+                        message: "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded: the function's reserved concurrency is 0)".to_owned(),
+                    },
+                    document: None,
+                }),
+                log: String::new(),
+            };
+        }
         let host = match self.host(spec).await {
             Ok(host) => host,
             Err(error) => {
@@ -325,6 +345,7 @@ impl DeployedFunctions {
     ) -> Result<Arc<ExternalFunction>, eddy_runtimes::LaunchError> {
         if let Some(warm) = lock(&self.warm).get(&spec.warm_key())
             && warm.revision_id == spec.revision_id
+            && warm.max_processes == spec.max_processes
         {
             return Ok(warm.host.clone());
         }
@@ -357,12 +378,13 @@ impl DeployedFunctions {
             access_key_id: self.identity.access_key_id.clone(),
             secret_access_key: self.identity.secret_access_key.clone(),
             endpoint_url: self.identity.endpoint_url.clone(),
-            max_processes: MAX_PROCESSES_PER_FUNCTION,
+            max_processes: spec.max_processes,
         }));
         let replaced = lock(&self.warm).insert(
             spec.warm_key(),
             Warm {
                 revision_id: spec.revision_id.clone(),
+                max_processes: spec.max_processes,
                 host: host.clone(),
             },
         );

@@ -46,6 +46,10 @@ pub struct FunctionRecord {
     /// and reported, not enforced).
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    /// PutFunctionConcurrency's `ReservedConcurrentExecutions`: at most this many
+    /// invocations at once (0 throttles every invocation).
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
 }
 
 /// One statement of a function's resource policy, as AddPermission gave it.
@@ -253,6 +257,7 @@ mod tests {
             revision_id: "r1".to_owned(),
             dead_letter_target: None,
             permissions: Vec::new(),
+            reserved_concurrency: None,
         }
     }
 

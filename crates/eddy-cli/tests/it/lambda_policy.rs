@@ -1,6 +1,7 @@
-//! A function's resource policy and tags through the AWS SDK for Rust: AddPermission
-//! statements in IAM's shape, GetPolicy, RemovePermission, the conflicts and misses
-//! Lambda answers, and TagResource/ListTags/UntagResource by function ARN.
+//! A function's resource policy, tags and reserved concurrency through the AWS SDK for
+//! Rust: AddPermission statements in IAM's shape, GetPolicy, RemovePermission, the
+//! conflicts and misses Lambda answers, TagResource/ListTags/UntagResource by function
+//! ARN, and a reserved concurrency of 0 throttling Invoke.
 
 use aws_sdk_lambda::error::ProvideErrorMetadata as _;
 use aws_sdk_lambda::primitives::Blob;
@@ -129,4 +130,64 @@ async fn permissions_and_tags_are_stored_and_reported() {
     let tags = tags.tags().expect("tags");
     assert_eq!(tags.len(), 1);
     assert_eq!(tags.get("stage").map(String::as_str), Some("dev"));
+}
+
+#[tokio::test]
+async fn a_reserved_concurrency_of_zero_throttles_invocations() {
+    let eddy = Eddy::start();
+    let client = lambda(&eddy).await;
+    client
+        .create_function()
+        .function_name("limited")
+        .runtime(Runtime::Python312)
+        .handler("index.handler")
+        .role(ROLE)
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(python_zip("def handler(e, c):\n    return 7\n")))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create");
+    let put = client
+        .put_function_concurrency()
+        .function_name("limited")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .expect("reserve 0");
+    assert_eq!(put.reserved_concurrent_executions(), Some(0));
+    let throttled = client
+        .invoke()
+        .function_name("limited")
+        .send()
+        .await
+        .expect_err("throttled")
+        .into_service_error();
+    assert!(throttled.is_too_many_requests_exception(), "{throttled:?}");
+    let got = client
+        .get_function_concurrency()
+        .function_name("limited")
+        .send()
+        .await
+        .expect("get concurrency");
+    assert_eq!(got.reserved_concurrent_executions(), Some(0));
+
+    client
+        .delete_function_concurrency()
+        .function_name("limited")
+        .send()
+        .await
+        .expect("delete concurrency");
+    let output = client
+        .invoke()
+        .function_name("limited")
+        .send()
+        .await
+        .expect("invoke after the reservation is gone");
+    assert_eq!(
+        output.payload().map(|p| p.as_ref().to_vec()),
+        Some(b"7".to_vec())
+    );
 }

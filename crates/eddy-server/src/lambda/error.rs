@@ -19,6 +19,7 @@ pub enum LambdaErrorKind {
     Validation,
     PreconditionFailed,
     RequestTooLarge,
+    TooManyRequests,
     UnknownOperation,
     /// SigV4 failures.
     InvalidSignature,
@@ -39,6 +40,7 @@ impl LambdaErrorKind {
             Self::Validation => "ValidationException",
             Self::PreconditionFailed => "PreconditionFailedException",
             Self::RequestTooLarge => "RequestTooLargeException",
+            Self::TooManyRequests => "TooManyRequestsException",
             Self::UnknownOperation => "UnknownOperationException",
             Self::InvalidSignature => "InvalidSignatureException",
             Self::UnrecognizedClient => "UnrecognizedClientException",
@@ -56,6 +58,7 @@ impl LambdaErrorKind {
             }
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::InvalidSignature
             | Self::UnrecognizedClient
             | Self::MissingAuthenticationToken => StatusCode::FORBIDDEN,

@@ -18,7 +18,7 @@ use super::code::{
 };
 use super::error::{LambdaError, LambdaErrorKind};
 use super::model::{
-    CreateFunctionRequest, DeadLetterConfig, EnvironmentResponse, EphemeralStorage,
+    Concurrency, CreateFunctionRequest, DeadLetterConfig, EnvironmentResponse, EphemeralStorage,
     FunctionCodeLocation, FunctionConfiguration, GetFunctionResponse, ListFunctionsResponse,
     LoggingConfig, SnapStartResponse, TracingConfigResponse, UpdateFunctionCodeRequest,
     UpdateFunctionConfigurationRequest,
@@ -205,6 +205,7 @@ impl LambdaContext<'_> {
             revision_id: new_revision(),
             dead_letter_target,
             permissions: Vec::new(),
+            reserved_concurrency: None,
         };
         self.unpack(&record, zip.clone()).await?;
         let record = self
@@ -233,6 +234,9 @@ impl LambdaContext<'_> {
                 ),
             },
             tags: (!record.tags.is_empty()).then(|| record.tags.clone()),
+            concurrency: record.reserved_concurrency.map(|c| Concurrency {
+                reserved_concurrent_executions: Some(i64::from(c)),
+            }),
         })
     }
 

@@ -92,6 +92,12 @@ impl LambdaContext<'_> {
     ) -> Result<Response<s3s::Body>, LambdaError> {
         let invocation_type = InvocationType::parse(input.invocation_type)?;
         let (record, version) = self.qualified(input.name, input.qualifier).await?;
+        if record.reserved_concurrency == Some(0) && invocation_type != InvocationType::DryRun {
+            return Err(LambdaError::new(
+                LambdaErrorKind::TooManyRequests,
+                "Rate Exceeded.",
+            ));
+        }
         let limit = if invocation_type == InvocationType::Event {
             MAX_ASYNC_PAYLOAD
         } else {

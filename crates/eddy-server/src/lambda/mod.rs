@@ -72,6 +72,9 @@ pub enum Route {
     UpdateFunctionConfiguration(String),
     UpdateFunctionCode(String),
     Invoke(String),
+    PutConcurrency(String),
+    GetConcurrency(String),
+    DeleteConcurrency(String),
     AddPermission(String),
     GetPolicy(String),
     RemovePermission(String, String),
@@ -101,6 +104,22 @@ impl Route {
                 format!("Unknown operation {method} {path}"),
             )
         };
+        for prefix in ["/2017-10-31/functions/", "/2019-09-30/functions/"] {
+            if let Some(name) = path
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix("/concurrency"))
+            {
+                let name = percent_encoding::percent_decode_str(name)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                return Ok(match (method, prefix) {
+                    (&Method::PUT, "/2017-10-31/functions/") => Route::PutConcurrency(name),
+                    (&Method::DELETE, "/2017-10-31/functions/") => Route::DeleteConcurrency(name),
+                    (&Method::GET, "/2019-09-30/functions/") => Route::GetConcurrency(name),
+                    _ => return Err(unknown()),
+                });
+            }
+        }
         if let Some(rest) = path.strip_prefix("/2017-03-31/tags/") {
             let resource = percent_encoding::percent_decode_str(rest)
                 .decode_utf8_lossy()
@@ -329,6 +348,28 @@ async fn run(
                 .get_configuration(&name, qualifier.as_deref())
                 .await?;
             ok_json(StatusCode::OK, &output, ids)
+        }
+        Route::PutConcurrency(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            let input: model::Concurrency = parse_json(&body)?;
+            let reserved = input.reserved_concurrent_executions.ok_or_else(|| {
+                LambdaError::validation(
+                    "null",
+                    "reservedConcurrentExecutions",
+                    "Member must not be null",
+                )
+            })?;
+            let output = context.put_concurrency(&name, Some(reserved)).await?;
+            ok_json(StatusCode::OK, &output, ids)
+        }
+        Route::GetConcurrency(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            ok_json(StatusCode::OK, &context.get_concurrency(&name).await?, ids)
+        }
+        Route::DeleteConcurrency(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            context.put_concurrency(&name, None).await?;
+            Ok(json_response(StatusCode::NO_CONTENT, String::new(), ids))
         }
         Route::AddPermission(name) => {
             let (name, _) = resolve_function_name(&name)?;

@@ -171,6 +171,14 @@ pub struct FunctionCodeLocation {
     pub location: String,
 }
 
+/// `Concurrency`: Put/GetFunctionConcurrency's input and output, and GetFunction's.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Concurrency {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved_concurrent_executions: Option<i64>,
+}
+
 /// GetFunction's output.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -179,6 +187,8 @@ pub struct GetFunctionResponse {
     pub code: FunctionCodeLocation,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
 }
 
 /// ListFunctions' output.

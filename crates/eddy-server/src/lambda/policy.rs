@@ -1,6 +1,7 @@
-//! A function's tags (TagResource, UntagResource, ListTags, under `/2017-03-31/tags/`)
-//! and resource policy (AddPermission, RemovePermission, GetPolicy): stored with the
-//! function and reported in Lambda's shapes; eddy enforces no policy.
+//! A function's tags (TagResource, UntagResource, ListTags, under `/2017-03-31/tags/`),
+//! resource policy (AddPermission, RemovePermission, GetPolicy: stored and reported in
+//! Lambda's shapes, not enforced) and reserved concurrency (Put/Get/Delete
+//! FunctionConcurrency: it bounds the function's processes; 0 throttles).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use eddy_store::lambda::{FunctionRecord, Permission};
 use serde::{Deserialize, Serialize};
 
 use super::error::{LambdaError, LambdaErrorKind};
+use super::model::Concurrency;
 use super::{LambdaContext, resolve_function_name};
 
 /// AddPermission's input.
@@ -197,6 +199,44 @@ impl LambdaContext<'_> {
         Ok(GetPolicyResponse {
             policy: serde_json::to_string(&document).map_err(LambdaError::internal)?,
             revision_id: record.revision_id.clone(),
+        })
+    }
+
+    /// PutFunctionConcurrency (`None`: DeleteFunctionConcurrency).
+    pub(crate) async fn put_concurrency(
+        &self,
+        name: &str,
+        reserved: Option<i64>,
+    ) -> Result<Concurrency, LambdaError> {
+        let mut record = self.record(name).await?;
+        record.reserved_concurrency = match reserved {
+            Some(value) if !(0..=1000).contains(&value) => {
+                return Err(LambdaError::invalid_parameter(format!(
+                    "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [0]: eddy reserves at most 1000, {value} was asked"
+                )));
+            }
+            Some(value) => Some(u32::try_from(value).map_err(LambdaError::internal)?),
+            None => None,
+        };
+        let record = self
+            .store()
+            .functions()
+            .update(record, None, None)
+            .await
+            .map_err(|e| self.store_error(e))?;
+        Ok(Concurrency {
+            reserved_concurrent_executions: record.reserved_concurrency.map(i64::from),
+        })
+    }
+
+    /// GetFunctionConcurrency.
+    pub(crate) async fn get_concurrency(&self, name: &str) -> Result<Concurrency, LambdaError> {
+        Ok(Concurrency {
+            reserved_concurrent_executions: self
+                .record(name)
+                .await?
+                .reserved_concurrency
+                .map(i64::from),
         })
     }
 
