@@ -51,6 +51,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "Lambda asynchronous invocations waiting to run or to be retried",
         apply: lambda_async_invocations,
     },
+    Migration {
+        version: 6,
+        description: "bucket configurations (CORS, lifecycle, policy, encryption, ...)",
+        apply: bucket_configs,
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -296,6 +301,22 @@ CREATE TABLE IF NOT EXISTS inline_blobs (
     data BLOB NOT NULL
 );
 ";
+
+/// Migration 6: the `bucket_configs` table (see `s3::bucket_configs`). A row per bucket,
+/// kind and id (`''` for kinds a bucket has one of); a NULL document records that a
+/// configuration with a default was deleted.
+fn bucket_configs(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE bucket_configs (
+            bucket TEXT NOT NULL REFERENCES buckets(name),
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL DEFAULT '',
+            document TEXT,
+            PRIMARY KEY (bucket, kind, id)
+        ) WITHOUT ROWID;",
+    )?;
+    Ok(())
+}
 
 /// Columns added after the first release, as (table, column, declaration). Each is
 /// added when missing, so opening an older data directory upgrades it in place.
