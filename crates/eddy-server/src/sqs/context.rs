@@ -18,6 +18,9 @@ pub struct RequestContext<'a> {
     /// The request's Host header: queue URLs are built on it so that the client can
     /// reach them.
     pub host: &'a str,
+    /// The request's `X-Amzn-Trace-Id` header: SendMessage keeps it as the message's
+    /// `AWSTraceHeader` system attribute.
+    pub trace_header: Option<&'a str>,
 }
 
 impl<'a> RequestContext<'a> {
@@ -28,6 +31,7 @@ impl<'a> RequestContext<'a> {
             region,
             account_id: &state.store.settings().account_id,
             host,
+            trace_header: None,
         }
     }
 

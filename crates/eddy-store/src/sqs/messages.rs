@@ -21,12 +21,13 @@ use super::move_tasks::requeue_moved_message;
 use super::queue_rows::{load_queue, queue_exists};
 use super::queues::QUEUE_DELETED_RECENTLY_MS;
 use super::receive::{ReceiveOutcome, receive};
+use super::fifo::fifo_batch_error;
 use super::send::insert_message;
 use super::visibility;
 use crate::error::StoreError;
 use crate::shared::Shared;
 use crate::time::now_ms;
-use crate::tx::entry_outcome;
+use crate::tx::{abort, entry_outcome};
 
 /// A message as the dashboard shows it: its receipt state is not touched.
 #[derive(Debug, Clone, Serialize)]
@@ -51,17 +52,28 @@ impl<'s> Messages<'s> {
 
     /// Enqueues one message.
     pub async fn send(&self, queue: &str, request: SendRequest) -> Result<SendResult, SqsError> {
-        let mut results = self.send_batch(queue, vec![request]).await?;
+        let mut results = self.send_entries(queue, vec![request], false).await?;
         results
             .pop()
             .unwrap_or_else(|| Err(SqsError::new(SqsErrorKind::InternalError, "no result")))
     }
 
     /// Enqueues several messages in one transaction; each entry succeeds or fails alone.
+    /// On a FIFO queue, an entry without MessageGroupId, or without a deduplication id
+    /// when content-based deduplication is off, fails the whole batch, as on SQS.
     pub async fn send_batch(
         &self,
         queue: &str,
         requests: Vec<SendRequest>,
+    ) -> Result<Vec<Result<SendResult, SqsError>>, SqsError> {
+        self.send_entries(queue, requests, true).await
+    }
+
+    async fn send_entries(
+        &self,
+        queue: &str,
+        requests: Vec<SendRequest>,
+        batch: bool,
     ) -> Result<Vec<Result<SendResult, SqsError>>, SqsError> {
         let name = queue.to_owned();
         let shared = self.shared.clone();
@@ -70,6 +82,12 @@ impl<'s> Messages<'s> {
             .db
             .write(move |conn| {
                 let queue = load_queue(conn, &name)?;
+                if batch
+                    && let Some(fifo) = &queue.attributes.fifo
+                    && let Some(error) = fifo_batch_error(fifo, &requests)
+                {
+                    return abort(error);
+                }
                 let sender = &shared.settings.access_key_id;
                 let now = now_ms();
                 let mut results = Vec::with_capacity(requests.len());
@@ -218,8 +236,8 @@ impl<'s> Messages<'s> {
         self.shared
             .db
             .write(move |conn| {
-                load_queue(conn, &name)?;
-                visibility::change_visibility(conn, &name, &handle, timeout, now_ms())
+                let retention_ms = load_queue(conn, &name)?.attributes.message_retention_period * 1000;
+                visibility::change_visibility(conn, &name, &handle, timeout, retention_ms, now_ms())
             })
             .await?;
         if timeout == 0 {

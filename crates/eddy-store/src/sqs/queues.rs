@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::attributes::{ALL_NAMES, QueueAttributes};
+use super::attributes::{ALL_NAMES, QueueAttributes, is_true};
 use super::error::{SqsError, SqsErrorKind};
 use super::model::{Queue, QueueCounts};
 use super::permissions;
@@ -211,13 +211,15 @@ impl<'s> Queues<'s> {
             .await
     }
 
-    /// Deletes every message of a queue; returns how many.
+    /// Deletes every message of a queue, and forgets the deduplication ids of its
+    /// FIFO sends (a purged queue takes them again, as on SQS); returns how many.
     pub async fn purge(&self, queue: &str) -> Result<u64, SqsError> {
         let name = queue.to_owned();
         self.shared
             .db
             .write(move |conn| {
                 load_queue(conn, &name)?;
+                conn.execute("DELETE FROM fifo_deduplication WHERE queue = ?1", [&name])?;
                 Ok(conn.execute("DELETE FROM messages WHERE queue = ?1", [&name])? as u64)
             })
             .await
@@ -249,16 +251,10 @@ pub(crate) fn create_queue(
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
         ));
     }
-    let fifo_requested = requested.get("FifoQueue").is_some_and(|v| v == "true");
+    let fifo_requested = is_true(requested.get("FifoQueue"));
     if fifo_requested != name.ends_with(".fifo") {
         return abort(SqsError::invalid_parameter(
             "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.",
-        ));
-    }
-    if requested.get("FifoQueue").is_some_and(|v| v != "true") {
-        return abort(SqsError::new(
-            SqsErrorKind::InvalidAttributeValue,
-            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
         ));
     }
     let mut attributes = QueueAttributes::defaults(fifo_requested);

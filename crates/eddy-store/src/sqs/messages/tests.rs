@@ -82,6 +82,49 @@ fn counts_leave_out_messages_past_retention() {
     assert_eq!(expire(&conn, 61_000).expect("expire"), 1);
 }
 
+/// A message past the retention period is gone at once, in flight or not: receives
+/// skip it, its receipt handle no longer changes it, the sweep deletes it.
+#[test]
+fn retention_period_ends_messages_in_flight_or_not() {
+    let conn = test_connection();
+    let attributes = BTreeMap::from([("MessageRetentionPeriod".to_owned(), "60".to_owned())]);
+    let queue = create(&conn, "short", &attributes);
+    for body in ["in flight", "waiting"] {
+        let request = SendRequest {
+            body: body.into(),
+            ..SendRequest::default()
+        };
+        entry_outcome(insert_message(&conn, &queue, &request, "test", 1_000))
+            .expect("store")
+            .expect("valid");
+    }
+    let one = ReceiveRequest {
+        max_messages: 1,
+        visibility_timeout: Some(600),
+        ..ReceiveRequest::default()
+    };
+    let receive_at = |now: u64| {
+        receive(&conn, "short", &one, None, "us-east-1", "000000000000", now)
+            .map_err(|_| "receive")
+            .expect("receive")
+            .messages
+    };
+    let received = receive_at(2_000);
+    assert_eq!(received[0].body, "in flight");
+    let handle = received[0].receipt_handle.clone();
+    let change = |now: u64| {
+        entry_outcome(visibility::change_visibility(
+            &conn, "short", &handle, 600, 60_000, now,
+        ))
+        .expect("store")
+    };
+    assert!(change(60_999).is_ok(), "still retained");
+    let gone = change(61_000).expect_err("past retention");
+    assert_eq!(gone.kind, SqsErrorKind::InvalidParameterValue);
+    assert!(receive_at(61_000).is_empty());
+    assert_eq!(expire(&conn, 61_000).expect("expire"), 1, "the in-flight one");
+}
+
 #[test]
 fn too_many_in_flight_messages() {
     let conn = test_connection();
