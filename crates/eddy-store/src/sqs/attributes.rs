@@ -323,11 +323,8 @@ impl QueueAttributes {
             "FifoQueue" if boolean(value) == Some(true) => {
                 self.fifo_mut();
             }
-            "FifoQueue" => {
-                return Err(invalid_value(
-                    "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.".into(),
-                ));
-            }
+            // The queue type never changes.
+            "FifoQueue" => return Err(fifo_only(name)),
             "ContentBasedDeduplication" | "SqsManagedSseEnabled" => {
                 let flag = boolean(value).ok_or_else(|| {
                     invalid_value(format!("Invalid value for the parameter {name}."))
