@@ -14,7 +14,7 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 use aws_sigv4::http_request::SignatureLocation;
-use common::Eddy;
+use common::{Eddy, EddyOptions, queue_count};
 use serde_json::Value;
 use sqs_support::{QueryClient, RawResponse, send_raw};
 
@@ -640,5 +640,49 @@ async fn aws_trace_header_from_the_header_or_the_system_attribute() {
     assert_eq!(
         traces,
         [("by header", from_header), ("by attribute", from_attribute)]
+    );
+}
+
+/// The kept message counts (migration 2) are exact after eddy is killed and restarted.
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_counts_survive_a_kill() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let options = EddyOptions {
+        config: String::new(),
+        data_dir: Some(temp.path().join("data")),
+    };
+    let url = {
+        let eddy = Eddy::start_with(options.clone());
+        let sqs = eddy.sqs().await;
+        let url = create(&sqs, "counted", &[]).await;
+        let mut batch = sqs.send_message_batch().queue_url(&url);
+        for i in 0..5 {
+            batch = batch.entries(
+                SendMessageBatchRequestEntry::builder()
+                    .id(format!("m{i}"))
+                    .message_body(format!("m{i}"))
+                    .build()
+                    .expect("entry"),
+            );
+        }
+        batch.send().await.expect("send");
+        let received = receive(&sqs, &url, 2, Some(600)).await;
+        assert_eq!(received.len(), 2);
+        sqs.delete_message()
+            .queue_url(&url)
+            .receipt_handle(&received[0].1)
+            .send()
+            .await
+            .expect("delete");
+        url
+        // Dropping eddy kills it (SIGKILL).
+    };
+    let eddy = Eddy::start_with(options);
+    let sqs = eddy.sqs().await;
+    let url = format!("{}{}", eddy.endpoint, path_of(&url));
+    assert_eq!(queue_count(&sqs, &url, "ApproximateNumberOfMessages").await, 3);
+    assert_eq!(
+        queue_count(&sqs, &url, "ApproximateNumberOfMessagesNotVisible").await,
+        1
     );
 }

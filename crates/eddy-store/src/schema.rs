@@ -25,11 +25,18 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order; the last one's version is the current schema version.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "buckets, objects, versions, uploads, queues, messages, move tasks, inline blobs",
-    apply: baseline,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "buckets, objects, versions, uploads, queues, messages, move tasks, inline blobs",
+        apply: baseline,
+    },
+    Migration {
+        version: 2,
+        description: "message counts per queue, kept by triggers; messages indexed by send time",
+        apply: message_counts,
+    },
+];
 
 /// The schema version this eddy writes.
 pub(crate) fn current_version() -> u32 {
@@ -209,6 +216,36 @@ CREATE TABLE IF NOT EXISTS inline_blobs (
     data BLOB NOT NULL
 );
 ";
+
+/// Migration 2: each queue's number of messages, kept exact by triggers in the
+/// transaction of every insert, delete and move of a message (so after a restart or a
+/// kill too), and an index of messages by send time: GetQueueAttributes then reads the
+/// counts and the oldest message without scanning the backlog.
+fn message_counts(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS queue_message_counts (
+            queue TEXT PRIMARY KEY,
+            messages INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT OR REPLACE INTO queue_message_counts (queue, messages)
+            SELECT queue, COUNT(*) FROM messages GROUP BY queue;
+        CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_ms);
+        CREATE TRIGGER IF NOT EXISTS messages_count_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO queue_message_counts (queue, messages) VALUES (NEW.queue, 1)
+                ON CONFLICT (queue) DO UPDATE SET messages = messages + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS messages_count_delete AFTER DELETE ON messages BEGIN
+            UPDATE queue_message_counts SET messages = messages - 1 WHERE queue = OLD.queue;
+        END;
+        CREATE TRIGGER IF NOT EXISTS messages_count_move AFTER UPDATE OF queue ON messages
+        WHEN OLD.queue <> NEW.queue BEGIN
+            UPDATE queue_message_counts SET messages = messages - 1 WHERE queue = OLD.queue;
+            INSERT INTO queue_message_counts (queue, messages) VALUES (NEW.queue, 1)
+                ON CONFLICT (queue) DO UPDATE SET messages = messages + 1;
+        END;",
+    )?;
+    Ok(())
+}
 
 /// Columns added after the first release, as (table, column, declaration). Each is
 /// added when missing, so opening an older data directory upgrades it in place.

@@ -339,9 +339,11 @@ fn expire(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> {
     let mut removed = 0;
     for (name, attributes) in queues {
         let retention_ms = QueueAttributes::from_json(&attributes).message_retention_period * 1000;
+        // Through the index by send time: only the expired messages are read.
+        let cutoff = now_ms.saturating_sub(retention_ms) as i64;
         removed += conn.execute(
-            "DELETE FROM messages WHERE queue = ?1 AND sent_ms + ?2 <= ?3",
-            params![name, retention_ms, now_ms],
+            "DELETE FROM messages WHERE queue = ?1 AND sent_ms <= ?2",
+            params![name, cutoff],
         )? as u64;
     }
     conn.execute(

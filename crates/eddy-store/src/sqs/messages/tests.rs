@@ -125,6 +125,81 @@ fn retention_period_ends_messages_in_flight_or_not() {
     assert_eq!(expire(&conn, 61_000).expect("expire"), 1, "the in-flight one");
 }
 
+/// The counts GetQueueAttributes reads (a kept total and index ranges) against a count
+/// of every row, through sends, receives, deletes, moves to a dead-letter queue, the
+/// retention sweep and a purge.
+#[test]
+fn kept_counts_match_a_count_of_every_row() {
+    let conn = test_connection();
+    let dlq = create(&conn, "dlq", &BTreeMap::new());
+    let policy = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":1}"#;
+    let attributes = BTreeMap::from([
+        ("MessageRetentionPeriod".to_owned(), "60".to_owned()),
+        ("RedrivePolicy".to_owned(), policy.to_owned()),
+    ]);
+    let source = create(&conn, "source", &attributes);
+    let by_rows = |queue: &Queue, now: u64| -> (u64, u64, u64) {
+        let retention = queue.attributes.message_retention_period * 1000;
+        conn.query_row(
+            "SELECT COALESCE(SUM(visible_at_ms <= ?2), 0),
+                    COALESCE(SUM(visible_at_ms > ?2 AND receive_count > 0), 0),
+                    COALESCE(SUM(visible_at_ms > ?2 AND receive_count = 0), 0)
+             FROM messages WHERE queue = ?1 AND sent_ms + ?3 > ?2",
+            params![queue.name, now, retention],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("count rows")
+    };
+    let check = |now: u64| {
+        for queue in [&source, &dlq] {
+            let kept = counts(&conn, queue, now).expect("counts");
+            assert_eq!(
+                (kept.visible, kept.not_visible, kept.delayed),
+                by_rows(queue, now),
+                "{} at {now}",
+                queue.name
+            );
+        }
+    };
+    for (i, delay) in [None, None, None, Some(30)].into_iter().enumerate() {
+        let request = SendRequest {
+            body: format!("m{i}"),
+            delay_seconds: delay,
+            ..SendRequest::default()
+        };
+        entry_outcome(insert_message(&conn, &source, &request, "test", 1_000 + i as u64))
+            .expect("store")
+            .expect("valid");
+    }
+    check(2_000);
+    let two = ReceiveRequest {
+        max_messages: 2,
+        visibility_timeout: Some(5),
+        ..ReceiveRequest::default()
+    };
+    let receive_at = |now: u64| {
+        receive(&conn, "source", &two, None, "us-east-1", "000000000000", now)
+            .map_err(|_| "receive")
+            .expect("receive")
+    };
+    let received = receive_at(3_000).messages;
+    check(3_000);
+    entry_outcome(visibility::delete(&conn, "source", &received[0].receipt_handle))
+        .expect("store")
+        .expect("delete");
+    check(3_500);
+    // The second receive of m1 moves it to the dead-letter queue.
+    let outcome = receive_at(9_000);
+    assert_eq!(outcome.moved_to, ["dlq"]);
+    check(9_000);
+    check(61_001);
+    expire(&conn, 61_002).expect("expire");
+    check(61_002);
+    conn.execute("DELETE FROM messages WHERE queue = 'dlq'", [])
+        .expect("purge");
+    check(61_003);
+}
+
 #[test]
 fn too_many_in_flight_messages() {
     let conn = test_connection();
@@ -234,5 +309,9 @@ async fn opens_a_data_dir_of_the_first_schema() {
         )
         .await
         .expect("send after the migration");
+    // Migration 2 counted the message the old directory held; the triggers the new one.
+    let snapshot = store.queues().snapshot().await.expect("snapshot");
+    let (_, counts) = &snapshot[0];
+    assert_eq!((counts.visible, counts.not_visible), (1, 1));
     store.close();
 }
