@@ -194,9 +194,7 @@ async fn json_errors_carry_the_model_shape_and_the_query_code() {
         ),
         (
             "SetQueueAttributes",
-            format!(
-                r#"{{"QueueUrl":{url_json},"Attributes":{{"DeduplicationScope":"queue"}}}}"#
-            ),
+            format!(r#"{{"QueueUrl":{url_json},"Attributes":{{"DeduplicationScope":"queue"}}}}"#),
             "com.amazonaws.sqs#InvalidAttributeName",
             "InvalidAttributeName;Sender",
             "You can specify the DeduplicationScope only when FifoQueue is set to true.",
@@ -282,7 +280,11 @@ async fn query_errors_and_requests_without_or_with_a_foreign_action() {
                 "{}",
                 response.body
             );
-            assert!(response.header("content-type").is_some_and(|t| t.contains("xml")));
+            assert!(
+                response
+                    .header("content-type")
+                    .is_some_and(|t| t.contains("xml"))
+            );
         }
     }
     let get_url = format!("{}{path}?Version=2012-11-05", client.endpoint);
@@ -307,7 +309,9 @@ async fn query_errors_and_requests_without_or_with_a_foreign_action() {
         assert_eq!(response.first("Code").as_deref(), Some("InvalidAction"));
         assert_eq!(
             response.first("Message"),
-            Some(format!("The action {action} is not valid for this endpoint."))
+            Some(format!(
+                "The action {action} is not valid for this endpoint."
+            ))
         );
     }
     let response = client.get(&path, "NoSuchAction", &[], false);
@@ -323,7 +327,12 @@ async fn fifo_groups_are_received_together_in_the_order_they_became_available() 
 
     // One receive takes a group's messages together, then the next group's.
     let url = create(&sqs, "order.fifo", &attributes).await;
-    for (body, group) in [("g1-m1", "1"), ("g2-m1", "2"), ("g1-m2", "1"), ("g1-m3", "1")] {
+    for (body, group) in [
+        ("g1-m1", "1"),
+        ("g2-m1", "2"),
+        ("g1-m2", "1"),
+        ("g1-m3", "1"),
+    ] {
         send_grouped(&sqs, &url, body, group).await;
     }
     let got = receive(&sqs, &url, 10, Some(0)).await;
@@ -439,7 +448,10 @@ async fn fifo_batches_delay_and_purge() {
             "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
         )
     );
-    assert!(receive(&sqs, &url, 10, None).await.is_empty(), "nothing sent");
+    assert!(
+        receive(&sqs, &url, 10, None).await.is_empty(),
+        "nothing sent"
+    );
 
     // PurgeQueue forgets the deduplication ids: the same id is taken again.
     let send = |dedup: &'static str| {
@@ -453,7 +465,11 @@ async fn fifo_batches_delay_and_purge() {
     let first = send("d").await.expect("send");
     let duplicate = send("d").await.expect("send");
     assert_eq!(first.message_id(), duplicate.message_id());
-    sqs.purge_queue().queue_url(&url).send().await.expect("purge");
+    sqs.purge_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("purge");
     let after = send("d").await.expect("send");
     assert_ne!(after.message_id(), first.message_id());
     assert_eq!(receive(&sqs, &url, 10, None).await.len(), 1);
@@ -503,7 +519,10 @@ async fn change_visibility_after_expiry_and_with_an_earlier_handle() {
         .send()
         .await
         .expect("change after expiry");
-    assert!(receive(&sqs, &url, 1, None).await.is_empty(), "hidden again");
+    assert!(
+        receive(&sqs, &url, 1, None).await.is_empty(),
+        "hidden again"
+    );
     sqs.change_message_visibility()
         .queue_url(&url)
         .receipt_handle(&first[0].1)
@@ -680,7 +699,10 @@ async fn queue_counts_survive_a_kill() {
     let eddy = Eddy::start_with(options);
     let sqs = eddy.sqs().await;
     let url = format!("{}{}", eddy.endpoint, path_of(&url));
-    assert_eq!(queue_count(&sqs, &url, "ApproximateNumberOfMessages").await, 3);
+    assert_eq!(
+        queue_count(&sqs, &url, "ApproximateNumberOfMessages").await,
+        3
+    );
     assert_eq!(
         queue_count(&sqs, &url, "ApproximateNumberOfMessagesNotVisible").await,
         1

@@ -323,8 +323,13 @@ impl QueueAttributes {
             "FifoQueue" if boolean(value) == Some(true) => {
                 self.fifo_mut();
             }
-            // The queue type never changes.
-            "FifoQueue" => return Err(fifo_only(name)),
+            // The queue type never changes (AWS's answer, recorded in LocalStack's
+            // test_set_unsupported_attribute_fifo).
+            "FifoQueue" => {
+                return Err(invalid_value(
+                    "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.".into(),
+                ));
+            }
             "ContentBasedDeduplication" | "SqsManagedSseEnabled" => {
                 let flag = boolean(value).ok_or_else(|| {
                     invalid_value(format!("Invalid value for the parameter {name}."))
@@ -570,7 +575,8 @@ mod tests {
         }
         let mut fifo = QueueAttributes::defaults(true);
         let again = BTreeMap::from([("FifoQueue".to_owned(), "true".to_owned())]);
-        fifo.apply(&again, false).expect("a FIFO queue may be told it is one");
+        fifo.apply(&again, false)
+            .expect("a FIFO queue may be told it is one");
     }
 
     #[test]

@@ -92,9 +92,9 @@ impl SqsErrorKind {
     /// shape of AWS's request framework that SQS answers with.
     pub fn json_type(self) -> &'static str {
         use SqsErrorKind::{
-            AccessDenied, IncompleteSignature, InternalError, InvalidAction,
-            InvalidClientTokenId, InvalidParameterValue, MissingAuthenticationToken,
-            MissingParameter, RequestExpired, SignatureDoesNotMatch,
+            AccessDenied, IncompleteSignature, InternalError, InvalidAction, InvalidClientTokenId,
+            InvalidParameterValue, MissingAuthenticationToken, MissingParameter, RequestExpired,
+            SignatureDoesNotMatch,
         };
         match self {
             InvalidParameterValue => "com.amazon.coral.service#InvalidParameterValueException",

@@ -35,14 +35,18 @@ const DEDUPLICATION_REQUIRED: &str = "The queue should either have ContentBasedD
 
 /// Why a SendMessageBatch to a FIFO queue fails as a whole: an entry without
 /// MessageGroupId, or without MessageDeduplicationId when the queue does not derive one.
-pub(crate) fn fifo_batch_error(fifo: &FifoAttributes, requests: &[SendRequest]) -> Option<SqsError> {
+pub(crate) fn fifo_batch_error(fifo: FifoAttributes, requests: &[SendRequest]) -> Option<SqsError> {
     if requests.iter().any(|r| r.message_group_id.is_none()) {
         return Some(SqsError::invalid_parameter(
             "The request must contain the parameter MessageGroupId.",
         ));
     }
     let needs_id = !fifo.content_based_deduplication;
-    if needs_id && requests.iter().any(|r| r.message_deduplication_id.is_none()) {
+    if needs_id
+        && requests
+            .iter()
+            .any(|r| r.message_deduplication_id.is_none())
+    {
         return Some(SqsError::invalid_parameter(DEDUPLICATION_REQUIRED));
     }
     None

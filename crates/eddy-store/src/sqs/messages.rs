@@ -16,12 +16,12 @@ use serde::Serialize;
 
 use super::attributes::QueueAttributes;
 use super::error::{SqsError, SqsErrorKind};
+use super::fifo::fifo_batch_error;
 use super::model::{ReceiveRequest, ReceivedMessage, SendRequest, SendResult};
 use super::move_tasks::requeue_moved_message;
 use super::queue_rows::{load_queue, queue_exists};
 use super::queues::QUEUE_DELETED_RECENTLY_MS;
 use super::receive::{ReceiveOutcome, receive};
-use super::fifo::fifo_batch_error;
 use super::send::insert_message;
 use super::visibility;
 use crate::error::StoreError;
@@ -84,7 +84,7 @@ impl<'s> Messages<'s> {
                 let queue = load_queue(conn, &name)?;
                 if batch
                     && let Some(fifo) = &queue.attributes.fifo
-                    && let Some(error) = fifo_batch_error(fifo, &requests)
+                    && let Some(error) = fifo_batch_error(*fifo, &requests)
                 {
                     return abort(error);
                 }
@@ -236,7 +236,8 @@ impl<'s> Messages<'s> {
         self.shared
             .db
             .write(move |conn| {
-                let retention_ms = load_queue(conn, &name)?.attributes.message_retention_period * 1000;
+                let retention_ms =
+                    load_queue(conn, &name)?.attributes.message_retention_period * 1000;
                 visibility::change_visibility(conn, &name, &handle, timeout, retention_ms, now_ms())
             })
             .await?;

@@ -122,7 +122,11 @@ fn retention_period_ends_messages_in_flight_or_not() {
     let gone = change(61_000).expect_err("past retention");
     assert_eq!(gone.kind, SqsErrorKind::InvalidParameterValue);
     assert!(receive_at(61_000).is_empty());
-    assert_eq!(expire(&conn, 61_000).expect("expire"), 1, "the in-flight one");
+    assert_eq!(
+        expire(&conn, 61_000).expect("expire"),
+        1,
+        "the in-flight one"
+    );
 }
 
 /// The counts GetQueueAttributes reads (a kept total and index ranges) against a count
@@ -132,7 +136,8 @@ fn retention_period_ends_messages_in_flight_or_not() {
 fn kept_counts_match_a_count_of_every_row() {
     let conn = test_connection();
     let dlq = create(&conn, "dlq", &BTreeMap::new());
-    let policy = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":1}"#;
+    let policy =
+        r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":1}"#;
     let attributes = BTreeMap::from([
         ("MessageRetentionPeriod".to_owned(), "60".to_owned()),
         ("RedrivePolicy".to_owned(), policy.to_owned()),
@@ -167,9 +172,15 @@ fn kept_counts_match_a_count_of_every_row() {
             delay_seconds: delay,
             ..SendRequest::default()
         };
-        entry_outcome(insert_message(&conn, &source, &request, "test", 1_000 + i as u64))
-            .expect("store")
-            .expect("valid");
+        entry_outcome(insert_message(
+            &conn,
+            &source,
+            &request,
+            "test",
+            1_000 + i as u64,
+        ))
+        .expect("store")
+        .expect("valid");
     }
     check(2_000);
     let two = ReceiveRequest {
@@ -178,15 +189,27 @@ fn kept_counts_match_a_count_of_every_row() {
         ..ReceiveRequest::default()
     };
     let receive_at = |now: u64| {
-        receive(&conn, "source", &two, None, "us-east-1", "000000000000", now)
-            .map_err(|_| "receive")
-            .expect("receive")
+        receive(
+            &conn,
+            "source",
+            &two,
+            None,
+            "us-east-1",
+            "000000000000",
+            now,
+        )
+        .map_err(|_| "receive")
+        .expect("receive")
     };
     let received = receive_at(3_000).messages;
     check(3_000);
-    entry_outcome(visibility::delete(&conn, "source", &received[0].receipt_handle))
-        .expect("store")
-        .expect("delete");
+    entry_outcome(visibility::delete(
+        &conn,
+        "source",
+        &received[0].receipt_handle,
+    ))
+    .expect("store")
+    .expect("delete");
     check(3_500);
     // The second receive of m1 moves it to the dead-letter queue.
     let outcome = receive_at(9_000);
