@@ -708,3 +708,133 @@ async fn queue_counts_survive_a_kill() {
         1
     );
 }
+
+/// An SQS client of the same eddy signing for `region`.
+async fn sqs_in(eddy: &Eddy, region: &'static str) -> aws_sdk_sqs::Client {
+    let shared = eddy.sdk_config().await;
+    let config = aws_sdk_sqs::config::Builder::from(&shared)
+        .region(aws_sdk_sqs::config::Region::new(region))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn listed(sqs: &aws_sdk_sqs::Client) -> Vec<String> {
+    let mut urls = sqs
+        .list_queues()
+        .queue_name_prefix("regional")
+        .send()
+        .await
+        .expect("list")
+        .queue_urls()
+        .to_vec();
+    urls.sort();
+    urls
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queues_live_in_the_region_of_the_signature() {
+    let eddy = Eddy::start();
+    let east = sqs_in(&eddy, "us-east-1").await;
+    let west = sqs_in(&eddy, "eu-west-1").await;
+    // The same name in two regions, with different attributes: two queues.
+    let east_url = create(&east, "regional", &[("VisibilityTimeout", "5")]).await;
+    let west_url = create(&west, "regional", &[("VisibilityTimeout", "7")]).await;
+    create(&west, "regional-west-only", &[]).await;
+    assert_eq!(
+        queue_arn(&east, &east_url).await,
+        "arn:aws:sqs:us-east-1:000000000000:regional"
+    );
+    assert_eq!(
+        queue_arn(&west, &west_url).await,
+        "arn:aws:sqs:eu-west-1:000000000000:regional"
+    );
+    assert_eq!(listed(&east).await, [east_url.clone()]);
+    assert_eq!(listed(&west).await.len(), 2);
+    let err = east
+        .get_queue_url()
+        .queue_name("regional-west-only")
+        .send()
+        .await
+        .expect_err("another region's queue");
+    assert!(err.into_service_error().is_queue_does_not_exist());
+    assert_eq!(
+        west.get_queue_url()
+            .queue_name("regional")
+            .send()
+            .await
+            .expect("url")
+            .queue_url(),
+        Some(west_url.as_str())
+    );
+
+    // Messages stay in their region's queue.
+    west.send_message()
+        .queue_url(&west_url)
+        .message_body("in eu-west-1")
+        .send()
+        .await
+        .expect("send");
+    assert!(receive(&east, &east_url, 10, None).await.is_empty());
+    assert_eq!(
+        bodies(&receive(&west, &west_url, 10, None).await),
+        ["in eu-west-1"]
+    );
+
+    // A dead-letter queue is found in the source queue's region.
+    let west_dlq = create(&west, "regional-dlq", &[]).await;
+    let dlq_arn = queue_arn(&west, &west_dlq).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"1"}}"#);
+    west.set_queue_attributes()
+        .queue_url(&west_url)
+        .attributes(QueueAttributeName::RedrivePolicy, policy.clone())
+        .send()
+        .await
+        .expect("a DLQ of the same region");
+    let err = east
+        .set_queue_attributes()
+        .queue_url(&east_url)
+        .attributes(QueueAttributeName::RedrivePolicy, policy)
+        .send()
+        .await
+        .expect_err("a DLQ of another region");
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
+
+    // The host forms SDKs send back: sqs.<region>.localhost and <region>.queue.localhost;
+    // the queue URLs eddy answers with keep the host the client used.
+    let port = eddy.endpoint.rsplit(':').next().expect("port").to_owned();
+    for host in [
+        format!("sqs.eu-west-1.localhost:{port}"),
+        format!("eu-west-1.queue.localhost:{port}"),
+    ] {
+        let mut client = QueryClient::new(&format!("http://{host}"));
+        client.region = "eu-west-1".into();
+        let response = client.post("/", "GetQueueUrl", &[("QueueName", "regional")]);
+        assert_eq!(response.status, 200, "{host}: {}", response.body);
+        let url = response.first("QueueUrl").expect("QueueUrl");
+        assert_eq!(url, format!("http://{host}/000000000000/regional"));
+        let response = client.post(&path_of(&url), "ReceiveMessage", &[]);
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+    // A URL that names no queue.
+    let err = east
+        .send_message()
+        .queue_url("http://whatever-incorrect-queue-address")
+        .message_body("x")
+        .send()
+        .await
+        .expect_err("not a queue URL");
+    assert!(err.into_service_error().is_queue_does_not_exist());
+}

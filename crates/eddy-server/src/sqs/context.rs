@@ -1,9 +1,12 @@
 //! What an SQS operation knows of its request besides its input: the shared state, the
 //! region the request was signed for, the account, and the host the client reached,
-//! with the queue URL conversions that depend on them.
+//! with the queue URL conversions that depend on them. Queues live in the region the
+//! request is signed for: a queue's name in the store is region-qualified outside the
+//! store's own region (`eddy_store::sqs::regions`), and a request sees only the queues
+//! of its region.
 
 use eddy_store::Store;
-use eddy_store::sqs::{SqsError, SqsErrorKind, queue_url_path};
+use eddy_store::sqs::{SqsError, SqsErrorKind, queue_key, queue_url_path, split_queue_key};
 
 use super::decode::Member;
 use crate::state::AppState;
@@ -39,8 +42,28 @@ impl<'a> RequestContext<'a> {
         &self.state.store
     }
 
-    /// The URL of a queue, as the client reaches it.
-    pub fn queue_url(&self, name: &str) -> String {
+    /// The store's own region: its queues' store names are their bare names.
+    fn home(&self) -> &'a str {
+        &self.state.store.settings().region
+    }
+
+    /// The store name of queue `name` of the request's region. A name with a `/` names
+    /// no queue (SQS names never have one; the store uses it to qualify regions).
+    pub fn key(&self, name: &str) -> Result<String, SqsError> {
+        if name.contains('/') {
+            return Err(SqsError::queue_does_not_exist());
+        }
+        Ok(queue_key(self.home(), self.region, name))
+    }
+
+    /// Whether a store name is of a queue of the request's region.
+    pub fn in_region(&self, key: &str) -> bool {
+        split_queue_key(self.home(), key).0 == self.region
+    }
+
+    /// The URL of the queue of a store name, as the client reaches it.
+    pub fn queue_url(&self, key: &str) -> String {
+        let (_, name) = split_queue_key(self.home(), key);
         format!(
             "http://{}{}",
             self.host,
@@ -48,9 +71,10 @@ impl<'a> RequestContext<'a> {
         )
     }
 
-    /// The name of the queue of a required `QueueUrl` member.
+    /// The store name of the queue of a required `QueueUrl` member.
     pub fn queue(&self, queue_url: Member<String>) -> Result<String, SqsError> {
-        self.queue_name(&queue_url.required("QueueUrl")?)
+        let name = self.queue_name(&queue_url.required("QueueUrl")?)?;
+        self.key(&name)
     }
 
     /// The queue name of a queue URL (its last path segment), checking the account. A
@@ -66,6 +90,9 @@ impl<'a> RequestContext<'a> {
             [account, name] if *account == self.account_id => Ok((*name).to_owned()),
             [_, _] => Err(SqsError::queue_does_not_exist()),
             [name] => Ok((*name).to_owned()),
+            // A URL that names no queue (AWS: QueueDoesNotExist, as moto's
+            // AWS-verified test of `http://whatever-incorrect-queue-address` shows).
+            [] => Err(SqsError::queue_does_not_exist()),
             _ => Err(SqsError::new(
                 SqsErrorKind::InvalidAddress,
                 format!("The address {url} is not valid for this endpoint."),

@@ -22,6 +22,7 @@ use super::move_tasks::requeue_moved_message;
 use super::queue_rows::{load_queue, queue_exists};
 use super::queues::QUEUE_DELETED_RECENTLY_MS;
 use super::receive::{ReceiveOutcome, receive};
+use super::regions::arn_key;
 use super::send::insert_message;
 use super::visibility;
 use crate::error::StoreError;
@@ -291,6 +292,7 @@ impl<'s> Messages<'s> {
     /// Messages without a source stay. Returns how many moved.
     pub async fn redrive_dead_letters(&self, dlq: &str) -> Result<u64, StoreError> {
         let dlq = dlq.to_owned();
+        let home = self.shared.settings.region.clone();
         let (moved, queues) = self
             .shared
             .db
@@ -308,16 +310,16 @@ impl<'s> Messages<'s> {
                 let mut moved = 0;
                 let mut queues: Vec<String> = Vec::new();
                 for (seq, source_arn) in rows {
-                    let Some(source) = eddy_events::arn::parse_queue_arn(&source_arn) else {
+                    let Some(source) = arn_key(&home, &source_arn) else {
                         continue;
                     };
-                    if !queue_exists(conn, &source.queue_name)? {
+                    if !queue_exists(conn, &source)? {
                         continue;
                     }
-                    requeue_moved_message(conn, seq, &source.queue_name, now)?;
+                    requeue_moved_message(conn, seq, &source, now)?;
                     moved += 1;
-                    if !queues.contains(&source.queue_name) {
-                        queues.push(source.queue_name);
+                    if !queues.contains(&source) {
+                        queues.push(source);
                     }
                 }
                 Ok((moved, queues))

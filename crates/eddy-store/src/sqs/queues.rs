@@ -13,6 +13,7 @@ use super::model::{Queue, QueueCounts};
 use super::permissions;
 use super::queue_rows::{counts, dead_letter_sources, load_queue, queue_names, save_attributes};
 use super::redrive::redrive_not_allowed;
+use super::regions::sibling_key;
 use crate::shared::Shared;
 use crate::time::now_ms;
 use crate::tx::{OrAbort, TxResult, abort, entry_outcome};
@@ -99,7 +100,7 @@ impl<'s> Queues<'s> {
                 let mut queue = load_queue(conn, &name)?;
                 queue.attributes.apply(&changes, false).or_abort()?;
                 if changes.contains_key("RedrivePolicy") {
-                    check_redrive_target(conn, &queue.attributes, &source_arn)?;
+                    check_redrive_target(conn, &queue.attributes, &source_arn, &name)?;
                 }
                 save_attributes(conn, &name, &queue.attributes, now_ms())?;
                 Ok(())
@@ -246,7 +247,7 @@ pub(crate) fn create_queue(
     tags: &BTreeMap<String, String>,
     now_ms: u64,
 ) -> TxResult<Queue, SqsError> {
-    if !valid_queue_name(name) {
+    if !valid_queue_name(name.rsplit('/').next().unwrap_or(name)) {
         return abort(SqsError::invalid_parameter(
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
         ));
@@ -288,7 +289,7 @@ pub(crate) fn create_queue(
             "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
         ));
     }
-    check_redrive_target(conn, &attributes, source_arn)?;
+    check_redrive_target(conn, &attributes, source_arn, name)?;
     permissions::validate_tags(tags).or_abort()?;
     let now_s = now_ms / 1000;
     conn.execute(
@@ -305,19 +306,24 @@ pub(crate) fn create_queue(
     })
 }
 
-/// Checks that a RedrivePolicy names an existing queue of the same type that lets
-/// `source_arn` use it (its RedriveAllowPolicy).
+/// Checks that a RedrivePolicy names an existing queue of the same type and region
+/// that lets `source_arn` (stored as `source_key`) use it (its RedriveAllowPolicy).
 fn check_redrive_target(
     conn: &Connection,
     attributes: &QueueAttributes,
     source_arn: &str,
+    source_key: &str,
 ) -> TxResult<(), SqsError> {
     let Some(policy) = &attributes.redrive_policy else {
         return Ok(());
     };
-    let target = match eddy_events::arn::parse_queue_arn(&policy.dead_letter_target_arn) {
-        Some(arn) => entry_outcome(load_queue(conn, &arn.queue_name))?.ok(),
-        None => None,
+    let target_arn = eddy_events::arn::parse_queue_arn(&policy.dead_letter_target_arn);
+    let source_region = eddy_events::arn::parse_queue_arn(source_arn).map(|a| a.region);
+    let target = match target_arn {
+        Some(arn) if Some(&arn.region) == source_region.as_ref() => {
+            entry_outcome(load_queue(conn, &sibling_key(source_key, &arn.queue_name)))?.ok()
+        }
+        _ => None,
     };
     match target {
         None => abort(SqsError::invalid_parameter(format!(

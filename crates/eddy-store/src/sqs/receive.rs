@@ -12,6 +12,7 @@ use super::error::{SqsError, SqsErrorKind};
 use super::model::{MessageAttributeValue, ReceiveRequest, ReceivedMessage};
 use super::queue_rows::{load_queue, queue_exists};
 use super::receipts::{make_receipt_handle, parse_receipt_handle};
+use super::regions::{arn_key, key_arn};
 use crate::error::StoreError;
 use crate::tx::{TxResult, abort};
 
@@ -242,14 +243,11 @@ pub(crate) fn receive(
         .visibility_timeout
         .unwrap_or(queue.attributes.visibility_timeout);
     let redrive = queue.attributes.redrive_policy.as_ref();
-    let dlq_name = match redrive
-        .and_then(|p| eddy_events::arn::parse_queue_arn(&p.dead_letter_target_arn))
-        .map(|a| a.queue_name)
-    {
+    let dlq_name = match redrive.and_then(|p| arn_key(region, &p.dead_letter_target_arn)) {
         Some(name) if queue_exists(conn, &name)? => Some(name),
         _ => None,
     };
-    let source_arn = eddy_events::arn::queue_arn(region, account_id, name);
+    let source_arn = key_arn(region, account_id, name);
     let retention_ms = queue.attributes.message_retention_period * 1000;
 
     let fifo = queue.attributes.is_fifo();
