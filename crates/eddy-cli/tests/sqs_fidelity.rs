@@ -761,7 +761,7 @@ async fn queues_live_in_the_region_of_the_signature() {
         queue_arn(&west, &west_url).await,
         "arn:aws:sqs:eu-west-1:000000000000:regional"
     );
-    assert_eq!(listed(&east).await, [east_url.clone()]);
+    assert_eq!(listed(&east).await, std::slice::from_ref(&east_url));
     assert_eq!(listed(&west).await.len(), 2);
     let err = east
         .get_queue_url()
