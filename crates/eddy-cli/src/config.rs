@@ -42,6 +42,10 @@ pub struct EddyConfig {
     pub maximum_batching_window_seconds: u64,
     pub maximum_concurrency: u32,
     pub report_batch_item_failures: bool,
+    /// The host of the SQS queue URLs eddy answers with: `request` (the host the
+    /// client used), `sqs-region` (`sqs.<region>.localhost:<port>`) or `region-queue`
+    /// (`<region>.queue.localhost:<port>`).
+    pub sqs_queue_url_host: eddy_server::QueueUrlHost,
     /// Extra (or replacing) functions.
     pub functions: Vec<FunctionConfig>,
     /// Extra (or replacing) event source mappings.
@@ -183,6 +187,7 @@ impl Default for EddyConfig {
             maximum_batching_window_seconds: 0,
             maximum_concurrency: 10,
             report_batch_item_failures: true,
+            sqs_queue_url_host: eddy_server::QueueUrlHost::default(),
             functions: Vec::new(),
             event_source_mappings: Vec::new(),
         }
@@ -555,6 +560,20 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eddy.toml.example");
         let config = EddyConfig::load(&path).expect("example loads");
         assert_eq!(config, EddyConfig::default());
+    }
+
+    #[test]
+    fn queue_url_host_forms() {
+        let config: EddyConfig =
+            toml::from_str(r#"sqs_queue_url_host = "region-queue""#).expect("parses");
+        assert_eq!(
+            config.sqs_queue_url_host,
+            eddy_server::QueueUrlHost::RegionQueue
+        );
+        let error = toml::from_str::<EddyConfig>(r#"sqs_queue_url_host = "amazonaws""#)
+            .expect_err("unknown form")
+            .to_string();
+        assert!(error.contains("sqs_queue_url_host"), "{error}");
     }
 
     #[test]

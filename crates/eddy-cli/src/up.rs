@@ -375,7 +375,8 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             .collect(),
     )
     .with_metrics(metrics)
-    .with_pipeline(describe_pipeline(&config));
+    .with_pipeline(describe_pipeline(&config))
+    .with_queue_url_host(config.sqs_queue_url_host);
     let server = Server::new(state);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));

@@ -838,3 +838,25 @@ async fn queues_live_in_the_region_of_the_signature() {
         .expect_err("not a queue URL");
     assert!(err.into_service_error().is_queue_does_not_exist());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queue_urls_in_the_regional_host_form_the_settings_choose() {
+    for (setting, host) in [
+        ("sqs-region", "sqs.eu-west-1.localhost"),
+        ("region-queue", "eu-west-1.queue.localhost"),
+    ] {
+        let eddy = Eddy::start_with_config(&format!("sqs_queue_url_host = \"{setting}\"\n"));
+        let port = eddy.endpoint.rsplit(':').next().expect("port").to_owned();
+        let west = sqs_in(&eddy, "eu-west-1").await;
+        let url = create(&west, "regional", &[]).await;
+        assert_eq!(url, format!("http://{host}:{port}/000000000000/regional"));
+        // The URL works as the QueueUrl of later requests.
+        west.send_message()
+            .queue_url(&url)
+            .message_body("m")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(bodies(&receive(&west, &url, 1, None).await), ["m"]);
+    }
+}

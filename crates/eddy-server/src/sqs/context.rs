@@ -9,7 +9,7 @@ use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind, queue_key, queue_url_path, split_queue_key};
 
 use super::decode::Member;
-use crate::state::AppState;
+use crate::state::{AppState, QueueUrlHost};
 
 /// The request an operation serves.
 pub struct RequestContext<'a> {
@@ -61,14 +61,20 @@ impl<'a> RequestContext<'a> {
         split_queue_key(self.home(), key).0 == self.region
     }
 
-    /// The URL of the queue of a store name, as the client reaches it.
+    /// The URL of the queue of a store name, on the host form the settings choose
+    /// (by default the host the client reached).
     pub fn queue_url(&self, key: &str) -> String {
-        let (_, name) = split_queue_key(self.home(), key);
-        format!(
-            "http://{}{}",
-            self.host,
-            queue_url_path(self.account_id, name)
-        )
+        let (region, name) = split_queue_key(self.home(), key);
+        let port = self
+            .host
+            .rsplit_once(':')
+            .map_or(String::new(), |(_, port)| format!(":{port}"));
+        let host = match self.state.queue_url_host {
+            QueueUrlHost::Request => self.host.to_owned(),
+            QueueUrlHost::SqsRegion => format!("sqs.{region}.localhost{port}"),
+            QueueUrlHost::RegionQueue => format!("{region}.queue.localhost{port}"),
+        };
+        format!("http://{host}{}", queue_url_path(self.account_id, name))
     }
 
     /// The store name of the queue of a required `QueueUrl` member.
