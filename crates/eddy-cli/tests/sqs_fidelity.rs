@@ -495,7 +495,24 @@ async fn fifo_batches_delay_and_purge() {
         .expect("send");
     assert!(receive(&sqs, &delayed, 1, None).await.is_empty());
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(bodies(&receive(&sqs, &delayed, 1, None).await), ["later"]);
+    let later = receive(&sqs, &delayed, 1, Some(1)).await;
+    assert_eq!(bodies(&later), ["later"]);
+
+    // On a FIFO queue a receipt handle expires with its visibility timeout.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let err = sqs
+        .delete_message()
+        .queue_url(&delayed)
+        .receipt_handle(&later[0].1)
+        .send()
+        .await
+        .expect_err("expired handle");
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
+    assert_eq!(
+        err.message()
+            .map(|m| m.ends_with("Reason: The receipt handle has expired.")),
+        Some(true)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -208,7 +208,13 @@ impl<'s> Messages<'s> {
                 let fifo = load_queue(conn, &name)?.attributes.is_fifo();
                 let mut results = Vec::with_capacity(receipt_handles.len());
                 for handle in &receipt_handles {
-                    results.push(entry_outcome(visibility::delete(conn, &name, handle))?);
+                    results.push(entry_outcome(visibility::delete(
+                        conn,
+                        &name,
+                        handle,
+                        fifo,
+                        now_ms(),
+                    ))?);
                 }
                 Ok((fifo, results))
             })

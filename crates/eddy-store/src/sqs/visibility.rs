@@ -9,9 +9,34 @@ use super::error::{SqsError, SqsErrorKind};
 use super::receipts::receipt_of;
 use crate::tx::{OrAbort, TxResult, abort};
 
-/// Deletes the message a handle names (an outdated handle deletes nothing).
-pub(crate) fn delete(conn: &Connection, queue: &str, handle: &str) -> TxResult<(), SqsError> {
+/// Deletes the message a handle names (an outdated handle deletes nothing). On a FIFO
+/// queue, as on SQS, a handle whose visibility timeout ended, or that a later receive
+/// replaced, is refused: "The receipt handle has expired."
+pub(crate) fn delete(
+    conn: &Connection,
+    queue: &str,
+    handle: &str,
+    fifo: bool,
+    now_ms: u64,
+) -> TxResult<(), SqsError> {
     let receipt = receipt_of(queue, handle).or_abort()?;
+    if fifo {
+        let row: Option<(u64, Option<String>)> = conn
+            .prepare_cached(
+                "SELECT visible_at_ms, receipt_nonce FROM messages WHERE seq = ?1 AND queue = ?2",
+            )?
+            .query_row(params![receipt.seq, queue], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        if let Some((visible_at, nonce)) = row
+            && (visible_at <= now_ms || nonce.as_deref() != Some(receipt.nonce.as_str()))
+        {
+            return abort(SqsError::invalid_parameter(format!(
+                "Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+            )));
+        }
+    }
     conn.prepare_cached(
         "DELETE FROM messages WHERE seq = ?1 AND queue = ?2 AND receipt_nonce = ?3",
     )?

@@ -207,6 +207,8 @@ fn kept_counts_match_a_count_of_every_row() {
         &conn,
         "source",
         &received[0].receipt_handle,
+        false,
+        3_500,
     ))
     .expect("store")
     .expect("delete");
