@@ -341,10 +341,14 @@ CAUSES["localstack"] = [
     Cause(
         key="regions",
         title="Queues per region",
-        verdict="differs on purpose (one region per eddy): regions and queue URL host forms",
+        verdict="queue URL host form: regions and queue URL host forms",
         evidence=(
             "The tests create the same queue name in two regions and expect two queues "
-            "with different URLs; eddy serves one region (README, 'Where eddy differs')."
+            "with different URLs. eddy keeps queues per region, but by default its queue "
+            "URLs keep the host the client used (`localhost:4566`), so the URLs of two "
+            "regions are equal; `sqs_queue_url_host = \"sqs-region\"` gives AWS's "
+            "`sqs.<region>.` form (the `standard` strategy), `region-queue` the `domain` one. "
+            "The tests switch LocalStack's strategy in-process, which cannot reach eddy."
         ),
         tests=names("test_get_queue_url_multi_region",
                     "test_list_queues_multi_region_with_endpoint_strategy_standard",
@@ -481,8 +485,11 @@ CAUSES["moto"] = [
     Cause(
         key="regions",
         title="Queues per region",
-        verdict="differs on purpose (one region per eddy): regions and queue URL host forms",
-        evidence="eddy serves one region (README, 'Where eddy differs').",
+        verdict="queue URL host form: regions and queue URL host forms",
+        evidence=(
+            "eddy keeps queues per region, but its default queue URLs carry the client's "
+            "host, not the region (README, 'Where eddy differs')."
+        ),
         tests=names("test_create_queues_in_multiple_region"),
     ),
     Cause(
