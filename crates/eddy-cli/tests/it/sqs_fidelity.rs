@@ -2,21 +2,21 @@
 //! for Rust (JSON protocol) and signed raw requests (JSON and query protocol):
 //! boolean attribute values, error shapes and messages, the query protocol without or
 //! with a foreign `Action`, FIFO group order and batches, ChangeMessageVisibility after
-//! expiry, MessageAttributeNames prefixes and AWSTraceHeader. The expected answers are
+//! expiry, MessageAttributeNames prefixes, AWSTraceHeader, queues per region with the
+//! queue URL host forms, and message counts kept across a kill. The expected answers are
 //! those AWS gave in LocalStack's AWS-validated SQS tests.
-
-mod common;
-mod sqs_support;
 
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
-use aws_sigv4::http_request::SignatureLocation;
-use common::{Eddy, EddyOptions, queue_count};
+use eddy_testing::raw::send;
+use eddy_testing::sign::Location;
 use serde_json::Value;
-use sqs_support::{QueryClient, RawResponse, send_raw};
+
+use crate::util::harness::{Eddy, EddyOptions, queue_count};
+use crate::util::query::{QueryClient, RawResponse};
 
 /// A signed AWS JSON 1.0 request of `AmazonSQS.<target>` with `body`.
 fn json_call(client: &QueryClient, target: &str, body: &str) -> RawResponse {
@@ -32,14 +32,9 @@ fn json_call(client: &QueryClient, target: &str, body: &str) -> RawResponse {
         ),
         ("x-amz-target".to_owned(), format!("AmazonSQS.{target}")),
     ];
-    let (headers, _) = client.sign_headers(
-        "POST",
-        &url,
-        &headers,
-        body.as_bytes(),
-        SignatureLocation::Headers,
-    );
-    send_raw(&client.endpoint, "POST", "/", &headers, body.as_bytes())
+    let (headers, _) =
+        client.sign_headers("POST", &url, &headers, body.as_bytes(), Location::Headers);
+    send(&client.endpoint, "POST", "/", &headers, body.as_bytes())
 }
 
 /// The `__type`, `x-amzn-query-error` and message of a JSON error answer.
@@ -296,9 +291,9 @@ async fn query_errors_and_requests_without_or_with_a_foreign_action() {
         ("accept".to_owned(), "application/json".to_owned()),
     ];
     let (headers, signed_url) =
-        client.sign_headers("GET", &get_url, &headers, b"", SignatureLocation::Headers);
+        client.sign_headers("GET", &get_url, &headers, b"", Location::Headers);
     let path_and_query = signed_url.trim_start_matches(&client.endpoint).to_owned();
-    let response = send_raw(&client.endpoint, "GET", &path_and_query, &headers, b"");
+    let response = send(&client.endpoint, "GET", &path_and_query, &headers, b"");
     assert_eq!(response.status, 404, "{}", response.body);
     assert!(response.body.contains("<UnknownOperationException/>"));
 
