@@ -41,7 +41,8 @@ pub struct Credential {
 
 /// State shared by every request.
 /// The host of the queue URLs SQS answers with (`sqs_queue_url_host` in eddy.toml). Every
-/// form reaches eddy (`*.localhost` is the loopback address); only the last two carry
+/// form reaches eddy where `*.localhost` resolves to the loopback address (RFC 6761;
+/// systemd-resolved and curl do, plain glibc does not); only the last two carry
 /// the queue's region, as AWS's `sqs.<region>.amazonaws.com` does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
