@@ -46,6 +46,9 @@ pub struct EddyConfig {
     /// client used), `sqs-region` (`sqs.<region>.localhost:<port>`) or `region-queue`
     /// (`<region>.queue.localhost:<port>`).
     pub sqs_queue_url_host: eddy_server::QueueUrlHost,
+    /// The back-off before each retry of a failed asynchronous invocation of a function
+    /// created through the Lambda API (Lambda: 60 then 120 seconds; 0 to 2 retries).
+    pub lambda_async_retry_delays_seconds: Vec<u64>,
     /// Extra (or replacing) functions.
     pub functions: Vec<FunctionConfig>,
     /// Extra (or replacing) event source mappings.
@@ -188,6 +191,7 @@ impl Default for EddyConfig {
             maximum_concurrency: 10,
             report_batch_item_failures: true,
             sqs_queue_url_host: eddy_server::QueueUrlHost::default(),
+            lambda_async_retry_delays_seconds: vec![60, 120],
             functions: Vec::new(),
             event_source_mappings: Vec::new(),
         }
@@ -540,6 +544,12 @@ impl EddyConfig {
             2,
             1000,
         )?;
+        if self.lambda_async_retry_delays_seconds.len() > 2 {
+            bail!(
+                "lambda_async_retry_delays_seconds has {} entries: Lambda retries an asynchronous invocation at most twice",
+                self.lambda_async_retry_delays_seconds.len()
+            );
+        }
         if self.batch_size > 10 && self.maximum_batching_window_seconds < 1 {
             bail!(
                 "batch_size = {} needs maximum_batching_window_seconds >= 1 (Lambda allows more than 10 messages per batch only with a batching window)",

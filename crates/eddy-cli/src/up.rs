@@ -1,5 +1,6 @@
-//! `eddy up`: open the store, provision the pipeline of `eddy.toml`, serve S3 and SQS,
-//! run the event source mapping, and shut down cleanly on SIGINT or SIGTERM.
+//! `eddy up`: open the store, provision the pipeline of `eddy.toml`, serve S3, SQS and
+//! the Lambda API (functions deployed through it run under `<data dir>/lambda`), run
+//! the event source mapping, and shut down cleanly on SIGINT or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -12,7 +13,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use eddy_function::CopyOptions;
+use eddy_pipeline::api_mappings::ApiMappings;
+use eddy_pipeline::async_invocations::AsyncInvoker;
 use eddy_pipeline::builtin::BuiltinCopyFunction;
+use eddy_pipeline::deployed::{DeployedFunctions, HostIdentity};
 use eddy_pipeline::event_filter::FilterPattern;
 use eddy_pipeline::external::{ExternalFunction, ExternalFunctionConfig};
 use eddy_pipeline::function::Function;
@@ -363,6 +367,30 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
+    let endpoint_url = format!("http://{}", loopback(bound));
+    let deployed = Arc::new(
+        DeployedFunctions::new(
+            &options.data_dir,
+            HostIdentity {
+                region: config.region.clone(),
+                account_id: config.account_id.clone(),
+                access_key_id: config.access_key_id.clone(),
+                secret_access_key: config.secret_access_key.clone(),
+                endpoint_url: endpoint_url.clone(),
+            },
+        )
+        .context("cannot install the Lambda runtime clients under the data directory")?,
+    );
+    let api_mappings = Arc::new(ApiMappings::new(store.clone(), deployed.clone()));
+    let async_invoker = AsyncInvoker::new(
+        store.clone(),
+        deployed.clone(),
+        config
+            .lambda_async_retry_delays_seconds
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect(),
+    );
     let state = AppState::new(
         store.clone(),
         config
@@ -376,21 +404,27 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     )
     .with_metrics(metrics)
     .with_pipeline(describe_pipeline(&config))
-    .with_queue_url_host(config.sqs_queue_url_host);
+    .with_queue_url_host(config.sqs_queue_url_host)
+    .with_functions(deployed.clone())
+    .with_mappings(api_mappings.clone())
+    .with_async_invoker(async_invoker.clone());
     let server = Server::new(state);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
 
-    let endpoint_url = format!("http://{}", loopback(bound));
     let pipeline = match start_pipeline(&store, &config, &endpoint_url).await {
         Ok(pipeline) => pipeline,
         Err(error) => {
             let _ = shutdown_tx.send(true);
             let _ = serving.await;
+            api_mappings.stop().await;
+            deployed.stop().await;
             store.close();
             return Err(error);
         }
     };
+    api_mappings.start_all().await;
+    let async_invocations = async_invoker.start(shutdown_rx.clone());
     let maintenance = {
         let store = store.clone();
         let mut shutdown = shutdown_rx.clone();
@@ -426,6 +460,9 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     );
     let _ = shutdown_tx.send(true);
     pipeline.stop().await;
+    api_mappings.stop().await;
+    let _ = async_invocations.await;
+    deployed.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;
     store.close();

@@ -33,6 +33,26 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 2,
+        description: "Lambda functions deployed through the API, with their code",
+        apply: lambda_functions,
+    },
+    Migration {
+        version: 3,
+        description: "Lambda event source mappings created through the API",
+        apply: lambda_event_source_mappings,
+    },
+    Migration {
+        version: 4,
+        description: "Lambda function versions and aliases",
+        apply: lambda_versions_and_aliases,
+    },
+    Migration {
+        version: 5,
+        description: "Lambda asynchronous invocations waiting to run or to be retried",
+        apply: lambda_async_invocations,
+    },
+    Migration {
+        version: 6,
         description: "message counts per queue, kept by triggers; messages indexed by send time",
         apply: message_counts,
     },
@@ -74,6 +94,71 @@ pub(crate) fn migrate(conn: &Connection) -> Result<u32, StoreError> {
         )?;
     }
     Ok(found)
+}
+
+/// Migration 2: functions created through the Lambda API. `config` is the function's
+/// configuration as JSON ([`crate::lambda::FunctionRecord`]); `code` is the deployment
+/// package (the zip) as uploaded.
+fn lambda_functions(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_functions (
+            name TEXT PRIMARY KEY,
+            config TEXT NOT NULL,
+            code BLOB NOT NULL
+        )",
+    )?;
+    Ok(())
+}
+
+/// Migration 3: event source mappings created through the Lambda API. `config` is the
+/// mapping as JSON ([`crate::event_source_mappings::MappingRecord`]).
+fn lambda_event_source_mappings(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_event_source_mappings (
+            uuid TEXT PRIMARY KEY,
+            config TEXT NOT NULL
+        )",
+    )?;
+    Ok(())
+}
+
+/// Migration 4: published function versions (each with its configuration and
+/// package) and aliases (`config` is [`crate::lambda_versions::AliasRecord`] as JSON).
+fn lambda_versions_and_aliases(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_function_versions (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            config TEXT NOT NULL,
+            code BLOB NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE IF NOT EXISTS lambda_aliases (
+            function TEXT NOT NULL,
+            name TEXT NOT NULL,
+            config TEXT NOT NULL,
+            PRIMARY KEY (function, name)
+        )",
+    )?;
+    Ok(())
+}
+
+/// Migration 5: asynchronous invocations (`Invoke` with `InvocationType: Event`),
+/// queued durably until they succeed or run out of retries.
+fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_async_invocations (
+            request_id TEXT PRIMARY KEY,
+            function TEXT NOT NULL,
+            version INTEGER,
+            payload BLOB NOT NULL,
+            attempts INTEGER NOT NULL,
+            due_ms INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS lambda_async_invocations_due
+            ON lambda_async_invocations (due_ms)",
+    )?;
+    Ok(())
 }
 
 /// Migration 1: the tables of the first releases, created when missing, and the
@@ -217,7 +302,7 @@ CREATE TABLE IF NOT EXISTS inline_blobs (
 );
 ";
 
-/// Migration 2: each queue's number of messages, kept exact by triggers in the
+/// Migration 6: each queue's number of messages, kept exact by triggers in the
 /// transaction of every insert, delete and move of a message (so after a restart or a
 /// kill too), and an index of messages by send time: GetQueueAttributes then reads the
 /// counts and the oldest message without scanning the backlog.

@@ -674,7 +674,7 @@ async fn aws_trace_header_from_the_header_or_the_system_attribute() {
     );
 }
 
-/// The kept message counts (migration 2) are exact after eddy is killed and restarted.
+/// The kept message counts (migration 6) are exact after eddy is killed and restarted.
 #[tokio::test(flavor = "multi_thread")]
 async fn queue_counts_survive_a_kill() {
     let temp = tempfile::tempdir().expect("temp dir");

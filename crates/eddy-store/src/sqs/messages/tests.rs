@@ -334,7 +334,7 @@ async fn opens_a_data_dir_of_the_first_schema() {
         )
         .await
         .expect("send after the migration");
-    // Migration 2 counted the message the old directory held; the triggers the new one.
+    // Migration 6 counted the message the old directory held; the triggers the new one.
     let snapshot = store.queues().snapshot().await.expect("snapshot");
     let (_, counts) = &snapshot[0];
     assert_eq!((counts.visible, counts.not_visible), (1, 1));
