@@ -8,6 +8,7 @@
 //! (`eddy-store`) and their results into AWS's wire shapes. It must not know SQL, object
 //! files, functions or mappings.
 
+pub mod harness;
 pub mod pages;
 pub mod s3;
 pub mod sigv4;

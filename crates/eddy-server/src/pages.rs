@@ -1,8 +1,8 @@
 //! eddy's own pages under `/_eddy/`: health, Prometheus metrics, the live dashboard
 //! (every asset embedded in the binary) and the small JSON API the dashboard reads.
 //!
-//! These pages are not SigV4-signed: eddy listens on loopback by default. The two
-//! actions that change state (redrive, purge) require the `x-eddy-dashboard` header,
+//! These pages are not SigV4-signed: eddy listens on loopback by default. The actions
+//! that change state (redrive, purge, reset) require the `x-eddy-dashboard` header,
 //! which a page from another origin cannot send without a CORS preflight eddy never
 //! grants.
 
@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use eddy_store::s3::ListQuery;
-use eddy_telemetry::QueueDepthObserved;
+use eddy_telemetry::{QueueDepthObserved, QueueKnown};
 
 use crate::state::AppState;
 
@@ -113,7 +113,10 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
         (Method::GET, "/_eddy/api/download") => {
             download(state, &param("bucket"), &param("key")).await
         }
-        (Method::POST, "/_eddy/api/redrive" | "/_eddy/api/purge") if !from_dashboard => {
+        (Method::GET, "/_eddy/api/idle") => idle(state, query.get("timeout")).await,
+        (Method::POST, "/_eddy/api/redrive" | "/_eddy/api/purge" | "/_eddy/api/reset")
+            if !from_dashboard =>
+        {
             json_response(
                 StatusCode::FORBIDDEN,
                 json!({"error": "dashboard actions need the x-eddy-dashboard header"}),
@@ -139,6 +142,7 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
                 ),
             }
         }
+        (Method::POST, "/_eddy/api/reset") => reset(state).await,
         _ if is_post => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"error": "no such action"}),
@@ -213,6 +217,48 @@ async fn overview(state: &AppState, host: &str) -> Result<serde_json::Value, Str
     }))
 }
 
+async fn idle(state: &AppState, timeout: Option<&String>) -> Response<s3s::Body> {
+    let Some(harness) = state.harness() else {
+        return no_harness();
+    };
+    let timeout = match crate::harness::parse_timeout(timeout.map(String::as_str)) {
+        Ok(timeout) => timeout,
+        Err(error) => return json_response(StatusCode::BAD_REQUEST, json!({ "error": error })),
+    };
+    match crate::harness::wait_idle(state, harness, timeout).await {
+        Ok(answer) => {
+            let status = if answer.idle {
+                StatusCode::OK
+            } else {
+                StatusCode::REQUEST_TIMEOUT
+            };
+            json_response(status, json!(answer))
+        }
+        Err(error) => server_error(error),
+    }
+}
+
+async fn reset(state: &AppState) -> Response<s3s::Body> {
+    let Some(harness) = state.harness() else {
+        return no_harness();
+    };
+    let started = std::time::Instant::now();
+    match crate::harness::reset(state, harness).await {
+        Ok(report) => json_response(
+            StatusCode::OK,
+            json!({ "reset": report, "took_ms": started.elapsed().as_secs_f64() * 1000.0 }),
+        ),
+        Err(error) => server_error(error),
+    }
+}
+
+fn no_harness() -> Response<s3s::Body> {
+    json_response(
+        StatusCode::NOT_FOUND,
+        json!({"error": "this eddy runs no pipeline: reset and idle need `eddy up`"}),
+    )
+}
+
 async fn metrics(state: &AppState) -> Response<s3s::Body> {
     let Some(handle) = state.metrics.as_ref() else {
         return text(
@@ -224,6 +270,10 @@ async fn metrics(state: &AppState) -> Response<s3s::Body> {
     // Depths and ages are read from the store at scrape time.
     if let Ok(views) = queue_views(state, "127.0.0.1").await {
         for view in views {
+            state
+                .store
+                .telemetry()
+                .emit(QueueKnown { queue: &view.name });
             state.store.telemetry().emit(QueueDepthObserved {
                 queue: &view.name,
                 visible: view.visible,

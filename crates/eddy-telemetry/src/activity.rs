@@ -183,6 +183,11 @@ impl Activity {
     }
 
     /// The recent journeys, newest first.
+    /// Forgets the recent journeys (a reset of the store); the totals since start stay.
+    pub fn clear(&self) {
+        self.with(VecDeque::clear);
+    }
+
     pub fn recent(&self, limit: usize) -> Vec<Journey> {
         self.with(|journeys| journeys.iter().rev().take(limit).cloned().collect())
     }
