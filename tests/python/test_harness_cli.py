@@ -34,8 +34,15 @@ class EphemeralEddy:
             self.stop()
             raise RuntimeError(f"eddy did not start: {self.ready_line!r}")
         self.ready = json.loads(self.ready_file.read_text())
+        self.clients = {}
 
     def client(self, service):
+        # Made once: a boto3 client costs more to make than a short test to run.
+        if service not in self.clients:
+            self.clients[service] = self._make_client(service)
+        return self.clients[service]
+
+    def _make_client(self, service):
         return boto3.client(
             service,
             endpoint_url=self.ready["endpoint"],

@@ -87,11 +87,9 @@ pub fn write_ready_file(path: &Path, info: &ReadyInfo<'_>) -> anyhow::Result<()>
 /// Removes a ready file left by an earlier run, so that a caller waiting for the file
 /// does not read a stale endpoint.
 pub fn remove_ready_file(path: &Path) {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            tracing::warn!(path = %path.display(), %error, "cannot remove the ready file")
-        }
+    if let Err(error) = std::fs::remove_file(path)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), %error, "cannot remove the ready file");
     }
 }

@@ -572,8 +572,8 @@ async fn series_exist_at_zero_from_the_start_and_the_log_has_no_colour() {
         r#"eddy_esm_filtered_out_event_count_total{mapping="file-events"} 0"#,
         r#"eddy_sqs_number_of_messages_sent_total{queue="file-events-dlq"} 0"#,
         r#"eddy_sqs_number_of_messages_received_total{queue="file-events-dlq"} 0"#,
-        r#"eddy_pipeline_records_failed_total 0"#,
-        r#"eddy_pipeline_files_copied_total 0"#,
+        "eddy_pipeline_records_failed_total 0",
+        "eddy_pipeline_files_copied_total 0",
     ] {
         assert!(
             text.lines().any(|l| l == series),
