@@ -1,8 +1,9 @@
 //! The test-suite commands against a running eddy: `eddy reset` (back to the
-//! configured pipeline, `POST /_eddy/api/reset`) and `eddy wait --idle` (until the
-//! pipeline has nothing left to do, `GET /_eddy/api/idle`). Each prints eddy's JSON
-//! answer on stdout; `wait` exits non-zero when the pipeline is still busy at the
-//! timeout.
+//! configured pipeline, `POST /_eddy/api/reset`), `eddy wait --idle` (until the
+//! pipeline has nothing left to do, `GET /_eddy/api/idle`) and `eddy trace
+//! s3://bucket/key` (what became of one file, `GET /_eddy/api/trace`). Each prints
+//! eddy's JSON answer on stdout (`trace` its one-sentence summary first); `wait` exits
+//! non-zero when the pipeline is still busy at the timeout.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,6 +42,22 @@ pub struct WaitArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub target: EddyTarget,
+    /// The object, as s3://bucket/key.
+    pub object: String,
+    /// Print only the JSON answer.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct TraceSummary {
+    summary: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -124,4 +141,31 @@ pub async fn wait(args: WaitArgs) -> anyhow::Result<()> {
         }
         other => bail!("idle check failed ({other})"),
     }
+}
+
+/// Splits `s3://bucket/key` into its bucket and key.
+fn parse_s3_url(url: &str) -> anyhow::Result<(&str, &str)> {
+    url.strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
+        .with_context(|| format!("{url} is not of the form s3://bucket/key"))
+}
+
+pub async fn trace(args: TraceArgs) -> anyhow::Result<()> {
+    let (bucket, key) = parse_s3_url(&args.object)?;
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("bucket", bucket)
+        .append_pair("key", key)
+        .finish();
+    let url = format!("{}/_eddy/api/trace?{query}", args.target.endpoint()?);
+    let (status, body) = call(hyper::Method::GET, &url, Duration::from_secs(30)).await?;
+    if !status.is_success() {
+        bail!("trace failed ({status}): {body}");
+    }
+    if !args.json {
+        let summary: TraceSummary = serde_json::from_str(&body).context("trace answer")?;
+        println!("{}: {}", args.object, summary.summary);
+    }
+    println!("{body}");
+    Ok(())
 }

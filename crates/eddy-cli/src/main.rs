@@ -63,6 +63,10 @@ enum Command {
     /// Wait until a running eddy's pipeline is idle: no message in a mapped queue, no
     /// invocation running (for test suites).
     Wait(harness::WaitArgs),
+    /// Show what became of one file in a running eddy: its upload, each notification
+    /// configuration and why it matched or not, receives, invocations, the copy or the
+    /// dead-letter queue.
+    Trace(harness::TraceArgs),
     /// Show queues, dead-letter queues, mappings and functions.
     Status(status::StatusArgs),
     /// Move the messages of a dead-letter queue back to where they came from.
@@ -137,6 +141,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::Reset(args) => harness::reset(args).await,
             Command::Wait(args) => harness::wait(args).await,
+            Command::Trace(args) => harness::trace(args).await,
             Command::Status(args) => status::run(args).await,
             Command::Redrive(args) => redrive::run(args).await,
             Command::Backfill(args) => backfill::run(args).await,

@@ -46,7 +46,7 @@ impl Ephemeral {
         std::fs::write(&config_path, config).expect("config");
         let ready_file = work.path().join("ready.json");
         let log = work.path().join("eddy.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        let mut child = Command::new(binary())
             .args(["up", "--ephemeral", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config_path)
             .arg("--ready-file")
@@ -140,7 +140,7 @@ impl Ephemeral {
 
     /// Runs the `eddy` CLI with `args` against this eddy.
     fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_eddy"))
+        Command::new(binary())
             .args(args)
             .arg("--endpoint-url")
             .arg(self.endpoint())
@@ -166,6 +166,13 @@ impl Drop for Ephemeral {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The eddy binary: this build's, or `$EDDY_BINARY` (e.g. a release build, for the
+/// measurements).
+fn binary() -> PathBuf {
+    std::env::var_os("EDDY_BINARY")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_eddy")), PathBuf::from)
 }
 
 /// One HTTP request to eddy's pages; returns the status and the body.
@@ -590,7 +597,8 @@ async fn series_exist_at_zero_from_the_start_and_the_log_has_no_colour() {
 
 /// The reset time with 10,000 objects and 10,000 messages present. Not part of the
 /// normal run (filling the store takes a while in a debug build):
-/// `cargo test -p eddy-cli --release --test test_harness -- --ignored --nocapture reset_time`.
+/// `cargo build --release -p eddy-cli && EDDY_BINARY=$PWD/target/release/eddy cargo test -p
+/// eddy-cli --test test_harness -- --ignored --nocapture reset_time`.
 #[tokio::test]
 #[ignore = "a measurement; run it explicitly"]
 async fn reset_time_with_ten_thousand_objects_and_messages() {
@@ -654,4 +662,112 @@ async fn reset_time_with_ten_thousand_objects_and_messages() {
         answer["took_ms"].as_f64().unwrap_or_default(),
         round_trip.as_secs_f64() * 1000.0
     );
+}
+
+/// `GET /_eddy/api/trace` for `bucket`/`key`.
+async fn trace(eddy: &Ephemeral, bucket: &str, key: &str) -> serde_json::Value {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("bucket", bucket)
+        .append_pair("key", key)
+        .finish();
+    let (status, body) = call(
+        "GET",
+        &format!("{}/_eddy/api/trace?{query}", eddy.endpoint()),
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("trace JSON")
+}
+
+fn step_names(upload: &serde_json::Value) -> Vec<String> {
+    upload["steps"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|s| s["step"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn trace_explains_a_filtered_out_upload_and_follows_a_copied_one() {
+    let eddy = Ephemeral::start("notification_filter_suffix = \".txt\"\n");
+    let s3 = eddy.s3().await;
+    put(&s3, "source", "photos/cat.jpg", "meow").await;
+    put(&s3, "source", "notes/a b.txt", "text").await;
+    assert_eq!(eddy.idle(10.0).await.0, 200);
+
+    let filtered = trace(&eddy, "source", "photos/cat.jpg").await;
+    let summary = filtered["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("no notification configuration"),
+        "{filtered}"
+    );
+    assert!(summary.contains("suffix filter \".txt\""), "{filtered}");
+    assert_eq!(
+        filtered["configurations"][0]["matched"], false,
+        "{filtered}"
+    );
+    assert_eq!(filtered["object"]["size"], 4);
+    // It raised no event, so no pipeline step follows it (the journeys are of files
+    // that raised one).
+    assert_eq!(filtered["uploads"], serde_json::json!([]), "{filtered}");
+
+    let copied = trace(&eddy, "source", "notes/a b.txt").await;
+    assert_eq!(copied["configurations"][0]["matched"], true, "{copied}");
+    assert_eq!(
+        step_names(&copied["uploads"][0]),
+        ["uploaded", "enqueued", "received", "copied"],
+        "{copied}"
+    );
+    assert!(
+        copied["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("copied")),
+        "{copied}"
+    );
+
+    let nothing = trace(&eddy, "no-such-bucket", "k").await;
+    assert_eq!(nothing["summary"], "bucket no-such-bucket does not exist");
+
+    // The CLI prints the summary first.
+    let output = eddy.cli(&["trace", "s3://source/photos/cat.jpg"]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("s3://source/photos/cat.jpg: no notification configuration"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn trace_follows_a_failing_file_into_the_dead_letter_queue() {
+    let eddy = Ephemeral::start(
+        "visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\nmax_receive_count = 1\n",
+    );
+    let s3 = eddy.s3().await;
+    // With the destination bucket gone, every copy fails.
+    s3.delete_bucket()
+        .bucket("destination")
+        .send()
+        .await
+        .expect("delete bucket");
+    put(&s3, "source", "doomed.txt", "x").await;
+    let (status, answer) = eddy.idle(10.0).await;
+    assert_eq!(status, 200, "{answer}");
+    let traced = trace(&eddy, "source", "doomed.txt").await;
+    assert!(
+        traced["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("dead-letter queue file-events-dlq")),
+        "{traced}"
+    );
+    let steps = step_names(&traced["uploads"][0]);
+    assert!(steps.contains(&"failed".to_owned()), "{traced}");
+    let message = &traced["messages"][0];
+    assert_eq!(message["queue"], "file-events-dlq", "{traced}");
+    assert_eq!(message["dead_letter"], true, "{traced}");
 }

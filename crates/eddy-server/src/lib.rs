@@ -14,6 +14,7 @@ pub mod s3;
 pub mod sigv4;
 pub mod sqs;
 mod state;
+pub mod trace;
 
 pub use state::{AppState, Credential, RequestIds};
 

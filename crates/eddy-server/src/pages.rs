@@ -113,6 +113,19 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
         (Method::GET, "/_eddy/api/download") => {
             download(state, &param("bucket"), &param("key")).await
         }
+        (Method::GET, "/_eddy/api/trace") => {
+            let (bucket, key) = (param("bucket"), param("key"));
+            if bucket.is_empty() || key.is_empty() {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": "trace needs the bucket and key parameters"}),
+                );
+            }
+            match crate::trace::trace(state, &bucket, &key).await {
+                Ok(trace) => json_response(StatusCode::OK, json!(trace)),
+                Err(error) => server_error(error),
+            }
+        }
         (Method::GET, "/_eddy/api/idle") => idle(state, query.get("timeout")).await,
         (Method::POST, "/_eddy/api/redrive" | "/_eddy/api/purge" | "/_eddy/api/reset")
             if !from_dashboard =>

@@ -191,6 +191,17 @@ impl Activity {
     pub fn recent(&self, limit: usize) -> Vec<Journey> {
         self.with(|journeys| journeys.iter().rev().take(limit).cloned().collect())
     }
+
+    /// The kept journeys of `bucket`/`key`, oldest first (the trace of one file).
+    pub fn journeys_of(&self, bucket: &str, key: &str) -> Vec<Journey> {
+        self.with(|journeys| {
+            journeys
+                .iter()
+                .filter(|j| j.bucket == bucket && j.key == key)
+                .cloned()
+                .collect()
+        })
+    }
 }
 
 #[cfg(test)]
