@@ -15,7 +15,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::sign::{Payload, Service, Signer};
+use eddy_testing::sign::{Payload, Service, Signer};
 
 /// The body of every request the load generator sends.
 pub type Body = BoxBody<Bytes, Infallible>;

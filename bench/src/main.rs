@@ -11,11 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use eddy_bench::http::{Api, Connection};
 use eddy_bench::load::{Budget, closed_loop};
 use eddy_bench::report::format_number;
-use eddy_bench::sign::Signer;
 use eddy_bench::suite::{self, Options};
 use eddy_bench::workloads::{
     CopyClock, PutObject, SendMessage, create_bucket, create_queue, pipeline,
 };
+use eddy_testing::sign::Signer;
 
 #[derive(Parser)]
 #[command(

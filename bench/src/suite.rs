@@ -15,11 +15,11 @@ use crate::http::{Api, Connection};
 use crate::load::{Budget, RunStats, Workload, closed_loop};
 use crate::process::{CpuMeter, CpuUse, Server, start_eddy, start_moto, start_stub};
 use crate::report::{Metric, Results, format_number, markdown_table};
-use crate::sign::Signer;
 use crate::workloads::{
     CopyClock, PutObject, SendMessage, SendMessageBatch, create_bucket, create_queue, dd_rate,
     drain, large_upload, md5_rate, pipeline,
 };
+use eddy_testing::sign::Signer;
 
 /// A part of the benchmark (`--only`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

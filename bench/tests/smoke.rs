@@ -9,9 +9,9 @@ use http::Method;
 
 use eddy_bench::http::Api;
 use eddy_bench::load::{Budget, closed_loop};
-use eddy_bench::sign::Signer;
 use eddy_bench::workloads::SendMessage;
 use eddy_server::sigv4::{SignedRequest, verify};
+use eddy_testing::sign::Signer;
 
 fn now() -> i64 {
     std::time::SystemTime::now()

@@ -1,0 +1,32 @@
+//! eddy's end-to-end tests: one test binary, one module per area, one support module
+//! (`util`). Every test starts the real `eddy` binary (see `util::harness`) and drives
+//! it with real clients: the AWS SDK for Rust, the AWS CLI, and SigV4-signed raw HTTP
+//! for what no SDK sends.
+//!
+//! Long or heavy tests take their size from the environment: `EDDY_SOAK_SECONDS`,
+//! `EDDY_BIG_OBJECT_GIB`, `EDDY_CRASH_ROUNDS` and `EDDY_CRASH_SEED`.
+
+mod util;
+
+mod crash;
+mod credentials;
+mod disk_full;
+mod function_bootstrap;
+mod function_builtin;
+mod function_python;
+mod hostile;
+mod mapping_rules;
+mod memory;
+mod metrics;
+mod operator;
+mod pipeline;
+mod s3_cli;
+mod s3_notifications;
+mod s3_objects;
+mod s3_versioning;
+mod soak;
+mod sqs_cli;
+mod sqs_fifo;
+mod sqs_query;
+mod sqs_sdk;
+mod worker_hosts;

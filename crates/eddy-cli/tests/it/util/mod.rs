@@ -1,0 +1,16 @@
+//! The one support module of the end-to-end tests.
+//!
+//! - `harness`: starts `eddy up` on a free port with a fresh data directory and builds
+//!   SDK clients pointed at it; waits (`eventually`) and reads queue counts.
+//! - `pipeline`: the end-to-end scenario every host of the copy function passes, and
+//!   the scripted external function with its invocation log.
+//! - `s3`: notification configurations, the exact S3 event record expected for a
+//!   request, and browser-style form POST uploads.
+//! - `query`: SigV4-signed SQS query-protocol requests and readers of their XML.
+//! - `raw`: raw HTTP/1.1 exchanges that survive any answer, for hostile input.
+
+pub mod harness;
+pub mod pipeline;
+pub mod query;
+pub mod raw;
+pub mod s3;
