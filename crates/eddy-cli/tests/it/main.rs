@@ -29,4 +29,5 @@ mod sqs_cli;
 mod sqs_fifo;
 mod sqs_query;
 mod sqs_sdk;
+mod test_suite;
 mod worker_hosts;

@@ -3,8 +3,6 @@
 //! `GET /_eddy/api/idle` and `eddy wait --idle`, the series of `/_eddy/metrics` present
 //! at 0 from the start, and a plain (colourless) log when it goes to a file.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,7 +12,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use http_body_util::BodyExt;
 
-use common::{get_bytes, path_style_s3};
+use crate::util::harness::{get_bytes, path_style_s3, queue_count, queue_depth};
 
 /// The ready file `eddy up --ready-file` writes.
 #[derive(Debug, serde::Deserialize)]
@@ -366,13 +364,12 @@ async fn reset_returns_to_the_configured_pipeline() {
     }
     assert_eq!(maybe_keys(&s3, "made-by-a-test").await, None);
     for queue in &configured_queues {
-        let depth = common::queue_depth(&sqs, &eddy.queue_url(queue)).await;
+        let depth = queue_depth(&sqs, &eddy.queue_url(queue)).await;
         assert_eq!(depth, 0, "{queue}");
     }
     // The configured queue keeps its settings, and the pipeline still runs: the
     // notification configuration of the source bucket is as at start.
-    let timeout =
-        common::queue_count(&sqs, &eddy.queue_url("file-events"), "VisibilityTimeout").await;
+    let timeout = queue_count(&sqs, &eddy.queue_url("file-events"), "VisibilityTimeout").await;
     assert_eq!(timeout, 45);
     // A queue of a name just removed can be made again at once.
     sqs.create_queue()
@@ -598,7 +595,7 @@ async fn series_exist_at_zero_from_the_start_and_the_log_has_no_colour() {
 /// The reset time with 10,000 objects and 10,000 messages present. Not part of the
 /// normal run (filling the store takes a while in a debug build):
 /// `cargo build --release -p eddy-cli && EDDY_BINARY=$PWD/target/release/eddy cargo test -p
-/// eddy-cli --test test_harness -- --ignored --nocapture reset_time`.
+/// eddy-cli --test it -- --ignored --nocapture test_suite::reset_time`.
 #[tokio::test]
 #[ignore = "a measurement; run it explicitly"]
 async fn reset_time_with_ten_thousand_objects_and_messages() {
@@ -649,7 +646,7 @@ async fn reset_time_with_ten_thousand_objects_and_messages() {
     while let Some(done) = tasks.join_next().await {
         done.expect("filler");
     }
-    let depth = common::queue_depth(&sqs, &url).await;
+    let depth = queue_depth(&sqs, &url).await;
     assert_eq!(depth, N as u64);
     println!("filled in {:.1} s", filling.elapsed().as_secs_f64());
     let started = Instant::now();
