@@ -189,7 +189,7 @@ pub async fn wait_idle(
 }
 
 /// Resets the store to its start-up configuration and forgets the front's own state
-/// (the PurgeQueue rate limit, the recent files).
+/// (the PurgeQueue rate limit, the recent files, the faults in force).
 pub async fn reset(state: &AppState, harness: &Harness) -> Result<ResetReport, String> {
     let report = state
         .store
@@ -197,6 +197,7 @@ pub async fn reset(state: &AppState, harness: &Harness) -> Result<ResetReport, S
         .await
         .map_err(|e| eddy_store::error::report(&e))?;
     state.forget_purges();
+    let _ = state.faults.set(Vec::new());
     state.store.telemetry().activity().clear();
     Ok(report)
 }

@@ -8,6 +8,7 @@
 //! (`eddy-store`) and their results into AWS's wire shapes. It must not know SQL, object
 //! files, functions or mappings.
 
+pub mod faults;
 pub mod harness;
 pub mod pages;
 pub mod s3;
@@ -136,7 +137,20 @@ impl Server {
         } else {
             let store = &self.state.store;
             let account_id = &store.settings().account_id;
-            s3::front::handle(&self.s3, request, &ids, account_id, store.telemetry()).await
+            let fault = self.state.faults.s3_request(
+                request.method(),
+                &faults::request_bucket(&request),
+                store.telemetry(),
+            );
+            s3::front::handle(
+                &self.s3,
+                request,
+                &ids,
+                account_id,
+                store.telemetry(),
+                fault,
+            )
+            .await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {

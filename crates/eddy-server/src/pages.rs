@@ -53,6 +53,9 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
     let param = |name: &str| query.get(name).cloned().unwrap_or_default();
     let is_post = request.method() == Method::POST;
     let from_dashboard = request.headers().contains_key("x-eddy-dashboard");
+    if from_dashboard && is_post && request.uri().path() == "/_eddy/api/faults" {
+        return set_faults(state, request).await;
+    }
     match (request.method().clone(), request.uri().path()) {
         (Method::GET, "/_eddy" | "/_eddy/") => {
             text(StatusCode::OK, "text/html; charset=utf-8", INDEX_HTML)
@@ -127,14 +130,14 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
             }
         }
         (Method::GET, "/_eddy/api/idle") => idle(state, query.get("timeout")).await,
-        (Method::POST, "/_eddy/api/redrive" | "/_eddy/api/purge" | "/_eddy/api/reset")
-            if !from_dashboard =>
-        {
-            json_response(
-                StatusCode::FORBIDDEN,
-                json!({"error": "dashboard actions need the x-eddy-dashboard header"}),
-            )
-        }
+        (Method::GET, "/_eddy/api/faults") => faults_answer(state),
+        (
+            Method::POST,
+            "/_eddy/api/redrive" | "/_eddy/api/purge" | "/_eddy/api/reset" | "/_eddy/api/faults",
+        ) if !from_dashboard => json_response(
+            StatusCode::FORBIDDEN,
+            json!({"error": "dashboard actions need the x-eddy-dashboard header"}),
+        ),
         (Method::POST, "/_eddy/api/redrive") => {
             match state
                 .store
@@ -262,6 +265,42 @@ async fn reset(state: &AppState) -> Response<s3s::Body> {
             json!({ "reset": report, "took_ms": started.elapsed().as_secs_f64() * 1000.0 }),
         ),
         Err(error) => server_error(error),
+    }
+}
+
+fn faults_answer(state: &AppState) -> Response<s3s::Body> {
+    json_response(StatusCode::OK, json!({ "faults": state.faults.list() }))
+}
+
+/// The largest body `POST /_eddy/api/faults` reads.
+const MAX_FAULTS_BODY: usize = 64 * 1024;
+
+async fn set_faults(state: &AppState, request: Request<Incoming>) -> Response<s3s::Body> {
+    use http_body_util::BodyExt;
+    let body = match http_body_util::Limited::new(request.into_body(), MAX_FAULTS_BODY)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "the body is too large or broke off"}),
+            );
+        }
+    };
+    let parsed: crate::faults::FaultRequest = match serde_json::from_slice(&body) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("expected {{\"faults\": [...]}}: {error}")}),
+            );
+        }
+    };
+    match state.faults.set(parsed.faults) {
+        Ok(()) => faults_answer(state),
+        Err(error) => json_response(StatusCode::BAD_REQUEST, json!({"error": error.to_string()})),
     }
 }
 

@@ -52,6 +52,8 @@ pub struct AppState {
     /// Set once the pipeline runs (it starts after the server, which its external
     /// functions call).
     harness: std::sync::OnceLock<crate::harness::Harness>,
+    /// Faults injected on demand.
+    pub faults: crate::faults::Faults,
     purges: Mutex<HashMap<String, Instant>>,
 }
 
@@ -64,6 +66,7 @@ impl AppState {
             metrics: None,
             pipeline: serde_json::Value::Null,
             harness: std::sync::OnceLock::new(),
+            faults: crate::faults::Faults::default(),
             purges: Mutex::new(HashMap::new()),
         }
     }

@@ -383,6 +383,18 @@ impl Event for MappingKnown<'_> {
     }
 }
 
+/// A fault was injected on demand (`eddy_faults_injected_total{kind}`).
+#[derive(Debug, Clone, Copy)]
+pub struct FaultInjected<'a> {
+    pub kind: &'a str,
+}
+
+impl Event for FaultInjected<'_> {
+    fn emit(self, _: &Activity) {
+        metrics::counter!(names::FAULTS_INJECTED, "kind" => self.kind.to_owned()).increment(1);
+    }
+}
+
 /// Adds `count` to an event source mapping counter.
 fn mapping_counter(name: &'static str, mapping: &str, count: u64) {
     if count > 0 {

@@ -768,3 +768,138 @@ async fn trace_follows_a_failing_file_into_the_dead_letter_queue() {
     assert_eq!(message["queue"], "file-events-dlq", "{traced}");
     assert_eq!(message["dead_letter"], true, "{traced}");
 }
+
+/// `POST /_eddy/api/faults` with `body`; returns the status and the JSON answer.
+async fn set_faults(eddy: &Ephemeral, body: &str) -> (u16, serde_json::Value) {
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("{}/_eddy/api/faults", eddy.endpoint()))
+        .header("x-eddy-dashboard", "test")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_owned(),
+        )))
+        .expect("request");
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let response = client.request(request).await.expect("eddy answers");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, serde_json::from_slice(&body).expect("faults JSON"))
+}
+
+/// Puts `n` keys `prefix{i}` with a client that does not retry; returns which failed,
+/// with their error codes.
+async fn put_without_retries(
+    s3: &aws_sdk_s3::Client,
+    prefix: &str,
+    n: usize,
+) -> Vec<Option<String>> {
+    let mut outcomes = Vec::new();
+    for i in 0..n {
+        let result = s3
+            .put_object()
+            .bucket("source")
+            .key(format!("{prefix}{i}.txt"))
+            .body(ByteStream::from_static(b"payload"))
+            .send()
+            .await;
+        outcomes.push(result.err().map(|e| {
+            e.into_service_error()
+                .meta()
+                .code()
+                .unwrap_or("?")
+                .to_owned()
+        }));
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn s3_write_faults_on_demand_are_reproducible_counted_and_lose_nothing() {
+    let eddy = Ephemeral::start("");
+    let shared = eddy.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(true)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let (status, answer) = set_faults(
+        &eddy,
+        r#"{"faults": [{"kind": "s3_slow_down", "bucket": "source", "count": 2}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let outcomes = put_without_retries(&s3, "count/", 4).await;
+    assert_eq!(
+        outcomes,
+        [
+            Some("SlowDown".to_owned()),
+            Some("SlowDown".to_owned()),
+            None,
+            None
+        ]
+    );
+    // Reads are never refused; the failed writes stored nothing.
+    assert_eq!(keys(&s3, "source").await, ["count/2.txt", "count/3.txt"]);
+
+    // A probability with a seed fails the same requests in every run.
+    let seeded = r#"{"faults": [{"kind": "s3_internal_error", "bucket": "source", "probability": 0.5, "seed": 7}]}"#;
+    set_faults(&eddy, seeded).await;
+    let first = put_without_retries(&s3, "p/", 16).await;
+    set_faults(&eddy, seeded).await;
+    let second = put_without_retries(&s3, "q/", 16).await;
+    assert_eq!(first, second);
+    let failed = first.iter().flatten().count();
+    assert!((2..=14).contains(&failed), "{first:?}");
+    assert!(first.iter().flatten().all(|code| code == "InternalError"));
+
+    // Counted, listed, and the pipeline copies exactly what was stored.
+    let (status, text) = call("GET", &format!("{}/_eddy/metrics", eddy.endpoint()), false).await;
+    assert_eq!(status, 200);
+    let injected = format!(
+        "eddy_faults_injected_total{{kind=\"s3_internal_error\"}} {}",
+        failed * 2
+    );
+    assert!(text.lines().any(|l| l == injected), "{injected} missing");
+    assert!(
+        text.lines()
+            .any(|l| l == "eddy_faults_injected_total{kind=\"s3_slow_down\"} 2")
+    );
+    let (status, listed) = call(
+        "GET",
+        &format!("{}/_eddy/api/faults", eddy.endpoint()),
+        false,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("JSON");
+    assert_eq!(listed["faults"][0]["injected"], failed as u64);
+    assert_eq!(eddy.idle(10.0).await.0, 200);
+    let mut stored = keys(&s3, "source").await;
+    let mut copied = keys(&s3, "destination").await;
+    stored.sort();
+    copied.sort();
+    assert_eq!(stored.len(), 2 + 2 * (16 - failed));
+    assert_eq!(copied, stored);
+
+    // Bad faults are refused; a reset clears the faults in force.
+    let (status, _) = set_faults(
+        &eddy,
+        r#"{"faults": [{"kind": "s3_slow_down", "bucket": "source", "probability": 2}]}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = set_faults(&eddy, r#"{"faults": [{"kind": "nope", "bucket": "b"}]}"#).await;
+    assert_eq!(status, 400);
+    eddy.reset().await;
+    assert_eq!(
+        put_without_retries(&s3, "after/", 3).await,
+        [None, None, None]
+    );
+}

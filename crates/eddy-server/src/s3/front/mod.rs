@@ -40,6 +40,7 @@ pub async fn handle(
     ids: &RequestIds,
     account_id: &str,
     telemetry: &Telemetry,
+    fault: Option<crate::faults::FaultKind>,
 ) -> Response<s3s::Body> {
     let slot = access::OperationSlot::default();
     request.extensions_mut().insert(ids.clone());
@@ -47,7 +48,8 @@ pub async fn handle(
     let bytes_in = content_length(request.headers());
     let has_body = refusals::has_body(request.headers());
     let request = request.map(s3s::Body::from);
-    let refused = refusals::refuse_early(&request, account_id);
+    let refused = refusals::refuse_early(&request, account_id)
+        .or_else(|| fault.and_then(refusals::injected_fault));
     let mut response = match refused {
         Some(response) => response,
         None => match xml_body::buffer_xml_body(request).await {
