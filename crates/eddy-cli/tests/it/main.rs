@@ -30,4 +30,5 @@ mod sqs_fifo;
 mod sqs_query;
 mod sqs_sdk;
 mod test_suite;
+mod trace_faults;
 mod worker_hosts;
