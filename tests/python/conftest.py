@@ -24,6 +24,10 @@ class Eddy:
         (work / "eddy.toml").write_text(config)
         self.log_path = work / "eddy.log"
         self.log_file = open(self.log_path, "w")
+        self._start()
+
+    def _start(self):
+        work = pathlib.Path(self.tmp.name)
         self.process = subprocess.Popen(
             [str(BINARY), "up", "--listen", "127.0.0.1:0", "--data-dir", str(work / "data"),
              "--config", str(work / "eddy.toml")],
@@ -46,6 +50,13 @@ class Eddy:
         )
         options.update(kwargs)
         return boto3.client(service, **options)
+
+    def restart(self):
+        """Stops eddy with SIGTERM and starts it again on the same data directory (on a
+        new port: clients must be made again)."""
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self._start()
 
     def log(self) -> str:
         return self.log_path.read_text()

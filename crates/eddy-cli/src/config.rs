@@ -35,6 +35,9 @@ pub struct EddyConfig {
     pub visibility_timeout_seconds: u64,
     pub message_retention_seconds: u64,
     pub dlq_message_retention_seconds: u64,
+    /// How long a day of S3 lifecycle rules lasts (86,400: a day, as on S3; shorter
+    /// for tests of expiration rules).
+    pub lifecycle_day_seconds: u64,
     pub function_name: String,
     pub function_timeout_seconds: u64,
     pub function_memory_mb: u64,
@@ -42,6 +45,9 @@ pub struct EddyConfig {
     pub maximum_batching_window_seconds: u64,
     pub maximum_concurrency: u32,
     pub report_batch_item_failures: bool,
+    /// The back-off before each retry of a failed asynchronous invocation of a function
+    /// created through the Lambda API (Lambda: 60 then 120 seconds; 0 to 2 retries).
+    pub lambda_async_retry_delays_seconds: Vec<u64>,
     /// Extra (or replacing) functions.
     pub functions: Vec<FunctionConfig>,
     /// Extra (or replacing) event source mappings.
@@ -176,6 +182,7 @@ impl Default for EddyConfig {
             visibility_timeout_seconds: 30,
             message_retention_seconds: 345_600,
             dlq_message_retention_seconds: 1_209_600,
+            lifecycle_day_seconds: 86_400,
             function_name: "eddy-copy".into(),
             function_timeout_seconds: 5,
             function_memory_mb: 128,
@@ -183,6 +190,7 @@ impl Default for EddyConfig {
             maximum_batching_window_seconds: 0,
             maximum_concurrency: 10,
             report_batch_item_failures: true,
+            lambda_async_retry_delays_seconds: vec![60, 120],
             functions: Vec::new(),
             event_source_mappings: Vec::new(),
         }
@@ -516,6 +524,12 @@ impl EddyConfig {
             1_209_600,
         )?;
         check_range(
+            "lifecycle_day_seconds",
+            self.lifecycle_day_seconds,
+            1,
+            86_400,
+        )?;
+        check_range(
             "function_timeout_seconds",
             self.function_timeout_seconds,
             1,
@@ -535,6 +549,12 @@ impl EddyConfig {
             2,
             1000,
         )?;
+        if self.lambda_async_retry_delays_seconds.len() > 2 {
+            bail!(
+                "lambda_async_retry_delays_seconds has {} entries: Lambda retries an asynchronous invocation at most twice",
+                self.lambda_async_retry_delays_seconds.len()
+            );
+        }
         if self.batch_size > 10 && self.maximum_batching_window_seconds < 1 {
             bail!(
                 "batch_size = {} needs maximum_batching_window_seconds >= 1 (Lambda allows more than 10 messages per batch only with a batching window)",

@@ -95,8 +95,10 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat) {
+    // `s3s::ops` logs every error answer (NoSuchKey included) at ERROR as a debug dump;
+    // the S3 front logs the answers that are eddy's fault (5xx) instead.
     let filter = tracing_subscriber::EnvFilter::try_from_env("EDDY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn,s3s::ops=off"));
     // Colour only on a terminal: a log written to a file or a pipe stays plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

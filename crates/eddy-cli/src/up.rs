@@ -1,5 +1,6 @@
-//! `eddy up`: open the store, provision the pipeline of `eddy.toml`, serve S3 and SQS,
-//! run the event source mapping, and shut down cleanly on SIGINT or SIGTERM.
+//! `eddy up`: open the store, provision the pipeline of `eddy.toml`, serve S3, SQS and
+//! the Lambda API (functions deployed through it run under `<data dir>/lambda`), run
+//! the event source mapping, and shut down cleanly on SIGINT or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -12,7 +13,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use eddy_function::CopyOptions;
+use eddy_pipeline::api_mappings::ApiMappings;
+use eddy_pipeline::async_invocations::AsyncInvoker;
 use eddy_pipeline::builtin::BuiltinCopyFunction;
+use eddy_pipeline::deployed::{DeployedFunctions, HostIdentity};
 use eddy_pipeline::event_filter::FilterPattern;
 use eddy_pipeline::external::{ExternalFunction, ExternalFunctionConfig};
 use eddy_pipeline::function::Function;
@@ -390,6 +394,30 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
+    let endpoint_url = format!("http://{}", loopback(bound));
+    let deployed = Arc::new(
+        DeployedFunctions::new(
+            data_dir.path(),
+            HostIdentity {
+                region: config.region.clone(),
+                account_id: config.account_id.clone(),
+                access_key_id: config.access_key_id.clone(),
+                secret_access_key: config.secret_access_key.clone(),
+                endpoint_url: endpoint_url.clone(),
+            },
+        )
+        .context("cannot install the Lambda runtime clients under the data directory")?,
+    );
+    let api_mappings = Arc::new(ApiMappings::new(store.clone(), deployed.clone()));
+    let async_invoker = AsyncInvoker::new(
+        store.clone(),
+        deployed.clone(),
+        config
+            .lambda_async_retry_delays_seconds
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect(),
+    );
     let state = AppState::new(
         store.clone(),
         config
@@ -402,7 +430,10 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             .collect(),
     )
     .with_metrics(metrics)
-    .with_pipeline(describe_pipeline(&config));
+    .with_pipeline(describe_pipeline(&config))
+    .with_functions(deployed.clone())
+    .with_mappings(api_mappings.clone())
+    .with_async_invoker(async_invoker.clone());
     let baseline = store
         .capture_baseline()
         .await
@@ -412,12 +443,13 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
 
-    let endpoint_url = format!("http://{}", loopback(bound));
     let mut pipeline = match start_pipeline(&store, &config, &endpoint_url).await {
         Ok(pipeline) => pipeline,
         Err(error) => {
             let _ = shutdown_tx.send(true);
             let _ = serving.await;
+            api_mappings.stop().await;
+            deployed.stop().await;
             store.close();
             return Err(error);
         }
@@ -426,6 +458,8 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         baseline,
         mappings: std::mem::take(&mut pipeline.probes),
     });
+    api_mappings.start_all().await;
+    let async_invocations = async_invoker.start(shutdown_rx.clone());
     let maintenance = {
         let store = store.clone();
         let mut shutdown = shutdown_rx.clone();
@@ -441,6 +475,26 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                         tracing::info!(expired = n, "removed messages past their retention period");
                     }
                     Err(error) => tracing::warn!(%error, "retention sweep failed"),
+                }
+            }
+        })
+    };
+
+    let lifecycle = {
+        let store = store.clone();
+        let mut shutdown = shutdown_rx.clone();
+        let day = Duration::from_secs(config.lifecycle_day_seconds);
+        // A rule's days are checked a few times a lifecycle day, at least every minute.
+        let every = (day / 4).min(Duration::from_secs(60));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    _ = shutdown.changed() => return,
+                }
+                let report = eddy_server::s3::lifecycle_sweeper::sweep(&store, day).await;
+                if !report.is_empty() {
+                    tracing::info!(?report, "lifecycle rules applied");
                 }
             }
         })
@@ -462,8 +516,12 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     }
     let _ = shutdown_tx.send(true);
     pipeline.stop().await;
+    api_mappings.stop().await;
+    let _ = async_invocations.await;
+    deployed.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;
+    let _ = lifecycle.await;
     store.close();
     if let Some(path) = &options.ready_file {
         ready::remove_ready_file(path);

@@ -8,13 +8,19 @@
 //!   batch goes through is the [`invoker`]'s, with the [`event_filter`] patterns.
 //! - [`function`]: the function seam; its hosts are [`builtin`] (the copy function
 //!   in-process over the store) and [`external`] (processes speaking the Lambda Runtime
-//!   API, each with its own loopback HTTP endpoint).
+//!   API, each with its own loopback HTTP endpoint); [`deployed`] runs the functions
+//!   created through the Lambda API on [`external`] with `eddy-runtimes`' launchers,
+//!   [`api_mappings`] runs the event source mappings created through the API and
+//!   [`async_invocations`] their queued asynchronous invocations.
 //!
 //! The pipeline knows the store's operations and the Lambda event shapes. It must not
 //! know SQL, files or HTTP routing of the public endpoint (that is the store's and the
 //! server's), nor the AWS SDK: `eddy worker` brings its own [`poller::MessageQueue`].
 
+pub mod api_mappings;
+pub mod async_invocations;
 pub mod builtin;
+pub mod deployed;
 pub mod event_filter;
 pub mod external;
 pub mod function;

@@ -1,15 +1,19 @@
-//! eddy's HTTP front: one port serves S3 (through `s3s`), SQS and eddy's own pages
-//! under `/_eddy/`. A request is routed by what it is: `X-Amz-Target: AmazonSQS.*`, an
-//! SQS credential scope, a form-encoded POST or an `Action` query parameter (the SQS
-//! query protocol) go to SQS, `/_eddy/` to the pages, everything else to S3.
+//! eddy's HTTP front: one port serves S3 (through `s3s`), SQS, Lambda and eddy's own
+//! pages under `/_eddy/`. A request is routed by what it is: `X-Amz-Target:
+//! AmazonSQS.*`, an SQS credential scope, a form-encoded POST or an `Action` query
+//! parameter (the SQS query protocol) go to SQS, a `lambda` credential scope to the
+//! Lambda API (so an S3 bucket named `2015-03-31` stays S3's), `/_eddy/` to the pages,
+//! everything else to S3.
 //! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
 //!
 //! The server owns HTTP only: it turns requests into operations of the store
-//! (`eddy-store`) and their results into AWS's wire shapes. It must not know SQL, object
-//! files, functions or mappings.
+//! (`eddy-store`) and their results into AWS's wire shapes; Invoke hands the function
+//! to the pipeline's host (`eddy_pipeline::deployed`). It must not know SQL, object
+//! files, processes or mappings.
 
 pub mod faults;
 pub mod harness;
+pub mod lambda;
 pub mod pages;
 pub mod s3;
 pub mod sigv4;
@@ -107,8 +111,27 @@ impl Server {
         let mut ids = RequestIds::generate();
         ids.source_ip = peer.ip().to_string();
         let path = request.uri().path().to_owned();
-        let mut response = if path == "/_eddy" || path.starts_with("/_eddy/") {
+        let mut response = if let Some(rest) = path.strip_prefix(lambda::CODE_DOWNLOAD_PREFIX) {
+            lambda::code_download(&self.state, rest, &ids).await
+        } else if path == "/_eddy" || path.starts_with("/_eddy/") {
             pages::handle(&self.state, request).await
+        } else if scope_service(&request).as_deref() == Some("lambda") {
+            let (parts, body) = request.into_parts();
+            match Limited::new(body, lambda::MAX_BODY_BYTES).collect().await {
+                Ok(collected) => {
+                    lambda::handle(&self.state, &parts, collected.to_bytes(), &ids).await
+                }
+                Err(_) => lambda::error::error_response(
+                    &lambda::error::LambdaError::new(
+                        lambda::error::LambdaErrorKind::RequestTooLarge,
+                        format!(
+                            "Request must be smaller than {} bytes for the operation",
+                            lambda::MAX_BODY_BYTES
+                        ),
+                    ),
+                    &ids,
+                ),
+            }
         } else if is_sqs(&request) {
             let (parts, body) = request.into_parts();
             let operation = parts
@@ -136,21 +159,12 @@ impl Server {
             response
         } else {
             let store = &self.state.store;
-            let account_id = &store.settings().account_id;
             let fault = self.state.faults.s3_request(
                 request.method(),
                 &faults::request_bucket(&request),
                 store.telemetry(),
             );
-            s3::front::handle(
-                &self.s3,
-                request,
-                &ids,
-                account_id,
-                store.telemetry(),
-                fault,
-            )
-            .await
+            s3::front::handle(&self.s3, request, &ids, store, fault).await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
@@ -161,6 +175,12 @@ impl Server {
         }
         response
     }
+}
+
+/// The service of a request's SigV4 credential scope (header or presigned query).
+fn scope_service<B>(request: &Request<B>) -> Option<String> {
+    sigv4::scope_service(request.headers())
+        .or_else(|| sigv4::presigned_scope_service(request.uri().query().unwrap_or("")))
 }
 
 /// Whether a request is for SQS rather than S3: a JSON target, or the service of its

@@ -1,12 +1,15 @@
-//! What every request handler shares: the store, the accepted credentials, the ids of
-//! the request being served, and the little state the HTTP front keeps itself (the
+//! What every request handler shares: the store, the accepted credentials, the host of
+//! API-deployed functions, the ids of the request being served, and the little state the HTTP front keeps itself (the
 //! PurgeQueue rate limit). Handlers of every service import it from here; it imports
 //! none of them.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use eddy_pipeline::api_mappings::ApiMappings;
+use eddy_pipeline::async_invocations::AsyncInvoker;
+use eddy_pipeline::deployed::DeployedFunctions;
 use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
 
@@ -54,6 +57,12 @@ pub struct AppState {
     harness: std::sync::OnceLock<crate::harness::Harness>,
     /// Faults injected on demand.
     pub faults: crate::faults::Faults,
+    /// Runs the functions created through the Lambda API (Invoke needs it).
+    pub functions: Option<Arc<DeployedFunctions>>,
+    /// Runs the event source mappings of the Lambda API.
+    pub mappings: Option<Arc<ApiMappings>>,
+    /// Runs the queued asynchronous invocations (woken when Invoke queues one).
+    pub async_invoker: Option<Arc<AsyncInvoker>>,
     purges: Mutex<HashMap<String, Instant>>,
 }
 
@@ -67,6 +76,9 @@ impl AppState {
             pipeline: serde_json::Value::Null,
             harness: std::sync::OnceLock::new(),
             faults: crate::faults::Faults::default(),
+            functions: None,
+            mappings: None,
+            async_invoker: None,
             purges: Mutex::new(HashMap::new()),
         }
     }
@@ -87,6 +99,24 @@ impl AppState {
     /// The harness, once the pipeline runs.
     pub fn harness(&self) -> Option<&crate::harness::Harness> {
         self.harness.get()
+    }
+
+    /// Runs the functions of the Lambda API on `functions`.
+    pub fn with_functions(mut self, functions: Arc<DeployedFunctions>) -> Self {
+        self.functions = Some(functions);
+        self
+    }
+
+    /// Runs the event source mappings of the Lambda API on `mappings`.
+    pub fn with_mappings(mut self, mappings: Arc<ApiMappings>) -> Self {
+        self.mappings = Some(mappings);
+        self
+    }
+
+    /// Runs asynchronous invocations on `invoker`.
+    pub fn with_async_invoker(mut self, invoker: Arc<AsyncInvoker>) -> Self {
+        self.async_invoker = Some(invoker);
+        self
     }
 
     /// Serves `/_eddy/metrics` from this Prometheus recorder.

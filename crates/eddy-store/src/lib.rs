@@ -4,9 +4,12 @@
 //! A [`Store`] is opened on a data directory and handed around (it is cheap to clone).
 //! Each service is a handle borrowed from it, with the operations of that service:
 //!
-//! - [`Store::buckets`], [`Store::objects`], [`Store::uploads`] and
+//! - [`Store::buckets`], [`Store::bucket_configs`], [`Store::objects`], [`Store::uploads`] and
 //!   [`Store::notifications`]: S3 ([`s3`]);
 //! - [`Store::queues`], [`Store::messages`] and [`Store::move_tasks`]: SQS ([`sqs`]);
+//! - [`Store::functions`] and [`Store::event_source_mappings`]: Lambda functions and
+//!   event source mappings created through the Lambda API ([`lambda`],
+//!   [`event_source_mappings`]);
 //! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]);
 //! - [`Store::reset`]: back to the configuration captured at start-up ([`reset`]).
 //!
@@ -16,15 +19,20 @@
 //! object change and the notification messages it raises commit in one transaction
 //! (the outbox), and no write is acknowledged before it is durable.
 //!
-//! The store reports what happens through [`eddy_telemetry`] events. It knows no
-//! function, no event source mapping and no HTTP: the pipeline and the server use it.
+//! The store reports what happens through [`eddy_telemetry`] events. It keeps the
+//! configuration and code of API-created functions but runs no function, knows no
+//! event source mapping and no HTTP: the pipeline and the server use it.
 //! A new service gets its own module and handle, and its tables come with a new
 //! migration.
 
 pub mod blobs;
 pub mod db;
 pub mod error;
+pub mod event_source_mappings;
 pub mod ids;
+pub mod lambda;
+pub mod lambda_async;
+pub mod lambda_versions;
 pub mod reset;
 pub mod s3;
 mod schema;
@@ -120,6 +128,11 @@ impl Store {
         s3::Buckets::new(&self.shared)
     }
 
+    /// Bucket configurations: CORS, lifecycle, policy, encryption and the others.
+    pub fn bucket_configs(&self) -> s3::BucketConfigs<'_> {
+        s3::BucketConfigs::new(&self.shared)
+    }
+
     /// Bucket notification configurations.
     pub fn notifications(&self) -> s3::Notifications<'_> {
         s3::Notifications::new(&self.shared)
@@ -143,6 +156,31 @@ impl Store {
     /// SQS messages: send, receive, delete, visibility, and operators' views.
     pub fn messages(&self) -> sqs::Messages<'_> {
         sqs::Messages::new(&self.shared)
+    }
+
+    /// Lambda functions created through the API: configuration and deployment package.
+    pub fn functions(&self) -> lambda::Functions<'_> {
+        lambda::Functions::new(&self.shared)
+    }
+
+    /// Asynchronous invocations waiting to run or to be retried.
+    pub fn async_invocations(&self) -> lambda_async::AsyncInvocations<'_> {
+        lambda_async::AsyncInvocations::new(&self.shared)
+    }
+
+    /// Published versions of API-created functions.
+    pub fn function_versions(&self) -> lambda_versions::FunctionVersions<'_> {
+        lambda_versions::FunctionVersions::new(&self.shared)
+    }
+
+    /// Aliases of API-created functions.
+    pub fn function_aliases(&self) -> lambda_versions::Aliases<'_> {
+        lambda_versions::Aliases::new(&self.shared)
+    }
+
+    /// Lambda event source mappings created through the API.
+    pub fn event_source_mappings(&self) -> event_source_mappings::EventSourceMappings<'_> {
+        event_source_mappings::EventSourceMappings::new(&self.shared)
     }
 
     /// SQS message move tasks (dead-letter queue redrive).

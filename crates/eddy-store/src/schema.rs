@@ -25,11 +25,38 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order; the last one's version is the current schema version.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "buckets, objects, versions, uploads, queues, messages, move tasks, inline blobs",
-    apply: baseline,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "buckets, objects, versions, uploads, queues, messages, move tasks, inline blobs",
+        apply: baseline,
+    },
+    Migration {
+        version: 2,
+        description: "Lambda functions deployed through the API, with their code",
+        apply: lambda_functions,
+    },
+    Migration {
+        version: 3,
+        description: "Lambda event source mappings created through the API",
+        apply: lambda_event_source_mappings,
+    },
+    Migration {
+        version: 4,
+        description: "Lambda function versions and aliases",
+        apply: lambda_versions_and_aliases,
+    },
+    Migration {
+        version: 5,
+        description: "Lambda asynchronous invocations waiting to run or to be retried",
+        apply: lambda_async_invocations,
+    },
+    Migration {
+        version: 6,
+        description: "bucket configurations (CORS, lifecycle, policy, encryption, ...)",
+        apply: bucket_configs,
+    },
+];
 
 /// The schema version this eddy writes.
 pub(crate) fn current_version() -> u32 {
@@ -67,6 +94,71 @@ pub(crate) fn migrate(conn: &Connection) -> Result<u32, StoreError> {
         )?;
     }
     Ok(found)
+}
+
+/// Migration 2: functions created through the Lambda API. `config` is the function's
+/// configuration as JSON ([`crate::lambda::FunctionRecord`]); `code` is the deployment
+/// package (the zip) as uploaded.
+fn lambda_functions(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_functions (
+            name TEXT PRIMARY KEY,
+            config TEXT NOT NULL,
+            code BLOB NOT NULL
+        )",
+    )?;
+    Ok(())
+}
+
+/// Migration 3: event source mappings created through the Lambda API. `config` is the
+/// mapping as JSON ([`crate::event_source_mappings::MappingRecord`]).
+fn lambda_event_source_mappings(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_event_source_mappings (
+            uuid TEXT PRIMARY KEY,
+            config TEXT NOT NULL
+        )",
+    )?;
+    Ok(())
+}
+
+/// Migration 4: published function versions (each with its configuration and
+/// package) and aliases (`config` is [`crate::lambda_versions::AliasRecord`] as JSON).
+fn lambda_versions_and_aliases(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_function_versions (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            config TEXT NOT NULL,
+            code BLOB NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE IF NOT EXISTS lambda_aliases (
+            function TEXT NOT NULL,
+            name TEXT NOT NULL,
+            config TEXT NOT NULL,
+            PRIMARY KEY (function, name)
+        )",
+    )?;
+    Ok(())
+}
+
+/// Migration 5: asynchronous invocations (`Invoke` with `InvocationType: Event`),
+/// queued durably until they succeed or run out of retries.
+fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_async_invocations (
+            request_id TEXT PRIMARY KEY,
+            function TEXT NOT NULL,
+            version INTEGER,
+            payload BLOB NOT NULL,
+            attempts INTEGER NOT NULL,
+            due_ms INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS lambda_async_invocations_due
+            ON lambda_async_invocations (due_ms)",
+    )?;
+    Ok(())
 }
 
 /// Migration 1: the tables of the first releases, created when missing, and the
@@ -209,6 +301,22 @@ CREATE TABLE IF NOT EXISTS inline_blobs (
     data BLOB NOT NULL
 );
 ";
+
+/// Migration 6: the `bucket_configs` table (see `s3::bucket_configs`). A row per bucket,
+/// kind and id (`''` for kinds a bucket has one of); a NULL document records that a
+/// configuration with a default was deleted.
+fn bucket_configs(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE bucket_configs (
+            bucket TEXT NOT NULL REFERENCES buckets(name),
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL DEFAULT '',
+            document TEXT,
+            PRIMARY KEY (bucket, kind, id)
+        ) WITHOUT ROWID;",
+    )?;
+    Ok(())
+}
 
 /// Columns added after the first release, as (table, column, declaration). Each is
 /// added when missing, so opening an older data directory upgrades it in place.

@@ -111,6 +111,19 @@ FIFO_BATCH_VALIDATION = Cause(
                 "test_fifo_dedupe_error_no_message_dedupe_id_batch"),
 )
 
+FIFO_SCOPE_CHANGE = Cause(
+    key="fifo-scope-change",
+    title="Deduplication after DeduplicationScope changes to messageGroup",
+    verdict=GAP_FIFO,
+    evidence=(
+        f"{LS_SNAPSHOT} of test_fifo_change_to_high_throughput_after_creation: after "
+        "SetQueueAttributes turns a queue's DeduplicationScope from queue to messageGroup, "
+        "AWS still deduplicates across groups (the test's comment: 'behaviour does not seem "
+        "to change on AWS'); the target applies the new scope to later sends."
+    ),
+    tests=names("test_fifo_change_to_high_throughput_after_creation"),
+)
+
 FIFO_TYPE_ATTRIBUTES = Cause(
     key="fifo-type-attributes",
     title="FIFO-only attributes on standard queues, and FifoQueue on SetQueueAttributes",
@@ -133,6 +146,7 @@ CAUSES["localstack"] = [
     MESSAGE_ATTRIBUTE_PREFIX,
     CHANGE_VISIBILITY_OLD_HANDLE,
     FIFO_BATCH_VALIDATION,
+    FIFO_SCOPE_CHANGE,
     FIFO_TYPE_ATTRIBUTES,
     Cause(
         key="retention-localstack-branch",

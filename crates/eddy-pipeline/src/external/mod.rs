@@ -30,9 +30,19 @@ use tokio::task::JoinSet;
 
 use crate::function::{Function, InvokeError};
 use process::supervise;
-use slot::{HostShared, Outcome, Slot, lock};
+pub use runtime_api::parse_response;
+use slot::{HostShared, Slot, lock};
 
-pub use slot::{ExternalFunctionConfig, INIT_TIMEOUT};
+pub use slot::{ExternalFunctionConfig, Failure, INIT_TIMEOUT, Outcome};
+
+/// One invocation with any payload: its request id, what the process answered, and
+/// the output it printed meanwhile.
+#[derive(Debug)]
+pub struct Invocation {
+    pub request_id: String,
+    pub outcome: Outcome,
+    pub log: String,
+}
 
 /// A Lambda-style function run as local processes; see the module documentation.
 pub struct ExternalFunction {
@@ -72,6 +82,14 @@ impl ExternalFunction {
         }
     }
 
+    /// Waits until no invocation is running, then stops the processes: a replaced
+    /// revision finishes what it took (as on Lambda) before it goes.
+    pub async fn retire(&self) {
+        let all = self.pool.shared.config.max_processes.max(1);
+        let _drained = self.pool.permits.acquire_many(all).await;
+        self.stop().await;
+    }
+
     /// Stops every process of the function and waits for their supervisors.
     pub async fn stop(&self) {
         let _ = self.pool.shutdown.send(true);
@@ -100,10 +118,50 @@ impl Pool {
             pending: Mutex::new(HashMap::new()),
             current_request: Mutex::new(None),
             kill: Notify::new(),
+            log: Mutex::new(String::new()),
         });
         let supervised = slot.clone();
         lock(&self.supervisors).spawn(async move { supervise(supervised).await });
         slot
+    }
+}
+
+impl ExternalFunction {
+    /// Invokes the function with any payload (the Lambda API's Invoke), keeping what
+    /// the process printed meanwhile.
+    pub fn invoke_payload(&self, body: Bytes, timeout: Duration) -> BoxFuture<'static, Invocation> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let request_id = uuid::Uuid::new_v4().to_string();
+            // A slot is leased only with a permit, so the pool never exceeds the maximum.
+            let Ok(_permit) = pool.permits.clone().acquire_owned().await else {
+                return Invocation {
+                    request_id,
+                    outcome: Err(InvokeError::Function {
+                        error_type: "Runtime.Unavailable".into(),
+                        message: "the function is shutting down".into(),
+                    }
+                    .into()),
+                    log: String::new(),
+                };
+            };
+            let lease = Lease {
+                slot: pool.lease_slot(),
+                pool: pool.clone(),
+            };
+            let outcome = lease.slot.invoke(request_id.clone(), body, timeout).await;
+            // The process flushes its output before it answers; let the forwarder
+            // read what is already in the pipe.
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+            }
+            let log = lease.slot.take_log();
+            Invocation {
+                request_id,
+                outcome,
+                log,
+            }
+        })
     }
 }
 
@@ -112,29 +170,28 @@ impl Function for ExternalFunction {
         &self.pool.shared.config.name
     }
 
-    fn invoke(&self, event: SqsEvent, timeout: Duration) -> BoxFuture<'static, Outcome> {
-        let pool = self.pool.clone();
-        let body = serde_json::to_vec(&event).map(Bytes::from);
+    fn invoke(
+        &self,
+        event: SqsEvent,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>> {
+        let body = match serde_json::to_vec(&event) {
+            Ok(body) => Bytes::from(body),
+            Err(e) => {
+                let error = InvokeError::Function {
+                    error_type: "Runtime.SerializationError".into(),
+                    message: e.to_string(),
+                };
+                return Box::pin(async move { Err(error) });
+            }
+        };
+        let invocation = self.invoke_payload(body, timeout);
         Box::pin(async move {
-            let body = body.map_err(|e| InvokeError::Function {
-                error_type: "Runtime.SerializationError".into(),
-                message: e.to_string(),
-            })?;
-            // A slot is leased only with a permit, so the pool never exceeds the maximum.
-            let _permit =
-                pool.permits
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| InvokeError::Function {
-                        error_type: "Runtime.Unavailable".into(),
-                        message: "the function is shutting down".into(),
-                    })?;
-            let lease = Lease {
-                slot: pool.lease_slot(),
-                pool: pool.clone(),
-            };
-            lease.slot.invoke(body, timeout).await
+            let invocation = invocation.await;
+            invocation
+                .outcome
+                .map(|body| parse_response(&body))
+                .map_err(|failure| failure.error)
         })
     }
 }

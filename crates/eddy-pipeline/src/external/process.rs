@@ -164,6 +164,7 @@ async fn forward_output(
     let mut lines = BufReader::new(output).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let request_id = lock(&slot.current_request).clone().unwrap_or_default();
+        slot.capture(&line);
         tracing::info!(target: "eddy::function", function = %slot.host.config.name, %request_id, stream, "{line}");
     }
 }

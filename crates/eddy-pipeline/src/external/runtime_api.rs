@@ -1,6 +1,7 @@
 //! The Lambda Runtime API one process talks to, served on its own loopback port under
 //! `/2018-06-01`: `GET /runtime/invocation/next`, `POST /runtime/invocation/{id}/response`,
-//! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error`.
+//! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error` (which fails the
+//! invocation waiting for the process with the init error).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use super::slot::{Slot, lock};
+use super::slot::{Failure, Slot, lock};
 use crate::function::InvokeError;
 
 fn now_epoch_ms() -> u64 {
@@ -105,9 +106,12 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
                 );
             };
             let outcome = if is_error {
-                Err(function_error(&body, error_type_header))
+                Err(Failure {
+                    error: function_error(&body, error_type_header),
+                    document: Some(body),
+                })
             } else {
-                Ok(parse_response(&body))
+                Ok(body)
             };
             let _ = responder.send(outcome);
             accepted()
@@ -121,6 +125,15 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
                 .unwrap_or_default();
             let error = function_error(&body, None);
             tracing::warn!(function = %slot.host.config.name, process = %slot.tag(), %error, "function initialisation failed");
+            // The invocation waiting for this process fails with the init error, as
+            // Lambda answers it (`Runtime.ImportModuleError`, ...).
+            if let Some(queued) = lock(&slot.queued).take() {
+                let _ = queued.taken.send(());
+                let _ = queued.outcome.send(Err(Failure {
+                    error,
+                    document: Some(body),
+                }));
+            }
             accepted()
         }
         _ => error_response(StatusCode::NOT_FOUND, "NotFound", "unknown path"),
@@ -129,7 +142,7 @@ async fn route(slot: &Arc<Slot>, request: Request<Incoming>) -> Response<Full<By
 
 /// The response body as JSON; an empty body is `null`, text that is not JSON a string
 /// (which fails a batch that reports item failures, as on Lambda).
-fn parse_response(body: &[u8]) -> serde_json::Value {
+pub fn parse_response(body: &[u8]) -> serde_json::Value {
     if body.iter().all(u8::is_ascii_whitespace) {
         return serde_json::Value::Null;
     }

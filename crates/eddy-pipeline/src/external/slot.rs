@@ -40,8 +40,30 @@ pub struct ExternalFunctionConfig {
     pub max_processes: u32,
 }
 
-/// What one invocation resolves to.
-pub(crate) type Outcome = Result<serde_json::Value, InvokeError>;
+/// What one invocation resolves to: the response body the process posted, or why it
+/// failed.
+pub type Outcome = Result<Bytes, Failure>;
+
+/// A failed invocation: the error, and the error document the process posted (Lambda's
+/// `errorType`/`errorMessage`/`stackTrace` JSON) when it reported the error itself.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub error: InvokeError,
+    pub document: Option<Bytes>,
+}
+
+impl From<InvokeError> for Failure {
+    fn from(error: InvokeError) -> Self {
+        Self {
+            error,
+            document: None,
+        }
+    }
+}
+
+/// The most bytes of output kept for one invocation (Lambda's `LogType: Tail` returns
+/// the last 4 KB).
+const LOG_CAPTURE_BYTES: usize = 16 * 1024;
 
 /// An invocation waiting for a process to take it.
 pub(crate) struct Queued {
@@ -66,6 +88,8 @@ pub(crate) struct Slot {
     pub(crate) current_request: Mutex<Option<String>>,
     /// Asks the supervisor to kill the process (it then restarts it).
     pub(crate) kill: Notify,
+    /// The output the process printed during the current invocation (its tail).
+    pub(crate) log: Mutex<String>,
 }
 
 pub(crate) struct HostShared {
@@ -86,9 +110,33 @@ impl Slot {
         format!("{}#{}", self.host.config.name, self.number)
     }
 
+    /// Keeps a line the process printed for the current invocation's log.
+    pub(crate) fn capture(&self, line: &str) {
+        let mut log = lock(&self.log);
+        log.push_str(line);
+        log.push('\n');
+        if log.len() > LOG_CAPTURE_BYTES {
+            let mut cut = log.len() - LOG_CAPTURE_BYTES;
+            while !log.is_char_boundary(cut) {
+                cut += 1;
+            }
+            log.drain(..cut);
+        }
+    }
+
+    /// Takes the output captured since the last invocation began.
+    pub(crate) fn take_log(&self) -> String {
+        std::mem::take(&mut *lock(&self.log))
+    }
+
     /// Hands an event to this slot's process and waits for its answer.
-    pub(crate) async fn invoke(&self, body: Bytes, timeout: Duration) -> Outcome {
-        let request_id = uuid::Uuid::new_v4().to_string();
+    pub(crate) async fn invoke(
+        &self,
+        request_id: String,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Outcome {
+        lock(&self.log).clear();
         let (taken_tx, taken_rx) = oneshot::channel();
         let (outcome_tx, outcome_rx) = oneshot::channel();
         *lock(&self.queued) = Some(Queued {
@@ -109,19 +157,21 @@ impl Slot {
                 message: format!(
                     "the process did not ask for an event within {INIT_TIMEOUT:?} of being started"
                 ),
-            });
+            }
+            .into());
         }
         match tokio::time::timeout(timeout, outcome_rx).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(InvokeError::Function {
                 error_type: "Runtime.ExitError".into(),
                 message: "the process exited before answering".into(),
-            }),
+            }
+            .into()),
             Err(_) => {
                 lock(&self.pending).remove(&request_id);
                 tracing::warn!(function = %self.host.config.name, %request_id, ?timeout, "invocation timed out; restarting its process");
                 self.kill.notify_one();
-                Err(InvokeError::Timeout(timeout))
+                Err(InvokeError::Timeout(timeout).into())
             }
         }
     }
@@ -133,7 +183,8 @@ impl Slot {
             let _ = outcome.send(Err(InvokeError::Function {
                 error_type: "Runtime.ExitError".into(),
                 message: reason.to_owned(),
-            }));
+            }
+            .into()));
         }
         lock(&self.current_request).take();
     }

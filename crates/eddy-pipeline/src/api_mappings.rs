@@ -1,0 +1,173 @@
+//! Event source mappings created through the Lambda API, run as eddy's mappings are
+//! ([`crate::mapping`]): the same pollers, batching, filters and partial batch
+//! responses. Each invokes a function stored by the API through [`StoredFunction`],
+//! which reads the function's current revision at every batch, so an
+//! UpdateFunctionCode applies to the next batch.
+//!
+//! [`ApiMappings`] keeps one running mapping per enabled stored mapping: started at
+//! boot ([`ApiMappings::start_all`]), restarted with new settings on an update, stopped
+//! when disabled or deleted.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use eddy_events::lambda::SqsEvent;
+use eddy_store::Store;
+use eddy_store::event_source_mappings::MappingRecord;
+use futures::future::BoxFuture;
+use tokio::sync::Mutex;
+
+use crate::deployed::DeployedFunctions;
+use crate::event_filter::FilterPattern;
+use crate::external::parse_response;
+use crate::function::{Function, InvokeError};
+use crate::mapping::{self, MappingHandle, MappingSettings};
+
+/// A function stored by the Lambda API, invoked at its current revision.
+pub struct StoredFunction {
+    name: String,
+    store: Store,
+    deployed: Arc<DeployedFunctions>,
+}
+
+impl Function for StoredFunction {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn invoke(
+        &self,
+        event: SqsEvent,
+        _timeout: Duration,
+    ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>> {
+        let (name, store, deployed) =
+            (self.name.clone(), self.store.clone(), self.deployed.clone());
+        Box::pin(async move {
+            let failed = |error_type: &str, message: String| InvokeError::Function {
+                error_type: error_type.to_owned(),
+                message,
+            };
+            let payload = serde_json::to_vec(&event)
+                .map_err(|e| failed("Runtime.SerializationError", e.to_string()))?;
+            let record = store
+                .functions()
+                .get(&name)
+                .await
+                .map_err(|e| failed("ResourceNotFoundException", e.to_string()))?;
+            let invocation = deployed
+                .invoke_stored(&store, &record, None, Bytes::from(payload))
+                .await
+                .map_err(|e| failed("Runtime.InvalidEntrypoint", e.to_string()))?;
+            invocation
+                .outcome
+                .map(|body| parse_response(&body))
+                .map_err(|failure| failure.error)
+        })
+    }
+}
+
+/// The running mappings created through the API, by UUID.
+pub struct ApiMappings {
+    store: Store,
+    deployed: Arc<DeployedFunctions>,
+    running: Mutex<HashMap<String, MappingHandle>>,
+}
+
+/// The settings a stored mapping runs with, for a function of `function_timeout`.
+pub fn settings(record: &MappingRecord, function_timeout: Duration) -> MappingSettings {
+    MappingSettings {
+        queue_name: record.queue_name.clone(),
+        batch_size: record.batch_size,
+        maximum_batching_window: Duration::from_secs(u64::from(
+            record.maximum_batching_window_seconds,
+        )),
+        report_batch_item_failures: record
+            .function_response_types
+            .iter()
+            .any(|t| t == "ReportBatchItemFailures"),
+        function_timeout,
+        maximum_concurrency: record.maximum_concurrency.unwrap_or(1000),
+        // Checked when the mapping was created or updated.
+        filters: record
+            .filter_patterns
+            .iter()
+            .filter_map(|p| FilterPattern::parse(p).ok())
+            .collect(),
+    }
+}
+
+impl ApiMappings {
+    pub fn new(store: Store, deployed: Arc<DeployedFunctions>) -> Self {
+        Self {
+            store,
+            deployed,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts every enabled stored mapping whose queue and function still pass
+    /// Lambda's start-up checks (the others are logged and left stopped).
+    pub async fn start_all(&self) {
+        let records = match self.store.event_source_mappings().list().await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the event source mappings");
+                return;
+            }
+        };
+        for record in records.iter().filter(|r| r.enabled) {
+            self.apply(record).await;
+        }
+    }
+
+    /// Runs a stored mapping as it now is: stops the running one, and starts it again
+    /// when enabled.
+    pub async fn apply(&self, record: &MappingRecord) {
+        self.remove(&record.uuid).await;
+        if !record.enabled {
+            return;
+        }
+        let timeout = match self.store.functions().get(&record.function_name).await {
+            Ok(function) => Duration::from_secs(u64::from(function.timeout)),
+            Err(error) => {
+                tracing::warn!(uuid = %record.uuid, %error, "event source mapping not started");
+                return;
+            }
+        };
+        let settings = settings(record, timeout);
+        if let Err(error) = mapping::check(&self.store, &settings).await {
+            tracing::warn!(uuid = %record.uuid, %error, "event source mapping not started");
+            return;
+        }
+        let function = Arc::new(StoredFunction {
+            name: record.function_name.clone(),
+            store: self.store.clone(),
+            deployed: self.deployed.clone(),
+        });
+        tracing::info!(uuid = %record.uuid, queue = %record.queue_name, function = %record.function_name, batch_size = record.batch_size, "event source mapping enabled");
+        let handle = mapping::start(self.store.clone(), settings, function);
+        self.running
+            .lock()
+            .await
+            .insert(record.uuid.clone(), handle);
+    }
+
+    /// Stops a mapping (in-flight batches finish).
+    pub async fn remove(&self, uuid: &str) {
+        let handle = self.running.lock().await.remove(uuid);
+        if let Some(handle) = handle {
+            handle.stop().await;
+        }
+    }
+
+    /// Stops every mapping (eddy is shutting down).
+    pub async fn stop(&self) {
+        let handles: Vec<MappingHandle> =
+            self.running.lock().await.drain().map(|(_, h)| h).collect();
+        for handle in handles {
+            handle.stop().await;
+        }
+    }
+}

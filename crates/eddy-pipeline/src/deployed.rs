@@ -1,0 +1,422 @@
+//! Functions deployed through the Lambda API, run as local processes of a managed
+//! runtime ([`eddy_runtimes`]) behind the Runtime API host ([`crate::external`]).
+//!
+//! [`DeployedFunctions`] owns the unpacked code (`<data dir>/lambda/<function>/<code>`,
+//! one directory per deployment package, written once and renamed into place) and
+//! the warm processes of each function. A function's processes are reused while its
+//! revision stays the same; an update (new code or configuration) stops them, so the
+//! next invocation runs the new revision. The configuration itself lives in the store;
+//! the caller hands it over as a [`DeployedSpec`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use eddy_runtimes::{InterpreterOverrides, ManagedRuntimes, Runtime, RuntimeRejection};
+use eddy_store::Store;
+use eddy_store::lambda::{FunctionRecord, FunctionStoreError};
+
+use crate::external::{ExternalFunction, ExternalFunctionConfig, Failure, Outcome};
+use crate::function::InvokeError;
+
+/// How many invocations of one deployed function run at once (its processes).
+pub const MAX_PROCESSES_PER_FUNCTION: u32 = 10;
+
+/// Who the function processes act as, and where they reach eddy.
+#[derive(Debug, Clone)]
+pub struct HostIdentity {
+    pub region: String,
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// eddy's endpoint, given to the processes as `AWS_ENDPOINT_URL`.
+    pub endpoint_url: String,
+}
+
+/// What running one revision of a function takes.
+#[derive(Debug, Clone)]
+pub struct DeployedSpec {
+    pub name: String,
+    pub runtime: Runtime,
+    pub handler: String,
+    pub timeout: Duration,
+    pub memory_mb: u32,
+    pub environment: BTreeMap<String, String>,
+    /// Changes whenever the code or configuration does.
+    pub revision_id: String,
+    /// The base64 SHA-256 of the deployment package (names its directory).
+    pub code_sha256: String,
+    /// The published version this is, or `None` for `$LATEST`.
+    pub version: Option<u32>,
+    /// The most invocations at once: the reserved concurrency, else
+    /// [`MAX_PROCESSES_PER_FUNCTION`].
+    pub max_processes: u32,
+}
+
+impl DeployedSpec {
+    /// `$LATEST` or the version number, as `ExecutedVersion` reports it.
+    pub fn version_label(&self) -> String {
+        self.version
+            .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string())
+    }
+
+    /// Warm processes are kept per function and version.
+    fn warm_key(&self) -> String {
+        format!("{}:{}", self.name, self.version_label())
+    }
+}
+
+impl DeployedSpec {
+    /// What running a function stored by the Lambda API takes.
+    pub fn from_record(
+        record: &FunctionRecord,
+        version: Option<u32>,
+    ) -> Result<Self, RuntimeRejection> {
+        Ok(Self {
+            name: record.name.clone(),
+            runtime: record.runtime.parse()?,
+            handler: record.handler.clone(),
+            timeout: Duration::from_secs(u64::from(record.timeout)),
+            memory_mb: record.memory_size,
+            environment: record.environment.clone(),
+            revision_id: record.revision_id.clone(),
+            code_sha256: record.code_sha256.clone(),
+            version,
+            max_processes: record
+                .reserved_concurrency
+                .unwrap_or(MAX_PROCESSES_PER_FUNCTION),
+        })
+    }
+}
+
+/// Why a stored function could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredFunctionError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeRejection),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error("cannot read the function's code: {0}")]
+    Store(#[from] FunctionStoreError),
+    #[error("the unpacking task stopped")]
+    Stopped,
+}
+
+/// A deployment package that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("the deployment package is not a zip file: {0}")]
+    NotAZip(#[source] zip::result::ZipError),
+    #[error("cannot unpack the deployment package into {}", path.display())]
+    Unpack {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One invocation of a deployed function, as Lambda reports it.
+#[derive(Debug)]
+pub struct DeployedInvocation {
+    pub request_id: String,
+    pub outcome: Outcome,
+    /// Everything logged for the invocation: `START`, the function's output, `END`,
+    /// `REPORT`.
+    pub log: String,
+}
+
+/// The functions deployed through the API and their warm processes.
+pub struct DeployedFunctions {
+    runtimes: Arc<ManagedRuntimes>,
+    code_root: PathBuf,
+    identity: HostIdentity,
+    warm: Mutex<HashMap<String, Warm>>,
+}
+
+struct Warm {
+    revision_id: String,
+    max_processes: u32,
+    host: Arc<ExternalFunction>,
+}
+
+/// Checks that a deployment package is a zip eddy can unpack.
+pub fn check_package(zip: &[u8]) -> Result<(), PackageError> {
+    zip::ZipArchive::new(Cursor::new(zip))
+        .map(|_| ())
+        .map_err(PackageError::NotAZip)
+}
+
+impl DeployedFunctions {
+    /// Keeps code and runtime clients under `data_dir/lambda`.
+    pub fn new(
+        data_dir: &Path,
+        identity: HostIdentity,
+    ) -> Result<Self, eddy_runtimes::InstallError> {
+        let root = data_dir.join("lambda");
+        let runtimes =
+            ManagedRuntimes::new(&root.join("runtimes"), InterpreterOverrides::default())?;
+        Ok(Self {
+            runtimes: Arc::new(runtimes),
+            code_root: root.join("functions"),
+            identity,
+            warm: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The directory a revision's code runs in (`LAMBDA_TASK_ROOT`).
+    pub fn task_root(&self, spec: &DeployedSpec) -> PathBuf {
+        let key: String = spec
+            .code_sha256
+            .chars()
+            .filter_map(|c| match c {
+                '/' => Some('_'),
+                '+' => Some('-'),
+                '=' => None,
+                c => Some(c),
+            })
+            .collect();
+        self.code_root.join(&spec.name).join(key)
+    }
+
+    /// Whether the revision's code is unpacked already (after a restart it usually is).
+    pub fn is_unpacked(&self, spec: &DeployedSpec) -> bool {
+        self.task_root(spec).is_dir()
+    }
+
+    /// Unpacks the deployment package of `spec` (blocking: call off the async threads).
+    pub fn unpack(&self, spec: &DeployedSpec, zip: &[u8]) -> Result<(), PackageError> {
+        let target = self.task_root(spec);
+        if target.is_dir() {
+            return Ok(());
+        }
+        let parent = target.parent().unwrap_or(&self.code_root).to_owned();
+        let io = |source| PackageError::Unpack {
+            path: target.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&parent).map_err(io)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".unpacking-")
+            .tempdir_in(&parent)
+            .map_err(io)?;
+        let mut archive = zip::ZipArchive::new(Cursor::new(zip)).map_err(PackageError::NotAZip)?;
+        archive
+            .extract(staging.path())
+            .map_err(|error| match error {
+                zip::result::ZipError::Io(source) => io(source),
+                other => PackageError::NotAZip(other),
+            })?;
+        let staged = staging.keep();
+        if let Err(source) = std::fs::rename(&staged, &target) {
+            let _ = std::fs::remove_dir_all(&staged);
+            if !target.is_dir() {
+                return Err(io(source));
+            }
+        }
+        Ok(())
+    }
+
+    /// Unpacks a stored function's code from the store unless it is unpacked already
+    /// (the usual case: CreateFunction and UpdateFunctionCode unpack it).
+    pub async fn ensure_unpacked(
+        self: &Arc<Self>,
+        store: &Store,
+        spec: &DeployedSpec,
+    ) -> Result<(), StoredFunctionError> {
+        if self.is_unpacked(spec) {
+            return Ok(());
+        }
+        let zip = match spec.version {
+            None => store.functions().code(&spec.name).await?,
+            Some(version) => store.function_versions().code(&spec.name, version).await?,
+        };
+        let (host, spec) = (self.clone(), spec.clone());
+        tokio::task::spawn_blocking(move || host.unpack(&spec, &zip))
+            .await
+            .map_err(|_| StoredFunctionError::Stopped)??;
+        Ok(())
+    }
+
+    /// Invokes a function stored by the Lambda API (`$LATEST`, or the published
+    /// `version` whose configuration `record` is), unpacking its code first when needed.
+    pub async fn invoke_stored(
+        self: &Arc<Self>,
+        store: &Store,
+        record: &FunctionRecord,
+        version: Option<u32>,
+        payload: Bytes,
+    ) -> Result<DeployedInvocation, StoredFunctionError> {
+        let spec = DeployedSpec::from_record(record, version)?;
+        self.ensure_unpacked(store, &spec).await?;
+        Ok(self.invoke(&spec, payload).await)
+    }
+
+    /// Invokes a revision of a function with `payload`, starting its processes when
+    /// none of this revision is warm. The code must be unpacked.
+    pub async fn invoke(&self, spec: &DeployedSpec, payload: Bytes) -> DeployedInvocation {
+        let started = Instant::now();
+        if spec.max_processes == 0 {
+            return DeployedInvocation {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                outcome: Err(Failure {
+                    error: InvokeError::Function {
+                        error_type: "TooManyRequestsException".to_owned(),
+                        message: "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded: the function's reserved concurrency is 0)".to_owned(),
+                    },
+                    document: None,
+                }),
+                log: String::new(),
+            };
+        }
+        let host = match self.host(spec).await {
+            Ok(host) => host,
+            Err(error) => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let failure = Failure {
+                    error: InvokeError::Function {
+                        error_type: eddy_runtimes::LaunchError::ERROR_TYPE.to_owned(),
+                        message: error.to_string(),
+                    },
+                    document: None,
+                };
+                let log = lambda_log(spec, &request_id, &error.to_string(), started);
+                return DeployedInvocation {
+                    request_id,
+                    outcome: Err(failure),
+                    log,
+                };
+            }
+        };
+        let invocation = host.invoke_payload(payload, spec.timeout).await;
+        let mut output = invocation.log;
+        if let Err(Failure {
+            error: InvokeError::Timeout(timeout),
+            ..
+        }) = &invocation.outcome
+        {
+            output.push_str(&format!(
+                "{} {} Task timed out after {:.2} seconds\n",
+                eddy_store::time::iso8601_millis(eddy_store::time::now_ms()),
+                invocation.request_id,
+                timeout.as_secs_f64()
+            ));
+        }
+        DeployedInvocation {
+            log: lambda_log(spec, &invocation.request_id, &output, started),
+            request_id: invocation.request_id,
+            outcome: invocation.outcome,
+        }
+    }
+
+    /// Stops a function's processes and removes its unpacked code (DeleteFunction).
+    pub async fn forget(&self, name: &str) {
+        let prefix = format!("{name}:");
+        let gone: Vec<Warm> = {
+            let mut warm = lock(&self.warm);
+            let keys: Vec<String> = warm
+                .keys()
+                .filter(|k| k.starts_with(&prefix))
+                .cloned()
+                .collect();
+            keys.iter().filter_map(|k| warm.remove(k)).collect()
+        };
+        for warm in gone {
+            warm.host.stop().await;
+        }
+        let dir = self.code_root.join(name);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+    }
+
+    /// Stops every process (eddy is shutting down).
+    pub async fn stop(&self) {
+        let all: Vec<Warm> = lock(&self.warm).drain().map(|(_, warm)| warm).collect();
+        for warm in all {
+            warm.host.stop().await;
+        }
+    }
+
+    /// The warm host of this revision, or a new one (the previous revision's stops).
+    async fn host(
+        &self,
+        spec: &DeployedSpec,
+    ) -> Result<Arc<ExternalFunction>, eddy_runtimes::LaunchError> {
+        if let Some(warm) = lock(&self.warm).get(&spec.warm_key())
+            && warm.revision_id == spec.revision_id
+            && warm.max_processes == spec.max_processes
+        {
+            return Ok(warm.host.clone());
+        }
+        let runtimes = self.runtimes.clone();
+        let runtime = spec.runtime;
+        let task_root = self.task_root(spec);
+        let launch = tokio::task::spawn_blocking(move || runtimes.launch(runtime, &task_root))
+            .await
+            .map_err(|_| eddy_runtimes::LaunchError::MissingBootstrap {
+                path: self.task_root(spec),
+            })??;
+        if let Some(notice) = &launch.notice {
+            tracing::info!(function = %spec.name, "{notice}");
+        }
+        let mut environment = spec.environment.clone();
+        environment.extend(launch.environment);
+        environment.insert(
+            "AWS_LAMBDA_FUNCTION_VERSION".to_owned(),
+            spec.version_label(),
+        );
+        let host = Arc::new(ExternalFunction::new(ExternalFunctionConfig {
+            name: spec.name.clone(),
+            command: launch.command,
+            handler: spec.handler.clone(),
+            working_dir: Some(self.task_root(spec)),
+            memory_mb: u64::from(spec.memory_mb),
+            environment,
+            region: self.identity.region.clone(),
+            account_id: self.identity.account_id.clone(),
+            access_key_id: self.identity.access_key_id.clone(),
+            secret_access_key: self.identity.secret_access_key.clone(),
+            endpoint_url: self.identity.endpoint_url.clone(),
+            max_processes: spec.max_processes,
+        }));
+        let replaced = lock(&self.warm).insert(
+            spec.warm_key(),
+            Warm {
+                revision_id: spec.revision_id.clone(),
+                max_processes: spec.max_processes,
+                host: host.clone(),
+            },
+        );
+        if let Some(old) = replaced {
+            tokio::spawn(async move { old.host.retire().await });
+        }
+        Ok(host)
+    }
+}
+
+/// The log of one invocation the way Lambda writes it.
+fn lambda_log(spec: &DeployedSpec, request_id: &str, output: &str, started: Instant) -> String {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut log = format!(
+        "START RequestId: {request_id} Version: {}\n",
+        spec.version_label()
+    );
+    log.push_str(output);
+    if !output.is_empty() && !output.ends_with('\n') {
+        log.push('\n');
+    }
+    log.push_str(&format!("END RequestId: {request_id}\n"));
+    log.push_str(&format!(
+        "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t\n",
+        duration_ms.ceil() as u64,
+        spec.memory_mb
+    ));
+    log
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
