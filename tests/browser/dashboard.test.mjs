@@ -73,6 +73,10 @@ test(
       await row.locator(".step.copied").waitFor({ timeout: 20_000 });
       const steps = await row.locator(".step").allTextContents();
       assert.ok(steps[0].startsWith("uploaded"), `first step of ${key}: ${steps}`);
+      // The file links to its trace, which says where it went.
+      const href = await row.locator("a.trace").getAttribute("href");
+      const traced = await (await fetch(new URL(href, eddy.endpoint))).json();
+      assert.ok(traced.summary.startsWith("copied"), `trace of ${key}: ${traced.summary}`);
     }
     await page.locator("#copied", { hasText: String(files.length) }).waitFor({ timeout: 10_000 });
     // The copies are in the destination bucket, and the bucket browser lists them.

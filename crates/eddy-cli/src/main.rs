@@ -4,6 +4,8 @@
 mod backfill;
 mod clients;
 mod config;
+mod harness;
+mod ready;
 mod redrive;
 mod status;
 mod up;
@@ -46,7 +48,25 @@ enum Command {
         /// Configuration file (defaults to ./eddy.toml when it exists).
         #[arg(long, env = "EDDY_CONFIG")]
         config: Option<PathBuf>,
+        /// Keep everything in a fresh temporary directory removed at exit, and skip
+        /// fsync (for test suites).
+        #[arg(long, conflicts_with = "data_dir")]
+        ephemeral: bool,
+        /// Once ready, write a JSON file with the endpoint, region, account and
+        /// credentials here (removed at exit).
+        #[arg(long, env = "EDDY_READY_FILE")]
+        ready_file: Option<PathBuf>,
     },
+    /// Return a running eddy to its configured pipeline: buckets and queues created
+    /// since it started are gone, the configured ones are empty (for test suites).
+    Reset(harness::ResetArgs),
+    /// Wait until a running eddy's pipeline is idle: no message in a mapped queue, no
+    /// invocation running (for test suites).
+    Wait(harness::WaitArgs),
+    /// Show what became of one file in a running eddy: its upload, each notification
+    /// configuration and why it matched or not, receives, invocations, the copy or the
+    /// dead-letter queue.
+    Trace(harness::TraceArgs),
     /// Show queues, dead-letter queues, mappings and functions.
     Status(status::StatusArgs),
     /// Move the messages of a dead-letter queue back to where they came from.
@@ -79,8 +99,10 @@ fn init_logging(format: LogFormat) {
     // the S3 front logs the answers that are eddy's fault (5xx) instead.
     let filter = tracing_subscriber::EnvFilter::try_from_env("EDDY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn,s3s::ops=off"));
+    // Colour only on a terminal: a log written to a file or a pipe stays plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -107,14 +129,21 @@ fn main() -> std::process::ExitCode {
                 listen,
                 data_dir,
                 config,
+                ephemeral,
+                ready_file,
             } => {
                 up::run(up::UpOptions {
                     listen,
                     data_dir,
                     config,
+                    ephemeral,
+                    ready_file,
                 })
                 .await
             }
+            Command::Reset(args) => harness::reset(args).await,
+            Command::Wait(args) => harness::wait(args).await,
+            Command::Trace(args) => harness::trace(args).await,
             Command::Status(args) => status::run(args).await,
             Command::Redrive(args) => redrive::run(args).await,
             Command::Backfill(args) => backfill::run(args).await,

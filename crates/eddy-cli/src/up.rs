@@ -21,20 +21,26 @@ use eddy_pipeline::event_filter::FilterPattern;
 use eddy_pipeline::external::{ExternalFunction, ExternalFunctionConfig};
 use eddy_pipeline::function::Function;
 use eddy_pipeline::mapping::{self, MappingHandle, MappingSettings};
+use eddy_server::harness::{Harness, MappingProbe};
 use eddy_server::{AppState, Credential, Server};
 use eddy_store::s3::S3Error;
 use eddy_store::s3::{ChangeContext, QueueNotification};
-use eddy_store::{Store, StoreSettings};
-use eddy_telemetry::Telemetry;
+use eddy_store::{Durability, Store, StoreSettings};
+use eddy_telemetry::{FunctionKnown, MappingKnown, Telemetry};
 
 use crate::config::{
     BUILTIN_COPY, EddyConfig, FunctionConfig, MappingConfig, UNSET_MAXIMUM_CONCURRENCY,
 };
+use crate::ready::{self, DataDir, ReadyInfo};
 
 pub struct UpOptions {
     pub listen: String,
     pub data_dir: PathBuf,
     pub config: Option<PathBuf>,
+    /// Keep everything in a fresh temporary directory removed at exit; skip fsync.
+    pub ephemeral: bool,
+    /// Where to write the ready file (endpoint, region, account, credentials).
+    pub ready_file: Option<PathBuf>,
 }
 
 fn load_config(path: Option<PathBuf>) -> anyhow::Result<EddyConfig> {
@@ -181,6 +187,8 @@ pub(crate) async fn wait_for_signal() -> &'static str {
 struct Pipeline {
     mappings: Vec<MappingHandle>,
     external: Vec<Arc<ExternalFunction>>,
+    /// What the idle check reads of each mapping.
+    probes: Vec<MappingProbe>,
 }
 
 impl Pipeline {
@@ -306,23 +314,33 @@ async fn start_pipeline(
             external.push(host.clone());
             host
         };
+        store.telemetry().emit(FunctionKnown {
+            function: &function.name,
+        });
         instances.insert(function.name.clone(), instance);
     }
     let mut handles = Vec::new();
+    let mut probes = Vec::new();
     for (mapping_settings, function_name) in settings {
         let Some(function) = instances.get(&function_name) else {
             continue;
         };
         tracing::info!(queue = %mapping_settings.queue_name, function = %function_name, batch_size = mapping_settings.batch_size, maximum_concurrency = mapping_settings.maximum_concurrency, filters = mapping_settings.filters.len(), "event source mapping enabled");
-        handles.push(mapping::start(
-            store.clone(),
-            mapping_settings,
-            function.clone(),
-        ));
+        let queue = mapping_settings.queue_name.clone();
+        store.telemetry().emit(MappingKnown { mapping: &queue });
+        let handle = mapping::start(store.clone(), mapping_settings, function.clone());
+        let gauge = handle.batches_in_hand();
+        probes.push(MappingProbe {
+            queue,
+            function: function_name,
+            batches_in_hand: Arc::new(move || gauge.in_hand()),
+        });
+        handles.push(handle);
     }
     Ok(Pipeline {
         mappings: handles,
         external,
+        probes,
     })
 }
 
@@ -346,19 +364,28 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     if !address.ip().is_loopback() {
         tracing::warn!(%address, "listening beyond this machine: anyone who can reach it and knows the credentials can use eddy");
     }
-    let store = Store::open(
-        &options.data_dir,
+    if let Some(path) = &options.ready_file {
+        ready::remove_ready_file(path);
+    }
+    let (data_dir, durability) = if options.ephemeral {
+        (DataDir::ephemeral()?, Durability::SkipFsync)
+    } else {
+        (DataDir::Kept(options.data_dir.clone()), Durability::Full)
+    };
+    let store = Store::open_with(
+        data_dir.path(),
         StoreSettings {
             region: config.region.clone(),
             account_id: config.account_id.clone(),
             access_key_id: config.access_key_id.clone(),
         },
         Telemetry::default(),
+        durability,
     )
     .with_context(|| {
         format!(
             "cannot open the data directory {}",
-            options.data_dir.display()
+            data_dir.path().display()
         )
     })?;
     provision(&store, &config).await?;
@@ -370,7 +397,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let endpoint_url = format!("http://{}", loopback(bound));
     let deployed = Arc::new(
         DeployedFunctions::new(
-            &options.data_dir,
+            data_dir.path(),
             HostIdentity {
                 region: config.region.clone(),
                 account_id: config.account_id.clone(),
@@ -408,11 +435,16 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     .with_functions(deployed.clone())
     .with_mappings(api_mappings.clone())
     .with_async_invoker(async_invoker.clone());
+    let baseline = store
+        .capture_baseline()
+        .await
+        .context("cannot capture the start-up configuration")?;
     let server = Server::new(state);
+    let app_state = server.state().clone();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));
 
-    let pipeline = match start_pipeline(&store, &config, &endpoint_url).await {
+    let mut pipeline = match start_pipeline(&store, &config, &endpoint_url).await {
         Ok(pipeline) => pipeline,
         Err(error) => {
             let _ = shutdown_tx.send(true);
@@ -423,6 +455,10 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             return Err(error);
         }
     };
+    app_state.set_harness(Harness {
+        baseline,
+        mappings: std::mem::take(&mut pipeline.probes),
+    });
     api_mappings.start_all().await;
     let async_invocations = async_invoker.start(shutdown_rx.clone());
     let maintenance = {
@@ -465,19 +501,20 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         })
     };
 
-    println!(
-        "eddy ready on http://{bound} (data in {}; source bucket {}, destination bucket {}, queue {})",
-        options.data_dir.display(),
-        config.source_bucket_name,
-        config.destination_bucket_name,
-        config.queue_name
+    let announced = announce(
+        &endpoint_url,
+        &data_dir,
+        &config,
+        options.ready_file.as_deref(),
     );
 
-    let signal = wait_for_signal().await;
-    tracing::info!(
-        signal,
-        "shutting down: finishing in-flight batches and requests"
-    );
+    if announced.is_ok() {
+        let signal = wait_for_signal().await;
+        tracing::info!(
+            signal,
+            "shutting down: finishing in-flight batches and requests"
+        );
+    }
     let _ = shutdown_tx.send(true);
     pipeline.stop().await;
     api_mappings.stop().await;
@@ -487,6 +524,45 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let _ = maintenance.await;
     let _ = lifecycle.await;
     store.close();
+    if let Some(path) = &options.ready_file {
+        ready::remove_ready_file(path);
+    }
+    drop(data_dir);
     tracing::info!("stopped");
+    announced
+}
+
+/// Prints the ready line and writes the ready file.
+fn announce(
+    endpoint_url: &str,
+    data_dir: &DataDir,
+    config: &EddyConfig,
+    ready_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    if let Some(path) = ready_file {
+        ready::write_ready_file(
+            path,
+            &ReadyInfo {
+                endpoint: endpoint_url,
+                region: &config.region,
+                account_id: &config.account_id,
+                access_key_id: &config.access_key_id,
+                secret_access_key: &config.secret_access_key,
+                data_dir: data_dir.path(),
+                ephemeral: data_dir.is_ephemeral(),
+                fsync: !data_dir.is_ephemeral(),
+                pid: std::process::id(),
+            },
+        )?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    // A caller that closed stdout still finds eddy through the ready file.
+    let _ = writeln!(
+        stdout,
+        "{}",
+        ready::ready_line(endpoint_url, data_dir, config)
+    );
+    let _ = stdout.flush();
     Ok(())
 }

@@ -17,7 +17,7 @@ use eddy_store::Store;
 use crate::event_filter::FilterPattern;
 use crate::function::Function;
 use crate::invoker::Invoker;
-use crate::poller::{self, PollerSettings, Pollers};
+use crate::poller::{self, BatchGauge, PollerSettings, Pollers};
 use crate::store_queue::StoreQueue;
 
 /// How many concurrent batches a mapping starts with (Lambda starts with 5).
@@ -86,6 +86,11 @@ pub struct MappingHandle {
 }
 
 impl MappingHandle {
+    /// Reads how many batches the mapping is handling now (wait-until-idle).
+    pub fn batches_in_hand(&self) -> BatchGauge {
+        self.pollers.gauge()
+    }
+
     /// Stops polling, lets in-flight batches finish, and waits for the pollers.
     pub async fn stop(self) {
         let peak = self.pollers.stop().await;

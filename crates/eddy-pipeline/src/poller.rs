@@ -130,7 +130,28 @@ pub fn start(
     Pollers { shutdown, pool }
 }
 
+/// How many batches a pool of pollers is handling now; cheap to clone, usable after the
+/// pool stopped (it then reads 0).
+#[derive(Clone)]
+pub struct BatchGauge {
+    pool: Arc<Pool>,
+}
+
+impl BatchGauge {
+    /// Batches received and not yet finished (handled and deleted or released).
+    pub fn in_hand(&self) -> u32 {
+        self.pool.handling.load(Ordering::SeqCst)
+    }
+}
+
 impl Pollers {
+    /// Reads how many batches this pool is handling.
+    pub fn gauge(&self) -> BatchGauge {
+        BatchGauge {
+            pool: self.pool.clone(),
+        }
+    }
+
     /// Stops receiving, lets the batches in hand finish, and waits for the pollers.
     /// Returns the most batches that were ever handled at once.
     pub async fn stop(self) -> u32 {

@@ -11,12 +11,15 @@
 //! to the pipeline's host (`eddy_pipeline::deployed`). It must not know SQL, object
 //! files, processes or mappings.
 
+pub mod faults;
+pub mod harness;
 pub mod lambda;
 pub mod pages;
 pub mod s3;
 pub mod sigv4;
 pub mod sqs;
 mod state;
+pub mod trace;
 
 pub use state::{AppState, Credential, QueueUrlHost, RequestIds};
 
@@ -155,7 +158,13 @@ impl Server {
             });
             response
         } else {
-            s3::front::handle(&self.s3, request, &ids, &self.state.store).await
+            let store = &self.state.store;
+            let fault = self.state.faults.s3_request(
+                request.method(),
+                &faults::request_bucket(&request),
+                store.telemetry(),
+            );
+            s3::front::handle(&self.s3, request, &ids, store, fault).await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {

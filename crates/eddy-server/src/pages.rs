@@ -1,8 +1,8 @@
 //! eddy's own pages under `/_eddy/`: health, Prometheus metrics, the live dashboard
 //! (every asset embedded in the binary) and the small JSON API the dashboard reads.
 //!
-//! These pages are not SigV4-signed: eddy listens on loopback by default. The two
-//! actions that change state (redrive, purge) require the `x-eddy-dashboard` header,
+//! These pages are not SigV4-signed: eddy listens on loopback by default. The actions
+//! that change state (redrive, purge, reset) require the `x-eddy-dashboard` header,
 //! which a page from another origin cannot send without a CORS preflight eddy never
 //! grants.
 
@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use eddy_store::s3::ListQuery;
-use eddy_telemetry::QueueDepthObserved;
+use eddy_telemetry::{QueueDepthObserved, QueueKnown};
 
 use crate::state::AppState;
 
@@ -53,6 +53,9 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
     let param = |name: &str| query.get(name).cloned().unwrap_or_default();
     let is_post = request.method() == Method::POST;
     let from_dashboard = request.headers().contains_key("x-eddy-dashboard");
+    if from_dashboard && is_post && request.uri().path() == "/_eddy/api/faults" {
+        return set_faults(state, request).await;
+    }
     match (request.method().clone(), request.uri().path()) {
         (Method::GET, "/_eddy" | "/_eddy/") => {
             text(StatusCode::OK, "text/html; charset=utf-8", INDEX_HTML)
@@ -113,12 +116,28 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
         (Method::GET, "/_eddy/api/download") => {
             download(state, &param("bucket"), &param("key")).await
         }
-        (Method::POST, "/_eddy/api/redrive" | "/_eddy/api/purge") if !from_dashboard => {
-            json_response(
-                StatusCode::FORBIDDEN,
-                json!({"error": "dashboard actions need the x-eddy-dashboard header"}),
-            )
+        (Method::GET, "/_eddy/api/trace") => {
+            let (bucket, key) = (param("bucket"), param("key"));
+            if bucket.is_empty() || key.is_empty() {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": "trace needs the bucket and key parameters"}),
+                );
+            }
+            match crate::trace::trace(state, &bucket, &key).await {
+                Ok(trace) => json_response(StatusCode::OK, json!(trace)),
+                Err(error) => server_error(error),
+            }
         }
+        (Method::GET, "/_eddy/api/idle") => idle(state, query.get("timeout")).await,
+        (Method::GET, "/_eddy/api/faults") => faults_answer(state),
+        (
+            Method::POST,
+            "/_eddy/api/redrive" | "/_eddy/api/purge" | "/_eddy/api/reset" | "/_eddy/api/faults",
+        ) if !from_dashboard => json_response(
+            StatusCode::FORBIDDEN,
+            json!({"error": "dashboard actions need the x-eddy-dashboard header"}),
+        ),
         (Method::POST, "/_eddy/api/redrive") => {
             match state
                 .store
@@ -139,6 +158,7 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
                 ),
             }
         }
+        (Method::POST, "/_eddy/api/reset") => reset(state).await,
         _ if is_post => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"error": "no such action"}),
@@ -213,6 +233,84 @@ async fn overview(state: &AppState, host: &str) -> Result<serde_json::Value, Str
     }))
 }
 
+async fn idle(state: &AppState, timeout: Option<&String>) -> Response<s3s::Body> {
+    let Some(harness) = state.harness() else {
+        return no_harness();
+    };
+    let timeout = match crate::harness::parse_timeout(timeout.map(String::as_str)) {
+        Ok(timeout) => timeout,
+        Err(error) => return json_response(StatusCode::BAD_REQUEST, json!({ "error": error })),
+    };
+    match crate::harness::wait_idle(state, harness, timeout).await {
+        Ok(answer) => {
+            let status = if answer.idle {
+                StatusCode::OK
+            } else {
+                StatusCode::REQUEST_TIMEOUT
+            };
+            json_response(status, json!(answer))
+        }
+        Err(error) => server_error(error),
+    }
+}
+
+async fn reset(state: &AppState) -> Response<s3s::Body> {
+    let Some(harness) = state.harness() else {
+        return no_harness();
+    };
+    let started = std::time::Instant::now();
+    match crate::harness::reset(state, harness).await {
+        Ok(report) => json_response(
+            StatusCode::OK,
+            json!({ "reset": report, "took_ms": started.elapsed().as_secs_f64() * 1000.0 }),
+        ),
+        Err(error) => server_error(error),
+    }
+}
+
+fn faults_answer(state: &AppState) -> Response<s3s::Body> {
+    json_response(StatusCode::OK, json!({ "faults": state.faults.list() }))
+}
+
+/// The largest body `POST /_eddy/api/faults` reads.
+const MAX_FAULTS_BODY: usize = 64 * 1024;
+
+async fn set_faults(state: &AppState, request: Request<Incoming>) -> Response<s3s::Body> {
+    use http_body_util::BodyExt;
+    let body = match http_body_util::Limited::new(request.into_body(), MAX_FAULTS_BODY)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "the body is too large or broke off"}),
+            );
+        }
+    };
+    let parsed: crate::faults::FaultRequest = match serde_json::from_slice(&body) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("expected {{\"faults\": [...]}}: {error}")}),
+            );
+        }
+    };
+    match state.faults.set(parsed.faults) {
+        Ok(()) => faults_answer(state),
+        Err(error) => json_response(StatusCode::BAD_REQUEST, json!({"error": error.to_string()})),
+    }
+}
+
+fn no_harness() -> Response<s3s::Body> {
+    json_response(
+        StatusCode::NOT_FOUND,
+        json!({"error": "this eddy runs no pipeline: reset and idle need `eddy up`"}),
+    )
+}
+
 async fn metrics(state: &AppState) -> Response<s3s::Body> {
     let Some(handle) = state.metrics.as_ref() else {
         return text(
@@ -224,6 +322,10 @@ async fn metrics(state: &AppState) -> Response<s3s::Body> {
     // Depths and ages are read from the store at scrape time.
     if let Ok(views) = queue_views(state, "127.0.0.1").await {
         for view in views {
+            state
+                .store
+                .telemetry()
+                .emit(QueueKnown { queue: &view.name });
             state.store.telemetry().emit(QueueDepthObserved {
                 queue: &view.name,
                 visible: view.visible,

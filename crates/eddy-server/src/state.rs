@@ -69,6 +69,12 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// A description of the configured mappings and functions, for operators.
     pub pipeline: serde_json::Value,
+    /// Reset and wait-until-idle, when a pipeline runs behind this front.
+    /// Set once the pipeline runs (it starts after the server, which its external
+    /// functions call).
+    harness: std::sync::OnceLock<crate::harness::Harness>,
+    /// Faults injected on demand.
+    pub faults: crate::faults::Faults,
     /// Runs the functions created through the Lambda API (Invoke needs it).
     pub functions: Option<Arc<DeployedFunctions>>,
     /// Runs the event source mappings of the Lambda API.
@@ -87,6 +93,8 @@ impl AppState {
             started: Instant::now(),
             metrics: None,
             pipeline: serde_json::Value::Null,
+            harness: std::sync::OnceLock::new(),
+            faults: crate::faults::Faults::default(),
             functions: None,
             mappings: None,
             async_invoker: None,
@@ -105,6 +113,17 @@ impl AppState {
     pub fn with_pipeline(mut self, pipeline: serde_json::Value) -> Self {
         self.pipeline = pipeline;
         self
+    }
+
+    /// Serves `/_eddy/api/reset` and `/_eddy/api/idle` with this harness from now on
+    /// (the first one set stays).
+    pub fn set_harness(&self, harness: crate::harness::Harness) {
+        let _ = self.harness.set(harness);
+    }
+
+    /// The harness, once the pipeline runs.
+    pub fn harness(&self) -> Option<&crate::harness::Harness> {
+        self.harness.get()
     }
 
     /// Runs the functions of the Lambda API on `functions`.
@@ -137,6 +156,13 @@ impl AppState {
             .iter()
             .find(|c| c.access_key_id == access_key_id)
             .map(|c| c.secret_access_key.clone())
+    }
+
+    /// Forgets the PurgeQueue rate limit (a reset of the store).
+    pub fn forget_purges(&self) {
+        if let Ok(mut purges) = self.purges.lock() {
+            purges.clear();
+        }
     }
 
     /// SQS allows one PurgeQueue per queue every 60 seconds.

@@ -27,6 +27,7 @@ use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
 
 use crate::error::StoreError;
+use crate::shared::Durability;
 
 /// The directory that holds object files, and its staging area.
 #[derive(Debug, Clone)]
@@ -34,6 +35,7 @@ pub struct Blobs {
     blobs_dir: PathBuf,
     tmp_dir: PathBuf,
     placer: Arc<DirPlacer>,
+    durability: Durability,
 }
 
 /// Bodies up to this size are gathered in memory and written, fsynced and closed in one
@@ -177,6 +179,7 @@ type ChangeReply = tokio::sync::oneshot::Sender<Result<bool, StoreError>>;
 struct DirPlacer {
     dir: PathBuf,
     queue: Mutex<PlacerQueue>,
+    durability: Durability,
 }
 
 #[derive(Debug, Default)]
@@ -223,9 +226,10 @@ impl DirPlacer {
                 .into_iter()
                 .map(|(change, reply)| (apply_change(change), reply))
                 .collect();
-            let sync = if outcomes
-                .iter()
-                .any(|(outcome, _)| matches!(outcome, Ok(true)))
+            let sync = if self.durability.syncs()
+                && outcomes
+                    .iter()
+                    .any(|(outcome, _)| matches!(outcome, Ok(true)))
             {
                 fsync_dir(&self.dir).map_err(Arc::new)
             } else {
@@ -257,14 +261,21 @@ fn apply_change(change: DirChange) -> Result<bool, StoreError> {
     }
 }
 
-/// Creates `path`, writes `chunks` and fsyncs it, all in the calling (blocking) thread.
-fn write_small_file(path: &Path, chunks: &[Bytes]) -> Result<(), StoreError> {
+/// Creates `path`, writes `chunks` and fsyncs it (unless `durability` skips fsync), all
+/// in the calling (blocking) thread.
+fn write_small_file(
+    path: &Path,
+    chunks: &[Bytes],
+    durability: Durability,
+) -> Result<(), StoreError> {
     use std::io::Write;
     let mut file = std::fs::File::create(path)?;
     for chunk in chunks {
         file.write_all(chunk)?;
     }
-    file.sync_all()?;
+    if durability.syncs() {
+        file.sync_all()?;
+    }
     Ok(())
 }
 
@@ -276,6 +287,7 @@ fn write_synced_file(
     path: &Path,
     mut input: tokio::sync::mpsc::Receiver<Bytes>,
     complete: &AtomicBool,
+    durability: Durability,
 ) -> Result<(), StoreError> {
     use std::io::Write;
     let mut writer = std::io::BufWriter::with_capacity(SMALL_BODY, std::fs::File::create(path)?);
@@ -283,7 +295,7 @@ fn write_synced_file(
     while let Some(chunk) = input.blocking_recv() {
         writer.write_all(&chunk)?;
         unsynced += chunk.len() as u64;
-        if unsynced >= SYNC_EVERY {
+        if unsynced >= SYNC_EVERY && durability.syncs() {
             writer.flush()?;
             writer.get_ref().sync_data()?;
             unsynced = 0;
@@ -293,7 +305,9 @@ fn write_synced_file(
         return Err(StoreError::BodyBrokeOff);
     }
     writer.flush()?;
-    writer.get_ref().sync_all()?;
+    if durability.syncs() {
+        writer.get_ref().sync_all()?;
+    }
     Ok(())
 }
 
@@ -368,8 +382,9 @@ fn fsync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl Blobs {
-    /// Opens the blob directories under `data_dir`, creating them if needed.
-    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+    /// Opens the blob directories under `data_dir`, creating them if needed; with
+    /// [`Durability::SkipFsync`] no file or directory is ever fsynced.
+    pub fn open(data_dir: &Path, durability: Durability) -> Result<Self, StoreError> {
         let blobs_dir = data_dir.join("blobs");
         let tmp_dir = data_dir.join("tmp");
         std::fs::create_dir_all(&blobs_dir)?;
@@ -377,11 +392,13 @@ impl Blobs {
         let placer = Arc::new(DirPlacer {
             dir: blobs_dir.clone(),
             queue: Mutex::new(PlacerQueue::default()),
+            durability,
         });
         Ok(Self {
             blobs_dir,
             tmp_dir,
             placer,
+            durability,
         })
     }
 
@@ -441,8 +458,9 @@ impl Blobs {
         }
         if ended {
             let path = tmp_path.clone();
+            let durability = self.durability;
             let written = tokio::task::spawn_blocking(move || {
-                let written = write_small_file(&path, &gathered);
+                let written = write_small_file(&path, &gathered, durability);
                 if written.is_err() {
                     let _ = std::fs::remove_file(&path);
                 }
@@ -485,8 +503,9 @@ impl Blobs {
         let complete = Arc::new(AtomicBool::new(false));
         let path = tmp_path.to_owned();
         let body_complete = complete.clone();
+        let durability = self.durability;
         let writer = spawn_thread("eddy-blob-writer", move || {
-            write_synced_file(&path, writer_input, &body_complete)
+            write_synced_file(&path, writer_input, &body_complete, durability)
         })?;
         let (to_hasher, mut hasher_input) = tokio::sync::mpsc::channel::<Bytes>(CHUNK_QUEUE);
         let mut hashing = std::mem::replace(md5, Md5::new());
@@ -562,6 +581,7 @@ impl Blobs {
         let tmp_path = self.tmp_dir.join(&id);
         let sources: Vec<PathBuf> = parts.iter().map(|p| self.path(p)).collect();
         let target = tmp_path.clone();
+        let durability = self.durability;
         let size = tokio::task::spawn_blocking(move || -> Result<u64, StoreError> {
             let mut out = std::fs::File::create(&target)?;
             let mut size = 0;
@@ -569,7 +589,9 @@ impl Blobs {
                 let mut input = std::fs::File::open(&source)?;
                 size += std::io::copy(&mut input, &mut out)?;
             }
-            out.sync_all()?;
+            if durability.syncs() {
+                out.sync_all()?;
+            }
             Ok(size)
         })
         .await
@@ -667,7 +689,7 @@ impl Blobs {
                 removed += 1;
             }
         }
-        if removed > 0 {
+        if removed > 0 && self.durability.syncs() {
             fsync_dir(&self.blobs_dir)?;
         }
         Ok(removed)

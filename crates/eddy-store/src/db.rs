@@ -15,6 +15,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::StoreError;
+use crate::shared::Durability;
 use crate::tx::{TxError, TxResult};
 
 /// The most writes committed in one transaction.
@@ -38,19 +39,21 @@ pub struct Db {
 
 struct DbInner {
     path: PathBuf,
+    durability: Durability,
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
 }
 
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+fn open_connection(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // Room for every statement the request paths prepare with `prepare_cached`.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-    )?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA foreign_keys=ON;",
+        durability.sqlite_synchronous()
+    ))?;
     Ok(conn)
 }
 
@@ -76,8 +79,8 @@ impl Db {
     /// The check reads every page, object bytes kept inline included; a database larger
     /// than [`CHECK_AT_START_MAX_BYTES`] is checked on a thread of its own after the
     /// start instead (a problem is then logged), so that start-up stays quick.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = open_connection(path)?;
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let conn = open_connection(path, durability)?;
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         if size <= CHECK_AT_START_MAX_BYTES {
             quick_check(&conn, path)?;
@@ -86,8 +89,8 @@ impl Db {
             let _ = std::thread::Builder::new()
                 .name("eddy-db-check".into())
                 .spawn(move || {
-                    let outcome =
-                        open_connection(&checked).and_then(|conn| quick_check(&conn, &checked));
+                    let outcome = open_connection(&checked, durability)
+                        .and_then(|conn| quick_check(&conn, &checked));
                     match outcome {
                         Ok(()) => tracing::info!(bytes = size, "database check passed"),
                         Err(error) => tracing::error!(%error, "database check failed"),
@@ -102,6 +105,7 @@ impl Db {
         Ok(Self {
             inner: Arc::new(DbInner {
                 path: path.to_owned(),
+                durability,
                 writer: Mutex::new(Some(tx)),
                 writer_thread: Mutex::new(Some(handle)),
                 readers: Mutex::new(Vec::new()),
@@ -160,7 +164,7 @@ impl Db {
             let pooled = inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
             let conn = match pooled {
                 Some(conn) => conn,
-                None => open_connection(&inner.path)?,
+                None => open_connection(&inner.path, inner.durability)?,
             };
             let result = f(&conn);
             if let Ok(mut readers) = inner.readers.lock() {

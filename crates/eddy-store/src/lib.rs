@@ -10,7 +10,8 @@
 //! - [`Store::functions`] and [`Store::event_source_mappings`]: Lambda functions and
 //!   event source mappings created through the Lambda API ([`lambda`],
 //!   [`event_source_mappings`]);
-//! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]).
+//! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]);
+//! - [`Store::reset`]: back to the configuration captured at start-up ([`reset`]).
 //!
 //! Underneath: [`db`] (SQLite in WAL mode, one writer thread with group commit, a pool
 //! of readers), [`tx`] (how a transaction closure succeeds, aborts or fails), [`schema`]
@@ -32,6 +33,7 @@ pub mod ids;
 pub mod lambda;
 pub mod lambda_async;
 pub mod lambda_versions;
+pub mod reset;
 pub mod s3;
 mod schema;
 mod shared;
@@ -49,7 +51,7 @@ use crate::db::Db;
 use crate::error::StoreError;
 use crate::shared::Shared;
 
-pub use crate::shared::StoreSettings;
+pub use crate::shared::{Durability, StoreSettings};
 
 /// The store: cheap to clone, shared by every request handler and poller.
 #[derive(Clone)]
@@ -66,11 +68,22 @@ impl Store {
         settings: StoreSettings,
         telemetry: Telemetry,
     ) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, settings, telemetry, Durability::Full)
+    }
+
+    /// [`Store::open`] with a choice of durability ([`Durability::SkipFsync`] for a
+    /// throw-away store).
+    pub fn open_with(
+        data_dir: &Path,
+        settings: StoreSettings,
+        telemetry: Telemetry,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let db_path = data_dir.join("eddy.sqlite3");
         migrate_and_recover(&db_path)?;
-        let db = Db::open(&db_path)?;
-        let blobs = Blobs::open(data_dir)?;
+        let db = Db::open(&db_path, durability)?;
+        let blobs = Blobs::open(data_dir, durability)?;
         let referenced = referenced_blobs(&db_path)?;
         let removed = blobs.recover(&referenced)?;
         if removed > 0 {

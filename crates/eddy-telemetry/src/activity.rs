@@ -183,8 +183,24 @@ impl Activity {
     }
 
     /// The recent journeys, newest first.
+    /// Forgets the recent journeys (a reset of the store); the totals since start stay.
+    pub fn clear(&self) {
+        self.with(VecDeque::clear);
+    }
+
     pub fn recent(&self, limit: usize) -> Vec<Journey> {
         self.with(|journeys| journeys.iter().rev().take(limit).cloned().collect())
+    }
+
+    /// The kept journeys of `bucket`/`key`, oldest first (the trace of one file).
+    pub fn journeys_of(&self, bucket: &str, key: &str) -> Vec<Journey> {
+        self.with(|journeys| {
+            journeys
+                .iter()
+                .filter(|j| j.bucket == bucket && j.key == key)
+                .cloned()
+                .collect()
+        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! Every telemetry event eddy emits, and what each one updates: the metrics (names in
 //! [`crate::names`], labels as written here) and, for the pipeline's files, the
-//! dashboard journey step. Counters that would be incremented by zero are left alone,
-//! so a metric appears once something happened.
+//! dashboard journey step. The series of every known queue, function and mapping are
+//! registered at 0 when they become known ([`QueueKnown`], [`FunctionKnown`],
+//! [`MappingKnown`]), so they exist before anything happened.
 
 use std::time::Duration;
 
@@ -320,6 +321,77 @@ pub struct SqsRequestServed<'a> {
 impl Event for SqsRequestServed<'_> {
     fn emit(self, _: &Activity) {
         metrics::counter!(names::SQS_REQUESTS, "operation" => self.operation.to_owned(), "status" => self.status.to_string()).increment(1);
+    }
+}
+
+/// A queue exists (`eddy_sqs_*_total{queue}` registered at 0, so that every series of
+/// a known queue is there from the start and alert rules never see it missing).
+#[derive(Debug, Clone, Copy)]
+pub struct QueueKnown<'a> {
+    pub queue: &'a str,
+}
+
+impl Event for QueueKnown<'_> {
+    fn emit(self, _: &Activity) {
+        for name in [
+            names::SQS_SENT,
+            names::SQS_RECEIVED,
+            names::SQS_DELETED,
+            names::SQS_EMPTY_RECEIVES,
+        ] {
+            metrics::counter!(name, "queue" => self.queue.to_owned()).increment(0);
+        }
+    }
+}
+
+/// A function is configured (`eddy_lambda_invocations_total`,
+/// `eddy_lambda_errors_total` and `eddy_lambda_concurrent_executions` by function
+/// registered at 0), and so is the pipeline (`eddy_pipeline_*_total` at 0).
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionKnown<'a> {
+    pub function: &'a str,
+}
+
+impl Event for FunctionKnown<'_> {
+    fn emit(self, _: &Activity) {
+        let function = self.function.to_owned();
+        metrics::counter!(names::LAMBDA_INVOCATIONS, "function" => function.clone()).increment(0);
+        metrics::counter!(names::LAMBDA_ERRORS, "function" => function.clone()).increment(0);
+        metrics::gauge!(names::LAMBDA_CONCURRENT, "function" => function).increment(0.0);
+        metrics::counter!(names::PIPELINE_COPIED).increment(0);
+        metrics::counter!(names::PIPELINE_FAILED).increment(0);
+    }
+}
+
+/// An event source mapping is configured (`eddy_esm_*_total{mapping}` registered at 0).
+#[derive(Debug, Clone, Copy)]
+pub struct MappingKnown<'a> {
+    pub mapping: &'a str,
+}
+
+impl Event for MappingKnown<'_> {
+    fn emit(self, _: &Activity) {
+        for name in [
+            names::ESM_POLLED,
+            names::ESM_FILTERED,
+            names::ESM_INVOKED,
+            names::ESM_FAILED,
+            names::ESM_DELETED,
+        ] {
+            metrics::counter!(name, "mapping" => self.mapping.to_owned()).increment(0);
+        }
+    }
+}
+
+/// A fault was injected on demand (`eddy_faults_injected_total{kind}`).
+#[derive(Debug, Clone, Copy)]
+pub struct FaultInjected<'a> {
+    pub kind: &'a str,
+}
+
+impl Event for FaultInjected<'_> {
+    fn emit(self, _: &Activity) {
+        metrics::counter!(names::FAULTS_INJECTED, "kind" => self.kind.to_owned()).increment(1);
     }
 }
 

@@ -26,3 +26,4 @@ pub const SQS_REQUESTS: &str = "eddy_sqs_requests_total";
 pub const PIPELINE_LATENCY: &str = "eddy_pipeline_upload_to_copied_seconds";
 pub const PIPELINE_COPIED: &str = "eddy_pipeline_files_copied_total";
 pub const PIPELINE_FAILED: &str = "eddy_pipeline_records_failed_total";
+pub const FAULTS_INJECTED: &str = "eddy_faults_injected_total";

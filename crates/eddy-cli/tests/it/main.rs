@@ -36,4 +36,6 @@ mod sqs_fidelity;
 mod sqs_fifo;
 mod sqs_query;
 mod sqs_sdk;
+mod test_suite;
+mod trace_faults;
 mod worker_hosts;

@@ -71,7 +71,8 @@ function renderRecent(recent) {
   $("recent").querySelector("tbody").innerHTML = recent.map((j) => {
     const start = j.steps.length ? j.steps[0].at_ms : 0;
     const steps = j.steps.map((s) => `<span class="step ${esc(s.step)}" title="${esc(s.detail || "")}">${esc(s.step)} +${s.at_ms - start} ms</span>`).join("");
-    return `<tr data-key="${esc(j.key)}"><td>${esc(j.bucket)}/${esc(j.key)}</td><td class="num">${fmtBytes(j.size)}</td><td>${steps}</td></tr>`;
+    const trace = `/_eddy/api/trace?bucket=${encodeURIComponent(j.bucket)}&key=${encodeURIComponent(j.key)}`;
+    return `<tr data-key="${esc(j.key)}"><td><a class="trace" href="${esc(trace)}" title="the trace of this file">${esc(j.bucket)}/${esc(j.key)}</a></td><td class="num">${fmtBytes(j.size)}</td><td>${steps}</td></tr>`;
   }).join("");
 }
 

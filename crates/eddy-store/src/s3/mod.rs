@@ -28,7 +28,7 @@ pub use model::{
     Bucket, Deleted, KmsEncryption, ListPage, ListQuery, MIN_PART_SIZE, NULL_VERSION, ObjectAttrs,
     ObjectMeta, Part, Upload, VersionEntry, VersionPage, VersionQuery, Versioning,
 };
-pub use notification_rules::{ChangeContext, EventObject, QueueNotification, event_body};
+pub use notification_rules::{ChangeContext, EventObject, Mismatch, QueueNotification, event_body};
 pub use notifications::Notifications;
 pub use objects::Objects;
 pub use uploads::Uploads;

@@ -79,23 +79,45 @@ pub fn is_known_event_type(configured: &str) -> bool {
     CONFIGURABLE_EVENT_TYPES.contains(&configured)
 }
 
+/// Why a configuration does not fire for an object change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    #[error("event type {event} is not among the configured ones ({configured})")]
+    EventType { event: String, configured: String },
+    #[error("key does not start with the prefix filter {0:?}")]
+    Prefix(String),
+    #[error("key does not end with the suffix filter {0:?}")]
+    Suffix(String),
+}
+
 impl QueueNotification {
     /// Whether this configuration fires for `event` on `key`. Filters are compared with
     /// the key in its event encoding, as S3 does.
     pub fn matches(&self, event: &str, key: &str) -> bool {
+        self.explain(event, key).is_ok()
+    }
+
+    /// Why this configuration does or does not fire for `event` on `key`: the first
+    /// rule (event type, prefix, suffix) that rules it out.
+    pub fn explain(&self, event: &str, key: &str) -> Result<(), Mismatch> {
         if !self.events.iter().any(|e| event_matches(e, event)) {
-            return false;
+            return Err(Mismatch::EventType {
+                event: event.to_owned(),
+                configured: self.events.join(", "),
+            });
         }
         let encoded = encode_key(key);
-        let prefix_ok = self
-            .prefix
-            .as_deref()
-            .is_none_or(|p| encoded.starts_with(p) || key.starts_with(p));
-        let suffix_ok = self
-            .suffix
-            .as_deref()
-            .is_none_or(|s| encoded.ends_with(s) || key.ends_with(s));
-        prefix_ok && suffix_ok
+        if let Some(prefix) = self.prefix.as_deref()
+            && !(encoded.starts_with(prefix) || key.starts_with(prefix))
+        {
+            return Err(Mismatch::Prefix(prefix.to_owned()));
+        }
+        if let Some(suffix) = self.suffix.as_deref()
+            && !(encoded.ends_with(suffix) || key.ends_with(suffix))
+        {
+            return Err(Mismatch::Suffix(suffix.to_owned()));
+        }
+        Ok(())
     }
 
     fn shares_event_type(&self, other: &Self) -> bool {

@@ -41,6 +41,7 @@ pub async fn handle(
     mut request: Request<Incoming>,
     ids: &RequestIds,
     store: &Store,
+    fault: Option<crate::faults::FaultKind>,
 ) -> Response<s3s::Body> {
     let account_id = &store.settings().account_id;
     let telemetry = store.telemetry();
@@ -62,7 +63,8 @@ pub async fn handle(
     let bytes_in = content_length(request.headers());
     let has_body = refusals::has_body(request.headers());
     let request = request.map(s3s::Body::from);
-    let refused = refusals::refuse_early(&request, account_id);
+    let refused = refusals::refuse_early(&request, account_id)
+        .or_else(|| fault.and_then(refusals::injected_fault));
     let mut response = match refused {
         Some(response) => response,
         None => match xml_body::buffer_xml_body(request).await {

@@ -30,6 +30,20 @@ pub(super) fn refuse_early<B>(
     None
 }
 
+/// The answer of an injected fault (see [`crate::faults`]), as S3 words it.
+pub(super) fn injected_fault(kind: crate::faults::FaultKind) -> Option<http::Response<s3s::Body>> {
+    let error = match kind {
+        crate::faults::FaultKind::S3SlowDown => {
+            WireError::with_message(S3ErrorCode::SlowDown, "Please reduce your request rate.")
+        }
+        crate::faults::FaultKind::S3InternalError => WireError::with_message(
+            S3ErrorCode::InternalError,
+            "We encountered an internal error. Please try again.",
+        ),
+    };
+    error.to_http_response().ok()
+}
+
 /// The longest a SigV4 presigned URL may be valid for: one week.
 const MAX_PRESIGNED_EXPIRES_S: i64 = 604_800;
 
