@@ -10,6 +10,7 @@
 //! - [`Store::functions`] and [`Store::event_source_mappings`]: Lambda functions and
 //!   event source mappings created through the Lambda API ([`lambda`],
 //!   [`event_source_mappings`]);
+//! - [`Store::logs`]: CloudWatch Logs groups, streams and events ([`logs`]);
 //! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]).
 //!
 //! Underneath: [`db`] (SQLite in WAL mode, one writer thread with group commit, a pool
@@ -32,6 +33,7 @@ pub mod ids;
 pub mod lambda;
 pub mod lambda_async;
 pub mod lambda_versions;
+pub mod logs;
 pub mod s3;
 mod schema;
 mod shared;
@@ -163,6 +165,11 @@ impl Store {
     /// Lambda event source mappings created through the API.
     pub fn event_source_mappings(&self) -> event_source_mappings::EventSourceMappings<'_> {
         event_source_mappings::EventSourceMappings::new(&self.shared)
+    }
+
+    /// CloudWatch Logs: groups, streams, events, retention, tags.
+    pub fn logs(&self) -> logs::Logs<'_> {
+        logs::Logs::new(&self.shared)
     }
 
     /// SQS message move tasks (dead-letter queue redrive).
