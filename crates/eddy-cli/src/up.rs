@@ -440,6 +440,13 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                     }
                     Err(error) => tracing::warn!(%error, "retention sweep failed"),
                 }
+                match store.logs().sweep_retention().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(deleted = n, "removed log events past their group's retention");
+                    }
+                    Err(error) => tracing::warn!(%error, "log retention sweep failed"),
+                }
             }
         })
     };
@@ -464,6 +471,9 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     deployed.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;
+    if let Err(error) = store.logs().flush().await {
+        tracing::warn!(%error, "cannot store the last function logs");
+    }
     store.close();
     tracing::info!("stopped");
     Ok(())
