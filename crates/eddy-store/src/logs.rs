@@ -623,3 +623,77 @@ impl<'s> Logs<'s> {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Store, StoreSettings};
+
+    fn open(dir: &std::path::Path) -> Store {
+        let settings = StoreSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        Store::open(dir, settings, Default::default()).expect("open store")
+    }
+
+    fn event(timestamp_ms: i64, message: &str) -> NewLogEvent {
+        NewLogEvent {
+            timestamp_ms,
+            message: message.into(),
+        }
+    }
+
+    /// Appended events are read back (a read flushes the buffer), stay after a
+    /// reopen, and retention deletes the old ones.
+    #[tokio::test]
+    async fn appended_events_are_read_kept_and_expired() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let now = crate::time::now_ms() as i64;
+        {
+            let store = open(dir.path());
+            store.logs().append(LogBatch {
+                group: "/aws/lambda/f".into(),
+                stream: "s".into(),
+                events: vec![event(now - 3 * 86_400_000, "old"), event(now, "new")],
+            });
+            let range = EventRange {
+                limit: 10,
+                ..EventRange::default()
+            };
+            let read = store
+                .logs()
+                .stream_events("/aws/lambda/f", "s", range, true)
+                .await
+                .expect("read");
+            assert_eq!(read.len(), 2);
+            store.close();
+        }
+        let store = open(dir.path());
+        let logs = store.logs();
+        let range = EventRange {
+            limit: 10,
+            ..EventRange::default()
+        };
+        let (found, more) = logs
+            .filter_events("/aws/lambda/f", None, range.clone(), |m| m == "new")
+            .await
+            .expect("filter");
+        assert_eq!((found.len(), more), (1, false));
+        logs.set_retention("/aws/lambda/f", Some(1)).await.expect("retention");
+        let kept = logs
+            .stream_events("/aws/lambda/f", "s", range, true)
+            .await
+            .expect("read");
+        assert_eq!(
+            kept.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
+            ["new"]
+        );
+        assert!(matches!(
+            logs.create_group("/aws/lambda/f", BTreeMap::new()).await,
+            Err(LogsStoreError::GroupExists)
+        ));
+        store.close();
+    }
+}

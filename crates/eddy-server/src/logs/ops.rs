@@ -509,7 +509,7 @@ impl LogsContext<'_> {
     pub async fn untag_log_group(&self, input: UntagLogGroupInput) -> Result<Empty, LogsError> {
         let group = group_name(input.log_group_name.as_deref())?;
         self.logs()
-            .change_tags(group, Default::default(), input.tags)
+            .change_tags(group, std::collections::BTreeMap::new(), input.tags)
             .await?;
         Ok(Empty {})
     }
@@ -530,7 +530,7 @@ impl LogsContext<'_> {
     pub async fn untag_resource(&self, input: UntagResourceInput) -> Result<Empty, LogsError> {
         let group = Self::group_of_arn(input.resource_arn.as_deref())?;
         self.logs()
-            .change_tags(&group, Default::default(), input.tag_keys)
+            .change_tags(&group, std::collections::BTreeMap::new(), input.tag_keys)
             .await?;
         Ok(Empty {})
     }
