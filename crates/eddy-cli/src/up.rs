@@ -443,7 +443,10 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                 match store.logs().sweep_retention().await {
                     Ok(0) => {}
                     Ok(n) => {
-                        tracing::info!(deleted = n, "removed log events past their group's retention");
+                        tracing::info!(
+                            deleted = n,
+                            "removed log events past their group's retention"
+                        );
                     }
                     Err(error) => tracing::warn!(%error, "log retention sweep failed"),
                 }

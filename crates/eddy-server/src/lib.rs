@@ -136,7 +136,9 @@ impl Server {
         {
             let (parts, body) = request.into_parts();
             match Limited::new(body, logs::MAX_BODY_BYTES).collect().await {
-                Ok(collected) => logs::handle(&self.state, &parts, collected.to_bytes(), &ids).await,
+                Ok(collected) => {
+                    logs::handle(&self.state, &parts, collected.to_bytes(), &ids).await
+                }
                 Err(_) => logs::error_response(
                     &logs::LogsError::invalid("The request body is too large or broke off."),
                     &ids,

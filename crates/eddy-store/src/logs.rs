@@ -141,7 +141,13 @@ fn insert_events(
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for event in events {
-        insert.execute(params![group, stream, event.timestamp_ms, now, event.message])?;
+        insert.execute(params![
+            group,
+            stream,
+            event.timestamp_ms,
+            now,
+            event.message
+        ])?;
     }
     let first = events.iter().map(|e| e.timestamp_ms).min();
     let last = events.iter().map(|e| e.timestamp_ms).max();
@@ -223,11 +229,7 @@ impl<'s> Logs<'s> {
             .await
     }
 
-    pub async fn create_group(
-        &self,
-        name: &str,
-        tags: BTreeMap<String, String>,
-    ) -> Answer<()> {
+    pub async fn create_group(&self, name: &str, tags: BTreeMap<String, String>) -> Answer<()> {
         let name = name.to_owned();
         self.shared
             .db
@@ -284,17 +286,15 @@ impl<'s> Logs<'s> {
                      WHERE substr(g.name, 1, length(?1)) = ?1 AND g.name > ?2
                      ORDER BY g.name LIMIT ?3",
                 )?;
-                let rows = stmt.query_map(
-                    params![prefix, after.unwrap_or_default(), limit],
-                    |row| {
+                let rows =
+                    stmt.query_map(params![prefix, after.unwrap_or_default(), limit], |row| {
                         Ok(LogGroupRecord {
                             name: row.get(0)?,
                             created_ms: row.get(1)?,
                             retention_days: row.get(2)?,
                             stored_bytes: row.get(3)?,
                         })
-                    },
-                )?;
+                    })?;
                 Ok(collect(rows)?)
             })
             .await
@@ -360,9 +360,9 @@ impl<'s> Logs<'s> {
                 let direction = if descending { "DESC" } else { "ASC" };
                 let order_by = match order {
                     StreamOrder::Name => format!("s.name {direction}"),
-                    StreamOrder::LastEventTime => format!(
-                        "COALESCE(s.last_event_ms, 0) {direction}, s.name {direction}"
-                    ),
+                    StreamOrder::LastEventTime => {
+                        format!("COALESCE(s.last_event_ms, 0) {direction}, s.name {direction}")
+                    }
                 };
                 let mut stmt = conn.prepare_cached(&format!(
                     "SELECT s.name, s.created_ms, s.first_event_ms, s.last_event_ms,
@@ -681,7 +681,9 @@ mod tests {
             .await
             .expect("filter");
         assert_eq!((found.len(), more), (1, false));
-        logs.set_retention("/aws/lambda/f", Some(1)).await.expect("retention");
+        logs.set_retention("/aws/lambda/f", Some(1))
+            .await
+            .expect("retention");
         let kept = logs
             .stream_events("/aws/lambda/f", "s", range, true)
             .await

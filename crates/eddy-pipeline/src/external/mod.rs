@@ -173,12 +173,12 @@ impl ExternalFunction {
             let log_stream = lock(&lease.slot.stream).clone();
             let max_memory_mb = lease.slot.max_memory_mb();
             Invocation {
-                max_memory_mb,
                 request_id,
                 outcome,
                 log,
                 lines,
                 log_stream,
+                max_memory_mb,
             }
         })
     }

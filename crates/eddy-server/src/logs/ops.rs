@@ -5,17 +5,16 @@
 
 use eddy_store::logs::{EventPosition, EventRange, LogEventRecord, NewLogEvent, StreamOrder};
 
+use super::LogsError;
 use super::model::{
-    CreateLogGroupInput, DescribeLogGroupsInput, DescribeLogGroupsOutput,
-    DescribeLogStreamsInput, DescribeLogStreamsOutput, Empty, FilterLogEventsInput,
-    FilterLogEventsOutput, FilteredLogEvent, GetLogEventsInput, GetLogEventsOutput, GroupInput,
-    LogGroup, LogStream, OutputLogEvent, PutLogEventsInput, PutLogEventsOutput,
-    PutRetentionPolicyInput, RejectedLogEventsInfo, ResourceInput, SearchedLogStream,
-    StreamInput, TagLogGroupInput, TagResourceInput, TagsOutput, UntagLogGroupInput,
-    UntagResourceInput,
+    CreateLogGroupInput, DescribeLogGroupsInput, DescribeLogGroupsOutput, DescribeLogStreamsInput,
+    DescribeLogStreamsOutput, Empty, FilterLogEventsInput, FilterLogEventsOutput, FilteredLogEvent,
+    GetLogEventsInput, GetLogEventsOutput, GroupInput, LogGroup, LogStream, OutputLogEvent,
+    PutLogEventsInput, PutLogEventsOutput, PutRetentionPolicyInput, RejectedLogEventsInfo,
+    ResourceInput, SearchedLogStream, StreamInput, TagLogGroupInput, TagResourceInput, TagsOutput,
+    UntagLogGroupInput, UntagResourceInput,
 };
 use super::pattern::FilterPattern;
-use super::LogsError;
 use crate::state::AppState;
 
 /// The retention periods PutRetentionPolicy accepts, in days.
@@ -43,7 +42,7 @@ fn required<'v>(value: Option<&'v str>, member: &str) -> Result<&'v str, LogsErr
 }
 
 /// Checks a log group name (1-512 of `[.-_/#A-Za-z0-9]`).
-fn group_name<'v>(value: Option<&'v str>) -> Result<&'v str, LogsError> {
+fn group_name(value: Option<&str>) -> Result<&str, LogsError> {
     let name = required(value, "logGroupName")?;
     if name.is_empty() || name.len() > 512 {
         return Err(LogsError::constraint(
@@ -80,7 +79,7 @@ fn group_of(name: Option<&str>, identifier: Option<&str>) -> Result<String, Logs
 }
 
 /// Checks a log stream name (1-512, no `:` or `*`).
-fn stream_name<'v>(value: Option<&'v str>) -> Result<&'v str, LogsError> {
+fn stream_name(value: Option<&str>) -> Result<&str, LogsError> {
     let name = required(value, "logStreamName")?;
     if name.is_empty() || name.len() > 512 || name.contains([':', '*']) {
         return Err(LogsError::constraint(
@@ -99,7 +98,9 @@ fn limit(value: Option<i64>, max: i64) -> Result<u32, LogsError> {
         Some(n) => Err(LogsError::constraint(
             &n.to_string(),
             "limit",
-            &format!("Member must have value less than or equal to {max} and greater than or equal to 1"),
+            &format!(
+                "Member must have value less than or equal to {max} and greater than or equal to 1"
+            ),
         )),
     }
 }
@@ -487,7 +488,10 @@ impl LogsContext<'_> {
             return Err(LogsError::constraint(
                 &days.to_string(),
                 "retentionInDays",
-                &format!("Member must satisfy enum value set: [{}]", allowed.join(", ")),
+                &format!(
+                    "Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ),
             ));
         }
         self.logs().set_retention(group, Some(days as u32)).await?;
@@ -502,7 +506,9 @@ impl LogsContext<'_> {
 
     pub async fn tag_log_group(&self, input: TagLogGroupInput) -> Result<Empty, LogsError> {
         let group = group_name(input.log_group_name.as_deref())?;
-        self.logs().change_tags(group, input.tags, Vec::new()).await?;
+        self.logs()
+            .change_tags(group, input.tags, Vec::new())
+            .await?;
         Ok(Empty {})
     }
 
@@ -523,7 +529,9 @@ impl LogsContext<'_> {
 
     pub async fn tag_resource(&self, input: TagResourceInput) -> Result<Empty, LogsError> {
         let group = Self::group_of_arn(input.resource_arn.as_deref())?;
-        self.logs().change_tags(&group, input.tags, Vec::new()).await?;
+        self.logs()
+            .change_tags(&group, input.tags, Vec::new())
+            .await?;
         Ok(Empty {})
     }
 

@@ -84,7 +84,9 @@ mod tests {
     use super::FilterPattern;
 
     fn matches(pattern: &str, message: &str) -> bool {
-        FilterPattern::parse(pattern).expect("parses").matches(message)
+        FilterPattern::parse(pattern)
+            .expect("parses")
+            .matches(message)
     }
 
     #[test]
