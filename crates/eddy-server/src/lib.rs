@@ -170,9 +170,7 @@ impl Server {
             });
             response
         } else {
-            let store = &self.state.store;
-            let account_id = &store.settings().account_id;
-            s3::front::handle(&self.s3, request, &ids, account_id, store.telemetry()).await
+            s3::front::handle(&self.s3, request, &ids, &self.state.store).await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
