@@ -33,6 +33,7 @@ pub mod ids;
 pub mod lambda;
 pub mod lambda_async;
 pub mod lambda_versions;
+mod log_batch;
 pub mod logs;
 pub mod s3;
 mod schema;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::StoreError;
+pub use crate::log_batch::{LogBatch, NewLogEvent};
 use crate::shared::Shared;
 use crate::tx::{TxResult, abort};
 
@@ -52,13 +53,6 @@ pub struct LogStreamRecord {
     pub stored_bytes: i64,
 }
 
-/// An event to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewLogEvent {
-    pub timestamp_ms: i64,
-    pub message: String,
-}
-
 /// A stored event: where it is in its stream's order is `(timestamp_ms, seq)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEventRecord {
@@ -74,15 +68,6 @@ pub struct LogEventRecord {
 pub struct EventPosition {
     pub timestamp_ms: i64,
     pub seq: i64,
-}
-
-/// Events appended to a stream (created with its group when missing), waiting for the
-/// next flush.
-#[derive(Debug, Clone)]
-pub struct LogBatch {
-    pub group: String,
-    pub stream: String,
-    pub events: Vec<NewLogEvent>,
 }
 
 /// What [`Logs::stream_events`] and [`Logs::filter_events`] read.

@@ -34,8 +34,8 @@ pub(crate) struct Shared {
     queue_wakers: Mutex<HashMap<String, Arc<Notify>>>,
     /// Source of event sequencers: strictly increasing, across restarts too.
     sequencer: AtomicU64,
-    /// Function log events waiting for their flush ([`crate::logs::Logs::append`]).
-    log_buffer: Mutex<Vec<crate::logs::LogBatch>>,
+    /// Function log events waiting for their flush (see `Logs::append`).
+    log_buffer: Mutex<Vec<crate::log_batch::LogBatch>>,
 }
 
 impl Shared {
@@ -59,7 +59,7 @@ impl Shared {
     }
 
     /// The function log events waiting to be written.
-    pub fn lock_log_buffer(&self) -> std::sync::MutexGuard<'_, Vec<crate::logs::LogBatch>> {
+    pub fn lock_log_buffer(&self) -> std::sync::MutexGuard<'_, Vec<crate::log_batch::LogBatch>> {
         match self.log_buffer.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

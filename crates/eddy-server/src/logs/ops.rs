@@ -5,7 +5,7 @@
 
 use eddy_store::logs::{EventPosition, EventRange, LogEventRecord, NewLogEvent, StreamOrder};
 
-use super::LogsError;
+use super::error::LogsError;
 use super::model::{
     CreateLogGroupInput, DescribeLogGroupsInput, DescribeLogGroupsOutput, DescribeLogStreamsInput,
     DescribeLogStreamsOutput, Empty, FilterLogEventsInput, FilterLogEventsOutput, FilteredLogEvent,

@@ -4,7 +4,7 @@
 //! Matching is case-sensitive, as CloudWatch Logs' is. JSON (`{ ... }`) and
 //! space-delimited (`[ ... ]`) patterns are refused with InvalidParameterException.
 
-use super::LogsError;
+use super::error::LogsError;
 
 /// A parsed term pattern.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
