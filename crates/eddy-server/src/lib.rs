@@ -20,7 +20,7 @@ pub mod sigv4;
 pub mod sqs;
 mod state;
 
-pub use state::{AppState, Credential, RequestIds};
+pub use state::{AppState, Credential, QueueUrlHost, RequestIds};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

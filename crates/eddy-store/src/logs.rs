@@ -1,5 +1,5 @@
 //! CloudWatch Logs (the [`Logs`] handle): log groups with their retention and tags,
-//! log streams, and log events, in the tables of migration 7.
+//! log streams, and log events, in the tables of migration 8.
 //!
 //! Function output arrives through [`Logs::append`], which only buffers it: a single
 //! background flush writes everything buffered in one write of the group commit, so
