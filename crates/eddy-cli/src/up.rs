@@ -477,6 +477,16 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
                     }
                     Err(error) => tracing::warn!(%error, "retention sweep failed"),
                 }
+                match store.logs().sweep_retention().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(
+                            deleted = n,
+                            "removed log events past their group's retention"
+                        );
+                    }
+                    Err(error) => tracing::warn!(%error, "log retention sweep failed"),
+                }
             }
         })
     };
@@ -523,6 +533,9 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let _ = serving.await;
     let _ = maintenance.await;
     let _ = lifecycle.await;
+    if let Err(error) = store.logs().flush().await {
+        tracing::warn!(%error, "cannot store the last function logs");
+    }
     store.close();
     if let Some(path) = &options.ready_file {
         ready::remove_ready_file(path);

@@ -18,8 +18,11 @@ use bytes::Bytes;
 use eddy_runtimes::{InterpreterOverrides, ManagedRuntimes, Runtime, RuntimeRejection};
 use eddy_store::Store;
 use eddy_store::lambda::{FunctionRecord, FunctionStoreError};
+use eddy_store::logs::{LogBatch, NewLogEvent};
 
-use crate::external::{ExternalFunction, ExternalFunctionConfig, Failure, Outcome};
+use crate::external::{
+    ExternalFunction, ExternalFunctionConfig, Failure, Outcome, OutputLine, log_stream_name,
+};
 use crate::function::InvokeError;
 
 /// How many invocations of one deployed function run at once (its processes).
@@ -126,6 +129,10 @@ pub struct DeployedInvocation {
     /// Everything logged for the invocation: `START`, the function's output, `END`,
     /// `REPORT`.
     pub log: String,
+    /// The same, one event per line, for the function's log stream.
+    pub log_events: Vec<NewLogEvent>,
+    /// The log stream of the process that ran it.
+    pub log_stream: String,
 }
 
 /// The functions deployed through the API and their warm processes.
@@ -251,13 +258,22 @@ impl DeployedFunctions {
     ) -> Result<DeployedInvocation, StoredFunctionError> {
         let spec = DeployedSpec::from_record(record, version)?;
         self.ensure_unpacked(store, &spec).await?;
-        Ok(self.invoke(&spec, payload).await)
+        let invocation = self.invoke(&spec, payload).await;
+        if !invocation.log_events.is_empty() {
+            store.logs().append(LogBatch {
+                group: format!("/aws/lambda/{}", spec.name),
+                stream: invocation.log_stream.clone(),
+                events: invocation.log_events.clone(),
+            });
+        }
+        Ok(invocation)
     }
 
     /// Invokes a revision of a function with `payload`, starting its processes when
     /// none of this revision is warm. The code must be unpacked.
     pub async fn invoke(&self, spec: &DeployedSpec, payload: Bytes) -> DeployedInvocation {
         let started = Instant::now();
+        let started_ms = eddy_store::time::now_ms() as i64;
         if spec.max_processes == 0 {
             return DeployedInvocation {
                 request_id: uuid::Uuid::new_v4().to_string(),
@@ -269,6 +285,8 @@ impl DeployedFunctions {
                     document: None,
                 }),
                 log: String::new(),
+                log_events: Vec::new(),
+                log_stream: String::new(),
             };
         }
         let host = match self.host(spec).await {
@@ -282,30 +300,50 @@ impl DeployedFunctions {
                     },
                     document: None,
                 };
-                let log = lambda_log(spec, &request_id, &error.to_string(), started);
+                let output = [OutputLine {
+                    timestamp_ms: started_ms,
+                    line: error.to_string(),
+                }];
+                let log_events = lambda_log(spec, &request_id, &output, started, started_ms, None);
                 return DeployedInvocation {
                     request_id,
                     outcome: Err(failure),
-                    log,
+                    log: joined(&log_events),
+                    log_events,
+                    log_stream: log_stream_name(&spec.version_label()),
                 };
             }
         };
         let invocation = host.invoke_payload(payload, spec.timeout).await;
-        let mut output = invocation.log;
+        let mut output = invocation.lines;
         if let Err(Failure {
             error: InvokeError::Timeout(timeout),
             ..
         }) = &invocation.outcome
         {
-            output.push_str(&format!(
-                "{} {} Task timed out after {:.2} seconds\n",
-                eddy_store::time::iso8601_millis(eddy_store::time::now_ms()),
-                invocation.request_id,
-                timeout.as_secs_f64()
-            ));
+            let now = eddy_store::time::now_ms();
+            output.push(OutputLine {
+                timestamp_ms: now as i64,
+                line: format!(
+                    "{} {} Task timed out after {:.2} seconds",
+                    eddy_store::time::iso8601_millis(now),
+                    invocation.request_id,
+                    timeout.as_secs_f64()
+                ),
+            });
         }
+        let log_events = lambda_log(
+            spec,
+            &invocation.request_id,
+            &output,
+            started,
+            started_ms,
+            invocation.max_memory_mb,
+        );
         DeployedInvocation {
-            log: lambda_log(spec, &invocation.request_id, &output, started),
+            log: joined(&log_events),
+            log_events,
+            log_stream: invocation.log_stream,
             request_id: invocation.request_id,
             outcome: invocation.outcome,
         }
@@ -395,24 +433,50 @@ impl DeployedFunctions {
     }
 }
 
-/// The log of one invocation the way Lambda writes it.
-fn lambda_log(spec: &DeployedSpec, request_id: &str, output: &str, started: Instant) -> String {
+/// The log of one invocation the way Lambda writes it, one event per line: `START`,
+/// the function's output, `END`, `REPORT` (each message ends with a newline, as
+/// Lambda's do).
+fn lambda_log(
+    spec: &DeployedSpec,
+    request_id: &str,
+    output: &[OutputLine],
+    started: Instant,
+    started_ms: i64,
+    max_memory_mb: Option<u64>,
+) -> Vec<NewLogEvent> {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut log = format!(
-        "START RequestId: {request_id} Version: {}\n",
-        spec.version_label()
-    );
-    log.push_str(output);
-    if !output.is_empty() && !output.ends_with('\n') {
-        log.push('\n');
-    }
-    log.push_str(&format!("END RequestId: {request_id}\n"));
-    log.push_str(&format!(
-        "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t\n",
-        duration_ms.ceil() as u64,
-        spec.memory_mb
-    ));
-    log
+    let ended_ms = started_ms + duration_ms as i64;
+    let mut events = Vec::with_capacity(output.len() + 3);
+    events.push(NewLogEvent {
+        timestamp_ms: started_ms,
+        message: format!(
+            "START RequestId: {request_id} Version: {}\n",
+            spec.version_label()
+        ),
+    });
+    events.extend(output.iter().map(|line| NewLogEvent {
+        timestamp_ms: line.timestamp_ms.max(started_ms),
+        message: format!("{}\n", line.line),
+    }));
+    events.push(NewLogEvent {
+        timestamp_ms: ended_ms,
+        message: format!("END RequestId: {request_id}\n"),
+    });
+    let used = max_memory_mb.map_or_else(String::new, |mb| format!("Max Memory Used: {mb} MB\t"));
+    events.push(NewLogEvent {
+        timestamp_ms: ended_ms,
+        message: format!(
+            "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t{used}\n",
+            duration_ms.ceil() as u64,
+            spec.memory_mb
+        ),
+    });
+    events
+}
+
+/// The log as one text (what `LogType: Tail` returns the end of).
+fn joined(events: &[NewLogEvent]) -> String {
+    events.iter().map(|e| e.message.as_str()).collect()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

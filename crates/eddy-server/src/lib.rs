@@ -2,7 +2,8 @@
 //! pages under `/_eddy/`. A request is routed by what it is: `X-Amz-Target:
 //! AmazonSQS.*`, an SQS credential scope, a form-encoded POST or an `Action` query
 //! parameter (the SQS query protocol) go to SQS, a `lambda` credential scope to the
-//! Lambda API (so an S3 bucket named `2015-03-31` stays S3's), `/_eddy/` to the pages,
+//! Lambda API (so an S3 bucket named `2015-03-31` stays S3's), a `logs` credential
+//! scope or a `Logs_20140328.*` target to CloudWatch Logs, `/_eddy/` to the pages,
 //! everything else to S3.
 //! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
 //!
@@ -14,6 +15,7 @@
 pub mod faults;
 pub mod harness;
 pub mod lambda;
+pub mod logs;
 pub mod pages;
 pub mod s3;
 pub mod sigv4;
@@ -129,6 +131,19 @@ impl Server {
                             lambda::MAX_BODY_BYTES
                         ),
                     ),
+                    &ids,
+                ),
+            }
+        } else if scope_service(&request).as_deref() == Some("logs")
+            || logs::is_logs_target(request.headers())
+        {
+            let (parts, body) = request.into_parts();
+            match Limited::new(body, logs::MAX_BODY_BYTES).collect().await {
+                Ok(collected) => {
+                    logs::handle(&self.state, &parts, collected.to_bytes(), &ids).await
+                }
+                Err(_) => logs::error_response(
+                    &logs::LogsError::invalid("The request body is too large or broke off."),
                     &ids,
                 ),
             }

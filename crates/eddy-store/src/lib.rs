@@ -10,6 +10,7 @@
 //! - [`Store::functions`] and [`Store::event_source_mappings`]: Lambda functions and
 //!   event source mappings created through the Lambda API ([`lambda`],
 //!   [`event_source_mappings`]);
+//! - [`Store::logs`]: CloudWatch Logs groups, streams and events ([`logs`]);
 //! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]);
 //! - [`Store::reset`]: back to the configuration captured at start-up ([`reset`]).
 //!
@@ -33,6 +34,8 @@ pub mod ids;
 pub mod lambda;
 pub mod lambda_async;
 pub mod lambda_versions;
+mod log_batch;
+pub mod logs;
 pub mod reset;
 pub mod s3;
 mod schema;
@@ -181,6 +184,11 @@ impl Store {
     /// Lambda event source mappings created through the API.
     pub fn event_source_mappings(&self) -> event_source_mappings::EventSourceMappings<'_> {
         event_source_mappings::EventSourceMappings::new(&self.shared)
+    }
+
+    /// CloudWatch Logs: groups, streams, events, retention, tags.
+    pub fn logs(&self) -> logs::Logs<'_> {
+        logs::Logs::new(&self.shared)
     }
 
     /// SQS message move tasks (dead-letter queue redrive).

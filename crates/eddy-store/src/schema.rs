@@ -61,6 +61,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "message counts per queue, kept by triggers; messages indexed by send time",
         apply: message_counts,
     },
+    Migration {
+        version: 8,
+        description: "CloudWatch Logs: log groups, log streams and log events",
+        apply: log_groups_streams_events,
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -162,6 +167,41 @@ fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
         );
         CREATE INDEX IF NOT EXISTS lambda_async_invocations_due
             ON lambda_async_invocations (due_ms)",
+    )?;
+    Ok(())
+}
+
+/// Migration 8: CloudWatch Logs. `tags` is the group's tags as a JSON object; events
+/// are ordered by `(timestamp_ms, seq)` within a stream and within a group.
+fn log_groups_streams_events(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS log_groups (
+            name TEXT PRIMARY KEY,
+            created_ms INTEGER NOT NULL,
+            retention_days INTEGER,
+            tags TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS log_streams (
+            grp TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            first_event_ms INTEGER,
+            last_event_ms INTEGER,
+            last_ingestion_ms INTEGER,
+            PRIMARY KEY (grp, name)
+        );
+        CREATE TABLE IF NOT EXISTS log_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            grp TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            timestamp_ms INTEGER NOT NULL,
+            ingestion_ms INTEGER NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS log_events_by_stream
+            ON log_events (grp, stream, timestamp_ms, seq);
+        CREATE INDEX IF NOT EXISTS log_events_by_group
+            ON log_events (grp, timestamp_ms, seq)",
     )?;
     Ok(())
 }

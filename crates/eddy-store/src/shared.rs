@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     queue_wakers: Mutex<HashMap<String, Arc<Notify>>>,
     /// Source of event sequencers: strictly increasing, across restarts too.
     sequencer: AtomicU64,
+    /// Function log events waiting for their flush (see `Logs::append`).
+    log_buffer: Mutex<Vec<crate::log_batch::LogBatch>>,
 }
 
 impl Shared {
@@ -79,6 +81,15 @@ impl Shared {
             telemetry,
             queue_wakers: Mutex::new(HashMap::new()),
             sequencer: AtomicU64::new(time::now_ms().saturating_mul(1_000_000)),
+            log_buffer: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The function log events waiting to be written.
+    pub fn lock_log_buffer(&self) -> std::sync::MutexGuard<'_, Vec<crate::log_batch::LogBatch>> {
+        match self.log_buffer.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 

@@ -29,11 +29,12 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::function::{Function, InvokeError};
+pub use process::log_stream_name;
 use process::supervise;
 pub use runtime_api::parse_response;
 use slot::{HostShared, Slot, lock};
 
-pub use slot::{ExternalFunctionConfig, Failure, INIT_TIMEOUT, Outcome};
+pub use slot::{ExternalFunctionConfig, Failure, INIT_TIMEOUT, Outcome, OutputLine};
 
 /// One invocation with any payload: its request id, what the process answered, and
 /// the output it printed meanwhile.
@@ -42,6 +43,12 @@ pub struct Invocation {
     pub request_id: String,
     pub outcome: Outcome,
     pub log: String,
+    /// The output line by line with its times.
+    pub lines: Vec<OutputLine>,
+    /// The log stream of the process that ran it (empty when none did).
+    pub log_stream: String,
+    /// The most memory the process had used, in MB, when it could be read.
+    pub max_memory_mb: Option<u64>,
 }
 
 /// A Lambda-style function run as local processes; see the module documentation.
@@ -119,6 +126,9 @@ impl Pool {
             current_request: Mutex::new(None),
             kill: Notify::new(),
             log: Mutex::new(String::new()),
+            lines: Mutex::new(Vec::new()),
+            stream: Mutex::new(String::new()),
+            pid: Mutex::new(None),
         });
         let supervised = slot.clone();
         lock(&self.supervisors).spawn(async move { supervise(supervised).await });
@@ -143,6 +153,9 @@ impl ExternalFunction {
                     }
                     .into()),
                     log: String::new(),
+                    lines: Vec::new(),
+                    log_stream: String::new(),
+                    max_memory_mb: None,
                 };
             };
             let lease = Lease {
@@ -156,10 +169,16 @@ impl ExternalFunction {
                 tokio::task::yield_now().await;
             }
             let log = lease.slot.take_log();
+            let lines = lease.slot.take_lines();
+            let log_stream = lock(&lease.slot.stream).clone();
+            let max_memory_mb = lease.slot.max_memory_mb();
             Invocation {
                 request_id,
                 outcome,
                 log,
+                lines,
+                log_stream,
+                max_memory_mb,
             }
         })
     }

@@ -59,7 +59,15 @@ async fn run_process(
     let mut server = JoinSet::new();
     let served = slot.clone();
     server.spawn(async move { serve(listener, served).await });
-    let mut child = spawn_child(&slot.host.config, &address.to_string())?;
+    let stream = log_stream_name(
+        slot.host
+            .config
+            .environment
+            .get("AWS_LAMBDA_FUNCTION_VERSION")
+            .map_or("$LATEST", String::as_str),
+    );
+    (*lock(&slot.stream)).clone_from(&stream);
+    let mut child = spawn_child(&slot.host.config, &address.to_string(), &stream)?;
     for (stream, output) in [
         (
             "stdout",
@@ -80,6 +88,7 @@ async fn run_process(
             server.spawn(forward_output(slot.clone(), stream, output));
         }
     }
+    *lock(&slot.pid) = child.id();
     tracing::debug!(function = %slot.host.config.name, process = %slot.tag(), runtime_api = %address, "function process started");
     let ended = tokio::select! {
         status = child.wait() => (status.map_or_else(|e| e.to_string(), |s| s.to_string()), false),
@@ -99,12 +108,27 @@ async fn run_process(
     Ok(ended)
 }
 
-fn spawn_child(config: &ExternalFunctionConfig, runtime_api: &str) -> std::io::Result<Child> {
+/// A new process's log stream, named as Lambda names it:
+/// `YYYY/MM/DD/[<version>]<32 hex digits>`.
+pub fn log_stream_name(version: &str) -> String {
+    let date = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}/{:02}/{:02}/[{version}]{}",
+        date.year(),
+        u8::from(date.month()),
+        date.day(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn spawn_child(
+    config: &ExternalFunctionConfig,
+    runtime_api: &str,
+    log_stream: &str,
+) -> std::io::Result<Child> {
     let Some((program, args)) = config.command.split_first() else {
         return Err(std::io::Error::other("the function has an empty command"));
     };
-    let stream_id = uuid::Uuid::new_v4().simple().to_string();
-    let date = time::OffsetDateTime::now_utc();
     let mut command = Command::new(program);
     command
         .args(args)
@@ -128,15 +152,7 @@ fn spawn_child(config: &ExternalFunctionConfig, runtime_api: &str) -> std::io::R
             "AWS_LAMBDA_LOG_GROUP_NAME",
             format!("/aws/lambda/{}", config.name),
         )
-        .env(
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            format!(
-                "{:04}/{:02}/{:02}/[$LATEST]{stream_id}",
-                date.year(),
-                u8::from(date.month()),
-                date.day()
-            ),
-        )
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", log_stream)
         .env("TZ", ":UTC")
         .env("AWS_ACCESS_KEY_ID", &config.access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &config.secret_access_key)

@@ -65,6 +65,16 @@ impl From<InvokeError> for Failure {
 /// the last 4 KB).
 const LOG_CAPTURE_BYTES: usize = 16 * 1024;
 
+/// The most output lines kept, with their times, for one invocation's log stream.
+const LOG_CAPTURE_LINES: usize = 10_000;
+
+/// A line a process printed, with when (milliseconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLine {
+    pub timestamp_ms: i64,
+    pub line: String,
+}
+
 /// An invocation waiting for a process to take it.
 pub(crate) struct Queued {
     pub(crate) request_id: String,
@@ -90,6 +100,12 @@ pub(crate) struct Slot {
     pub(crate) kill: Notify,
     /// The output the process printed during the current invocation (its tail).
     pub(crate) log: Mutex<String>,
+    /// The same output line by line with its times (for the function's log stream).
+    pub(crate) lines: Mutex<Vec<OutputLine>>,
+    /// The log stream of the running process (`YYYY/MM/DD/[$LATEST]<32 hex>`).
+    pub(crate) stream: Mutex<String>,
+    /// The running process's id.
+    pub(crate) pid: Mutex<Option<u32>>,
 }
 
 pub(crate) struct HostShared {
@@ -112,6 +128,15 @@ impl Slot {
 
     /// Keeps a line the process printed for the current invocation's log.
     pub(crate) fn capture(&self, line: &str) {
+        {
+            let mut lines = lock(&self.lines);
+            if lines.len() < LOG_CAPTURE_LINES {
+                lines.push(OutputLine {
+                    timestamp_ms: eddy_store::time::now_ms() as i64,
+                    line: line.to_owned(),
+                });
+            }
+        }
         let mut log = lock(&self.log);
         log.push_str(line);
         log.push('\n');
@@ -129,6 +154,26 @@ impl Slot {
         std::mem::take(&mut *lock(&self.log))
     }
 
+    /// The most memory the running process has used, in MB (Linux's `VmHWM`).
+    pub(crate) fn max_memory_mb(&self) -> Option<u64> {
+        let pid = (*lock(&self.pid))?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb.div_ceil(1024))
+    }
+
+    /// Takes the output lines captured since the last invocation began.
+    pub(crate) fn take_lines(&self) -> Vec<OutputLine> {
+        std::mem::take(&mut *lock(&self.lines))
+    }
+
     /// Hands an event to this slot's process and waits for its answer.
     pub(crate) async fn invoke(
         &self,
@@ -137,6 +182,7 @@ impl Slot {
         timeout: Duration,
     ) -> Outcome {
         lock(&self.log).clear();
+        lock(&self.lines).clear();
         let (taken_tx, taken_rx) = oneshot::channel();
         let (outcome_tx, outcome_rx) = oneshot::channel();
         *lock(&self.queued) = Some(Queued {
