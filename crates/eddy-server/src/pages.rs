@@ -241,7 +241,7 @@ async fn idle(state: &AppState, timeout: Option<&String>) -> Response<s3s::Body>
         Ok(timeout) => timeout,
         Err(error) => return json_response(StatusCode::BAD_REQUEST, json!({ "error": error })),
     };
-    match crate::harness::wait_idle(state, harness, timeout).await {
+    match crate::harness_api::wait_idle(state, harness, timeout).await {
         Ok(answer) => {
             let status = if answer.idle {
                 StatusCode::OK
@@ -259,7 +259,7 @@ async fn reset(state: &AppState) -> Response<s3s::Body> {
         return no_harness();
     };
     let started = std::time::Instant::now();
-    match crate::harness::reset(state, harness).await {
+    match crate::harness_api::reset(state, harness).await {
         Ok(report) => json_response(
             StatusCode::OK,
             json!({ "reset": report, "took_ms": started.elapsed().as_secs_f64() * 1000.0 }),

@@ -26,8 +26,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
 
+use crate::durability::Durability;
 use crate::error::StoreError;
-use crate::shared::Durability;
 
 /// The directory that holds object files, and its staging area.
 #[derive(Debug, Clone)]

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::durability::Durability;
 use crate::error::StoreError;
-use crate::shared::Durability;
 use crate::tx::{TxError, TxResult};
 
 /// The most writes committed in one transaction.

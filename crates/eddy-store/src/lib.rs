@@ -28,6 +28,7 @@
 
 pub mod blobs;
 pub mod db;
+mod durability;
 pub mod error;
 pub mod event_source_mappings;
 pub mod ids;
@@ -54,7 +55,8 @@ use crate::db::Db;
 use crate::error::StoreError;
 use crate::shared::Shared;
 
-pub use crate::shared::{Durability, StoreSettings};
+pub use crate::durability::Durability;
+pub use crate::shared::StoreSettings;
 
 /// The store: cheap to clone, shared by every request handler and poller.
 #[derive(Clone)]

@@ -23,33 +23,6 @@ pub struct StoreSettings {
     pub access_key_id: String,
 }
 
-/// Whether writes are made durable before they are acknowledged.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// Every acknowledged write is fsynced (SQLite `synchronous=FULL`, blob files and
-    /// the `blobs/` directory synced): it survives a crash of the machine.
-    #[default]
-    Full,
-    /// Nothing is fsynced (SQLite `synchronous=OFF`): for throw-away stores
-    /// (`eddy up --ephemeral`), whose data does not outlive the process anyway.
-    SkipFsync,
-}
-
-impl Durability {
-    /// Whether files and the database are fsynced.
-    pub fn syncs(self) -> bool {
-        self == Durability::Full
-    }
-
-    /// SQLite's `synchronous` setting for this durability.
-    pub(crate) fn sqlite_synchronous(self) -> &'static str {
-        match self {
-            Durability::Full => "FULL",
-            Durability::SkipFsync => "OFF",
-        }
-    }
-}
-
 /// The state one open store shares between its handles.
 pub(crate) struct Shared {
     pub settings: StoreSettings,
