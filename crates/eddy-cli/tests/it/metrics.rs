@@ -61,17 +61,23 @@ async fn metrics_match_what_happened() {
         })
         .await;
     }
-    // The poison message fails 3 receives, then sits in the DLQ.
+    // The poison message fails 3 receives, then sits in the DLQ; the mapping's counters
+    // move after its deletes, so wait for them too.
     let metrics = eventually(
         Duration::from_secs(20),
-        "the poison message in the DLQ",
+        "the poison message in the DLQ and the mapping's counters",
         || async {
             let metrics = scrape(&eddy).await;
-            (value(
+            let settled = value(
                 &metrics,
                 r#"eddy_sqs_approximate_number_of_messages_visible{queue="file-events-dlq"}"#,
-            ) == 1.0)
-                .then_some(metrics)
+            ) == 1.0
+                && value(
+                    &metrics,
+                    r#"eddy_esm_deleted_event_count_total{mapping="file-events"}"#,
+                ) >= FILES as f64 + 1.0
+                && value(&metrics, "eddy_pipeline_upload_to_copied_seconds_count") >= FILES as f64;
+            settled.then_some(metrics)
         },
     )
     .await;
