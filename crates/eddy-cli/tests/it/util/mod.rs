@@ -6,6 +6,7 @@
 //!   the scripted external function with its invocation log.
 //! - `s3`: notification configurations, the exact S3 event record expected for a
 //!   request, and browser-style form POST uploads.
+//! - `sqs`: queues and message attributes for the SQS SDK tests.
 //! - `query`: SigV4-signed SQS query-protocol requests and readers of their XML.
 //! - `raw`: raw HTTP/1.1 exchanges that survive any answer, for hostile input.
 
@@ -14,3 +15,4 @@ pub mod pipeline;
 pub mod query;
 pub mod raw;
 pub mod s3;
+pub mod sqs;

@@ -5,6 +5,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
     QueueConfiguration, S3KeyFilter,
@@ -365,4 +368,48 @@ pub fn form_post(
         headers,
         body: body.to_owned(),
     }
+}
+
+/// Creates bucket `name` and returns an S3 client.
+pub async fn bucket(eddy: &Eddy, name: &str) -> Client {
+    let s3 = eddy.s3().await;
+    s3.create_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .expect("create bucket");
+    s3
+}
+
+/// Puts `body` at `key`; returns the ETag.
+pub async fn put(s3: &Client, bucket: &str, key: &str, body: &[u8]) -> String {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .expect("put")
+        .e_tag()
+        .expect("etag")
+        .to_owned()
+}
+
+/// The service error code and HTTP status of a failed call.
+pub fn failure<E: ProvideErrorMetadata>(
+    error: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> (String, u16) {
+    let status = error.raw_response().map_or(0, |r| r.status().as_u16());
+    (error.code().unwrap_or_default().to_owned(), status)
+}
+
+/// The whole body of a GetObject answer.
+pub async fn bytes_of(output: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
+    output
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec()
 }
