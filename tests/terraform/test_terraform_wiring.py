@@ -28,7 +28,18 @@ EDDY_TOML = ROOT / "eddy.toml.example"
 
 # eddy.toml keys that only `eddy up` has: on AWS the account and the credentials come from
 # the provider's credential chain, never from Terraform variables, and queue URLs are AWS's.
-LOCAL_ONLY_TOML_KEYS = {"account_id", "access_key_id", "secret_access_key", "additional_credentials", "sqs_queue_url_host"}
+# Settings of eddy itself with nothing to set on AWS: credentials and the account, the
+# queue URL host form, the delays between retries of asynchronous invocations (fixed by
+# Lambda) and the length of a lifecycle day (a day on AWS; shorter for tests).
+LOCAL_ONLY_TOML_KEYS = {
+    "account_id",
+    "access_key_id",
+    "secret_access_key",
+    "additional_credentials",
+    "sqs_queue_url_host",
+    "lambda_async_retry_delays_seconds",
+    "lifecycle_day_seconds",
+}
 
 # Where the Lambda's package comes from (cargo lambda writes target/lambda/<binary>/bootstrap.zip).
 BUILD_COMMAND = "cargo lambda build --release --output-format zip -p eddy-lambda"
