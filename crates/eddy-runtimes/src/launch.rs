@@ -80,6 +80,11 @@ impl ManagedRuntimes {
         };
         let interpreter = self.interpreter(language)?;
         let client = self.clients.client_for(language);
+        if matches!(language, Language::Python { .. }) {
+            // What a handler prints reaches its log as it prints it, as on Lambda (a
+            // pipe would otherwise buffer stdout until the process exits).
+            environment.insert("PYTHONUNBUFFERED".to_owned(), "1".to_owned());
+        }
         if let Some(dir) = client.parent() {
             environment.insert(
                 "LAMBDA_RUNTIME_DIR".to_owned(),
