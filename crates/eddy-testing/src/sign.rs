@@ -218,22 +218,19 @@ impl Signer {
             Payload::Unsigned => SignableBody::UnsignedPayload,
             Payload::Precomputed(hash) => SignableBody::Precomputed(hash.clone()),
         };
+        let request_error = |source| SignError::Request {
+            url: url.to_owned(),
+            source,
+        };
         let signable = SignableRequest::new(
             method,
             url,
             headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             body,
         )
-        .map_err(|source| SignError::Request {
-            url: url.to_owned(),
-            source,
-        })?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|source| SignError::Request {
-                url: url.to_owned(),
-                source,
-            })?
-            .into_parts();
+        .map_err(request_error)?;
+        let (instructions, _signature) =
+            sign(signable, &params).map_err(request_error)?.into_parts();
         Ok(instructions)
     }
 }
