@@ -56,6 +56,8 @@ pub struct EddyConfig {
     pub functions: Vec<FunctionConfig>,
     /// Extra (or replacing) event source mappings.
     pub event_source_mappings: Vec<MappingConfig>,
+    /// `[faults]`: faults on demand in force from the start and after every reset.
+    pub faults: crate::faults_config::FaultsConfig,
 }
 
 /// One entry of `additional_credentials`: an access key id and its secret.
@@ -198,6 +200,7 @@ impl Default for EddyConfig {
             lambda_async_retry_delays_seconds: vec![60, 120],
             functions: Vec::new(),
             event_source_mappings: Vec::new(),
+            faults: crate::faults_config::FaultsConfig::default(),
         }
     }
 }
@@ -506,6 +509,7 @@ impl EddyConfig {
             bail!("access_key_id and secret_access_key must not be empty");
         }
         self.check_additional_credentials()?;
+        self.faults.specs()?;
         if self.region.is_empty() {
             bail!("region must not be empty");
         }

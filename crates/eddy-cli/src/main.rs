@@ -4,6 +4,7 @@
 mod backfill;
 mod clients;
 mod config;
+mod faults_config;
 mod harness;
 mod ready;
 mod redrive;

@@ -389,6 +389,10 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         )
     })?;
     provision(&store, &config).await?;
+    store
+        .faults()
+        .configure(config.faults.specs()?)
+        .context("invalid [faults]")?;
 
     let listener = TcpListener::bind(address)
         .await

@@ -10,6 +10,9 @@
 //!   batch: nothing (but the filtered-out records) is deleted, every message reappears
 //!   after its visibility timeout, and the poller backs off.
 //!
+//! - A throttle injected on demand (`lambda_throttle`, see `eddy_faults`) fails the
+//!   batch before the function runs, as a throttled invocation: nothing is deleted.
+//!
 //! Each step is reported as a telemetry event, with the dashboard journeys of the files
 //! the batch's S3 events announce.
 
@@ -46,6 +49,8 @@ pub struct Invoker {
     pub function_timeout: Duration,
     pub function: Arc<dyn Function>,
     pub telemetry: Telemetry,
+    /// Faults on demand (throttles).
+    pub faults: Arc<eddy_faults::Faults>,
 }
 
 impl BatchHandler for Invoker {
@@ -90,6 +95,25 @@ impl Invoker {
         self.journey_step(&records, Step::Received, |record| {
             format!("{function} (receive {})", receive_count(record))
         });
+        let files: Vec<(String, String)> = records
+            .iter()
+            .filter_map(|r| r.body.as_deref())
+            .flat_map(eddy_faults::files_of_event)
+            .collect();
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(b, k)| (b.as_str(), k.as_str()))
+            .collect();
+        if self.faults.throttle(function, &files) {
+            self.journey_step(&records, Step::Failed, |_| {
+                "throttled before the handler ran (a fault on demand)".to_owned()
+            });
+            tracing::warn!(function, queue = %mapping, messages = records.len(), "invocation throttled (fault on demand); nothing deleted");
+            return BatchOutcome {
+                done,
+                succeeded: false,
+            };
+        }
         let batch_ids: HashSet<String> = records.iter().map(|r| message_id(r).to_owned()).collect();
         let timeout = self.function_timeout;
         let backstop = Instant::now() + timeout + INIT_ALLOWANCE;

@@ -119,6 +119,7 @@ pub fn start(
         maximum_pollers: settings.maximum_concurrency,
     };
     let telemetry = store.telemetry().clone();
+    let store_faults = store.faults().clone();
     let source = Arc::new(StoreQueue::new(store, queue.clone()));
     let invoker = Arc::new(Invoker {
         mapping: settings.queue_name,
@@ -127,6 +128,7 @@ pub fn start(
         function_timeout: settings.function_timeout,
         function,
         telemetry,
+        faults: store_faults,
     });
     MappingHandle {
         queue,

@@ -110,7 +110,8 @@ pub async fn wait_idle(
 }
 
 /// Resets the store to its start-up configuration and forgets the front's own state
-/// (the PurgeQueue rate limit, the recent files, the faults in force).
+/// (the PurgeQueue rate limit, the recent files) and the faults set at run time (the
+/// configured ones are in force again).
 pub async fn reset(state: &AppState, harness: &Harness) -> Result<ResetReport, String> {
     let report = state
         .store
@@ -118,7 +119,7 @@ pub async fn reset(state: &AppState, harness: &Harness) -> Result<ResetReport, S
         .await
         .map_err(|e| eddy_store::error::report(&e))?;
     state.forget_purges();
-    let _ = state.faults.set(Vec::new());
+    state.store.faults().reset();
     state.store.telemetry().activity().clear();
     Ok(report)
 }

@@ -168,6 +168,10 @@ impl Server {
                     &ids,
                 ),
             };
+            // Latency on demand: the answer is ready, and held back.
+            if let Some(latency) = self.state.store.faults().sqs_latency() {
+                tokio::time::sleep(latency).await;
+            }
             self.state.store.telemetry().emit(SqsRequestServed {
                 operation: &operation,
                 status: response.status().as_u16(),
@@ -175,11 +179,15 @@ impl Server {
             response
         } else {
             let store = &self.state.store;
-            let fault = self.state.faults.s3_request(
-                request.method(),
-                &faults::request_bucket(&request),
-                store.telemetry(),
-            );
+            let (bucket, key) = faults::request_object(&request);
+            if let Some(latency) = store.faults().s3_latency(&bucket, key.as_deref()) {
+                tokio::time::sleep(latency).await;
+            }
+            let fault = if faults::is_write(request.method()) && !bucket.is_empty() {
+                store.faults().s3_write(&bucket, key.as_deref())
+            } else {
+                None
+            };
             s3::front::handle(&self.s3, request, &ids, store, fault).await
         };
         let headers = response.headers_mut();

@@ -56,6 +56,13 @@ pub async fn handle(state: &AppState, request: Request<Incoming>) -> Response<s3
     if from_dashboard && is_post && request.uri().path() == "/_eddy/api/faults" {
         return set_faults(state, request).await;
     }
+    if from_dashboard
+        && request.method() == Method::DELETE
+        && request.uri().path() == "/_eddy/api/faults"
+    {
+        let _ = state.store.faults().set(Vec::new());
+        return faults_answer(state);
+    }
     match (request.method().clone(), request.uri().path()) {
         (Method::GET, "/_eddy" | "/_eddy/") => {
             text(StatusCode::OK, "text/html; charset=utf-8", INDEX_HTML)
@@ -269,7 +276,7 @@ async fn reset(state: &AppState) -> Response<s3s::Body> {
 }
 
 fn faults_answer(state: &AppState) -> Response<s3s::Body> {
-    json_response(StatusCode::OK, json!({ "faults": state.faults.list() }))
+    json_response(StatusCode::OK, json!({ "faults": state.store.faults().list() }))
 }
 
 /// The largest body `POST /_eddy/api/faults` reads.
@@ -298,7 +305,7 @@ async fn set_faults(state: &AppState, request: Request<Incoming>) -> Response<s3
             );
         }
     };
-    match state.faults.set(parsed.faults) {
+    match state.store.faults().set(parsed.faults) {
         Ok(()) => faults_answer(state),
         Err(error) => json_response(StatusCode::BAD_REQUEST, json!({"error": error.to_string()})),
     }

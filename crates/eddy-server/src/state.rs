@@ -73,8 +73,6 @@ pub struct AppState {
     /// Set once the pipeline runs (it starts after the server, which its external
     /// functions call).
     harness: std::sync::OnceLock<crate::harness::Harness>,
-    /// Faults injected on demand.
-    pub faults: crate::faults::Faults,
     /// Runs the functions created through the Lambda API (Invoke needs it).
     pub functions: Option<Arc<DeployedFunctions>>,
     /// Runs the event source mappings of the Lambda API.
@@ -94,7 +92,6 @@ impl AppState {
             metrics: None,
             pipeline: serde_json::Value::Null,
             harness: std::sync::OnceLock::new(),
-            faults: crate::faults::Faults::default(),
             functions: None,
             mappings: None,
             async_invoker: None,

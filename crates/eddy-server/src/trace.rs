@@ -9,12 +9,14 @@
 //! - the steps of the recent uploads of that key (the dashboard's journeys, the last
 //!   200 uploads: uploaded, enqueued, received with the receive count, failed with the
 //!   reason, copied with the destination);
-//! - the event messages for that object still in a queue, dead-letter queues included.
+//! - the event messages for that object still in a queue, dead-letter queues included;
+//! - the faults injected on demand that concerned it (`eddy_faults`: a duplicated or
+//!   delayed event, an early redelivery, a throttle, an S3 error or latency).
 
 use serde::Serialize;
 
 use eddy_events::s3_event::{NotificationBody, encode_key, parse_notification};
-use eddy_telemetry::activity::{JourneyStep, Step};
+use eddy_telemetry::activity::{FaultRecord, JourneyStep, Step};
 
 use crate::state::AppState;
 
@@ -77,6 +79,8 @@ pub struct Trace {
     pub configurations: Vec<ConfigurationCheck>,
     pub uploads: Vec<UploadTrace>,
     pub messages: Vec<MessageView>,
+    /// Faults injected on demand that concerned it, oldest first.
+    pub faults: Vec<FaultRecord>,
 }
 
 /// Checks each notification configuration of `bucket` against an upload of `key`.
@@ -161,8 +165,23 @@ async fn messages(state: &AppState, bucket: &str, key: &str) -> Result<Vec<Messa
     Ok(found)
 }
 
-/// The one-sentence answer.
+/// The one-sentence answer, with the faults injected on demand named after it.
 fn summarize(trace: &Trace) -> String {
+    let summary = summarize_steps(trace);
+    if trace.faults.is_empty() {
+        return summary;
+    }
+    let mut kinds: Vec<&str> = Vec::new();
+    for fault in &trace.faults {
+        if !kinds.contains(&fault.kind.as_str()) {
+            kinds.push(&fault.kind);
+        }
+    }
+    format!("{summary} (faults injected: {})", kinds.join(", "))
+}
+
+/// The one-sentence answer from the steps alone.
+fn summarize_steps(trace: &Trace) -> String {
     let (bucket, key) = (&trace.bucket, &trace.key);
     if !trace.bucket_exists {
         return format!("bucket {bucket} does not exist");
@@ -251,6 +270,7 @@ pub async fn trace(state: &AppState, bucket: &str, key: &str) -> Result<Trace, S
         configurations,
         uploads,
         messages: messages(state, bucket, key).await?,
+        faults: state.store.telemetry().activity().faults_of(bucket, key),
     };
     trace.summary = summarize(&trace);
     Ok(trace)

@@ -118,6 +118,12 @@ impl Store {
         &self.shared.telemetry
     }
 
+    /// The faults injected on demand: the store strikes the event and receive faults,
+    /// the pipeline and the HTTP front ask it about theirs.
+    pub fn faults(&self) -> &Arc<eddy_faults::Faults> {
+        &self.shared.faults
+    }
+
     /// The ARN of a queue of this store.
     pub fn queue_arn(&self, name: &str) -> String {
         self.shared.queue_arn(name)

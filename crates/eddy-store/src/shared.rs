@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub db: Db,
     pub blobs: Blobs,
     pub telemetry: Telemetry,
+    /// The faults injected on demand (duplicate and delayed events, early redelivery).
+    pub faults: Arc<eddy_faults::Faults>,
     /// Long-polling receivers wait on their queue's notifier; sends wake them.
     queue_wakers: Mutex<HashMap<String, Arc<Notify>>>,
     /// Source of event sequencers: strictly increasing, across restarts too.
@@ -51,6 +53,7 @@ impl Shared {
             data_dir,
             db,
             blobs,
+            faults: Arc::new(eddy_faults::Faults::new(telemetry.clone())),
             telemetry,
             queue_wakers: Mutex::new(HashMap::new()),
             sequencer: AtomicU64::new(time::now_ms().saturating_mul(1_000_000)),

@@ -1,7 +1,8 @@
 //! The recent activity of the pipeline, kept in memory for the dashboard: for each of
 //! the last files uploaded, the steps it went through (uploaded, event enqueued, batch
-//! received, invocation result, copied) with their times. Only [`crate::events`]
-//! writes here; the dashboard reads.
+//! received, invocation result, copied) with their times, and the faults injected on
+//! demand that concerned a file (for its trace). Only [`crate::events`] writes here;
+//! the dashboard and the trace read.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -11,6 +12,21 @@ use serde::Serialize;
 
 /// How many file journeys are kept.
 const CAPACITY: usize = 200;
+
+/// How many injected faults are kept.
+const FAULT_CAPACITY: usize = 1000;
+
+/// A fault injected on demand that concerned a file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FaultRecord {
+    #[serde(skip)]
+    pub bucket: String,
+    #[serde(skip)]
+    pub key: String,
+    pub kind: String,
+    pub at_ms: u64,
+    pub detail: String,
+}
 
 /// The steps a file goes through, as the dashboard names them.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -51,6 +67,7 @@ pub struct Journey {
 #[derive(Debug, Default)]
 pub struct Activity {
     journeys: Mutex<VecDeque<Journey>>,
+    faults: Mutex<VecDeque<FaultRecord>>,
     latencies_ms: Mutex<VecDeque<u64>>,
     copied: AtomicU64,
     failed: AtomicU64,
@@ -137,6 +154,37 @@ impl Activity {
         })
     }
 
+    /// Keeps a fault injected on demand that concerned `bucket`/`key`.
+    pub(crate) fn fault(&self, bucket: &str, key: &str, kind: &str, detail: &str, at_ms: u64) {
+        let mut faults = match self.faults.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if faults.len() == FAULT_CAPACITY {
+            faults.pop_front();
+        }
+        faults.push_back(FaultRecord {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            kind: kind.to_owned(),
+            at_ms,
+            detail: detail.to_owned(),
+        });
+    }
+
+    /// The kept faults that concerned `bucket`/`key`, oldest first.
+    pub fn faults_of(&self, bucket: &str, key: &str) -> Vec<FaultRecord> {
+        let faults = match self.faults.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        faults
+            .iter()
+            .filter(|f| f.bucket == bucket && f.key == key)
+            .cloned()
+            .collect()
+    }
+
     /// Counts records the function failed.
     pub(crate) fn records_failed(&self, count: u64) {
         self.failed.fetch_add(count, Ordering::Relaxed);
@@ -182,12 +230,17 @@ impl Activity {
         }
     }
 
-    /// The recent journeys, newest first.
-    /// Forgets the recent journeys (a reset of the store); the totals since start stay.
+    /// Forgets the recent journeys and faults (a reset of the store); the totals since
+    /// start stay.
     pub fn clear(&self) {
         self.with(VecDeque::clear);
+        match self.faults.lock() {
+            Ok(mut guard) => guard.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
     }
 
+    /// The recent journeys, newest first.
     pub fn recent(&self, limit: usize) -> Vec<Journey> {
         self.with(|journeys| journeys.iter().rev().take(limit).cloned().collect())
     }

@@ -383,15 +383,35 @@ impl Event for MappingKnown<'_> {
     }
 }
 
-/// A fault was injected on demand (`eddy_faults_injected_total{kind}`).
+/// A kind of fault exists (`eddy_faults_injected_total{kind}` registered at 0).
 #[derive(Debug, Clone, Copy)]
-pub struct FaultInjected<'a> {
+pub struct FaultKindKnown<'a> {
     pub kind: &'a str,
 }
 
-impl Event for FaultInjected<'_> {
+impl Event for FaultKindKnown<'_> {
     fn emit(self, _: &Activity) {
+        metrics::counter!(names::FAULTS_INJECTED, "kind" => self.kind.to_owned()).increment(0);
+    }
+}
+
+/// A fault was injected on demand (`eddy_faults_injected_total{kind}`), concerning the
+/// files (bucket, key) it names: each keeps it for its trace.
+#[derive(Debug, Clone, Copy)]
+pub struct FaultInjected<'a> {
+    pub kind: &'a str,
+    pub files: &'a [(&'a str, &'a str)],
+    /// What the fault did, in words.
+    pub detail: &'a str,
+    pub at_ms: u64,
+}
+
+impl Event for FaultInjected<'_> {
+    fn emit(self, activity: &Activity) {
         metrics::counter!(names::FAULTS_INJECTED, "kind" => self.kind.to_owned()).increment(1);
+        for (bucket, key) in self.files {
+            activity.fault(bucket, key, self.kind, self.detail, self.at_ms);
+        }
     }
 }
 

@@ -92,7 +92,11 @@ impl LambdaContext<'_> {
     ) -> Result<Response<s3s::Body>, LambdaError> {
         let invocation_type = InvocationType::parse(input.invocation_type)?;
         let (record, version) = self.qualified(input.name, input.qualifier).await?;
-        if record.reserved_concurrency == Some(0) && invocation_type != InvocationType::DryRun {
+        let throttled = invocation_type == InvocationType::RequestResponse
+            && self.state.store.faults().throttle(&record.name, &[]);
+        if throttled
+            || (record.reserved_concurrency == Some(0) && invocation_type != InvocationType::DryRun)
+        {
             return Err(LambdaError::new(
                 LambdaErrorKind::TooManyRequests,
                 "Rate Exceeded.",

@@ -15,7 +15,7 @@ use super::notification_rules::{ChangeContext, EventObject};
 use super::notifications::enqueue_events;
 use super::rows::{bucket_versioning, insert_current, load_object};
 use crate::blobs::{self, StagedBlob};
-use crate::shared::{Shared, StoreSettings};
+use crate::shared::Shared;
 use crate::time::now_ms;
 use crate::tx::{TxResult, abort};
 
@@ -43,7 +43,7 @@ pub(crate) enum NewBlob {
 /// one as the bucket's versioning says, and enqueues the events.
 pub(crate) fn commit_object(
     conn: &Connection,
-    settings: &StoreSettings,
+    shared: &Shared,
     mut meta: ObjectMeta,
     event_name: &str,
     sequencer: &str,
@@ -81,7 +81,7 @@ pub(crate) fn commit_object(
     };
     let woken = enqueue_events(
         conn,
-        settings,
+        shared,
         event_name,
         &object,
         context,
@@ -184,7 +184,7 @@ pub(crate) async fn commit_placed(
             }
             commit_object(
                 conn,
-                &in_writer.settings,
+                &in_writer,
                 meta,
                 &event_name,
                 &sequencer,

@@ -11,7 +11,7 @@ use super::error::S3Error;
 use super::notification_rules::{ChangeContext, EventObject, QueueNotification, event_body};
 use super::rows::require_bucket;
 use crate::error::StoreError;
-use crate::shared::{Shared, StoreSettings};
+use crate::shared::Shared;
 use crate::sqs::model::{Queue, SendRequest};
 use crate::sqs::queue_rows::load_queue;
 use crate::sqs::regions::arn_key;
@@ -144,15 +144,17 @@ fn load_notifications(
 }
 
 /// Enqueues the events of one object change into every matching configuration's queue,
-/// inside the change's transaction. Returns the queues written to.
+/// inside the change's transaction. Returns the queues written to. A fault on demand
+/// may deliver an event twice or delay it (see `eddy_faults`).
 pub(crate) fn enqueue_events(
     conn: &Connection,
-    settings: &StoreSettings,
+    shared: &Shared,
     event_name: &str,
     object: &EventObject<'_>,
     context: &ChangeContext,
     now: u64,
 ) -> Result<Vec<String>, StoreError> {
+    let settings = &shared.settings;
     let mut queues = Vec::new();
     for config in load_notifications(conn, object.bucket)? {
         if !config.matches(event_name, object.key) {
@@ -174,13 +176,30 @@ pub(crate) fn enqueue_events(
             context,
             now,
         );
+        let faults = &shared.faults;
         let request = SendRequest {
             body,
+            delay_seconds: faults
+                .event_delay(object.bucket, object.key, &queue.name)
+                .map(u64::from),
             ..SendRequest::default()
         };
-        let sent = insert_message(conn, &queue, &request, &settings.access_key_id, now);
-        if let Err(error) = entry_outcome(sent)? {
-            tracing::warn!(queue = %queue.name, %error, "notification could not be enqueued");
+        let copies = if faults.event_duplicate(object.bucket, object.key, &queue.name) {
+            2
+        } else {
+            1
+        };
+        let mut enqueued = false;
+        for _ in 0..copies {
+            let sent = insert_message(conn, &queue, &request, &settings.access_key_id, now);
+            match entry_outcome(sent)? {
+                Ok(_) => enqueued = true,
+                Err(error) => {
+                    tracing::warn!(queue = %queue.name, %error, "notification could not be enqueued");
+                }
+            }
+        }
+        if !enqueued {
             continue;
         }
         queues.push(queue.name);

@@ -235,7 +235,7 @@ impl<'s> Objects<'s> {
                     event_name
                 };
                 let woken =
-                    enqueue_events(conn, &shared.settings, event_name, &object, &context, now)?;
+                    enqueue_events(conn, &shared, event_name, &object, &context, now)?;
                 Ok((deleted, blobs, woken))
             })
             .await?;

@@ -246,7 +246,7 @@ impl<'s> Uploads<'s> {
                 load_upload(conn, &meta.bucket, &meta.key, &upload_id)?;
                 let committed = commit_object(
                     conn,
-                    &shared.settings,
+                    &shared,
                     meta,
                     "s3:ObjectCreated:CompleteMultipartUpload",
                     &sequencer,

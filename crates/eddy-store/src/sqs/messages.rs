@@ -174,15 +174,18 @@ impl<'s> Messages<'s> {
             .db
             .write(move |conn| {
                 let settings = &shared.settings;
-                receive(
+                let now = now_ms();
+                let outcome = receive(
                     conn,
                     &name,
                     &request,
                     attempt_id.as_deref(),
                     &settings.region,
                     &settings.account_id,
-                    now_ms(),
-                )
+                    now,
+                )?;
+                redeliver_early(conn, &shared.faults, &name, &outcome.messages, now)?;
+                Ok(outcome)
             })
             .await
     }
@@ -372,3 +375,28 @@ fn expire(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+/// A fault on demand (`sqs_early_redelivery`): received messages of a standard queue
+/// made visible again at once, before their visibility timeout ends, as a standard
+/// queue may deliver a message twice. FIFO queues never do.
+fn redeliver_early(
+    conn: &rusqlite::Connection,
+    faults: &eddy_faults::Faults,
+    queue: &str,
+    messages: &[ReceivedMessage],
+    now: u64,
+) -> Result<(), StoreError> {
+    if queue.ends_with(".fifo") {
+        return Ok(());
+    }
+    for message in messages {
+        if !faults.early_redelivery(queue, &message.message_id, &message.body) {
+            continue;
+        }
+        if let Some(receipt) = super::receipts::parse_receipt_handle(&message.receipt_handle) {
+            conn.prepare_cached("UPDATE messages SET visible_at_ms = ?2 WHERE seq = ?1")?
+                .execute(rusqlite::params![receipt.seq, now])?;
+        }
+    }
+    Ok(())
+}

@@ -41,7 +41,7 @@ pub async fn handle(
     mut request: Request<Incoming>,
     ids: &RequestIds,
     store: &Store,
-    fault: Option<crate::faults::FaultKind>,
+    fault: Option<eddy_faults::S3WriteFault>,
 ) -> Response<s3s::Body> {
     let account_id = &store.settings().account_id;
     let telemetry = store.telemetry();

@@ -31,12 +31,14 @@ pub(super) fn refuse_early<B>(
 }
 
 /// The answer of an injected fault (see [`crate::faults`]), as S3 words it.
-pub(super) fn injected_fault(kind: crate::faults::FaultKind) -> Option<http::Response<s3s::Body>> {
+pub(super) fn injected_fault(
+    kind: eddy_faults::S3WriteFault,
+) -> Option<http::Response<s3s::Body>> {
     let error = match kind {
-        crate::faults::FaultKind::S3SlowDown => {
+        eddy_faults::S3WriteFault::SlowDown => {
             WireError::with_message(S3ErrorCode::SlowDown, "Please reduce your request rate.")
         }
-        crate::faults::FaultKind::S3InternalError => WireError::with_message(
+        eddy_faults::S3WriteFault::InternalError => WireError::with_message(
             S3ErrorCode::InternalError,
             "We encountered an internal error. Please try again.",
         ),
