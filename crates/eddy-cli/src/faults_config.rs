@@ -33,7 +33,10 @@ impl FaultsConfig {
                 bail!("[faults.{kind}] takes no `kind`: the table's name is the kind");
             }
             let mut table = table.clone();
-            table.insert("kind".to_owned(), toml::Value::String(kind.name().to_owned()));
+            table.insert(
+                "kind".to_owned(),
+                toml::Value::String(kind.name().to_owned()),
+            );
             let spec: FaultSpec = toml::Value::Table(table)
                 .try_into()
                 .map_err(|e: toml::de::Error| anyhow!("[faults.{kind}]: {}", e.message().trim()))?;
@@ -76,7 +79,8 @@ mod tests {
             "[faults.s3_slow_down]: fault s3_slow_down needs `bucket`: the bucket whose writes fail"
         );
         assert!(
-            error("[faults.s3_latency]\nlatency_ms = 5\nlatncy = 1\n").contains("unknown field `latncy`"),
+            error("[faults.s3_latency]\nlatency_ms = 5\nlatncy = 1\n")
+                .contains("unknown field `latncy`"),
             "{}",
             error("[faults.s3_latency]\nlatency_ms = 5\nlatncy = 1\n")
         );

@@ -35,9 +35,11 @@ pub fn request_object<B>(request: &http::Request<B>) -> (String, Option<String>)
     let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
     let path = request.uri().path().trim_start_matches('/');
     let decode = |key: &str| {
-        Some(key)
-            .filter(|k| !k.is_empty())
-            .map(|k| percent_encoding::percent_decode_str(k).decode_utf8_lossy().into_owned())
+        Some(key).filter(|k| !k.is_empty()).map(|k| {
+            percent_encoding::percent_decode_str(k)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
     };
     if let Some(bucket) = name.strip_suffix(".localhost").filter(|b| !b.is_empty()) {
         return (bucket.to_owned(), decode(path));

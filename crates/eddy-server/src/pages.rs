@@ -276,7 +276,10 @@ async fn reset(state: &AppState) -> Response<s3s::Body> {
 }
 
 fn faults_answer(state: &AppState) -> Response<s3s::Body> {
-    json_response(StatusCode::OK, json!({ "faults": state.store.faults().list() }))
+    json_response(
+        StatusCode::OK,
+        json!({ "faults": state.store.faults().list() }),
+    )
 }
 
 /// The largest body `POST /_eddy/api/faults` reads.

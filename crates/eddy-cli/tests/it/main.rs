@@ -11,6 +11,7 @@ mod util;
 mod crash;
 mod credentials;
 mod disk_full;
+mod fault_kinds;
 mod function_bootstrap;
 mod function_builtin;
 mod function_python;

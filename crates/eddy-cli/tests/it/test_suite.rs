@@ -105,7 +105,7 @@ impl Ephemeral {
         path_style_s3(&self.sdk_config().await)
     }
 
-    async fn sqs(&self) -> aws_sdk_sqs::Client {
+    pub(crate) async fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk_config().await)
     }
 
@@ -168,7 +168,7 @@ impl Drop for Ephemeral {
 
 /// The eddy binary: this build's, or `$EDDY_BINARY` (e.g. a release build, for the
 /// measurements).
-fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     std::env::var_os("EDDY_BINARY")
         .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_eddy")), PathBuf::from)
 }

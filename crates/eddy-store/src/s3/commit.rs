@@ -182,14 +182,7 @@ pub(crate) async fn commit_placed(
                     }
                 }
             }
-            commit_object(
-                conn,
-                &in_writer,
-                meta,
-                &event_name,
-                &sequencer,
-                &context,
-            )
+            commit_object(conn, &in_writer, meta, &event_name, &sequencer, &context)
         })
         .await;
     match result {

@@ -234,8 +234,7 @@ impl<'s> Objects<'s> {
                 } else {
                     event_name
                 };
-                let woken =
-                    enqueue_events(conn, &shared, event_name, &object, &context, now)?;
+                let woken = enqueue_events(conn, &shared, event_name, &object, &context, now)?;
                 Ok((deleted, blobs, woken))
             })
             .await?;

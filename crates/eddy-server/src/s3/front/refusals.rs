@@ -31,9 +31,7 @@ pub(super) fn refuse_early<B>(
 }
 
 /// The answer of an injected fault (see [`crate::faults`]), as S3 words it.
-pub(super) fn injected_fault(
-    kind: eddy_faults::S3WriteFault,
-) -> Option<http::Response<s3s::Body>> {
+pub(super) fn injected_fault(kind: eddy_faults::S3WriteFault) -> Option<http::Response<s3s::Body>> {
     let error = match kind {
         eddy_faults::S3WriteFault::SlowDown => {
             WireError::with_message(S3ErrorCode::SlowDown, "Please reduce your request rate.")
