@@ -6,7 +6,9 @@
 //!
 //! [`ApiMappings`] keeps one running mapping per enabled stored mapping: started at
 //! boot ([`ApiMappings::start_all`]), restarted with new settings on an update, stopped
-//! when disabled or deleted.
+//! when disabled or deleted, and all brought in line with the store after a reset
+//! ([`ApiMappings::restart_all`]). [`ApiMappings::probes`] tells the idle check which
+//! queues they poll and how many batches each has in hand.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +26,15 @@ use crate::event_filter::FilterPattern;
 use crate::external::parse_response;
 use crate::function::{Function, InvokeError};
 use crate::mapping::{self, MappingHandle, MappingSettings};
+use crate::poller::BatchGauge;
+
+/// A running API mapping, as the idle check sees it.
+pub struct ApiMappingProbe {
+    pub uuid: String,
+    pub queue: String,
+    pub function: String,
+    pub batches_in_hand: BatchGauge,
+}
 
 /// A function stored by the Lambda API, invoked at its current revision.
 pub struct StoredFunction {
@@ -72,7 +83,14 @@ impl Function for StoredFunction {
 pub struct ApiMappings {
     store: Store,
     deployed: Arc<DeployedFunctions>,
-    running: Mutex<HashMap<String, MappingHandle>>,
+    running: Mutex<HashMap<String, Running>>,
+}
+
+/// One running mapping and what it runs.
+struct Running {
+    queue: String,
+    function: String,
+    handle: MappingHandle,
 }
 
 /// The settings a stored mapping runs with, for a function of `function_timeout`.
@@ -148,26 +166,52 @@ impl ApiMappings {
         });
         tracing::info!(uuid = %record.uuid, queue = %record.queue_name, function = %record.function_name, batch_size = record.batch_size, "event source mapping enabled");
         let handle = mapping::start(self.store.clone(), settings, function);
-        self.running
-            .lock()
-            .await
-            .insert(record.uuid.clone(), handle);
+        self.running.lock().await.insert(
+            record.uuid.clone(),
+            Running {
+                queue: record.queue_name.clone(),
+                function: record.function_name.clone(),
+                handle,
+            },
+        );
     }
 
     /// Stops a mapping (in-flight batches finish).
     pub async fn remove(&self, uuid: &str) {
-        let handle = self.running.lock().await.remove(uuid);
-        if let Some(handle) = handle {
-            handle.stop().await;
+        let running = self.running.lock().await.remove(uuid);
+        if let Some(running) = running {
+            running.handle.stop().await;
         }
     }
 
     /// Stops every mapping (eddy is shutting down).
     pub async fn stop(&self) {
-        let handles: Vec<MappingHandle> =
-            self.running.lock().await.drain().map(|(_, h)| h).collect();
-        for handle in handles {
-            handle.stop().await;
+        let all: Vec<Running> = self.running.lock().await.drain().map(|(_, r)| r).collect();
+        for running in all {
+            running.handle.stop().await;
         }
+    }
+
+    /// Runs the mappings the store holds now, and only them (after a reset: the
+    /// mappings created since start are gone, the ones of the start are back as they
+    /// were). Every running mapping stops first (in-flight batches finish).
+    pub async fn restart_all(&self) {
+        self.stop().await;
+        self.start_all().await;
+    }
+
+    /// The running mappings: queue, function and batches in hand.
+    pub async fn probes(&self) -> Vec<ApiMappingProbe> {
+        self.running
+            .lock()
+            .await
+            .iter()
+            .map(|(uuid, running)| ApiMappingProbe {
+                uuid: uuid.clone(),
+                queue: running.queue.clone(),
+                function: running.function.clone(),
+                batches_in_hand: running.handle.batches_in_hand(),
+            })
+            .collect()
     }
 }

@@ -6,7 +6,9 @@
 //! the warm processes of each function. A function's processes are reused while its
 //! revision stays the same; an update (new code or configuration) stops them, so the
 //! next invocation runs the new revision. The configuration itself lives in the store;
-//! the caller hands it over as a [`DeployedSpec`].
+//! the caller hands it over as a [`DeployedSpec`]. It counts the invocations running
+//! now ([`DeployedFunctions::running`], for the idle check) and, after a reset, stops
+//! and removes the functions the store no longer has ([`DeployedFunctions::keep_only`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
@@ -141,6 +143,39 @@ pub struct DeployedFunctions {
     code_root: PathBuf,
     identity: HostIdentity,
     warm: Mutex<HashMap<String, Warm>>,
+    /// Invocations running now, by function.
+    running: Arc<Mutex<BTreeMap<String, u32>>>,
+    /// How many resets happened: an invocation that spans one keeps no log (its log
+    /// group may be gone with the reset).
+    resets: std::sync::atomic::AtomicU64,
+}
+
+/// Counts one running invocation of a function while it lives.
+struct RunningGuard {
+    running: Arc<Mutex<BTreeMap<String, u32>>>,
+    function: String,
+}
+
+impl RunningGuard {
+    fn new(running: &Arc<Mutex<BTreeMap<String, u32>>>, function: &str) -> Self {
+        *lock(running).entry(function.to_owned()).or_default() += 1;
+        Self {
+            running: running.clone(),
+            function: function.to_owned(),
+        }
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let mut running = lock(&self.running);
+        if let Some(count) = running.get_mut(&self.function) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                running.remove(&self.function);
+            }
+        }
+    }
 }
 
 struct Warm {
@@ -170,6 +205,8 @@ impl DeployedFunctions {
             code_root: root.join("functions"),
             identity,
             warm: Mutex::new(HashMap::new()),
+            running: Arc::new(Mutex::new(BTreeMap::new())),
+            resets: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -256,10 +293,13 @@ impl DeployedFunctions {
         version: Option<u32>,
         payload: Bytes,
     ) -> Result<DeployedInvocation, StoredFunctionError> {
+        let _running = RunningGuard::new(&self.running, &record.name);
+        let resets = self.resets.load(std::sync::atomic::Ordering::SeqCst);
         let spec = DeployedSpec::from_record(record, version)?;
         self.ensure_unpacked(store, &spec).await?;
         let invocation = self.invoke(&spec, payload).await;
-        if !invocation.log_events.is_empty() {
+        let reset_since = self.resets.load(std::sync::atomic::Ordering::SeqCst) != resets;
+        if !invocation.log_events.is_empty() && !reset_since {
             store.logs().append(LogBatch {
                 group: format!("/aws/lambda/{}", spec.name),
                 stream: invocation.log_stream.clone(),
@@ -366,6 +406,38 @@ impl DeployedFunctions {
         }
         let dir = self.code_root.join(name);
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+    }
+
+    /// The functions with invocations running now, and how many each.
+    pub fn running(&self) -> Vec<(String, u32)> {
+        lock(&self.running)
+            .iter()
+            .map(|(name, count)| (name.clone(), *count))
+            .collect()
+    }
+
+    /// Stops the processes and removes the code of every function not in `names` (after
+    /// a reset: the functions created since start are gone), including those whose
+    /// code is unpacked but that never ran.
+    pub async fn keep_only(&self, names: &[String]) {
+        self.resets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut gone: Vec<String> = lock(&self.warm)
+            .keys()
+            .filter_map(|key| key.split_once(':').map(|(name, _)| name.to_owned()))
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(&self.code_root) {
+            gone.extend(
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().into_string().ok()),
+            );
+        }
+        gone.sort();
+        gone.dedup();
+        for name in gone.iter().filter(|n| !names.contains(n)) {
+            self.forget(name).await;
+        }
     }
 
     /// Stops every process (eddy is shutting down).

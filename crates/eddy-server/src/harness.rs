@@ -2,12 +2,14 @@
 //! start-up in one transaction) and `GET /_eddy/api/idle?timeout=SECONDS` (answers as
 //! soon as the pipeline has nothing left to do, or 408 with what is still pending).
 //!
-//! The pipeline is idle when no queue with an event source mapping holds a message
-//! (visible, in flight or delayed: a message in flight whose batch failed is a retry
-//! still to come) and no mapping has a batch in hand (an invocation running, or its
-//! messages being deleted). S3 events need no separate check: an object change and
-//! the messages it raises commit in one transaction, so an undelivered event is a
-//! message of a mapped queue.
+//! The pipeline is idle when no queue with an event source mapping (of `eddy.toml` or
+//! of the Lambda API) holds a message (visible, in flight or delayed: a message in
+//! flight whose batch failed is a retry still to come), no mapping has a batch in hand
+//! (an invocation running, or its messages being deleted), no function created through
+//! the Lambda API is running an invocation, and no asynchronous invocation is queued
+//! (a first attempt or a retry still to come). S3 events need no separate check: an
+//! object change and the messages it raises commit in one transaction, so an
+//! undelivered event is a message of a mapped queue.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,16 +71,40 @@ pub struct PendingInvocation {
     pub batches_in_hand: u32,
 }
 
+/// A function created through the Lambda API with invocations running.
+#[derive(Debug, Serialize)]
+pub struct PendingFunction {
+    pub function: String,
+    pub running: u32,
+}
+
+/// A queued asynchronous invocation (its first attempt or a retry still to come).
+#[derive(Debug, Serialize)]
+pub struct PendingAsyncInvocation {
+    pub request_id: String,
+    pub function: String,
+    pub attempts: u32,
+    /// How long until its next attempt is due (0: due now, or running).
+    pub due_in_ms: u64,
+}
+
 /// What keeps the pipeline busy.
 #[derive(Debug, Default, Serialize)]
 pub struct Pending {
     pub queues: Vec<PendingQueue>,
     pub invocations: Vec<PendingInvocation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<PendingFunction>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub async_invocations: Vec<PendingAsyncInvocation>,
 }
 
 impl Pending {
     pub fn is_idle(&self) -> bool {
-        self.queues.is_empty() && self.invocations.is_empty()
+        self.queues.is_empty()
+            && self.invocations.is_empty()
+            && self.functions.is_empty()
+            && self.async_invocations.is_empty()
     }
 }
 

@@ -10,28 +10,64 @@ use std::time::{Duration, Instant};
 use eddy_store::reset::ResetReport;
 
 use crate::harness::{
-    Harness, IDLE_POLL, IdleAnswer, Pending, PendingInvocation, PendingMessage, PendingQueue,
+    Harness, IDLE_POLL, IdleAnswer, Pending, PendingAsyncInvocation, PendingFunction,
+    PendingInvocation, PendingMessage, PendingQueue,
 };
 use crate::state::AppState;
 
-/// Messages listed per pending queue.
+/// Messages listed per pending queue, and asynchronous invocations listed.
 const LISTED_MESSAGES: usize = 10;
+
+/// A mapped queue: its name, its function and how many batches it has in hand.
+struct MappedQueue {
+    queue: String,
+    function: String,
+    batches_in_hand: u32,
+}
+
+/// Every running mapping: those of the configuration, then those of the Lambda API.
+async fn mapped_queues(state: &AppState, harness: &Harness) -> Vec<MappedQueue> {
+    let mut mapped: Vec<MappedQueue> = harness
+        .mappings
+        .iter()
+        .map(|probe| MappedQueue {
+            queue: probe.queue.clone(),
+            function: probe.function.clone(),
+            batches_in_hand: (probe.batches_in_hand)(),
+        })
+        .collect();
+    if let Some(api) = &state.mappings {
+        mapped.extend(api.probes().await.into_iter().map(|probe| MappedQueue {
+            queue: probe.queue,
+            function: probe.function,
+            batches_in_hand: probe.batches_in_hand.in_hand(),
+        }));
+    }
+    mapped
+}
 
 /// The mapped queues that hold messages and the mappings with batches in hand; with
 /// `detail`, also the first messages of each such queue.
 async fn pending(state: &AppState, harness: &Harness, detail: bool) -> Result<Pending, String> {
     let mut pending = Pending::default();
     // Gauges first: a batch that finishes between the two reads has deleted its
-    // messages before its gauge drops, so it is seen in one read or the other.
-    for probe in &harness.mappings {
-        let batches_in_hand = (probe.batches_in_hand)();
-        if batches_in_hand > 0 {
-            pending.invocations.push(PendingInvocation {
-                queue: probe.queue.clone(),
-                function: probe.function.clone(),
-                batches_in_hand,
-            });
-        }
+    // messages before its gauge drops, so it is seen in one read or the other. An
+    // asynchronous invocation stays queued until its attempt is recorded, and a
+    // function's running count drops only when its invocation has returned.
+    let mapped = mapped_queues(state, harness).await;
+    for probe in mapped.iter().filter(|p| p.batches_in_hand > 0) {
+        pending.invocations.push(PendingInvocation {
+            queue: probe.queue.clone(),
+            function: probe.function.clone(),
+            batches_in_hand: probe.batches_in_hand,
+        });
+    }
+    if let Some(functions) = &state.functions {
+        pending.functions = functions
+            .running()
+            .into_iter()
+            .map(|(function, running)| PendingFunction { function, running })
+            .collect();
     }
     let snapshot = state
         .store
@@ -41,7 +77,7 @@ async fn pending(state: &AppState, harness: &Harness, detail: bool) -> Result<Pe
         .map_err(|e| e.to_string())?;
     let now = eddy_store::time::now_ms();
     for (queue, counts) in snapshot {
-        let Some(probe) = harness.mappings.iter().find(|m| m.queue == queue.name) else {
+        let Some(probe) = mapped.iter().find(|m| m.queue == queue.name) else {
             continue;
         };
         if counts.visible + counts.not_visible + counts.delayed == 0 {
@@ -75,6 +111,21 @@ async fn pending(state: &AppState, harness: &Harness, detail: bool) -> Result<Pe
             messages,
         });
     }
+    let queued = state
+        .store
+        .async_invocations()
+        .due(i64::MAX as u64, LISTED_MESSAGES as u32)
+        .await
+        .map_err(|e| e.to_string())?;
+    pending.async_invocations = queued
+        .into_iter()
+        .map(|invocation| PendingAsyncInvocation {
+            request_id: invocation.request_id,
+            function: invocation.function,
+            attempts: invocation.attempts,
+            due_in_ms: invocation.due_ms.saturating_sub(now),
+        })
+        .collect();
     Ok(pending)
 }
 
@@ -109,7 +160,10 @@ pub async fn wait_idle(
     }
 }
 
-/// Resets the store to its start-up configuration and forgets the front's own state
+/// Resets the store to its start-up configuration, stops what ran for the Lambda API
+/// objects created since (the processes of their functions, the pollers of their
+/// mappings; the mappings of the start run again as they were), and forgets the
+/// front's own state
 /// (the PurgeQueue rate limit, the recent files) and the faults set at run time (the
 /// configured ones are in force again).
 pub async fn reset(state: &AppState, harness: &Harness) -> Result<ResetReport, String> {
@@ -118,6 +172,21 @@ pub async fn reset(state: &AppState, harness: &Harness) -> Result<ResetReport, S
         .reset(&harness.baseline)
         .await
         .map_err(|e| eddy_store::error::report(&e))?;
+    if let Some(functions) = &state.functions {
+        let kept: Vec<String> = state
+            .store
+            .functions()
+            .list()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        functions.keep_only(&kept).await;
+    }
+    if let Some(mappings) = &state.mappings {
+        mappings.restart_all().await;
+    }
     state.forget_purges();
     state.store.faults().reset();
     state.store.telemetry().activity().clear();

@@ -3,14 +3,17 @@
 //!
 //! [`Store::capture_baseline`] remembers, once the configured pipeline is provisioned,
 //! every configuration row of the store: the buckets with their settings (versioning,
-//! tags, notification configuration), the queues with their attributes and tags, and
-//! the rows of any other table a later migration adds (a bucket's CORS rules, ...).
+//! tags, notification configuration), the queues with their attributes and tags, the
+//! functions, versions, aliases and event source mappings of the Lambda API, the log
+//! groups, and the rows of any other table a later migration adds (a bucket's CORS
+//! rules, ...).
 //! It keeps them in `TEMP` tables of the writer's connection: they belong to this run,
 //! not to the data directory, and vanish with the process.
 //!
 //! [`Store::reset`] then runs as one write of the group commit: it empties every data
 //! table (objects, versions, uploads, parts, inline bytes, messages, deduplication and
-//! receive-attempt records, move tasks, recently deleted queue names) and puts every
+//! receive-attempt records, move tasks, recently deleted queue names, queued
+//! asynchronous invocations, log streams and events) and puts every
 //! configuration table back to its captured rows. Requests in flight run before or
 //! after it, never half across it: each write is its own savepoint in the single
 //! writer, and readers see one committed state or the other. The object files the
@@ -41,7 +44,6 @@ const DATA_TABLES: &[&str] = &[
     "lambda_async_invocations",
     "log_events",
     "log_streams",
-    "log_groups",
 ];
 
 /// Tables a reset leaves alone.
@@ -71,6 +73,14 @@ pub struct ResetReport {
     pub messages_removed: u64,
     /// Multipart uploads aborted.
     pub uploads_aborted: u64,
+    /// Functions of the Lambda API created since the baseline and gone.
+    pub functions_removed: u64,
+    /// Event source mappings of the Lambda API created since the baseline and gone.
+    pub event_source_mappings_removed: u64,
+    /// Queued asynchronous invocations dropped.
+    pub async_invocations_removed: u64,
+    /// Log groups created since the baseline and gone.
+    pub log_groups_removed: u64,
 }
 
 /// The configuration tables of the database: every table that is neither data nor
@@ -139,10 +149,14 @@ fn reset_rows(
             .max(count(conn, "SELECT count(*) FROM objects")?),
         messages_removed: count(conn, "SELECT count(*) FROM messages")?,
         uploads_aborted: count(conn, "SELECT count(*) FROM uploads")?,
+        async_invocations_removed: count(conn, "SELECT count(*) FROM lambda_async_invocations")?,
         ..ResetReport::default()
     };
     let buckets_before = count(conn, "SELECT count(*) FROM buckets")?;
     let queues_before = count(conn, "SELECT count(*) FROM queues")?;
+    let functions_before = count(conn, "SELECT count(*) FROM lambda_functions")?;
+    let mappings_before = count(conn, "SELECT count(*) FROM lambda_event_source_mappings")?;
+    let groups_before = count(conn, "SELECT count(*) FROM log_groups")?;
     // Rows are deleted and put back in any order; the keys are checked at the end.
     conn.execute_batch("PRAGMA defer_foreign_keys = ON")?;
     for table in DATA_TABLES {
@@ -171,6 +185,14 @@ fn reset_rows(
         buckets_before.saturating_sub(count(conn, "SELECT count(*) FROM buckets")?);
     report.queues_removed =
         queues_before.saturating_sub(count(conn, "SELECT count(*) FROM queues")?);
+    report.functions_removed =
+        functions_before.saturating_sub(count(conn, "SELECT count(*) FROM lambda_functions")?);
+    report.event_source_mappings_removed = mappings_before.saturating_sub(count(
+        conn,
+        "SELECT count(*) FROM lambda_event_source_mappings",
+    )?);
+    report.log_groups_removed =
+        groups_before.saturating_sub(count(conn, "SELECT count(*) FROM log_groups")?);
     Ok((report, files))
 }
 
@@ -189,6 +211,8 @@ impl Store {
     /// transaction. Object files are removed once it is durable.
     pub async fn reset(&self, baseline: &Baseline) -> Result<ResetReport, StoreError> {
         let baseline = baseline.clone();
+        // Function logs not yet written would bring back their log groups.
+        self.shared.lock_log_buffer().clear();
         let (report, files) = self
             .shared
             .db
@@ -200,6 +224,8 @@ impl Store {
             objects_removed = report.objects_removed,
             queues_removed = report.queues_removed,
             messages_removed = report.messages_removed,
+            functions_removed = report.functions_removed,
+            event_source_mappings_removed = report.event_source_mappings_removed,
             "store reset to its start-up configuration"
         );
         Ok(report)

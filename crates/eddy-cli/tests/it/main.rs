@@ -27,6 +27,7 @@ mod memory;
 mod metrics;
 mod operator;
 mod pipeline;
+mod reset_lambda;
 mod s3_cli;
 mod s3_notifications;
 mod s3_objects;

@@ -86,6 +86,11 @@ impl Ephemeral {
         &self.ready.endpoint
     }
 
+    /// Where this eddy keeps its state.
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        &self.ready.data_dir
+    }
+
     pub(crate) async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(self.endpoint())
