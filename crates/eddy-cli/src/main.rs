@@ -3,8 +3,6 @@
 
 mod backfill;
 mod clients;
-mod config;
-mod faults_config;
 mod harness;
 mod ready;
 mod redrive;

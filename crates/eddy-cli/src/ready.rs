@@ -2,43 +2,15 @@
 //! (`eddy ready on http://IP:PORT (...)`, the first word after `on` is the endpoint;
 //! test harnesses parse it) and, with `--ready-file PATH`, a small JSON file with the
 //! endpoint, region, account and credentials, written atomically once eddy serves and
-//! removed at a clean exit. Also owns the data directory of an ephemeral run.
+//! removed at a clean exit.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::config::EddyConfig;
-
-/// Where the store lives: a directory the user chose, or a fresh temporary one that
-/// is removed when this value is dropped (`--ephemeral`).
-pub enum DataDir {
-    Kept(PathBuf),
-    Ephemeral(tempfile::TempDir),
-}
-
-impl DataDir {
-    /// A fresh, empty temporary directory (under `$TMPDIR`).
-    pub fn ephemeral() -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("eddy-ephemeral-")
-            .tempdir()
-            .context("cannot create a temporary data directory")?;
-        Ok(DataDir::Ephemeral(dir))
-    }
-
-    pub fn path(&self) -> &Path {
-        match self {
-            DataDir::Kept(path) => path,
-            DataDir::Ephemeral(dir) => dir.path(),
-        }
-    }
-
-    pub fn is_ephemeral(&self) -> bool {
-        matches!(self, DataDir::Ephemeral(_))
-    }
-}
+use eddy_up::DataDir;
+use eddy_up::config::EddyConfig;
 
 /// The contents of the ready file.
 #[derive(Debug, Serialize)]
