@@ -71,6 +71,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let eddy = Eddy::start(StartOptions {
         config,
         listen: address,
+        fsync: !options.ephemeral,
         data_dir,
         metrics: Some(metrics),
     })

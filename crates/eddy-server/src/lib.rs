@@ -14,7 +14,7 @@
 
 pub mod faults;
 pub mod harness;
-mod harness_api;
+pub mod harness_api;
 pub mod lambda;
 pub mod logs;
 pub mod pages;

@@ -1,6 +1,11 @@
-//! What eddy's end-to-end tests (`crates/eddy-cli/tests/it`) and its load generator
-//! (`bench/`) share, so that there is one way to sign and one way to send a request
-//! that no SDK would send:
+//! eddy in a test suite, from Rust, and what eddy's end-to-end tests
+//! (`crates/eddy-cli/tests/it`) and its load generator (`bench/`) share:
+//!
+//! - [`in_process`] (feature `in-process`, on by default): [`TestEddy`], an eddy started
+//!   inside the test process, with SDK clients, `reset()`, `wait_idle()`, `trace()` and
+//!   faults on demand.
+//!
+//! And one way to sign and one way to send a request that no SDK would send:
 //!
 //! - [`sign`]: SigV4 signing with `aws-sigv4`, the signer inside every AWS SDK for
 //!   Rust, so eddy verifies exactly what SDKs send. It signs an `http::Request` (the
@@ -9,10 +14,16 @@
 //! - [`raw`]: a blocking HTTP/1.1 exchange over a plain TCP connection that survives
 //!   any answer, or none, and reads the status, headers and body of what came back.
 //!
-//! This crate knows nothing of eddy's internals: it speaks only the wire protocols.
+//! The signer and the raw client know nothing of eddy's internals: they speak only the
+//! wire protocols.
 
+#[cfg(feature = "in-process")]
+pub mod in_process;
 pub mod raw;
 pub mod sign;
 
 pub use raw::RawResponse;
 pub use sign::{Payload, Service, SignError, Signer};
+
+#[cfg(feature = "in-process")]
+pub use in_process::{HarnessError, TestEddy, TestEddyOptions};

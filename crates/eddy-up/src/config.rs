@@ -488,6 +488,14 @@ impl EddyConfig {
         Ok(config)
     }
 
+    /// Reads and validates the text of a configuration file.
+    pub fn from_toml(text: &str) -> anyhow::Result<Self> {
+        let config: EddyConfig =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.message().trim()))?;
+        config.validate().context("invalid setting")?;
+        Ok(config)
+    }
+
     /// Checks every value against the range AWS allows for it.
     pub fn validate(&self) -> anyhow::Result<()> {
         check_bucket_name("source_bucket_name", &self.source_bucket_name)?;

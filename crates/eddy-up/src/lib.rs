@@ -90,8 +90,11 @@ pub struct StartOptions {
     pub config: EddyConfig,
     /// The address to listen on (port 0: a free one).
     pub listen: SocketAddr,
-    /// Where the state lives; an ephemeral directory also skips every fsync.
+    /// Where the state lives.
     pub data_dir: DataDir,
+    /// Whether writes are fsynced before they are acknowledged (off for a throw-away
+    /// store: an ephemeral run, a test suite).
+    pub fsync: bool,
     /// Serves `/_eddy/metrics` from this recorder (see [`install_metrics`]).
     pub metrics: Option<PrometheusHandle>,
 }
@@ -119,12 +122,13 @@ impl Eddy {
             config,
             listen,
             data_dir,
+            fsync,
             metrics,
         } = options;
-        let durability = if data_dir.is_ephemeral() {
-            Durability::SkipFsync
-        } else {
+        let durability = if fsync {
             Durability::Full
+        } else {
+            Durability::SkipFsync
         };
         let store = Store::open_with(
             data_dir.path(),
