@@ -87,6 +87,19 @@ pub(crate) fn commit_object(
         context,
         meta.last_modified_ms,
     )?;
+    // The file's journey starts here, in the writer, before any receive can see its
+    // messages: a receive later in the same group commit would otherwise record its
+    // steps for a journey that does not exist yet.
+    if !woken.is_empty() {
+        shared.telemetry.emit(FileUploaded {
+            bucket: &meta.bucket,
+            key: &meta.key,
+            etag: &meta.etag,
+            size: meta.size,
+            at_ms: meta.last_modified_ms,
+            queues: &woken,
+        });
+    }
     Ok(Committed {
         meta,
         removed_blobs,
@@ -95,21 +108,12 @@ pub(crate) fn commit_object(
 }
 
 /// After a committed object change: wakes the receivers of the queues its events went
-/// to, and starts the file's journey for the dashboard.
+/// to (the file's journey started in [`commit_object`]).
 pub(crate) fn announce(shared: &Shared, committed: &Committed) {
     if committed.woken.is_empty() {
         return;
     }
     shared.wake_queues(&committed.woken);
-    let meta = &committed.meta;
-    shared.telemetry.emit(FileUploaded {
-        bucket: &meta.bucket,
-        key: &meta.key,
-        etag: &meta.etag,
-        size: meta.size,
-        at_ms: meta.last_modified_ms,
-        queues: &committed.woken,
-    });
 }
 
 /// Places a staged body and commits it as `bucket/key` with this ETag.
