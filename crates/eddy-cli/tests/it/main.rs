@@ -42,4 +42,5 @@ mod sqs_sdk;
 mod sqs_sdk_redrive;
 mod test_suite;
 mod trace_faults;
+mod wait_latency;
 mod worker_hosts;
