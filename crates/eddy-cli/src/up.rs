@@ -406,7 +406,14 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     .with_pipeline(describe_pipeline(&config))
     .with_functions(deployed.clone())
     .with_mappings(api_mappings.clone())
-    .with_async_invoker(async_invoker.clone());
+    .with_async_invoker(async_invoker.clone())
+    .with_sessions(
+        store
+            .sts_sessions()
+            .list()
+            .await
+            .context("reading the temporary credentials STS issued")?,
+    );
     let server = Server::new(state);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let serving = tokio::spawn(server.serve(listener, shutdown_rx.clone()));

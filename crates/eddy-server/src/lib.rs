@@ -2,8 +2,8 @@
 //! pages under `/_eddy/`. A request is routed by what it is: `X-Amz-Target:
 //! AmazonSQS.*`, an SQS credential scope, a form-encoded POST or an `Action` query
 //! parameter (the SQS query protocol) go to SQS, a `lambda` credential scope to the
-//! Lambda API (so an S3 bucket named `2015-03-31` stays S3's), `/_eddy/` to the pages,
-//! everything else to S3.
+//! Lambda API (so an S3 bucket named `2015-03-31` stays S3's), an `iam` or `sts` scope
+//! to IAM or STS (query protocol), `/_eddy/` to the pages, everything else to S3.
 //! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
 //!
 //! The server owns HTTP only: it turns requests into operations of the store
@@ -11,14 +11,16 @@
 //! to the pipeline's host (`eddy_pipeline::deployed`). It must not know SQL, object
 //! files, processes or mappings.
 
+pub mod iam;
 pub mod lambda;
 pub mod pages;
 pub mod s3;
 pub mod sigv4;
 pub mod sqs;
 mod state;
+pub mod sts;
 
-pub use state::{AppState, Credential, RequestIds};
+pub use state::{AppState, Credential, RequestIds, Sessions};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,7 +45,11 @@ pub struct Server {
 
 impl Server {
     pub fn new(state: AppState) -> Self {
-        let s3 = s3::front::service(state.store.clone(), &state.credentials);
+        let s3 = s3::front::service(
+            state.store.clone(),
+            &state.credentials,
+            state.sessions.clone(),
+        );
         Self {
             state: Arc::new(state),
             s3,
@@ -112,6 +118,18 @@ impl Server {
             lambda::code_download(&self.state, rest, &ids).await
         } else if path == "/_eddy" || path.starts_with("/_eddy/") {
             pages::handle(&self.state, request).await
+        } else if let Some(service @ ("iam" | "sts")) = scope_service(&request).as_deref() {
+            let is_iam = service == "iam";
+            let (parts, body) = request.into_parts();
+            let body = Limited::new(body, iam::MAX_BODY_BYTES)
+                .collect()
+                .await
+                .map(http_body_util::Collected::to_bytes);
+            if is_iam {
+                iam::handle(&self.state, &parts, body, &ids).await
+            } else {
+                sts::handle(&self.state, &parts, body, &ids).await
+            }
         } else if scope_service(&request).as_deref() == Some("lambda") {
             let (parts, body) = request.into_parts();
             match Limited::new(body, lambda::MAX_BODY_BYTES).collect().await {
@@ -157,7 +175,15 @@ impl Server {
         } else {
             let store = &self.state.store;
             let account_id = &store.settings().account_id;
-            s3::front::handle(&self.s3, request, &ids, account_id, store.telemetry()).await
+            let sessions = &self.state.sessions;
+            s3::front::handle(
+                &self.s3,
+                request,
+                &ids,
+                (account_id, sessions),
+                store.telemetry(),
+            )
+            .await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {

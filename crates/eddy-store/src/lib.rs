@@ -10,6 +10,9 @@
 //! - [`Store::functions`] and [`Store::event_source_mappings`]: Lambda functions and
 //!   event source mappings created through the Lambda API ([`lambda`],
 //!   [`event_source_mappings`]);
+//! - [`Store::iam_roles`], [`Store::iam_policies`] and [`Store::sts_sessions`]: IAM
+//!   roles and managed policies, and the temporary credentials STS issued ([`iam`],
+//!   [`sts`]);
 //! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]).
 //!
 //! Underneath: [`db`] (SQLite in WAL mode, one writer thread with group commit, a pool
@@ -28,6 +31,7 @@ pub mod blobs;
 pub mod db;
 pub mod error;
 pub mod event_source_mappings;
+pub mod iam;
 pub mod ids;
 pub mod lambda;
 pub mod lambda_async;
@@ -36,6 +40,7 @@ pub mod s3;
 mod schema;
 mod shared;
 pub mod sqs;
+pub mod sts;
 pub mod time;
 pub mod tx;
 
@@ -163,6 +168,21 @@ impl Store {
     /// Lambda event source mappings created through the API.
     pub fn event_source_mappings(&self) -> event_source_mappings::EventSourceMappings<'_> {
         event_source_mappings::EventSourceMappings::new(&self.shared)
+    }
+
+    /// IAM roles with their trust policy, tags, inline and attached policies.
+    pub fn iam_roles(&self) -> iam::Roles<'_> {
+        iam::Roles::new(&self.shared)
+    }
+
+    /// IAM customer managed policies and their versions.
+    pub fn iam_policies(&self) -> iam::Policies<'_> {
+        iam::Policies::new(&self.shared)
+    }
+
+    /// Temporary credentials issued by STS AssumeRole.
+    pub fn sts_sessions(&self) -> sts::Sessions<'_> {
+        sts::Sessions::new(&self.shared)
     }
 
     /// SQS message move tasks (dead-letter queue redrive).

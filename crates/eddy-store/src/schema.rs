@@ -51,6 +51,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "Lambda asynchronous invocations waiting to run or to be retried",
         apply: lambda_async_invocations,
     },
+    Migration {
+        version: 6,
+        description: "IAM roles and managed policies; STS temporary credentials",
+        apply: iam_and_sts,
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -152,6 +157,29 @@ fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
         );
         CREATE INDEX IF NOT EXISTS lambda_async_invocations_due
             ON lambda_async_invocations (due_ms)",
+    )?;
+    Ok(())
+}
+
+/// Migration 6: IAM roles (`config` is [`crate::iam::RoleRecord`] as JSON; names are
+/// unique without regard to case, as in IAM), customer managed policies
+/// ([`crate::iam::PolicyRecord`]) and the temporary credentials STS issued
+/// ([`crate::sts::SessionRecord`]).
+fn iam_and_sts(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS iam_roles (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            config TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS iam_policies (
+            arn TEXT PRIMARY KEY,
+            config TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS sts_sessions (
+            access_key_id TEXT PRIMARY KEY,
+            expiration_ms INTEGER NOT NULL,
+            config TEXT NOT NULL
+        )",
     )?;
     Ok(())
 }

@@ -11,6 +11,8 @@ mod host;
 mod refusals;
 mod xml_body;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -20,25 +22,26 @@ use eddy_store::Store;
 use eddy_telemetry::{S3RequestServed, Telemetry};
 
 use super::dispatch::EddyS3;
-use crate::state::{Credential, RequestIds};
+use crate::state::{Credential, RequestIds, Sessions};
 
 /// The `s3s` service of eddy: SigV4 with the configured credentials, virtual-hosted
 /// and path-style addressing, and every request signed.
-pub fn service(store: Store, credentials: &[Credential]) -> S3Service {
+pub fn service(store: Store, credentials: &[Credential], sessions: Arc<Sessions>) -> S3Service {
     let mut builder = S3ServiceBuilder::new(EddyS3::new(store));
-    builder.set_auth(access::CredentialStore::new(credentials));
+    builder.set_auth(access::CredentialStore::new(credentials, sessions));
     builder.set_host(host::LocalhostHost);
     builder.set_access(access::SignedOnly);
     builder.build()
 }
 
 /// Serves one S3 request through `service`; `ids` are the request's ids, which its
-/// events and its error body repeat, and `account_id` the owner buckets have.
+/// events and its error body repeat, and `account_id` the owner buckets have;
+/// `sessions` the temporary credentials STS issued.
 pub async fn handle(
     service: &S3Service,
     mut request: Request<Incoming>,
     ids: &RequestIds,
-    account_id: &str,
+    (account_id, sessions): (&str, &Sessions),
     telemetry: &Telemetry,
 ) -> Response<s3s::Body> {
     let slot = access::OperationSlot::default();
@@ -47,7 +50,8 @@ pub async fn handle(
     let bytes_in = content_length(request.headers());
     let has_body = refusals::has_body(request.headers());
     let request = request.map(s3s::Body::from);
-    let refused = refusals::refuse_early(&request, account_id);
+    let refused = access::refuse_bad_session(&request, sessions)
+        .or_else(|| refusals::refuse_early(&request, account_id));
     let mut response = match refused {
         Some(response) => response,
         None => match xml_body::buffer_xml_body(request).await {
