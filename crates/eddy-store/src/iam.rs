@@ -402,3 +402,106 @@ fn attachment_count(conn: &Connection, arn: &str) -> Result<u32, StoreError> {
     Ok(count_in(&all_roles(conn)?, arn))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Store, StoreSettings};
+
+    fn role(name: &str) -> RoleRecord {
+        RoleRecord {
+            name: name.to_owned(),
+            path: "/".to_owned(),
+            role_id: "AROAEXAMPLEEXAMPLE01".to_owned(),
+            arn: format!("arn:aws:iam::000000000000:role/{name}"),
+            create_date_ms: 1,
+            assume_role_policy_document: "{}".to_owned(),
+            description: None,
+            max_session_duration: 3600,
+            tags: Vec::new(),
+            inline_policies: BTreeMap::new(),
+            attached_policies: Vec::new(),
+        }
+    }
+
+    fn policy(name: &str) -> PolicyRecord {
+        PolicyRecord {
+            name: name.to_owned(),
+            path: "/".to_owned(),
+            policy_id: "ANPAEXAMPLEEXAMPLE01".to_owned(),
+            arn: format!("arn:aws:iam::000000000000:policy/{name}"),
+            description: None,
+            create_date_ms: 1,
+            update_date_ms: 1,
+            default_version_id: "v1".to_owned(),
+            next_version: 2,
+            versions: vec![PolicyVersionRecord {
+                version_id: "v1".to_owned(),
+                document: "{}".to_owned(),
+                create_date_ms: 1,
+            }],
+            tags: Vec::new(),
+        }
+    }
+
+    /// Roles and policies keep their rules across a reopen of the data directory:
+    /// names are unique in any case, attached things cannot be deleted.
+    #[test]
+    fn roles_and_policies_keep_their_rules_across_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = StoreSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let arn = "arn:aws:iam::000000000000:policy/copy".to_owned();
+        {
+            let store =
+                Store::open(dir.path(), settings.clone(), Default::default()).expect("open");
+            runtime.block_on(async {
+                store.iam_roles().create(role("Worker")).await.expect("role");
+                let again = store.iam_roles().create(role("worker")).await;
+                assert!(matches!(again, Err(IamStoreError::EntityAlreadyExists(_))));
+                store.iam_policies().create(policy("copy")).await.expect("policy");
+                let missing = store
+                    .iam_roles()
+                    .attach("worker", "arn:aws:iam::000000000000:policy/none")
+                    .await;
+                assert!(matches!(missing, Err(IamStoreError::NoSuchEntity(_))));
+                store.iam_roles().attach("worker", &arn).await.expect("attach");
+                store
+                    .iam_roles()
+                    .attach("worker", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+                    .await
+                    .expect("AWS managed");
+            });
+            store.close();
+        }
+        let store = Store::open(dir.path(), settings, Default::default()).expect("reopen");
+        runtime.block_on(async {
+            let worker = store.iam_roles().get("WORKER").await.expect("role");
+            assert_eq!(worker.attached_policies.len(), 2);
+            let (_, count) = store.iam_policies().get(&arn).await.expect("policy");
+            assert_eq!(count, 1);
+            let conflict = store.iam_policies().delete(&arn).await;
+            assert!(matches!(conflict, Err(IamStoreError::DeleteConflict(_))));
+            let conflict = store.iam_roles().delete("worker").await;
+            assert!(matches!(conflict, Err(IamStoreError::DeleteConflict(_))));
+            store
+                .iam_roles()
+                .modify("worker", |r| {
+                    r.attached_policies.clear();
+                    Ok(())
+                })
+                .await
+                .expect("detach");
+            store.iam_roles().delete("worker").await.expect("delete role");
+            store.iam_policies().delete(&arn).await.expect("delete policy");
+            assert!(store.iam_roles().list().await.expect("list").is_empty());
+        });
+    }
+}
