@@ -35,6 +35,9 @@ pub struct EddyConfig {
     pub visibility_timeout_seconds: u64,
     pub message_retention_seconds: u64,
     pub dlq_message_retention_seconds: u64,
+    /// How long a day of S3 lifecycle rules lasts (86,400: a day, as on S3; shorter
+    /// for tests of expiration rules).
+    pub lifecycle_day_seconds: u64,
     pub function_name: String,
     pub function_timeout_seconds: u64,
     pub function_memory_mb: u64,
@@ -179,6 +182,7 @@ impl Default for EddyConfig {
             visibility_timeout_seconds: 30,
             message_retention_seconds: 345_600,
             dlq_message_retention_seconds: 1_209_600,
+            lifecycle_day_seconds: 86_400,
             function_name: "eddy-copy".into(),
             function_timeout_seconds: 5,
             function_memory_mb: 128,
@@ -518,6 +522,12 @@ impl EddyConfig {
             self.dlq_message_retention_seconds,
             60,
             1_209_600,
+        )?;
+        check_range(
+            "lifecycle_day_seconds",
+            self.lifecycle_day_seconds,
+            1,
+            86_400,
         )?;
         check_range(
             "function_timeout_seconds",

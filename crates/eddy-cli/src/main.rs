@@ -75,8 +75,10 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat) {
+    // `s3s::ops` logs every error answer (NoSuchKey included) at ERROR as a debug dump;
+    // the S3 front logs the answers that are eddy's fault (5xx) instead.
     let filter = tracing_subscriber::EnvFilter::try_from_env("EDDY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn,s3s::ops=off"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

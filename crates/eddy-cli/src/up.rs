@@ -451,6 +451,26 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
         })
     };
 
+    let lifecycle = {
+        let store = store.clone();
+        let mut shutdown = shutdown_rx.clone();
+        let day = Duration::from_secs(config.lifecycle_day_seconds);
+        // A rule's days are checked a few times a lifecycle day, at least every minute.
+        let every = (day / 4).min(Duration::from_secs(60));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    _ = shutdown.changed() => return,
+                }
+                let report = eddy_server::s3::lifecycle_sweeper::sweep(&store, day).await;
+                if !report.is_empty() {
+                    tracing::info!(?report, "lifecycle rules applied");
+                }
+            }
+        })
+    };
+
     println!(
         "eddy ready on http://{bound} (data in {}; source bucket {}, destination bucket {}, queue {})",
         options.data_dir.display(),
@@ -471,6 +491,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     deployed.stop().await;
     let _ = serving.await;
     let _ = maintenance.await;
+    let _ = lifecycle.await;
     store.close();
     tracing::info!("stopped");
     Ok(())

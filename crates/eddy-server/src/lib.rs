@@ -173,17 +173,8 @@ impl Server {
             });
             response
         } else {
-            let store = &self.state.store;
-            let account_id = &store.settings().account_id;
             let sessions = &self.state.sessions;
-            s3::front::handle(
-                &self.s3,
-                request,
-                &ids,
-                (account_id, sessions),
-                store.telemetry(),
-            )
-            .await
+            s3::front::handle(&self.s3, request, &ids, &self.state.store, sessions).await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {

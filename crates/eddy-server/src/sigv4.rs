@@ -178,7 +178,10 @@ pub fn presigned_scope_service(query: &str) -> Option<String> {
 
 /// The session token a request carries (`X-Amz-Security-Token`, header or presigned
 /// query), for temporary credentials.
-pub fn security_token<'a>(headers: &'a HeaderMap, query: &str) -> Option<std::borrow::Cow<'a, str>> {
+pub fn security_token<'a>(
+    headers: &'a HeaderMap,
+    query: &str,
+) -> Option<std::borrow::Cow<'a, str>> {
     if let Some(value) = headers.get("x-amz-security-token") {
         return value.to_str().ok().map(std::borrow::Cow::Borrowed);
     }

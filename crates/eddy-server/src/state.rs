@@ -180,7 +180,11 @@ impl AppState {
     /// The secret of an access key for SigV4: a configured pair's, or that of
     /// temporary credentials STS issued, presented with their session token and not
     /// expired.
-    pub fn resolve_secret(&self, access_key_id: &str, token: Option<&str>) -> Result<String, AuthError> {
+    pub fn resolve_secret(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+    ) -> Result<String, AuthError> {
         if let Some(secret) = self.secret_for(access_key_id) {
             return Ok(secret);
         }
@@ -228,10 +232,22 @@ mod tests {
     fn temporary_credentials_need_their_token_and_expire() {
         let sessions = Sessions::new(vec![session(10_000)]);
         let key = "ASIAEXAMPLE000000001";
-        assert_eq!(sessions.check(key, Some("token"), 9_999), Ok("secret".into()));
-        assert_eq!(sessions.check(key, Some("token"), 10_000), Err(AuthError::ExpiredToken));
-        assert_eq!(sessions.check(key, Some("other"), 9_999), Err(AuthError::InvalidToken));
-        assert_eq!(sessions.check(key, None, 9_999), Err(AuthError::InvalidToken));
+        assert_eq!(
+            sessions.check(key, Some("token"), 9_999),
+            Ok("secret".into())
+        );
+        assert_eq!(
+            sessions.check(key, Some("token"), 10_000),
+            Err(AuthError::ExpiredToken)
+        );
+        assert_eq!(
+            sessions.check(key, Some("other"), 9_999),
+            Err(AuthError::InvalidToken)
+        );
+        assert_eq!(
+            sessions.check(key, None, 9_999),
+            Err(AuthError::InvalidToken)
+        );
         assert_eq!(
             sessions.check("ASIAUNKNOWN", Some("token"), 0),
             Err(AuthError::UnknownAccessKey)

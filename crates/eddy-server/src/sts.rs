@@ -193,7 +193,11 @@ async fn assume_role(state: &AppState, caller: &Caller, params: &Params) -> Resu
             input.role_session_name
         ),
     };
-    state.store.sts_sessions().insert(session.clone(), now).await?;
+    state
+        .store
+        .sts_sessions()
+        .insert(session.clone(), now)
+        .await?;
     state.sessions.insert(session.clone());
     let mut x = Xml::default();
     x.open("Credentials")

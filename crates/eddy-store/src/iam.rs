@@ -147,7 +147,11 @@ impl<'s> Roles<'s> {
     }
 
     /// Changes a role with `change` in one transaction; returns the role as stored.
-    pub async fn modify<T, F>(&self, name: &str, change: F) -> Result<(RoleRecord, T), IamStoreError>
+    pub async fn modify<T, F>(
+        &self,
+        name: &str,
+        change: F,
+    ) -> Result<(RoleRecord, T), IamStoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut RoleRecord) -> Result<T, IamStoreError> + Send + 'static,
@@ -289,7 +293,11 @@ impl<'s> Policies<'s> {
     }
 
     /// Changes a policy with `change` in one transaction.
-    pub async fn modify<T, F>(&self, arn: &str, change: F) -> Result<(PolicyRecord, T), IamStoreError>
+    pub async fn modify<T, F>(
+        &self,
+        arn: &str,
+        change: F,
+    ) -> Result<(PolicyRecord, T), IamStoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut PolicyRecord) -> Result<T, IamStoreError> + Send + 'static,
@@ -402,7 +410,6 @@ fn attachment_count(conn: &Connection, arn: &str) -> Result<u32, StoreError> {
     Ok(count_in(&all_roles(conn)?, arn))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,16 +470,28 @@ mod tests {
             let store =
                 Store::open(dir.path(), settings.clone(), Default::default()).expect("open");
             runtime.block_on(async {
-                store.iam_roles().create(role("Worker")).await.expect("role");
+                store
+                    .iam_roles()
+                    .create(role("Worker"))
+                    .await
+                    .expect("role");
                 let again = store.iam_roles().create(role("worker")).await;
                 assert!(matches!(again, Err(IamStoreError::EntityAlreadyExists(_))));
-                store.iam_policies().create(policy("copy")).await.expect("policy");
+                store
+                    .iam_policies()
+                    .create(policy("copy"))
+                    .await
+                    .expect("policy");
                 let missing = store
                     .iam_roles()
                     .attach("worker", "arn:aws:iam::000000000000:policy/none")
                     .await;
                 assert!(matches!(missing, Err(IamStoreError::NoSuchEntity(_))));
-                store.iam_roles().attach("worker", &arn).await.expect("attach");
+                store
+                    .iam_roles()
+                    .attach("worker", &arn)
+                    .await
+                    .expect("attach");
                 store
                     .iam_roles()
                     .attach("worker", "arn:aws:iam::aws:policy/ReadOnlyAccess")
@@ -499,8 +518,16 @@ mod tests {
                 })
                 .await
                 .expect("detach");
-            store.iam_roles().delete("worker").await.expect("delete role");
-            store.iam_policies().delete(&arn).await.expect("delete policy");
+            store
+                .iam_roles()
+                .delete("worker")
+                .await
+                .expect("delete role");
+            store
+                .iam_policies()
+                .delete(&arn)
+                .await
+                .expect("delete policy");
             assert!(store.iam_roles().list().await.expect("list").is_empty());
         });
     }

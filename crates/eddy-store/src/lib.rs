@@ -4,7 +4,7 @@
 //! A [`Store`] is opened on a data directory and handed around (it is cheap to clone).
 //! Each service is a handle borrowed from it, with the operations of that service:
 //!
-//! - [`Store::buckets`], [`Store::objects`], [`Store::uploads`] and
+//! - [`Store::buckets`], [`Store::bucket_configs`], [`Store::objects`], [`Store::uploads`] and
 //!   [`Store::notifications`]: S3 ([`s3`]);
 //! - [`Store::queues`], [`Store::messages`] and [`Store::move_tasks`]: SQS ([`sqs`]);
 //! - [`Store::functions`] and [`Store::event_source_mappings`]: Lambda functions and
@@ -118,6 +118,11 @@ impl Store {
     /// S3 buckets: creation, listing, versioning and tags.
     pub fn buckets(&self) -> s3::Buckets<'_> {
         s3::Buckets::new(&self.shared)
+    }
+
+    /// Bucket configurations: CORS, lifecycle, policy, encryption and the others.
+    pub fn bucket_configs(&self) -> s3::BucketConfigs<'_> {
+        s3::BucketConfigs::new(&self.shared)
     }
 
     /// Bucket notification configurations.

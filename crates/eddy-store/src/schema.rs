@@ -53,6 +53,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 6,
+        description: "bucket configurations (CORS, lifecycle, policy, encryption, ...)",
+        apply: bucket_configs,
+    },
+    Migration {
+        version: 7,
         description: "IAM roles and managed policies; STS temporary credentials",
         apply: iam_and_sts,
     },
@@ -161,7 +166,7 @@ fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Migration 6: IAM roles (`config` is [`crate::iam::RoleRecord`] as JSON; names are
+/// Migration 7: IAM roles (`config` is [`crate::iam::RoleRecord`] as JSON; names are
 /// unique without regard to case, as in IAM), customer managed policies
 /// ([`crate::iam::PolicyRecord`]) and the temporary credentials STS issued
 /// ([`crate::sts::SessionRecord`]).
@@ -324,6 +329,22 @@ CREATE TABLE IF NOT EXISTS inline_blobs (
     data BLOB NOT NULL
 );
 ";
+
+/// Migration 6: the `bucket_configs` table (see `s3::bucket_configs`). A row per bucket,
+/// kind and id (`''` for kinds a bucket has one of); a NULL document records that a
+/// configuration with a default was deleted.
+fn bucket_configs(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE bucket_configs (
+            bucket TEXT NOT NULL REFERENCES buckets(name),
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL DEFAULT '',
+            document TEXT,
+            PRIMARY KEY (bucket, kind, id)
+        ) WITHOUT ROWID;",
+    )?;
+    Ok(())
+}
 
 /// Columns added after the first release, as (table, column, declaration). Each is
 /// added when missing, so opening an older data directory upgrades it in place.

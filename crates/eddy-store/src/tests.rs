@@ -214,3 +214,117 @@ fn inline_blobs_live_exactly_as_long_as_their_rows() {
     assert_eq!(inline_rows(dir.path()), 2);
     store.close();
 }
+
+/// Bucket configurations: stored and replaced, listed by id, a remembered removal for
+/// the kinds with a default, durable across a reopen, and gone with their bucket.
+#[test]
+fn bucket_configurations_live_and_die_with_their_bucket() {
+    use crate::s3::{Config, ConfigKind, NewBucket};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = Store::open(dir.path(), settings(), Default::default()).expect("open");
+        let configs = store.bucket_configs();
+        assert!(matches!(
+            configs.get("none", ConfigKind::Cors, "").await,
+            Err(S3Error::NoSuchBucket)
+        ));
+        store
+            .buckets()
+            .create_with(
+                "b",
+                NewBucket {
+                    versioning_enabled: true,
+                    configs: vec![(ConfigKind::ObjectLock, "<lock/>".into())],
+                },
+            )
+            .await
+            .expect("create");
+        assert_eq!(
+            store.buckets().versioning("b").await.expect("versioning"),
+            Versioning::Enabled
+        );
+        assert_eq!(
+            configs
+                .get("b", ConfigKind::ObjectLock, "")
+                .await
+                .expect("get"),
+            Config::Set("<lock/>".into())
+        );
+        assert_eq!(
+            configs.get("b", ConfigKind::Cors, "").await.expect("get"),
+            Config::Unset
+        );
+        configs
+            .put("b", ConfigKind::Cors, "", "<a/>".into())
+            .await
+            .expect("put");
+        configs
+            .put("b", ConfigKind::Cors, "", "<b/>".into())
+            .await
+            .expect("replace");
+        for id in ["z", "a"] {
+            configs
+                .put("b", ConfigKind::Metrics, id, format!("<{id}/>"))
+                .await
+                .expect("put keyed");
+        }
+        assert!(
+            configs
+                .delete("b", ConfigKind::Ownership, "")
+                .await
+                .is_ok_and(|had| !had)
+        );
+        assert!(
+            configs
+                .delete("b", ConfigKind::Website, "")
+                .await
+                .is_ok_and(|had| !had)
+        );
+        store.close();
+
+        let store = Store::open(dir.path(), settings(), Default::default()).expect("reopen");
+        let configs = store.bucket_configs();
+        assert_eq!(
+            configs.get("b", ConfigKind::Cors, "").await.expect("get"),
+            Config::Set("<b/>".into())
+        );
+        assert_eq!(
+            configs.list("b", ConfigKind::Metrics).await.expect("list"),
+            vec![
+                ("a".to_owned(), "<a/>".to_owned()),
+                ("z".to_owned(), "<z/>".to_owned())
+            ]
+        );
+        assert_eq!(
+            configs
+                .get("b", ConfigKind::Ownership, "")
+                .await
+                .expect("get"),
+            Config::Removed
+        );
+        assert_eq!(
+            configs
+                .get("b", ConfigKind::Website, "")
+                .await
+                .expect("get"),
+            Config::Unset
+        );
+        store.buckets().delete("b").await.expect("delete bucket");
+        store.buckets().create("b").await.expect("create again");
+        assert_eq!(
+            configs.get("b", ConfigKind::Cors, "").await.expect("get"),
+            Config::Unset
+        );
+        assert!(
+            configs
+                .list("b", ConfigKind::Metrics)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        store.close();
+    });
+}

@@ -96,7 +96,11 @@ async fn roles_and_assumed_credentials_survive_sigkill() {
         "{credentials}"
     );
     let s3 = s3_with(&eddy, &credentials).await;
-    s3.create_bucket().bucket("roles").send().await.expect("create bucket");
+    s3.create_bucket()
+        .bucket("roles")
+        .send()
+        .await
+        .expect("create bucket");
     s3.put_object()
         .bucket("roles")
         .key("before")
@@ -115,7 +119,10 @@ async fn roles_and_assumed_credentials_survive_sigkill() {
     let role = cli_json(&eddy, &["iam", "get-role", "--role-name", "pipeline"]);
     assert_eq!(role["Role"]["RoleId"], created["Role"]["RoleId"]);
     assert_eq!(role["Role"]["Tags"][0]["Value"], "data");
-    let inline = cli_json(&eddy, &["iam", "list-role-policies", "--role-name", "pipeline"]);
+    let inline = cli_json(
+        &eddy,
+        &["iam", "list-role-policies", "--role-name", "pipeline"],
+    );
     assert_eq!(inline["PolicyNames"], serde_json::json!(["copy"]));
     let s3 = s3_with(&eddy, &credentials).await;
     let body = s3

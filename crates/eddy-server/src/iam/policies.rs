@@ -78,7 +78,11 @@ fn write_version(x: &mut Xml, version: &PolicyVersionRecord, default: &str, docu
     x.text("VersionId", &version.version_id)
         .text(
             "IsDefaultVersion",
-            if version.version_id == default { "true" } else { "false" },
+            if version.version_id == default {
+                "true"
+            } else {
+                "false"
+            },
         )
         .text("CreateDate", &timestamp(version.create_date_ms));
 }
@@ -150,12 +154,19 @@ impl IamContext<'_> {
     }
 
     pub(crate) async fn get_policy(&self, params: &Params) -> Result<Xml, IamError> {
-        let (policy, attachments) = self.store().iam_policies().get(&policy_arn(params)?).await?;
+        let (policy, attachments) = self
+            .store()
+            .iam_policies()
+            .get(&policy_arn(params)?)
+            .await?;
         Ok(policy_result(&policy, attachments))
     }
 
     pub(crate) async fn delete_policy(&self, params: &Params) -> Result<Option<Xml>, IamError> {
-        self.store().iam_policies().delete(&policy_arn(params)?).await?;
+        self.store()
+            .iam_policies()
+            .delete(&policy_arn(params)?)
+            .await?;
         Ok(None)
     }
 
@@ -209,7 +220,11 @@ impl IamContext<'_> {
     }
 
     pub(crate) async fn list_policy_versions(&self, params: &Params) -> Result<Xml, IamError> {
-        let (policy, _) = self.store().iam_policies().get(&policy_arn(params)?).await?;
+        let (policy, _) = self
+            .store()
+            .iam_policies()
+            .get(&policy_arn(params)?)
+            .await?;
         let mut versions = policy.versions.clone();
         versions.reverse();
         let mut x = Xml::default();
@@ -301,14 +316,20 @@ impl IamContext<'_> {
         Ok(None)
     }
 
-    pub(crate) async fn attach_role_policy(&self, params: &Params) -> Result<Option<Xml>, IamError> {
+    pub(crate) async fn attach_role_policy(
+        &self,
+        params: &Params,
+    ) -> Result<Option<Xml>, IamError> {
         let name = role_name(params)?;
         let arn = policy_arn(params)?;
         self.store().iam_roles().attach(&name, &arn).await?;
         Ok(None)
     }
 
-    pub(crate) async fn detach_role_policy(&self, params: &Params) -> Result<Option<Xml>, IamError> {
+    pub(crate) async fn detach_role_policy(
+        &self,
+        params: &Params,
+    ) -> Result<Option<Xml>, IamError> {
         let name = role_name(params)?;
         let arn = policy_arn(params)?;
         self.store()
@@ -327,7 +348,10 @@ impl IamContext<'_> {
         Ok(None)
     }
 
-    pub(crate) async fn list_attached_role_policies(&self, params: &Params) -> Result<Xml, IamError> {
+    pub(crate) async fn list_attached_role_policies(
+        &self,
+        params: &Params,
+    ) -> Result<Xml, IamError> {
         let role = self.store().iam_roles().get(&role_name(params)?).await?;
         let prefix = params.get("PathPrefix").unwrap_or("/");
         let attached: Vec<String> = role
@@ -380,7 +404,10 @@ impl IamContext<'_> {
         Ok(x)
     }
 
-    pub(crate) async fn delete_role_policy(&self, params: &Params) -> Result<Option<Xml>, IamError> {
+    pub(crate) async fn delete_role_policy(
+        &self,
+        params: &Params,
+    ) -> Result<Option<Xml>, IamError> {
         let name = role_name(params)?;
         let policy_name = params.required("PolicyName")?;
         self.store()

@@ -130,7 +130,12 @@ impl Xml {
     }
 
     /// `<name><member>..</member>...</name>`, each member written by `write`.
-    pub fn members<T>(&mut self, name: &str, items: &[T], write: impl Fn(&mut Self, &T)) -> &mut Self {
+    pub fn members<T>(
+        &mut self,
+        name: &str,
+        items: &[T],
+        write: impl Fn(&mut Self, &T),
+    ) -> &mut Self {
         self.open(name);
         for item in items {
             self.open("member");
@@ -149,8 +154,11 @@ impl Xml {
 
     /// `IsTruncated` and, when truncated, `Marker`.
     pub fn page_end(&mut self, marker: Option<&str>) -> &mut Self {
-        self.text("IsTruncated", if marker.is_some() { "true" } else { "false" })
-            .optional("Marker", marker)
+        self.text(
+            "IsTruncated",
+            if marker.is_some() { "true" } else { "false" },
+        )
+        .optional("Marker", marker)
     }
 }
 
@@ -199,7 +207,11 @@ pub fn error_response(
 ) -> http::Response<s3s::Body> {
     let body = format!(
         r#"<ErrorResponse xmlns="{namespace}"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>"#,
-        if error.code.is_server_fault() { "Receiver" } else { "Sender" },
+        if error.code.is_server_fault() {
+            "Receiver"
+        } else {
+            "Sender"
+        },
         error.code.as_str(),
         escape(&error.message),
         escape(request_id)
@@ -235,7 +247,10 @@ pub fn page<T>(
         }
     };
     let mut rest: Vec<T> = match marker {
-        Some(marker) => items.into_iter().filter(|i| key(i).as_str() >= marker).collect(),
+        Some(marker) => items
+            .into_iter()
+            .filter(|i| key(i).as_str() >= marker)
+            .collect(),
         None => items,
     };
     let next = rest.get(max).map(&key);

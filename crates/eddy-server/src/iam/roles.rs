@@ -65,7 +65,11 @@ fn max_session(params: &Params) -> Result<Option<u32>, IamError> {
         Some(n) if (3600..=43_200).contains(&n) => Ok(Some(n as u32)),
         Some(n) => Err(IamError::validation(format!(
             "1 validation error detected: Value '{n}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {} {}",
-            if n < 3600 { "greater than or equal to" } else { "less than or equal to" },
+            if n < 3600 {
+                "greater than or equal to"
+            } else {
+                "less than or equal to"
+            },
             if n < 3600 { 3600 } else { 43_200 }
         ))),
     }
@@ -242,7 +246,12 @@ impl IamContext<'_> {
     }
 
     pub(crate) async fn list_role_tags(&self, params: &Params) -> Result<Xml, IamError> {
-        let mut tags = self.store().iam_roles().get(&role_name(params)?).await?.tags;
+        let mut tags = self
+            .store()
+            .iam_roles()
+            .get(&role_name(params)?)
+            .await?
+            .tags;
         tags.sort_by(|a, b| a.key.cmp(&b.key));
         let (tags, marker) = page(
             tags,

@@ -90,8 +90,8 @@ pub fn policy_document(text: &str, kind: PolicyKind) -> Result<PolicyDocument, I
             "1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length between 1 and {MAX_DOCUMENT_CHARS}"
         )));
     }
-    let document: PolicyDocument = serde_json::from_str(text)
-        .map_err(|_| IamError::malformed("Syntax errors in policy."))?;
+    let document: PolicyDocument =
+        serde_json::from_str(text).map_err(|_| IamError::malformed("Syntax errors in policy."))?;
     if let Some(version) = &document.version
         && version != "2012-10-17"
         && version != "2008-10-17"
@@ -109,10 +109,14 @@ pub fn policy_document(text: &str, kind: PolicyKind) -> Result<PolicyDocument, I
     }
     for statement in statements {
         if statement.action.is_none() && statement.not_action.is_none() {
-            return Err(IamError::malformed("Policy statement must contain actions."));
+            return Err(IamError::malformed(
+                "Policy statement must contain actions.",
+            ));
         }
         if statement.action.as_ref().is_some_and(|a| a.len() == 0) {
-            return Err(IamError::malformed("Policy statement must contain actions."));
+            return Err(IamError::malformed(
+                "Policy statement must contain actions.",
+            ));
         }
         let has_principal = statement.principal.is_some() || statement.not_principal.is_some();
         let has_resource = statement.resource.is_some() || statement.not_resource.is_some();
@@ -226,13 +230,20 @@ mod tests {
         assert!(policy_document(TRUST, PolicyKind::Trust).is_ok());
         assert!(policy_document(PERMS, PolicyKind::Permissions).is_ok());
         let error = policy_document(TRUST, PolicyKind::Permissions).expect_err("principal");
-        assert_eq!(error.code, super::super::error::IamErrorCode::MalformedPolicyDocument);
+        assert_eq!(
+            error.code,
+            super::super::error::IamErrorCode::MalformedPolicyDocument
+        );
         assert!(policy_document(PERMS, PolicyKind::Trust).is_err());
     }
 
     #[test]
     fn syntax_errors_and_bad_effects_are_malformed() {
-        for bad in ["{", "[]", r#"{"Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}"#] {
+        for bad in [
+            "{",
+            "[]",
+            r#"{"Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}"#,
+        ] {
             let error = policy_document(bad, PolicyKind::Permissions).expect_err(bad);
             assert_eq!(error.message, "Syntax errors in policy.");
         }
@@ -242,7 +253,11 @@ mod tests {
     fn ids_have_iam_shape() {
         let id = unique_id("AROA");
         assert_eq!(id.len(), 21);
-        assert!(id[4..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        assert!(
+            id[4..]
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        );
         assert_ne!(id, unique_id("AROA"));
         assert!(name("roleName", "my-role_1.x@y", 64).is_ok());
         assert!(name("roleName", "bad/name", 64).is_err());

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use eddy_store::lambda::{FunctionRecord, FunctionStoreError};
 
-use super::LambdaContext;
 use super::code::{
     Package, check_architectures, check_environment, check_function_name, check_memory,
     check_no_layers, check_role, check_timeout, package, parse_runtime,
 };
+use super::context::LambdaContext;
 use super::error::{LambdaError, LambdaErrorKind};
 use super::model::{
     Concurrency, CreateFunctionRequest, DeadLetterConfig, EnvironmentResponse, EphemeralStorage,

@@ -14,7 +14,7 @@ use eddy_store::lambda::FunctionRecord;
 use eddy_store::lambda_async::AsyncInvocation;
 use http::{HeaderValue, Response, StatusCode};
 
-use super::LambdaContext;
+use super::context::LambdaContext;
 use super::error::{LambdaError, LambdaErrorKind, json_response};
 use super::model::FunctionErrorDocument;
 

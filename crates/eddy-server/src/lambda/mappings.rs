@@ -13,8 +13,8 @@ use eddy_pipeline::event_filter::FilterPattern;
 use eddy_store::event_source_mappings::{MappingRecord, MappingStoreError};
 use serde::{Deserialize, Serialize};
 
+use super::context::{LambdaContext, resolve_function_name};
 use super::error::{LambdaError, LambdaErrorKind};
-use super::{LambdaContext, resolve_function_name};
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -15,6 +15,7 @@
 //! - [`code`]: deployment packages and Lambda's member checks.
 
 pub mod code;
+pub mod context;
 pub mod error;
 pub mod functions;
 pub mod invoke;
@@ -32,34 +33,12 @@ use serde::de::DeserializeOwned;
 
 use crate::sigv4::{self, AuthError, SignedRequest};
 use crate::state::{AppState, RequestIds};
+pub use context::{LambdaContext, resolve_function_name};
 use error::{LambdaError, LambdaErrorKind, error_response, json_response};
 use invoke::InvokeInput;
 
 /// The largest Lambda request body read (a CreateFunction with a 50 MB zip, base64).
 pub const MAX_BODY_BYTES: usize = code::MAX_REQUEST_BYTES;
-
-/// What one Lambda request works with.
-pub struct LambdaContext<'a> {
-    pub state: &'a AppState,
-    pub ids: &'a RequestIds,
-    /// `http://host:port` the request came to.
-    pub endpoint: String,
-}
-
-impl LambdaContext<'_> {
-    pub(crate) fn store(&self) -> &eddy_store::Store {
-        &self.state.store
-    }
-
-    /// The ARN of function `name`.
-    pub(crate) fn arn(&self, name: &str) -> String {
-        let settings = self.store().settings();
-        format!(
-            "arn:aws:lambda:{}:{}:function:{name}",
-            settings.region, settings.account_id
-        )
-    }
-}
 
 /// The Lambda operations eddy serves, by method and path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,29 +172,6 @@ impl Route {
     }
 }
 
-/// A function named by a name, a partial ARN (`<account>:function:<name>`) or an ARN,
-/// with the qualifier it may carry.
-pub fn resolve_function_name(value: &str) -> Result<(String, Option<String>), LambdaError> {
-    let parts: Vec<&str> = value.split(':').collect();
-    let (name, qualifier) = match parts.as_slice() {
-        [name] => (*name, None),
-        [name, qualifier] => (*name, Some(*qualifier)),
-        [_, "function", name] => (*name, None),
-        [_, "function", name, qualifier] => (*name, Some(*qualifier)),
-        ["arn", _, "lambda", _, _, "function", name] => (*name, None),
-        ["arn", _, "lambda", _, _, "function", name, qualifier] => (*name, Some(*qualifier)),
-        _ => ("", None),
-    };
-    code::check_function_name(name).map_err(|_| {
-        LambdaError::validation(
-            value,
-            "functionName",
-            r"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?",
-        )
-    })?;
-    Ok((name.to_owned(), qualifier.map(str::to_owned)))
-}
-
 fn auth_error(error: AuthError) -> LambdaError {
     let kind = match error {
         AuthError::Missing => LambdaErrorKind::MissingAuthenticationToken,
@@ -308,7 +264,8 @@ async fn run(
         headers: &parts.headers,
         body: &body,
     };
-    sigv4::verify(&signed, now, |key, token| state.resolve_secret(key, token)).map_err(auth_error)?;
+    sigv4::verify(&signed, now, |key, token| state.resolve_secret(key, token))
+        .map_err(auth_error)?;
     let route = Route::of(&parts.method, parts.uri.path())?;
     let query: BTreeMap<String, String> =
         form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use eddy_store::lambda::{FunctionRecord, Permission};
 use serde::{Deserialize, Serialize};
 
+use super::context::{LambdaContext, resolve_function_name};
 use super::error::{LambdaError, LambdaErrorKind};
 use super::model::Concurrency;
-use super::{LambdaContext, resolve_function_name};
 
 /// AddPermission's input.
 #[derive(Debug, Default, Deserialize)]

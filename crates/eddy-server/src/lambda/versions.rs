@@ -5,7 +5,7 @@
 use eddy_store::lambda::{FunctionRecord, FunctionStoreError};
 use eddy_store::lambda_versions::AliasRecord;
 
-use super::LambdaContext;
+use super::context::LambdaContext;
 use super::error::{LambdaError, LambdaErrorKind};
 use super::functions::Phase;
 use super::model::{

@@ -1,6 +1,6 @@
 //! The bucket family: CreateBucket, DeleteBucket, HeadBucket, ListBuckets and
-//! GetBucketLocation, S3's bucket name rules, and the check that a bucket exists
-//! (which the bucket configurations use).
+//! GetBucketLocation, and S3's bucket name rules. A new bucket's first
+//! configurations (from CreateBucket's headers) come from `bucket_config`.
 
 use s3s::dto::{
     Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
@@ -10,8 +10,9 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
-use eddy_store::s3::S3Error;
+use eddy_store::s3::{ConfigKind, NewBucket, S3Error};
 
+use super::bucket_config;
 use super::convert::{decode_token, encode_token, owner, timestamp};
 use super::errors::to_wire;
 
@@ -50,7 +51,8 @@ pub(super) async fn create_bucket(
             ));
         }
     }
-    match store.buckets().create(bucket).await {
+    let new = new_bucket(&req.input)?;
+    match store.buckets().create_with(bucket, new).await {
         Ok(()) => {}
         // us-east-1 answers a repeated CreateBucket by its owner with 200 OK; every
         // other region with 409 BucketAlreadyOwnedByYou.
@@ -60,6 +62,26 @@ pub(super) async fn create_bucket(
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{bucket}")),
     }))
+}
+
+/// The configurations CreateBucket's headers give a new bucket: its Object Ownership,
+/// and Object Lock (which turns versioning on).
+fn new_bucket(input: &CreateBucketInput) -> S3Result<NewBucket> {
+    let mut new = NewBucket::default();
+    if let Some(ownership) = &input.object_ownership {
+        new.configs.push((
+            ConfigKind::Ownership,
+            bucket_config::ownership::creation_document(ownership)?,
+        ));
+    }
+    if input.object_lock_enabled_for_bucket == Some(true) {
+        new.versioning_enabled = true;
+        new.configs.push((
+            ConfigKind::ObjectLock,
+            bucket_config::object_lock::creation_document()?,
+        ));
+    }
+    Ok(new)
 }
 
 pub(super) async fn delete_bucket(
@@ -148,12 +170,6 @@ pub(super) async fn get_bucket_location(
     Ok(S3Response::new(GetBucketLocationOutput {
         location_constraint: constraint,
     }))
-}
-
-/// Answers NoSuchBucket unless the bucket exists.
-pub(super) async fn require_bucket(store: &Store, bucket: &str) -> S3Result<()> {
-    store.buckets().get(bucket).await.map_err(to_wire)?;
-    Ok(())
 }
 
 /// S3's rules for the name of a new bucket.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
-use s3s::dto::{ChecksumAlgorithm, StreamingBlob};
+use s3s::dto::{ChecksumAlgorithm, ChecksumType, StreamingBlob};
 use s3s::{S3Request, S3Result, s3_error};
 
 use eddy_store::Store;
@@ -109,6 +109,21 @@ impl ChecksumRequest {
             }
         }
         Ok(Self { hasher, expected })
+    }
+
+    /// S3's default data integrity (since December 2024): an object that arrives with
+    /// no checksum gets a full-object CRC64NVME.
+    pub(super) fn with_default_crc64nvme(mut self) -> Self {
+        let h = &self.hasher;
+        let none = h.crc32.is_none()
+            && h.crc32c.is_none()
+            && h.sha1.is_none()
+            && h.sha256.is_none()
+            && h.crc64nvme.is_none();
+        if none {
+            self.hasher.crc64nvme = Some(Default::default());
+        }
+        self
     }
 
     /// Compares the computed checksums with the header or trailer values; returns the
@@ -226,6 +241,25 @@ fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlob) -> S3Res
         ));
     }
     Ok(())
+}
+
+/// The checksum type of an object: `FULL_OBJECT` for one uploaded in one piece with a
+/// checksum; `None` for one without (multipart objects have no object checksum in
+/// eddy).
+pub(super) fn checksum_type(meta: &ObjectMeta) -> Option<ChecksumType> {
+    (!meta.attrs.checksums.is_empty() && meta.attrs.part_sizes.is_empty())
+        .then(|| ChecksumType::from(ChecksumType::FULL_OBJECT.to_owned()))
+}
+
+/// The algorithms of an object's checksums, as listings report them.
+pub(super) fn checksum_algorithms(meta: &ObjectMeta) -> Option<Vec<ChecksumAlgorithm>> {
+    let algorithms: Vec<ChecksumAlgorithm> = meta
+        .attrs
+        .checksums
+        .keys()
+        .map(|name| ChecksumAlgorithm::from(name.clone()))
+        .collect();
+    (!algorithms.is_empty()).then_some(algorithms)
 }
 
 /// The checksums an answer reports, in the order CRC32, CRC32C, SHA1, SHA256,

@@ -11,6 +11,8 @@ use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use eddy_store::Store;
 use eddy_store::s3::{ObjectAttrs, ObjectMeta, S3Error};
 
+use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::checksums::{checksum_fields, checksum_type};
 use super::conditions::check_conditions;
 use super::convert::{context, etag, format_http_date, reported_version, timestamp};
 use super::errors::{precondition_failed, stage_error, to_wire};
@@ -75,13 +77,27 @@ pub(super) async fn copy_object(
         .as_ref()
         .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
     let same = source.bucket == input.bucket && source.key == input.key && source_version.is_none();
-    if same && !replace && !replace_tags && input.storage_class.is_none() {
+    if same
+        && !replace
+        && !replace_tags
+        && input.storage_class.is_none()
+        && input.server_side_encryption.is_none()
+    {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
         ));
     }
     let requested_class = checked_storage_class(input.storage_class.as_ref())?;
+    // The copy is encrypted as its request or its destination bucket says.
+    let kms_encryption = new_object_encryption(
+        store,
+        &input.bucket,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )
+    .await?;
     let replaced_metadata = lowercase_metadata(input.metadata.clone())?;
     let mut attrs = replace.then(|| ObjectAttrs {
         content_type: input.content_type.clone(),
@@ -95,6 +111,7 @@ pub(super) async fn copy_object(
         checksums: source.attrs.checksums.clone(),
         tags: source.attrs.tags.clone(),
         part_sizes: source.attrs.part_sizes.clone(),
+        kms_encryption: kms_encryption.clone(),
     });
     if replace_tags {
         let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
@@ -105,22 +122,34 @@ pub(super) async fn copy_object(
         changed.storage_class = requested_class;
         attrs = Some(changed);
     }
+    let mut attrs = attrs.unwrap_or_else(|| source.attrs.clone());
+    attrs.kms_encryption = kms_encryption;
     let meta = store
         .objects()
         .copy_version(
             &source,
             input.copy_source_if_match.is_some(),
             (&input.bucket, &input.key),
-            attrs,
+            Some(attrs),
             context,
         )
         .await
         .map_err(to_wire)?;
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
     Ok(S3Response::new(CopyObjectOutput {
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(etag(&meta)),
             last_modified: Some(timestamp(meta.last_modified_ms)),
-            ..Default::default()
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            checksum_crc64nvme: crc64nvme,
+            checksum_type: checksum_type(&meta),
         }),
         copy_source_version_id: reported_version(&source, source_version.as_deref()),
         version_id: meta.version_id.clone(),
@@ -134,11 +163,12 @@ pub(super) async fn upload_part_copy(
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
     let input = req.input;
     check_part_number(input.part_number)?;
-    store
+    let upload = store
         .uploads()
         .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
+    let sse = reported(store, upload.attrs.kms_encryption.as_ref());
     let (source, source_version) = copy_source(
         store,
         &input.copy_source,
@@ -192,6 +222,9 @@ pub(super) async fn upload_part_copy(
             ..Default::default()
         }),
         copy_source_version_id: reported_version(&source, source_version.as_deref()),
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         ..Default::default()
     }))
 }

@@ -151,3 +151,13 @@ pub(super) fn stage_error(error: StageError) -> WireError {
         StageError::Store(store) => to_wire(S3Error::Store(store)),
     }
 }
+
+/// An error whose code `s3s` does not know, with the status S3 gives it.
+pub(super) fn custom_error(
+    code: &'static str,
+    status: http::StatusCode,
+    message: &str,
+) -> WireError {
+    WireError::with_message(S3ErrorCode::Custom(code.into()), message.to_owned())
+        .with_status(status)
+}

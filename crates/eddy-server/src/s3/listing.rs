@@ -13,6 +13,7 @@ use eddy_store::Store;
 use eddy_store::s3::VersionQuery;
 use eddy_store::s3::{ListQuery, ObjectMeta};
 
+use super::checksums::{checksum_algorithms, checksum_type};
 use super::convert::{decode_token, encode_token, etag, maybe_url_encode, owner, timestamp};
 use super::errors::to_wire;
 use super::object_attrs::storage_class_name;
@@ -163,6 +164,8 @@ pub(super) async fn list_object_versions(
                     &meta.attrs,
                 ))),
                 version_id,
+                checksum_algorithm: checksum_algorithms(meta),
+                checksum_type: checksum_type(meta),
                 ..Default::default()
             });
         }
@@ -205,6 +208,8 @@ fn contents(objects: &[ObjectMeta], with_owner: bool, url: bool, store: &Store) 
             last_modified: Some(timestamp(meta.last_modified_ms)),
             storage_class: Some(ObjectStorageClass::from(storage_class_name(&meta.attrs))),
             owner: with_owner.then(|| owner(store)),
+            checksum_algorithm: checksum_algorithms(meta),
+            checksum_type: checksum_type(meta),
             ..Default::default()
         })
         .collect()

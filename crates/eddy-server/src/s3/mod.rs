@@ -7,8 +7,9 @@
 //! - `dispatch`: the `s3s` trait, one line per operation, naming its family;
 //! - the operation families, one module each: `buckets`, `object_reads`,
 //!   `object_writes`, `copy`, `delete`, `listing`, `multipart`, `object_subresources`,
-//!   and `bucket_config/` with one file per bucket configuration kind (which may use
-//!   `buckets::require_bucket`);
+//!   and `bucket_config/` with one file per bucket configuration kind (which
+//!   `buckets` uses for a new bucket's configurations, and the object families for
+//!   default encryption);
 //! - what several families share: `conditions`, `checksums`, `object_attrs`, `tags`;
 //! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
@@ -22,6 +23,7 @@ mod delete;
 mod dispatch;
 mod errors;
 pub mod front;
+pub mod lifecycle_sweeper;
 mod limits;
 mod listing;
 mod multipart;

@@ -17,6 +17,7 @@ use eddy_store::Store;
 use eddy_store::blobs::Placement;
 use eddy_store::s3::ObjectAttrs;
 
+use super::bucket_config::encryption::{new_object_encryption, reported};
 use super::checksums::{ChecksumRequest, Trailer, receive_body};
 use super::conditions::check_write_conditions;
 use super::convert::{context, etag, format_http_date, owner, timestamp};
@@ -31,6 +32,15 @@ pub(super) async fn create_multipart_upload(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let input = req.input;
     check_key(&input.key)?;
+    let kms_encryption = new_object_encryption(
+        store,
+        &input.bucket,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )
+    .await?;
+    let sse = reported(store, kms_encryption.as_ref());
     let attrs = ObjectAttrs {
         content_type: input.content_type.clone(),
         content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
@@ -43,6 +53,7 @@ pub(super) async fn create_multipart_upload(
         checksums: BTreeMap::new(),
         tags: tags_from_header(input.tagging.as_ref())?,
         part_sizes: Vec::new(),
+        kms_encryption,
     };
     let upload = store
         .uploads()
@@ -54,6 +65,9 @@ pub(super) async fn create_multipart_upload(
         key: Some(input.key),
         upload_id: Some(upload.upload_id),
         checksum_algorithm: input.checksum_algorithm,
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         ..Default::default()
     }))
 }
@@ -65,11 +79,12 @@ pub(super) async fn upload_part(
     let trailer = Trailer::of(&req);
     let input = req.input;
     check_part_number(input.part_number)?;
-    store
+    let upload = store
         .uploads()
         .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
+    let sse = reported(store, upload.attrs.kms_encryption.as_ref());
     let checksums = ChecksumRequest::new(
         input.checksum_algorithm.as_ref(),
         [
@@ -105,6 +120,9 @@ pub(super) async fn upload_part(
         .map_err(to_wire)?;
     let get = |name: &str| stored.get(name).cloned();
     Ok(S3Response::new(UploadPartOutput {
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         e_tag: Some(ETag::Strong(part.etag)),
         checksum_crc32: get("CRC32"),
         checksum_crc32c: get("CRC32C"),
@@ -150,7 +168,11 @@ pub(super) async fn complete_multipart_upload(
         .complete(&input.bucket, &input.key, &input.upload_id, parts, context)
         .await
         .map_err(to_wire)?;
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     Ok(S3Response::new(CompleteMultipartUploadOutput {
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         bucket: Some(meta.bucket.clone()),
         key: Some(meta.key.clone()),
         e_tag: Some(etag(&meta)),

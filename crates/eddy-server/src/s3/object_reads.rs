@@ -12,7 +12,8 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use eddy_store::Store;
 use eddy_store::s3::ObjectMeta;
 
-use super::checksums::checksum_fields;
+use super::bucket_config::encryption::reported;
+use super::checksums::{checksum_fields, checksum_type};
 use super::conditions::check_conditions;
 use super::convert::{etag, parse_http_date, reported_version, timestamp};
 use super::errors::to_wire;
@@ -25,6 +26,7 @@ pub(super) async fn get_object(
     store: &Store,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
+    refuse_encryption_header(&req.headers)?;
     let input = req.input;
     let (meta, content) = store
         .objects()
@@ -60,7 +62,12 @@ pub(super) async fn get_object(
         .as_ref()
         .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode && whole);
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     let mut output = GetObjectOutput {
+        checksum_type: checksum_type(&meta).filter(|_| checksum_mode && whole),
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         body: Some(StreamingBlob::wrap(stream)),
         content_length: Some(length as i64),
         content_range,
@@ -115,6 +122,7 @@ pub(super) async fn head_object(
     store: &Store,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
+    refuse_encryption_header(&req.headers)?;
     let input = req.input;
     let meta = store
         .objects()
@@ -135,7 +143,12 @@ pub(super) async fn head_object(
     let part = window(&meta, input.range.as_ref(), input.part_number)?;
     let whole = part.content_range.is_none() && input.part_number.is_none();
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode && whole);
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     let mut response = S3Response::new(HeadObjectOutput {
+        checksum_type: checksum_type(&meta).filter(|_| checksum_mode && whole),
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         content_length: Some(part.length as i64),
         content_range: part.content_range,
         parts_count: part.parts_count,
@@ -169,6 +182,17 @@ pub(super) async fn head_object(
         response.status = Some(http::StatusCode::PARTIAL_CONTENT);
     }
     Ok(response)
+}
+
+/// S3 refuses a read that names a server-side encryption: the object has its own.
+fn refuse_encryption_header(headers: &http::HeaderMap) -> S3Result<()> {
+    if headers.contains_key("x-amz-server-side-encryption") {
+        return Err(s3_error!(
+            InvalidArgument,
+            "x-amz-server-side-encryption header is not supported for this operation."
+        ));
+    }
+    Ok(())
 }
 
 pub(super) async fn get_object_attributes(
@@ -232,7 +256,7 @@ pub(super) async fn get_object_attributes(
             checksum_sha1: sha1,
             checksum_sha256: sha256,
             checksum_crc64nvme: crc64nvme,
-            ..Default::default()
+            checksum_type: checksum_type(&meta),
         }),
         object_parts: parts,
         last_modified: Some(timestamp(meta.last_modified_ms)),

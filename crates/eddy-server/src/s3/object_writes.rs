@@ -10,7 +10,8 @@ use eddy_store::blobs::Placement;
 use eddy_store::s3::ChangeContext;
 use eddy_store::s3::ObjectAttrs;
 
-use super::checksums::{ChecksumRequest, Trailer, checksum_fields, receive_body};
+use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
 use super::convert::{context, etag, format_http_date, maybe_url_encode};
 use super::errors::to_wire;
@@ -54,6 +55,10 @@ pub(super) async fn post_object(
         checksum_sha1: output.checksum_sha1,
         checksum_sha256: output.checksum_sha256,
         checksum_crc64nvme: output.checksum_crc64nvme,
+        checksum_type: output.checksum_type.clone(),
+        server_side_encryption: output.server_side_encryption,
+        ssekms_key_id: output.ssekms_key_id,
+        bucket_key_enabled: output.bucket_key_enabled,
         ..Default::default()
     });
     if let Some(etag) = output.e_tag.as_ref()
@@ -88,8 +93,15 @@ async fn store_object(
         ));
     }
     let tags = tags_from_header(input.tagging.as_ref())?;
-    // Refuse early, before reading the body, when the bucket is missing.
-    store.buckets().get(&input.bucket).await.map_err(to_wire)?;
+    // Refuses early, before reading the body, when the bucket is missing.
+    let kms_encryption = new_object_encryption(
+        store,
+        &input.bucket,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )
+    .await?;
     check_write_conditions(
         store,
         &input.bucket,
@@ -108,7 +120,8 @@ async fn store_object(
             ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
         ],
         trailer.declared.as_ref(),
-    )?;
+    )?
+    .with_default_crc64nvme();
     let metadata = lowercase_metadata(input.metadata)?;
     let (staged, stored_checksums) = receive_body(
         store,
@@ -131,6 +144,7 @@ async fn store_object(
         checksums: stored_checksums,
         tags,
         part_sizes: Vec::new(),
+        kms_encryption,
     };
     let meta = store
         .objects()
@@ -145,7 +159,12 @@ async fn store_object(
         .await
         .map_err(to_wire)?;
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
+    let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     Ok(PutObjectOutput {
+        checksum_type: checksum_type(&meta),
+        server_side_encryption: Some(sse.algorithm),
+        ssekms_key_id: sse.key_id,
+        bucket_key_enabled: sse.bucket_key_enabled,
         e_tag: Some(etag(&meta)),
         version_id: meta.version_id.clone(),
         checksum_crc32: crc32,
@@ -180,6 +199,9 @@ fn post_as_put(post: PostObjectInput) -> PutObjectInput {
         metadata: post.metadata,
         storage_class: post.storage_class,
         tagging: post.tagging,
+        server_side_encryption: post.server_side_encryption,
+        ssekms_key_id: post.ssekms_key_id,
+        bucket_key_enabled: post.bucket_key_enabled,
         ..Default::default()
     }
 }

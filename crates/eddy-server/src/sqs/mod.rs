@@ -103,7 +103,8 @@ pub async fn handle(
         headers: &parts.headers,
         body: &body,
     };
-    let signature = match sigv4::verify(&signed, now, |key, token| state.resolve_secret(key, token)) {
+    let signature = match sigv4::verify(&signed, now, |key, token| state.resolve_secret(key, token))
+    {
         Ok(signature) => signature,
         Err(error) => return error_response(protocol, &auth_error(error), ids),
     };

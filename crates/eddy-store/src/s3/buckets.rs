@@ -1,12 +1,13 @@
 //! Buckets (the [`Buckets`] handle): creation and deletion, listing, versioning state
 //! and tag sets. A bucket's notification configuration is in
-//! [`super::notifications`].
+//! [`super::notifications`], its other configurations in [`super::bucket_configs`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, params};
 
+use super::bucket_configs::{NewBucket, insert_new_bucket_configs};
 use super::error::S3Error;
 use super::history;
 use super::model::{Bucket, Versioning};
@@ -27,6 +28,12 @@ impl<'s> Buckets<'s> {
 
     /// Creates a bucket in the store's region.
     pub async fn create(&self, name: &str) -> Result<(), S3Error> {
+        self.create_with(name, NewBucket::default()).await
+    }
+
+    /// Creates a bucket in the store's region with its first configurations, in one
+    /// transaction.
+    pub async fn create_with(&self, name: &str, new: NewBucket) -> Result<(), S3Error> {
         let name = name.to_owned();
         let region = self.shared.settings.region.clone();
         self.shared
@@ -35,10 +42,12 @@ impl<'s> Buckets<'s> {
                 if bucket_exists(conn, &name)? {
                     return abort(S3Error::BucketAlreadyOwnedByYou);
                 }
+                let versioning = new.versioning_enabled.then_some("Enabled");
                 conn.execute(
-                    "INSERT INTO buckets (name, created_ms, region) VALUES (?1, ?2, ?3)",
-                    params![name, now_ms(), region],
+                    "INSERT INTO buckets (name, created_ms, region, versioning) VALUES (?1, ?2, ?3, ?4)",
+                    params![name, now_ms(), region, versioning],
                 )?;
+                insert_new_bucket_configs(conn, &name, &new.configs)?;
                 Ok(())
             })
             .await
@@ -66,6 +75,7 @@ impl<'s> Buckets<'s> {
                 let blobs = part_blobs_of_bucket(conn, &name)?;
                 conn.execute("DELETE FROM uploads WHERE bucket = ?1", [&name])?;
                 conn.execute("DELETE FROM object_versions WHERE bucket = ?1", [&name])?;
+                conn.execute("DELETE FROM bucket_configs WHERE bucket = ?1", [&name])?;
                 conn.execute("DELETE FROM buckets WHERE name = ?1", [&name])?;
                 Ok(blobs)
             })

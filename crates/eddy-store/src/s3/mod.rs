@@ -1,12 +1,13 @@
 //! The S3 side of the store: buckets, objects and their versions, multipart uploads
 //! and bucket notifications, with S3's semantics.
 //!
-//! - Handles: [`Buckets`], [`Objects`], [`Uploads`], [`Notifications`].
+//! - Handles: [`Buckets`], [`BucketConfigs`], [`Objects`], [`Uploads`], [`Notifications`].
 //! - [`model`]: the values they take and return; [`error`]: their answers.
 //! - Inside: the `rows` of the tables, the version `history`, `listing`, the `commit`
 //!   of a new object version with its events (the outbox, in `notifications`),
 //!   `deletes`, and the [`notification_rules`] (no I/O).
 
+mod bucket_configs;
 mod buckets;
 mod commit;
 mod deletes;
@@ -20,11 +21,12 @@ mod objects;
 mod rows;
 mod uploads;
 
+pub use bucket_configs::{BucketConfigs, Config, ConfigKind, NewBucket};
 pub use buckets::Buckets;
 pub use error::S3Error;
 pub use model::{
-    Bucket, Deleted, ListPage, ListQuery, MIN_PART_SIZE, NULL_VERSION, ObjectAttrs, ObjectMeta,
-    Part, Upload, VersionEntry, VersionPage, VersionQuery, Versioning,
+    Bucket, Deleted, KmsEncryption, ListPage, ListQuery, MIN_PART_SIZE, NULL_VERSION, ObjectAttrs,
+    ObjectMeta, Part, Upload, VersionEntry, VersionPage, VersionQuery, Versioning,
 };
 pub use notification_rules::{ChangeContext, EventObject, QueueNotification, event_body};
 pub use notifications::Notifications;

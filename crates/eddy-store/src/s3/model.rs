@@ -35,6 +35,23 @@ pub struct ObjectAttrs {
     /// `partNumber`); empty for an object uploaded in one piece.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub part_sizes: Vec<u64>,
+    /// The KMS encryption the object reports; `None` for SSE-S3 (`AES256`), which
+    /// every other object reports. (eddy does not encrypt the bytes on its disk.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_encryption: Option<KmsEncryption>,
+}
+
+/// SSE-KMS or DSSE-KMS, as an object reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsEncryption {
+    /// `aws:kms` or `aws:kms:dsse`.
+    pub algorithm: String,
+    /// The key named by the request or the bucket (`None`: S3's managed key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Whether an S3 Bucket Key is used.
+    #[serde(default)]
+    pub bucket_key_enabled: bool,
 }
 
 /// An object's metadata row.

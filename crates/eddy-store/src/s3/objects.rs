@@ -168,6 +168,29 @@ impl<'s> Objects<'s> {
         version_id: Option<&str>,
         context: ChangeContext,
     ) -> Result<Deleted, S3Error> {
+        self.remove(bucket, key, version_id, context, false).await
+    }
+
+    /// A delete by a lifecycle rule: as [`Self::delete_version`], raising
+    /// `LifecycleExpiration:Delete` or `LifecycleExpiration:DeleteMarkerCreated`.
+    pub async fn expire(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        context: ChangeContext,
+    ) -> Result<Deleted, S3Error> {
+        self.remove(bucket, key, version_id, context, true).await
+    }
+
+    async fn remove(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        context: ChangeContext,
+        lifecycle: bool,
+    ) -> Result<Deleted, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         let label = version_id.map(str::to_owned);
         let shared = self.shared.clone();
@@ -200,6 +223,16 @@ impl<'s> Objects<'s> {
                     etag: None,
                     version_id: event_version.as_deref(),
                     sequencer,
+                };
+                let event_name = if lifecycle {
+                    match event_name {
+                        "s3:ObjectRemoved:DeleteMarkerCreated" => {
+                            "s3:LifecycleExpiration:DeleteMarkerCreated"
+                        }
+                        _ => "s3:LifecycleExpiration:Delete",
+                    }
+                } else {
+                    event_name
                 };
                 let woken =
                     enqueue_events(conn, &shared.settings, event_name, &object, &context, now)?;

@@ -8,15 +8,18 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use eddy_store::Store;
 
-use crate::s3::buckets::require_bucket;
 use crate::s3::convert::{owner, owner_grants};
-use crate::s3::errors::acls_not_supported;
+use crate::s3::errors::{acls_not_supported, to_wire};
 
 pub(in crate::s3) async fn get_bucket_acl(
     store: &Store,
     req: S3Request<GetBucketAclInput>,
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
-    require_bucket(store, &req.input.bucket).await?;
+    store
+        .buckets()
+        .get(&req.input.bucket)
+        .await
+        .map_err(to_wire)?;
     Ok(S3Response::new(GetBucketAclOutput {
         grants: Some(owner_grants(store)),
         owner: Some(owner(store)),
@@ -28,7 +31,7 @@ pub(in crate::s3) async fn put_bucket_acl(
     req: S3Request<PutBucketAclInput>,
 ) -> S3Result<S3Response<PutBucketAclOutput>> {
     let input = req.input;
-    require_bucket(store, &input.bucket).await?;
+    store.buckets().get(&input.bucket).await.map_err(to_wire)?;
     let canned_ok = input
         .acl
         .as_ref()

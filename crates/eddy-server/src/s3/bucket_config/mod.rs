@@ -1,18 +1,35 @@
 //! The bucket configurations of S3's model, one file per kind: its Get, Put and
-//! Delete operations, its validation, and what a bucket answers without one.
-//! A configuration eddy stores lives in the store; a kind eddy does not store yet
-//! answers as a new AWS bucket does (for example "no CORS configuration"), and its
-//! other operations are left to `s3s`, which answers 501 NotImplemented.
+//! Delete operations, its validation with S3's rules and messages, and what a new
+//! bucket answers without one (a default body or the kind's "not configured" error).
+//! Each is stored in the store (`Store::bucket_configs`) as the S3 document it was
+//! validated as (`document`); the kinds kept by id share `keyed`. Versioning, tags and
+//! notifications have their own columns and tables.
 //!
-//! A new kind (website, logging, public access block, replication, ...) is a new
-//! file here and its lines in `dispatch`.
+//! A configuration with behaviour in eddy: CORS (the front answers preflights and adds
+//! CORS headers), default encryption (reported on objects), Object Lock (versioning
+//! cannot be suspended), Block Public Access (refuses public policies). The others
+//! are stored and returned.
 
+mod document;
+mod keyed;
+
+pub(super) mod accelerate;
 pub(super) mod acl;
+pub(super) mod analytics;
 pub(super) mod cors;
 pub(super) mod encryption;
+pub(super) mod intelligent_tiering;
+pub(super) mod inventory;
 pub(super) mod lifecycle;
+pub(super) mod logging;
+pub(super) mod metrics;
 pub(super) mod notification;
+pub(super) mod object_lock;
 pub(super) mod ownership;
 pub(super) mod policy;
+pub(super) mod public_access;
+pub(super) mod replication;
+pub(super) mod request_payment;
 pub(super) mod tagging;
 pub(super) mod versioning;
+pub(super) mod website;

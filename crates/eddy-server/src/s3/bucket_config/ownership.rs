@@ -1,28 +1,96 @@
-//! Object Ownership (GetBucketOwnershipControls): "bucket owner enforced", S3's default
-//! for a new bucket.
+//! Object Ownership (Get/Put/DeleteBucketOwnershipControls): "bucket owner enforced"
+//! for a new bucket (S3's default since April 2023) unless CreateBucket named another;
+//! after a delete the bucket answers `OwnershipControlsNotFoundError`.
 
 use s3s::dto::{
+    DeleteBucketOwnershipControlsInput, DeleteBucketOwnershipControlsOutput,
     GetBucketOwnershipControlsInput, GetBucketOwnershipControlsOutput, ObjectOwnership,
-    OwnershipControls, OwnershipControlsRule,
+    OwnershipControls, OwnershipControlsRule, PutBucketOwnershipControlsInput,
+    PutBucketOwnershipControlsOutput,
 };
-use s3s::{S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
+use eddy_store::s3::{Config, ConfigKind};
 
-use crate::s3::buckets::require_bucket;
+use super::document::{
+    from_document, load_config, malformed, no_content, remove, save, to_document,
+};
+
+const ROOT: &str = "OwnershipControls";
 
 pub(in crate::s3) async fn get_bucket_ownership_controls(
     store: &Store,
     req: S3Request<GetBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
-    require_bucket(store, &req.input.bucket).await?;
+    let controls = match load_config(store, &req.input.bucket, ConfigKind::Ownership, "").await? {
+        Config::Unset => controls(ObjectOwnership::BUCKET_OWNER_ENFORCED),
+        Config::Removed => {
+            return Err(s3_error!(
+                OwnershipControlsNotFoundError,
+                "The bucket ownership controls were not found"
+            ));
+        }
+        Config::Set(document) => from_document(ROOT, &document)?,
+    };
     Ok(S3Response::new(GetBucketOwnershipControlsOutput {
-        ownership_controls: Some(OwnershipControls {
-            rules: vec![OwnershipControlsRule {
-                object_ownership: ObjectOwnership::from(
-                    ObjectOwnership::BUCKET_OWNER_ENFORCED.to_owned(),
-                ),
-            }],
-        }),
+        ownership_controls: Some(controls),
     }))
+}
+
+pub(in crate::s3) async fn put_bucket_ownership_controls(
+    store: &Store,
+    req: S3Request<PutBucketOwnershipControlsInput>,
+) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+    let input = req.input;
+    validate(&input.ownership_controls)?;
+    save(
+        store,
+        &input.bucket,
+        ConfigKind::Ownership,
+        "",
+        ROOT,
+        &input.ownership_controls,
+    )
+    .await?;
+    Ok(S3Response::new(PutBucketOwnershipControlsOutput {}))
+}
+
+pub(in crate::s3) async fn delete_bucket_ownership_controls(
+    store: &Store,
+    req: S3Request<DeleteBucketOwnershipControlsInput>,
+) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+    remove(store, &req.input.bucket, ConfigKind::Ownership, "").await?;
+    Ok(no_content(DeleteBucketOwnershipControlsOutput {}))
+}
+
+/// The ownership document of a new bucket created with `x-amz-object-ownership`.
+pub(in crate::s3) fn creation_document(ownership: &ObjectOwnership) -> S3Result<String> {
+    let controls = controls(ownership.as_str());
+    validate(&controls)?;
+    to_document(ROOT, &controls)
+}
+
+fn controls(ownership: &str) -> OwnershipControls {
+    OwnershipControls {
+        rules: vec![OwnershipControlsRule {
+            object_ownership: ObjectOwnership::from(ownership.to_owned()),
+        }],
+    }
+}
+
+fn validate(controls: &OwnershipControls) -> S3Result<()> {
+    let [rule] = controls.rules.as_slice() else {
+        return Err(malformed());
+    };
+    match rule.object_ownership.as_str() {
+        ObjectOwnership::BUCKET_OWNER_ENFORCED
+        | ObjectOwnership::BUCKET_OWNER_PREFERRED
+        | ObjectOwnership::OBJECT_WRITER => Ok(()),
+        _ => Err(s3_error!(
+            InvalidArgument,
+            "Invalid x-amz-object-ownership header: {}",
+            rule.object_ownership.as_str()
+        )),
+    }
 }

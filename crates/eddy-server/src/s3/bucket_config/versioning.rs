@@ -1,5 +1,5 @@
 //! Bucket versioning (Get/PutBucketVersioning): Enabled or Suspended; MFA Delete is
-//! refused, as eddy has no MFA device.
+//! refused, as eddy has no MFA device; a bucket with Object Lock stays Enabled.
 
 use s3s::dto::{
     BucketVersioningStatus, GetBucketVersioningInput, GetBucketVersioningOutput, MFADelete,
@@ -54,6 +54,16 @@ pub(in crate::s3) async fn put_bucket_versioning(
         return Err(s3_error!(
             InvalidArgument,
             "MFA Delete can only be enabled with an MFA device, which eddy does not have."
+        ));
+    }
+    if !enabled
+        && super::object_lock::bucket_object_lock(store, &input.bucket)
+            .await?
+            .is_some()
+    {
+        return Err(s3_error!(
+            InvalidBucketState,
+            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
         ));
     }
     store

@@ -76,9 +76,10 @@ pub(super) fn refuse_bad_session<B>(
     let token = crate::sigv4::security_token(request.headers(), query);
     let error = match sessions.check(&key, token.as_deref(), eddy_store::time::now_ms()) {
         Ok(_) => return None,
-        Err(crate::sigv4::AuthError::ExpiredToken) => {
-            s3s::S3Error::with_message(s3s::S3ErrorCode::ExpiredToken, "The provided token has expired.")
-        }
+        Err(crate::sigv4::AuthError::ExpiredToken) => s3s::S3Error::with_message(
+            s3s::S3ErrorCode::ExpiredToken,
+            "The provided token has expired.",
+        ),
         Err(_) => s3s::S3Error::with_message(
             s3s::S3ErrorCode::InvalidToken,
             "The provided token is malformed or otherwise invalid.",

@@ -17,3 +17,26 @@ impl S3Host for LocalhostHost {
         }
     }
 }
+
+/// The bucket a request names: in its host (`<bucket>.localhost`) or else the first
+/// segment of its path.
+pub(super) fn bucket_of<B>(request: &http::Request<B>) -> Option<String> {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().host());
+    if let Some(host) = host
+        && let Ok(virtual_host) = LocalhostHost.parse_host_header(host)
+        && let Some(bucket) = virtual_host.bucket()
+    {
+        return Some(bucket.to_owned());
+    }
+    let first = request
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()?;
+    (!first.is_empty()).then(|| first.to_owned())
+}

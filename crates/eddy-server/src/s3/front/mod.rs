@@ -2,10 +2,12 @@
 //! service (credentials, virtual hosts, signed-only access), refuses what S3 refuses
 //! on its face before `s3s` reads the request, buffers XML bodies with S3's limit, and
 //! after the answer adds the request ids to error bodies, closes connections whose
-//! refused body was not read, and counts the request for metrics. What each operation
+//! refused body was not read, and counts the request for metrics. CORS preflights
+//! are answered here and CORS headers added to answers (`cors`). What each operation
 //! does is not known here: `s3s` calls `dispatch::EddyS3` for that.
 
 mod access;
+mod cors;
 mod error_body;
 mod host;
 mod refusals;
@@ -19,7 +21,7 @@ use hyper::body::Incoming;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
 use eddy_store::Store;
-use eddy_telemetry::{S3RequestServed, Telemetry};
+use eddy_telemetry::S3RequestServed;
 
 use super::dispatch::EddyS3;
 use crate::state::{Credential, RequestIds, Sessions};
@@ -35,15 +37,29 @@ pub fn service(store: Store, credentials: &[Credential], sessions: Arc<Sessions>
 }
 
 /// Serves one S3 request through `service`; `ids` are the request's ids, which its
-/// events and its error body repeat, and `account_id` the owner buckets have;
-/// `sessions` the temporary credentials STS issued.
+/// events and its error body repeat; `sessions` are the temporary credentials STS
+/// issued. CORS preflights (`OPTIONS`) are answered here.
 pub async fn handle(
     service: &S3Service,
     mut request: Request<Incoming>,
     ids: &RequestIds,
-    (account_id, sessions): (&str, &Sessions),
-    telemetry: &Telemetry,
+    store: &Store,
+    sessions: &Sessions,
 ) -> Response<s3s::Body> {
+    let account_id = &store.settings().account_id;
+    let telemetry = store.telemetry();
+    if request.method() == http::Method::OPTIONS {
+        let mut response = cors::preflight(store, &request).await;
+        error_body::add_request_ids_to_error(&mut response, ids);
+        telemetry.emit(S3RequestServed {
+            operation: "OPTIONS",
+            status: response.status().as_u16(),
+            bytes_in: 0,
+            bytes_out: 0,
+        });
+        return response;
+    }
+    let cors_request = cors::CorsRequest::of(&request);
     let slot = access::OperationSlot::default();
     request.extensions_mut().insert(ids.clone());
     request.extensions_mut().insert(slot.clone());
@@ -70,7 +86,13 @@ pub async fn handle(
         },
     };
     error_body::add_request_ids_to_error(&mut response, ids);
+    if let Some(cors_request) = cors_request {
+        cors_request.add_headers(store, &mut response).await;
+    }
     let status = response.status().as_u16();
+    if status >= 500 {
+        tracing::warn!(operation = %slot.name(), status, "S3 request answered with a server error");
+    }
     let bytes_out = if status < 300 {
         content_length(response.headers())
     } else {

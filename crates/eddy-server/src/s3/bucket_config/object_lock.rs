@@ -1,0 +1,169 @@
+//! Object Lock (Get/PutObjectLockConfiguration): enabled when the bucket is created
+//! with it or later on a versioned bucket, with an optional default retention; a
+//! bucket without it answers `ObjectLockConfigurationNotFoundError`, and the object
+//! retention and legal hold operations answer S3's "Bucket is missing Object Lock
+//! Configuration". (Retention and legal hold of single objects on a bucket with
+//! Object Lock are not implemented: those requests answer 501.)
+
+use s3s::dto::{
+    GetObjectLegalHoldInput, GetObjectLegalHoldOutput, GetObjectLockConfigurationInput,
+    GetObjectLockConfigurationOutput, GetObjectRetentionInput, GetObjectRetentionOutput,
+    ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, PutObjectLegalHoldInput,
+    PutObjectLegalHoldOutput, PutObjectLockConfigurationInput, PutObjectLockConfigurationOutput,
+    PutObjectRetentionInput, PutObjectRetentionOutput,
+};
+use s3s::{S3Error as WireError, S3Request, S3Response, S3Result, s3_error};
+
+use eddy_store::Store;
+use eddy_store::s3::ConfigKind;
+
+use super::document::{load, malformed, save, to_document};
+use crate::s3::errors::{custom_error, to_wire};
+
+const ROOT: &str = "ObjectLockConfiguration";
+
+pub(in crate::s3) async fn get_object_lock_configuration(
+    store: &Store,
+    req: S3Request<GetObjectLockConfigurationInput>,
+) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
+    let config = bucket_object_lock(store, &req.input.bucket)
+        .await?
+        .ok_or_else(|| {
+            s3_error!(
+                ObjectLockConfigurationNotFoundError,
+                "Object Lock configuration does not exist for this bucket"
+            )
+        })?;
+    Ok(S3Response::new(GetObjectLockConfigurationOutput {
+        object_lock_configuration: Some(config),
+    }))
+}
+
+pub(in crate::s3) async fn put_object_lock_configuration(
+    store: &Store,
+    req: S3Request<PutObjectLockConfigurationInput>,
+) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
+    let input = req.input;
+    let config = input.object_lock_configuration.ok_or_else(malformed)?;
+    validate(&config)?;
+    let versioning = store
+        .buckets()
+        .versioning(&input.bucket)
+        .await
+        .map_err(to_wire)?;
+    if versioning.status() != Some("Enabled") {
+        return Err(s3_error!(
+            InvalidBucketState,
+            "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"
+        ));
+    }
+    save(
+        store,
+        &input.bucket,
+        ConfigKind::ObjectLock,
+        "",
+        ROOT,
+        &config,
+    )
+    .await?;
+    Ok(S3Response::new(PutObjectLockConfigurationOutput::default()))
+}
+
+/// A bucket's Object Lock configuration (`None`: Object Lock is not enabled).
+pub(in crate::s3) async fn bucket_object_lock(
+    store: &Store,
+    bucket: &str,
+) -> S3Result<Option<ObjectLockConfiguration>> {
+    load(store, bucket, ConfigKind::ObjectLock, "", ROOT).await
+}
+
+/// The configuration of a bucket created with Object Lock enabled.
+pub(in crate::s3) fn creation_document() -> S3Result<String> {
+    to_document(
+        ROOT,
+        &ObjectLockConfiguration {
+            object_lock_enabled: Some(ObjectLockEnabled::from(
+                ObjectLockEnabled::ENABLED.to_owned(),
+            )),
+            rule: None,
+        },
+    )
+}
+
+fn validate(config: &ObjectLockConfiguration) -> S3Result<()> {
+    if config
+        .object_lock_enabled
+        .as_ref()
+        .map(ObjectLockEnabled::as_str)
+        != Some(ObjectLockEnabled::ENABLED)
+    {
+        return Err(malformed());
+    }
+    let Some(rule) = &config.rule else {
+        return Ok(());
+    };
+    let Some(retention) = &rule.default_retention else {
+        return Err(malformed());
+    };
+    match retention.mode.as_ref().map(ObjectLockRetentionMode::as_str) {
+        Some(ObjectLockRetentionMode::GOVERNANCE | ObjectLockRetentionMode::COMPLIANCE) => {}
+        _ => return Err(malformed()),
+    }
+    let period = match (retention.days, retention.years) {
+        (Some(days), None) => days,
+        (None, Some(years)) => years,
+        _ => return Err(malformed()),
+    };
+    if period <= 0 {
+        return Err(custom_error(
+            "InvalidRetentionPeriod",
+            http::StatusCode::BAD_REQUEST,
+            "Default retention period must be a positive integer value.",
+        ));
+    }
+    Ok(())
+}
+
+/// The answer of the object retention and legal hold operations: S3's refusal on a
+/// bucket without Object Lock, 501 on one with it (not implemented in eddy).
+async fn object_lock_refusal(store: &Store, bucket: &str) -> WireError {
+    match bucket_object_lock(store, bucket).await {
+        Err(error) => error,
+        Ok(None) => s3_error!(
+            InvalidRequest,
+            "Bucket is missing Object Lock Configuration"
+        ),
+        Ok(Some(_)) => s3_error!(
+            NotImplemented,
+            "eddy does not implement retention and legal hold of single objects"
+        ),
+    }
+}
+
+pub(in crate::s3) async fn get_object_retention(
+    store: &Store,
+    req: S3Request<GetObjectRetentionInput>,
+) -> S3Result<S3Response<GetObjectRetentionOutput>> {
+    Err(object_lock_refusal(store, &req.input.bucket).await)
+}
+
+pub(in crate::s3) async fn put_object_retention(
+    store: &Store,
+    req: S3Request<PutObjectRetentionInput>,
+) -> S3Result<S3Response<PutObjectRetentionOutput>> {
+    Err(object_lock_refusal(store, &req.input.bucket).await)
+}
+
+pub(in crate::s3) async fn get_object_legal_hold(
+    store: &Store,
+    req: S3Request<GetObjectLegalHoldInput>,
+) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
+    Err(object_lock_refusal(store, &req.input.bucket).await)
+}
+
+pub(in crate::s3) async fn put_object_legal_hold(
+    store: &Store,
+    req: S3Request<PutObjectLegalHoldInput>,
+) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
+    Err(object_lock_refusal(store, &req.input.bucket).await)
+}
