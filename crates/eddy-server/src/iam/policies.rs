@@ -258,7 +258,7 @@ impl IamContext<'_> {
                 policy.next_version += 1;
                 policy.update_date_ms = now;
                 if set_as_default {
-                    policy.default_version_id = version.version_id.clone();
+                    policy.default_version_id.clone_from(&version.version_id);
                 }
                 policy.versions.push(version.clone());
                 Ok(version)
