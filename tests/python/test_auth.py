@@ -152,11 +152,20 @@ def test_sqs_unknown_access_key_is_refused(eddy):
     assert error.value.response["Error"]["Code"] == "InvalidClientTokenId"
 
 
+def assert_signature_mismatch(status, headers, body):
+    """SQS's JSON answer to a bad signature: the request framework's shape in `__type`,
+    the query code SDKs match on in `x-amzn-query-error`."""
+    assert status == 403
+    assert "com.amazon.coral.service#InvalidSignatureException" in body
+    query_error = {k.lower(): v for k, v in headers.items()}["x-amzn-query-error"]
+    assert query_error == "SignatureDoesNotMatch;Sender"
+
+
 def test_sqs_tampered_body_is_refused(eddy):
     url = eddy.client("sqs").create_queue(QueueName="quiet")["QueueUrl"]
     request = sqs_request(eddy, "SendMessage", f'{{"QueueUrl":"{url}","MessageBody":"signed"}}')
-    status, _, body = send(request, body_override=f'{{"QueueUrl":"{url}","MessageBody":"forged"}}'.encode())
-    assert status == 403 and "SignatureDoesNotMatch" in body
+    status, headers, body = send(request, body_override=f'{{"QueueUrl":"{url}","MessageBody":"forged"}}'.encode())
+    assert_signature_mismatch(status, headers, body)
     sqs = eddy.client("sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
@@ -165,8 +174,7 @@ def test_sqs_tampered_body_is_refused(eddy):
 def test_sqs_tampered_header_is_refused(eddy):
     request = sqs_request(eddy, "ListQueues", "{}")
     request.headers.replace_header("X-Amz-Target", "AmazonSQS.PurgeQueue")
-    status, _, body = send(request)
-    assert status == 403 and "SignatureDoesNotMatch" in body
+    assert_signature_mismatch(*send(request))
 
 
 def test_sqs_clock_skew_beyond_15_minutes_is_refused(eddy, monkeypatch):

@@ -27,8 +27,8 @@ TERRAFORM_DIR = ROOT / "terraform"
 EDDY_TOML = ROOT / "eddy.toml.example"
 
 # eddy.toml keys that only `eddy up` has: on AWS the account and the credentials come from
-# the provider's credential chain, never from Terraform variables.
-LOCAL_ONLY_TOML_KEYS = {"account_id", "access_key_id", "secret_access_key", "additional_credentials"}
+# the provider's credential chain, never from Terraform variables, and queue URLs are AWS's.
+LOCAL_ONLY_TOML_KEYS = {"account_id", "access_key_id", "secret_access_key", "additional_credentials", "sqs_queue_url_host"}
 
 # Where the Lambda's package comes from (cargo lambda writes target/lambda/<binary>/bootstrap.zip).
 BUILD_COMMAND = "cargo lambda build --release --output-format zip -p eddy-lambda"

@@ -45,6 +45,10 @@ pub struct EddyConfig {
     pub maximum_batching_window_seconds: u64,
     pub maximum_concurrency: u32,
     pub report_batch_item_failures: bool,
+    /// The host of the SQS queue URLs eddy answers with: `request` (the host the
+    /// client used), `sqs-region` (`sqs.<region>.localhost:<port>`) or `region-queue`
+    /// (`<region>.queue.localhost:<port>`).
+    pub sqs_queue_url_host: eddy_server::QueueUrlHost,
     /// The back-off before each retry of a failed asynchronous invocation of a function
     /// created through the Lambda API (Lambda: 60 then 120 seconds; 0 to 2 retries).
     pub lambda_async_retry_delays_seconds: Vec<u64>,
@@ -190,6 +194,7 @@ impl Default for EddyConfig {
             maximum_batching_window_seconds: 0,
             maximum_concurrency: 10,
             report_batch_item_failures: true,
+            sqs_queue_url_host: eddy_server::QueueUrlHost::default(),
             lambda_async_retry_delays_seconds: vec![60, 120],
             functions: Vec::new(),
             event_source_mappings: Vec::new(),
@@ -575,6 +580,20 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eddy.toml.example");
         let config = EddyConfig::load(&path).expect("example loads");
         assert_eq!(config, EddyConfig::default());
+    }
+
+    #[test]
+    fn queue_url_host_forms() {
+        let config: EddyConfig =
+            toml::from_str(r#"sqs_queue_url_host = "region-queue""#).expect("parses");
+        assert_eq!(
+            config.sqs_queue_url_host,
+            eddy_server::QueueUrlHost::RegionQueue
+        );
+        let error = toml::from_str::<EddyConfig>(r#"sqs_queue_url_host = "amazonaws""#)
+            .expect_err("unknown form")
+            .to_string();
+        assert!(error.contains("sqs_queue_url_host"), "{error}");
     }
 
     #[test]

@@ -404,6 +404,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     )
     .with_metrics(metrics)
     .with_pipeline(describe_pipeline(&config))
+    .with_queue_url_host(config.sqs_queue_url_host)
     .with_functions(deployed.clone())
     .with_mappings(api_mappings.clone())
     .with_async_invoker(async_invoker.clone())

@@ -20,7 +20,7 @@ pub mod sqs;
 mod state;
 pub mod sts;
 
-pub use state::{AppState, Credential, RequestIds, Sessions};
+pub use state::{AppState, Credential, QueueUrlHost, RequestIds, Sessions};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

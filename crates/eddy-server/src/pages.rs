@@ -152,6 +152,7 @@ pub async fn queue_views(state: &AppState, host: &str) -> Result<Vec<QueueView>,
     let store = &state.store;
     let snapshot = store.queues().snapshot().await.map_err(|e| e.to_string())?;
     let now = eddy_store::time::now_ms();
+    let home = &store.settings().region;
     let mut views = Vec::with_capacity(snapshot.len());
     for (queue, counts) in snapshot {
         let policy = queue.attributes.redrive_policy.as_ref();
@@ -159,7 +160,7 @@ pub async fn queue_views(state: &AppState, host: &str) -> Result<Vec<QueueView>,
             url: format!(
                 "http://{host}/{}/{}",
                 store.settings().account_id,
-                queue.name
+                eddy_store::sqs::split_queue_key(home, &queue.name).1
             ),
             visible: counts.visible,
             not_visible: counts.not_visible,
@@ -169,8 +170,7 @@ pub async fn queue_views(state: &AppState, host: &str) -> Result<Vec<QueueView>,
                 .map_or(0, |s| now.saturating_sub(s) / 1000),
             dead_letter_queue: policy
                 .as_ref()
-                .and_then(|p| eddy_events::arn::parse_queue_arn(&p.dead_letter_target_arn))
-                .map(|a| a.queue_name),
+                .and_then(|p| eddy_store::sqs::regions::arn_key(home, &p.dead_letter_target_arn)),
             max_receive_count: policy.map(|p| p.max_receive_count),
             is_dead_letter_queue: false,
             name: queue.name,

@@ -97,8 +97,26 @@ impl Sessions {
 }
 
 /// State shared by every request.
+/// The host of the queue URLs SQS answers with (`sqs_queue_url_host` in eddy.toml). Every
+/// form reaches eddy where `*.localhost` resolves to the loopback address (RFC 6761;
+/// systemd-resolved and curl do, plain glibc does not); only the last two carry
+/// the queue's region, as AWS's `sqs.<region>.amazonaws.com` does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueUrlHost {
+    /// The Host the request came to (`127.0.0.1:4566`).
+    #[default]
+    Request,
+    /// `sqs.<region>.localhost:<port>`.
+    SqsRegion,
+    /// `<region>.queue.localhost:<port>`.
+    RegionQueue,
+}
+
 pub struct AppState {
     pub store: Store,
+    /// The host of the queue URLs SQS answers with.
+    pub queue_url_host: QueueUrlHost,
     pub credentials: Vec<Credential>,
     /// Temporary credentials issued by STS AssumeRole.
     pub sessions: Arc<Sessions>,
@@ -120,6 +138,7 @@ impl AppState {
     pub fn new(store: Store, credentials: Vec<Credential>) -> Self {
         Self {
             store,
+            queue_url_host: QueueUrlHost::default(),
             credentials,
             sessions: Arc::new(Sessions::default()),
             started: Instant::now(),
@@ -130,6 +149,12 @@ impl AppState {
             async_invoker: None,
             purges: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Chooses the host of the queue URLs SQS answers with.
+    pub fn with_queue_url_host(mut self, host: QueueUrlHost) -> Self {
+        self.queue_url_host = host;
+        self
     }
 
     /// Describes the configured mappings and functions (shown by the dashboard and

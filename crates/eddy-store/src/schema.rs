@@ -58,6 +58,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
+        description: "message counts per queue, kept by triggers; messages indexed by send time",
+        apply: message_counts,
+    },
+    Migration {
+        version: 8,
         description: "IAM roles and managed policies; STS temporary credentials",
         apply: iam_and_sts,
     },
@@ -166,7 +171,7 @@ fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Migration 7: IAM roles (`config` is [`crate::iam::RoleRecord`] as JSON; names are
+/// Migration 8: IAM roles (`config` is [`crate::iam::RoleRecord`] as JSON; names are
 /// unique without regard to case, as in IAM), customer managed policies
 /// ([`crate::iam::PolicyRecord`]) and the temporary credentials STS issued
 /// ([`crate::sts::SessionRecord`]).
@@ -342,6 +347,36 @@ fn bucket_configs(conn: &Connection) -> Result<(), StoreError> {
             document TEXT,
             PRIMARY KEY (bucket, kind, id)
         ) WITHOUT ROWID;",
+    )?;
+    Ok(())
+}
+
+/// Migration 7: each queue's number of messages, kept exact by triggers in the
+/// transaction of every insert, delete and move of a message (so after a restart or a
+/// kill too), and an index of messages by send time: GetQueueAttributes then reads the
+/// counts and the oldest message without scanning the backlog.
+fn message_counts(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS queue_message_counts (
+            queue TEXT PRIMARY KEY,
+            messages INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT OR REPLACE INTO queue_message_counts (queue, messages)
+            SELECT queue, COUNT(*) FROM messages GROUP BY queue;
+        CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_ms);
+        CREATE TRIGGER IF NOT EXISTS messages_count_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO queue_message_counts (queue, messages) VALUES (NEW.queue, 1)
+                ON CONFLICT (queue) DO UPDATE SET messages = messages + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS messages_count_delete AFTER DELETE ON messages BEGIN
+            UPDATE queue_message_counts SET messages = messages - 1 WHERE queue = OLD.queue;
+        END;
+        CREATE TRIGGER IF NOT EXISTS messages_count_move AFTER UPDATE OF queue ON messages
+        WHEN OLD.queue <> NEW.queue BEGIN
+            UPDATE queue_message_counts SET messages = messages - 1 WHERE queue = OLD.queue;
+            INSERT INTO queue_message_counts (queue, messages) VALUES (NEW.queue, 1)
+                ON CONFLICT (queue) DO UPDATE SET messages = messages + 1;
+        END;",
     )?;
     Ok(())
 }

@@ -57,7 +57,7 @@ impl Shared {
 
     /// The ARN of a queue of this store.
     pub fn queue_arn(&self, name: &str) -> String {
-        eddy_events::arn::queue_arn(&self.settings.region, &self.settings.account_id, name)
+        crate::sqs::regions::key_arn(&self.settings.region, &self.settings.account_id, name)
     }
 
     /// The next event sequencer: increasing for every event of the store.

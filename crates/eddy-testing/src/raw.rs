@@ -38,10 +38,20 @@ impl RawResponse {
         self.all(tag).into_iter().next()
     }
 
-    /// The error code: an XML `<Code>`, or the part of a JSON `__type` after `#`.
+    /// The error code: an XML `<Code>`, the name of a body that is one empty element
+    /// (SQS's `<UnknownOperationException/>`), or the part of a JSON `__type` after `#`.
     pub fn code(&self) -> String {
         if let Some(code) = self.first("Code") {
             return code;
+        }
+        if let Some(name) = self
+            .body
+            .trim()
+            .strip_prefix('<')
+            .and_then(|rest| rest.strip_suffix("/>"))
+            .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return name.to_owned();
         }
         let Some(start) = self.body.find("\"__type\"") else {
             return String::new();

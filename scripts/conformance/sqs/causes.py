@@ -355,10 +355,14 @@ CAUSES["localstack"] = [
     Cause(
         key="regions",
         title="Queues per region",
-        verdict="differs on purpose (one region per eddy): regions and queue URL host forms",
+        verdict="queue URL host form: regions and queue URL host forms",
         evidence=(
             "The tests create the same queue name in two regions and expect two queues "
-            "with different URLs; eddy serves one region (README, 'Where eddy differs')."
+            "with different URLs. eddy keeps queues per region, but by default its queue "
+            "URLs keep the host the client used (`localhost:4566`), so the URLs of two "
+            "regions are equal; `sqs_queue_url_host = \"sqs-region\"` gives AWS's "
+            "`sqs.<region>.` form (the `standard` strategy), `region-queue` the `domain` one. "
+            "The tests switch LocalStack's strategy in-process, which cannot reach eddy."
         ),
         tests=names("test_get_queue_url_multi_region",
                     "test_list_queues_multi_region_with_endpoint_strategy_standard",
@@ -411,7 +415,32 @@ CAUSES["moto"] = [
     BOOLEAN_CASE,
     MESSAGE_ATTRIBUTE_PREFIX,
     CHANGE_VISIBILITY_OLD_HANDLE,
+    Cause(
+        key="fifo-batch-missing-group-code",
+        title="Code of a FIFO SendMessageBatch without MessageGroupId",
+        verdict="suite's own behaviour",
+        evidence=(
+            f"{LS_SNAPSHOT} of test_send_batch_missing_message_group_id_for_fifo_queue: AWS "
+            "fails the whole request with InvalidParameterValue ('The request must contain "
+            "the parameter MessageGroupId.'), as the target does; moto says MissingParameter."
+        ),
+        tests=names("test_send_messages_to_fifo_without_message_group_id"),
+        text=r"'InvalidParameterValue' == 'MissingParameter'",
+    ),
     FIFO_BATCH_VALIDATION,
+    Cause(
+        key="permission-policy-wording",
+        title="AddPermission's policy version and RemovePermission's unknown-label message",
+        verdict="suite's own behaviour",
+        evidence=(
+            f"{LS_SNAPSHOT}s: the policy AddPermission writes has \"Version\": \"2008-10-17\" "
+            "and RemovePermission of an unknown label says \"Value <label> for parameter "
+            "Label is invalid. Reason: can't find label.\", as the target does; moto writes "
+            "2012-10-17 and \"can't find label on existing policy.\""
+        ),
+        tests=names("test_permissions", "test_remove_permission_errors"),
+        text=r"2008-10-17|find label\.",
+    ),
     Cause(
         key="attribute-name-with-space",
         title="CreateQueue attribute named `VisibilityTimeout ` (trailing space)",
@@ -431,8 +460,8 @@ CAUSES["moto"] = [
         evidence=(
             f"{LS_SNAPSHOT} of test_create_standard_queue_with_fifo_attribute_raises_error: "
             "AWS refuses `FifoQueue=false` on a standard queue (InvalidAttributeName "
-            "'Unknown Attribute FifoQueue.'); moto accepts it. The target refuses too, with "
-            "another code (see the LocalStack run, fifo-type-attributes)."
+            "'Unknown Attribute FifoQueue.'); moto accepts it. The target refuses it as AWS "
+            "does."
         ),
         tests=names("test_create_queue_with_different_attributes_fail",
                     "test_create_fifo_queue_with_dlq"),
@@ -473,11 +502,11 @@ CAUSES["moto"] = [
     Cause(
         key="message-attribute-name-charset",
         title="Non-ASCII letters in message attribute names",
-        verdict="suite's own behaviour (and a target gap)",
+        verdict="suite's own behaviour",
         evidence=(
             "moto rejects `öther_encodings`; AWS accepts non-ASCII letters (the AWS-validated "
             "LocalStack test_send_message_with_invalid_string_attributes sends `attr.1øßä` "
-            "as valid). The target rejects it too, with another message: both differ from AWS."
+            "as valid), and so does the target."
         ),
         tests=names("test_message_with_invalid_attributes"),
     ),
@@ -495,8 +524,11 @@ CAUSES["moto"] = [
     Cause(
         key="regions",
         title="Queues per region",
-        verdict="differs on purpose (one region per eddy): regions and queue URL host forms",
-        evidence="eddy serves one region (README, 'Where eddy differs').",
+        verdict="queue URL host form: regions and queue URL host forms",
+        evidence=(
+            "eddy keeps queues per region, but its default queue URLs carry the client's "
+            "host, not the region (README, 'Where eddy differs')."
+        ),
         tests=names("test_create_queues_in_multiple_region"),
     ),
     Cause(

@@ -11,6 +11,8 @@ The target comes from the environment (servers.server_from_environment), set by
 sqs-localstack.sh, and one more variable:
   SQS_CONFORMANCE_UNSKIP  `1`: also run the AWS-validated tests LocalStack skips
                           because LocalStack lacks the behaviour (UNSKIP_REASON)
+  SQS_CONFORMANCE_QUEUE_URL_HOST  eddy's `sqs_queue_url_host` (`request` by default;
+                          `sqs-region` answers with AWS's `sqs.<region>.` URL form)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ region = "us-east-1"
 account_id = "{ACCOUNT_ID}"
 access_key_id = "{CREDENTIALS[0]}"
 secret_access_key = "{CREDENTIALS[1]}"
+sqs_queue_url_host = "{os.environ.get('SQS_CONFORMANCE_QUEUE_URL_HOST', 'request')}"
 """
 
 # Skip reasons that name a LocalStack shortcoming rather than a test unfit to run.

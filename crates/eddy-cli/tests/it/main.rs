@@ -33,6 +33,7 @@ mod s3_objects;
 mod s3_versioning;
 mod soak;
 mod sqs_cli;
+mod sqs_fidelity;
 mod sqs_fifo;
 mod sqs_query;
 mod sqs_sdk;

@@ -175,7 +175,14 @@ async fn fifo_rules_at_creation_and_send() {
         .send()
         .await
         .expect_err("type fixed");
-    assert!(err.into_service_error().is_invalid_attribute_name());
+    // AWS: InvalidAttributeValue, "Modifying queue type is not supported."
+    assert!(err.into_service_error().is_invalid_attribute_value());
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("a FIFO queue may be told it is one");
 
     // A standard queue refuses a deduplication id.
     let standard = sqs

@@ -1,12 +1,15 @@
 //! What an SQS operation knows of its request besides its input: the shared state, the
 //! region the request was signed for, the account, and the host the client reached,
-//! with the queue URL conversions that depend on them.
+//! with the queue URL conversions that depend on them. Queues live in the region the
+//! request is signed for: a queue's name in the store is region-qualified outside the
+//! store's own region (`eddy_store::sqs::regions`), and a request sees only the queues
+//! of its region.
 
 use eddy_store::Store;
-use eddy_store::sqs::{SqsError, SqsErrorKind, queue_url_path};
+use eddy_store::sqs::{SqsError, SqsErrorKind, queue_key, queue_url_path, split_queue_key};
 
 use super::decode::Member;
-use crate::state::AppState;
+use crate::state::{AppState, QueueUrlHost};
 
 /// The request an operation serves.
 pub struct RequestContext<'a> {
@@ -18,6 +21,9 @@ pub struct RequestContext<'a> {
     /// The request's Host header: queue URLs are built on it so that the client can
     /// reach them.
     pub host: &'a str,
+    /// The request's `X-Amzn-Trace-Id` header: SendMessage keeps it as the message's
+    /// `AWSTraceHeader` system attribute.
+    pub trace_header: Option<&'a str>,
 }
 
 impl<'a> RequestContext<'a> {
@@ -28,6 +34,7 @@ impl<'a> RequestContext<'a> {
             region,
             account_id: &state.store.settings().account_id,
             host,
+            trace_header: None,
         }
     }
 
@@ -35,18 +42,45 @@ impl<'a> RequestContext<'a> {
         &self.state.store
     }
 
-    /// The URL of a queue, as the client reaches it.
-    pub fn queue_url(&self, name: &str) -> String {
-        format!(
-            "http://{}{}",
-            self.host,
-            queue_url_path(self.account_id, name)
-        )
+    /// The store's own region: its queues' store names are their bare names.
+    fn home(&self) -> &'a str {
+        &self.state.store.settings().region
     }
 
-    /// The name of the queue of a required `QueueUrl` member.
+    /// The store name of queue `name` of the request's region. A name with a `/` names
+    /// no queue (SQS names never have one; the store uses it to qualify regions).
+    pub fn key(&self, name: &str) -> Result<String, SqsError> {
+        if name.contains('/') {
+            return Err(SqsError::queue_does_not_exist());
+        }
+        Ok(queue_key(self.home(), self.region, name))
+    }
+
+    /// Whether a store name is of a queue of the request's region.
+    pub fn in_region(&self, key: &str) -> bool {
+        split_queue_key(self.home(), key).0 == self.region
+    }
+
+    /// The URL of the queue of a store name, on the host form the settings choose
+    /// (by default the host the client reached).
+    pub fn queue_url(&self, key: &str) -> String {
+        let (region, name) = split_queue_key(self.home(), key);
+        let port = self
+            .host
+            .rsplit_once(':')
+            .map_or(String::new(), |(_, port)| format!(":{port}"));
+        let host = match self.state.queue_url_host {
+            QueueUrlHost::Request => self.host.to_owned(),
+            QueueUrlHost::SqsRegion => format!("sqs.{region}.localhost{port}"),
+            QueueUrlHost::RegionQueue => format!("{region}.queue.localhost{port}"),
+        };
+        format!("http://{host}{}", queue_url_path(self.account_id, name))
+    }
+
+    /// The store name of the queue of a required `QueueUrl` member.
     pub fn queue(&self, queue_url: Member<String>) -> Result<String, SqsError> {
-        self.queue_name(&queue_url.required("QueueUrl")?)
+        let name = self.queue_name(&queue_url.required("QueueUrl")?)?;
+        self.key(&name)
     }
 
     /// The queue name of a queue URL (its last path segment), checking the account. A
@@ -62,6 +96,9 @@ impl<'a> RequestContext<'a> {
             [account, name] if *account == self.account_id => Ok((*name).to_owned()),
             [_, _] => Err(SqsError::queue_does_not_exist()),
             [name] => Ok((*name).to_owned()),
+            // A URL that names no queue (AWS: QueueDoesNotExist, as moto's
+            // AWS-verified test of `http://whatever-incorrect-queue-address` shows).
+            [] => Err(SqsError::queue_does_not_exist()),
             _ => Err(SqsError::new(
                 SqsErrorKind::InvalidAddress,
                 format!("The address {url} is not valid for this endpoint."),

@@ -74,15 +74,17 @@ pub fn from_engine(value: store::MessageAttributeValue) -> MessageAttributeValue
     }
 }
 
-/// Whether a message attribute name is selected by MessageAttributeNames
-/// (`All`, `.*`, exact names, and `prefix.*`).
+/// Whether a message attribute name is selected by MessageAttributeNames: `All`, `.*`
+/// and `*` select every name; `prefix.*` and `prefix*` the names that start with the
+/// prefix (as on SQS, `Hel.*` selects `Hello` as well as `Help.Me`); any other filter
+/// its exact name.
 pub fn attribute_selected(filters: &[String], name: &str) -> bool {
     filters.iter().any(|f| {
         f == "All"
-            || f == ".*"
             || f == name
             || f.strip_suffix(".*")
-                .is_some_and(|prefix| name.starts_with(&format!("{prefix}.")))
+                .or_else(|| f.strip_suffix('*'))
+                .is_some_and(|prefix| name.starts_with(prefix))
     })
 }
 
@@ -99,8 +101,11 @@ mod tests {
         };
         assert!(attribute_selected(&f(&["All"]), "x"));
         assert!(attribute_selected(&f(&[".*"]), "x"));
+        assert!(attribute_selected(&f(&["*"]), "x"));
         assert!(attribute_selected(&f(&["foo.*"]), "foo.bar"));
-        assert!(!attribute_selected(&f(&["foo.*"]), "foobar"));
+        assert!(attribute_selected(&f(&["foo.*"]), "foobar"));
+        assert!(attribute_selected(&f(&["Hel.*"]), "Help.Me"));
+        assert!(!attribute_selected(&f(&["foo.*"]), "fo"));
         assert!(attribute_selected(&f(&["exact"]), "exact"));
         assert!(!attribute_selected(&f(&[]), "x"));
     }

@@ -110,7 +110,12 @@ pub async fn handle(
     };
     let operation = match protocol {
         Protocol::Json => json_operation(&parts.headers, &body),
-        Protocol::Query => query::parse_request(query_params(parts, &body), parts.uri.path()),
+        Protocol::Query => match query::parse_request(query_params(parts, &body), parts.uri.path())
+        {
+            Ok(Some(operation)) => Ok(operation),
+            Ok(None) => return respond::unknown_operation(ids),
+            Err(error) => Err(error),
+        },
     };
     let operation = match operation {
         Ok(operation) => operation,
@@ -121,7 +126,12 @@ pub async fn handle(
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:4566");
-    let context = RequestContext::new(state, &signature.region, host);
+    let mut context = RequestContext::new(state, &signature.region, host);
+    context.trace_header = parts
+        .headers
+        .get("x-amzn-trace-id")
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty());
     let reply = Reply {
         protocol,
         request_id: &ids.request_id,

@@ -13,7 +13,7 @@ use serde::de::{Deserializer, IntoDeserializer, Visitor};
 
 use eddy_store::sqs::SqsError;
 
-use super::operation::SqsOperation;
+use super::operation::{SqsOperation, invalid_action};
 
 /// How a flattened query collection maps onto a member of the model.
 #[derive(Clone, Copy)]
@@ -176,7 +176,12 @@ impl<'de> IntoDeserializer<'de, FormError> for Form<'de> {
 /// Reads a query request (query string and form body parameters together) into its
 /// operation and input. `path` is the request path: query clients may post to the queue
 /// URL instead of sending `QueueUrl`.
-pub fn parse_request(params: Vec<(String, String)>, path: &str) -> Result<SqsOperation, SqsError> {
+/// The parameters of a query request: its operation, or `Ok(None)` when it names no
+/// `Action`.
+pub fn parse_request(
+    params: Vec<(String, String)>,
+    path: &str,
+) -> Result<Option<SqsOperation>, SqsError> {
     let mut root = Node::default();
     let mut action = None;
     for (name, value) in params {
@@ -192,7 +197,9 @@ pub fn parse_request(params: Vec<(String, String)>, path: &str) -> Result<SqsOpe
             }
         }
     }
-    let action = action.ok_or_else(|| SqsError::missing_parameter("Action"))?;
+    let Some(action) = action else {
+        return Ok(None);
+    };
     let mut members: Vec<(&str, Form<'_>)> = root.members().collect();
     // CreateQueue's tag member is lower-case `tags` in the model.
     if action == "CreateQueue" {
@@ -203,6 +210,9 @@ pub fn parse_request(params: Vec<(String, String)>, path: &str) -> Result<SqsOpe
         }
     }
     let segments = path.split('/').filter(|s| !s.is_empty()).count();
+    if segments == 2 && QUEUELESS_ACTIONS.contains(&action.as_str()) {
+        return Err(invalid_action(&action));
+    }
     if segments == 2 && !members.iter().any(|(name, _)| *name == "QueueUrl") {
         members.push(("QueueUrl", Form::Text(path)));
     }
@@ -211,12 +221,17 @@ pub fn parse_request(params: Vec<(String, String)>, path: &str) -> Result<SqsOpe
             .into_iter()
             .map(|(name, form)| (Form::Text(name), form)),
     );
-    SqsOperation::read(&action, input).unwrap_or_else(|error: FormError| {
-        Err(SqsError::invalid_parameter(format!(
-            "The request parameters cannot be read: {error}"
-        )))
-    })
+    SqsOperation::read(&action, input)
+        .unwrap_or_else(|error: FormError| {
+            Err(SqsError::invalid_parameter(format!(
+                "The request parameters cannot be read: {error}"
+            )))
+        })
+        .map(Some)
 }
+
+/// Actions that address no queue: SQS refuses them on a queue URL.
+const QUEUELESS_ACTIONS: &[&str] = &["CreateQueue", "ListQueues"];
 
 #[cfg(test)]
 mod tests {
@@ -259,7 +274,8 @@ mod tests {
             ]),
             "/000000000000/q",
         )
-        .expect("valid");
+        .expect("valid")
+        .expect("an action");
         let SqsOperation::SendMessageBatch(input) = request else {
             panic!("{request:?}");
         };
@@ -290,7 +306,8 @@ mod tests {
             ]),
             "/",
         )
-        .expect("valid");
+        .expect("valid")
+        .expect("an action");
         let SqsOperation::CreateQueue(input) = request else {
             panic!("{request:?}");
         };
@@ -303,10 +320,13 @@ mod tests {
 
     #[test]
     fn refuses_missing_and_unknown_actions() {
-        let missing = parse_request(params(&[("QueueName", "q")]), "/").expect_err("no action");
+        let missing = parse_request(params(&[("QueueName", "q")]), "/").expect("no action");
+        assert!(missing.is_none());
+        let on_queue = parse_request(params(&[("Action", "CreateQueue")]), "/000000000000/q")
+            .expect_err("CreateQueue on a queue URL");
         assert_eq!(
-            missing.message,
-            "The request must contain the parameter Action."
+            on_queue.message,
+            "The action CreateQueue is not valid for this endpoint."
         );
         let unknown = parse_request(params(&[("Action", "Bogus")]), "/").expect_err("unknown");
         assert_eq!(

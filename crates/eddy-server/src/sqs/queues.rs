@@ -38,7 +38,13 @@ pub async fn create_queue(
     let name = input.queue_name.required("QueueName")?;
     let attributes = input.attributes.or_default()?;
     let tags = input.tags.or_default()?;
-    let queue = cx.store().queues().create(name, attributes, tags).await?;
+    if name.contains('/') {
+        return Err(SqsError::invalid_parameter(
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+        ));
+    }
+    let key = cx.key(&name)?;
+    let queue = cx.store().queues().create(key, attributes, tags).await?;
     Ok(QueueUrlResult {
         queue_url: cx.queue_url(&queue.name),
     })
@@ -64,7 +70,7 @@ pub async fn get_queue_url(
     {
         return Err(SqsError::queue_does_not_exist());
     }
-    let queue = cx.store().queues().get(&name).await?;
+    let queue = cx.store().queues().get(&cx.key(&name)?).await?;
     Ok(QueueUrlResult {
         queue_url: cx.queue_url(&queue.name),
     })
@@ -93,8 +99,15 @@ pub async fn list_queues(
     cx: &RequestContext<'_>,
     input: ListQueuesRequest,
 ) -> Result<ListQueuesResult, SqsError> {
-    let prefix = input.queue_name_prefix.optional()?;
-    let names = cx.store().queues().list(prefix).await?;
+    let prefix = input.queue_name_prefix.optional()?.unwrap_or_default();
+    // Store names of the request's region start with its qualified prefix.
+    let names: Vec<String> = match cx.key(&prefix) {
+        Ok(qualified) => cx.store().queues().list(Some(qualified)).await?,
+        Err(_) => Vec::new(),
+    }
+    .into_iter()
+    .filter(|key| cx.in_region(key))
+    .collect();
     let page = Page::of(names, input.max_results, input.next_token)?;
     Ok(ListQueuesResult {
         queue_urls: page.names.iter().map(|n| cx.queue_url(n)).collect(),

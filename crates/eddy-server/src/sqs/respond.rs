@@ -21,9 +21,14 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// The protocol of a request, from its headers.
+    /// The protocol of a request, from its headers: `X-Amz-Target`, or a body typed
+    /// as AWS JSON (which without a target names no operation).
     pub fn of(headers: &http::HeaderMap) -> Self {
-        if headers.contains_key("x-amz-target") {
+        let json_body = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/x-amz-json"));
+        if headers.contains_key("x-amz-target") || json_body {
             Protocol::Json
         } else {
             Protocol::Query
@@ -78,7 +83,7 @@ pub fn error_response(
     match protocol {
         Protocol::Json => {
             let body = serde_json::json!({
-                "__type": format!("com.amazonaws.sqs#{}", error.kind.name()),
+                "__type": error.kind.json_type(),
                 "message": error.message,
             });
             let mut response = response(protocol, status, body.to_string(), ids);
@@ -88,8 +93,27 @@ pub fn error_response(
             }
             response
         }
+        Protocol::Query if error.kind == SqsErrorKind::QueueDoesNotExist => {
+            // The query protocol still words it as the 2012 WSDL did.
+            let error = SqsError::new(
+                error.kind,
+                "The specified queue does not exist for this wsdl version.",
+            );
+            response(protocol, status, xml::error(&error, &ids.request_id), ids)
+        }
         Protocol::Query => response(protocol, status, xml::error(error, &ids.request_id), ids),
     }
+}
+
+/// The answer of SQS to a query request that names no `Action`: 404 with an empty
+/// `UnknownOperationException` element.
+pub fn unknown_operation(ids: &RequestIds) -> Response<s3s::Body> {
+    response(
+        Protocol::Query,
+        StatusCode::NOT_FOUND,
+        "<UnknownOperationException/>".to_owned(),
+        ids,
+    )
 }
 
 fn response(

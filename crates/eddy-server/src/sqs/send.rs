@@ -11,6 +11,9 @@ use super::context::RequestContext;
 use super::decode::{Member, shape};
 use super::message_attributes::{self, MessageAttributeValue};
 
+/// The one system attribute a message may carry.
+const TRACE_HEADER: &str = "AWSTraceHeader";
+
 /// The most bytes (bodies and attributes) one SendMessageBatch may carry.
 const MAX_BATCH_BYTES: usize = 1_048_576;
 
@@ -111,7 +114,21 @@ pub async fn send_message(
     input: SendMessageRequest,
 ) -> Result<SendMessageResult, SqsError> {
     let queue = cx.queue(input.queue_url)?;
-    let request = input.message.into_request()?;
+    let mut request = input.message.into_request()?;
+    // SQS takes the AWSTraceHeader system attribute from the X-Amzn-Trace-Id header
+    // when the message does not carry one.
+    if let Some(trace) = cx.trace_header
+        && !request.system_attributes.contains_key(TRACE_HEADER)
+    {
+        request.system_attributes.insert(
+            TRACE_HEADER.to_owned(),
+            eddy_store::sqs::MessageAttributeValue {
+                data_type: "String".to_owned(),
+                string_value: Some(trace.to_owned()),
+                binary_value: None,
+            },
+        );
+    }
     if request.body.is_empty() {
         return Err(SqsError::missing_parameter("MessageBody"));
     }

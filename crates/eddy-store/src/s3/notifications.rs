@@ -14,6 +14,7 @@ use crate::error::StoreError;
 use crate::shared::{Shared, StoreSettings};
 use crate::sqs::model::{Queue, SendRequest};
 use crate::sqs::queue_rows::load_queue;
+use crate::sqs::regions::arn_key;
 use crate::sqs::send::insert_message;
 use crate::time::now_ms;
 use crate::tx::{TxResult, abort, entry_outcome};
@@ -51,12 +52,13 @@ impl<'s> Notifications<'s> {
     ) -> Result<(), S3Error> {
         let bucket = bucket.to_owned();
         let principal = self.shared.settings.access_key_id.clone();
+        let home = self.shared.settings.region.clone();
         let woken = self
             .shared
             .db
             .write(move |conn| {
                 require_bucket(conn, &bucket)?;
-                let queues = destination_queues(conn, &configs)?;
+                let queues = destination_queues(conn, &home, &configs)?;
                 conn.execute(
                     "UPDATE buckets SET notification = ?2 WHERE name = ?1",
                     params![bucket, serde_json::to_string(&configs)?],
@@ -100,12 +102,13 @@ impl<'s> Notifications<'s> {
 /// such a configuration).
 fn destination_queues(
     conn: &Connection,
+    home: &str,
     configs: &[QueueNotification],
 ) -> TxResult<Vec<Queue>, S3Error> {
     let mut queues: Vec<Queue> = Vec::new();
     for config in configs {
-        let queue = match eddy_events::arn::parse_queue_arn(&config.queue_arn) {
-            Some(arn) => entry_outcome(load_queue(conn, &arn.queue_name))?.ok(),
+        let queue = match arn_key(home, &config.queue_arn) {
+            Some(key) => entry_outcome(load_queue(conn, &key))?.ok(),
             None => None,
         };
         let Some(queue) = queue else {
@@ -155,11 +158,11 @@ pub(crate) fn enqueue_events(
         if !config.matches(event_name, object.key) {
             continue;
         }
-        let Some(arn) = eddy_events::arn::parse_queue_arn(&config.queue_arn) else {
+        let Some(key) = arn_key(&settings.region, &config.queue_arn) else {
             continue;
         };
-        let Ok(queue) = entry_outcome(load_queue(conn, &arn.queue_name))? else {
-            tracing::warn!(queue = %arn.queue_name, bucket = %object.bucket, "notification queue is gone; event dropped");
+        let Ok(queue) = entry_outcome(load_queue(conn, &key))? else {
+            tracing::warn!(queue = %key, bucket = %object.bucket, "notification queue is gone; event dropped");
             continue;
         };
         let body = event_body(

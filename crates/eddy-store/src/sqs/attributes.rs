@@ -180,12 +180,31 @@ fn range(name: &str, value: &str, min: u64, max: u64) -> Result<u64, SqsError> {
     }
 }
 
-fn boolean(value: &str) -> Option<bool> {
-    match value {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
+/// A boolean attribute value: SQS reads `true` and `false` in any letter case.
+pub fn boolean(value: &str) -> Option<bool> {
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
     }
+}
+
+/// Whether an optional boolean attribute value is present and true.
+pub fn is_true(value: Option<&String>) -> bool {
+    value.is_some_and(|v| boolean(v) == Some(true))
+}
+
+/// The error for an attribute only FIFO queues have, set on a standard queue.
+fn fifo_only(name: &str) -> SqsError {
+    let message = match name {
+        "DeduplicationScope" | "FifoThroughputLimit" => {
+            format!("You can specify the {name} only when FifoQueue is set to true.")
+        }
+        _ => format!("Unknown Attribute {name}."),
+    };
+    SqsError::new(SqsErrorKind::InvalidAttributeName, message)
 }
 
 fn invalid_value(message: String) -> SqsError {
@@ -229,30 +248,32 @@ impl QueueAttributes {
             .map_or(ALLOW_ALL, |setting| &setting.policy)
     }
 
-    /// Validates and applies `changes` (attribute name to value). `creating` allows
-    /// FifoQueue.
+    /// Validates and applies `changes` (attribute name to value). `creating` lets
+    /// FifoQueue make the queue a FIFO queue.
     pub fn apply(
         &mut self,
         changes: &BTreeMap<String, String>,
         creating: bool,
     ) -> Result<(), SqsError> {
-        let fifo =
-            self.is_fifo() || (creating && changes.get("FifoQueue").is_some_and(|v| v == "true"));
+        let fifo = self.is_fifo() || (creating && is_true(changes.get("FifoQueue")));
         for (name, value) in changes {
-            if !SETTABLE.contains(&name.as_str()) || (!fifo && FIFO_ONLY.contains(&name.as_str())) {
+            if !SETTABLE.contains(&name.as_str()) {
                 return Err(SqsError::new(
                     SqsErrorKind::InvalidAttributeName,
                     format!("Unknown Attribute {name}."),
                 ));
             }
-            self.apply_one(name, value, creating)?;
+            if !fifo && (FIFO_ONLY.contains(&name.as_str()) || name == "FifoQueue") {
+                return Err(fifo_only(name));
+            }
+            self.apply_one(name, value)?;
         }
         self.settle_encryption(changes);
         Ok(())
     }
 
     /// Validates and applies one settable attribute; an invalid value changes nothing.
-    fn apply_one(&mut self, name: &str, value: &str, creating: bool) -> Result<(), SqsError> {
+    fn apply_one(&mut self, name: &str, value: &str) -> Result<(), SqsError> {
         match name {
             "DelaySeconds" => self.delay_seconds = range(name, value, 0, 900)?,
             "MaximumMessageSize" => {
@@ -297,15 +318,13 @@ impl QueueAttributes {
                 self.fifo_mut().throughput_limit =
                     variant_of(FifoThroughputLimit::NAMES, name, value)?;
             }
-            "FifoQueue" if !creating => {
-                return Err(SqsError::new(
-                    SqsErrorKind::InvalidAttributeName,
-                    "Unknown Attribute FifoQueue.",
-                ));
-            }
-            "FifoQueue" if value == "true" => {
+            // Standard queues never get here (`apply` refuses FifoQueue for them); a
+            // FIFO queue may be told it is one.
+            "FifoQueue" if boolean(value) == Some(true) => {
                 self.fifo_mut();
             }
+            // The queue type never changes (AWS's answer, recorded in LocalStack's
+            // test_set_unsupported_attribute_fifo).
             "FifoQueue" => {
                 return Err(invalid_value(
                     "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.".into(),
@@ -342,10 +361,7 @@ impl QueueAttributes {
                 self.sqs_managed_sse_enabled = false;
             }
             self.kms_data_key_reuse_period_seconds.get_or_insert(300);
-        } else if changes
-            .get("SqsManagedSseEnabled")
-            .is_some_and(|v| v == "true")
-        {
+        } else if is_true(changes.get("SqsManagedSseEnabled")) {
             self.kms_master_key_id = None;
             self.kms_data_key_reuse_period_seconds = None;
         }
@@ -428,7 +444,7 @@ impl QueueAttributes {
         for (name, value) in stored.settings() {
             if fifo || !FIFO_ONLY.contains(&name) {
                 // A value that fails to parse leaves the attribute unchanged.
-                let _ = attributes.apply_one(name, value, false);
+                let _ = attributes.apply_one(name, value);
             }
         }
         attributes
@@ -527,6 +543,40 @@ mod tests {
         changes.insert("VisibilityTimeout".to_owned(), "5".to_owned());
         attrs.apply(&changes, false).expect("valid");
         assert_eq!(attrs.visibility_timeout, 5);
+    }
+
+    #[test]
+    fn booleans_in_any_case_and_fifo_only_names() {
+        for value in ["true", "True", "TRUE"] {
+            let mut attrs = QueueAttributes::defaults(false);
+            let changes = BTreeMap::from([
+                ("FifoQueue".to_owned(), value.to_owned()),
+                ("ContentBasedDeduplication".to_owned(), value.to_owned()),
+            ]);
+            attrs.apply(&changes, true).expect("valid");
+            assert!(attrs.fifo.is_some_and(|f| f.content_based_deduplication));
+        }
+        let standard = QueueAttributes::defaults(false);
+        for (name, message) in [
+            ("FifoQueue", "Unknown Attribute FifoQueue."),
+            (
+                "ContentBasedDeduplication",
+                "Unknown Attribute ContentBasedDeduplication.",
+            ),
+            (
+                "DeduplicationScope",
+                "You can specify the DeduplicationScope only when FifoQueue is set to true.",
+            ),
+        ] {
+            let changes = BTreeMap::from([(name.to_owned(), "false".to_owned())]);
+            let error = standard.clone().apply(&changes, false).expect_err(name);
+            assert_eq!(error.kind, SqsErrorKind::InvalidAttributeName);
+            assert_eq!(error.message, message);
+        }
+        let mut fifo = QueueAttributes::defaults(true);
+        let again = BTreeMap::from([("FifoQueue".to_owned(), "true".to_owned())]);
+        fifo.apply(&again, false)
+            .expect("a FIFO queue may be told it is one");
     }
 
     #[test]

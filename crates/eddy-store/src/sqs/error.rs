@@ -87,6 +87,67 @@ impl SqsErrorKind {
         }
     }
 
+    /// The JSON protocol's `__type`: the error shape of the SQS model
+    /// (`com.amazonaws.sqs#<name>`), or, for errors the model does not declare, the
+    /// shape of AWS's request framework that SQS answers with.
+    pub fn json_type(self) -> &'static str {
+        use SqsErrorKind::{
+            AccessDenied, IncompleteSignature, InternalError, InvalidAction, InvalidClientTokenId,
+            InvalidParameterValue, MissingAuthenticationToken, MissingParameter, RequestExpired,
+            SignatureDoesNotMatch,
+        };
+        match self {
+            InvalidParameterValue => "com.amazon.coral.service#InvalidParameterValueException",
+            MissingParameter => "com.amazon.coral.service#MissingRequiredParameterException",
+            InvalidAction => "com.amazon.coral.service#UnknownOperationException",
+            InvalidClientTokenId => "com.amazon.coral.service#UnrecognizedClientException",
+            SignatureDoesNotMatch | RequestExpired => {
+                "com.amazon.coral.service#InvalidSignatureException"
+            }
+            IncompleteSignature => "com.amazon.coral.service#IncompleteSignatureException",
+            MissingAuthenticationToken => {
+                "com.amazon.coral.service#MissingAuthenticationTokenException"
+            }
+            AccessDenied => "com.amazon.coral.service#AccessDeniedException",
+            InternalError => "com.amazon.coral.service#InternalFailure",
+            model => model.model_type(),
+        }
+    }
+
+    /// `com.amazonaws.sqs#<name>` for the errors of the SQS model.
+    fn model_type(self) -> &'static str {
+        macro_rules! sqs_types {
+            ($($kind:ident),* $(,)?) => {
+                match self {
+                    $(SqsErrorKind::$kind => concat!("com.amazonaws.sqs#", stringify!($kind)),)*
+                    _ => "com.amazonaws.sqs#InternalError",
+                }
+            };
+        }
+        sqs_types!(
+            QueueDoesNotExist,
+            QueueNameExists,
+            QueueDeletedRecently,
+            ReceiptHandleIsInvalid,
+            MessageNotInflight,
+            TooManyEntriesInBatchRequest,
+            EmptyBatchRequest,
+            BatchEntryIdsNotDistinct,
+            InvalidBatchEntryId,
+            BatchRequestTooLong,
+            UnsupportedOperation,
+            PurgeQueueInProgress,
+            OverLimit,
+            RequestThrottled,
+            InvalidSecurity,
+            InvalidAddress,
+            ResourceNotFoundException,
+            InvalidAttributeName,
+            InvalidAttributeValue,
+            InvalidMessageContents,
+        )
+    }
+
     /// The query-protocol error code, also the first part of `x-amzn-query-error`.
     pub fn query_code(self) -> &'static str {
         use SqsErrorKind::{

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::attributes::DeduplicationScope;
+use super::attributes::{DeduplicationScope, FifoAttributes};
 use super::error::SqsError;
 use super::model::{Queue, SendRequest, SendResult};
 use crate::error::StoreError;
@@ -29,6 +29,27 @@ pub(crate) struct FifoIdentity {
     pub group_id: String,
     pub deduplication_id: String,
     pub dedup_key: String,
+}
+
+const DEDUPLICATION_REQUIRED: &str = "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly";
+
+/// Why a SendMessageBatch to a FIFO queue fails as a whole: an entry without
+/// MessageGroupId, or without MessageDeduplicationId when the queue does not derive one.
+pub(crate) fn fifo_batch_error(fifo: FifoAttributes, requests: &[SendRequest]) -> Option<SqsError> {
+    if requests.iter().any(|r| r.message_group_id.is_none()) {
+        return Some(SqsError::invalid_parameter(
+            "The request must contain the parameter MessageGroupId.",
+        ));
+    }
+    let needs_id = !fifo.content_based_deduplication;
+    if needs_id
+        && requests
+            .iter()
+            .any(|r| r.message_deduplication_id.is_none())
+    {
+        return Some(SqsError::invalid_parameter(DEDUPLICATION_REQUIRED));
+    }
+    None
 }
 
 /// Checks the FIFO parameters of a send against the queue type.
@@ -70,9 +91,7 @@ pub(crate) fn fifo_identity(
             hex::encode(sha2::Sha256::digest(request.body.as_bytes()))
         }
         None => {
-            return Err(SqsError::invalid_parameter(
-                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
-            ));
+            return Err(SqsError::invalid_parameter(DEDUPLICATION_REQUIRED));
         }
     };
     let dedup_key = if fifo.deduplication_scope == DeduplicationScope::MessageGroup {

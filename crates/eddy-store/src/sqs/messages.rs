@@ -16,17 +16,19 @@ use serde::Serialize;
 
 use super::attributes::QueueAttributes;
 use super::error::{SqsError, SqsErrorKind};
+use super::fifo::fifo_batch_error;
 use super::model::{ReceiveRequest, ReceivedMessage, SendRequest, SendResult};
 use super::move_tasks::requeue_moved_message;
 use super::queue_rows::{load_queue, queue_exists};
 use super::queues::QUEUE_DELETED_RECENTLY_MS;
 use super::receive::{ReceiveOutcome, receive};
+use super::regions::arn_key;
 use super::send::insert_message;
 use super::visibility;
 use crate::error::StoreError;
 use crate::shared::Shared;
 use crate::time::now_ms;
-use crate::tx::entry_outcome;
+use crate::tx::{abort, entry_outcome};
 
 /// A message as the dashboard shows it: its receipt state is not touched.
 #[derive(Debug, Clone, Serialize)]
@@ -51,17 +53,28 @@ impl<'s> Messages<'s> {
 
     /// Enqueues one message.
     pub async fn send(&self, queue: &str, request: SendRequest) -> Result<SendResult, SqsError> {
-        let mut results = self.send_batch(queue, vec![request]).await?;
+        let mut results = self.send_entries(queue, vec![request], false).await?;
         results
             .pop()
             .unwrap_or_else(|| Err(SqsError::new(SqsErrorKind::InternalError, "no result")))
     }
 
     /// Enqueues several messages in one transaction; each entry succeeds or fails alone.
+    /// On a FIFO queue, an entry without MessageGroupId, or without a deduplication id
+    /// when content-based deduplication is off, fails the whole batch, as on SQS.
     pub async fn send_batch(
         &self,
         queue: &str,
         requests: Vec<SendRequest>,
+    ) -> Result<Vec<Result<SendResult, SqsError>>, SqsError> {
+        self.send_entries(queue, requests, true).await
+    }
+
+    async fn send_entries(
+        &self,
+        queue: &str,
+        requests: Vec<SendRequest>,
+        batch: bool,
     ) -> Result<Vec<Result<SendResult, SqsError>>, SqsError> {
         let name = queue.to_owned();
         let shared = self.shared.clone();
@@ -70,6 +83,12 @@ impl<'s> Messages<'s> {
             .db
             .write(move |conn| {
                 let queue = load_queue(conn, &name)?;
+                if batch
+                    && let Some(fifo) = &queue.attributes.fifo
+                    && let Some(error) = fifo_batch_error(*fifo, &requests)
+                {
+                    return abort(error);
+                }
                 let sender = &shared.settings.access_key_id;
                 let now = now_ms();
                 let mut results = Vec::with_capacity(requests.len());
@@ -189,7 +208,13 @@ impl<'s> Messages<'s> {
                 let fifo = load_queue(conn, &name)?.attributes.is_fifo();
                 let mut results = Vec::with_capacity(receipt_handles.len());
                 for handle in &receipt_handles {
-                    results.push(entry_outcome(visibility::delete(conn, &name, handle))?);
+                    results.push(entry_outcome(visibility::delete(
+                        conn,
+                        &name,
+                        handle,
+                        fifo,
+                        now_ms(),
+                    ))?);
                 }
                 Ok((fifo, results))
             })
@@ -218,8 +243,9 @@ impl<'s> Messages<'s> {
         self.shared
             .db
             .write(move |conn| {
-                load_queue(conn, &name)?;
-                visibility::change_visibility(conn, &name, &handle, timeout, now_ms())
+                let retention_ms =
+                    load_queue(conn, &name)?.attributes.message_retention_period * 1000;
+                visibility::change_visibility(conn, &name, &handle, timeout, retention_ms, now_ms())
             })
             .await?;
         if timeout == 0 {
@@ -272,6 +298,7 @@ impl<'s> Messages<'s> {
     /// Messages without a source stay. Returns how many moved.
     pub async fn redrive_dead_letters(&self, dlq: &str) -> Result<u64, StoreError> {
         let dlq = dlq.to_owned();
+        let home = self.shared.settings.region.clone();
         let (moved, queues) = self
             .shared
             .db
@@ -289,16 +316,16 @@ impl<'s> Messages<'s> {
                 let mut moved = 0;
                 let mut queues: Vec<String> = Vec::new();
                 for (seq, source_arn) in rows {
-                    let Some(source) = eddy_events::arn::parse_queue_arn(&source_arn) else {
+                    let Some(source) = arn_key(&home, &source_arn) else {
                         continue;
                     };
-                    if !queue_exists(conn, &source.queue_name)? {
+                    if !queue_exists(conn, &source)? {
                         continue;
                     }
-                    requeue_moved_message(conn, seq, &source.queue_name, now)?;
+                    requeue_moved_message(conn, seq, &source, now)?;
                     moved += 1;
-                    if !queues.contains(&source.queue_name) {
-                        queues.push(source.queue_name);
+                    if !queues.contains(&source) {
+                        queues.push(source);
                     }
                 }
                 Ok((moved, queues))
@@ -321,9 +348,11 @@ fn expire(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> {
     let mut removed = 0;
     for (name, attributes) in queues {
         let retention_ms = QueueAttributes::from_json(&attributes).message_retention_period * 1000;
+        // Through the index by send time: only the expired messages are read.
+        let cutoff = now_ms.saturating_sub(retention_ms) as i64;
         removed += conn.execute(
-            "DELETE FROM messages WHERE queue = ?1 AND sent_ms + ?2 <= ?3",
-            params![name, retention_ms, now_ms],
+            "DELETE FROM messages WHERE queue = ?1 AND sent_ms <= ?2",
+            params![name, cutoff],
         )? as u64;
     }
     conn.execute(

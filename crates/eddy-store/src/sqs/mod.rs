@@ -21,6 +21,7 @@ mod queues;
 mod receipts;
 mod receive;
 pub mod redrive;
+pub mod regions;
 pub(crate) mod send;
 mod visibility;
 
@@ -39,3 +40,4 @@ pub use move_tasks::{MoveTask, MoveTasks};
 pub use queues::{Queues, queue_url_path};
 pub use receive::MAX_IN_FLIGHT;
 pub use redrive::{RedriveAllowPolicy, RedrivePolicy};
+pub use regions::{queue_key, split_queue_key};

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::error::{SqsError, SqsErrorKind};
 use super::queue_rows::{dead_letter_sources, queue_exists};
+use super::regions::{arn_key, queue_key};
 use crate::error::StoreError;
 use crate::shared::Shared;
 use crate::time::now_ms;
@@ -54,10 +55,14 @@ fn not_found(message: &str) -> SqsError {
     SqsError::new(SqsErrorKind::ResourceNotFoundException, message)
 }
 
-/// The queue name of an ARN of this store's queues.
-fn queue_of_arn(conn: &Connection, arn: &str, parameter: &str) -> TxResult<String, SqsError> {
-    let name = eddy_events::arn::parse_queue_arn(arn)
-        .map(|a| a.queue_name)
+/// The store name of the queue an ARN names, in a store whose own region is `home`.
+fn queue_of_arn(
+    conn: &Connection,
+    home: &str,
+    arn: &str,
+    parameter: &str,
+) -> TxResult<String, SqsError> {
+    let name = arn_key(home, arn)
         .ok_or_else(|| {
             SqsError::invalid_parameter(format!(
                 "Value {arn} for parameter {parameter} is invalid. Reason: not a queue ARN."
@@ -99,18 +104,19 @@ impl<'s> MoveTasks<'s> {
         }
         let task_id = uuid::Uuid::new_v4().to_string();
         let row_id = task_id.clone();
+        let home = self.shared.settings.region.clone();
         let source = source_arn.clone();
         self.shared
             .db
             .write(move |conn| {
-                    let name = queue_of_arn(conn, &source, "SourceArn")?;
+                    let name = queue_of_arn(conn, &home, &source, "SourceArn")?;
                     if dead_letter_sources(conn, &source)?.is_empty() {
                         return abort(SqsError::invalid_parameter(
                             "Source queue must be configured as a Dead Letter Queue.",
                         ));
                     }
                     if let Some(destination) = &destination_arn {
-                        queue_of_arn(conn, destination, "DestinationArn")?;
+                        queue_of_arn(conn, &home, destination, "DestinationArn")?;
                     }
                     let running: bool = conn
                         .prepare_cached(
@@ -145,10 +151,11 @@ impl<'s> MoveTasks<'s> {
         source_arn: String,
         max_results: usize,
     ) -> Result<Vec<MoveTask>, SqsError> {
+        let home = self.shared.settings.region.clone();
         self.shared
             .db
             .read(move |conn| {
-                    queue_of_arn(conn, &source_arn, "SourceArn")?;
+                    queue_of_arn(conn, &home, &source_arn, "SourceArn")?;
                     let mut stmt = conn.prepare_cached(
                         "SELECT task_id, status, destination_arn, max_per_second, moved, to_move, failure_reason, started_ms
                          FROM message_move_tasks WHERE source_arn = ?1 ORDER BY started_ms DESC, rowid DESC LIMIT ?2",
@@ -308,7 +315,7 @@ fn move_step(
     if status != "RUNNING" {
         return Ok(None);
     }
-    let source = eddy_events::arn::parse_queue_arn(&source_arn).map(|a| a.queue_name);
+    let source = arn_key(region, &source_arn);
     let source = match source {
         Some(name) if queue_exists(conn, &name)? => name,
         _ => return finish("FAILED", Some("AWS.SimpleQueueService.NonExistentQueue")),
@@ -332,8 +339,8 @@ fn move_step(
         let target = target_arn
             .as_deref()
             .and_then(eddy_events::arn::parse_queue_arn)
-            .filter(|a| a.region == region && a.account_id == account)
-            .map(|a| a.queue_name);
+            .filter(|a| a.account_id == account)
+            .map(|a| queue_key(region, &a.region, &a.queue_name));
         let target = match target {
             Some(name) if queue_exists(conn, &name)? => Some(name),
             _ => None,

@@ -159,7 +159,7 @@ pub(crate) fn add_permission(
         .as_deref()
         .and_then(|p| serde_json::from_str(p).ok())
         .unwrap_or_else(|| {
-            json!({"Version": "2012-10-17", "Id": format!("{arn}/SQSDefaultPolicy"), "Statement": []})
+            json!({"Version": "2008-10-17", "Id": format!("{arn}/SQSDefaultPolicy"), "Statement": []})
         });
     let statements = policy
         .get_mut("Statement")
@@ -201,7 +201,7 @@ pub(crate) fn remove_permission(
     let queue = load_queue(conn, name)?;
     let not_found = || {
         SqsError::invalid_parameter(format!(
-            "Value {label} for parameter Label is invalid. Reason: can't find label on existing policy."
+            "Value {label} for parameter Label is invalid. Reason: can't find label."
         ))
     };
     let mut policy: Value = queue

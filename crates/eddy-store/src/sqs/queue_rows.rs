@@ -68,31 +68,44 @@ pub(crate) fn queue_names(
 }
 
 /// Message counts of a queue; messages past the retention period (not yet swept) are
-/// gone already.
+/// gone already. The cost does not grow with the backlog of visible messages: the
+/// total comes from `queue_message_counts` (kept by triggers), the hidden messages
+/// (in flight or delayed) and those past retention are read from their index ranges,
+/// and the oldest message from the index by send time.
 pub(crate) fn counts(
     conn: &Connection,
     queue: &Queue,
     now_ms: u64,
 ) -> Result<QueueCounts, StoreError> {
     let retention_ms = queue.attributes.message_retention_period * 1000;
-    let mut stmt = conn.prepare_cached(
-        "SELECT
-            COALESCE(SUM(visible_at_ms <= ?2), 0),
-            COALESCE(SUM(visible_at_ms > ?2 AND receive_count > 0), 0),
-            COALESCE(SUM(visible_at_ms > ?2 AND receive_count = 0), 0),
-            MIN(sent_ms)
-         FROM messages WHERE queue = ?1 AND sent_ms + ?3 > ?2",
-    )?;
-    Ok(
-        stmt.query_row(params![queue.name, now_ms, retention_ms], |row| {
-            Ok(QueueCounts {
-                visible: row.get(0)?,
-                not_visible: row.get(1)?,
-                delayed: row.get(2)?,
-                oldest_sent_ms: row.get(3)?,
-            })
-        })?,
-    )
+    // Messages sent at or before the cutoff are past retention.
+    let cutoff = now_ms.saturating_sub(retention_ms) as i64;
+    let total: u64 = conn
+        .prepare_cached("SELECT messages FROM queue_message_counts WHERE queue = ?1")?
+        .query_row([&queue.name], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let expired: u64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM messages WHERE queue = ?1 AND sent_ms <= ?2")?
+        .query_row(params![queue.name, cutoff], |row| row.get(0))?;
+    let (not_visible, delayed): (u64, u64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(receive_count > 0), 0), COALESCE(SUM(receive_count = 0), 0)
+             FROM messages INDEXED BY messages_by_visibility
+             WHERE queue = ?1 AND visible_at_ms > ?2 AND sent_ms > ?3",
+        )?
+        .query_row(params![queue.name, now_ms, cutoff], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    let oldest_sent_ms: Option<u64> = conn
+        .prepare_cached("SELECT MIN(sent_ms) FROM messages WHERE queue = ?1 AND sent_ms > ?2")?
+        .query_row(params![queue.name, cutoff], |row| row.get(0))?;
+    Ok(QueueCounts {
+        visible: total.saturating_sub(expired + not_visible + delayed),
+        not_visible,
+        delayed,
+        oldest_sent_ms,
+    })
 }
 
 /// The queues whose RedrivePolicy names `arn` as dead-letter target.

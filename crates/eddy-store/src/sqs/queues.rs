@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::attributes::{ALL_NAMES, QueueAttributes};
+use super::attributes::{ALL_NAMES, QueueAttributes, is_true};
 use super::error::{SqsError, SqsErrorKind};
 use super::model::{Queue, QueueCounts};
 use super::permissions;
 use super::queue_rows::{counts, dead_letter_sources, load_queue, queue_names, save_attributes};
 use super::redrive::redrive_not_allowed;
+use super::regions::sibling_key;
 use crate::shared::Shared;
 use crate::time::now_ms;
 use crate::tx::{OrAbort, TxResult, abort, entry_outcome};
@@ -99,7 +100,7 @@ impl<'s> Queues<'s> {
                 let mut queue = load_queue(conn, &name)?;
                 queue.attributes.apply(&changes, false).or_abort()?;
                 if changes.contains_key("RedrivePolicy") {
-                    check_redrive_target(conn, &queue.attributes, &source_arn)?;
+                    check_redrive_target(conn, &queue.attributes, &source_arn, &name)?;
                 }
                 save_attributes(conn, &name, &queue.attributes, now_ms())?;
                 Ok(())
@@ -211,13 +212,15 @@ impl<'s> Queues<'s> {
             .await
     }
 
-    /// Deletes every message of a queue; returns how many.
+    /// Deletes every message of a queue, and forgets the deduplication ids of its
+    /// FIFO sends (a purged queue takes them again, as on SQS); returns how many.
     pub async fn purge(&self, queue: &str) -> Result<u64, SqsError> {
         let name = queue.to_owned();
         self.shared
             .db
             .write(move |conn| {
                 load_queue(conn, &name)?;
+                conn.execute("DELETE FROM fifo_deduplication WHERE queue = ?1", [&name])?;
                 Ok(conn.execute("DELETE FROM messages WHERE queue = ?1", [&name])? as u64)
             })
             .await
@@ -244,21 +247,15 @@ pub(crate) fn create_queue(
     tags: &BTreeMap<String, String>,
     now_ms: u64,
 ) -> TxResult<Queue, SqsError> {
-    if !valid_queue_name(name) {
+    if !valid_queue_name(name.rsplit('/').next().unwrap_or(name)) {
         return abort(SqsError::invalid_parameter(
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
         ));
     }
-    let fifo_requested = requested.get("FifoQueue").is_some_and(|v| v == "true");
+    let fifo_requested = is_true(requested.get("FifoQueue"));
     if fifo_requested != name.ends_with(".fifo") {
         return abort(SqsError::invalid_parameter(
             "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.",
-        ));
-    }
-    if requested.get("FifoQueue").is_some_and(|v| v != "true") {
-        return abort(SqsError::new(
-            SqsErrorKind::InvalidAttributeValue,
-            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
         ));
     }
     let mut attributes = QueueAttributes::defaults(fifo_requested);
@@ -292,7 +289,7 @@ pub(crate) fn create_queue(
             "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
         ));
     }
-    check_redrive_target(conn, &attributes, source_arn)?;
+    check_redrive_target(conn, &attributes, source_arn, name)?;
     permissions::validate_tags(tags).or_abort()?;
     let now_s = now_ms / 1000;
     conn.execute(
@@ -309,19 +306,24 @@ pub(crate) fn create_queue(
     })
 }
 
-/// Checks that a RedrivePolicy names an existing queue of the same type that lets
-/// `source_arn` use it (its RedriveAllowPolicy).
+/// Checks that a RedrivePolicy names an existing queue of the same type and region
+/// that lets `source_arn` (stored as `source_key`) use it (its RedriveAllowPolicy).
 fn check_redrive_target(
     conn: &Connection,
     attributes: &QueueAttributes,
     source_arn: &str,
+    source_key: &str,
 ) -> TxResult<(), SqsError> {
     let Some(policy) = &attributes.redrive_policy else {
         return Ok(());
     };
-    let target = match eddy_events::arn::parse_queue_arn(&policy.dead_letter_target_arn) {
-        Some(arn) => entry_outcome(load_queue(conn, &arn.queue_name))?.ok(),
-        None => None,
+    let target_arn = eddy_events::arn::parse_queue_arn(&policy.dead_letter_target_arn);
+    let source_region = eddy_events::arn::parse_queue_arn(source_arn).map(|a| a.region);
+    let target = match target_arn {
+        Some(arn) if Some(&arn.region) == source_region.as_ref() => {
+            entry_outcome(load_queue(conn, &sibling_key(source_key, &arn.queue_name)))?.ok()
+        }
+        _ => None,
     };
     match target {
         None => abort(SqsError::invalid_parameter(format!(

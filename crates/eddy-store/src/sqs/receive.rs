@@ -1,5 +1,5 @@
 //! Receiving: one receive attempt hands out up to ten visible messages (in order of
-//! sending and one group at a time on FIFO queues), moves messages past
+//! sending; on FIFO queues group by group, see [`fifo_candidates`]), moves messages past
 //! maxReceiveCount to the dead-letter queue, drops those past the retention period,
 //! and on FIFO queues answers a retried ReceiveRequestAttemptId with the same messages.
 //! Long polling (waiting for messages) is the caller's: see [`super::messages`].
@@ -12,6 +12,7 @@ use super::error::{SqsError, SqsErrorKind};
 use super::model::{MessageAttributeValue, ReceiveRequest, ReceivedMessage};
 use super::queue_rows::{load_queue, queue_exists};
 use super::receipts::{make_receipt_handle, parse_receipt_handle};
+use super::regions::{arn_key, key_arn};
 use crate::error::StoreError;
 use crate::tx::{TxResult, abort};
 
@@ -172,6 +173,50 @@ fn retried_receive(
     Ok(Some(messages))
 }
 
+/// The next messages a FIFO receive may hand out, at most `wanted`: a group is
+/// available when its oldest message is visible, and gives its visible messages in
+/// order up to the first one that is not (in flight or delayed). Groups come in the
+/// order their oldest message became visible: when it was sent (and its delay ended),
+/// or when its visibility timeout ended or was changed. So a group that was received
+/// goes behind the groups that waited meanwhile, as on SQS.
+fn fifo_candidates(
+    conn: &Connection,
+    name: &str,
+    now_ms: u64,
+    wanted: usize,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let groups: Vec<String> = conn
+        .prepare_cached(
+            "SELECT m.group_id FROM messages m
+             WHERE m.queue = ?1 AND m.visible_at_ms <= ?2 AND m.group_id IS NOT NULL
+               AND m.seq = (SELECT MIN(h.seq) FROM messages h
+                            WHERE h.queue = ?1 AND h.group_id = m.group_id)
+             ORDER BY m.visible_at_ms, m.seq LIMIT ?3",
+        )?
+        .query_map(params![name, now_ms, wanted as i64], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut select = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE queue = ?1 AND group_id = ?2 ORDER BY seq LIMIT ?3"
+    ))?;
+    let mut rows = Vec::with_capacity(wanted);
+    for group in groups {
+        let left = wanted - rows.len();
+        if left == 0 {
+            break;
+        }
+        let group_rows = select
+            .query_map(params![name, group, left as i64], StoredMessage::from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.extend(
+            group_rows
+                .into_iter()
+                .take_while(|row| row.visible_at_ms <= now_ms),
+        );
+    }
+    Ok(rows)
+}
+
 /// What one receive attempt did.
 pub(crate) struct ReceiveOutcome {
     pub messages: Vec<ReceivedMessage>,
@@ -198,14 +243,11 @@ pub(crate) fn receive(
         .visibility_timeout
         .unwrap_or(queue.attributes.visibility_timeout);
     let redrive = queue.attributes.redrive_policy.as_ref();
-    let dlq_name = match redrive
-        .and_then(|p| eddy_events::arn::parse_queue_arn(&p.dead_letter_target_arn))
-        .map(|a| a.queue_name)
-    {
+    let dlq_name = match redrive.and_then(|p| arn_key(region, &p.dead_letter_target_arn)) {
         Some(name) if queue_exists(conn, &name)? => Some(name),
         _ => None,
     };
-    let source_arn = eddy_events::arn::queue_arn(region, account_id, name);
+    let source_arn = key_arn(region, account_id, name);
     let retention_ms = queue.attributes.message_retention_period * 1000;
 
     let fifo = queue.attributes.is_fifo();
@@ -251,50 +293,42 @@ pub(crate) fn receive(
 
     let mut messages = Vec::new();
     let mut moved_to = Vec::new();
-    // FIFO: in order of sending, and nothing from a group that has a message in flight.
-    let sql = if fifo {
-        format!(
-            "SELECT {MESSAGE_COLUMNS}
-             FROM messages m WHERE queue = ?1 AND visible_at_ms <= ?2
-               AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.queue = ?1 AND b.group_id = m.group_id
-                               AND b.visible_at_ms > ?2 AND b.receipt_nonce IS NOT NULL)
-             ORDER BY seq LIMIT ?3"
-        )
-    } else {
-        format!(
-            "SELECT {MESSAGE_COLUMNS}
-             FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3"
-        )
-    };
-    let mut select = conn.prepare_cached(&sql)?;
+    let mut handed_out = std::collections::HashSet::new();
+    let mut select_standard = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS}
+         FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3"
+    ))?;
     // Moves to the DLQ free places in the batch; look again until it is full or empty.
     loop {
         let wanted = max - messages.len();
         if wanted == 0 {
             break;
         }
-        let rows = select
-            .query_map(
-                params![name, now_ms, wanted as i64],
-                StoredMessage::from_row,
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = if fifo {
+            fifo_candidates(conn, name, now_ms, wanted)?
+        } else {
+            select_standard
+                .query_map(
+                    params![name, now_ms, wanted as i64],
+                    StoredMessage::from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        // A receive with VisibilityTimeout=0 leaves its messages visible: each is
+        // handed out once per receive.
+        let rows: Vec<StoredMessage> = rows
+            .into_iter()
+            .filter(|row| !handed_out.contains(&row.seq))
+            .collect();
         if rows.is_empty() {
             break;
         }
         let mut moved_any = false;
-        let mut blocked_groups = std::collections::HashSet::new();
         for row in rows {
             let seq = row.seq;
             if now_ms >= row.sent_ms + retention_ms {
                 conn.execute("DELETE FROM messages WHERE seq = ?1", [seq])?;
                 moved_any = true;
-                continue;
-            }
-            if fifo
-                && let Some(group) = &row.group_id
-                && blocked_groups.contains(group)
-            {
                 continue;
             }
             let new_count = row.receive_count + 1;
@@ -326,15 +360,8 @@ pub(crate) fn receive(
                 nonce,
                 now_ms
             ])?;
+            handed_out.insert(seq);
             messages.push(received_message(name, row, new_count, first, &nonce)?);
-        }
-        if fifo {
-            // Groups of messages just received are now in flight.
-            for message in &messages {
-                if let Some(group) = message.attributes.get("MessageGroupId") {
-                    blocked_groups.insert(group.clone());
-                }
-            }
         }
         if !moved_any {
             break;

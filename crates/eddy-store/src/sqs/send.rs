@@ -33,7 +33,7 @@ fn validate_message_attributes(
             || name.len() > 256
             || !name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
             || lower.starts_with("aws.")
             || lower.starts_with("amazon.")
             || name.starts_with('.')
@@ -49,8 +49,7 @@ fn validate_message_attributes(
             "String" | "Number" => {
                 let Some(v) = value.string_value.as_ref().filter(|v| !v.is_empty()) else {
                     return Err(SqsError::invalid_parameter(format!(
-                        "Message attribute '{name}' must contain a non-empty message attribute value for message attribute type '{}'.",
-                        value.data_type
+                        "Message (user) attribute '{name}' must contain a non-empty value of type '{base_type}'."
                     )));
                 };
                 if base_type == "Number" && v.trim().parse::<f64>().is_err() {
@@ -59,17 +58,16 @@ fn validate_message_attributes(
                     )));
                 }
                 if !v.chars().all(valid_body_char) {
-                    return Err(SqsError::new(
-                        SqsErrorKind::InvalidMessageContents,
-                        format!("Message attribute '{name}' contains invalid characters."),
-                    ));
+                    return Err(SqsError::invalid_parameter(format!(
+                        "Message (user) attribute '{name}' contains invalid characters."
+                    )));
                 }
                 size += v.len() as u64;
             }
             "Binary" => {
                 let Some(v) = value.binary_value.as_ref().filter(|v| !v.is_empty()) else {
                     return Err(SqsError::invalid_parameter(format!(
-                        "Message attribute '{name}' must contain a non-empty message attribute value for message attribute type 'Binary'."
+                        "Message (user) attribute '{name}' must contain a non-empty value of type 'Binary'."
                     )));
                 };
                 size += v.len() as u64;
@@ -149,9 +147,12 @@ pub(crate) fn insert_message(
     {
         return Ok(earlier);
     }
-    let delay = request
-        .delay_seconds
-        .unwrap_or(queue.attributes.delay_seconds);
+    // A FIFO queue has no per-message delay (a send may carry only 0): its messages
+    // wait the queue's delay.
+    let delay = match request.delay_seconds {
+        Some(delay) if fifo.is_none() => delay,
+        _ => queue.attributes.delay_seconds,
+    };
     let message_id = crate::ids::random_uuid().to_string();
     let md5_of_body = md5_hex(request.body.as_bytes());
     let md5_of_attributes = md5_of_message_attributes(&request.message_attributes);

@@ -1,6 +1,7 @@
 //! What happens to a received message through its receipt handle: it is deleted, or
 //! its visibility timeout changes. A handle from an earlier receive of the message
-//! changes nothing.
+//! deletes nothing, but changes the visibility as SQS lets it (also after the timeout
+//! expired).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -8,9 +9,34 @@ use super::error::{SqsError, SqsErrorKind};
 use super::receipts::receipt_of;
 use crate::tx::{OrAbort, TxResult, abort};
 
-/// Deletes the message a handle names (an outdated handle deletes nothing).
-pub(crate) fn delete(conn: &Connection, queue: &str, handle: &str) -> TxResult<(), SqsError> {
+/// Deletes the message a handle names (an outdated handle deletes nothing). On a FIFO
+/// queue, as on SQS, a handle whose visibility timeout ended, or that a later receive
+/// replaced, is refused: "The receipt handle has expired."
+pub(crate) fn delete(
+    conn: &Connection,
+    queue: &str,
+    handle: &str,
+    fifo: bool,
+    now_ms: u64,
+) -> TxResult<(), SqsError> {
     let receipt = receipt_of(queue, handle).or_abort()?;
+    if fifo {
+        let row: Option<(u64, Option<String>)> = conn
+            .prepare_cached(
+                "SELECT visible_at_ms, receipt_nonce FROM messages WHERE seq = ?1 AND queue = ?2",
+            )?
+            .query_row(params![receipt.seq, queue], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        if let Some((visible_at, nonce)) = row
+            && (visible_at <= now_ms || nonce.as_deref() != Some(receipt.nonce.as_str()))
+        {
+            return abort(SqsError::invalid_parameter(format!(
+                "Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+            )));
+        }
+    }
     conn.prepare_cached(
         "DELETE FROM messages WHERE seq = ?1 AND queue = ?2 AND receipt_nonce = ?3",
     )?
@@ -18,13 +44,16 @@ pub(crate) fn delete(conn: &Connection, queue: &str, handle: &str) -> TxResult<(
     Ok(())
 }
 
-/// Makes the message a handle names visible again in `timeout` seconds, if it is still
-/// in flight from that receive, within the 12 hours a message may stay in flight.
+/// Makes the message a handle names visible again in `timeout` seconds, within the 12
+/// hours a message may stay in flight since its latest receive. As on SQS, the handle
+/// may be of any receive of the message, and the message need not be in flight any
+/// more: a message whose timeout expired becomes invisible again.
 pub(crate) fn change_visibility(
     conn: &Connection,
     queue: &str,
     handle: &str,
     timeout: u64,
+    retention_ms: u64,
     now_ms: u64,
 ) -> TxResult<(), SqsError> {
     let receipt = receipt_of(queue, handle).or_abort()?;
@@ -33,18 +62,25 @@ pub(crate) fn change_visibility(
             "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided."
         )));
     }
-    let row: Option<(u64, Option<String>, Option<u64>)> = conn
-        .prepare_cached("SELECT visible_at_ms, receipt_nonce, received_ms FROM messages WHERE seq = ?1 AND queue = ?2")?
-        .query_row(params![receipt.seq, queue], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+    // A message past the queue's retention period is gone, whether or not the sweep
+    // has deleted it yet.
+    let row: Option<(Option<String>, Option<u64>)> = conn
+        .prepare_cached(
+            "SELECT receipt_nonce, received_ms FROM messages
+             WHERE seq = ?1 AND queue = ?2 AND sent_ms + ?3 > ?4",
+        )?
+        .query_row(params![receipt.seq, queue, retention_ms, now_ms], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()?;
-    let Some((visible_at, current, received_ms)) = row else {
-        // Deleted (or moved to its dead-letter queue).
+    let Some((current, received_ms)) = row else {
+        // Deleted, expired, or moved to its dead-letter queue.
         return abort(SqsError::invalid_parameter(format!(
             "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
         )));
     };
-    let in_flight = visible_at > now_ms && current.as_deref() == Some(receipt.nonce.as_str());
-    if !in_flight {
+    if current.is_none() {
+        // Never received since it (re)entered this queue: nothing is in flight.
         return abort(SqsError::new(
             SqsErrorKind::MessageNotInflight,
             "Message does not exist or is not available for visibility timeout change.",

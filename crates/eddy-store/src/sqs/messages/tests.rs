@@ -82,6 +82,149 @@ fn counts_leave_out_messages_past_retention() {
     assert_eq!(expire(&conn, 61_000).expect("expire"), 1);
 }
 
+/// A message past the retention period is gone at once, in flight or not: receives
+/// skip it, its receipt handle no longer changes it, the sweep deletes it.
+#[test]
+fn retention_period_ends_messages_in_flight_or_not() {
+    let conn = test_connection();
+    let attributes = BTreeMap::from([("MessageRetentionPeriod".to_owned(), "60".to_owned())]);
+    let queue = create(&conn, "short", &attributes);
+    for body in ["in flight", "waiting"] {
+        let request = SendRequest {
+            body: body.into(),
+            ..SendRequest::default()
+        };
+        entry_outcome(insert_message(&conn, &queue, &request, "test", 1_000))
+            .expect("store")
+            .expect("valid");
+    }
+    let one = ReceiveRequest {
+        max_messages: 1,
+        visibility_timeout: Some(600),
+        ..ReceiveRequest::default()
+    };
+    let receive_at = |now: u64| {
+        receive(&conn, "short", &one, None, "us-east-1", "000000000000", now)
+            .map_err(|_| "receive")
+            .expect("receive")
+            .messages
+    };
+    let received = receive_at(2_000);
+    assert_eq!(received[0].body, "in flight");
+    let handle = received[0].receipt_handle.clone();
+    let change = |now: u64| {
+        entry_outcome(visibility::change_visibility(
+            &conn, "short", &handle, 600, 60_000, now,
+        ))
+        .expect("store")
+    };
+    assert!(change(60_999).is_ok(), "still retained");
+    let gone = change(61_000).expect_err("past retention");
+    assert_eq!(gone.kind, SqsErrorKind::InvalidParameterValue);
+    assert!(receive_at(61_000).is_empty());
+    assert_eq!(
+        expire(&conn, 61_000).expect("expire"),
+        1,
+        "the in-flight one"
+    );
+}
+
+/// The counts GetQueueAttributes reads (a kept total and index ranges) against a count
+/// of every row, through sends, receives, deletes, moves to a dead-letter queue, the
+/// retention sweep and a purge.
+#[test]
+fn kept_counts_match_a_count_of_every_row() {
+    let conn = test_connection();
+    let dlq = create(&conn, "dlq", &BTreeMap::new());
+    let policy =
+        r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":1}"#;
+    let attributes = BTreeMap::from([
+        ("MessageRetentionPeriod".to_owned(), "60".to_owned()),
+        ("RedrivePolicy".to_owned(), policy.to_owned()),
+    ]);
+    let source = create(&conn, "source", &attributes);
+    let by_rows = |queue: &Queue, now: u64| -> (u64, u64, u64) {
+        let retention = queue.attributes.message_retention_period * 1000;
+        conn.query_row(
+            "SELECT COALESCE(SUM(visible_at_ms <= ?2), 0),
+                    COALESCE(SUM(visible_at_ms > ?2 AND receive_count > 0), 0),
+                    COALESCE(SUM(visible_at_ms > ?2 AND receive_count = 0), 0)
+             FROM messages WHERE queue = ?1 AND sent_ms + ?3 > ?2",
+            params![queue.name, now, retention],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("count rows")
+    };
+    let check = |now: u64| {
+        for queue in [&source, &dlq] {
+            let kept = counts(&conn, queue, now).expect("counts");
+            assert_eq!(
+                (kept.visible, kept.not_visible, kept.delayed),
+                by_rows(queue, now),
+                "{} at {now}",
+                queue.name
+            );
+        }
+    };
+    for (i, delay) in [None, None, None, Some(30)].into_iter().enumerate() {
+        let request = SendRequest {
+            body: format!("m{i}"),
+            delay_seconds: delay,
+            ..SendRequest::default()
+        };
+        entry_outcome(insert_message(
+            &conn,
+            &source,
+            &request,
+            "test",
+            1_000 + i as u64,
+        ))
+        .expect("store")
+        .expect("valid");
+    }
+    check(2_000);
+    let two = ReceiveRequest {
+        max_messages: 2,
+        visibility_timeout: Some(5),
+        ..ReceiveRequest::default()
+    };
+    let receive_at = |now: u64| {
+        receive(
+            &conn,
+            "source",
+            &two,
+            None,
+            "us-east-1",
+            "000000000000",
+            now,
+        )
+        .map_err(|_| "receive")
+        .expect("receive")
+    };
+    let received = receive_at(3_000).messages;
+    check(3_000);
+    entry_outcome(visibility::delete(
+        &conn,
+        "source",
+        &received[0].receipt_handle,
+        false,
+        3_500,
+    ))
+    .expect("store")
+    .expect("delete");
+    check(3_500);
+    // The second receive of m1 moves it to the dead-letter queue.
+    let outcome = receive_at(9_000);
+    assert_eq!(outcome.moved_to, ["dlq"]);
+    check(9_000);
+    check(61_001);
+    expire(&conn, 61_002).expect("expire");
+    check(61_002);
+    conn.execute("DELETE FROM messages WHERE queue = 'dlq'", [])
+        .expect("purge");
+    check(61_003);
+}
+
 #[test]
 fn too_many_in_flight_messages() {
     let conn = test_connection();
@@ -191,5 +334,9 @@ async fn opens_a_data_dir_of_the_first_schema() {
         )
         .await
         .expect("send after the migration");
+    // Migration 6 counted the message the old directory held; the triggers the new one.
+    let snapshot = store.queues().snapshot().await.expect("snapshot");
+    let (_, counts) = &snapshot[0];
+    assert_eq!((counts.visible, counts.not_visible), (1, 1));
     store.close();
 }
