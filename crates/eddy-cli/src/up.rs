@@ -434,7 +434,14 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     .with_queue_url_host(config.sqs_queue_url_host)
     .with_functions(deployed.clone())
     .with_mappings(api_mappings.clone())
-    .with_async_invoker(async_invoker.clone());
+    .with_async_invoker(async_invoker.clone())
+    .with_sessions(
+        store
+            .sts_sessions()
+            .list()
+            .await
+            .context("reading the temporary credentials STS issued")?,
+    );
     let baseline = store
         .capture_baseline()
         .await

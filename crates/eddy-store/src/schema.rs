@@ -66,6 +66,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "CloudWatch Logs: log groups, log streams and log events",
         apply: log_groups_streams_events,
     },
+    Migration {
+        version: 9,
+        description: "IAM roles and managed policies; STS temporary credentials",
+        apply: iam_and_sts,
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -202,6 +207,29 @@ fn log_groups_streams_events(conn: &Connection) -> Result<(), StoreError> {
             ON log_events (grp, stream, timestamp_ms, seq);
         CREATE INDEX IF NOT EXISTS log_events_by_group
             ON log_events (grp, timestamp_ms, seq)",
+    )?;
+    Ok(())
+}
+
+/// Migration 9: IAM roles (`config` is [`crate::iam::RoleRecord`] as JSON; names are
+/// unique without regard to case, as in IAM), customer managed policies
+/// ([`crate::iam::PolicyRecord`]) and the temporary credentials STS issued
+/// ([`crate::sts::SessionRecord`]).
+fn iam_and_sts(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS iam_roles (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            config TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS iam_policies (
+            arn TEXT PRIMARY KEY,
+            config TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS sts_sessions (
+            access_key_id TEXT PRIMARY KEY,
+            expiration_ms INTEGER NOT NULL,
+            config TEXT NOT NULL
+        )",
     )?;
     Ok(())
 }
