@@ -188,6 +188,14 @@ pub async fn reset(state: &AppState, harness: &Harness) -> Result<ResetReport, S
         mappings.restart_all().await;
     }
     state.forget_purges();
+    // Temporary credentials issued since start-up are gone with the rows that held them.
+    let sessions = state
+        .store
+        .sts_sessions()
+        .list()
+        .await
+        .map_err(|e| eddy_store::error::report(&e))?;
+    state.sessions.replace(sessions);
     state.store.faults().reset();
     state.store.telemetry().activity().clear();
     Ok(report)

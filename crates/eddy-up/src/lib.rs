@@ -194,7 +194,14 @@ impl Eddy {
         .with_queue_url_host(config.sqs_queue_url_host)
         .with_functions(deployed.clone())
         .with_mappings(api_mappings.clone())
-        .with_async_invoker(async_invoker.clone());
+        .with_async_invoker(async_invoker.clone())
+        .with_sessions(
+            store
+                .sts_sessions()
+                .list()
+                .await
+                .context("reading the temporary credentials STS issued")?,
+        );
         if let Some(metrics) = metrics {
             state = state.with_metrics(metrics);
         }

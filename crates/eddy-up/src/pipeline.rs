@@ -151,6 +151,8 @@ pub(crate) async fn start_pipeline(
                 secret_access_key: config.secret_access_key.clone(),
                 endpoint_url: endpoint_url.to_owned(),
                 max_processes,
+                // Any command: nothing says it prints eddy's marks.
+                marks_invocation_end: false,
             }));
             external.push(host.clone());
             host
