@@ -257,6 +257,8 @@ async fn reset_removes_what_the_lambda_api_created_and_stops_its_work() {
         "{report}"
     );
     assert_eq!(report["reset"]["log_groups_removed"], 1, "{report}");
+    // The asynchronous invocation was still running (its row stays until it ends).
+    assert_eq!(report["reset"]["async_invocations_removed"], 1, "{report}");
 
     // Gone from the API, the store and the machine.
     let functions = lambda.list_functions().send().await.expect("list");
