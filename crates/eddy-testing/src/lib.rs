@@ -27,3 +27,13 @@ pub use sign::{Payload, Service, SignError, Signer};
 
 #[cfg(feature = "in-process")]
 pub use in_process::{HarnessError, TestEddy, TestEddyOptions};
+
+/// What [`TestEddy`]'s calls take and answer, so that a suite needs no other eddy crate.
+#[cfg(feature = "in-process")]
+pub use eddy_faults::{FaultKind, FaultSpec};
+#[cfg(feature = "in-process")]
+pub use eddy_server::harness::{IdleAnswer, Pending};
+#[cfg(feature = "in-process")]
+pub use eddy_server::trace::Trace;
+#[cfg(feature = "in-process")]
+pub use eddy_store::reset::ResetReport;

@@ -11,8 +11,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use eddy_faults::{FaultKind, FaultSpec};
-use eddy_testing::{HarnessError, TestEddy, TestEddyOptions};
+use eddy_testing::{FaultKind, FaultSpec, HarnessError, TestEddy, TestEddyOptions};
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 
 /// Only uploads of `.txt` files raise events (for the trace test).
