@@ -24,7 +24,7 @@ use eddy_pipeline::mapping::{self, MappingHandle, MappingSettings};
 use eddy_server::harness::{Harness, MappingProbe};
 use eddy_server::{AppState, Credential, Server};
 use eddy_store::s3::S3Error;
-use eddy_store::s3::{ChangeContext, QueueNotification};
+use eddy_store::s3::{ChangeContext, Destination, NotificationConfig};
 use eddy_store::{Durability, Store, StoreSettings};
 use eddy_telemetry::{FunctionKnown, MappingKnown, Telemetry};
 
@@ -90,9 +90,9 @@ async fn provision(store: &Store, config: &EddyConfig) -> anyhow::Result<()> {
     ]);
     ensure_queue(store, &config.queue_name, queue_attributes).await?;
 
-    let wanted = vec![QueueNotification {
+    let wanted = vec![NotificationConfig {
         id: "eddy-file-events".to_owned(),
-        queue_arn: store.queue_arn(&config.queue_name),
+        destination: Destination::Queue(store.queue_arn(&config.queue_name)),
         events: vec!["s3:ObjectCreated:*".to_owned()],
         prefix: Some(config.notification_filter_prefix.clone()).filter(|p| !p.is_empty()),
         suffix: Some(config.notification_filter_suffix.clone()).filter(|s| !s.is_empty()),

@@ -72,6 +72,7 @@ impl AsyncInvoker {
                 }
                 tokio::select! {
                     () = this.wake.notified() => {}
+                    () = this.store.async_invocations().notified() => {}
                     () = tokio::time::sleep(Duration::from_millis(250)) => {}
                     _ = shutdown.changed() => return,
                 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use crate::error::StoreError;
 use crate::shared::Shared;
@@ -35,27 +35,27 @@ impl<'s> AsyncInvocations<'s> {
         Self { shared }
     }
 
-    /// Queues an invocation (durable when this returns).
+    /// Queues an invocation (durable when this returns) and wakes the invoker.
     pub async fn enqueue(&self, invocation: AsyncInvocation) -> Result<(), StoreError> {
         self.shared
             .db
             .write(move |conn| {
-                conn.execute(
-                    "INSERT INTO lambda_async_invocations
-                        (request_id, function, version, payload, attempts, due_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        invocation.request_id,
-                        invocation.function,
-                        invocation.version,
-                        invocation.payload.as_ref(),
-                        invocation.attempts,
-                        invocation.due_ms as i64
-                    ],
-                )?;
-                Ok(())
+                insert(conn, &invocation).map_err(crate::tx::TxError::<StoreError>::Store)
             })
-            .await
+            .await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Says that invocations were queued: [`Self::notified`] returns.
+    pub fn wake(&self) {
+        self.shared.invocations_waker.notify_one();
+    }
+
+    /// Completes when invocations were queued since the last call (a wake that came
+    /// while nobody waited is kept for the next wait).
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'s> {
+        self.shared.invocations_waker.notified()
     }
 
     /// Up to `limit` invocations due at `now_ms`, earliest first.
@@ -122,6 +122,24 @@ impl<'s> AsyncInvocations<'s> {
             })
             .await
     }
+}
+
+/// Inserts a queued invocation inside the caller's transaction.
+pub(crate) fn insert(conn: &Connection, invocation: &AsyncInvocation) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO lambda_async_invocations
+            (request_id, function, version, payload, attempts, due_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        invocation.request_id,
+        invocation.function,
+        invocation.version,
+        invocation.payload.as_ref(),
+        invocation.attempts,
+        invocation.due_ms as i64
+    ])?;
+    Ok(())
 }
 
 #[cfg(test)]

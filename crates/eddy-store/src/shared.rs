@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     sequencer: AtomicU64,
     /// Function log events waiting for their flush (see `Logs::append`).
     log_buffer: Mutex<Vec<crate::log_batch::LogBatch>>,
+    /// Notified when asynchronous invocations are queued (the invoker waits on it).
+    pub invocations_waker: Notify,
 }
 
 impl Shared {
@@ -55,6 +57,7 @@ impl Shared {
             queue_wakers: Mutex::new(HashMap::new()),
             sequencer: AtomicU64::new(time::now_ms().saturating_mul(1_000_000)),
             log_buffer: Mutex::new(Vec::new()),
+            invocations_waker: Notify::new(),
         }
     }
 
