@@ -67,25 +67,24 @@ pub(crate) fn resolve(
     let version = match qualifier {
         None | Some("$LATEST") => None,
         Some(qualifier) => {
-            let number = match qualifier.parse::<u32>() {
-                Ok(number) => number,
-                Err(_) => {
-                    let Some(alias) = load_json::<crate::lambda_versions::AliasRecord>(
-                        conn,
-                        "SELECT config FROM lambda_aliases WHERE function = ?1 AND name = ?2",
-                        params![name, qualifier],
-                    )?
-                    else {
-                        return Ok(None);
-                    };
-                    match alias.function_version.parse::<u32>() {
-                        Ok(number) => number,
-                        Err(_) => {
-                            return Ok(Some(FunctionTarget {
-                                record,
-                                version: None,
-                            }));
-                        }
+            let number = if let Ok(number) = qualifier.parse::<u32>() {
+                number
+            } else {
+                let Some(alias) = load_json::<crate::lambda_versions::AliasRecord>(
+                    conn,
+                    "SELECT config FROM lambda_aliases WHERE function = ?1 AND name = ?2",
+                    params![name, qualifier],
+                )?
+                else {
+                    return Ok(None);
+                };
+                match alias.function_version.parse::<u32>() {
+                    Ok(number) => number,
+                    Err(_) => {
+                        return Ok(Some(FunctionTarget {
+                            record,
+                            version: None,
+                        }));
                     }
                 }
             };
