@@ -3,7 +3,10 @@
 //! first attempt at once, two retries after the configured back-offs (Lambda's: 1 and
 //! 2 minutes), then the function's dead-letter queue (`DeadLetterConfig.TargetArn`,
 //! an SQS queue of this eddy) with Lambda's `RequestID`, `ErrorCode` and
-//! `ErrorMessage` attributes. What is queued when eddy stops runs after the restart.
+//! `ErrorMessage` attributes. The function's event invoke configuration (for the
+//! qualifier invoked) sets fewer retries or a maximum event age, and on-success and
+//! on-failure destinations that get Lambda's invocation record ([`crate::destinations`]).
+//! What is queued when eddy stops runs after the restart.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -12,11 +15,25 @@ use std::time::Duration;
 use eddy_store::Store;
 use eddy_store::lambda::FunctionRecord;
 use eddy_store::lambda_async::AsyncInvocation;
+use eddy_store::lambda_event_config::{
+    DEFAULT_MAXIMUM_EVENT_AGE_SECONDS, DEFAULT_MAXIMUM_RETRY_ATTEMPTS, EventInvokeConfig,
+};
 use eddy_store::sqs::{MessageAttributeValue, SendRequest};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::deployed::DeployedFunctions;
+use crate::destinations::{Condition, Response, deliver, error_document, invocation_record};
+use crate::external::Failure;
+use crate::function::InvokeError;
+
+/// How an invocation ended without success.
+struct Ending {
+    condition: Condition,
+    attempts: u32,
+    response: Option<Response>,
+    message: String,
+}
 
 /// Lambda's back-offs before the second and third attempts.
 pub const LAMBDA_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
@@ -93,45 +110,146 @@ impl AsyncInvoker {
         found.ok()
     }
 
-    /// One attempt of an invocation, and what follows it.
+    /// One attempt of an invocation, and what follows it: done and its on-success
+    /// destination, a retry after the back-off, or (retries used, or the event too old)
+    /// the dead-letter queue and the on-failure destination. The function's event
+    /// invoke configuration (for the qualifier invoked) sets the retries and the age.
     async fn attempt(self: Arc<Self>, invocation: AsyncInvocation) {
         let id = invocation.request_id.clone();
-        let outcome = match self.record(&invocation).await {
+        let qualifier = invocation.qualifier.as_deref().unwrap_or("$LATEST");
+        let config = match self
+            .store
+            .event_invoke_configs()
+            .get(&invocation.function, qualifier)
+            .await
+        {
+            Ok(config) => config,
+            Err(error) => {
+                tracing::warn!(request_id = %id, %error, "cannot read the event invoke configuration");
+                None
+            }
+        };
+        let retries = config
+            .as_ref()
+            .and_then(|c| c.maximum_retry_attempts)
+            .unwrap_or(DEFAULT_MAXIMUM_RETRY_ATTEMPTS) as usize;
+        let max_age_ms = u64::from(
+            config
+                .as_ref()
+                .and_then(|c| c.maximum_event_age_seconds)
+                .unwrap_or(DEFAULT_MAXIMUM_EVENT_AGE_SECONDS),
+        ) * 1000;
+        let attempts = invocation.attempts + 1;
+        let result = match self.record(&invocation).await {
             None => {
                 tracing::warn!(function = %invocation.function, request_id = %id, "asynchronous invocation dropped: the function no longer exists");
-                Ok(())
+                self.store.async_invocations().finish(&id).await
             }
-            Some(record) => match self
-                .deployed
-                .invoke_stored(
-                    &self.store,
-                    &record,
-                    invocation.version,
-                    invocation.payload.clone(),
-                )
-                .await
+            Some(record)
+                if eddy_store::time::now_ms().saturating_sub(invocation.enqueued_ms)
+                    > max_age_ms =>
             {
-                Ok(done) => match done.outcome {
-                    Ok(_) => Ok(()),
-                    Err(failure) => Err((record, failure.error.to_string())),
-                },
-                Err(error) => Err((record, error.to_string())),
-            },
-        };
-        let result = match outcome {
-            Ok(()) => self.store.async_invocations().finish(&id).await,
-            Err((record, message)) => {
-                let attempts = invocation.attempts + 1;
-                tracing::warn!(function = %invocation.function, request_id = %id, attempts, error = %message, "asynchronous invocation failed");
-                if let Some(delay) = self.retry_delays.get(attempts as usize - 1) {
-                    let due = eddy_store::time::now_ms() + delay.as_millis() as u64;
-                    self.store
-                        .async_invocations()
-                        .retry_at(&id, attempts, due)
-                        .await
-                } else {
-                    self.dead_letter(&record, &invocation, &message).await;
-                    self.store.async_invocations().finish(&id).await
+                tracing::warn!(function = %invocation.function, request_id = %id, "asynchronous invocation discarded: its event is older than the maximum event age");
+                let ending = Ending {
+                    condition: Condition::EventAgeExceeded,
+                    attempts: invocation.attempts,
+                    response: None,
+                    message: "the event is older than the maximum event age".to_owned(),
+                };
+                self.fail(&record, &invocation, config.as_ref(), ending)
+                    .await;
+                self.store.async_invocations().finish(&id).await
+            }
+            Some(record) => {
+                let executed_version = invocation
+                    .version
+                    .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string());
+                let (response, failure) = match self
+                    .deployed
+                    .invoke_stored(
+                        &self.store,
+                        &record,
+                        invocation.version,
+                        invocation.payload.clone(),
+                    )
+                    .await
+                {
+                    Ok(done) => match done.outcome {
+                        Ok(payload) => (
+                            Response {
+                                executed_version,
+                                function_error: None,
+                                payload,
+                            },
+                            None,
+                        ),
+                        Err(failure) => {
+                            let message = failure.error.to_string();
+                            (
+                                Response {
+                                    executed_version,
+                                    function_error: Some("Unhandled"),
+                                    payload: error_document(&done.request_id, failure),
+                                },
+                                Some(message),
+                            )
+                        }
+                    },
+                    Err(error) => {
+                        let failure = Failure::from(InvokeError::Function {
+                            error_type: "Runtime.Unknown".to_owned(),
+                            message: error.to_string(),
+                        });
+                        (
+                            Response {
+                                executed_version,
+                                function_error: Some("Unhandled"),
+                                payload: error_document(&id, failure),
+                            },
+                            Some(error.to_string()),
+                        )
+                    }
+                };
+                match failure {
+                    None => {
+                        if let Some(destination) =
+                            config.as_ref().and_then(|c| c.on_success.as_deref())
+                        {
+                            let arn = self.function_arn(&record.name);
+                            let body = invocation_record(
+                                &arn,
+                                &invocation,
+                                Condition::Success,
+                                attempts,
+                                Some(&response),
+                            );
+                            deliver(&self.store, destination, body).await;
+                        }
+                        self.store.async_invocations().finish(&id).await
+                    }
+                    Some(message) => {
+                        tracing::warn!(function = %invocation.function, request_id = %id, attempts, error = %message, "asynchronous invocation failed");
+                        let retry = (attempts as usize <= retries)
+                            .then(|| self.retry_delays.get(attempts as usize - 1))
+                            .flatten();
+                        if let Some(delay) = retry {
+                            let due = eddy_store::time::now_ms() + delay.as_millis() as u64;
+                            self.store
+                                .async_invocations()
+                                .retry_at(&id, attempts, due)
+                                .await
+                        } else {
+                            let ending = Ending {
+                                condition: Condition::RetriesExhausted,
+                                attempts,
+                                response: Some(response),
+                                message,
+                            };
+                            self.fail(&record, &invocation, config.as_ref(), ending)
+                                .await;
+                            self.store.async_invocations().finish(&id).await
+                        }
+                    }
                 }
             }
         };
@@ -142,6 +260,36 @@ impl AsyncInvoker {
         self.wake();
     }
 
+    fn function_arn(&self, name: &str) -> String {
+        let settings = self.store.settings();
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            settings.region, settings.account_id
+        )
+    }
+
+    /// An invocation that will not be attempted again: its dead-letter queue and its
+    /// on-failure destination.
+    async fn fail(
+        &self,
+        record: &FunctionRecord,
+        invocation: &AsyncInvocation,
+        config: Option<&EventInvokeConfig>,
+        ending: Ending,
+    ) {
+        self.dead_letter(record, invocation, &ending.message).await;
+        if let Some(destination) = config.and_then(|c| c.on_failure.as_deref()) {
+            let body = invocation_record(
+                &self.function_arn(&record.name),
+                invocation,
+                ending.condition,
+                ending.attempts,
+                ending.response.as_ref(),
+            );
+            deliver(&self.store, destination, body).await;
+        }
+    }
+
     /// Sends an invocation that used its attempts to the function's dead-letter queue.
     async fn dead_letter(
         &self,
@@ -150,7 +298,7 @@ impl AsyncInvoker {
         message: &str,
     ) {
         let Some(target) = &record.dead_letter_target else {
-            tracing::warn!(function = %record.name, request_id = %invocation.request_id, "asynchronous invocation discarded after its last attempt (no dead-letter queue)");
+            tracing::warn!(function = %record.name, request_id = %invocation.request_id, "asynchronous invocation has no dead-letter queue");
             return;
         };
         let Some(queue) = target

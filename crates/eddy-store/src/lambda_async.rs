@@ -18,11 +18,17 @@ pub struct AsyncInvocation {
     pub function: String,
     /// The published version invoked, or `None` for `$LATEST`.
     pub version: Option<u32>,
+    /// The qualifier the caller named (an alias, a version, `$LATEST`), whose event
+    /// invoke configuration applies; `None`: unqualified (`$LATEST`'s).
+    pub qualifier: Option<String>,
     pub payload: Bytes,
     /// Attempts made so far.
     pub attempts: u32,
     /// Milliseconds since the epoch when the next attempt is due.
     pub due_ms: u64,
+    /// Milliseconds since the epoch when it was queued (its event's age counts from
+    /// there).
+    pub enqueued_ms: u64,
 }
 
 /// Asynchronous invocations; see [`crate::Store::async_invocations`].
@@ -64,7 +70,8 @@ impl<'s> AsyncInvocations<'s> {
             .db
             .read(move |conn| {
                 let mut stmt = conn.prepare(
-                    "SELECT request_id, function, version, payload, attempts, due_ms
+                    "SELECT request_id, function, version, payload, attempts, due_ms,
+                            qualifier, COALESCE(enqueued_ms, due_ms)
                      FROM lambda_async_invocations WHERE due_ms <= ?1
                      ORDER BY due_ms LIMIT ?2",
                 )?;
@@ -76,6 +83,8 @@ impl<'s> AsyncInvocations<'s> {
                         payload: Bytes::from(row.get::<_, Vec<u8>>(3)?),
                         attempts: row.get(4)?,
                         due_ms: row.get::<_, i64>(5)? as u64,
+                        qualifier: row.get(6)?,
+                        enqueued_ms: row.get::<_, i64>(7)? as u64,
                     })
                 })?;
                 let mut out = Vec::new();
@@ -128,8 +137,8 @@ impl<'s> AsyncInvocations<'s> {
 pub(crate) fn insert(conn: &Connection, invocation: &AsyncInvocation) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO lambda_async_invocations
-            (request_id, function, version, payload, attempts, due_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            (request_id, function, version, payload, attempts, due_ms, qualifier, enqueued_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         invocation.request_id,
@@ -137,7 +146,9 @@ pub(crate) fn insert(conn: &Connection, invocation: &AsyncInvocation) -> Result<
         invocation.version,
         invocation.payload.as_ref(),
         invocation.attempts,
-        invocation.due_ms as i64
+        invocation.due_ms as i64,
+        invocation.qualifier,
+        invocation.enqueued_ms as i64
     ])?;
     Ok(())
 }
@@ -166,6 +177,8 @@ mod tests {
             payload: Bytes::from_static(b"{}"),
             attempts: 0,
             due_ms: 100,
+            qualifier: Some("live".to_owned()),
+            enqueued_ms: 90,
         };
         {
             let store = open(dir.path());

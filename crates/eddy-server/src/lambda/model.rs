@@ -200,17 +200,6 @@ pub struct ListFunctionsResponse {
     pub next_marker: Option<String>,
 }
 
-/// The error document a function's failure answers Invoke with (Lambda's shape).
-#[derive(Debug, Serialize)]
-pub struct FunctionErrorDocument {
-    #[serde(rename = "errorMessage")]
-    pub error_message: String,
-    #[serde(rename = "errorType")]
-    pub error_type: String,
-    #[serde(rename = "stackTrace", skip_serializing_if = "Vec::is_empty")]
-    pub stack_trace: Vec<String>,
-}
-
 /// PublishVersion's input.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -18,6 +18,8 @@ pub const S3_PRINCIPAL: &str = "s3.amazonaws.com";
 /// A function named by a notification configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FunctionTarget {
+    /// The qualifier the ARN named, if any.
+    pub qualifier: Option<String>,
     /// `$LATEST`'s record: its resource policy is the one checked.
     pub record: FunctionRecord,
     /// The published version invoked (`None`: `$LATEST`).
@@ -82,6 +84,7 @@ pub(crate) fn resolve(
                     Ok(number) => number,
                     Err(_) => {
                         return Ok(Some(FunctionTarget {
+                            qualifier: Some(qualifier.to_owned()),
                             record,
                             version: None,
                         }));
@@ -101,7 +104,11 @@ pub(crate) fn resolve(
             Some(number)
         }
     };
-    Ok(Some(FunctionTarget { record, version }))
+    Ok(Some(FunctionTarget {
+        qualifier: qualifier.map(str::to_owned),
+        record,
+        version,
+    }))
 }
 
 fn load_json<T: serde::de::DeserializeOwned>(
@@ -172,6 +179,8 @@ pub(crate) fn queue_invocation(
             payload: Bytes::from(body),
             attempts: 0,
             due_ms: now,
+            qualifier: target.qualifier.clone(),
+            enqueued_ms: now,
         },
     )
 }
