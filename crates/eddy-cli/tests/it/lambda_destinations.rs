@@ -243,12 +243,7 @@ async fn event_invoke_configs_round_trip_validate_and_survive_a_kill() {
         .send()
         .await
         .expect_err("no configuration");
-    assert!(
-        missing
-            .as_service_error()
-            .is_some_and(|e| e.is_resource_not_found_exception()),
-        "{missing:?}"
-    );
+    assert_eq!(refusal(&missing).0, "ResourceNotFoundException");
 
     // A Lambda destination that exists, for another qualifier's configuration.
     client
