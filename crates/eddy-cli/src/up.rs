@@ -21,6 +21,7 @@ use eddy_pipeline::event_filter::FilterPattern;
 use eddy_pipeline::external::{ExternalFunction, ExternalFunctionConfig};
 use eddy_pipeline::function::Function;
 use eddy_pipeline::mapping::{self, MappingHandle, MappingSettings};
+use eddy_server::configured::{Configured, ConfiguredFunction, ConfiguredMapping};
 use eddy_server::harness::{Harness, MappingProbe};
 use eddy_server::{AppState, Credential, Server};
 use eddy_store::s3::S3Error;
@@ -136,39 +137,55 @@ async fn ensure_queue(
     }
 }
 
-/// What `eddy status` and the dashboard show of the mappings and functions.
-fn describe_pipeline(config: &EddyConfig) -> serde_json::Value {
-    let mappings: Vec<serde_json::Value> = config
+/// The functions and mappings of `eddy.toml`, as the server shows them (the Lambda
+/// API, the dashboard and `eddy status`).
+fn configured(config: &EddyConfig) -> Configured {
+    let mappings = config
         .all_mappings()
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "queue": m.queue,
-                "function": m.function,
-                "batch_size": m.batch_size,
-                "maximum_batching_window_seconds": m.maximum_batching_window_seconds,
-                "maximum_concurrency": m.maximum_concurrency,
-                "function_response_types": m.function_response_types,
-                "filter_criteria": m.filter_criteria,
-            })
+        .into_iter()
+        .map(|m| ConfiguredMapping {
+            queue: m.queue,
+            function: m.function,
+            batch_size: m.batch_size,
+            maximum_batching_window_seconds: m.maximum_batching_window_seconds,
+            maximum_concurrency: m.maximum_concurrency,
+            function_response_types: m.function_response_types,
+            filter_criteria: m.filter_criteria,
         })
         .collect();
-    let functions: Vec<serde_json::Value> = config
+    let functions = config
         .all_functions()
-        .iter()
+        .into_iter()
         .map(|f| {
-            let bucket = f.destination_bucket.clone().unwrap_or_else(|| config.destination_bucket_name.clone());
-            let prefix = f.destination_prefix.clone().unwrap_or_default();
-            serde_json::json!({
-                "name": f.name,
-                "kind": if f.is_builtin() { "builtin-copy".to_owned() } else { f.command.join(" ") },
-                "timeout_seconds": f.timeout,
-                "memory_mb": f.memory_size,
-                "destination": format!("s3://{bucket}/{prefix}"),
-            })
+            let bucket = f
+                .destination_bucket
+                .clone()
+                .unwrap_or_else(|| config.destination_bucket_name.clone());
+            let prefix = f
+                .destination_prefix
+                .clone()
+                .unwrap_or_else(|| config.destination_prefix.clone());
+            ConfiguredFunction {
+                builtin: f.is_builtin(),
+                command: f.command.join(" "),
+                handler: f
+                    .handler
+                    .clone()
+                    .filter(|h| h != BUILTIN_COPY)
+                    .unwrap_or_else(|| "bootstrap".to_owned()),
+                timeout_seconds: f.timeout,
+                memory_mb: f.memory_size,
+                environment: f.environment,
+                destination: format!("s3://{bucket}/{prefix}"),
+                name: f.name,
+            }
         })
         .collect();
-    serde_json::json!({ "mappings": mappings, "functions": functions })
+    Configured {
+        functions,
+        mappings,
+        started_ms: eddy_store::time::now_ms(),
+    }
 }
 
 pub(crate) async fn wait_for_signal() -> &'static str {
@@ -430,7 +447,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             .collect(),
     )
     .with_metrics(metrics)
-    .with_pipeline(describe_pipeline(&config))
+    .with_configured(configured(&config))
     .with_queue_url_host(config.sqs_queue_url_host)
     .with_functions(deployed.clone())
     .with_mappings(api_mappings.clone())

@@ -17,6 +17,7 @@ mod function_python;
 mod hostile;
 mod lambda_api;
 mod lambda_async;
+mod lambda_configured;
 mod lambda_destinations;
 mod lambda_mappings;
 mod lambda_policy;

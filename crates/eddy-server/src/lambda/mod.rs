@@ -14,9 +14,11 @@
 //!   GetPolicy);
 //! - [`event_invoke`]: the event invoke configurations (retries, event age and
 //!   destinations of asynchronous invocations);
-//! - [`code`]: deployment packages and Lambda's member checks.
+//! - [`code`]: deployment packages and Lambda's member checks;
+//! - [`configured`]: the functions and mappings of `eddy.toml`, read-only.
 
 pub mod code;
+pub mod configured;
 pub mod context;
 pub mod error;
 pub mod event_invoke;
