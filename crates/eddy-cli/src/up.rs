@@ -21,10 +21,10 @@ use eddy_pipeline::event_filter::FilterPattern;
 use eddy_pipeline::external::{ExternalFunction, ExternalFunctionConfig};
 use eddy_pipeline::function::Function;
 use eddy_pipeline::mapping::{self, MappingHandle, MappingSettings};
-use eddy_server::configured::{Configured, ConfiguredFunction, ConfiguredMapping};
 use eddy_server::harness::{Harness, MappingProbe};
 use eddy_server::{AppState, Credential, Server};
 use eddy_store::s3::S3Error;
+use eddy_store::s3::notification_rules::overlaps;
 use eddy_store::s3::{ChangeContext, Destination, NotificationConfig};
 use eddy_store::{Durability, Store, StoreSettings};
 use eddy_telemetry::{FunctionKnown, MappingKnown, Telemetry};
@@ -91,28 +91,44 @@ async fn provision(store: &Store, config: &EddyConfig) -> anyhow::Result<()> {
     ]);
     ensure_queue(store, &config.queue_name, queue_attributes).await?;
 
-    let wanted = vec![NotificationConfig {
+    let own = NotificationConfig {
         id: "eddy-file-events".to_owned(),
         destination: Destination::Queue(store.queue_arn(&config.queue_name)),
         events: vec!["s3:ObjectCreated:*".to_owned()],
         prefix: Some(config.notification_filter_prefix.clone()).filter(|p| !p.is_empty()),
         suffix: Some(config.notification_filter_suffix.clone()).filter(|s| !s.is_empty()),
-    }];
+    };
     let current = store
         .notifications()
         .get(&config.source_bucket_name)
         .await?;
+    // What users added to the source bucket (say, a Lambda function for other keys)
+    // stays, unless it overlaps eddy's own configuration.
+    let mut wanted = vec![own.clone()];
+    wanted.extend(
+        current
+            .iter()
+            .filter(|c| c.id != own.id && !overlaps(c, &own))
+            .cloned(),
+    );
     if current != wanted {
         let context = ChangeContext {
             request_id: "EDDYPROVISIONING".to_owned(),
             host_id: "eddy".to_owned(),
             source_ip: "127.0.0.1".to_owned(),
         };
-        store
+        let kept = store
             .notifications()
-            .put(&config.source_bucket_name, wanted, context)
-            .await
-            .context("cannot configure the source bucket's notification")?;
+            .put(&config.source_bucket_name, wanted, context.clone())
+            .await;
+        if let Err(error) = kept {
+            tracing::warn!(bucket = %config.source_bucket_name, %error, "the source bucket's other notification configurations are no longer valid; only eddy's own is kept");
+            store
+                .notifications()
+                .put(&config.source_bucket_name, vec![own], context)
+                .await
+                .context("cannot configure the source bucket's notification")?;
+        }
     }
     Ok(())
 }
@@ -134,57 +150,6 @@ async fn ensure_queue(
             .await
             .map(|_| ())
             .with_context(|| format!("cannot create queue {name}")),
-    }
-}
-
-/// The functions and mappings of `eddy.toml`, as the server shows them (the Lambda
-/// API, the dashboard and `eddy status`).
-fn configured(config: &EddyConfig) -> Configured {
-    let mappings = config
-        .all_mappings()
-        .into_iter()
-        .map(|m| ConfiguredMapping {
-            queue: m.queue,
-            function: m.function,
-            batch_size: m.batch_size,
-            maximum_batching_window_seconds: m.maximum_batching_window_seconds,
-            maximum_concurrency: m.maximum_concurrency,
-            function_response_types: m.function_response_types,
-            filter_criteria: m.filter_criteria,
-        })
-        .collect();
-    let functions = config
-        .all_functions()
-        .into_iter()
-        .map(|f| {
-            let bucket = f
-                .destination_bucket
-                .clone()
-                .unwrap_or_else(|| config.destination_bucket_name.clone());
-            let prefix = f
-                .destination_prefix
-                .clone()
-                .unwrap_or_else(|| config.destination_prefix.clone());
-            ConfiguredFunction {
-                builtin: f.is_builtin(),
-                command: f.command.join(" "),
-                handler: f
-                    .handler
-                    .clone()
-                    .filter(|h| h != BUILTIN_COPY)
-                    .unwrap_or_else(|| "bootstrap".to_owned()),
-                timeout_seconds: f.timeout,
-                memory_mb: f.memory_size,
-                environment: f.environment,
-                destination: format!("s3://{bucket}/{prefix}"),
-                name: f.name,
-            }
-        })
-        .collect();
-    Configured {
-        functions,
-        mappings,
-        started_ms: eddy_store::time::now_ms(),
     }
 }
 
@@ -447,7 +412,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             .collect(),
     )
     .with_metrics(metrics)
-    .with_configured(configured(&config))
+    .with_configured(crate::configured::configured(&config))
     .with_queue_url_host(config.sqs_queue_url_host)
     .with_functions(deployed.clone())
     .with_mappings(api_mappings.clone())

@@ -171,7 +171,20 @@ pub async fn deliver(store: &Store, destination: &str, record: String) {
             rest @ ..,
         ] if local(region, account) && rest.len() <= 1 => {
             let qualifier = rest.first().map(|q| (*q).to_owned());
-            let version = qualifier.as_deref().and_then(|q| q.parse::<u32>().ok());
+            let version = match qualifier.as_deref() {
+                None | Some("$LATEST") => None,
+                Some(q) => match q.parse::<u32>() {
+                    Ok(number) => Some(number),
+                    // An alias: the version it names now.
+                    Err(_) => match store.function_aliases().get(name, q).await {
+                        Ok(alias) => alias.function_version.parse::<u32>().ok(),
+                        Err(error) => {
+                            tracing::warn!(%destination, %error, "the destination alias does not exist; the invocation record is dropped");
+                            return;
+                        }
+                    },
+                },
+            };
             let now = eddy_store::time::now_ms();
             let invocation = AsyncInvocation {
                 request_id: eddy_store::ids::random_uuid().to_string(),

@@ -419,3 +419,70 @@ async fn a_pending_invocation_survives_a_kill_and_runs_after_the_restart() {
     drop(eddy);
     drop(temp);
 }
+
+#[tokio::test]
+async fn a_function_on_the_pipelines_source_bucket_stays_configured_across_a_restart() {
+    let out = tempfile::tempdir().expect("out dir");
+    let events = out.path().join("events");
+    let mut eddy = Eddy::start();
+    let client = create_recorder(&eddy, &events, 0).await;
+    allow_s3(&client, "source").await;
+    let s3 = eddy.s3().await;
+    let own = s3
+        .get_bucket_notification_configuration()
+        .bucket("source")
+        .send()
+        .await
+        .expect("eddy's own configuration");
+    assert_eq!(own.queue_configurations().len(), 1);
+    let removals = LambdaFunctionConfiguration::builder()
+        .id("on-delete")
+        .lambda_function_arn(FUNCTION_ARN)
+        .events(Event::from("s3:ObjectRemoved:*"))
+        .build()
+        .expect("configuration");
+    s3.put_bucket_notification_configuration()
+        .bucket("source")
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_queue_configurations(Some(own.queue_configurations().to_vec()))
+                .lambda_function_configurations(removals.clone())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("add a function for removals");
+
+    let data_dir = eddy.data_dir.clone();
+    let temp = eddy.take_temp();
+    eddy.terminate();
+    let eddy = Eddy::start_with(EddyOptions {
+        config: String::new(),
+        data_dir: Some(data_dir),
+    });
+    let s3 = eddy.s3().await;
+    let kept = s3
+        .get_bucket_notification_configuration()
+        .bucket("source")
+        .send()
+        .await
+        .expect("after the restart");
+    assert_eq!(kept.lambda_function_configurations(), [removals]);
+    assert_eq!(kept.queue_configurations(), own.queue_configurations());
+    s3.put_object()
+        .bucket("source")
+        .key("gone")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("put");
+    s3.delete_object()
+        .bucket("source")
+        .key("gone")
+        .send()
+        .await
+        .expect("delete");
+    let seen = events_seen(&events, 1).await;
+    assert_eq!(seen[0]["Records"][0]["eventName"], "ObjectRemoved:Delete");
+    drop(temp);
+}
