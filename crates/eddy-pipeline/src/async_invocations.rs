@@ -333,3 +333,121 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use bytes::Bytes;
+    use eddy_store::{Store, StoreSettings};
+
+    use super::*;
+    use crate::deployed::HostIdentity;
+
+    #[tokio::test]
+    async fn an_event_older_than_its_maximum_age_is_not_attempted_and_reaches_on_failure() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = StoreSettings {
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            access_key_id: "test".to_owned(),
+        };
+        let store =
+            Store::open(dir.path(), settings, eddy_telemetry::Telemetry::default()).expect("open");
+        store
+            .queues()
+            .create("failures".to_owned(), BTreeMap::new(), BTreeMap::new())
+            .await
+            .expect("queue");
+        let record = FunctionRecord {
+            name: "old".to_owned(),
+            // Never started: the invocation must not be attempted.
+            runtime: "python3.12".to_owned(),
+            handler: "missing.handler".to_owned(),
+            role: "arn:aws:iam::000000000000:role/r".to_owned(),
+            description: String::new(),
+            timeout: 3,
+            memory_size: 128,
+            environment: BTreeMap::new(),
+            architectures: vec!["x86_64".to_owned()],
+            tags: BTreeMap::new(),
+            code_sha256: String::new(),
+            code_size: 0,
+            last_modified_ms: 1,
+            revision_id: "r".to_owned(),
+            dead_letter_target: None,
+            permissions: Vec::new(),
+            reserved_concurrency: None,
+        };
+        store
+            .functions()
+            .create(record, Bytes::new())
+            .await
+            .expect("function");
+        store
+            .event_invoke_configs()
+            .put(EventInvokeConfig {
+                function: "old".to_owned(),
+                qualifier: "$LATEST".to_owned(),
+                maximum_retry_attempts: None,
+                maximum_event_age_seconds: Some(60),
+                on_success: None,
+                on_failure: Some("arn:aws:sqs:us-east-1:000000000000:failures".to_owned()),
+                last_modified_ms: 1,
+            })
+            .await
+            .expect("config");
+        let now = eddy_store::time::now_ms();
+        store
+            .async_invocations()
+            .enqueue(AsyncInvocation {
+                request_id: "stale".to_owned(),
+                function: "old".to_owned(),
+                version: None,
+                qualifier: None,
+                payload: Bytes::from_static(br#"{"late": true}"#),
+                attempts: 0,
+                due_ms: now,
+                enqueued_ms: now - 61_000,
+            })
+            .await
+            .expect("enqueue");
+        let identity = HostIdentity {
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            access_key_id: "test".to_owned(),
+            secret_access_key: "test".to_owned(),
+            endpoint_url: "http://127.0.0.1:9".to_owned(),
+        };
+        let deployed = Arc::new(DeployedFunctions::new(dir.path(), identity).expect("host"));
+        let invoker = AsyncInvoker::new(store.clone(), deployed, vec![Duration::ZERO; 2]);
+        let (stop, stopped) = watch::channel(false);
+        let running = invoker.start(stopped);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let body = loop {
+            let peeked = store.messages().peek("failures", 1).await.expect("peek");
+            if let Some(message) = peeked.into_iter().next() {
+                break message.body;
+            }
+            assert!(std::time::Instant::now() < deadline, "no record arrived");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let _ = stop.send(true);
+        running.await.expect("invoker stops");
+        let record: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 0);
+        assert_eq!(record["requestContext"]["requestId"], "stale");
+        assert_eq!(record["requestPayload"], serde_json::json!({"late": true}));
+        assert!(record.get("responseContext").is_none(), "{record}");
+        assert!(
+            store
+                .async_invocations()
+                .due(u64::MAX / 2, 10)
+                .await
+                .expect("due")
+                .is_empty(),
+            "the invocation is finished"
+        );
+    }
+}
