@@ -279,6 +279,37 @@ async fn event_invoke_configs_round_trip_validate_and_survive_a_kill() {
         ]
     );
 
+    // An alias's configuration goes with the alias.
+    client
+        .create_alias()
+        .function_name("configured")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .expect("alias");
+    client
+        .put_function_event_invoke_config()
+        .function_name("configured:live")
+        .maximum_retry_attempts(2)
+        .send()
+        .await
+        .expect("put for the alias");
+    client
+        .delete_alias()
+        .function_name("configured")
+        .name("live")
+        .send()
+        .await
+        .expect("delete alias");
+    let gone = client
+        .get_function_event_invoke_config()
+        .function_name("configured")
+        .qualifier("live")
+        .send()
+        .await;
+    assert_eq!(refused(gone).0, "ResourceNotFoundException");
+
     // SIGKILL: the configurations were acknowledged, so they are durable.
     let data_dir = eddy.data_dir.clone();
     let temp = eddy.take_temp();
