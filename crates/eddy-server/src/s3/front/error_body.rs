@@ -7,6 +7,10 @@ use crate::state::RequestIds;
 /// Adds `<RequestId>` and `<HostId>` to an S3 error body, as S3 writes them (the
 /// same ids as the response's `x-amz-request-id` and `x-amz-id-2` headers).
 pub(super) fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &RequestIds) {
+    // Never sent to the client, whatever happens below.
+    let arguments = response
+        .headers_mut()
+        .remove(crate::s3::errors::ERROR_ARGUMENTS_HEADER);
     if response.status().as_u16() < 400 {
         return;
     }
@@ -23,10 +27,7 @@ pub(super) fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>,
         return;
     };
     let mut head = text[..end].to_owned();
-    if let Some(arguments) = response
-        .headers_mut()
-        .remove(crate::s3::errors::ERROR_ARGUMENTS_HEADER)
-    {
+    if let Some(arguments) = arguments {
         for (i, (name, value)) in form_urlencoded::parse(arguments.as_bytes()).enumerate() {
             let n = i + 1;
             head.push_str(&format!(
