@@ -98,6 +98,21 @@ async fn configured_functions_and_mappings_appear_in_the_api_read_only() {
         .await
         .expect("get configuration by ARN");
     assert_eq!(by_arn.timeout(), configuration.timeout());
+    let no_version = refused(
+        client
+            .get_function()
+            .function_name("eddy-copy")
+            .qualifier("1")
+            .send()
+            .await,
+    );
+    assert_eq!(
+        no_version,
+        (
+            "ResourceNotFoundException".to_owned(),
+            format!("Function not found: {COPY_ARN}:1")
+        )
+    );
 
     assert_read_only(refused(
         client

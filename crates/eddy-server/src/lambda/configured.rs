@@ -62,6 +62,24 @@ impl LambdaContext<'_> {
         Some(self.configured_record(function))
     }
 
+    /// What a read of configured function `name` at `qualifier` answers: its
+    /// `$LATEST`, or Lambda's not-found for a version or alias (it has none); `None`
+    /// when `name` is not a configured function (or the API has one of that name).
+    pub(crate) async fn configured_read(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Option<Result<FunctionRecord, LambdaError>> {
+        let record = self.configured_function(name).await?;
+        Some(match qualifier {
+            None | Some("$LATEST") => Ok(record),
+            Some(qualifier) => Err(LambdaError::function_not_found(&format!(
+                "{}:{qualifier}",
+                self.arn(name)
+            ))),
+        })
+    }
+
     /// Every configured function the Lambda API has no function of the same name for.
     pub(crate) fn configured_records(&self, api: &[FunctionRecord]) -> Vec<FunctionRecord> {
         self.state

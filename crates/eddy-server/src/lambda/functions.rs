@@ -230,11 +230,9 @@ impl LambdaContext<'_> {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<GetFunctionResponse, LambdaError> {
-        if qualifier.is_none_or(|q| q == "$LATEST")
-            && let Some(record) = self.configured_function(name).await
-        {
+        if let Some(read) = self.configured_read(name, qualifier).await {
             return Ok(GetFunctionResponse {
-                configuration: self.configuration(&record, Phase::Settled),
+                configuration: self.configuration(&read?, Phase::Settled),
                 code: None,
                 tags: None,
                 concurrency: None,
@@ -263,10 +261,8 @@ impl LambdaContext<'_> {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionConfiguration, LambdaError> {
-        if qualifier.is_none_or(|q| q == "$LATEST")
-            && let Some(record) = self.configured_function(name).await
-        {
-            return Ok(self.configuration(&record, Phase::Settled));
+        if let Some(read) = self.configured_read(name, qualifier).await {
+            return Ok(self.configuration(&read?, Phase::Settled));
         }
         let (record, version) = self.qualified(name, qualifier).await?;
         Ok(self.version_configuration(&record, version, Phase::Settled))
