@@ -787,14 +787,16 @@ fn render(
         "Load average (1/5/15 min) before: {load_before}; after: {load_after}\n\n"
     ));
     text.push_str(&format!(
-        "Settings: {} connections, {} s timed workloads, {} messages drained on eddy and {} on moto, {} pipeline files on eddy and {} on moto, {} MiB large upload\n\n",
+        "Settings: {} connections, {} s timed workloads, {} messages drained on eddy and {} on moto, {} pipeline files on eddy and {} on moto, {} MiB large upload, a backlog of {} messages (the rows that say 1 million), {} files through the Python function\n\n",
         options.connections,
         options.seconds,
         format_number(options.drain_messages as f64),
         format_number(options.moto_drain_messages as f64),
         format_number(options.pipeline_files as f64),
         format_number(options.moto_pipeline_files as f64),
-        options.large_mib
+        options.large_mib,
+        format_number(options.backlog_messages as f64),
+        format_number(options.python_pipeline_files as f64),
     ));
     text.push_str(&markdown_table(&report.eddy, &report.moto));
     if !report.loadgen.is_empty() {
