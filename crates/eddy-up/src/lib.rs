@@ -10,6 +10,7 @@
 //!
 //! - [`config`]: `eddy.toml` and its checks ([`faults_config`]: its `[faults]` table);
 //! - [`provision`]: the configured buckets, queues and notification in the store;
+//! - [`configured`]: what the server is told of the configured functions and mappings;
 //! - [`pipeline`]: the configured functions and mappings, started;
 //! - [`background`]: the retention and lifecycle sweeps.
 //!
@@ -17,6 +18,7 @@
 
 mod background;
 pub mod config;
+pub mod configured;
 pub mod faults_config;
 mod pipeline;
 mod provision;
@@ -190,7 +192,7 @@ impl Eddy {
                 })
                 .collect(),
         )
-        .with_pipeline(provision::describe_pipeline(&config))
+        .with_configured(configured::configured(&config))
         .with_queue_url_host(config.sqs_queue_url_host)
         .with_functions(deployed.clone())
         .with_mappings(api_mappings.clone())

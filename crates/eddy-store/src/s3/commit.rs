@@ -12,7 +12,7 @@ use super::error::S3Error;
 use super::history;
 use super::model::{ObjectAttrs, ObjectMeta, Versioning, new_version_id};
 use super::notification_rules::{ChangeContext, EventObject};
-use super::notifications::enqueue_events;
+use super::notifications::{Woken, enqueue_events};
 use super::rows::{bucket_versioning, insert_current, load_object};
 use crate::blobs::{self, StagedBlob};
 use crate::shared::Shared;
@@ -26,7 +26,7 @@ pub(crate) struct Committed {
     /// transaction; files are deleted after the commit.
     pub removed_blobs: Vec<String>,
     /// The queues the change's events went to.
-    pub woken: Vec<String>,
+    pub woken: Woken,
 }
 
 /// Where the bytes of an object row being committed come from.
@@ -90,14 +90,14 @@ pub(crate) fn commit_object(
     // The file's journey starts here, in the writer, before any receive can see its
     // messages: a receive later in the same group commit would otherwise record its
     // steps for a journey that does not exist yet.
-    if !woken.is_empty() {
+    if !woken.queues.is_empty() {
         shared.telemetry.emit(FileUploaded {
             bucket: &meta.bucket,
             key: &meta.key,
             etag: &meta.etag,
             size: meta.size,
             at_ms: meta.last_modified_ms,
-            queues: &woken,
+            queues: &woken.queues,
         });
     }
     Ok(Committed {
@@ -108,12 +108,10 @@ pub(crate) fn commit_object(
 }
 
 /// After a committed object change: wakes the receivers of the queues its events went
-/// to (the file's journey started in [`commit_object`]).
+/// to and the invoker of the functions they queued (the file's journey started in
+/// [`commit_object`]).
 pub(crate) fn announce(shared: &Shared, committed: &Committed) {
-    if committed.woken.is_empty() {
-        return;
-    }
-    shared.wake_queues(&committed.woken);
+    shared.wake_after_events(&committed.woken);
 }
 
 /// Places a staged body and commits it as `bucket/key` with this ETag.
