@@ -261,14 +261,25 @@ async fn reset_removes_what_the_lambda_api_created_and_stops_its_work() {
     assert_eq!(report["reset"]["async_invocations_removed"], 1, "{report}");
 
     // Gone from the API, the store and the machine.
+    // The function and mapping of eddy.toml stay (listed read-only).
     let functions = lambda.list_functions().send().await.expect("list");
-    assert!(functions.functions().is_empty(), "{functions:?}");
+    let names: Vec<&str> = functions
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
+    assert_eq!(names, ["eddy-copy"], "{functions:?}");
     let mappings = lambda
         .list_event_source_mappings()
         .send()
         .await
         .expect("list mappings");
-    assert!(mappings.event_source_mappings().is_empty());
+    assert!(
+        mappings.event_source_mappings().iter().all(|m| m
+            .event_source_arn()
+            .is_some_and(|a| a.ends_with(":file-events"))),
+        "{mappings:?}"
+    );
     let missing = lambda
         .get_alias()
         .function_name("worker")
