@@ -177,7 +177,7 @@ impl Server {
             let store = &self.state.store;
             let fault = self.state.faults.s3_request(
                 request.method(),
-                &faults::request_bucket(&request),
+                &faults::request_bucket(&request, &store.settings().region),
                 store.telemetry(),
             );
             s3::front::handle(&self.s3, request, &ids, store, fault).await

@@ -29,6 +29,7 @@ mod pipeline;
 mod s3_cli;
 mod s3_notifications;
 mod s3_objects;
+mod s3_regions;
 mod s3_requests;
 mod s3_versioning;
 mod soak;

@@ -95,6 +95,8 @@ impl Config {
 /// The configuration documents of a new bucket, stored with it in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct NewBucket {
+    /// The region the bucket lives in (`None`: the store's own region).
+    pub region: Option<String>,
     /// Versioning `Enabled` from the start (a bucket created with Object Lock).
     pub versioning_enabled: bool,
     pub configs: Vec<(ConfigKind, String)>,

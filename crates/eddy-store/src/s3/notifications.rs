@@ -154,7 +154,16 @@ pub(crate) fn enqueue_events(
     now: u64,
 ) -> Result<Vec<String>, StoreError> {
     let mut queues = Vec::new();
-    for config in load_notifications(conn, object.bucket)? {
+    let configs = load_notifications(conn, object.bucket)?;
+    if configs.is_empty() {
+        return Ok(queues);
+    }
+    let region: String = conn
+        .prepare_cached("SELECT region FROM buckets WHERE name = ?1")?
+        .query_row([object.bucket], |row| row.get(0))
+        .optional()?
+        .unwrap_or_else(|| settings.region.clone());
+    for config in configs {
         if !config.matches(event_name, object.key) {
             continue;
         }
@@ -166,7 +175,7 @@ pub(crate) fn enqueue_events(
             continue;
         };
         let body = event_body(
-            &settings.region,
+            &region,
             &settings.access_key_id,
             event_name,
             &config.id,

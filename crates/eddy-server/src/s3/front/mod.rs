@@ -11,6 +11,7 @@ mod cors;
 mod error_body;
 mod host;
 mod refusals;
+mod regions;
 mod xml_body;
 
 use bytes::Bytes;
@@ -27,9 +28,10 @@ use crate::state::{Credential, RequestIds};
 /// The `s3s` service of eddy: SigV4 with the configured credentials, virtual-hosted
 /// and path-style addressing, and every request signed.
 pub fn service(store: Store, credentials: &[Credential]) -> S3Service {
+    let store_region = store.settings().region.clone();
     let mut builder = S3ServiceBuilder::new(EddyS3::new(store));
     builder.set_auth(access::CredentialStore::new(credentials));
-    builder.set_host(host::LocalhostHost);
+    builder.set_host(host::LocalhostHost::new(&store_region));
     builder.set_access(access::SignedOnly);
     builder.build()
 }
@@ -56,15 +58,18 @@ pub async fn handle(
         });
         return response;
     }
-    let cors_request = cors::CorsRequest::of(&request);
+    let cors_request = cors::CorsRequest::of(&request, &store.settings().region);
     let slot = access::OperationSlot::default();
     request.extensions_mut().insert(ids.clone());
     request.extensions_mut().insert(slot.clone());
     let bytes_in = content_length(request.headers());
     let has_body = refusals::has_body(request.headers());
     let request = request.map(s3s::Body::from);
-    let refused = refusals::refuse_early(&request, account_id)
-        .or_else(|| fault.and_then(refusals::injected_fault));
+    let refused = match regions::refuse_wrong_region(&request, store, ids).await {
+        Some(response) => Some(response),
+        None => refusals::refuse_early(&request, account_id)
+            .or_else(|| fault.and_then(refusals::injected_fault)),
+    };
     let mut response = match refused {
         Some(response) => response,
         None => match xml_body::buffer_xml_body(request).await {
@@ -103,6 +108,12 @@ pub async fn handle(
     });
     refusals::close_after_refused_body(&mut response, has_body);
     response
+}
+
+/// The bucket a request names, in its host or its path (`home`: eddy's configured
+/// region, which host names may carry).
+pub fn bucket_name<B>(request: &Request<B>, home: &str) -> Option<String> {
+    host::bucket_name(request, home)
 }
 
 fn content_length(headers: &http::HeaderMap) -> u64 {
