@@ -122,7 +122,10 @@ def test_create_bucket_location_constraints(eddy):
         Bucket="py-oregon", CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
     )
     listed = oregon.list_buckets()["Buckets"]
-    assert [(b["Name"], b["BucketRegion"]) for b in listed] == [("py-oregon", "us-west-2")]
+    # `source` and `destination` are the buckets of eddy's default configuration.
+    assert [(b["Name"], b["BucketRegion"]) for b in listed] == [
+        ("destination", "us-east-1"), ("py-oregon", "us-west-2"), ("source", "us-east-1"),
+    ]
 
 
 def test_regional_virtual_hosted_endpoints(eddy, loopback_localhost):

@@ -143,10 +143,17 @@ async fn another_region_round_trip_and_restart() {
         .send()
         .await
         .expect("location");
-    assert_eq!(location.location_constraint().map(|c| c.as_str()), Some("eu-west-1"));
+    assert_eq!(
+        location.location_constraint().map(|c| c.as_str()),
+        Some("eu-west-1")
+    );
     // A us-east-1 bucket answers GetBucketLocation with an empty constraint.
     let east = client(&eddy, "us-east-1", None).await;
-    east.create_bucket().bucket("virginia").send().await.expect("create");
+    east.create_bucket()
+        .bucket("virginia")
+        .send()
+        .await
+        .expect("create");
     let location = east
         .get_bucket_location()
         .bucket("virginia")
@@ -217,7 +224,11 @@ async fn another_region_round_trip_and_restart() {
         .send()
         .await
         .expect("delete object");
-    s3.delete_bucket().bucket("irish").send().await.expect("delete bucket");
+    s3.delete_bucket()
+        .bucket("irish")
+        .send()
+        .await
+        .expect("delete bucket");
     drop(temp);
 }
 
@@ -270,9 +281,19 @@ async fn every_host_form() {
         "{}",
         listed.body
     );
-    let listed = signed(&eddy, "us-east-1", "GET", &path_host, "/plain-path?list-type=2");
+    let listed = signed(
+        &eddy,
+        "us-east-1",
+        "GET",
+        &path_host,
+        "/plain-path?list-type=2",
+    );
     assert_eq!(listed.status, 200, "{}", listed.body);
-    assert!(listed.body.contains("<Name>plain-path</Name>"), "{}", listed.body);
+    assert!(
+        listed.body.contains("<Name>plain-path</Name>"),
+        "{}",
+        listed.body
+    );
     // s3.<region>.localhost/<bucket>, path-style on a regional endpoint.
     let regional_path = signed(
         &eddy,
@@ -328,13 +349,21 @@ async fn wrong_region_answers() {
         .await
         .expect_err("wrong region");
     assert_eq!(failure(error), ("PermanentRedirect".to_owned(), 301));
-    let raw = signed(&eddy, "us-west-2", "GET", &format!("127.0.0.1:{port}"), "/dublin/k");
+    let raw = signed(
+        &eddy,
+        "us-west-2",
+        "GET",
+        &format!("127.0.0.1:{port}"),
+        "/dublin/k",
+    );
     assert_eq!(raw.status, 301, "{}", raw.body);
     assert_eq!(raw.header("x-amz-bucket-region"), Some("eu-west-1"));
     assert_eq!(element(&raw.body, "Code"), Some("PermanentRedirect"));
     assert_eq!(
         element(&raw.body, "Message"),
-        Some("The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.")
+        Some(
+            "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint."
+        )
     );
     assert_eq!(
         element(&raw.body, "Endpoint"),
@@ -344,7 +373,13 @@ async fn wrong_region_answers() {
     assert!(element(&raw.body, "RequestId").is_some(), "{}", raw.body);
     assert!(element(&raw.body, "HostId").is_some(), "{}", raw.body);
     // HEAD answers carry the region, no body.
-    let head = signed(&eddy, "us-east-1", "HEAD", &format!("127.0.0.1:{port}"), "/dublin");
+    let head = signed(
+        &eddy,
+        "us-east-1",
+        "HEAD",
+        &format!("127.0.0.1:{port}"),
+        "/dublin",
+    );
     assert_eq!(head.status, 301);
     assert_eq!(head.header("x-amz-bucket-region"), Some("eu-west-1"));
     let error = east
@@ -366,10 +401,15 @@ async fn wrong_region_answers() {
     );
     assert_eq!(raw.status, 400, "{}", raw.body);
     assert_eq!(raw.header("x-amz-bucket-region"), Some("eu-west-1"));
-    assert_eq!(element(&raw.body, "Code"), Some("AuthorizationHeaderMalformed"));
+    assert_eq!(
+        element(&raw.body, "Code"),
+        Some("AuthorizationHeaderMalformed")
+    );
     assert_eq!(
         element(&raw.body, "Message"),
-        Some("The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'")
+        Some(
+            "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'"
+        )
     );
     assert_eq!(element(&raw.body, "Region"), Some("eu-west-1"));
     let vhost = client(&eddy, "us-east-1", Some("s3.localhost")).await;
@@ -380,8 +420,17 @@ async fn wrong_region_answers() {
         .send()
         .await
         .expect_err("wrong region");
-    assert_eq!(failure(error), ("AuthorizationHeaderMalformed".to_owned(), 400));
-    let head = signed(&eddy, "us-east-1", "HEAD", &format!("dublin.s3.localhost:{port}"), "/k");
+    assert_eq!(
+        failure(error),
+        ("AuthorizationHeaderMalformed".to_owned(), 400)
+    );
+    let head = signed(
+        &eddy,
+        "us-east-1",
+        "HEAD",
+        &format!("dublin.s3.localhost:{port}"),
+        "/k",
+    );
     assert_eq!((head.status, head.body.as_str()), (400, ""));
     assert_eq!(head.header("x-amz-bucket-region"), Some("eu-west-1"));
 
@@ -396,7 +445,9 @@ async fn wrong_region_answers() {
     assert_eq!(raw.status, 400, "{}", raw.body);
     assert_eq!(
         element(&raw.body, "Message"),
-        Some("The authorization header is malformed; the region 'us-west-2' is wrong; expecting 'eu-west-1'")
+        Some(
+            "The authorization header is malformed; the region 'us-west-2' is wrong; expecting 'eu-west-1'"
+        )
     );
     // ...and sends a bucket of another region to that region.
     let raw = signed(
@@ -412,7 +463,9 @@ async fn wrong_region_answers() {
     assert_eq!(raw.status, 400, "{}", raw.body);
     assert_eq!(
         element(&raw.body, "Message"),
-        Some("The authorization header is malformed; the region 's3' is wrong; expecting 'us-east-1'")
+        Some(
+            "The authorization header is malformed; the region 's3' is wrong; expecting 'us-east-1'"
+        )
     );
 
     // A presigned URL for the wrong region.
@@ -438,10 +491,15 @@ async fn wrong_region_answers() {
         b"",
     );
     assert_eq!(raw.status, 400, "{}", raw.body);
-    assert_eq!(element(&raw.body, "Code"), Some("AuthorizationQueryParametersError"));
+    assert_eq!(
+        element(&raw.body, "Code"),
+        Some("AuthorizationQueryParametersError")
+    );
     assert_eq!(
         element(&raw.body, "Message"),
-        Some("Error parsing the X-Amz-Credential parameter; the region 'us-east-1' is wrong; expecting 'eu-west-1'")
+        Some(
+            "Error parsing the X-Amz-Credential parameter; the region 'us-east-1' is wrong; expecting 'eu-west-1'"
+        )
     );
     assert_eq!(element(&raw.body, "Region"), Some("eu-west-1"));
 
@@ -452,7 +510,10 @@ async fn wrong_region_answers() {
         .send()
         .await
         .expect("location from us-east-1");
-    assert_eq!(location.location_constraint().map(|c| c.as_str()), Some("eu-west-1"));
+    assert_eq!(
+        location.location_constraint().map(|c| c.as_str()),
+        Some("eu-west-1")
+    );
     // The request that was refused changed nothing; the right region still works.
     let got = irish
         .get_object()
@@ -492,7 +553,12 @@ async fn create_bucket_location_constraints() {
         .send()
         .await
         .expect("EU");
-    let head = irish.head_bucket().bucket("old-eu").send().await.expect("head");
+    let head = irish
+        .head_bucket()
+        .bucket("old-eu")
+        .send()
+        .await
+        .expect("head");
     assert_eq!(head.bucket_region(), Some("eu-west-1"));
 
     let refused = async |s3: &Client, bucket: &str, region: Option<&str>| {

@@ -47,7 +47,13 @@ pub(super) async fn create_bucket(
         // other region with 409 BucketAlreadyOwnedByYou.
         Err(S3Error::BucketAlreadyOwnedByYou)
             if region == US_EAST_1
-                && store.buckets().region(bucket).await.ok().flatten().as_deref()
+                && store
+                    .buckets()
+                    .region(bucket)
+                    .await
+                    .ok()
+                    .flatten()
+                    .as_deref()
                     == Some(US_EAST_1) => {}
         Err(error) => return Err(to_wire(error)),
     }

@@ -76,7 +76,10 @@ mod tests {
         assert!(!is_region("eu-middle-9", "us-east-1"));
         assert!(!is_region("s3", "us-east-1"));
         assert_eq!(constraint_region("EU", "us-east-1"), Some("eu-west-1"));
-        assert_eq!(constraint_region("ap-south-2", "us-east-1"), Some("ap-south-2"));
+        assert_eq!(
+            constraint_region("ap-south-2", "us-east-1"),
+            Some("ap-south-2")
+        );
         assert_eq!(constraint_region("us-east-1", "us-east-1"), None);
         assert_eq!(constraint_region("moon-base-1", "us-east-1"), None);
     }

@@ -56,9 +56,7 @@ impl<'s> Buckets<'s> {
                 Ok(())
             })
             .await?;
-        self.shared
-            .bucket_regions()
-            .insert(name.to_owned(), region);
+        self.shared.bucket_regions().insert(name.to_owned(), region);
         Ok(())
     }
 

@@ -98,7 +98,10 @@ impl S3Host for LocalhostHost {
 
 /// The bucket a request names, in its host or else as the first segment of its path,
 /// and whether it was in the host.
-pub(super) fn bucket_of<'r, B>(request: &'r http::Request<B>, home: &str) -> Option<(&'r str, bool)> {
+pub(super) fn bucket_of<'r, B>(
+    request: &'r http::Request<B>,
+    home: &str,
+) -> Option<(&'r str, bool)> {
     if let Some(host) = host_of(request)
         && let Some(bucket) = parse(host, home).bucket
     {

@@ -62,7 +62,9 @@ pub(super) async fn refuse_wrong_region<B>(
     if let Some(endpoint) = form.region
         && endpoint != signed
     {
-        return Some(wrong_signing_region(request, &signed, endpoint, presigned, None, ids));
+        return Some(wrong_signing_region(
+            request, &signed, endpoint, presigned, None, ids,
+        ));
     }
     let bucket = bucket_of(request, home);
     let bucket_region = match bucket {
