@@ -62,6 +62,7 @@ fn context() -> ChangeContext {
         request_id: "r".into(),
         host_id: "h".into(),
         source_ip: "127.0.0.1".into(),
+        ..ChangeContext::default()
     }
 }
 

@@ -24,6 +24,12 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
         S3Error::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
         S3Error::EntityTooSmall => S3ErrorCode::EntityTooSmall,
         S3Error::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
+        S3Error::InvalidDestination { arn, reason } => {
+            return with_elements(
+                WireError::with_message(S3ErrorCode::InvalidArgument, message),
+                &[("ArgumentName", arn), ("ArgumentValue", reason)],
+            );
+        }
         S3Error::NoSuchVersion => S3ErrorCode::NoSuchVersion,
         S3Error::DeleteMarker {
             version_id,
@@ -117,6 +123,25 @@ pub(super) fn precondition_failed() -> WireError {
         PreconditionFailed,
         "At least one of the pre-conditions you specified did not hold"
     )
+}
+
+/// The header that carries the extra elements of an error body (`ArgumentName`,
+/// `BucketName`, `Condition`...) from the operation to `front`, which writes them into
+/// the body after `<Message>` and drops the header: `s3s` writes only Code and Message.
+pub(crate) const ERROR_ELEMENTS_HEADER: &str = "x-eddy-error-elements";
+
+/// Adds elements to an error's body, in this order, as S3 writes them.
+pub(super) fn with_elements(mut error: WireError, elements: &[(&str, &str)]) -> WireError {
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in elements {
+        encoded.append_pair(name, value);
+    }
+    let mut headers = error.headers().cloned().unwrap_or_default();
+    if let Ok(value) = http::HeaderValue::from_str(&encoded.finish()) {
+        headers.insert(ERROR_ELEMENTS_HEADER, value);
+    }
+    error.set_headers(headers);
+    error
 }
 
 pub(super) trait WithStatus {

@@ -8,16 +8,20 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::S3Error;
-use super::notification_rules::{ChangeContext, EventObject, QueueNotification, event_body};
+use super::notification_rules::{
+    ChangeContext, EventObject, EventPrincipals, QueueNotification, event_body,
+};
+use super::principals::owner_principal_id;
 use super::rows::require_bucket;
 use crate::error::StoreError;
 use crate::shared::{Shared, StoreSettings};
 use crate::sqs::model::{Queue, SendRequest};
 use crate::sqs::queue_rows::load_queue;
-use crate::sqs::regions::arn_key;
+use crate::sqs::regions::{arn_key, queue_key};
 use crate::sqs::send::insert_message;
 use crate::time::now_ms;
 use crate::tx::{TxResult, abort, entry_outcome};
+use eddy_events::arn::parse_queue_arn;
 
 /// Bucket notification configurations; see [`crate::Store::notifications`].
 pub struct Notifications<'s> {
@@ -58,7 +62,10 @@ impl<'s> Notifications<'s> {
             .db
             .write(move |conn| {
                 require_bucket(conn, &bucket)?;
-                let queues = destination_queues(conn, &home, &configs)?;
+                let bucket_region: String = conn
+                    .prepare_cached("SELECT region FROM buckets WHERE name = ?1")?
+                    .query_row([&bucket], |row| row.get(0))?;
+                let queues = destination_queues(conn, &home, &bucket_region, &configs)?;
                 conn.execute(
                     "UPDATE buckets SET notification = ?2 WHERE name = ?1",
                     params![bucket, serde_json::to_string(&configs)?],
@@ -98,28 +105,36 @@ impl<'s> Notifications<'s> {
     }
 }
 
-/// The distinct queues of `configs`; aborts when one is missing or FIFO (S3 refuses
-/// such a configuration).
+/// The distinct queues of `configs`; aborts when one is missing, FIFO, or of another
+/// region than the bucket (S3 refuses such a configuration).
 fn destination_queues(
     conn: &Connection,
     home: &str,
+    bucket_region: &str,
     configs: &[QueueNotification],
 ) -> TxResult<Vec<Queue>, S3Error> {
     let mut queues: Vec<Queue> = Vec::new();
     for config in configs {
-        let queue = match arn_key(home, &config.queue_arn) {
-            Some(key) => entry_outcome(load_queue(conn, &key))?.ok(),
-            None => None,
+        let refuse = |reason: &str| {
+            abort(S3Error::InvalidDestination {
+                arn: config.queue_arn.clone(),
+                reason: reason.to_owned(),
+            })
         };
-        let Some(queue) = queue else {
+        let Some(parsed) = parse_queue_arn(&config.queue_arn) else {
+            return refuse("The destination queue does not exist");
+        };
+        if parsed.region != bucket_region {
             return abort(S3Error::InvalidArgument(
-                "Unable to validate the following destination configurations".into(),
+                "The notification destination service region is not valid for the bucket location constraint".into(),
             ));
+        }
+        let key = queue_key(home, &parsed.region, &parsed.queue_name);
+        let Ok(queue) = entry_outcome(load_queue(conn, &key))? else {
+            return refuse("The destination queue does not exist");
         };
         if queue.attributes.is_fifo() {
-            return abort(S3Error::InvalidArgument(
-                "Unable to validate the following destination configurations: FIFO queues are not supported as destinations".into(),
-            ));
+            return refuse("FIFO queues are not supported as destinations");
         }
         if !queues.iter().any(|q| q.name == queue.name) {
             queues.push(queue);
@@ -174,9 +189,14 @@ pub(crate) fn enqueue_events(
             tracing::warn!(queue = %key, bucket = %object.bucket, "notification queue is gone; event dropped");
             continue;
         };
+        let user = context.requester.principal_id(&settings.access_key_id);
+        let owner = owner_principal_id(&settings.account_id);
         let body = event_body(
             &region,
-            &settings.access_key_id,
+            EventPrincipals {
+                user: &user,
+                owner: &owner,
+            },
             event_name,
             &config.id,
             object,
@@ -185,6 +205,7 @@ pub(crate) fn enqueue_events(
         );
         let request = SendRequest {
             body,
+            system_attributes: trace_attribute(context.trace_header.as_deref()),
             ..SendRequest::default()
         };
         let sent = insert_message(conn, &queue, &request, &settings.access_key_id, now);
@@ -195,4 +216,25 @@ pub(crate) fn enqueue_events(
         queues.push(queue.name);
     }
     Ok(queues)
+}
+
+/// The `AWSTraceHeader` system attribute of an event message: the trace header of the
+/// request that caused the event, as S3 passes it on.
+fn trace_attribute(
+    trace_header: Option<&str>,
+) -> std::collections::BTreeMap<String, crate::sqs::model::MessageAttributeValue> {
+    trace_header
+        .filter(|h| !h.is_empty())
+        .map(|header| {
+            (
+                "AWSTraceHeader".to_owned(),
+                crate::sqs::model::MessageAttributeValue {
+                    data_type: "String".to_owned(),
+                    string_value: Some(header.to_owned()),
+                    binary_value: None,
+                },
+            )
+        })
+        .into_iter()
+        .collect()
 }

@@ -14,7 +14,8 @@ use eddy_store::Store;
 use eddy_store::s3::{QueueNotification, notification_rules as notify};
 
 use crate::s3::convert::context;
-use crate::s3::errors::to_wire;
+use crate::s3::errors::{malformed_xml, to_wire, with_elements};
+use eddy_events::arn::parse_queue_arn;
 
 pub(in crate::s3) async fn get_bucket_notification_configuration(
     store: &Store,
@@ -29,7 +30,8 @@ pub(in crate::s3) async fn get_bucket_notification_configuration(
         .into_iter()
         .map(|c| {
             let mut rules = Vec::new();
-            for (name, value) in [("prefix", c.prefix), ("suffix", c.suffix)] {
+            // S3 answers `Prefix`/`Suffix` whatever case the configuration used.
+            for (name, value) in [("Prefix", c.prefix), ("Suffix", c.suffix)] {
                 if let Some(value) = value {
                     rules.push(FilterRule {
                         name: Some(FilterRuleName::from(name.to_owned())),
@@ -67,6 +69,54 @@ pub(in crate::s3) async fn put_bucket_notification_configuration(
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(PutBucketNotificationConfigurationOutput {}))
+}
+
+/// The prefix and suffix of a configuration's key filter, validated as S3 validates
+/// them: a rule without a name or a value is malformed XML, names are `prefix` or
+/// `suffix` in any case, once each, and values at most 1024 characters long.
+fn filter_rules(
+    filter: Option<&NotificationConfigurationFilter>,
+) -> S3Result<(Option<String>, Option<String>)> {
+    let (mut prefix, mut suffix) = (None, None);
+    for rule in filter
+        .and_then(|f| f.key.as_ref())
+        .and_then(|k| k.filter_rules.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let (Some(name), Some(value)) = (rule.name.as_ref(), rule.value.as_ref()) else {
+            return Err(malformed_xml());
+        };
+        let name = name.as_str();
+        let slot = match name.to_ascii_lowercase().as_str() {
+            "prefix" => &mut prefix,
+            "suffix" => &mut suffix,
+            _ => {
+                return Err(with_elements(
+                    s3_error!(
+                        InvalidArgument,
+                        "filter rule name must be either prefix or suffix"
+                    ),
+                    &[("ArgumentName", "FilterRule.Name"), ("ArgumentValue", name)],
+                ));
+            }
+        };
+        if slot.is_some() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Cannot specify more than one {} rule in a filter.",
+                name.to_ascii_lowercase()
+            ));
+        }
+        if value.len() > 1024 {
+            return Err(s3_error!(
+                InvalidArgument,
+                "The filter rule value is longer than 1024 characters."
+            ));
+        }
+        *slot = Some(value.clone());
+    }
+    Ok((prefix, suffix))
 }
 
 /// A notification configuration as the store stores it, validated as S3 validates it.
@@ -110,47 +160,16 @@ fn validate_notifications(
                 ));
             }
         }
-        let mut prefix = None;
-        let mut suffix = None;
-        for rule in queue
-            .filter
-            .as_ref()
-            .and_then(|f| f.key.as_ref())
-            .and_then(|k| k.filter_rules.as_ref())
-            .into_iter()
-            .flatten()
-        {
-            let name = rule
-                .name
-                .as_ref()
-                .map(|n| n.as_str().to_ascii_lowercase())
-                .unwrap_or_default();
-            let value = rule.value.clone().unwrap_or_default();
-            if value.len() > 1024 {
-                return Err(s3_error!(
-                    InvalidArgument,
-                    "The filter rule value is longer than 1024 characters."
-                ));
-            }
-            let slot = match name.as_str() {
-                "prefix" => &mut prefix,
-                "suffix" => &mut suffix,
-                _ => {
-                    return Err(s3_error!(
-                        InvalidArgument,
-                        "filter rule name must be either prefix or suffix"
-                    ));
-                }
-            };
-            if slot.is_some() {
-                return Err(s3_error!(
-                    InvalidArgument,
-                    "Cannot specify more than one {} rule in a filter.",
-                    name
-                ));
-            }
-            *slot = Some(value);
+        if parse_queue_arn(&queue.queue_arn).is_none() {
+            return Err(with_elements(
+                s3_error!(InvalidArgument, "The ARN could not be parsed"),
+                &[
+                    ("ArgumentName", "QueueArn"),
+                    ("ArgumentValue", &queue.queue_arn),
+                ],
+            ));
         }
+        let (prefix, suffix) = filter_rules(queue.filter.as_ref())?;
         let config = QueueNotification {
             id: queue
                 .id

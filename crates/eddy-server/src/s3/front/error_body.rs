@@ -1,11 +1,13 @@
 //! Error bodies as S3 writes them: with `<RequestId>` and `<HostId>`, and with S3's
 //! message where `s3s` raised an error without one.
 
+use crate::s3::errors::ERROR_ELEMENTS_HEADER;
 use crate::state::RequestIds;
 
 /// Adds `<RequestId>` and `<HostId>` to an S3 error body, as S3 writes them (the
 /// same ids as the response's `x-amz-request-id` and `x-amz-id-2` headers).
 pub(super) fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &RequestIds) {
+    let elements = response.headers_mut().remove(ERROR_ELEMENTS_HEADER);
     if response.status().as_u16() < 400 {
         return;
     }
@@ -22,6 +24,9 @@ pub(super) fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>,
         return;
     };
     let mut head = text[..end].to_owned();
+    if let Some(elements) = elements {
+        add_elements(&mut head, elements.as_bytes());
+    }
     // Errors `s3s` raises itself may come without a message; S3 always has one.
     if !head.contains("<Message>")
         && let Some(code_end) = head.find("</Code>").map(|i| i + "</Code>".len())
@@ -43,6 +48,30 @@ pub(super) fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>,
             .insert(http::header::CONTENT_LENGTH, length);
     }
     *response.body_mut() = s3s::Body::from(body);
+}
+
+/// Writes the elements an operation named for its error body (see
+/// [`ERROR_ELEMENTS_HEADER`]) after its `<Message>`, escaped.
+fn add_elements(head: &mut String, encoded: &[u8]) {
+    let mut xml = String::new();
+    for (name, value) in form_urlencoded::parse(encoded) {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        xml.push_str(&format!("<{name}>{}</{name}>", escape(&value)));
+    }
+    let at = head
+        .find("</Message>")
+        .map_or(head.len(), |i| i + "</Message>".len());
+    head.insert_str(at, &xml);
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 /// S3's message for an error code, for errors that arrive without one.
