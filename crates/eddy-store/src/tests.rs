@@ -237,6 +237,7 @@ fn bucket_configurations_live_and_die_with_their_bucket() {
             .create_with(
                 "b",
                 NewBucket {
+                    region: Some("eu-west-1".into()),
                     versioning_enabled: true,
                     configs: vec![(ConfigKind::ObjectLock, "<lock/>".into())],
                 },
@@ -247,6 +248,21 @@ fn bucket_configurations_live_and_die_with_their_bucket() {
             store.buckets().versioning("b").await.expect("versioning"),
             Versioning::Enabled
         );
+        // The bucket keeps the region it was created for (cached and stored alike).
+        assert_eq!(
+            store
+                .buckets()
+                .region("b")
+                .await
+                .expect("region")
+                .as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            store.buckets().get("b").await.expect("get").region,
+            "eu-west-1"
+        );
+        assert_eq!(store.buckets().region("nope").await.expect("region"), None);
         assert_eq!(
             configs
                 .get("b", ConfigKind::ObjectLock, "")

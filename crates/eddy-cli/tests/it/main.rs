@@ -27,6 +27,7 @@ mod metrics;
 mod operator;
 mod pipeline;
 mod s3_cli;
+mod s3_error_bodies;
 mod s3_notification_fidelity;
 mod s3_notifications;
 mod s3_objects;

@@ -18,7 +18,8 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
         S3Error::NoSuchKey => S3ErrorCode::NoSuchKey,
         S3Error::BucketAlreadyOwnedByYou => S3ErrorCode::BucketAlreadyOwnedByYou,
         S3Error::BucketNotEmpty => S3ErrorCode::BucketNotEmpty,
-        S3Error::PreconditionFailed => S3ErrorCode::PreconditionFailed,
+        // Only copies fail a condition inside the store (the source changed meanwhile).
+        S3Error::PreconditionFailed => return precondition_failed("x-amz-copy-source-If-Match"),
         S3Error::NoSuchUpload => S3ErrorCode::NoSuchUpload,
         S3Error::InvalidPart(_) => S3ErrorCode::InvalidPart,
         S3Error::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
@@ -118,10 +119,15 @@ pub(super) fn malformed_xml() -> WireError {
     )
 }
 
-pub(super) fn precondition_failed() -> WireError {
-    s3_error!(
-        PreconditionFailed,
-        "At least one of the pre-conditions you specified did not hold"
+/// 412 PreconditionFailed naming the header whose condition did not hold
+/// (`<Condition>If-Match</Condition>`), as S3 writes it.
+pub(super) fn precondition_failed(condition: &str) -> WireError {
+    with_elements(
+        s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        ),
+        &[("Condition", condition)],
     )
 }
 

@@ -29,10 +29,10 @@ use crate::state::{Credential, RequestIds};
 /// and path-style addressing, and every request signed.
 pub fn service(store: Store, credentials: &[Credential]) -> S3Service {
     let store_region = store.settings().region.clone();
-    let mut builder = S3ServiceBuilder::new(EddyS3::new(store));
+    let mut builder = S3ServiceBuilder::new(EddyS3::new(store.clone()));
     builder.set_auth(access::CredentialStore::new(credentials));
     builder.set_host(host::LocalhostHost::new(&store_region));
-    builder.set_access(access::SignedOnly);
+    builder.set_access(access::SignedOnly::new(store.clone()));
     builder.build()
 }
 
@@ -49,7 +49,7 @@ pub async fn handle(
     let telemetry = store.telemetry();
     if request.method() == http::Method::OPTIONS {
         let mut response = cors::preflight(store, &request).await;
-        error_body::add_request_ids_to_error(&mut response, ids);
+        error_body::add_request_ids_to_error(&mut response, ids, &error_body::Resource::default());
         telemetry.emit(S3RequestServed {
             operation: "OPTIONS",
             status: response.status().as_u16(),
@@ -59,6 +59,7 @@ pub async fn handle(
         return response;
     }
     let cors_request = cors::CorsRequest::of(&request, &store.settings().region);
+    let resource = error_body::Resource::of(&request, &store.settings().region);
     let slot = access::OperationSlot::default();
     request.extensions_mut().insert(ids.clone());
     request.extensions_mut().insert(slot.clone());
@@ -87,7 +88,7 @@ pub async fn handle(
             },
         },
     };
-    error_body::add_request_ids_to_error(&mut response, ids);
+    error_body::add_request_ids_to_error(&mut response, ids, &resource);
     if let Some(cors_request) = cors_request {
         cors_request.add_headers(store, &mut response).await;
     }
