@@ -74,6 +74,10 @@ pub(super) async fn refuse_wrong_region<B>(
         _ => None,
     };
     let refusal = match (&bucket_region, bucket) {
+        // A region S3 does not know is wrong wherever the request goes.
+        _ if !is_region(&signed, home) => Refusal::WrongSigningRegion {
+            expected: bucket_region.clone().unwrap_or_else(|| home.to_owned()),
+        },
         (Some(region), Some((_, in_host))) if *region != signed => {
             if in_host && form.region.is_none() {
                 Refusal::WrongSigningRegion {
@@ -85,9 +89,6 @@ pub(super) async fn refuse_wrong_region<B>(
                 }
             }
         }
-        _ if !is_region(&signed, home) => Refusal::WrongSigningRegion {
-            expected: bucket_region.clone().unwrap_or_else(|| home.to_owned()),
-        },
         _ => return None,
     };
     Some(match refusal {
