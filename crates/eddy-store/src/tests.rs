@@ -238,6 +238,7 @@ fn bucket_configurations_live_and_die_with_their_bucket() {
                 "b",
                 NewBucket {
                     region: Some("eu-west-1".into()),
+                    tags: Some([("team".to_owned(), "data".to_owned())].into()),
                     versioning_enabled: true,
                     configs: vec![(ConfigKind::ObjectLock, "<lock/>".into())],
                 },
@@ -263,6 +264,13 @@ fn bucket_configurations_live_and_die_with_their_bucket() {
             "eu-west-1"
         );
         assert_eq!(store.buckets().region("nope").await.expect("region"), None);
+        let tags = store
+            .buckets()
+            .tags("b")
+            .await
+            .expect("tags")
+            .expect("some");
+        assert_eq!(tags.get("team").map(String::as_str), Some("data"));
         assert_eq!(
             configs
                 .get("b", ConfigKind::ObjectLock, "")

@@ -618,3 +618,87 @@ async fn create_bucket_location_constraints() {
         .collect();
     assert_eq!(names, ["destination", "from-east", "old-eu", "source"]);
 }
+
+#[tokio::test]
+async fn a_bucket_created_with_tags_answers_them() {
+    let mut eddy = Eddy::start();
+    let s3 = client(&eddy, "eu-west-1", None).await;
+    let tag = |k: &str, v: &str| {
+        aws_sdk_s3::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .expect("tag")
+    };
+    s3.create_bucket()
+        .bucket("born-tagged")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .tags(tag("team", "data"))
+                .tags(tag("env", "dev"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create with tags");
+    let tags = |output: aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput| {
+        let mut pairs: Vec<(String, String)> = output
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let expected = vec![
+        ("env".to_owned(), "dev".to_owned()),
+        ("team".to_owned(), "data".to_owned()),
+    ];
+    let got = s3
+        .get_bucket_tagging()
+        .bucket("born-tagged")
+        .send()
+        .await
+        .expect("tagging");
+    assert_eq!(tags(got), expected);
+    // Bad tags refuse the bucket.
+    let error = s3
+        .create_bucket()
+        .bucket("badly-tagged")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .tags(tag("", "x"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("empty tag key");
+    assert_eq!(failure(error).0, "InvalidTag");
+    assert!(
+        s3.head_bucket()
+            .bucket("badly-tagged")
+            .send()
+            .await
+            .is_err()
+    );
+    // The tags are durable.
+    eddy.terminate();
+    let data_dir = eddy.data_dir.clone();
+    let temp = eddy.take_temp();
+    drop(eddy);
+    let eddy = Eddy::start_with(EddyOptions {
+        config: String::new(),
+        data_dir: Some(data_dir),
+    });
+    let got = client(&eddy, "eu-west-1", None)
+        .await
+        .get_bucket_tagging()
+        .bucket("born-tagged")
+        .send()
+        .await
+        .expect("tagging after restart");
+    assert_eq!(tags(got), expected);
+    drop(temp);
+}

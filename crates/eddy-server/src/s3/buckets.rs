@@ -1,6 +1,7 @@
 //! The bucket family: CreateBucket, DeleteBucket, HeadBucket, ListBuckets and
 //! GetBucketLocation, and S3's bucket name rules. A new bucket's first
-//! configurations (from CreateBucket's headers) come from `bucket_config`.
+//! configurations (from CreateBucket's headers) come from `bucket_config`; it lives in
+//! the region of its `LocationConstraint` (`regions`), with the tags of its `Tags`.
 
 use s3s::dto::{
     Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
@@ -16,6 +17,7 @@ use super::bucket_config;
 use super::convert::{decode_token, encode_token, owner, timestamp};
 use super::errors::to_wire;
 use super::regions::{US_EAST_1, constraint_region};
+use super::tags::{CreationTags, MAX_BUCKET_TAGS, check_tags};
 
 pub(super) async fn create_bucket(
     store: &Store,
@@ -41,6 +43,17 @@ pub(super) async fn create_bucket(
     let region = bucket_region(constraint, endpoint, home)?.to_owned();
     let mut new = new_bucket(&req.input)?;
     new.region = Some(region.clone());
+    if let Some(CreationTags(set)) = req.extensions.get::<CreationTags>() {
+        new.tags = Some(check_tags(
+            set.iter().map(|t| {
+                (
+                    t.key.clone().unwrap_or_default(),
+                    t.value.clone().unwrap_or_default(),
+                )
+            }),
+            MAX_BUCKET_TAGS,
+        )?);
+    }
     match store.buckets().create_with(bucket, new).await {
         Ok(()) => {}
         // us-east-1 answers a repeated CreateBucket by its owner with 200 OK; every

@@ -97,6 +97,8 @@ impl Config {
 pub struct NewBucket {
     /// The region the bucket lives in (`None`: the store's own region).
     pub region: Option<String>,
+    /// The bucket's first tag set (CreateBucket's `Tags`).
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
     /// Versioning `Enabled` from the start (a bucket created with Object Lock).
     pub versioning_enabled: bool,
     pub configs: Vec<(ConfigKind, String)>,

@@ -48,9 +48,10 @@ impl<'s> Buckets<'s> {
                     return abort(S3Error::BucketAlreadyOwnedByYou);
                 }
                 let versioning = new.versioning_enabled.then_some("Enabled");
+                let tags = new.tags.as_ref().map(serde_json::to_string).transpose()?;
                 conn.execute(
-                    "INSERT INTO buckets (name, created_ms, region, versioning) VALUES (?1, ?2, ?3, ?4)",
-                    params![owned, now_ms(), stored, versioning],
+                    "INSERT INTO buckets (name, created_ms, region, versioning, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![owned, now_ms(), stored, versioning, tags],
                 )?;
                 insert_new_bucket_configs(conn, &owned, &new.configs)?;
                 Ok(())

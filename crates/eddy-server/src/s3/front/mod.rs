@@ -8,6 +8,7 @@
 
 mod access;
 mod cors;
+mod creation_tags;
 mod error_body;
 mod host;
 mod refusals;
@@ -73,20 +74,7 @@ pub async fn handle(
     };
     let mut response = match refused {
         Some(response) => response,
-        None => match xml_body::buffer_xml_body(request).await {
-            Err(refused) => refused,
-            Ok(request) => match service.call(request).await {
-                Ok(response) => response,
-                Err(error) => {
-                    tracing::error!(?error, "S3 service failed");
-                    let mut response = Response::new(s3s::Body::from(Bytes::from_static(
-                        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
-                    )));
-                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                    response
-                }
-            },
-        },
+        None => serve(service, request, &resource).await,
     };
     error_body::add_request_ids_to_error(&mut response, ids, &resource);
     if let Some(cors_request) = cors_request {
@@ -115,6 +103,34 @@ pub async fn handle(
 /// region, which host names may carry).
 pub fn bucket_name<B>(request: &Request<B>, home: &str) -> Option<String> {
     host::bucket_name(request, home)
+}
+
+/// Reads what `s3s` needs read first (XML bodies with S3's limit, a new bucket's
+/// tags), then lets `s3s` serve the request.
+async fn serve(
+    service: &S3Service,
+    request: Request<s3s::Body>,
+    resource: &error_body::Resource,
+) -> Response<s3s::Body> {
+    let request = match xml_body::buffer_xml_body(request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let request = match creation_tags::read_creation_tags(request, resource).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    match service.call(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(?error, "S3 service failed");
+            let mut response = Response::new(s3s::Body::from(Bytes::from_static(
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>",
+            )));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        }
+    }
 }
 
 fn content_length(headers: &http::HeaderMap) -> u64 {
