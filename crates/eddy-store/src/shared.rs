@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     /// The region of each bucket looked up since the last change of the bucket set
     /// (S3 checks it on every request; a bucket's region never changes).
     bucket_regions: Mutex<HashMap<String, String>>,
+    /// Held by a flush of the log buffer while it writes, so a flush that finds the
+    /// buffer empty still returns only after the events taken before it are stored.
+    pub(crate) log_flush: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -59,6 +62,7 @@ impl Shared {
             sequencer: AtomicU64::new(time::now_ms().saturating_mul(1_000_000)),
             log_buffer: Mutex::new(Vec::new()),
             bucket_regions: Mutex::new(HashMap::new()),
+            log_flush: tokio::sync::Mutex::new(()),
         }
     }
 
