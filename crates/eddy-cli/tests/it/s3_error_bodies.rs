@@ -17,12 +17,15 @@ fn get(eddy: &Eddy, path: &str, headers: &[(&str, &str)]) -> RawResponse {
     send_signed(Service::S3, &eddy.endpoint, "GET", path, headers, b"")
 }
 
+/// A conditional request: its method, its headers, and the condition that fails.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[tokio::test]
 async fn precondition_failures_name_their_condition() {
     let eddy = Eddy::start();
     let s3 = bucket(&eddy, "conditions").await;
     put(&s3, "conditions", "k", b"v").await;
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[Case<'_>] = &[
         ("GET", &[("if-match", "\"nope\"")], "If-Match"),
         (
             "GET",

@@ -401,7 +401,7 @@ async fn filter_rule_names_are_answered_as_s3_writes_them() {
     let rules: Vec<(String, String)> = got.queue_configurations()[0]
         .filter()
         .and_then(|f| f.key())
-        .map(|k| k.filter_rules())
+        .map(S3KeyFilter::filter_rules)
         .unwrap_or_default()
         .iter()
         .map(|r| {

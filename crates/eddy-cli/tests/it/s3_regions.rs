@@ -144,7 +144,9 @@ async fn another_region_round_trip_and_restart() {
         .await
         .expect("location");
     assert_eq!(
-        location.location_constraint().map(|c| c.as_str()),
+        location
+            .location_constraint()
+            .map(BucketLocationConstraint::as_str),
         Some("eu-west-1")
     );
     // A us-east-1 bucket answers GetBucketLocation with an empty constraint.
@@ -511,7 +513,9 @@ async fn wrong_region_answers() {
         .await
         .expect("location from us-east-1");
     assert_eq!(
-        location.location_constraint().map(|c| c.as_str()),
+        location
+            .location_constraint()
+            .map(BucketLocationConstraint::as_str),
         Some("eu-west-1")
     );
     // The request that was refused changed nothing; the right region still works.

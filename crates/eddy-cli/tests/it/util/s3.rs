@@ -255,6 +255,8 @@ pub fn assert_record(body: &Value, expected: &Expected<'_>, not_before: &str) ->
 /// shaped as S3's (`AWS:AIDA` and 17 of `[A-Z2-7]`; `A` and 13 of `[A-Z0-9]`), the
 /// same for every request of the default credentials, and free of the access key.
 pub fn principal_ids(record: &Value) -> (String, String) {
+    // One requester, one owner: every event names the same ids.
+    static SEEN: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
     let user = record["userIdentity"]["principalId"]
         .as_str()
         .expect("userIdentity.principalId");
@@ -278,8 +280,6 @@ pub fn principal_ids(record: &Value) -> (String, String) {
         "ownerIdentity {owner}"
     );
     assert!(!user.contains("test") && !owner.contains("test"));
-    // One requester, one owner: every event names the same ids.
-    static SEEN: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
     let seen = SEEN.get_or_init(|| (user.to_owned(), owner.to_owned()));
     assert_eq!(
         (user, owner),
