@@ -1,6 +1,7 @@
 //! S3 error bodies with the elements S3 writes beyond Code and Message: the failed
 //! `<Condition>` of a 412, the `<BucketName>`, `<Key>`, `<VersionId>` and `<UploadId>`
-//! of what was not found, and anonymous requests for a bucket that does not exist.
+//! of what was not found, the `<ArgumentName>`/`<ArgumentValue>` of an invalid
+//! argument, and anonymous requests for a bucket that does not exist.
 
 use eddy_testing::raw::xml_all;
 use eddy_testing::sign::Service;
@@ -127,6 +128,29 @@ async fn not_found_errors_name_what_was_not_found() {
     assert_eq!(answer.status, 409, "{}", answer.body);
     assert_eq!(element(&answer, "Code").as_deref(), Some("BucketNotEmpty"));
     assert_eq!(element(&answer, "BucketName").as_deref(), Some("present"));
+}
+
+#[tokio::test]
+async fn invalid_arguments_name_the_argument() {
+    let eddy = Eddy::start();
+    let s3 = bucket(&eddy, "args").await;
+    put(&s3, "args", "k", b"v").await;
+    let answer = get(&eddy, "/args?list-type=2&max-keys=-1", &[]);
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(element(&answer, "Code").as_deref(), Some("InvalidArgument"));
+    assert_eq!(element(&answer, "ArgumentName").as_deref(), Some("maxKeys"));
+    assert_eq!(element(&answer, "ArgumentValue").as_deref(), Some("-1"));
+    let answer = get(
+        &eddy,
+        "/args/k",
+        &[("x-amz-server-side-encryption", "AES256")],
+    );
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(
+        element(&answer, "ArgumentName").as_deref(),
+        Some("x-amz-server-side-encryption")
+    );
+    assert_eq!(element(&answer, "ArgumentValue").as_deref(), Some("AES256"));
 }
 
 #[tokio::test]

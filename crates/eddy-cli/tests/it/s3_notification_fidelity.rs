@@ -281,6 +281,15 @@ async fn the_trace_header_of_an_upload_becomes_aws_trace_header() {
         .iter()
         .find(|m| m.body().is_some_and(|b| b.contains("\"k2\"")))
         .expect("the second event");
+    // S3 sends the message: its SenderId is an AWS-shaped id, not the access key.
+    let sender = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::SenderId))
+        .expect("SenderId");
+    assert!(
+        sender.starts_with("AIDA") && sender.len() == 21 && !sender.contains("test"),
+        "{sender}"
+    );
     assert!(
         message
             .attributes()

@@ -11,7 +11,7 @@ use super::error::S3Error;
 use super::notification_rules::{
     ChangeContext, EventObject, EventPrincipals, QueueNotification, event_body,
 };
-use super::principals::owner_principal_id;
+use super::principals::{owner_principal_id, user_principal_id};
 use super::rows::require_bucket;
 use crate::error::StoreError;
 use crate::shared::{Shared, StoreSettings};
@@ -55,7 +55,7 @@ impl<'s> Notifications<'s> {
         context: ChangeContext,
     ) -> Result<(), S3Error> {
         let bucket = bucket.to_owned();
-        let principal = self.shared.settings.access_key_id.clone();
+        let principal = s3_sender_id();
         let home = self.shared.settings.region.clone();
         let woken = self
             .shared
@@ -208,7 +208,7 @@ pub(crate) fn enqueue_events(
             system_attributes: trace_attribute(context.trace_header.as_deref()),
             ..SendRequest::default()
         };
-        let sent = insert_message(conn, &queue, &request, &settings.access_key_id, now);
+        let sent = insert_message(conn, &queue, &request, &s3_sender_id(), now);
         if let Err(error) = entry_outcome(sent)? {
             tracing::warn!(queue = %queue.name, %error, "notification could not be enqueued");
             continue;
@@ -216,6 +216,13 @@ pub(crate) fn enqueue_events(
         queues.push(queue.name);
     }
     Ok(queues)
+}
+
+/// The `SenderId` of the messages S3 sends: S3's own principal (AWS-shaped, stable),
+/// not the access key of whoever caused the event.
+fn s3_sender_id() -> String {
+    let id = user_principal_id(super::principals::S3_SERVICE_PRINCIPAL);
+    id.trim_start_matches("AWS:").to_owned()
 }
 
 /// The `AWSTraceHeader` system attribute of an event message: the trace header of the
