@@ -140,6 +140,20 @@ async fn bad_configurations_are_refused_with_s3s_arguments() {
     )
     .await;
     assert_eq!(code, "MalformedXML");
+    // An event type S3 does not know.
+    let (code, message, ..) = refusal(
+        &s3,
+        "strict",
+        queue_config("e", &arn, &["s3:ObjectCreated:Upload"], None, None),
+    )
+    .await;
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "InvalidArgument",
+            "The event is not supported for notifications"
+        )
+    );
     // An unknown rule name.
     let refused = refusal(
         &s3,

@@ -145,18 +145,15 @@ fn validate_notifications(
         .enumerate()
     {
         let events: Vec<String> = queue.events.iter().map(|e| e.as_ref().to_owned()).collect();
+        // `Event` is a required element of a QueueConfiguration.
         if events.is_empty() {
-            return Err(s3_error!(
-                InvalidArgument,
-                "A QueueConfiguration needs at least one event."
-            ));
+            return Err(malformed_xml());
         }
         for event in &events {
             if !notify::is_known_event_type(event) {
                 return Err(s3_error!(
                     InvalidArgument,
-                    "The event is not supported for notifications: {}",
-                    event
+                    "The event is not supported for notifications"
                 ));
             }
         }
