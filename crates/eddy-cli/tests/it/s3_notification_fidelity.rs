@@ -357,3 +357,74 @@ async fn principal_ids_name_each_access_key_without_showing_it() {
         assert!(!text.contains("AWS:test"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn lifecycle_expiration_events_name_s3_as_the_requester() {
+    // A lifecycle day of a second: the rule acts within seconds.
+    let eddy = Eddy::start_with_config("lifecycle_day_seconds = 1\n");
+    let (s3, sqs, url) = watched(&eddy, "expiring", &["s3:LifecycleExpiration:*"]).await;
+    s3.put_object()
+        .bucket("expiring")
+        .key("old/log.txt")
+        .body(ByteStream::from_static(b"old"))
+        .send()
+        .await
+        .expect("put");
+    let rule = aws_sdk_s3::types::LifecycleRule::builder()
+        .id("expire-old")
+        .status(aws_sdk_s3::types::ExpirationStatus::Enabled)
+        .filter(
+            aws_sdk_s3::types::LifecycleRuleFilter::builder()
+                .prefix("old/")
+                .build(),
+        )
+        .expiration(
+            aws_sdk_s3::types::LifecycleExpiration::builder()
+                .days(1)
+                .build(),
+        )
+        .build()
+        .expect("rule");
+    s3.put_bucket_lifecycle_configuration()
+        .bucket("expiring")
+        .lifecycle_configuration(
+            aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+                .rules(rule)
+                .build()
+                .expect("lifecycle"),
+        )
+        .send()
+        .await
+        .expect("put lifecycle");
+    let body = &receive_bodies(&sqs, &url, 1).await[0];
+    let record = &body["Records"][0];
+    let owner = record["s3"]["bucket"]["ownerIdentity"]["principalId"].clone();
+    assert!(
+        owner
+            .as_str()
+            .is_some_and(|o| o.starts_with('A') && o.len() == 14)
+    );
+    let sequencer = record["s3"]["object"]["sequencer"].clone();
+    assert!(sequencer.as_str().is_some_and(|s| !s.is_empty()));
+    let want = json!({
+        "eventVersion": "2.3",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": record["eventTime"],
+        "eventName": "LifecycleExpiration:Delete",
+        "userIdentity": {"principalId": "s3.amazonaws.com"},
+        "requestParameters": {"sourceIPAddress": "s3.amazonaws.com"},
+        "responseElements": record["responseElements"],
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "watch",
+            "bucket": {
+                "name": "expiring",
+                "ownerIdentity": {"principalId": owner},
+                "arn": "arn:aws:s3:::expiring",
+            },
+            "object": {"key": "old/log.txt", "sequencer": sequencer},
+        },
+    });
+    assert_eq!(record, &want);
+}
