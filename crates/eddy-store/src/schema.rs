@@ -155,6 +155,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             configuration("sts_sessions"),
         ],
     },
+    Migration {
+        version: 10,
+        description: "Lambda event invoke configs; asynchronous invocations keep their qualifier and first queuing time",
+        apply: lambda_event_invoke_configs,
+        tables: &[configuration("lambda_event_invoke_configs")],
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -256,6 +262,24 @@ fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
         );
         CREATE INDEX IF NOT EXISTS lambda_async_invocations_due
             ON lambda_async_invocations (due_ms)",
+    )?;
+    Ok(())
+}
+
+/// Migration 10: PutFunctionEventInvokeConfig's configurations (one per function and
+/// qualifier, as JSON), and two columns of queued asynchronous invocations: the
+/// qualifier invoked (the configuration that applies) and when it was first queued (its
+/// age; `NULL` for rows queued before: their `due_ms` stands in).
+fn lambda_event_invoke_configs(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_event_invoke_configs (
+            function TEXT NOT NULL,
+            qualifier TEXT NOT NULL,
+            config TEXT NOT NULL,
+            PRIMARY KEY (function, qualifier)
+        );
+        ALTER TABLE lambda_async_invocations ADD COLUMN qualifier TEXT;
+        ALTER TABLE lambda_async_invocations ADD COLUMN enqueued_ms INTEGER;",
     )?;
     Ok(())
 }

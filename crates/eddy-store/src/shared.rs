@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     /// Held by a flush of the log buffer while it writes, so a flush that finds the
     /// buffer empty still returns only after the events taken before it are stored.
     pub(crate) log_flush: tokio::sync::Mutex<()>,
+    /// Notified when asynchronous invocations are queued (the invoker waits on it).
+    pub invocations_waker: Notify,
 }
 
 impl Shared {
@@ -63,6 +65,7 @@ impl Shared {
             log_buffer: Mutex::new(Vec::new()),
             bucket_regions: Mutex::new(HashMap::new()),
             log_flush: tokio::sync::Mutex::new(()),
+            invocations_waker: Notify::new(),
         }
     }
 

@@ -12,6 +12,7 @@ mod buckets;
 mod commit;
 mod deletes;
 pub mod error;
+pub mod function_targets;
 mod history;
 mod listing;
 pub mod model;
@@ -31,7 +32,8 @@ pub use model::{
     ObjectMeta, Part, Upload, VersionEntry, VersionPage, VersionQuery, Versioning,
 };
 pub use notification_rules::{
-    ChangeContext, EventObject, EventPrincipals, Mismatch, QueueNotification, event_body,
+    ChangeContext, Destination, EventObject, EventPrincipals, Mismatch, NotificationConfig,
+    event_body,
 };
 pub use notifications::Notifications;
 pub use objects::Objects;

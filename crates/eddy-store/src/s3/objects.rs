@@ -22,7 +22,7 @@ use super::model::{
     stored_version,
 };
 use super::notification_rules::{ChangeContext, EventObject};
-use super::notifications::enqueue_events;
+use super::notifications::{Woken, enqueue_events};
 use super::rows::{bucket_versioning, load_object, require_bucket};
 use crate::blobs::{self, BlobContent, StagedBlob};
 use crate::error::StoreError;
@@ -215,7 +215,7 @@ impl<'s> Objects<'s> {
                 // S3 raises `ObjectRemoved:Delete` for a delete of a key that does not
                 // exist too (it does not look); not for a version that does not.
                 if !deleted.changed && (lifecycle || label.is_some()) {
-                    return Ok((deleted, blobs, Vec::new()));
+                    return Ok((deleted, blobs, Woken::default()));
                 }
                 let event_version = deleted
                     .version_id
@@ -244,7 +244,7 @@ impl<'s> Objects<'s> {
                 Ok((deleted, blobs, woken))
             })
             .await?;
-        self.shared.wake_queues(&woken);
+        self.shared.wake_after_events(&woken);
         self.shared.blobs.remove(blobs).await;
         Ok(deleted)
     }

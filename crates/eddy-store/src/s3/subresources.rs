@@ -11,7 +11,7 @@ use super::error::S3Error;
 use super::history;
 use super::model::{ObjectMeta, Versioning, stored_version};
 use super::notification_rules::{ChangeContext, EventObject};
-use super::notifications::enqueue_events;
+use super::notifications::{Woken, enqueue_events};
 use super::objects::Objects;
 use super::rows::{bucket_versioning, load_object, require_bucket};
 use crate::shared::StoreSettings;
@@ -52,7 +52,7 @@ impl Objects<'_> {
                 Ok((meta, woken))
             })
             .await?;
-        self.shared().wake_queues(&woken);
+        self.shared().wake_after_events(&woken);
         Ok(meta)
     }
 
@@ -84,7 +84,7 @@ impl Objects<'_> {
                 Ok((meta, woken))
             })
             .await?;
-        self.shared().wake_queues(&woken);
+        self.shared().wake_after_events(&woken);
         Ok(meta)
     }
 }
@@ -120,7 +120,7 @@ fn enqueue_subresource_event(
     event: &str,
     meta: &ObjectMeta,
     context: &ChangeContext,
-) -> TxResult<Vec<String>, S3Error> {
+) -> TxResult<Woken, S3Error> {
     let versioning = bucket_versioning(conn, &meta.bucket)?.unwrap_or(Versioning::Unversioned);
     let version = versioning.event_version_id(meta.version_id.as_deref());
     let object = EventObject {

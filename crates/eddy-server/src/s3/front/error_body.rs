@@ -1,7 +1,8 @@
 //! Error bodies as S3 writes them: with `<RequestId>` and `<HostId>`, with S3's
 //! message where `s3s` raised an error without one, with the elements an operation
-//! named (`ERROR_ELEMENTS_HEADER`), and with the resource S3 names for its code
-//! (`<BucketName>`, `<Key>`, `<VersionId>`, `<UploadId>`).
+//! named (`ERROR_ELEMENTS_HEADER`), with the resource S3 names for its code
+//! (`<BucketName>`, `<Key>`, `<VersionId>`, `<UploadId>`), and with the numbered
+//! `<ArgumentName1>`/`<ArgumentValue1>` elements some errors carry.
 
 use crate::s3::errors::ERROR_ELEMENTS_HEADER;
 use crate::state::RequestIds;
@@ -14,6 +15,10 @@ pub(super) fn add_request_ids_to_error(
     resource: &Resource,
 ) {
     let elements = response.headers_mut().remove(ERROR_ELEMENTS_HEADER);
+    // Never sent to the client, whatever happens below.
+    let arguments = response
+        .headers_mut()
+        .remove(crate::s3::errors::ERROR_ARGUMENTS_HEADER);
     if response.status().as_u16() < 400 {
         return;
     }
@@ -34,6 +39,16 @@ pub(super) fn add_request_ids_to_error(
         add_elements(&mut head, elements.as_bytes());
     }
     add_resource_elements(&mut head, resource);
+    if let Some(arguments) = arguments {
+        for (i, (name, value)) in form_urlencoded::parse(arguments.as_bytes()).enumerate() {
+            let n = i + 1;
+            head.push_str(&format!(
+                "<ArgumentName{n}>{}</ArgumentName{n}><ArgumentValue{n}>{}</ArgumentValue{n}>",
+                escape(&name),
+                escape(&value)
+            ));
+        }
+    }
     // Errors `s3s` raises itself may come without a message; S3 always has one.
     if !head.contains("<Message>")
         && let Some(code_end) = head.find("</Code>").map(|i| i + "</Code>".len())
@@ -160,6 +175,7 @@ fn add_elements(head: &mut String, encoded: &[u8]) {
     head.insert_str(at, &xml);
 }
 
+/// Text as XML character data.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
