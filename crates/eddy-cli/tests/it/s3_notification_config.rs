@@ -77,7 +77,9 @@ async fn filter_rule_names_are_answered_as_s3_writes_them() {
     );
 }
 
-/// The code, message and the extra elements of a refused PutBucketNotification.
+/// The code, message and the argument elements of a refused
+/// PutBucketNotification (`ArgumentName`/`ArgumentValue`, or the numbered
+/// `ArgumentName1`/`ArgumentValue1` S3 writes for destinations).
 async fn refusal(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -97,8 +99,8 @@ async fn refusal(
     (
         element("Code").unwrap_or_default(),
         element("Message").unwrap_or_default(),
-        element("ArgumentName"),
-        element("ArgumentValue"),
+        element("ArgumentName").or_else(|| element("ArgumentName1")),
+        element("ArgumentValue").or_else(|| element("ArgumentValue1")),
     )
 }
 
