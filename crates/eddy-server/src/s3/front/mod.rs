@@ -1,10 +1,12 @@
 //! The S3 front: what happens to an S3 request around `s3s`. It builds the `s3s`
-//! service (credentials, virtual hosts, signed-only access), refuses what S3 refuses
-//! on its face before `s3s` reads the request, buffers XML bodies with S3's limit, and
-//! after the answer adds the request ids to error bodies, closes connections whose
-//! refused body was not read, and counts the request for metrics. CORS preflights
-//! are answered here and CORS headers added to answers (`cors`). What each operation
-//! does is not known here: `s3s` calls `dispatch::EddyS3` for that.
+//! service (credentials, the host forms of `host`, signed-only access), refuses what
+//! S3 refuses on its face before `s3s` reads the request (a signing region that does
+//! not match the endpoint or the bucket, `regions`), buffers XML bodies with S3's
+//! limit, reads a new bucket's tags (`creation_tags`), and after the answer completes
+//! error bodies (request ids and the elements S3 adds, `error_body`), closes
+//! connections whose refused body was not read, and counts the request for metrics.
+//! CORS preflights are answered here and CORS headers added to answers (`cors`). What
+//! each operation does is not known here: `s3s` calls `dispatch::EddyS3` for that.
 
 mod access;
 mod cors;
