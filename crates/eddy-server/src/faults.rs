@@ -23,29 +23,32 @@ pub fn is_write(method: &http::Method) -> bool {
     )
 }
 
-/// The bucket and key an S3 request addresses: `bucket.localhost` in the host (the key
-/// is then the path), else the first segment of the path and the rest. The bucket is
-/// empty for a service request, the key absent for a bucket request.
-pub fn request_object<B>(request: &http::Request<B>) -> (String, Option<String>) {
+/// The bucket and key an S3 request addresses: the bucket as the S3 front reads it
+/// (in the host, `bucket.localhost` and its regional forms, or the first segment of the
+/// path; `home` is eddy's configured region); the key is then the path, or the rest of
+/// it. The bucket is empty for a service request, the key absent for a bucket request.
+pub fn request_object<B>(request: &http::Request<B>, home: &str) -> (String, Option<String>) {
+    let Some(bucket) = crate::s3::front::bucket_name(request, home) else {
+        return (String::new(), None);
+    };
     let host = request
         .headers()
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
     let path = request.uri().path().trim_start_matches('/');
-    let decode = |key: &str| {
-        Some(key).filter(|k| !k.is_empty()).map(|k| {
-            percent_encoding::percent_decode_str(k)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
+    let virtual_hosted = host.starts_with(&format!("{bucket}."));
+    let key = if virtual_hosted {
+        path
+    } else {
+        path.split_once('/').map_or("", |(_, key)| key)
     };
-    if let Some(bucket) = name.strip_suffix(".localhost").filter(|b| !b.is_empty()) {
-        return (bucket.to_owned(), decode(path));
-    }
-    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-    (bucket.to_owned(), decode(key))
+    let key = Some(key).filter(|k| !k.is_empty()).map(|k| {
+        percent_encoding::percent_decode_str(k)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    (bucket, key)
 }
 
 #[cfg(test)]
@@ -63,19 +66,19 @@ mod tests {
     #[test]
     fn the_bucket_and_key_of_path_and_virtual_host_requests() {
         assert_eq!(
-            request_object(&request("127.0.0.1:4566", "/source/a%20b.txt")),
+            request_object(&request("127.0.0.1:4566", "/source/a%20b.txt"), "us-east-1"),
             ("source".to_owned(), Some("a b.txt".to_owned()))
         );
         assert_eq!(
-            request_object(&request("source.localhost:4566", "/dir/k")),
+            request_object(&request("source.localhost:4566", "/dir/k"), "us-east-1"),
             ("source".to_owned(), Some("dir/k".to_owned()))
         );
         assert_eq!(
-            request_object(&request("127.0.0.1:4566", "/source")),
+            request_object(&request("127.0.0.1:4566", "/source"), "us-east-1"),
             ("source".to_owned(), None)
         );
         assert_eq!(
-            request_object(&request("127.0.0.1:4566", "/")),
+            request_object(&request("127.0.0.1:4566", "/"), "us-east-1"),
             (String::new(), None)
         );
     }

@@ -198,7 +198,7 @@ impl Server {
             response
         } else {
             let store = &self.state.store;
-            let (bucket, key) = faults::request_object(&request);
+            let (bucket, key) = faults::request_object(&request, &store.settings().region);
             if let Some(latency) = store.faults().s3_latency(&bucket, key.as_deref()) {
                 tokio::time::sleep(latency).await;
             }

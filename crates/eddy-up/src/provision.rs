@@ -71,6 +71,7 @@ pub(crate) async fn provision(store: &Store, config: &EddyConfig) -> anyhow::Res
             request_id: "EDDYPROVISIONING".to_owned(),
             host_id: "eddy".to_owned(),
             source_ip: "127.0.0.1".to_owned(),
+            ..ChangeContext::default()
         };
         let kept = store
             .notifications()

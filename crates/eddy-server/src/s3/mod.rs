@@ -10,7 +10,8 @@
 //!   and `bucket_config/` with one file per bucket configuration kind (which
 //!   `buckets` uses for a new bucket's configurations, and the object families for
 //!   default encryption);
-//! - what several families share: `conditions`, `checksums`, `object_attrs`, `tags`;
+//! - what several families share: `conditions`, `checksums`, `object_attrs`, `tags`,
+//!   `regions` (S3's region names, which `front` and `buckets` check);
 //! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
 mod bucket_config;
@@ -31,6 +32,7 @@ mod object_attrs;
 mod object_reads;
 mod object_subresources;
 mod object_writes;
+mod regions;
 mod tags;
 
 pub use limits::{MAX_KEY_BYTES, MAX_PUT_BYTES, MAX_USER_METADATA_BYTES};
