@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::state::AppState;
+use eddy_store::Store;
 
 /// A function configured in `eddy.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,8 +137,7 @@ pub struct PipelineView {
 }
 
 /// Every function and mapping: the configured ones, then those of the Lambda API.
-pub async fn pipeline_view(state: &AppState) -> PipelineView {
-    let configured = &state.configured;
+pub async fn pipeline_view(configured: &Configured, store: &Store) -> PipelineView {
     let mut functions: Vec<FunctionView> = configured
         .functions
         .iter()
@@ -171,7 +170,7 @@ pub async fn pipeline_view(state: &AppState) -> PipelineView {
             source: Source::Config,
         })
         .collect();
-    match state.store.functions().list().await {
+    match store.functions().list().await {
         Ok(records) => functions.extend(records.into_iter().map(|r| FunctionView {
             kind: r.runtime,
             timeout_seconds: u64::from(r.timeout),
@@ -182,7 +181,7 @@ pub async fn pipeline_view(state: &AppState) -> PipelineView {
         })),
         Err(error) => tracing::warn!(%error, "cannot list the API's functions"),
     }
-    match state.store.event_source_mappings().list().await {
+    match store.event_source_mappings().list().await {
         Ok(records) => mappings.extend(records.into_iter().map(|r| MappingView {
             uuid: r.uuid,
             queue: r.queue_name,

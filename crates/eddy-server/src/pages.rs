@@ -230,7 +230,7 @@ async fn overview(state: &AppState, host: &str) -> Result<serde_json::Value, Str
     let counters = activity.counters();
     Ok(json!({
         "endpoint": format!("http://{host}"),
-        "pipeline": crate::configured::pipeline_view(state).await,
+        "pipeline": crate::configured::pipeline_view(&state.configured, &state.store).await,
         "queues": queues,
         "buckets": buckets,
         "recent": recent,
