@@ -66,6 +66,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "CloudWatch Logs: log groups, log streams and log events",
         apply: log_groups_streams_events,
     },
+    Migration {
+        version: 9,
+        description: "checksums of multipart parts; attributes of completed uploads",
+        apply: part_checksums,
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -389,6 +394,17 @@ fn message_counts(conn: &Connection) -> Result<(), StoreError> {
             INSERT INTO queue_message_counts (queue, messages) VALUES (NEW.queue, 1)
                 ON CONFLICT (queue) DO UPDATE SET messages = messages + 1;
         END;",
+    )?;
+    Ok(())
+}
+
+/// Migration 9: each part's checksums (a JSON object by algorithm name), which
+/// completion checks and combines into the object's; and the attributes of a completed
+/// upload's object (JSON), so a retried completion answers with its checksum too.
+fn part_checksums(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "ALTER TABLE parts ADD COLUMN checksums TEXT NOT NULL DEFAULT '{}';
+         ALTER TABLE completed_uploads ADD COLUMN attrs TEXT NOT NULL DEFAULT '{}';",
     )?;
     Ok(())
 }

@@ -10,7 +10,8 @@
 //!   and `bucket_config/` with one file per bucket configuration kind (which
 //!   `buckets` uses for a new bucket's configurations, and the object families for
 //!   default encryption);
-//! - what several families share: `conditions`, `checksums`, `object_attrs`, `tags`;
+//! - what several families share: `conditions`, `checksums` (and
+//!   `multipart_checksums` for uploads), `object_attrs`, `tags`;
 //! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
 mod bucket_config;
@@ -27,6 +28,7 @@ pub mod lifecycle_sweeper;
 mod limits;
 mod listing;
 mod multipart;
+mod multipart_checksums;
 mod object_attrs;
 mod object_reads;
 mod object_subresources;

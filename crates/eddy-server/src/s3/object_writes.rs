@@ -8,7 +8,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use eddy_store::Store;
 use eddy_store::blobs::Placement;
 use eddy_store::s3::ChangeContext;
-use eddy_store::s3::ObjectAttrs;
+use eddy_store::s3::{ChecksumKind, ObjectAttrs};
 
 use super::bucket_config::encryption::{new_object_encryption, reported};
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
@@ -145,6 +145,9 @@ async fn store_object(
         tags,
         part_sizes: Vec::new(),
         kms_encryption,
+        checksum_type: Some(ChecksumKind::FullObject),
+        checksum_algorithm: None,
+        part_checksums: Vec::new(),
     };
     let meta = store
         .objects()

@@ -25,8 +25,8 @@ pub use bucket_configs::{BucketConfigs, Config, ConfigKind, NewBucket};
 pub use buckets::Buckets;
 pub use error::S3Error;
 pub use model::{
-    Bucket, Deleted, KmsEncryption, ListPage, ListQuery, MIN_PART_SIZE, NULL_VERSION, ObjectAttrs,
-    ObjectMeta, Part, Upload, VersionEntry, VersionPage, VersionQuery, Versioning,
+    Bucket, ChecksumKind, Deleted, KmsEncryption, ListPage, ListQuery, MIN_PART_SIZE, NULL_VERSION,
+    ObjectAttrs, ObjectMeta, Part, Upload, VersionEntry, VersionPage, VersionQuery, Versioning,
 };
 pub use notification_rules::{ChangeContext, EventObject, Mismatch, QueueNotification, event_body};
 pub use notifications::Notifications;
