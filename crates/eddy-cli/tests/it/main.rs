@@ -26,6 +26,7 @@ mod memory;
 mod metrics;
 mod operator;
 mod pipeline;
+mod s3_checksums;
 mod s3_cli;
 mod s3_notifications;
 mod s3_objects;
