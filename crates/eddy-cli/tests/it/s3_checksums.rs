@@ -129,12 +129,18 @@ async fn a_composite_multipart_checksum_is_built_checked_and_reported() {
         .send()
         .await
         .expect("list parts");
-    assert_eq!(listed.checksum_algorithm(), Some(&ChecksumAlgorithm::Sha256));
+    assert_eq!(
+        listed.checksum_algorithm(),
+        Some(&ChecksumAlgorithm::Sha256)
+    );
     assert_eq!(listed.checksum_type(), Some(&ChecksumType::Composite));
     let part_sums: Vec<_> = listed.parts().iter().map(|p| p.checksum_sha256()).collect();
     assert_eq!(
         part_sums,
-        [Some(sha256(&first).as_str()), Some(sha256(&second).as_str())]
+        [
+            Some(sha256(&first).as_str()),
+            Some(sha256(&second).as_str())
+        ]
     );
 
     let mut joined = unb64(&sha256(&first));
@@ -273,8 +279,14 @@ async fn multipart_checksum_mistakes_are_refused_as_s3_refuses_them() {
     let (first, second) = two_parts();
 
     for (algorithm, kind) in [
-        (Some(ChecksumAlgorithm::Sha256), Some(ChecksumType::FullObject)),
-        (Some(ChecksumAlgorithm::Crc64Nvme), Some(ChecksumType::Composite)),
+        (
+            Some(ChecksumAlgorithm::Sha256),
+            Some(ChecksumType::FullObject),
+        ),
+        (
+            Some(ChecksumAlgorithm::Crc64Nvme),
+            Some(ChecksumType::Composite),
+        ),
         (None, Some(ChecksumType::Composite)),
     ] {
         let refused = s3
@@ -540,7 +552,12 @@ async fn aws_s3_cp_of_a_large_file_reports_its_multipart_checksum() {
     let path = dir.path().join("big.bin");
     let data: Vec<u8> = (0..20 * MIB).map(|i| (i * 13 % 241) as u8).collect();
     std::fs::write(&path, &data).expect("write file");
-    let copied = eddy.aws(&["s3", "cp", path.to_str().expect("path"), "s3://sums/big.bin"]);
+    let copied = eddy.aws(&[
+        "s3",
+        "cp",
+        path.to_str().expect("path"),
+        "s3://sums/big.bin",
+    ]);
     assert!(
         copied.status.success(),
         "{}",
@@ -569,7 +586,11 @@ async fn aws_s3_cp_of_a_large_file_reports_its_multipart_checksum() {
     // Whichever algorithm the CLI chose, the checksum is reported with its type, and
     // a full-object CRC is the CRC of the file.
     let kind = head["ChecksumType"].as_str().expect("ChecksumType");
-    match (kind, head["ChecksumCRC32"].as_str(), head["ChecksumCRC64NVME"].as_str()) {
+    match (
+        kind,
+        head["ChecksumCRC32"].as_str(),
+        head["ChecksumCRC64NVME"].as_str(),
+    ) {
         ("COMPOSITE", Some(sum), _) => assert!(sum.ends_with("-3"), "{head}"),
         ("FULL_OBJECT", Some(sum), _) => assert_eq!(sum, crc32(&data)),
         ("FULL_OBJECT", None, Some(sum)) => assert_eq!(sum, crc64nvme(&data)),

@@ -24,6 +24,7 @@ use super::multipart_checksums::{DEFAULT_ALGORITHM, upload_algorithm};
 use super::object_attrs::{
     archived, checked_storage_class, lowercase_metadata, stored_content_encoding,
 };
+use super::object_lock::new_object_lock;
 use super::tags::tags_from_header;
 
 pub(super) async fn copy_object(
@@ -119,6 +120,8 @@ pub(super) async fn copy_object(
         checksum_type: source.attrs.checksum_type,
         checksum_algorithm: None,
         part_checksums: source.attrs.part_checksums.clone(),
+        retention: None,
+        legal_hold: None,
     });
     if replace_tags {
         let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
@@ -131,6 +134,17 @@ pub(super) async fn copy_object(
     }
     let mut attrs = attrs.unwrap_or_else(|| source.attrs.clone());
     attrs.kms_encryption = kms_encryption;
+    // A copy has its own lock: its request's, or its bucket's default.
+    let lock = new_object_lock(
+        store,
+        &input.bucket,
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )
+    .await?;
+    attrs.retention = lock.retention;
+    attrs.legal_hold = lock.legal_hold;
     if let Some(algorithm) = copy_checksum_algorithm(&source, input.checksum_algorithm.as_ref())? {
         attrs.checksums = checksum_of_object(store, &source, &algorithm).await?;
         attrs.checksum_type = Some(ChecksumKind::FullObject);

@@ -7,6 +7,7 @@
 //! - `dispatch`: the `s3s` trait, one line per operation, naming its family;
 //! - the operation families, one module each: `buckets`, `object_reads`,
 //!   `object_writes`, `copy`, `delete`, `listing`, `multipart`, `object_subresources`,
+//!   `object_lock` (retention and legal hold of versions, and what they refuse),
 //!   and `bucket_config/` with one file per bucket configuration kind (which
 //!   `buckets` uses for a new bucket's configurations, and the object families for
 //!   default encryption);
@@ -30,6 +31,7 @@ mod listing;
 mod multipart;
 mod multipart_checksums;
 mod object_attrs;
+mod object_lock;
 mod object_reads;
 mod object_subresources;
 mod object_writes;

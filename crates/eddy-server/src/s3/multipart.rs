@@ -27,6 +27,7 @@ use super::multipart_checksums::{
     CompletionRequest, check_part_algorithms, object_checksum, upload_algorithm, upload_checksum,
 };
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
+use super::object_lock::new_object_lock;
 use super::tags::tags_from_header;
 
 /// The checksum algorithm an upload reports: the one named at its creation.
@@ -67,6 +68,14 @@ pub(super) async fn create_multipart_upload(
         input.checksum_algorithm.as_ref(),
         input.checksum_type.as_ref(),
     )?;
+    let lock = new_object_lock(
+        store,
+        &input.bucket,
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )
+    .await?;
     let attrs = ObjectAttrs {
         content_type: input.content_type.clone(),
         content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
@@ -83,6 +92,8 @@ pub(super) async fn create_multipart_upload(
         checksum_type: Some(checksum_kind),
         checksum_algorithm: checksum_algorithm.clone(),
         part_checksums: Vec::new(),
+        retention: lock.retention,
+        legal_hold: lock.legal_hold,
     };
     let upload = store
         .uploads()

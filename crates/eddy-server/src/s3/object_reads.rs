@@ -20,6 +20,7 @@ use super::errors::to_wire;
 use super::object_attrs::{
     archived, ascii_metadata, raw_metadata_headers, storage_class, storage_class_name,
 };
+use super::object_lock::lock_headers;
 use super::tags::tag_count;
 
 pub(super) async fn get_object(
@@ -64,7 +65,12 @@ pub(super) async fn get_object(
     let ([crc32, crc32c, sha1, sha256, crc64nvme], reported_type) =
         read_checksums(&meta, checksum_mode, whole, input.part_number);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let (object_lock_mode, object_lock_retain_until_date, object_lock_legal_hold_status) =
+        lock_headers(&meta);
     let mut output = GetObjectOutput {
+        object_lock_mode,
+        object_lock_retain_until_date,
+        object_lock_legal_hold_status,
         checksum_type: reported_type,
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
@@ -146,7 +152,12 @@ pub(super) async fn head_object(
     let ([crc32, crc32c, sha1, sha256, crc64nvme], reported_type) =
         read_checksums(&meta, checksum_mode, whole, input.part_number);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let (object_lock_mode, object_lock_retain_until_date, object_lock_legal_hold_status) =
+        lock_headers(&meta);
     let mut response = S3Response::new(HeadObjectOutput {
+        object_lock_mode,
+        object_lock_retain_until_date,
+        object_lock_legal_hold_status,
         checksum_type: reported_type,
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,

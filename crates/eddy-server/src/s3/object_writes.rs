@@ -17,6 +17,7 @@ use super::convert::{context, etag, format_http_date, maybe_url_encode};
 use super::errors::to_wire;
 use super::limits::{MAX_PUT_BYTES, check_key};
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
+use super::object_lock::new_object_lock;
 use super::tags::tags_from_header;
 
 pub(super) async fn put_object(
@@ -102,6 +103,14 @@ async fn store_object(
         input.bucket_key_enabled,
     )
     .await?;
+    let lock = new_object_lock(
+        store,
+        &input.bucket,
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )
+    .await?;
     check_write_conditions(
         store,
         &input.bucket,
@@ -148,6 +157,8 @@ async fn store_object(
         checksum_type: Some(ChecksumKind::FullObject),
         checksum_algorithm: None,
         part_checksums: Vec::new(),
+        retention: lock.retention,
+        legal_hold: lock.legal_hold,
     };
     let meta = store
         .objects()
@@ -205,6 +216,9 @@ fn post_as_put(post: PostObjectInput) -> PutObjectInput {
         server_side_encryption: post.server_side_encryption,
         ssekms_key_id: post.ssekms_key_id,
         bucket_key_enabled: post.bucket_key_enabled,
+        object_lock_mode: post.object_lock_mode,
+        object_lock_retain_until_date: post.object_lock_retain_until_date,
+        object_lock_legal_hold_status: post.object_lock_legal_hold_status,
         ..Default::default()
     }
 }

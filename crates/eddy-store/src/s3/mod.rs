@@ -26,7 +26,8 @@ pub use buckets::Buckets;
 pub use error::S3Error;
 pub use model::{
     Bucket, ChecksumKind, Deleted, KmsEncryption, ListPage, ListQuery, MIN_PART_SIZE, NULL_VERSION,
-    ObjectAttrs, ObjectMeta, Part, Upload, VersionEntry, VersionPage, VersionQuery, Versioning,
+    ObjectAttrs, ObjectMeta, Part, Retention, RetentionMode, Upload, VersionEntry, VersionPage,
+    VersionQuery, Versioning,
 };
 pub use notification_rules::{ChangeContext, EventObject, Mismatch, QueueNotification, event_body};
 pub use notifications::Notifications;

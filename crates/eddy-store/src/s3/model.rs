@@ -52,6 +52,41 @@ pub struct ObjectAttrs {
     /// base64); empty for an object uploaded in one piece.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub part_checksums: Vec<BTreeMap<String, String>>,
+    /// The Object Lock retention of this version (for an upload in progress: the one
+    /// its object gets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    /// The Object Lock legal hold of this version: `None` when never set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<bool>,
+}
+
+/// An Object Lock retention: the version cannot be deleted before `until_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub mode: RetentionMode,
+    /// The retain-until date, in milliseconds since the epoch.
+    pub until_ms: u64,
+}
+
+/// S3's Object Lock retention modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RetentionMode {
+    /// Users with `s3:BypassGovernanceRetention` may shorten, remove or ignore it.
+    Governance,
+    /// No one may shorten or remove it before it ends.
+    Compliance,
+}
+
+impl RetentionMode {
+    /// The name S3 uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Governance => "GOVERNANCE",
+            Self::Compliance => "COMPLIANCE",
+        }
+    }
 }
 
 /// S3's `ChecksumType`: how an object's checksum covers its bytes.
