@@ -151,3 +151,29 @@ def test_locks_survive_a_restart_and_multipart_uploads_get_them(eddy, s3):
             head["ObjectLockLegalHoldStatus"]) == ("GOVERNANCE", until, "ON")
     assert error_of(s3.delete_object, Bucket="locked", Key="mp", VersionId=head["VersionId"],
                     BypassGovernanceRetention=True)[:2] == ("AccessDenied", 403)
+
+
+def test_lifecycle_leaves_locked_versions_alone(eddy_factory):
+    """With a lifecycle day of a second, noncurrent-version expiration removes the
+    unlocked old version and keeps the one under a legal hold."""
+    import time
+    eddy = eddy_factory("lifecycle_day_seconds = 1\n")
+    s3 = eddy.client("s3")
+    s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+    held = s3.put_object(Bucket="locked", Key="held", Body=b"v1",
+                         ObjectLockLegalHoldStatus="ON")["VersionId"]
+    s3.put_object(Bucket="locked", Key="held", Body=b"v2")
+    free = s3.put_object(Bucket="locked", Key="free", Body=b"v1")["VersionId"]
+    s3.put_object(Bucket="locked", Key="free", Body=b"v2")
+    s3.put_bucket_lifecycle_configuration(Bucket="locked", LifecycleConfiguration={"Rules": [
+        {"ID": "noncurrent", "Status": "Enabled", "Filter": {},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]})
+
+    def version_ids():
+        return {v["VersionId"] for v in s3.list_object_versions(Bucket="locked")["Versions"]}
+    deadline = time.monotonic() + 15
+    while free in version_ids() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    ids = version_ids()
+    assert free not in ids, "the sweeper removed the unlocked noncurrent version"
+    assert held in ids, "the version under a legal hold stays"
