@@ -1,6 +1,6 @@
 //! An object's sub-resources: its tags (Get/Put/DeleteObjectTagging) and its ACL
 //! (Get/PutObjectAcl: the owner's FULL_CONTROL, as under S3's default "bucket owner
-//! enforced" ownership). Later: retention and legal hold.
+//! enforced" ownership). (Retention and legal hold are in `object_lock`.)
 
 use s3s::dto::{
     DeleteObjectTaggingInput, DeleteObjectTaggingOutput, GetObjectAclInput, GetObjectAclOutput,
