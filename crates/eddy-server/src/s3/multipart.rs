@@ -425,7 +425,6 @@ pub(super) async fn list_multipart_uploads(
                     display_name: owner.display_name.clone(),
                     id: owner.id.clone(),
                 }),
-                ..Default::default()
             });
         }
     }
