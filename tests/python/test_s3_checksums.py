@@ -98,7 +98,7 @@ def test_a_part_of_the_wrong_algorithm_is_refused(s3):
         s3.upload_part(Bucket="sums", Key="k", UploadId=created["UploadId"], PartNumber=1,
                        Body=b"x", ChecksumAlgorithm="CRC32")
     assert refused.value.response["Error"]["Code"] == "InvalidRequest"
-    assert "expected checksum Type: sha256" in refused.value.response["Error"]["Message"]
+    assert "expected checksum Type: SHA256" in refused.value.response["Error"]["Message"]
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         s3.create_multipart_upload(Bucket="sums", Key="k", ChecksumAlgorithm="SHA256",
                                    ChecksumType="FULL_OBJECT")

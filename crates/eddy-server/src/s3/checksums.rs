@@ -384,7 +384,7 @@ pub(super) fn checksum_fields(meta: &ObjectMeta, enabled: bool) -> [Option<Strin
 
 /// The checksums (and type) a GetObject or HeadObject answers with: none unless
 /// `ChecksumMode=ENABLED`; the object's for a read of the whole object; a part's for
-/// a read of one part of an object with a composite checksum (as S3 answers).
+/// a read of one part of a multipart object (with the object's checksum type).
 pub(super) fn read_checksums(
     meta: &ObjectMeta,
     enabled: bool,
@@ -400,7 +400,7 @@ pub(super) fn read_checksums(
     let part = part_number
         .and_then(|n| usize::try_from(n).ok()?.checked_sub(1))
         .and_then(|i| meta.attrs.part_checksums.get(i))
-        .filter(|_| meta.attrs.checksum_type == Some(eddy_store::s3::ChecksumKind::Composite));
+        .filter(|sums| !sums.is_empty());
     match part {
         Some(sums) => {
             let get = |name: &str| sums.get(name).cloned();
@@ -412,7 +412,7 @@ pub(super) fn read_checksums(
                     get("SHA256"),
                     get("CRC64NVME"),
                 ],
-                Some(ChecksumType::from(ChecksumType::COMPOSITE.to_owned())),
+                checksum_type(meta),
             )
         }
         None => Default::default(),

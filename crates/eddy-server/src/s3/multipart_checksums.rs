@@ -94,20 +94,27 @@ pub(super) fn upload_kind(upload: &Upload) -> ChecksumKind {
 }
 
 /// S3 refuses a part whose checksum is of another algorithm than the one its upload
-/// was created with (an upload created without one takes any).
+/// was created with, and a part without a checksum for an upload with a composite one
+/// (an upload created without an algorithm takes any part).
 pub(super) fn check_part_algorithms(upload: &Upload, asked: &[&str]) -> S3Result<()> {
     let Some(expected) = upload.attrs.checksum_algorithm.as_deref() else {
         return Ok(());
     };
-    match asked.iter().find(|name| **name != expected) {
-        Some(other) => Err(s3_error!(
+    let mismatch = |actual: &str| {
+        s3_error!(
             InvalidRequest,
             "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
-            expected.to_ascii_lowercase(),
-            other.to_ascii_lowercase()
-        )),
-        None => Ok(()),
+            expected,
+            actual
+        )
+    };
+    if let Some(other) = asked.iter().find(|name| **name != expected) {
+        return Err(mismatch(other));
     }
+    if asked.is_empty() && upload_kind(upload) == ChecksumKind::Composite {
+        return Err(mismatch("null"));
+    }
+    Ok(())
 }
 
 /// What a CompleteMultipartUpload says about checksums.
@@ -150,37 +157,13 @@ pub(super) fn object_checksum(
             total
         ));
     }
-    let explicit = upload.attrs.checksum_algorithm.is_some();
-    for part in chosen {
-        let listed = request
-            .parts
-            .iter()
-            .find(|p| p.part_number == i32::try_from(part.part_number).ok());
-        let given = listed.and_then(|p| part_checksum_field(p, algorithm));
-        match given {
-            Some(given) if part.checksums.get(algorithm) != Some(given) => {
-                return Err(s3_error!(
-                    InvalidPart,
-                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
-                ));
-            }
-            None if explicit && kind == ChecksumKind::Composite => {
-                return Err(s3_error!(
-                    InvalidRequest,
-                    "The upload was created using a {} checksum. The complete request must include the checksum for each part. It was missing for part {} in the request.",
-                    algorithm.to_ascii_lowercase(),
-                    part.part_number
-                ));
-            }
-            _ => {}
-        }
-    }
     let sums: Option<Vec<(&str, u64)>> = chosen
         .iter()
         .map(|p| Some((p.checksums.get(algorithm)?.as_str(), p.size)))
         .collect();
     // Parts stored before eddy kept their checksums leave the object without one.
     let Some(sums) = sums else {
+        check_listed_parts(upload, request, chosen)?;
         return Ok((BTreeMap::new(), kind));
     };
     let value = match kind {
@@ -206,7 +189,46 @@ pub(super) fn object_checksum(
             ));
         }
     }
+    check_listed_parts(upload, request, chosen)?;
     Ok((BTreeMap::from([(algorithm.to_owned(), value)]), kind))
+}
+
+/// Checks the part checksums a completion lists against the parts': a different one
+/// is an unknown part; a missing one is refused for an upload with a composite
+/// checksum of a named algorithm.
+fn check_listed_parts(
+    upload: &Upload,
+    request: &CompletionRequest<'_>,
+    chosen: &[Part],
+) -> S3Result<()> {
+    let algorithm = upload_algorithm(upload);
+    let kind = upload_kind(upload);
+    let explicit = upload.attrs.checksum_algorithm.is_some();
+    for part in chosen {
+        let listed = request
+            .parts
+            .iter()
+            .find(|p| p.part_number == i32::try_from(part.part_number).ok());
+        let given = listed.and_then(|p| part_checksum_field(p, algorithm));
+        match given {
+            Some(given) if part.checksums.get(algorithm) != Some(given) => {
+                return Err(s3_error!(
+                    InvalidPart,
+                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+                ));
+            }
+            None if explicit && kind == ChecksumKind::Composite => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "The upload was created using a {} checksum. The complete request must include the checksum for each part. It was missing for part {} in the request.",
+                    algorithm.to_ascii_lowercase(),
+                    part.part_number
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The checksum of `algorithm` a completed part lists.

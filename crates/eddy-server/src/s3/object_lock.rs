@@ -287,12 +287,9 @@ pub(super) async fn put_object_retention(
     .await?;
     let bypass = input.bypass_governance_retention == Some(true);
     if let Some(current) = meta.attrs.retention.filter(|r| r.until_ms > now_ms()) {
-        // Extending a retention, or turning GOVERNANCE into COMPLIANCE, is always
-        // allowed; anything else weakens it.
-        let weakens = asked.is_none_or(|a| {
-            a.until_ms < current.until_ms
-                || (current.mode == RetentionMode::Compliance && a.mode != current.mode)
-        });
+        // Only extending a retention in its own mode is always allowed; any other
+        // change (shorter, removed, or of another mode) needs the GOVERNANCE bypass.
+        let weakens = asked.is_none_or(|a| a.until_ms < current.until_ms || a.mode != current.mode);
         if weakens && !(current.mode == RetentionMode::Governance && bypass) {
             return Err(locked());
         }
