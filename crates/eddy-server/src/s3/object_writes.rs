@@ -94,23 +94,24 @@ async fn store_object(
         ));
     }
     let tags = tags_from_header(input.tagging.as_ref())?;
-    // Refuses early, before reading the body, when the bucket is missing.
-    let kms_encryption = new_object_encryption(
-        store,
-        &input.bucket,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_ref(),
-        input.bucket_key_enabled,
-    )
-    .await?;
-    let lock = new_object_lock(
-        store,
-        &input.bucket,
-        input.object_lock_mode.as_ref(),
-        input.object_lock_retain_until_date.as_ref(),
-        input.object_lock_legal_hold_status.as_ref(),
-    )
-    .await?;
+    // Refuses early, before reading the body, when the bucket is missing. The bucket's
+    // encryption and Object Lock are read in parallel, not one after the other.
+    let (kms_encryption, lock) = futures::try_join!(
+        new_object_encryption(
+            store,
+            &input.bucket,
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_ref(),
+            input.bucket_key_enabled,
+        ),
+        new_object_lock(
+            store,
+            &input.bucket,
+            input.object_lock_mode.as_ref(),
+            input.object_lock_retain_until_date.as_ref(),
+            input.object_lock_legal_hold_status.as_ref(),
+        ),
+    )?;
     check_write_conditions(
         store,
         &input.bucket,
