@@ -10,6 +10,7 @@ mod access;
 mod cors;
 mod error_body;
 mod host;
+mod object_attributes;
 mod refusals;
 mod xml_body;
 
@@ -83,6 +84,7 @@ pub async fn handle(
         },
     };
     error_body::add_request_ids_to_error(&mut response, ids);
+    object_attributes::unquote_etag(&mut response, &slot.name());
     if let Some(cors_request) = cors_request {
         cors_request.add_headers(store, &mut response).await;
     }
