@@ -67,6 +67,29 @@ impl Api {
         Ok(request.map(|()| full(body)))
     }
 
+    /// A signed Lambda API request (REST-JSON), e.g. `POST /2015-03-31/functions`.
+    pub fn lambda_request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> anyhow::Result<Request<Body>> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::HOST, self.host.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(())?;
+        let url = format!("{}{path}", self.base_url);
+        self.signer.sign(
+            Service::Named("lambda"),
+            &url,
+            &mut request,
+            Payload::Bytes(&body),
+        )?;
+        Ok(request.map(|()| full(body)))
+    }
+
     /// A signed path-style S3 request with an in-memory body (its SHA-256 is signed).
     /// `path_and_query` starts with `/` and is already percent-encoded.
     pub fn s3_request(
@@ -206,6 +229,17 @@ impl Connection {
             .api
             .sqs_request(operation, Bytes::from(input.to_string()))?;
         self.send(request).await?.json(operation)
+    }
+
+    /// Runs one Lambda API request and returns its reply, whatever its status.
+    pub async fn lambda(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> anyhow::Result<Reply> {
+        let request = self.api.lambda_request(method, path, body)?;
+        self.send(request).await
     }
 
     /// Runs one S3 request with an in-memory body; an error unless HTTP 2xx.

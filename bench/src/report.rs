@@ -26,6 +26,15 @@ pub enum Metric {
     Startup,
     IdleRss,
     PeakRssUnderLoad,
+    BacklogAttributesP50Empty,
+    BacklogAttributesP50,
+    BacklogSendPercent,
+    BacklogReceiveP50Empty,
+    BacklogReceiveP50,
+    LambdaCreateToInvoke,
+    LambdaWarmInvokeP50,
+    LambdaWarmInvokeP99,
+    PythonPipelineRate,
 }
 
 impl Metric {
@@ -50,6 +59,25 @@ impl Metric {
             Metric::Startup => "Start-up to ready (ms)",
             Metric::IdleRss => "Idle RSS (MiB)",
             Metric::PeakRssUnderLoad => "Peak RSS under SQS/S3/pipeline load (MiB)",
+            Metric::BacklogAttributesP50Empty => {
+                "GetQueueAttributes All p50, queue of 10,000 messages (ms)"
+            }
+            Metric::BacklogAttributesP50 => {
+                "GetQueueAttributes All p50, 1 million messages waiting (ms)"
+            }
+            Metric::BacklogSendPercent => {
+                "SendMessage with 1 million waiting, % of the 10,000-message rate"
+            }
+            Metric::BacklogReceiveP50Empty => "ReceiveMessage p50, queue of 10,000 messages (ms)",
+            Metric::BacklogReceiveP50 => "ReceiveMessage p50, 1 million messages waiting (ms)",
+            Metric::LambdaCreateToInvoke => {
+                "Lambda CreateFunction to first Invoke, Python (ms, median)"
+            }
+            Metric::LambdaWarmInvokeP50 => "Lambda warm Invoke p50, Python (ms)",
+            Metric::LambdaWarmInvokeP99 => "Lambda warm Invoke p99, Python (ms)",
+            Metric::PythonPipelineRate => {
+                "Pipeline through a Python copy function, batch 10 (files/s)"
+            }
         }
     }
 
@@ -64,6 +92,11 @@ impl Metric {
             Metric::LargePeakRss | Metric::PeakRssUnderLoad => "< 200",
             Metric::Startup => "< 100",
             Metric::IdleRss => "< 30",
+            Metric::BacklogAttributesP50 => "< 2",
+            Metric::BacklogSendPercent => ">= 90%",
+            Metric::LambdaCreateToInvoke => "< 300",
+            Metric::LambdaWarmInvokeP50 => "< 2",
+            Metric::PythonPipelineRate => ">= 1,000",
             _ => "",
         }
     }
@@ -80,11 +113,15 @@ impl Metric {
             Metric::LargePeakRss | Metric::PeakRssUnderLoad => eddy < 200.0,
             Metric::Startup => eddy < 100.0,
             Metric::IdleRss => eddy < 30.0,
+            Metric::BacklogAttributesP50 | Metric::LambdaWarmInvokeP50 => eddy < 2.0,
+            Metric::BacklogSendPercent => eddy >= 90.0,
+            Metric::LambdaCreateToInvoke => eddy < 300.0,
+            Metric::PythonPipelineRate => eddy >= 1_000.0,
             _ => return None,
         })
     }
 
-    const ALL: [Metric; 19] = [
+    const ALL: [Metric; 28] = [
         Metric::SendRate,
         Metric::SendP50,
         Metric::SendP99,
@@ -104,6 +141,15 @@ impl Metric {
         Metric::Startup,
         Metric::IdleRss,
         Metric::PeakRssUnderLoad,
+        Metric::BacklogAttributesP50Empty,
+        Metric::BacklogAttributesP50,
+        Metric::BacklogSendPercent,
+        Metric::BacklogReceiveP50Empty,
+        Metric::BacklogReceiveP50,
+        Metric::LambdaCreateToInvoke,
+        Metric::LambdaWarmInvokeP50,
+        Metric::LambdaWarmInvokeP99,
+        Metric::PythonPipelineRate,
     ];
 }
 

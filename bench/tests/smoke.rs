@@ -10,7 +10,7 @@ use http::Method;
 use eddy_bench::http::Api;
 use eddy_bench::load::{Budget, closed_loop};
 use eddy_bench::workloads::SendMessage;
-use eddy_server::sigv4::{SignedRequest, verify};
+use eddy_server::sigv4::{AuthError, SignedRequest, verify};
 use eddy_testing::sign::Signer;
 
 fn now() -> i64 {
@@ -33,8 +33,12 @@ fn verify_with_eddy(
         body,
     };
     let secret = secret.to_owned();
-    verify(&signed, now(), move |key| {
-        (key == "test").then(|| secret.clone())
+    verify(&signed, now(), move |key, _token| {
+        if key == "test" {
+            Ok(secret.clone())
+        } else {
+            Err(AuthError::UnknownAccessKey)
+        }
     })
     .is_ok()
 }

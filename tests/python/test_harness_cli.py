@@ -11,6 +11,7 @@ import tempfile
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = pathlib.Path(os.environ.get("EDDY_BINARY", ROOT / "target" / "debug" / "eddy"))
@@ -36,19 +37,25 @@ class EphemeralEddy:
         self.ready = json.loads(self.ready_file.read_text())
         self.clients = {}
 
-    def client(self, service):
+    def client(self, service, **credentials):
+        """A client with the ready file's credentials (made once), or with `credentials`."""
+        if credentials:
+            return self._make_client(service, **credentials)
         # Made once: a boto3 client costs more to make than a short test to run.
         if service not in self.clients:
-            self.clients[service] = self._make_client(service)
+            self.clients[service] = self._make_client(
+                service,
+                aws_access_key_id=self.ready["access_key_id"],
+                aws_secret_access_key=self.ready["secret_access_key"],
+            )
         return self.clients[service]
 
-    def _make_client(self, service):
+    def _make_client(self, service, **credentials):
         return boto3.client(
             service,
             endpoint_url=self.ready["endpoint"],
             region_name=self.ready["region"],
-            aws_access_key_id=self.ready["access_key_id"],
-            aws_secret_access_key=self.ready["secret_access_key"],
+            **credentials,
             config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
         )
 
@@ -138,3 +145,25 @@ def test_twenty_short_tests_share_one_eddy(eddy, n):
     assert eddy.cli("wait", "--idle", "--timeout", "10").returncode == 0
     got = s3.get_object(Bucket="destination", Key=f"t{n}.txt")["Body"].read()
     assert got == b"data"
+
+
+def test_reset_forgets_roles_and_the_credentials_sts_issued(eddy):
+    trust = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                            "Action": "sts:AssumeRole"}]}
+    role = eddy.client("iam").create_role(RoleName="made-by-a-test",
+                                          AssumeRolePolicyDocument=json.dumps(trust))
+    creds = eddy.client("sts").assume_role(RoleArn=role["Role"]["Arn"],
+                                           RoleSessionName="a-test")["Credentials"]
+    temporary = dict(aws_access_key_id=creds["AccessKeyId"],
+                     aws_secret_access_key=creds["SecretAccessKey"],
+                     aws_session_token=creds["SessionToken"])
+    assert eddy.client("s3", **temporary).list_buckets()["Buckets"]
+
+    assert eddy.cli("reset").returncode == 0
+    with pytest.raises(ClientError) as gone:
+        eddy.client("iam").get_role(RoleName="made-by-a-test")
+    assert gone.value.response["Error"]["Code"] == "NoSuchEntity"
+    with pytest.raises(ClientError) as refused:
+        eddy.client("s3", **temporary).list_buckets()
+    assert refused.value.response["Error"]["Code"] == "InvalidAccessKeyId"

@@ -71,11 +71,12 @@ def test_function_invocations_write_lambda_logs(eddy):
     assert len(starts) == 2
     request_id = starts[0].split()[2]
     assert starts[0] == f"START RequestId: {request_id} Version: $LATEST\n"
-    # Known gap: the handler's output is read from its pipes concurrently with the
-    # invocation's end, so a line may land just after END (on Lambda it comes before).
-    assert "handling order 1\n" in messages
-    assert "disk is full\n" in messages
-    report = next(m for m in messages if m.startswith(f"REPORT RequestId: {request_id}\t"))
+    # Everything the handler printed (stdout and stderr) comes before END, as on Lambda.
+    first = messages[: messages.index(f"END RequestId: {request_id}\n") + 2]
+    assert "handling order 1\n" in first
+    assert "disk is full\n" in first
+    assert not any("eddy-invocation-end" in m for m in messages)
+    report = first[-1]
     assert re.match(
         rf"^REPORT RequestId: {request_id}\tDuration: [0-9.]+ ms\tBilled Duration: \d+ ms\t"
         r"Memory Size: 128 MB\tMax Memory Used: \d+ MB\t",
@@ -263,3 +264,77 @@ def test_logs_survive_restart_and_kill(eddy):
     assert stream == ["acknowledged"]
     assert logs.describe_log_groups(logGroupNamePrefix="kept")["logGroups"][0]["retentionInDays"] == 7
     assert len(logs.filter_log_events(logGroupName="/aws/lambda/durable")["events"]) >= 4
+
+
+CHATTY_PYTHON = """
+import sys
+
+def handler(event, context):
+    for i in range(300):
+        print("out", event["n"], i)
+        print("err", event["n"], i, file=sys.stderr)
+    sys.stdout.write("no newline at the end " + str(event["n"]))
+    return event["n"]
+"""
+
+CHATTY_NODE = """
+exports.handler = async (event) => {
+  for (let i = 0; i < 300; i++) {
+    process.stdout.write(`out ${event.n} ${i}\\n`);
+    process.stderr.write(`err ${event.n} ${i}\\n`);
+  }
+  process.stdout.write(`no newline at the end ${event.n}`);
+  return event.n;
+};
+"""
+
+
+def zipped_as(name: str, source: str) -> bytes:
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, source)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("runtime,file,source", [
+    ("python3.12", "index.py", CHATTY_PYTHON),
+    ("nodejs20.x", "index.js", CHATTY_NODE),
+])
+def test_everything_printed_lands_between_start_and_end(eddy, runtime, file, source):
+    if runtime.startswith("nodejs") and shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    lam = eddy.client("lambda")
+    name = "chatty-" + runtime.replace(".", "")
+    lam.create_function(FunctionName=name, Runtime=runtime, Handler="index.handler",
+                        Role="arn:aws:iam::000000000000:role/r",
+                        Code={"ZipFile": zipped_as(file, source)})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name,
+                                              WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    for n in range(4):
+        answer = lam.invoke(FunctionName=name, Payload=json.dumps({"n": n}).encode())
+        assert "FunctionError" not in answer, answer["Payload"].read()
+    logs = eddy.client("logs")
+    group = f"/aws/lambda/{name}"
+    (stream,) = [s["logStreamName"] for s in
+                 logs.describe_log_streams(logGroupName=group)["logStreams"]]
+    messages = []
+    token = None
+    while True:
+        page = logs.get_log_events(logGroupName=group, logStreamName=stream,
+                                   startFromHead=True, **({"nextToken": token} if token else {}))
+        messages += [e["message"] for e in page["events"]]
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert not any("eddy-invocation-end" in m for m in messages)
+    ends = [i for i, m in enumerate(messages) if m.startswith("END RequestId:")]
+    assert len(ends) == 4, (len(messages), [m for m in messages if not m.startswith(("out", "err"))])
+    begin = 0
+    for n, end in enumerate(ends):
+        mine = set(messages[begin:end])
+        expected = {f"out {n} {i}\n" for i in range(300)} | {f"err {n} {i}\n" for i in range(300)}
+        assert expected <= mine, f"invocation {n}: {len(expected - mine)} lines after its END"
+        assert f"no newline at the end {n}\n" in mine
+        begin = end

@@ -310,6 +310,8 @@ async fn start_pipeline(
                 secret_access_key: config.secret_access_key.clone(),
                 endpoint_url: endpoint_url.to_owned(),
                 max_processes,
+                // Any command: nothing says it prints eddy's marks.
+                marks_invocation_end: false,
             }));
             external.push(host.clone());
             host
@@ -434,7 +436,14 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     .with_queue_url_host(config.sqs_queue_url_host)
     .with_functions(deployed.clone())
     .with_mappings(api_mappings.clone())
-    .with_async_invoker(async_invoker.clone());
+    .with_async_invoker(async_invoker.clone())
+    .with_sessions(
+        store
+            .sts_sessions()
+            .list()
+            .await
+            .context("reading the temporary credentials STS issued")?,
+    );
     let baseline = store
         .capture_baseline()
         .await

@@ -417,6 +417,7 @@ impl DeployedFunctions {
             secret_access_key: self.identity.secret_access_key.clone(),
             endpoint_url: self.identity.endpoint_url.clone(),
             max_processes: spec.max_processes,
+            marks_invocation_end: launch.marks_invocation_end,
         }));
         let replaced = lock(&self.warm).insert(
             spec.warm_key(),
@@ -445,7 +446,10 @@ fn lambda_log(
     max_memory_mb: Option<u64>,
 ) -> Vec<NewLogEvent> {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let ended_ms = started_ms + duration_ms as i64;
+    // Wall-clock times of lines and the monotonic duration round differently: END is
+    // never before a line the invocation printed.
+    let last_line_ms = output.iter().map(|line| line.timestamp_ms).max();
+    let ended_ms = (started_ms + duration_ms as i64).max(last_line_ms.unwrap_or(i64::MIN));
     let mut events = Vec::with_capacity(output.len() + 3);
     events.push(NewLogEvent {
         timestamp_ms: started_ms,

@@ -106,6 +106,18 @@ let currentRequestId;
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
 
+/**
+ * Printed on stdout and stderr after the handler finished, before its result is posted:
+ * once eddy has read both, it has read everything the invocation printed (the mark
+ * itself is not logged). Writes to pipes are synchronous on Linux, so the order holds.
+ */
+const INVOCATION_END_MARK = '\x1feddy-invocation-end ';
+
+function markInvocationEnd(requestId) {
+  process.stdout.write(`${INVOCATION_END_MARK}${requestId}\n`);
+  process.stderr.write(`${INVOCATION_END_MARK}${requestId}\n`);
+}
+
 /** console.* write `<ISO time>\t<request id>\t<LEVEL>\t<message>`, one line per call. */
 function patchConsole() {
   const wanted = LEVELS.indexOf((process.env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase());
@@ -192,6 +204,7 @@ class RuntimeApi {
   }
 
   postResponse(requestId, body) {
+    markInvocationEnd(requestId);
     return this.post(`/invocation/${encodeURIComponent(requestId)}/response`, body, {
       'Content-Type': 'application/json',
     });
@@ -206,6 +219,7 @@ class RuntimeApi {
   }
 
   postInvocationError(requestId, error) {
+    markInvocationEnd(requestId);
     return this.postError(`/invocation/${encodeURIComponent(requestId)}/error`, error);
   }
 

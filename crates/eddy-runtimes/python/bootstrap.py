@@ -25,6 +25,20 @@ API_PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 THIS_FILE = os.path.abspath(__file__)
 
+# Printed on stdout and stderr after the handler returns, before its result is posted:
+# once eddy has read both, it has read everything the invocation printed (the mark
+# itself is not logged).
+INVOCATION_END_MARK = "\x1feddy-invocation-end "
+
+
+def mark_invocation_end(request_id):
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            stream.write("%s%s\n" % (INVOCATION_END_MARK, request_id))
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
 # The request being handled, for the log lines written while handling it.
 current_request_id = ""
 
@@ -387,9 +401,11 @@ def handle(api, handler, invocation):
     except Exception:
         document = document_for_exception(sys.exc_info(), request_id)
     else:
+        mark_invocation_end(request_id)
         api.post_response(request_id, body, content_type)
         return
     log_error(document)
+    mark_invocation_end(request_id)
     api.post_error(request_id, document)
 
 

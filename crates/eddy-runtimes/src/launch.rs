@@ -22,6 +22,9 @@ pub struct Launch {
     pub environment: BTreeMap<String, String>,
     /// A sentence for the log when the interpreter is not the runtime's own version.
     pub notice: Option<String>,
+    /// Whether the process prints [`crate::INVOCATION_END_MARK`] at the end of each
+    /// invocation (eddy's own clients do; a `bootstrap` does not).
+    pub marks_invocation_end: bool,
 }
 
 /// A function of a managed runtime cannot be started.
@@ -76,6 +79,7 @@ impl ManagedRuntimes {
                 command: vec![bootstrap.to_string_lossy().into_owned()],
                 environment,
                 notice: None,
+                marks_invocation_end: false,
             });
         };
         let interpreter = self.interpreter(language)?;
@@ -98,6 +102,7 @@ impl ManagedRuntimes {
             ],
             environment,
             notice: interpreter.mismatch_notice(language),
+            marks_invocation_end: true,
         })
     }
 

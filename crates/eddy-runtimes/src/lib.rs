@@ -23,6 +23,13 @@ pub mod launch;
 pub mod runtime;
 
 pub use clients::{InstallError, RuntimeClients};
+
+/// What eddy's Python and Node.js clients print, followed by the request id, on stdout
+/// and on stderr after the handler returned and before they post its result: the host
+/// knows it has read everything the handler printed once it has read both marks. The
+/// host removes the marks from the function's output. (`\u{1f}` is the unit separator,
+/// which printed text does not contain.)
+pub const INVOCATION_END_MARK: &str = "\u{1f}eddy-invocation-end ";
 pub use interpreter::{Interpreter, InterpreterOverrides, MissingInterpreter, find_interpreter};
 pub use launch::{Launch, LaunchError, ManagedRuntimes};
 pub use runtime::{Language, Runtime, RuntimeRejection};

@@ -118,6 +118,14 @@ pub async fn reset(state: &AppState, harness: &Harness) -> Result<ResetReport, S
         .await
         .map_err(|e| eddy_store::error::report(&e))?;
     state.forget_purges();
+    // Temporary credentials issued since start-up are gone with the rows that held them.
+    let sessions = state
+        .store
+        .sts_sessions()
+        .list()
+        .await
+        .map_err(|e| eddy_store::error::report(&e))?;
+    state.sessions.replace(sessions);
     let _ = state.faults.set(Vec::new());
     state.store.telemetry().activity().clear();
     Ok(report)

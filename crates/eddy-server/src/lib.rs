@@ -3,8 +3,8 @@
 //! AmazonSQS.*`, an SQS credential scope, a form-encoded POST or an `Action` query
 //! parameter (the SQS query protocol) go to SQS, a `lambda` credential scope to the
 //! Lambda API (so an S3 bucket named `2015-03-31` stays S3's), a `logs` credential
-//! scope or a `Logs_20140328.*` target to CloudWatch Logs, `/_eddy/` to the pages,
-//! everything else to S3.
+//! scope or a `Logs_20140328.*` target to CloudWatch Logs, an `iam` or `sts` scope to
+//! IAM or STS (query protocol), `/_eddy/` to the pages, everything else to S3.
 //! Every response carries `x-amz-request-id` and `x-amz-id-2`; S3 events repeat them.
 //!
 //! The server owns HTTP only: it turns requests into operations of the store
@@ -15,6 +15,7 @@
 pub mod faults;
 pub mod harness;
 mod harness_api;
+pub mod iam;
 pub mod lambda;
 pub mod logs;
 pub mod pages;
@@ -22,9 +23,10 @@ pub mod s3;
 pub mod sigv4;
 pub mod sqs;
 mod state;
+pub mod sts;
 pub mod trace;
 
-pub use state::{AppState, Credential, QueueUrlHost, RequestIds};
+pub use state::{AppState, Credential, QueueUrlHost, RequestIds, Sessions};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,7 +51,11 @@ pub struct Server {
 
 impl Server {
     pub fn new(state: AppState) -> Self {
-        let s3 = s3::front::service(state.store.clone(), &state.credentials);
+        let s3 = s3::front::service(
+            state.store.clone(),
+            &state.credentials,
+            state.sessions.clone(),
+        );
         Self {
             state: Arc::new(state),
             s3,
@@ -118,6 +124,18 @@ impl Server {
             lambda::code_download(&self.state, rest, &ids).await
         } else if path == "/_eddy" || path.starts_with("/_eddy/") {
             pages::handle(&self.state, request).await
+        } else if let Some(service @ ("iam" | "sts")) = scope_service(&request).as_deref() {
+            let is_iam = service == "iam";
+            let (parts, body) = request.into_parts();
+            let body = Limited::new(body, iam::MAX_BODY_BYTES)
+                .collect()
+                .await
+                .map(http_body_util::Collected::to_bytes);
+            if is_iam {
+                iam::handle(&self.state, &parts, body, &ids).await
+            } else {
+                sts::handle(&self.state, &parts, body, &ids).await
+            }
         } else if scope_service(&request).as_deref() == Some("lambda") {
             let (parts, body) = request.into_parts();
             match Limited::new(body, lambda::MAX_BODY_BYTES).collect().await {
@@ -180,7 +198,8 @@ impl Server {
                 &faults::request_bucket(&request),
                 store.telemetry(),
             );
-            s3::front::handle(&self.s3, request, &ids, store, fault).await
+            let sessions = &self.state.sessions;
+            s3::front::handle(&self.s3, request, &ids, store, sessions, fault).await
         };
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&ids.request_id) {

@@ -29,6 +29,12 @@ pub enum AuthError {
     SignatureMismatch,
     #[error("Signature expired: {0} is now earlier or later than the allowed 15 minutes.")]
     Expired(String),
+    /// Temporary credentials past their expiration.
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
+    /// Temporary credentials with a missing or wrong session token.
+    #[error("The security token included in the request is invalid.")]
+    InvalidToken,
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
@@ -170,14 +176,46 @@ pub fn presigned_scope_service(query: &str) -> Option<String> {
     credential.split('/').nth(3).map(str::to_owned)
 }
 
+/// The session token a request carries (`X-Amz-Security-Token`, header or presigned
+/// query), for temporary credentials.
+pub fn security_token<'a>(
+    headers: &'a HeaderMap,
+    query: &str,
+) -> Option<std::borrow::Cow<'a, str>> {
+    if let Some(value) = headers.get("x-amz-security-token") {
+        return value.to_str().ok().map(std::borrow::Cow::Borrowed);
+    }
+    form_urlencoded_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "X-Amz-Security-Token")
+        .map(|(_, v)| std::borrow::Cow::Owned(v))
+}
+
+/// The access key id a request was signed with (header or presigned query).
+pub fn access_key_id(headers: &HeaderMap, query: &str) -> Option<String> {
+    if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+        return parse_authorization(value.to_str().ok()?)
+            .ok()
+            .map(|a| a.access_key_id);
+    }
+    let credential = form_urlencoded_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "X-Amz-Credential")?
+        .1;
+    credential.split('/').next().map(str::to_owned)
+}
+
 /// Verifies the SigV4 signature of a request, in the Authorization header or presigned
 /// in the query string; returns the parsed authorization on success. `now` is epoch
-/// seconds; `lookup` finds the secret of an access key.
+/// seconds; `lookup` finds the secret of an access key given the request's session
+/// token (or refuses the key).
 pub fn verify(
     request: &SignedRequest<'_>,
     now: i64,
-    lookup: impl Fn(&str) -> Option<String>,
+    lookup: impl Fn(&str, Option<&str>) -> Result<String, AuthError>,
 ) -> Result<AuthorizationHeader, AuthError> {
+    let token = security_token(request.headers, request.query);
+    let lookup = |key: &str| lookup(key, token.as_deref());
     let Some(value) = request.headers.get(http::header::AUTHORIZATION) else {
         if request.query.contains("X-Amz-Signature=") {
             return verify_presigned(request, now, lookup);
@@ -194,7 +232,7 @@ pub fn verify(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| AuthError::Incomplete("missing X-Amz-Date".into()))?;
     check_date(amz_date, &auth, now, None)?;
-    let secret = lookup(&auth.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
+    let secret = lookup(&auth.access_key_id)?;
     let payload_hash = match request
         .headers
         .get("x-amz-content-sha256")
@@ -359,7 +397,7 @@ fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8>
 fn verify_presigned(
     request: &SignedRequest<'_>,
     now: i64,
-    lookup: impl Fn(&str) -> Option<String>,
+    lookup: impl Fn(&str) -> Result<String, AuthError>,
 ) -> Result<AuthorizationHeader, AuthError> {
     let pairs = form_urlencoded_pairs(request.query);
     let get = |name: &str| {
@@ -385,7 +423,7 @@ fn verify_presigned(
         "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={signed_headers}, Signature={provided}"
     ))?;
     check_date(&amz_date, &auth, now, Some(expires))?;
-    let secret = lookup(&auth.access_key_id).ok_or(AuthError::UnknownAccessKey)?;
+    let secret = lookup(&auth.access_key_id)?;
     let unsigned_query = request
         .query
         .split('&')

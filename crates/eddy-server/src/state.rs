@@ -1,10 +1,10 @@
-//! What every request handler shares: the store, the accepted credentials, the host of
-//! API-deployed functions, the ids of the request being served, and the little state the HTTP front keeps itself (the
+//! What every request handler shares: the store, the accepted credentials (configured
+//! pairs and the temporary credentials STS issued), the host of API-deployed functions, the ids of the request being served, and the little state the HTTP front keeps itself (the
 //! PurgeQueue rate limit). Handlers of every service import it from here; it imports
 //! none of them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use eddy_pipeline::api_mappings::ApiMappings;
@@ -12,6 +12,9 @@ use eddy_pipeline::async_invocations::AsyncInvoker;
 use eddy_pipeline::deployed::DeployedFunctions;
 use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
+use eddy_store::sts::SessionRecord;
+
+use crate::sigv4::AuthError;
 
 /// Request ids of one request, shared by its response headers and its S3 events.
 #[derive(Debug, Clone)]
@@ -42,6 +45,67 @@ pub struct Credential {
     pub secret_access_key: String,
 }
 
+/// The temporary credentials STS issued, by access key id: a copy in memory of the
+/// store's `sts_sessions` (loaded at start, added to by AssumeRole after the store has
+/// it), so SigV4 checks need no database read.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    by_key: RwLock<HashMap<String, SessionRecord>>,
+}
+
+impl Sessions {
+    pub fn new(records: Vec<SessionRecord>) -> Self {
+        Self {
+            by_key: RwLock::new(
+                records
+                    .into_iter()
+                    .map(|r| (r.access_key_id.clone(), r))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Adds newly issued credentials (after the store has them).
+    pub fn insert(&self, record: SessionRecord) {
+        if let Ok(mut map) = self.by_key.write() {
+            map.insert(record.access_key_id.clone(), record);
+        }
+    }
+
+    /// Replaces every session with `records` (after a reset of the store).
+    pub fn replace(&self, records: Vec<SessionRecord>) {
+        if let Ok(mut map) = self.by_key.write() {
+            *map = records
+                .into_iter()
+                .map(|r| (r.access_key_id.clone(), r))
+                .collect();
+        }
+    }
+
+    /// The session of an access key id, if STS issued it.
+    pub fn get(&self, access_key_id: &str) -> Option<SessionRecord> {
+        self.by_key.read().ok()?.get(access_key_id).cloned()
+    }
+
+    /// The secret of temporary credentials presented with `token` at `now_ms`:
+    /// refused when the token is not theirs or they have expired.
+    pub fn check(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+        now_ms: u64,
+    ) -> Result<String, AuthError> {
+        let session = self.get(access_key_id).ok_or(AuthError::UnknownAccessKey)?;
+        if token != Some(session.session_token.as_str()) {
+            return Err(AuthError::InvalidToken);
+        }
+        if now_ms >= session.expiration_ms {
+            return Err(AuthError::ExpiredToken);
+        }
+        Ok(session.secret_access_key)
+    }
+}
+
 /// State shared by every request.
 /// The host of the queue URLs SQS answers with (`sqs_queue_url_host` in eddy.toml). Every
 /// form reaches eddy where `*.localhost` resolves to the loopback address (RFC 6761;
@@ -64,6 +128,8 @@ pub struct AppState {
     /// The host of the queue URLs SQS answers with.
     pub queue_url_host: QueueUrlHost,
     pub credentials: Vec<Credential>,
+    /// Temporary credentials issued by STS AssumeRole.
+    pub sessions: Arc<Sessions>,
     pub started: Instant,
     /// The Prometheus recorder's handle, when metrics are enabled.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -90,6 +156,7 @@ impl AppState {
             store,
             queue_url_host: QueueUrlHost::default(),
             credentials,
+            sessions: Arc::new(Sessions::default()),
             started: Instant::now(),
             metrics: None,
             pipeline: serde_json::Value::Null,
@@ -144,6 +211,12 @@ impl AppState {
         self
     }
 
+    /// Accepts the temporary credentials STS issued before (from the store).
+    pub fn with_sessions(mut self, records: Vec<SessionRecord>) -> Self {
+        self.sessions = Arc::new(Sessions::new(records));
+        self
+    }
+
     /// Serves `/_eddy/metrics` from this Prometheus recorder.
     pub fn with_metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
         self.metrics = Some(handle);
@@ -165,6 +238,21 @@ impl AppState {
         }
     }
 
+    /// The secret of an access key for SigV4: a configured pair's, or that of
+    /// temporary credentials STS issued, presented with their session token and not
+    /// expired.
+    pub fn resolve_secret(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+    ) -> Result<String, AuthError> {
+        if let Some(secret) = self.secret_for(access_key_id) {
+            return Ok(secret);
+        }
+        self.sessions
+            .check(access_key_id, token, eddy_store::time::now_ms())
+    }
+
     /// SQS allows one PurgeQueue per queue every 60 seconds.
     pub fn check_purge(&self, queue: &str) -> Result<(), SqsError> {
         let mut purges = self
@@ -182,5 +270,81 @@ impl AppState {
         }
         purges.insert(queue.to_owned(), now);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(expiration_ms: u64) -> SessionRecord {
+        SessionRecord {
+            access_key_id: "ASIAEXAMPLE000000001".into(),
+            secret_access_key: "secret".into(),
+            session_token: "token".into(),
+            expiration_ms,
+            role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            assumed_role_id: "AROAEXAMPLE:s".into(),
+            assumed_role_arn: "arn:aws:sts::000000000000:assumed-role/r/s".into(),
+        }
+    }
+
+    #[test]
+    fn temporary_credentials_need_their_token_and_expire() {
+        let sessions = Sessions::new(vec![session(10_000)]);
+        let key = "ASIAEXAMPLE000000001";
+        assert_eq!(
+            sessions.check(key, Some("token"), 9_999),
+            Ok("secret".into())
+        );
+        assert_eq!(
+            sessions.check(key, Some("token"), 10_000),
+            Err(AuthError::ExpiredToken)
+        );
+        assert_eq!(
+            sessions.check(key, Some("other"), 9_999),
+            Err(AuthError::InvalidToken)
+        );
+        assert_eq!(
+            sessions.check(key, None, 9_999),
+            Err(AuthError::InvalidToken)
+        );
+        assert_eq!(
+            sessions.check("ASIAUNKNOWN", Some("token"), 0),
+            Err(AuthError::UnknownAccessKey)
+        );
+    }
+
+    #[test]
+    fn configured_keys_come_before_sessions() {
+        let store_dir = tempfile::tempdir().expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let store = runtime.block_on(async {
+            eddy_store::Store::open(
+                store_dir.path(),
+                eddy_store::StoreSettings {
+                    region: "us-east-1".into(),
+                    account_id: "000000000000".into(),
+                    access_key_id: "test".into(),
+                },
+                eddy_telemetry::Telemetry::default(),
+            )
+            .expect("store")
+        });
+        let state = AppState::new(
+            store,
+            vec![Credential {
+                access_key_id: "test".into(),
+                secret_access_key: "test-secret".into(),
+            }],
+        )
+        .with_sessions(vec![session(1)]);
+        assert_eq!(state.resolve_secret("test", None), Ok("test-secret".into()));
+        assert_eq!(
+            state.resolve_secret("ASIAEXAMPLE000000001", Some("token")),
+            Err(AuthError::ExpiredToken)
+        );
     }
 }

@@ -11,6 +11,9 @@
 //!   event source mappings created through the Lambda API ([`lambda`],
 //!   [`event_source_mappings`]);
 //! - [`Store::logs`]: CloudWatch Logs groups, streams and events ([`logs`]);
+//! - [`Store::iam_roles`], [`Store::iam_policies`] and [`Store::sts_sessions`]: IAM
+//!   roles and managed policies, and the temporary credentials STS issued ([`iam`],
+//!   [`sts`]);
 //! - [`Store::blobs`]: receiving object bodies before they are committed ([`blobs`]);
 //! - [`Store::reset`]: back to the configuration captured at start-up ([`reset`]).
 //!
@@ -31,6 +34,7 @@ pub mod db;
 mod durability;
 pub mod error;
 pub mod event_source_mappings;
+pub mod iam;
 pub mod ids;
 pub mod lambda;
 pub mod lambda_async;
@@ -42,6 +46,7 @@ pub mod s3;
 mod schema;
 mod shared;
 pub mod sqs;
+pub mod sts;
 pub mod time;
 pub mod tx;
 
@@ -191,6 +196,21 @@ impl Store {
     /// CloudWatch Logs: groups, streams, events, retention, tags.
     pub fn logs(&self) -> logs::Logs<'_> {
         logs::Logs::new(&self.shared)
+    }
+
+    /// IAM roles with their trust policy, tags, inline and attached policies.
+    pub fn iam_roles(&self) -> iam::Roles<'_> {
+        iam::Roles::new(&self.shared)
+    }
+
+    /// IAM customer managed policies and their versions.
+    pub fn iam_policies(&self) -> iam::Policies<'_> {
+        iam::Policies::new(&self.shared)
+    }
+
+    /// Temporary credentials issued by STS AssumeRole.
+    pub fn sts_sessions(&self) -> sts::Sessions<'_> {
+        sts::Sessions::new(&self.shared)
     }
 
     /// SQS message move tasks (dead-letter queue redrive).

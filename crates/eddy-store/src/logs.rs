@@ -188,6 +188,7 @@ impl<'s> Logs<'s> {
 
     /// Writes everything buffered by [`Logs::append`] (durable when this returns).
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let _flushing = self.shared.log_flush.lock().await;
         let batches = std::mem::take(&mut *self.shared.lock_log_buffer());
         if batches.is_empty() {
             return Ok(());

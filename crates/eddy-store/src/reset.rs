@@ -4,7 +4,9 @@
 //! [`Store::capture_baseline`] remembers, once the configured pipeline is provisioned,
 //! every configuration row of the store: the buckets with their settings (versioning,
 //! tags, notification configuration), the queues with their attributes and tags, and
-//! the rows of any other table a later migration adds (a bucket's CORS rules, ...).
+//! the rows of every other configuration table (a bucket's CORS rules, functions,
+//! roles, ...). Each migration declares its tables as data or configuration
+//! ([`crate::schema::TableKind`]); a test fails when a table is not declared.
 //! It keeps them in `TEMP` tables of the writer's connection: they belong to this run,
 //! not to the data directory, and vanish with the process.
 //!
@@ -21,31 +23,8 @@ use serde::Serialize;
 
 use crate::Store;
 use crate::error::StoreError;
+use crate::schema::{TableKind, tables_of};
 use crate::tx::TxResult;
-
-/// Tables that hold data rather than configuration: emptied by a reset.
-const DATA_TABLES: &[&str] = &[
-    "parts",
-    "uploads",
-    "completed_uploads",
-    "object_versions",
-    "objects",
-    "inline_blobs",
-    "fifo_deduplication",
-    "receive_attempts",
-    "messages",
-    "message_move_tasks",
-    "deleted_queues",
-    // Kept by triggers on `messages`; a queue without a row counts 0.
-    "queue_message_counts",
-    "lambda_async_invocations",
-    "log_events",
-    "log_streams",
-    "log_groups",
-];
-
-/// Tables a reset leaves alone.
-const KEPT_TABLES: &[&str] = &["meta"];
 
 /// Where the captured rows of table `name` live.
 fn baseline_table(name: &str) -> String {
@@ -71,24 +50,6 @@ pub struct ResetReport {
     pub messages_removed: u64,
     /// Multipart uploads aborted.
     pub uploads_aborted: u64,
-}
-
-/// The configuration tables of the database: every table that is neither data nor
-/// kept, in the order SQLite created them.
-fn configuration_tables(conn: &Connection) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
-    )?;
-    let names = stmt
-        .query_map([], |row| row.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(names
-        .into_iter()
-        .filter(|name| {
-            !DATA_TABLES.contains(&name.as_str()) && !KEPT_TABLES.contains(&name.as_str())
-        })
-        .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .collect())
 }
 
 fn count(conn: &Connection, sql: &str) -> Result<u64, StoreError> {
@@ -117,7 +78,9 @@ fn file_blobs(conn: &Connection) -> Result<Vec<String>, StoreError> {
 }
 
 fn capture(conn: &Connection) -> Result<Baseline, StoreError> {
-    let tables = configuration_tables(conn)?;
+    let tables: Vec<String> = tables_of(TableKind::Configuration)
+        .map(str::to_owned)
+        .collect();
     for table in &tables {
         let copy = baseline_table(table);
         conn.execute_batch(&format!(
@@ -145,7 +108,7 @@ fn reset_rows(
     let queues_before = count(conn, "SELECT count(*) FROM queues")?;
     // Rows are deleted and put back in any order; the keys are checked at the end.
     conn.execute_batch("PRAGMA defer_foreign_keys = ON")?;
-    for table in DATA_TABLES {
+    for table in tables_of(TableKind::Data) {
         conn.execute(&format!("DELETE FROM main.\"{table}\""), [])?;
     }
     for table in &baseline.tables {

@@ -22,6 +22,51 @@ pub(crate) struct Migration {
     /// What it changes, for the log.
     pub description: &'static str,
     pub apply: fn(&Connection) -> Result<(), StoreError>,
+    /// The tables it creates, each with what a reset does to it (a test checks that
+    /// every table of the schema is declared exactly once).
+    pub tables: &'static [Table],
+}
+
+/// A table and what it holds, which decides what a reset does to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Table {
+    pub name: &'static str,
+    pub kind: TableKind,
+}
+
+/// What a table holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TableKind {
+    /// What requests write (objects, messages, logs, ...): a reset empties it.
+    Data,
+    /// What the pipeline is made of (buckets, queues, functions, roles, ...): a reset
+    /// puts back the rows captured at start-up.
+    Configuration,
+    /// The store's own bookkeeping (the schema version): a reset leaves it alone.
+    Kept,
+}
+
+const fn data(name: &'static str) -> Table {
+    Table {
+        name,
+        kind: TableKind::Data,
+    }
+}
+
+const fn configuration(name: &'static str) -> Table {
+    Table {
+        name,
+        kind: TableKind::Configuration,
+    }
+}
+
+/// The tables of `kind`, in the order their migrations declare them.
+pub(crate) fn tables_of(kind: TableKind) -> impl Iterator<Item = &'static str> {
+    MIGRATIONS
+        .iter()
+        .flat_map(|m| m.tables.iter())
+        .filter(move |t| t.kind == kind)
+        .map(|t| t.name)
 }
 
 /// Every migration, in order; the last one's version is the current schema version.
@@ -30,41 +75,85 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 1,
         description: "buckets, objects, versions, uploads, queues, messages, move tasks, inline blobs",
         apply: baseline,
+        tables: &[
+            configuration("buckets"),
+            configuration("queues"),
+            // Emptied children first: parts and uploads, then versions and objects.
+            data("parts"),
+            data("uploads"),
+            data("completed_uploads"),
+            data("object_versions"),
+            data("objects"),
+            data("inline_blobs"),
+            data("fifo_deduplication"),
+            data("receive_attempts"),
+            data("messages"),
+            data("message_move_tasks"),
+            data("deleted_queues"),
+            Table {
+                name: "meta",
+                kind: TableKind::Kept,
+            },
+        ],
     },
     Migration {
         version: 2,
         description: "Lambda functions deployed through the API, with their code",
         apply: lambda_functions,
+        tables: &[configuration("lambda_functions")],
     },
     Migration {
         version: 3,
         description: "Lambda event source mappings created through the API",
         apply: lambda_event_source_mappings,
+        tables: &[configuration("lambda_event_source_mappings")],
     },
     Migration {
         version: 4,
         description: "Lambda function versions and aliases",
         apply: lambda_versions_and_aliases,
+        tables: &[
+            configuration("lambda_function_versions"),
+            configuration("lambda_aliases"),
+        ],
     },
     Migration {
         version: 5,
         description: "Lambda asynchronous invocations waiting to run or to be retried",
         apply: lambda_async_invocations,
+        tables: &[data("lambda_async_invocations")],
     },
     Migration {
         version: 6,
         description: "bucket configurations (CORS, lifecycle, policy, encryption, ...)",
         apply: bucket_configs,
+        tables: &[configuration("bucket_configs")],
     },
     Migration {
         version: 7,
         description: "message counts per queue, kept by triggers; messages indexed by send time",
         apply: message_counts,
+        tables: &[
+            // Kept by triggers on `messages`; a queue without a row counts 0.
+            data("queue_message_counts"),
+        ],
     },
     Migration {
         version: 8,
         description: "CloudWatch Logs: log groups, log streams and log events",
         apply: log_groups_streams_events,
+        tables: &[data("log_events"), data("log_streams"), data("log_groups")],
+    },
+    Migration {
+        version: 9,
+        description: "IAM roles and managed policies; STS temporary credentials",
+        apply: iam_and_sts,
+        tables: &[
+            configuration("iam_roles"),
+            configuration("iam_policies"),
+            // Credentials issued since start-up are refused after a reset.
+            configuration("sts_sessions"),
+        ],
     },
     Migration {
         version: 9,
@@ -207,6 +296,29 @@ fn log_groups_streams_events(conn: &Connection) -> Result<(), StoreError> {
             ON log_events (grp, stream, timestamp_ms, seq);
         CREATE INDEX IF NOT EXISTS log_events_by_group
             ON log_events (grp, timestamp_ms, seq)",
+    )?;
+    Ok(())
+}
+
+/// Migration 9: IAM roles (`config` is [`crate::iam::RoleRecord`] as JSON; names are
+/// unique without regard to case, as in IAM), customer managed policies
+/// ([`crate::iam::PolicyRecord`]) and the temporary credentials STS issued
+/// ([`crate::sts::SessionRecord`]).
+fn iam_and_sts(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS iam_roles (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            config TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS iam_policies (
+            arn TEXT PRIMARY KEY,
+            config TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS sts_sessions (
+            access_key_id TEXT PRIMARY KEY,
+            expiration_ms INTEGER NOT NULL,
+            config TEXT NOT NULL
+        )",
     )?;
     Ok(())
 }
@@ -451,6 +563,35 @@ mod tests {
         for (index, migration) in MIGRATIONS.iter().enumerate() {
             assert_eq!(migration.version as usize, index + 1);
         }
+    }
+
+    #[test]
+    fn every_table_is_declared_once_by_the_migration_that_creates_it() {
+        let conn = Connection::open_in_memory().expect("database");
+        migrate(&conn).expect("migrations");
+        let mut created: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .expect("query")
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        let mut declared: Vec<String> = MIGRATIONS
+            .iter()
+            .flat_map(|m| m.tables.iter())
+            .map(|t| t.name.to_owned())
+            .collect();
+        created.sort();
+        declared.sort();
+        let before = declared.len();
+        declared.dedup();
+        assert_eq!(before, declared.len(), "a table is declared twice");
+        assert_eq!(
+            created, declared,
+            "declare each new table in its migration's `tables`"
+        );
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     sequencer: AtomicU64,
     /// Function log events waiting for their flush (see `Logs::append`).
     log_buffer: Mutex<Vec<crate::log_batch::LogBatch>>,
+    /// Held by a flush of the log buffer while it writes, so a flush that finds the
+    /// buffer empty still returns only after the events taken before it are stored.
+    pub(crate) log_flush: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -55,6 +58,7 @@ impl Shared {
             queue_wakers: Mutex::new(HashMap::new()),
             sequencer: AtomicU64::new(time::now_ms().saturating_mul(1_000_000)),
             log_buffer: Mutex::new(Vec::new()),
+            log_flush: tokio::sync::Mutex::new(()),
         }
     }
 

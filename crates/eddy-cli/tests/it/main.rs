@@ -15,6 +15,7 @@ mod function_bootstrap;
 mod function_builtin;
 mod function_python;
 mod hostile;
+mod iam_sts;
 mod lambda_api;
 mod lambda_async;
 mod lambda_mappings;

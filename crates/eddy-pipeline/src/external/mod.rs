@@ -32,7 +32,7 @@ use crate::function::{Function, InvokeError};
 pub use process::log_stream_name;
 use process::supervise;
 pub use runtime_api::parse_response;
-use slot::{HostShared, Slot, lock};
+use slot::{HostShared, OutputEnds, Slot, lock};
 
 pub use slot::{ExternalFunctionConfig, Failure, INIT_TIMEOUT, Outcome, OutputLine};
 
@@ -129,6 +129,8 @@ impl Pool {
             lines: Mutex::new(Vec::new()),
             stream: Mutex::new(String::new()),
             pid: Mutex::new(None),
+            ends: Mutex::new(OutputEnds::default()),
+            ends_changed: Notify::new(),
         });
         let supervised = slot.clone();
         lock(&self.supervisors).spawn(async move { supervise(supervised).await });
@@ -163,11 +165,12 @@ impl ExternalFunction {
                 pool: pool.clone(),
             };
             let outcome = lease.slot.invoke(request_id.clone(), body, timeout).await;
-            // The process flushes its output before it answers; let the forwarder
-            // read what is already in the pipe.
-            for _ in 0..4 {
-                tokio::task::yield_now().await;
-            }
+            // The process printed its output before it answered; read all of it.
+            let answered = match &outcome {
+                Ok(_) => true,
+                Err(failure) => failure.document.is_some(),
+            };
+            lease.slot.wait_for_output(&request_id, answered).await;
             let log = lease.slot.take_log();
             let lines = lease.slot.take_lines();
             let log_stream = lock(&lease.slot.stream).clone();

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::runtime_api::serve;
-use super::slot::{ExternalFunctionConfig, Slot, lock};
+use super::slot::{ExternalFunctionConfig, OutputStream, Slot, lock};
 
 /// Keeps a process running for the slot: binds a fresh Runtime API endpoint, starts the
 /// process, and when the process exits (or is killed after a timeout) fails what it
@@ -70,14 +70,14 @@ async fn run_process(
     let mut child = spawn_child(&slot.host.config, &address.to_string(), &stream)?;
     for (stream, output) in [
         (
-            "stdout",
+            OutputStream::Stdout,
             child
                 .stdout
                 .take()
                 .map(|o| Box::new(o) as Box<dyn AsyncRead + Send + Unpin>),
         ),
         (
-            "stderr",
+            OutputStream::Stderr,
             child
                 .stderr
                 .take()
@@ -174,13 +174,16 @@ fn spawn_child(
 /// and the request id being handled.
 async fn forward_output(
     slot: Arc<Slot>,
-    stream: &'static str,
+    stream: OutputStream,
     output: Box<dyn AsyncRead + Send + Unpin>,
 ) {
     let mut lines = BufReader::new(output).lines();
     while let Ok(Some(line)) = lines.next_line().await {
+        let Some(kept) = slot.read_line(stream, &line) else {
+            continue;
+        };
         let request_id = lock(&slot.current_request).clone().unwrap_or_default();
-        slot.capture(&line);
-        tracing::info!(target: "eddy::function", function = %slot.host.config.name, %request_id, stream, "{line}");
+        let stream = stream.name();
+        tracing::info!(target: "eddy::function", function = %slot.host.config.name, %request_id, stream, "{kept}");
     }
 }

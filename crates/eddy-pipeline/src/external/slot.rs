@@ -38,6 +38,9 @@ pub struct ExternalFunctionConfig {
     pub endpoint_url: String,
     /// The most processes (concurrent invocations) the function may have.
     pub max_processes: u32,
+    /// Whether the process marks the end of each invocation on stdout and stderr
+    /// ([`eddy_runtimes::INVOCATION_END_MARK`]), so its last lines are waited for.
+    pub marks_invocation_end: bool,
 }
 
 /// What one invocation resolves to: the response body the process posted, or why it
@@ -106,7 +109,45 @@ pub(crate) struct Slot {
     pub(crate) stream: Mutex<String>,
     /// The running process's id.
     pub(crate) pid: Mutex<Option<u32>>,
+    /// The request ids of the last end marks read from stdout and stderr.
+    pub(crate) ends: Mutex<OutputEnds>,
+    /// Signalled when an end mark is read.
+    pub(crate) ends_changed: Notify,
 }
+
+/// Which of a process's output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+impl OutputStream {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Stdout => "stdout",
+            Self::Stderr => "stderr",
+        }
+    }
+}
+
+/// The request id of the last end mark read on each output stream.
+#[derive(Debug, Default)]
+pub(crate) struct OutputEnds {
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
+impl OutputEnds {
+    fn both_at(&self, request_id: &str) -> bool {
+        self.stdout.as_deref() == Some(request_id) && self.stderr.as_deref() == Some(request_id)
+    }
+}
+
+/// How long the end marks are waited for after the process answered. They were printed
+/// before the answer, so they are normally read at once; the bound covers a handler
+/// that replaced its output streams.
+const END_MARK_WAIT: Duration = Duration::from_millis(500);
 
 pub(crate) struct HostShared {
     pub(crate) config: ExternalFunctionConfig,
@@ -146,6 +187,58 @@ impl Slot {
                 cut += 1;
             }
             log.drain(..cut);
+        }
+    }
+
+    /// Reads one line of output: an end mark is noted (and what precedes it on the
+    /// line kept); anything else is kept for the invocation's log. Returns the text kept.
+    pub(crate) fn read_line<'a>(&self, stream: OutputStream, line: &'a str) -> Option<&'a str> {
+        let Some((before, request_id)) = line.split_once(eddy_runtimes::INVOCATION_END_MARK) else {
+            self.capture(line);
+            return Some(line);
+        };
+        {
+            let mut ends = lock(&self.ends);
+            let end = match stream {
+                OutputStream::Stdout => &mut ends.stdout,
+                OutputStream::Stderr => &mut ends.stderr,
+            };
+            *end = Some(request_id.to_owned());
+        }
+        self.ends_changed.notify_waiters();
+        if before.is_empty() {
+            return None;
+        }
+        self.capture(before);
+        Some(before)
+    }
+
+    /// Waits until everything the process printed during invocation `request_id` has
+    /// been read: both end marks when the process prints them (bounded by
+    /// [`END_MARK_WAIT`]), else a few turns of the scheduler for the readers.
+    pub(crate) async fn wait_for_output(&self, request_id: &str, process_answered: bool) {
+        if !(self.host.config.marks_invocation_end && process_answered) {
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+            }
+            return;
+        }
+        let both_read = async {
+            loop {
+                let changed = self.ends_changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if lock(&self.ends).both_at(request_id) {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        if tokio::time::timeout(END_MARK_WAIT, both_read)
+            .await
+            .is_err()
+        {
+            tracing::debug!(function = %self.host.config.name, %request_id, "the end of the invocation's output was not seen; its last lines may go to the next one");
         }
     }
 

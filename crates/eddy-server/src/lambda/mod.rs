@@ -175,7 +175,9 @@ impl Route {
 fn auth_error(error: AuthError) -> LambdaError {
     let kind = match error {
         AuthError::Missing => LambdaErrorKind::MissingAuthenticationToken,
-        AuthError::UnknownAccessKey => LambdaErrorKind::UnrecognizedClient,
+        AuthError::UnknownAccessKey | AuthError::InvalidToken | AuthError::ExpiredToken => {
+            LambdaErrorKind::UnrecognizedClient
+        }
         AuthError::Incomplete(_) | AuthError::SignatureMismatch | AuthError::Expired(_) => {
             LambdaErrorKind::InvalidSignature
         }
@@ -262,7 +264,8 @@ async fn run(
         headers: &parts.headers,
         body: &body,
     };
-    sigv4::verify(&signed, now, |key| state.secret_for(key)).map_err(auth_error)?;
+    sigv4::verify(&signed, now, |key, token| state.resolve_secret(key, token))
+        .map_err(auth_error)?;
     let route = Route::of(&parts.method, parts.uri.path())?;
     let query: BTreeMap<String, String> =
         form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())

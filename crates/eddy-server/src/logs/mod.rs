@@ -83,7 +83,9 @@ pub async fn handle(
 fn auth_error(error: AuthError) -> LogsError {
     let kind = match error {
         AuthError::Missing => LogsErrorKind::MissingAuthenticationToken,
-        AuthError::UnknownAccessKey => LogsErrorKind::UnrecognizedClient,
+        AuthError::UnknownAccessKey | AuthError::InvalidToken | AuthError::ExpiredToken => {
+            LogsErrorKind::UnrecognizedClient
+        }
         AuthError::Incomplete(_) | AuthError::SignatureMismatch | AuthError::Expired(_) => {
             LogsErrorKind::InvalidSignature
         }
@@ -120,7 +122,8 @@ async fn run(
         headers: &parts.headers,
         body,
     };
-    sigv4::verify(&signed, now, |key| state.secret_for(key)).map_err(auth_error)?;
+    sigv4::verify(&signed, now, |key, token| state.resolve_secret(key, token))
+        .map_err(auth_error)?;
     let operation = parts
         .headers
         .get("x-amz-target")

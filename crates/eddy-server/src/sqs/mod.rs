@@ -50,7 +50,9 @@ fn auth_error(error: AuthError) -> SqsError {
     let kind = match error {
         AuthError::Missing => SqsErrorKind::MissingAuthenticationToken,
         AuthError::Incomplete(_) => SqsErrorKind::IncompleteSignature,
-        AuthError::UnknownAccessKey => SqsErrorKind::InvalidClientTokenId,
+        AuthError::UnknownAccessKey | AuthError::InvalidToken | AuthError::ExpiredToken => {
+            SqsErrorKind::InvalidClientTokenId
+        }
         AuthError::SignatureMismatch | AuthError::Expired(_) => SqsErrorKind::SignatureDoesNotMatch,
     };
     SqsError::new(kind, error.to_string())
@@ -101,7 +103,8 @@ pub async fn handle(
         headers: &parts.headers,
         body: &body,
     };
-    let signature = match sigv4::verify(&signed, now, |key| state.secret_for(key)) {
+    let signature = match sigv4::verify(&signed, now, |key, token| state.resolve_secret(key, token))
+    {
         Ok(signature) => signature,
         Err(error) => return error_response(protocol, &auth_error(error), ids),
     };

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 
+use crate::state::Sessions;
+
 /// Where the S3 operation name of a request is written, for `front::handle` to read
 /// after the response (to count the request under its operation).
 #[derive(Debug, Clone, Default)]
@@ -41,27 +43,57 @@ impl S3Access for SignedOnly {
     }
 }
 
-/// The configured credential pairs, for `s3s`'s SigV4 check. An unknown access key is
-/// `InvalidAccessKeyId`, as on S3.
+/// The configured credential pairs and the temporary credentials STS issued, for
+/// `s3s`'s SigV4 check. An unknown access key is `InvalidAccessKeyId`, as on S3.
 #[derive(Debug, Clone, Default)]
 pub(super) struct CredentialStore {
     secrets: std::collections::HashMap<String, String>,
+    sessions: Arc<Sessions>,
 }
 
 impl CredentialStore {
-    pub(super) fn new(credentials: &[crate::state::Credential]) -> Self {
+    pub(super) fn new(credentials: &[crate::state::Credential], sessions: Arc<Sessions>) -> Self {
         Self {
             secrets: credentials
                 .iter()
                 .map(|c| (c.access_key_id.clone(), c.secret_access_key.clone()))
                 .collect(),
+            sessions,
         }
     }
+}
+
+/// Refuses, as S3 does, a request signed with temporary credentials whose session
+/// token is missing or wrong (400 InvalidToken) or which have expired (400
+/// ExpiredToken). `s3s` checks the signature but not the token.
+pub(super) fn refuse_bad_session<B>(
+    request: &http::Request<B>,
+    sessions: &Sessions,
+) -> Option<http::Response<s3s::Body>> {
+    let query = request.uri().query().unwrap_or("");
+    let key = crate::sigv4::access_key_id(request.headers(), query)?;
+    sessions.get(&key)?;
+    let token = crate::sigv4::security_token(request.headers(), query);
+    let error = match sessions.check(&key, token.as_deref(), eddy_store::time::now_ms()) {
+        Ok(_) => return None,
+        Err(crate::sigv4::AuthError::ExpiredToken) => s3s::S3Error::with_message(
+            s3s::S3ErrorCode::ExpiredToken,
+            "The provided token has expired.",
+        ),
+        Err(_) => s3s::S3Error::with_message(
+            s3s::S3ErrorCode::InvalidToken,
+            "The provided token is malformed or otherwise invalid.",
+        ),
+    };
+    error.to_http_response().ok()
 }
 
 #[async_trait::async_trait]
 impl s3s::auth::S3Auth for CredentialStore {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
+        if let Some(session) = self.sessions.get(access_key) {
+            return Ok(s3s::auth::SecretKey::from(session.secret_access_key));
+        }
         match self.secrets.get(access_key) {
             Some(secret) => Ok(s3s::auth::SecretKey::from(secret.clone())),
             None => Err(s3s::s3_error!(

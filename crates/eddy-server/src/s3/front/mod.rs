@@ -14,6 +14,8 @@ mod object_attributes;
 mod refusals;
 mod xml_body;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -23,25 +25,27 @@ use eddy_store::Store;
 use eddy_telemetry::S3RequestServed;
 
 use super::dispatch::EddyS3;
-use crate::state::{Credential, RequestIds};
+use crate::state::{Credential, RequestIds, Sessions};
 
 /// The `s3s` service of eddy: SigV4 with the configured credentials, virtual-hosted
 /// and path-style addressing, and every request signed.
-pub fn service(store: Store, credentials: &[Credential]) -> S3Service {
+pub fn service(store: Store, credentials: &[Credential], sessions: Arc<Sessions>) -> S3Service {
     let mut builder = S3ServiceBuilder::new(EddyS3::new(store));
-    builder.set_auth(access::CredentialStore::new(credentials));
+    builder.set_auth(access::CredentialStore::new(credentials, sessions));
     builder.set_host(host::LocalhostHost);
     builder.set_access(access::SignedOnly);
     builder.build()
 }
 
 /// Serves one S3 request through `service`; `ids` are the request's ids, which its
-/// events and its error body repeat. CORS preflights (`OPTIONS`) are answered here.
+/// events and its error body repeat; `sessions` are the temporary credentials STS
+/// issued. CORS preflights (`OPTIONS`) are answered here.
 pub async fn handle(
     service: &S3Service,
     mut request: Request<Incoming>,
     ids: &RequestIds,
     store: &Store,
+    sessions: &Sessions,
     fault: Option<crate::faults::FaultKind>,
 ) -> Response<s3s::Body> {
     let account_id = &store.settings().account_id;
@@ -64,7 +68,8 @@ pub async fn handle(
     let bytes_in = content_length(request.headers());
     let has_body = refusals::has_body(request.headers());
     let request = request.map(s3s::Body::from);
-    let refused = refusals::refuse_early(&request, account_id)
+    let refused = access::refuse_bad_session(&request, sessions)
+        .or_else(|| refusals::refuse_early(&request, account_id))
         .or_else(|| fault.and_then(refusals::injected_fault));
     let mut response = match refused {
         Some(response) => response,

@@ -21,6 +21,9 @@ use crate::workloads::{
 };
 use eddy_testing::sign::Signer;
 
+mod backlog;
+mod lambda;
+
 /// A part of the benchmark (`--only`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Part {
@@ -36,6 +39,11 @@ pub enum Part {
     Pipeline,
     /// One large upload against dd.
     Large,
+    /// SQS with a million messages waiting against a queue of 10,000 (eddy only).
+    Backlog,
+    /// Lambda: CreateFunction to first Invoke, warm Invoke, the pipeline with a Python
+    /// copy function (eddy only).
+    Lambda,
 }
 
 /// What to run and how big.
@@ -83,11 +91,17 @@ pub struct Options {
     /// the system's temporary directory.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// Messages waiting in the backlog part's big queue.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub backlog_messages: u64,
+    /// Files through the pipeline with the Python copy function.
+    #[arg(long, default_value_t = 2_000)]
+    pub python_pipeline_files: u64,
     /// Run only these parts (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<Part>,
     /// A quick run: 3 s timed workloads, 10,000 drained (500 on moto), 2,000 pipeline
-    /// files, 256 MiB.
+    /// files, 256 MiB, a backlog of 100,000, 500 files through the Python function.
     #[arg(long)]
     pub quick: bool,
 }
@@ -103,6 +117,8 @@ impl Options {
             self.moto_pipeline_files = self.moto_pipeline_files.min(500);
             self.large_mib = self.large_mib.min(256);
             self.startup_runs = self.startup_runs.min(3);
+            self.backlog_messages = self.backlog_messages.min(100_000);
+            self.python_pipeline_files = self.python_pipeline_files.min(500);
         }
         self
     }
@@ -277,11 +293,24 @@ pub async fn run(options: Options) -> anyhow::Result<String> {
                     )
                     .await
                 }
-                Part::Ceiling => Ok(()),
+                Part::Ceiling | Part::Backlog | Part::Lambda => Ok(()),
             };
             if let Err(error) = outcome {
                 report.note(format!("{part:?} on {} failed: {error:#}", system.name()));
             }
+        }
+    }
+    for (part, name) in [(Part::Backlog, "backlog"), (Part::Lambda, "lambda")] {
+        if !options.runs(part) {
+            continue;
+        }
+        eprintln!("== {part:?} on eddy");
+        let outcome = match part {
+            Part::Backlog => backlog::backlog(&options, &work_dir, &mut report).await,
+            _ => lambda::lambda(&options, &work_dir, &mut report).await,
+        };
+        if let Err(error) = outcome {
+            report.note(format!("{name} on eddy failed: {error:#}"));
         }
     }
     let load_after = load_average();
@@ -758,14 +787,16 @@ fn render(
         "Load average (1/5/15 min) before: {load_before}; after: {load_after}\n\n"
     ));
     text.push_str(&format!(
-        "Settings: {} connections, {} s timed workloads, {} messages drained on eddy and {} on moto, {} pipeline files on eddy and {} on moto, {} MiB large upload\n\n",
+        "Settings: {} connections, {} s timed workloads, {} messages drained on eddy and {} on moto, {} pipeline files on eddy and {} on moto, {} MiB large upload, a backlog of {} messages (the rows that say 1 million), {} files through the Python function\n\n",
         options.connections,
         options.seconds,
         format_number(options.drain_messages as f64),
         format_number(options.moto_drain_messages as f64),
         format_number(options.pipeline_files as f64),
         format_number(options.moto_pipeline_files as f64),
-        options.large_mib
+        options.large_mib,
+        format_number(options.backlog_messages as f64),
+        format_number(options.python_pipeline_files as f64),
     ));
     text.push_str(&markdown_table(&report.eddy, &report.moto));
     if !report.loadgen.is_empty() {
