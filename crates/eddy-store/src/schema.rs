@@ -156,9 +156,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ],
     },
     Migration {
-        version: 9,
+        version: 10,
         description: "checksums of multipart parts; attributes of completed uploads",
         apply: part_checksums,
+        // New columns only: `parts` and `completed_uploads` are baseline tables.
+        tables: &[],
     },
 ];
 
@@ -510,7 +512,7 @@ fn message_counts(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Migration 9: each part's checksums (a JSON object by algorithm name), which
+/// Migration 10: each part's checksums (a JSON object by algorithm name), which
 /// completion checks and combines into the object's; and the attributes of a completed
 /// upload's object (JSON), so a retried completion answers with its checksum too.
 fn part_checksums(conn: &Connection) -> Result<(), StoreError> {
