@@ -1,6 +1,7 @@
 // The dashboard in a real browser: starts the real eddy binary, uploads files with the
 // AWS CLI, and drives /_eddy/ in headless Chromium (Debian's `chromium` package, through
-// playwright-core): the files appear in "Recent files" with their copied step, a poison
+// playwright-core): the Functions and Event source mappings tables list those of
+// eddy.toml, the files appear in "Recent files" with their copied step, a poison
 // message shows up in the dead-letter view after 3 receives (body, receive count, source
 // queue), "Redrive to source" moves it out of the DLQ. Screenshots go to tests/artifacts/.
 //
@@ -58,6 +59,12 @@ test(
 
     await page.goto(`${eddy.endpoint}/_eddy/`);
     await page.locator("#status.ok").waitFor({ timeout: 10_000 });
+    // The functions and mappings of eddy.toml, with where they come from.
+    const copyRow = page.locator("#functions tbody tr", { hasText: "eddy-copy" });
+    await copyRow.waitFor({ timeout: 10_000 });
+    assert.match(await copyRow.innerText(), /builtin-copy[\s\S]*eddy\.toml/);
+    const mappingRow = page.locator("#mappings tbody tr", { hasText: "file-events" });
+    assert.match(await mappingRow.innerText(), /eddy-copy[\s\S]*Enabled[\s\S]*eddy\.toml/);
     await shoot("empty");
 
     // Upload files; each must show up in "Recent files" with its copied step.

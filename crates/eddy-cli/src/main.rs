@@ -4,6 +4,7 @@
 mod backfill;
 mod clients;
 mod config;
+mod configured;
 mod harness;
 mod ready;
 mod redrive;

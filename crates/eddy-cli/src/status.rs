@@ -1,5 +1,6 @@
 //! `eddy status`: a table of the queues (with their dead-letter queues) and, against
-//! eddy, of its event source mappings and functions. `--watch` refreshes it.
+//! eddy, of its event source mappings and functions, those of `eddy.toml` and those
+//! created through the Lambda API (the `from` column). `--watch` refreshes it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -176,8 +177,12 @@ async fn render(args: &StatusArgs, sqs: &aws_sdk_sqs::Client) -> anyhow::Result<
                     m["function"].as_str().unwrap_or_default().to_owned(),
                     m["batch_size"].to_string(),
                     m["maximum_batching_window_seconds"].to_string(),
-                    m["maximum_concurrency"].to_string(),
+                    m["maximum_concurrency"]
+                        .as_u64()
+                        .map_or_else(|| "-".to_owned(), |c| c.to_string()),
                     m["function_response_types"].to_string(),
+                    m["state"].as_str().unwrap_or_default().to_owned(),
+                    m["source"].as_str().unwrap_or_default().to_owned(),
                 ]
             })
             .collect();
@@ -190,6 +195,8 @@ async fn render(args: &StatusArgs, sqs: &aws_sdk_sqs::Client) -> anyhow::Result<
                 "window (s)",
                 "max concurrency",
                 "response types",
+                "state",
+                "from",
             ],
             &mappings,
         ));
@@ -203,12 +210,13 @@ async fn render(args: &StatusArgs, sqs: &aws_sdk_sqs::Client) -> anyhow::Result<
                     f["kind"].as_str().unwrap_or_default().to_owned(),
                     f["timeout_seconds"].to_string(),
                     f["destination"].as_str().unwrap_or_default().to_owned(),
+                    f["source"].as_str().unwrap_or_default().to_owned(),
                 ]
             })
             .collect();
         out.push_str("\nFUNCTIONS\n");
         out.push_str(&table(
-            &["function", "kind", "timeout (s)", "copies to"],
+            &["function", "kind", "timeout (s)", "copies to", "from"],
             &functions,
         ));
         out.push_str(&format!(

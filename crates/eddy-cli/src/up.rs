@@ -24,7 +24,8 @@ use eddy_pipeline::mapping::{self, MappingHandle, MappingSettings};
 use eddy_server::harness::{Harness, MappingProbe};
 use eddy_server::{AppState, Credential, Server};
 use eddy_store::s3::S3Error;
-use eddy_store::s3::{ChangeContext, QueueNotification};
+use eddy_store::s3::notification_rules::overlaps;
+use eddy_store::s3::{ChangeContext, Destination, NotificationConfig};
 use eddy_store::{Durability, Store, StoreSettings};
 use eddy_telemetry::{FunctionKnown, MappingKnown, Telemetry};
 
@@ -90,28 +91,44 @@ async fn provision(store: &Store, config: &EddyConfig) -> anyhow::Result<()> {
     ]);
     ensure_queue(store, &config.queue_name, queue_attributes).await?;
 
-    let wanted = vec![QueueNotification {
+    let own = NotificationConfig {
         id: "eddy-file-events".to_owned(),
-        queue_arn: store.queue_arn(&config.queue_name),
+        destination: Destination::Queue(store.queue_arn(&config.queue_name)),
         events: vec!["s3:ObjectCreated:*".to_owned()],
         prefix: Some(config.notification_filter_prefix.clone()).filter(|p| !p.is_empty()),
         suffix: Some(config.notification_filter_suffix.clone()).filter(|s| !s.is_empty()),
-    }];
+    };
     let current = store
         .notifications()
         .get(&config.source_bucket_name)
         .await?;
+    // What users added to the source bucket (say, a Lambda function for other keys)
+    // stays, unless it overlaps eddy's own configuration.
+    let mut wanted = vec![own.clone()];
+    wanted.extend(
+        current
+            .iter()
+            .filter(|c| c.id != own.id && !overlaps(c, &own))
+            .cloned(),
+    );
     if current != wanted {
         let context = ChangeContext {
             request_id: "EDDYPROVISIONING".to_owned(),
             host_id: "eddy".to_owned(),
             source_ip: "127.0.0.1".to_owned(),
         };
-        store
+        let kept = store
             .notifications()
-            .put(&config.source_bucket_name, wanted, context)
-            .await
-            .context("cannot configure the source bucket's notification")?;
+            .put(&config.source_bucket_name, wanted, context.clone())
+            .await;
+        if let Err(error) = kept {
+            tracing::warn!(bucket = %config.source_bucket_name, %error, "the source bucket's other notification configurations are no longer valid; only eddy's own is kept");
+            store
+                .notifications()
+                .put(&config.source_bucket_name, vec![own], context)
+                .await
+                .context("cannot configure the source bucket's notification")?;
+        }
     }
     Ok(())
 }
@@ -134,41 +151,6 @@ async fn ensure_queue(
             .map(|_| ())
             .with_context(|| format!("cannot create queue {name}")),
     }
-}
-
-/// What `eddy status` and the dashboard show of the mappings and functions.
-fn describe_pipeline(config: &EddyConfig) -> serde_json::Value {
-    let mappings: Vec<serde_json::Value> = config
-        .all_mappings()
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "queue": m.queue,
-                "function": m.function,
-                "batch_size": m.batch_size,
-                "maximum_batching_window_seconds": m.maximum_batching_window_seconds,
-                "maximum_concurrency": m.maximum_concurrency,
-                "function_response_types": m.function_response_types,
-                "filter_criteria": m.filter_criteria,
-            })
-        })
-        .collect();
-    let functions: Vec<serde_json::Value> = config
-        .all_functions()
-        .iter()
-        .map(|f| {
-            let bucket = f.destination_bucket.clone().unwrap_or_else(|| config.destination_bucket_name.clone());
-            let prefix = f.destination_prefix.clone().unwrap_or_default();
-            serde_json::json!({
-                "name": f.name,
-                "kind": if f.is_builtin() { "builtin-copy".to_owned() } else { f.command.join(" ") },
-                "timeout_seconds": f.timeout,
-                "memory_mb": f.memory_size,
-                "destination": format!("s3://{bucket}/{prefix}"),
-            })
-        })
-        .collect();
-    serde_json::json!({ "mappings": mappings, "functions": functions })
 }
 
 pub(crate) async fn wait_for_signal() -> &'static str {
@@ -432,7 +414,7 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
             .collect(),
     )
     .with_metrics(metrics)
-    .with_pipeline(describe_pipeline(&config))
+    .with_configured(crate::configured::configured(&config))
     .with_queue_url_host(config.sqs_queue_url_host)
     .with_functions(deployed.clone())
     .with_mappings(api_mappings.clone())

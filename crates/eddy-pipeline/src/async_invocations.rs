@@ -3,7 +3,10 @@
 //! first attempt at once, two retries after the configured back-offs (Lambda's: 1 and
 //! 2 minutes), then the function's dead-letter queue (`DeadLetterConfig.TargetArn`,
 //! an SQS queue of this eddy) with Lambda's `RequestID`, `ErrorCode` and
-//! `ErrorMessage` attributes. What is queued when eddy stops runs after the restart.
+//! `ErrorMessage` attributes. The function's event invoke configuration (for the
+//! qualifier invoked) sets fewer retries or a maximum event age, and on-success and
+//! on-failure destinations that get Lambda's invocation record ([`crate::destinations`]).
+//! What is queued when eddy stops runs after the restart.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -12,11 +15,25 @@ use std::time::Duration;
 use eddy_store::Store;
 use eddy_store::lambda::FunctionRecord;
 use eddy_store::lambda_async::AsyncInvocation;
+use eddy_store::lambda_event_config::{
+    DEFAULT_MAXIMUM_EVENT_AGE_SECONDS, DEFAULT_MAXIMUM_RETRY_ATTEMPTS, EventInvokeConfig,
+};
 use eddy_store::sqs::{MessageAttributeValue, SendRequest};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::deployed::DeployedFunctions;
+use crate::destinations::{Condition, Response, deliver, error_document, invocation_record};
+use crate::external::Failure;
+use crate::function::InvokeError;
+
+/// How an invocation ended without success.
+struct Ending {
+    condition: Condition,
+    attempts: u32,
+    response: Option<Response>,
+    message: String,
+}
 
 /// Lambda's back-offs before the second and third attempts.
 pub const LAMBDA_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
@@ -72,6 +89,7 @@ impl AsyncInvoker {
                 }
                 tokio::select! {
                     () = this.wake.notified() => {}
+                    () = this.store.async_invocations().notified() => {}
                     () = tokio::time::sleep(Duration::from_millis(250)) => {}
                     _ = shutdown.changed() => return,
                 }
@@ -92,45 +110,146 @@ impl AsyncInvoker {
         found.ok()
     }
 
-    /// One attempt of an invocation, and what follows it.
+    /// One attempt of an invocation, and what follows it: done and its on-success
+    /// destination, a retry after the back-off, or (retries used, or the event too old)
+    /// the dead-letter queue and the on-failure destination. The function's event
+    /// invoke configuration (for the qualifier invoked) sets the retries and the age.
     async fn attempt(self: Arc<Self>, invocation: AsyncInvocation) {
         let id = invocation.request_id.clone();
-        let outcome = match self.record(&invocation).await {
+        let qualifier = invocation.qualifier.as_deref().unwrap_or("$LATEST");
+        let config = match self
+            .store
+            .event_invoke_configs()
+            .get(&invocation.function, qualifier)
+            .await
+        {
+            Ok(config) => config,
+            Err(error) => {
+                tracing::warn!(request_id = %id, %error, "cannot read the event invoke configuration");
+                None
+            }
+        };
+        let retries = config
+            .as_ref()
+            .and_then(|c| c.maximum_retry_attempts)
+            .unwrap_or(DEFAULT_MAXIMUM_RETRY_ATTEMPTS) as usize;
+        let max_age_ms = u64::from(
+            config
+                .as_ref()
+                .and_then(|c| c.maximum_event_age_seconds)
+                .unwrap_or(DEFAULT_MAXIMUM_EVENT_AGE_SECONDS),
+        ) * 1000;
+        let attempts = invocation.attempts + 1;
+        let result = match self.record(&invocation).await {
             None => {
                 tracing::warn!(function = %invocation.function, request_id = %id, "asynchronous invocation dropped: the function no longer exists");
-                Ok(())
+                self.store.async_invocations().finish(&id).await
             }
-            Some(record) => match self
-                .deployed
-                .invoke_stored(
-                    &self.store,
-                    &record,
-                    invocation.version,
-                    invocation.payload.clone(),
-                )
-                .await
+            Some(record)
+                if eddy_store::time::now_ms().saturating_sub(invocation.enqueued_ms)
+                    > max_age_ms =>
             {
-                Ok(done) => match done.outcome {
-                    Ok(_) => Ok(()),
-                    Err(failure) => Err((record, failure.error.to_string())),
-                },
-                Err(error) => Err((record, error.to_string())),
-            },
-        };
-        let result = match outcome {
-            Ok(()) => self.store.async_invocations().finish(&id).await,
-            Err((record, message)) => {
-                let attempts = invocation.attempts + 1;
-                tracing::warn!(function = %invocation.function, request_id = %id, attempts, error = %message, "asynchronous invocation failed");
-                if let Some(delay) = self.retry_delays.get(attempts as usize - 1) {
-                    let due = eddy_store::time::now_ms() + delay.as_millis() as u64;
-                    self.store
-                        .async_invocations()
-                        .retry_at(&id, attempts, due)
-                        .await
-                } else {
-                    self.dead_letter(&record, &invocation, &message).await;
-                    self.store.async_invocations().finish(&id).await
+                tracing::warn!(function = %invocation.function, request_id = %id, "asynchronous invocation discarded: its event is older than the maximum event age");
+                let ending = Ending {
+                    condition: Condition::EventAgeExceeded,
+                    attempts: invocation.attempts,
+                    response: None,
+                    message: "the event is older than the maximum event age".to_owned(),
+                };
+                self.fail(&record, &invocation, config.as_ref(), ending)
+                    .await;
+                self.store.async_invocations().finish(&id).await
+            }
+            Some(record) => {
+                let executed_version = invocation
+                    .version
+                    .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string());
+                let (response, failure) = match self
+                    .deployed
+                    .invoke_stored(
+                        &self.store,
+                        &record,
+                        invocation.version,
+                        invocation.payload.clone(),
+                    )
+                    .await
+                {
+                    Ok(done) => match done.outcome {
+                        Ok(payload) => (
+                            Response {
+                                executed_version,
+                                function_error: None,
+                                payload,
+                            },
+                            None,
+                        ),
+                        Err(failure) => {
+                            let message = failure.error.to_string();
+                            (
+                                Response {
+                                    executed_version,
+                                    function_error: Some("Unhandled"),
+                                    payload: error_document(&done.request_id, failure),
+                                },
+                                Some(message),
+                            )
+                        }
+                    },
+                    Err(error) => {
+                        let failure = Failure::from(InvokeError::Function {
+                            error_type: "Runtime.Unknown".to_owned(),
+                            message: error.to_string(),
+                        });
+                        (
+                            Response {
+                                executed_version,
+                                function_error: Some("Unhandled"),
+                                payload: error_document(&id, failure),
+                            },
+                            Some(error.to_string()),
+                        )
+                    }
+                };
+                match failure {
+                    None => {
+                        if let Some(destination) =
+                            config.as_ref().and_then(|c| c.on_success.as_deref())
+                        {
+                            let arn = self.function_arn(&record.name);
+                            let body = invocation_record(
+                                &arn,
+                                &invocation,
+                                Condition::Success,
+                                attempts,
+                                Some(&response),
+                            );
+                            deliver(&self.store, destination, body).await;
+                        }
+                        self.store.async_invocations().finish(&id).await
+                    }
+                    Some(message) => {
+                        tracing::warn!(function = %invocation.function, request_id = %id, attempts, error = %message, "asynchronous invocation failed");
+                        let retry = (attempts as usize <= retries)
+                            .then(|| self.retry_delays.get(attempts as usize - 1))
+                            .flatten();
+                        if let Some(delay) = retry {
+                            let due = eddy_store::time::now_ms() + delay.as_millis() as u64;
+                            self.store
+                                .async_invocations()
+                                .retry_at(&id, attempts, due)
+                                .await
+                        } else {
+                            let ending = Ending {
+                                condition: Condition::RetriesExhausted,
+                                attempts,
+                                response: Some(response),
+                                message,
+                            };
+                            self.fail(&record, &invocation, config.as_ref(), ending)
+                                .await;
+                            self.store.async_invocations().finish(&id).await
+                        }
+                    }
                 }
             }
         };
@@ -141,6 +260,36 @@ impl AsyncInvoker {
         self.wake();
     }
 
+    fn function_arn(&self, name: &str) -> String {
+        let settings = self.store.settings();
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            settings.region, settings.account_id
+        )
+    }
+
+    /// An invocation that will not be attempted again: its dead-letter queue and its
+    /// on-failure destination.
+    async fn fail(
+        &self,
+        record: &FunctionRecord,
+        invocation: &AsyncInvocation,
+        config: Option<&EventInvokeConfig>,
+        ending: Ending,
+    ) {
+        self.dead_letter(record, invocation, &ending.message).await;
+        if let Some(destination) = config.and_then(|c| c.on_failure.as_deref()) {
+            let body = invocation_record(
+                &self.function_arn(&record.name),
+                invocation,
+                ending.condition,
+                ending.attempts,
+                ending.response.as_ref(),
+            );
+            deliver(&self.store, destination, body).await;
+        }
+    }
+
     /// Sends an invocation that used its attempts to the function's dead-letter queue.
     async fn dead_letter(
         &self,
@@ -149,7 +298,7 @@ impl AsyncInvoker {
         message: &str,
     ) {
         let Some(target) = &record.dead_letter_target else {
-            tracing::warn!(function = %record.name, request_id = %invocation.request_id, "asynchronous invocation discarded after its last attempt (no dead-letter queue)");
+            tracing::warn!(function = %record.name, request_id = %invocation.request_id, "asynchronous invocation has no dead-letter queue");
             return;
         };
         let Some(queue) = target
@@ -183,4 +332,122 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use bytes::Bytes;
+    use eddy_store::{Store, StoreSettings};
+
+    use super::*;
+    use crate::deployed::HostIdentity;
+
+    #[tokio::test]
+    async fn an_event_older_than_its_maximum_age_is_not_attempted_and_reaches_on_failure() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = StoreSettings {
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            access_key_id: "test".to_owned(),
+        };
+        let store =
+            Store::open(dir.path(), settings, eddy_telemetry::Telemetry::default()).expect("open");
+        store
+            .queues()
+            .create("failures".to_owned(), BTreeMap::new(), BTreeMap::new())
+            .await
+            .expect("queue");
+        let record = FunctionRecord {
+            name: "old".to_owned(),
+            // Never started: the invocation must not be attempted.
+            runtime: "python3.12".to_owned(),
+            handler: "missing.handler".to_owned(),
+            role: "arn:aws:iam::000000000000:role/r".to_owned(),
+            description: String::new(),
+            timeout: 3,
+            memory_size: 128,
+            environment: BTreeMap::new(),
+            architectures: vec!["x86_64".to_owned()],
+            tags: BTreeMap::new(),
+            code_sha256: String::new(),
+            code_size: 0,
+            last_modified_ms: 1,
+            revision_id: "r".to_owned(),
+            dead_letter_target: None,
+            permissions: Vec::new(),
+            reserved_concurrency: None,
+        };
+        store
+            .functions()
+            .create(record, Bytes::new())
+            .await
+            .expect("function");
+        store
+            .event_invoke_configs()
+            .put(EventInvokeConfig {
+                function: "old".to_owned(),
+                qualifier: "$LATEST".to_owned(),
+                maximum_retry_attempts: None,
+                maximum_event_age_seconds: Some(60),
+                on_success: None,
+                on_failure: Some("arn:aws:sqs:us-east-1:000000000000:failures".to_owned()),
+                last_modified_ms: 1,
+            })
+            .await
+            .expect("config");
+        let now = eddy_store::time::now_ms();
+        store
+            .async_invocations()
+            .enqueue(AsyncInvocation {
+                request_id: "stale".to_owned(),
+                function: "old".to_owned(),
+                version: None,
+                qualifier: None,
+                payload: Bytes::from_static(br#"{"late": true}"#),
+                attempts: 0,
+                due_ms: now,
+                enqueued_ms: now - 61_000,
+            })
+            .await
+            .expect("enqueue");
+        let identity = HostIdentity {
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            access_key_id: "test".to_owned(),
+            secret_access_key: "test".to_owned(),
+            endpoint_url: "http://127.0.0.1:9".to_owned(),
+        };
+        let deployed = Arc::new(DeployedFunctions::new(dir.path(), identity).expect("host"));
+        let invoker = AsyncInvoker::new(store.clone(), deployed, vec![Duration::ZERO; 2]);
+        let (stop, stopped) = watch::channel(false);
+        let running = invoker.start(stopped);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let body = loop {
+            let peeked = store.messages().peek("failures", 1).await.expect("peek");
+            if let Some(message) = peeked.into_iter().next() {
+                break message.body;
+            }
+            assert!(std::time::Instant::now() < deadline, "no record arrived");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let _ = stop.send(true);
+        running.await.expect("invoker stops");
+        let record: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 0);
+        assert_eq!(record["requestContext"]["requestId"], "stale");
+        assert_eq!(record["requestPayload"], serde_json::json!({"late": true}));
+        assert!(record.get("responseContext").is_none(), "{record}");
+        assert!(
+            store
+                .async_invocations()
+                .due(u64::MAX / 2, 10)
+                .await
+                .expect("due")
+                .is_empty(),
+            "the invocation is finished"
+        );
+    }
 }

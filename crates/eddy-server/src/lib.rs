@@ -12,6 +12,7 @@
 //! to the pipeline's host (`eddy_pipeline::deployed`). It must not know SQL, object
 //! files, processes or mappings.
 
+pub mod configured;
 pub mod faults;
 pub mod harness;
 mod harness_api;

@@ -223,7 +223,7 @@ async fn overview(state: &AppState, host: &str) -> Result<serde_json::Value, Str
     let counters = activity.counters();
     Ok(json!({
         "endpoint": format!("http://{host}"),
-        "pipeline": state.pipeline,
+        "pipeline": crate::configured::pipeline_view(state).await,
         "queues": queues,
         "buckets": buckets,
         "recent": recent,

@@ -133,8 +133,8 @@ pub struct AppState {
     pub started: Instant,
     /// The Prometheus recorder's handle, when metrics are enabled.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// A description of the configured mappings and functions, for operators.
-    pub pipeline: serde_json::Value,
+    /// The functions and mappings configured in `eddy.toml`.
+    pub configured: crate::configured::Configured,
     /// Reset and wait-until-idle, when a pipeline runs behind this front.
     /// Set once the pipeline runs (it starts after the server, which its external
     /// functions call).
@@ -159,7 +159,7 @@ impl AppState {
             sessions: Arc::new(Sessions::default()),
             started: Instant::now(),
             metrics: None,
-            pipeline: serde_json::Value::Null,
+            configured: crate::configured::Configured::default(),
             harness: std::sync::OnceLock::new(),
             faults: crate::faults::Faults::default(),
             functions: None,
@@ -175,10 +175,10 @@ impl AppState {
         self
     }
 
-    /// Describes the configured mappings and functions (shown by the dashboard and
-    /// `eddy status`).
-    pub fn with_pipeline(mut self, pipeline: serde_json::Value) -> Self {
-        self.pipeline = pipeline;
+    /// The functions and mappings configured in `eddy.toml` (shown by the Lambda API,
+    /// the dashboard and `eddy status`).
+    pub fn with_configured(mut self, configured: crate::configured::Configured) -> Self {
+        self.configured = configured;
         self
     }
 

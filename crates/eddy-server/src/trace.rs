@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use eddy_events::s3_event::{NotificationBody, encode_key, parse_notification};
+use eddy_store::s3::Destination;
 use eddy_telemetry::activity::{JourneyStep, Step};
 
 use crate::state::AppState;
@@ -36,6 +37,7 @@ pub struct ObjectView {
 #[derive(Debug, Serialize)]
 pub struct ConfigurationCheck {
     pub id: String,
+    /// The destination queue's name, or the destination function's ARN.
     pub queue: String,
     pub events: Vec<String>,
     pub prefix: Option<String>,
@@ -93,14 +95,20 @@ async fn configurations(
         .map_err(|e| e.to_string())?;
     let mut checks = Vec::with_capacity(configured.len());
     for configuration in configured {
-        let queue = eddy_events::arn::parse_queue_arn(&configuration.queue_arn)
-            .map_or_else(|| configuration.queue_arn.clone(), |a| a.queue_name);
+        let (queue, is_queue) = match &configuration.destination {
+            Destination::Queue(arn) => (
+                eddy_events::arn::parse_queue_arn(arn)
+                    .map_or_else(|| arn.clone(), |a| a.queue_name),
+                true,
+            ),
+            Destination::Function(arn) => (arn.clone(), false),
+        };
         let mut reason = configuration
             .explain(UPLOAD_EVENT, key)
             .err()
             .map(|m| m.to_string());
         let matched = reason.is_none();
-        if matched && state.store.queues().get(&queue).await.is_err() {
+        if matched && is_queue && state.store.queues().get(&queue).await.is_err() {
             reason = Some(format!(
                 "the destination queue {queue} does not exist: the event is lost"
             ));

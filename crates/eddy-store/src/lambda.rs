@@ -195,7 +195,8 @@ impl<'s> Functions<'s> {
             .await
     }
 
-    /// Deletes a function, its package, its published versions and its aliases.
+    /// Deletes a function, its package, its published versions, its aliases and its
+    /// event invoke configurations.
     pub async fn delete(&self, name: &str) -> Result<(), FunctionStoreError> {
         let name = name.to_owned();
         self.shared
@@ -211,6 +212,7 @@ impl<'s> Functions<'s> {
                     [&name],
                 )?;
                 conn.execute("DELETE FROM lambda_aliases WHERE function = ?1", [&name])?;
+                crate::lambda_event_config::delete_all(conn, &name)?;
                 Ok(())
             })
             .await

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use crate::error::StoreError;
 use crate::shared::Shared;
@@ -18,11 +18,17 @@ pub struct AsyncInvocation {
     pub function: String,
     /// The published version invoked, or `None` for `$LATEST`.
     pub version: Option<u32>,
+    /// The qualifier the caller named (an alias, a version, `$LATEST`), whose event
+    /// invoke configuration applies; `None`: unqualified (`$LATEST`'s).
+    pub qualifier: Option<String>,
     pub payload: Bytes,
     /// Attempts made so far.
     pub attempts: u32,
     /// Milliseconds since the epoch when the next attempt is due.
     pub due_ms: u64,
+    /// Milliseconds since the epoch when it was queued (its event's age counts from
+    /// there).
+    pub enqueued_ms: u64,
 }
 
 /// Asynchronous invocations; see [`crate::Store::async_invocations`].
@@ -35,27 +41,27 @@ impl<'s> AsyncInvocations<'s> {
         Self { shared }
     }
 
-    /// Queues an invocation (durable when this returns).
+    /// Queues an invocation (durable when this returns) and wakes the invoker.
     pub async fn enqueue(&self, invocation: AsyncInvocation) -> Result<(), StoreError> {
         self.shared
             .db
             .write(move |conn| {
-                conn.execute(
-                    "INSERT INTO lambda_async_invocations
-                        (request_id, function, version, payload, attempts, due_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        invocation.request_id,
-                        invocation.function,
-                        invocation.version,
-                        invocation.payload.as_ref(),
-                        invocation.attempts,
-                        invocation.due_ms as i64
-                    ],
-                )?;
-                Ok(())
+                insert(conn, &invocation).map_err(crate::tx::TxError::<StoreError>::Store)
             })
-            .await
+            .await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Says that invocations were queued: [`Self::notified`] returns.
+    pub fn wake(&self) {
+        self.shared.invocations_waker.notify_one();
+    }
+
+    /// Completes when invocations were queued since the last call (a wake that came
+    /// while nobody waited is kept for the next wait).
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'s> {
+        self.shared.invocations_waker.notified()
     }
 
     /// Up to `limit` invocations due at `now_ms`, earliest first.
@@ -64,7 +70,8 @@ impl<'s> AsyncInvocations<'s> {
             .db
             .read(move |conn| {
                 let mut stmt = conn.prepare(
-                    "SELECT request_id, function, version, payload, attempts, due_ms
+                    "SELECT request_id, function, version, payload, attempts, due_ms,
+                            qualifier, COALESCE(enqueued_ms, due_ms)
                      FROM lambda_async_invocations WHERE due_ms <= ?1
                      ORDER BY due_ms LIMIT ?2",
                 )?;
@@ -76,6 +83,8 @@ impl<'s> AsyncInvocations<'s> {
                         payload: Bytes::from(row.get::<_, Vec<u8>>(3)?),
                         attempts: row.get(4)?,
                         due_ms: row.get::<_, i64>(5)? as u64,
+                        qualifier: row.get(6)?,
+                        enqueued_ms: row.get::<_, i64>(7)? as u64,
                     })
                 })?;
                 let mut out = Vec::new();
@@ -124,6 +133,26 @@ impl<'s> AsyncInvocations<'s> {
     }
 }
 
+/// Inserts a queued invocation inside the caller's transaction.
+pub(crate) fn insert(conn: &Connection, invocation: &AsyncInvocation) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO lambda_async_invocations
+            (request_id, function, version, payload, attempts, due_ms, qualifier, enqueued_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        invocation.request_id,
+        invocation.function,
+        invocation.version,
+        invocation.payload.as_ref(),
+        invocation.attempts,
+        invocation.due_ms as i64,
+        invocation.qualifier,
+        invocation.enqueued_ms as i64
+    ])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +177,8 @@ mod tests {
             payload: Bytes::from_static(b"{}"),
             attempts: 0,
             due_ms: 100,
+            qualifier: Some("live".to_owned()),
+            enqueued_ms: 90,
         };
         {
             let store = open(dir.path());

@@ -9,7 +9,8 @@
 //! - [`Store::queues`], [`Store::messages`] and [`Store::move_tasks`]: SQS ([`sqs`]);
 //! - [`Store::functions`] and [`Store::event_source_mappings`]: Lambda functions and
 //!   event source mappings created through the Lambda API ([`lambda`],
-//!   [`event_source_mappings`]);
+//!   [`event_source_mappings`]), with their versions, aliases, queued asynchronous
+//!   invocations and event invoke configurations;
 //! - [`Store::logs`]: CloudWatch Logs groups, streams and events ([`logs`]);
 //! - [`Store::iam_roles`], [`Store::iam_policies`] and [`Store::sts_sessions`]: IAM
 //!   roles and managed policies, and the temporary credentials STS issued ([`iam`],
@@ -38,6 +39,7 @@ pub mod iam;
 pub mod ids;
 pub mod lambda;
 pub mod lambda_async;
+pub mod lambda_event_config;
 pub mod lambda_versions;
 mod log_batch;
 pub mod logs;
@@ -171,6 +173,12 @@ impl Store {
     /// Lambda functions created through the API: configuration and deployment package.
     pub fn functions(&self) -> lambda::Functions<'_> {
         lambda::Functions::new(&self.shared)
+    }
+
+    /// How asynchronous invocations of API-created functions are retried and where
+    /// their outcomes go (PutFunctionEventInvokeConfig).
+    pub fn event_invoke_configs(&self) -> lambda_event_config::EventInvokeConfigs<'_> {
+        lambda_event_config::EventInvokeConfigs::new(&self.shared)
     }
 
     /// Asynchronous invocations waiting to run or to be retried.

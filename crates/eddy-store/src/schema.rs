@@ -157,6 +157,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 10,
+        description: "Lambda event invoke configs; asynchronous invocations keep their qualifier and first queuing time",
+        apply: lambda_event_invoke_configs,
+        tables: &[configuration("lambda_event_invoke_configs")],
+    },
+    Migration {
+        version: 11,
         description: "checksums of multipart parts; attributes of completed uploads",
         apply: part_checksums,
         // New columns only: `parts` and `completed_uploads` are baseline tables.
@@ -263,6 +269,24 @@ fn lambda_async_invocations(conn: &Connection) -> Result<(), StoreError> {
         );
         CREATE INDEX IF NOT EXISTS lambda_async_invocations_due
             ON lambda_async_invocations (due_ms)",
+    )?;
+    Ok(())
+}
+
+/// Migration 10: PutFunctionEventInvokeConfig's configurations (one per function and
+/// qualifier, as JSON), and two columns of queued asynchronous invocations: the
+/// qualifier invoked (the configuration that applies) and when it was first queued (its
+/// age; `NULL` for rows queued before: their `due_ms` stands in).
+fn lambda_event_invoke_configs(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS lambda_event_invoke_configs (
+            function TEXT NOT NULL,
+            qualifier TEXT NOT NULL,
+            config TEXT NOT NULL,
+            PRIMARY KEY (function, qualifier)
+        );
+        ALTER TABLE lambda_async_invocations ADD COLUMN qualifier TEXT;
+        ALTER TABLE lambda_async_invocations ADD COLUMN enqueued_ms INTEGER;",
     )?;
     Ok(())
 }
@@ -512,7 +536,7 @@ fn message_counts(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Migration 10: each part's checksums (a JSON object by algorithm name), which
+/// Migration 11: each part's checksums (a JSON object by algorithm name), which
 /// completion checks and combines into the object's; and the attributes of a completed
 /// upload's object (JSON), so a retried completion answers with its checksum too.
 fn part_checksums(conn: &Connection) -> Result<(), StoreError> {

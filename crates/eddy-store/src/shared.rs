@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     /// Held by a flush of the log buffer while it writes, so a flush that finds the
     /// buffer empty still returns only after the events taken before it are stored.
     pub(crate) log_flush: tokio::sync::Mutex<()>,
+    /// Notified when asynchronous invocations are queued (the invoker waits on it).
+    pub invocations_waker: Notify,
 }
 
 impl Shared {
@@ -59,6 +61,7 @@ impl Shared {
             sequencer: AtomicU64::new(time::now_ms().saturating_mul(1_000_000)),
             log_buffer: Mutex::new(Vec::new()),
             log_flush: tokio::sync::Mutex::new(()),
+            invocations_waker: Notify::new(),
         }
     }
 

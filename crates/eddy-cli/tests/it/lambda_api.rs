@@ -153,7 +153,11 @@ async fn a_python_function_is_created_invoked_updated_and_deleted() {
         .iter()
         .filter_map(|f| f.function_name())
         .collect();
-    assert_eq!(names, ["echo"]);
+    assert_eq!(
+        names,
+        ["echo", "eddy-copy"],
+        "with the function of eddy.toml"
+    );
 
     client
         .update_function_configuration()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::util::harness::{Eddy, eventually, get_bytes, queue_count};
 use aws_sdk_s3::primitives::ByteStream;
 
-fn eddy_command(eddy: &Eddy, args: &[&str]) -> std::process::Output {
+pub(crate) fn eddy_command(eddy: &Eddy, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_eddy"))
         .args(args)
         .arg("--endpoint-url")
@@ -21,7 +21,7 @@ fn eddy_command(eddy: &Eddy, args: &[&str]) -> std::process::Output {
         .expect("run eddy")
 }
 
-fn stdout(output: &std::process::Output) -> String {
+pub(crate) fn stdout(output: &std::process::Output) -> String {
     assert!(
         output.status.success(),
         "command failed: {}\n{}",
@@ -176,7 +176,7 @@ async fn backfill_sends_events_for_existing_objects_which_get_copied() {
     );
 }
 
-async fn http_get(url: &str) -> (u16, String) {
+pub(crate) async fn http_get(url: &str) -> (u16, String) {
     let output = tokio::process::Command::new("curl")
         .args(["-s", "-o", "-", "-w", "\n%{http_code}", url])
         .output()

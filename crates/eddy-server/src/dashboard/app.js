@@ -103,6 +103,15 @@ async function refreshObjects() {
   }).join("");
 }
 
+function renderPipeline(pipeline) {
+  $("functions").querySelector("tbody").innerHTML = pipeline.functions.map((f) =>
+    `<tr><td>${esc(f.name)}</td><td>${esc(f.kind)}</td><td class="num">${f.timeout_seconds}</td><td class="num">${f.memory_mb}</td><td>${esc(f.destination)}</td><td>${esc(f.source)}</td></tr>`
+  ).join("");
+  $("mappings").querySelector("tbody").innerHTML = pipeline.mappings.map((m) =>
+    `<tr><td>${esc(m.queue)}</td><td>${esc(m.function)}</td><td class="num">${m.batch_size}</td><td class="num">${m.maximum_batching_window_seconds}</td><td>${esc(m.state)}</td><td>${esc(m.source)}</td><td>${esc(m.uuid)}</td></tr>`
+  ).join("");
+}
+
 async function tick() {
   try {
     const data = await api("/_eddy/api/overview");
@@ -127,6 +136,7 @@ async function tick() {
     draw($("chart-throughput"), history.throughput, "#52d39b");
     draw($("chart-latency"), history.latency, "#c792ea");
     renderQueues(data.queues);
+    renderPipeline(data.pipeline);
     renderRecent(data.recent);
     const buckets = $("bucket-select");
     const chosen = buckets.value;

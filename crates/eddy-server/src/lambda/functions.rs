@@ -1,5 +1,6 @@
 //! The function operations: CreateFunction, GetFunction, GetFunctionConfiguration,
 //! ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction.
+//! Reads include the functions of `eddy.toml` (read-only: [`super::configured`]).
 //!
 //! A function is stored (configuration and zip) in one transaction; its code is
 //! unpacked before the answer, so a function is `Active` once created. The answer of
@@ -39,6 +40,9 @@ impl LambdaContext<'_> {
     /// Lambda's answer for a store refusal about function `name`.
     pub(crate) fn store_error(&self, error: FunctionStoreError) -> LambdaError {
         match error {
+            FunctionStoreError::NotFound(name) if self.is_configured_function(&name) => {
+                self.read_only_function(&name)
+            }
             FunctionStoreError::NotFound(name) => LambdaError::function_not_found(&self.arn(&name)),
             FunctionStoreError::AlreadyExists(name) => LambdaError::new(
                 LambdaErrorKind::ResourceConflict,
@@ -152,6 +156,9 @@ impl LambdaContext<'_> {
     ) -> Result<FunctionConfiguration, LambdaError> {
         let name = input.function_name.unwrap_or_default();
         check_function_name(&name)?;
+        if self.is_configured_function(&name) {
+            return Err(self.store_error(FunctionStoreError::AlreadyExists(name)));
+        }
         if input.package_type.as_deref() == Some("Image") {
             return Err(LambdaError::invalid_parameter(
                 "eddy runs zip deployment packages only: PackageType Image (container images) is not supported",
@@ -223,16 +230,24 @@ impl LambdaContext<'_> {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<GetFunctionResponse, LambdaError> {
+        if let Some(read) = self.configured_read(name, qualifier).await {
+            return Ok(GetFunctionResponse {
+                configuration: self.configuration(&read?, Phase::Settled),
+                code: None,
+                tags: None,
+                concurrency: None,
+            });
+        }
         let (record, version) = self.qualified(name, qualifier).await?;
         Ok(GetFunctionResponse {
             configuration: self.version_configuration(&record, version, Phase::Settled),
-            code: FunctionCodeLocation {
+            code: Some(FunctionCodeLocation {
                 repository_type: "S3",
                 location: format!(
                     "{}/_eddy/lambda/functions/{}/code",
                     self.endpoint, record.name
                 ),
-            },
+            }),
             tags: (!record.tags.is_empty()).then(|| record.tags.clone()),
             concurrency: record.reserved_concurrency.map(|c| Concurrency {
                 reserved_concurrent_executions: Some(i64::from(c)),
@@ -246,6 +261,9 @@ impl LambdaContext<'_> {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<FunctionConfiguration, LambdaError> {
+        if let Some(read) = self.configured_read(name, qualifier).await {
+            return Ok(self.configuration(&read?, Phase::Settled));
+        }
         let (record, version) = self.qualified(name, qualifier).await?;
         Ok(self.version_configuration(&record, version, Phase::Settled))
     }
@@ -264,12 +282,14 @@ impl LambdaContext<'_> {
             }
             None => 50,
         };
-        let records = self
+        let mut records = self
             .store()
             .functions()
             .list()
             .await
             .map_err(|e| self.store_error(e))?;
+        records.extend(self.configured_records(&records));
+        records.sort_by(|a, b| a.name.cmp(&b.name));
         let marker = query.get("Marker");
         let mut remaining = records
             .iter()

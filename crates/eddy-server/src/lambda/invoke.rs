@@ -8,15 +8,13 @@
 use base64::Engine as _;
 use bytes::Bytes;
 use eddy_pipeline::deployed::{DeployedFunctions, DeployedInvocation, DeployedSpec};
-use eddy_pipeline::external::Failure;
-use eddy_pipeline::function::InvokeError;
+use eddy_pipeline::destinations::error_document;
 use eddy_store::lambda::FunctionRecord;
 use eddy_store::lambda_async::AsyncInvocation;
 use http::{HeaderValue, Response, StatusCode};
 
 use super::context::LambdaContext;
 use super::error::{LambdaError, LambdaErrorKind, json_response};
-use super::model::FunctionErrorDocument;
 
 /// The largest synchronous invocation payload (6 MB).
 pub const MAX_SYNC_PAYLOAD: usize = 6_291_456;
@@ -131,15 +129,18 @@ impl LambdaContext<'_> {
             InvocationType::DryRun => Ok(self.answer(StatusCode::NO_CONTENT, Bytes::new())),
             InvocationType::Event => {
                 let request_id = eddy_store::ids::random_uuid().to_string();
+                let now = eddy_store::time::now_ms();
                 self.store()
                     .async_invocations()
                     .enqueue(AsyncInvocation {
                         request_id: request_id.clone(),
                         function: record.name.clone(),
                         version,
+                        qualifier: input.qualifier.map(str::to_owned),
                         payload,
                         attempts: 0,
-                        due_ms: eddy_store::time::now_ms(),
+                        due_ms: now,
+                        enqueued_ms: now,
                     })
                     .await
                     .map_err(LambdaError::internal)?;
@@ -200,31 +201,4 @@ impl LambdaContext<'_> {
         }
         response
     }
-}
-
-/// The function's own error document, or Lambda's for a failure the runtime did not
-/// report (a timeout, a process that exited or could not start).
-fn error_document(request_id: &str, failure: Failure) -> Bytes {
-    if let Some(document) = failure.document.filter(|d| !d.is_empty()) {
-        return document;
-    }
-    let document = match failure.error {
-        InvokeError::Timeout(timeout) => FunctionErrorDocument {
-            error_message: format!(
-                "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
-                timeout.as_secs_f64()
-            ),
-            error_type: "Sandbox.Timedout".to_owned(),
-            stack_trace: Vec::new(),
-        },
-        InvokeError::Function {
-            error_type,
-            message,
-        } => FunctionErrorDocument {
-            error_message: format!("RequestId: {request_id} Error: {message}"),
-            error_type,
-            stack_trace: Vec::new(),
-        },
-    };
-    serde_json::to_vec(&document).map_or_else(|_| Bytes::new(), Bytes::from)
 }

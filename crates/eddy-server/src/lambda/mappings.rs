@@ -4,7 +4,8 @@
 //! least the function timeout, a batch above 10 needs a batching window, one mapping
 //! per queue and function, filter patterns parse) and Lambda's state names: a create
 //! answers `Creating`, an update `Updating` (`Disabling` when it disables), a delete
-//! `Deleting`; reads report `Enabled` or `Disabled`. The pipeline's
+//! `Deleting`; reads report `Enabled` or `Disabled`. Reads include the mappings of
+//! `eddy.toml` (read-only: [`super::configured`]). The pipeline's
 //! [`eddy_pipeline::api_mappings::ApiMappings`] runs them.
 
 use std::collections::BTreeMap;
@@ -265,12 +266,10 @@ impl LambdaContext<'_> {
         &self,
         uuid: &str,
     ) -> Result<EventSourceMappingConfiguration, LambdaError> {
-        let record = self
-            .store()
-            .event_source_mappings()
-            .get(uuid)
-            .await
-            .map_err(|_| not_found())?;
+        let record = match self.store().event_source_mappings().get(uuid).await {
+            Ok(record) => record,
+            Err(_) => self.configured_mapping(uuid).ok_or_else(not_found)?,
+        };
         Ok(self.mapping_configuration(&record, Transition::Settled))
     }
 
@@ -284,12 +283,14 @@ impl LambdaContext<'_> {
             .map(|f| resolve_function_name(f).map(|(name, _)| name))
             .transpose()?;
         let source = query.get("EventSourceArn");
-        let records = self
-            .store()
-            .event_source_mappings()
-            .list()
-            .await
-            .map_err(LambdaError::internal)?;
+        let mut records = self.configured_mappings();
+        records.extend(
+            self.store()
+                .event_source_mappings()
+                .list()
+                .await
+                .map_err(LambdaError::internal)?,
+        );
         Ok(ListEventSourceMappingsResponse {
             event_source_mappings: records
                 .iter()
@@ -306,6 +307,9 @@ impl LambdaContext<'_> {
         uuid: &str,
         input: MappingRequest,
     ) -> Result<EventSourceMappingConfiguration, LambdaError> {
+        if self.configured_mapping(uuid).is_some() {
+            return Err(Self::read_only_mapping(uuid));
+        }
         let mut record = self
             .store()
             .event_source_mappings()
@@ -348,6 +352,9 @@ impl LambdaContext<'_> {
         &self,
         uuid: &str,
     ) -> Result<EventSourceMappingConfiguration, LambdaError> {
+        if self.configured_mapping(uuid).is_some() {
+            return Err(Self::read_only_mapping(uuid));
+        }
         let record = self
             .store()
             .event_source_mappings()

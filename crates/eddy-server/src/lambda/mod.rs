@@ -12,11 +12,16 @@
 //! - [`versions`]: PublishVersion, ListVersionsByFunction and the alias operations;
 //! - [`policy`]: tags and the resource policy (AddPermission, RemovePermission,
 //!   GetPolicy);
-//! - [`code`]: deployment packages and Lambda's member checks.
+//! - [`event_invoke`]: the event invoke configurations (retries, event age and
+//!   destinations of asynchronous invocations);
+//! - [`code`]: deployment packages and Lambda's member checks;
+//! - [`configured`]: the functions and mappings of `eddy.toml`, read-only.
 
 pub mod code;
+pub mod configured;
 pub mod context;
 pub mod error;
+pub mod event_invoke;
 pub mod functions;
 pub mod invoke;
 pub mod mappings;
@@ -72,6 +77,11 @@ pub enum Route {
     GetEventSourceMapping(String),
     UpdateEventSourceMapping(String),
     DeleteEventSourceMapping(String),
+    PutEventInvokeConfig(String),
+    GetEventInvokeConfig(String),
+    UpdateEventInvokeConfig(String),
+    DeleteEventInvokeConfig(String),
+    ListEventInvokeConfigs(String),
 }
 
 impl Route {
@@ -98,6 +108,30 @@ impl Route {
                     _ => return Err(unknown()),
                 });
             }
+        }
+        if let Some(rest) = path.strip_prefix("/2019-09-25/functions/") {
+            let decode = |name: &str| {
+                percent_encoding::percent_decode_str(name)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            if let Some(name) = rest.strip_suffix("/event-invoke-config/list") {
+                return match *method {
+                    Method::GET => Ok(Route::ListEventInvokeConfigs(decode(name))),
+                    _ => Err(unknown()),
+                };
+            }
+            let name = rest
+                .strip_suffix("/event-invoke-config")
+                .map(decode)
+                .ok_or_else(unknown)?;
+            return Ok(match *method {
+                Method::PUT => Route::PutEventInvokeConfig(name),
+                Method::GET => Route::GetEventInvokeConfig(name),
+                Method::POST => Route::UpdateEventInvokeConfig(name),
+                Method::DELETE => Route::DeleteEventInvokeConfig(name),
+                _ => return Err(unknown()),
+            });
         }
         if let Some(rest) = path.strip_prefix("/2017-03-31/tags/") {
             let resource = percent_encoding::percent_decode_str(rest)
@@ -448,6 +482,40 @@ async fn run(
             &context.delete_mapping(&uuid).await?,
             ids,
         ),
+        Route::PutEventInvokeConfig(name) | Route::UpdateEventInvokeConfig(name) => {
+            let change = if parts.method == Method::PUT {
+                event_invoke::Change::Put
+            } else {
+                event_invoke::Change::Update
+            };
+            let (name, path_qualifier) = resolve_function_name(&name)?;
+            let qualifier = query.get("Qualifier").cloned().or(path_qualifier);
+            let output = context
+                .put_event_invoke_config(&name, qualifier.as_deref(), parse_json(&body)?, change)
+                .await?;
+            ok_json(StatusCode::OK, &output, ids)
+        }
+        Route::GetEventInvokeConfig(name) => {
+            let (name, path_qualifier) = resolve_function_name(&name)?;
+            let qualifier = query.get("Qualifier").cloned().or(path_qualifier);
+            let output = context
+                .get_event_invoke_config(&name, qualifier.as_deref())
+                .await?;
+            ok_json(StatusCode::OK, &output, ids)
+        }
+        Route::DeleteEventInvokeConfig(name) => {
+            let (name, path_qualifier) = resolve_function_name(&name)?;
+            let qualifier = query.get("Qualifier").cloned().or(path_qualifier);
+            context
+                .delete_event_invoke_config(&name, qualifier.as_deref())
+                .await?;
+            Ok(json_response(StatusCode::NO_CONTENT, String::new(), ids))
+        }
+        Route::ListEventInvokeConfigs(name) => {
+            let (name, _) = resolve_function_name(&name)?;
+            let output = context.list_event_invoke_configs(&name, &query).await?;
+            ok_json(StatusCode::OK, &output, ids)
+        }
         Route::Invoke(name) => {
             let (name, path_qualifier) = resolve_function_name(&name)?;
             let qualifier = query.get("Qualifier").cloned().or(path_qualifier);

@@ -130,6 +130,8 @@ pub struct FunctionConfiguration {
     pub function_name: String,
     pub function_arn: String,
     pub runtime: String,
+    /// Empty (and left out) for a function of `eddy.toml`, which has no role.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub role: String,
     pub handler: String,
     pub code_size: u64,
@@ -184,7 +186,9 @@ pub struct Concurrency {
 #[serde(rename_all = "PascalCase")]
 pub struct GetFunctionResponse {
     pub configuration: FunctionConfiguration,
-    pub code: FunctionCodeLocation,
+    /// `None` for a function of `eddy.toml` (it has no deployment package).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<FunctionCodeLocation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,17 +202,6 @@ pub struct ListFunctionsResponse {
     pub functions: Vec<FunctionConfiguration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_marker: Option<String>,
-}
-
-/// The error document a function's failure answers Invoke with (Lambda's shape).
-#[derive(Debug, Serialize)]
-pub struct FunctionErrorDocument {
-    #[serde(rename = "errorMessage")]
-    pub error_message: String,
-    #[serde(rename = "errorType")]
-    pub error_type: String,
-    #[serde(rename = "stackTrace", skip_serializing_if = "Vec::is_empty")]
-    pub stack_trace: Vec<String>,
 }
 
 /// PublishVersion's input.

@@ -223,7 +223,14 @@ impl LambdaContext<'_> {
             .function_aliases()
             .delete(function, name)
             .await
-            .map_err(|e| self.store_error(e))
+            .map_err(|e| self.store_error(e))?;
+        // The alias's event invoke configuration goes with it.
+        self.store()
+            .event_invoke_configs()
+            .delete(function, name)
+            .await
+            .map_err(LambdaError::internal)?;
+        Ok(())
     }
 }
 

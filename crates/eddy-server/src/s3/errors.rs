@@ -25,6 +25,9 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
         S3Error::EntityTooSmall => S3ErrorCode::EntityTooSmall,
         S3Error::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
         S3Error::NoSuchVersion => S3ErrorCode::NoSuchVersion,
+        S3Error::UnvalidatedDestinations(arguments) => {
+            return unvalidated_destinations(message, arguments);
+        }
         S3Error::DeleteMarker {
             version_id,
             last_modified_ms,
@@ -45,6 +48,28 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
     }
     WireError::with_message(code, message)
 }
+
+/// S3's `InvalidArgument` for destinations it could not validate. `s3s` writes only
+/// `Code` and `Message`; the numbered `ArgumentName`/`ArgumentValue` elements S3 adds
+/// travel in the [`ERROR_ARGUMENTS_HEADER`] to the front, which writes them into the
+/// body (`front::error_body`) and drops the header.
+fn unvalidated_destinations(message: String, arguments: &[(String, String)]) -> WireError {
+    let mut error = WireError::with_message(S3ErrorCode::InvalidArgument, message);
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in arguments {
+        encoded.append_pair(name, value);
+    }
+    if let Ok(value) = http::HeaderValue::from_str(&encoded.finish()) {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(ERROR_ARGUMENTS_HEADER, value);
+        error.set_headers(headers);
+    }
+    error
+}
+
+/// Carries an error's `ArgumentName`/`ArgumentValue` pairs (form-encoded) from the
+/// handler to the front; never sent to the client.
+pub(super) const ERROR_ARGUMENTS_HEADER: &str = "x-eddy-error-arguments";
 
 /// The answer to a read that hit a delete marker: 404 NoSuchKey for the latest
 /// version, 405 MethodNotAllowed for the marker's own version id; both say

@@ -12,7 +12,7 @@ use super::error::S3Error;
 use super::history;
 use super::model::{ObjectAttrs, ObjectMeta, Versioning, new_version_id};
 use super::notification_rules::{ChangeContext, EventObject};
-use super::notifications::enqueue_events;
+use super::notifications::{Woken, enqueue_events};
 use super::rows::{bucket_versioning, insert_current, load_object};
 use crate::blobs::{self, StagedBlob};
 use crate::shared::{Shared, StoreSettings};
@@ -26,7 +26,7 @@ pub(crate) struct Committed {
     /// transaction; files are deleted after the commit.
     pub removed_blobs: Vec<String>,
     /// The queues the change's events went to.
-    pub woken: Vec<String>,
+    pub woken: Woken,
 }
 
 /// Where the bytes of an object row being committed come from.
@@ -97,10 +97,10 @@ pub(crate) fn commit_object(
 /// After a committed object change: wakes the receivers of the queues its events went
 /// to, and starts the file's journey for the dashboard.
 pub(crate) fn announce(shared: &Shared, committed: &Committed) {
-    if committed.woken.is_empty() {
+    shared.wake_after_events(&committed.woken);
+    if committed.woken.queues.is_empty() {
         return;
     }
-    shared.wake_queues(&committed.woken);
     let meta = &committed.meta;
     shared.telemetry.emit(FileUploaded {
         bucket: &meta.bucket,
@@ -108,7 +108,7 @@ pub(crate) fn announce(shared: &Shared, committed: &Committed) {
         etag: &meta.etag,
         size: meta.size,
         at_ms: meta.last_modified_ms,
-        queues: &committed.woken,
+        queues: &committed.woken.queues,
     });
 }
 

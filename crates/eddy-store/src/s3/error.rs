@@ -28,6 +28,10 @@ pub enum S3Error {
     EntityTooSmall,
     #[error("{0}")]
     InvalidArgument(String),
+    /// PutBucketNotificationConfiguration named destinations S3 cannot deliver to:
+    /// each as (`ArgumentName`, `ArgumentValue`), numbered in the error body.
+    #[error("Unable to validate the following destination configurations")]
+    UnvalidatedDestinations(Vec<(String, String)>),
     #[error("The specified version does not exist.")]
     NoSuchVersion,
     /// The version asked for (or the latest, when `requested` is false) is a delete

@@ -12,6 +12,7 @@ mod buckets;
 mod commit;
 mod deletes;
 pub mod error;
+pub mod function_targets;
 mod history;
 mod listing;
 pub mod model;
@@ -29,7 +30,9 @@ pub use model::{
     ObjectAttrs, ObjectMeta, Part, Retention, RetentionMode, Upload, VersionEntry, VersionPage,
     VersionQuery, Versioning,
 };
-pub use notification_rules::{ChangeContext, EventObject, Mismatch, QueueNotification, event_body};
+pub use notification_rules::{
+    ChangeContext, Destination, EventObject, Mismatch, NotificationConfig, event_body,
+};
 pub use notifications::Notifications;
 pub use objects::Objects;
 pub use uploads::Uploads;

@@ -1,6 +1,6 @@
-//! The rules of bucket notifications, with no I/O: a bucket's queue configurations,
-//! the checks that validate them, which configurations an object change matches, and
-//! the event record it emits.
+//! The rules of bucket notifications, with no I/O: a bucket's configurations (to SQS
+//! queues and to Lambda functions), the checks that validate them, which
+//! configurations an object change matches, and the event record it emits.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,15 +12,39 @@ use eddy_events::s3_event::{
 
 use crate::time::iso8601_millis;
 
-/// One `QueueConfiguration` of a bucket.
+/// One configuration of a bucket: a `QueueConfiguration` or a
+/// `LambdaFunctionConfiguration`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueNotification {
+pub struct NotificationConfig {
     pub id: String,
-    pub queue_arn: String,
+    /// Where the events go (stored as `queue_arn` or `function_arn`).
+    #[serde(flatten)]
+    pub destination: Destination,
     /// Event types with the `s3:` prefix, possibly wildcards (`s3:ObjectCreated:*`).
     pub events: Vec<String>,
     pub prefix: Option<String>,
     pub suffix: Option<String>,
+}
+
+/// Where a configuration sends its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Destination {
+    /// An SQS queue ARN: the event is sent as a message.
+    #[serde(rename = "queue_arn")]
+    Queue(String),
+    /// A Lambda function ARN (maybe with a version or alias): the function is invoked
+    /// asynchronously with the event.
+    #[serde(rename = "function_arn")]
+    Function(String),
+}
+
+impl Destination {
+    /// The ARN the configuration names.
+    pub fn arn(&self) -> &str {
+        match self {
+            Self::Queue(arn) | Self::Function(arn) => arn,
+        }
+    }
 }
 
 /// The event types eddy emits.
@@ -90,7 +114,7 @@ pub enum Mismatch {
     Suffix(String),
 }
 
-impl QueueNotification {
+impl NotificationConfig {
     /// Whether this configuration fires for `event` on `key`. Filters are compared with
     /// the key in its event encoding, as S3 does.
     pub fn matches(&self, event: &str, key: &str) -> bool {
@@ -139,7 +163,7 @@ fn overlap_wildcards(a: &str, b: &str) -> bool {
 /// Whether two configurations overlap: a common event type, and filters some key
 /// could satisfy both of (prefixes where one starts the other, suffixes where one ends
 /// the other; a missing filter matches everything).
-pub fn overlaps(a: &QueueNotification, b: &QueueNotification) -> bool {
+pub fn overlaps(a: &NotificationConfig, b: &NotificationConfig) -> bool {
     if !a.shares_event_type(b) {
         return false;
     }
@@ -233,10 +257,10 @@ pub fn event_body(
 mod tests {
     use super::*;
 
-    fn config(events: &[&str], prefix: Option<&str>, suffix: Option<&str>) -> QueueNotification {
-        QueueNotification {
+    fn config(events: &[&str], prefix: Option<&str>, suffix: Option<&str>) -> NotificationConfig {
+        NotificationConfig {
             id: "c".into(),
-            queue_arn: "arn:aws:sqs:us-east-1:000000000000:q".into(),
+            destination: Destination::Queue("arn:aws:sqs:us-east-1:000000000000:q".into()),
             events: events
                 .iter()
                 .map(std::string::ToString::to_string)
@@ -271,5 +295,22 @@ mod tests {
         assert!(!overlaps(&jpg, &png));
         let xjpg = config(&["s3:ObjectCreated:*"], None, Some("x.jpg"));
         assert!(overlaps(&jpg, &xjpg));
+    }
+
+    #[test]
+    fn stored_configurations_keep_their_json_shape() {
+        let old = r#"{"id":"c","queue_arn":"arn:q","events":["s3:ObjectCreated:*"],"prefix":null,"suffix":null}"#;
+        let parsed: NotificationConfig = serde_json::from_str(old).expect("old shape");
+        assert_eq!(parsed.destination, Destination::Queue("arn:q".into()));
+        let function = NotificationConfig {
+            destination: Destination::Function("arn:f".into()),
+            ..parsed
+        };
+        let json = serde_json::to_string(&function).expect("json");
+        assert!(json.contains(r#""function_arn":"arn:f""#), "{json}");
+        assert_eq!(
+            serde_json::from_str::<NotificationConfig>(&json).expect("back"),
+            function
+        );
     }
 }

@@ -1,14 +1,18 @@
 //! Bucket notifications in the store: the configurations of a bucket (the
 //! [`Notifications`] handle), and the outbox: the event messages an object change
-//! enqueues into the configured queues inside the transaction that makes the change
-//! visible, so a crash never separates an acknowledged change from its events.
+//! enqueues into the configured queues, and the asynchronous invocations it queues for
+//! the configured functions, inside the transaction that makes the change visible, so
+//! a crash never separates an acknowledged change from its events.
 
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::S3Error;
-use super::notification_rules::{ChangeContext, EventObject, QueueNotification, event_body};
+use super::function_targets::{allows_s3, queue_invocation, resolve};
+use super::notification_rules::{
+    ChangeContext, Destination, EventObject, NotificationConfig, event_body,
+};
 use super::rows::require_bucket;
 use crate::error::StoreError;
 use crate::shared::{Shared, StoreSettings};
@@ -29,8 +33,8 @@ impl<'s> Notifications<'s> {
         Self { shared }
     }
 
-    /// A bucket's queue configurations.
-    pub async fn get(&self, bucket: &str) -> Result<Vec<QueueNotification>, S3Error> {
+    /// A bucket's configurations.
+    pub async fn get(&self, bucket: &str) -> Result<Vec<NotificationConfig>, S3Error> {
         let bucket = bucket.to_owned();
         self.shared
             .db
@@ -43,22 +47,24 @@ impl<'s> Notifications<'s> {
 
     /// Saves a bucket's notification configuration (validated by the caller with
     /// [`super::notification_rules`]) and sends the `s3:TestEvent` to each destination
-    /// queue, in the same transaction.
+    /// queue, in the same transaction. Refuses it, as S3 does, when a destination
+    /// queue or function does not exist, a queue is FIFO, or a function's resource
+    /// policy does not let S3 invoke it.
     pub async fn put(
         &self,
         bucket: &str,
-        configs: Vec<QueueNotification>,
+        configs: Vec<NotificationConfig>,
         context: ChangeContext,
     ) -> Result<(), S3Error> {
         let bucket = bucket.to_owned();
         let principal = self.shared.settings.access_key_id.clone();
-        let home = self.shared.settings.region.clone();
+        let settings = self.shared.settings.clone();
         let woken = self
             .shared
             .db
             .write(move |conn| {
                 require_bucket(conn, &bucket)?;
-                let queues = destination_queues(conn, &home, &configs)?;
+                let queues = destinations(conn, &settings, &bucket, &configs)?;
                 conn.execute(
                     "UPDATE buckets SET notification = ?2 WHERE name = ?1",
                     params![bucket, serde_json::to_string(&configs)?],
@@ -98,32 +104,63 @@ impl<'s> Notifications<'s> {
     }
 }
 
-/// The distinct queues of `configs`; aborts when one is missing or FIFO (S3 refuses
-/// such a configuration).
-fn destination_queues(
+/// The distinct queues of `configs`; aborts, naming every destination S3 would refuse,
+/// when a queue is missing or FIFO or a function is missing or does not allow S3.
+fn destinations(
     conn: &Connection,
-    home: &str,
-    configs: &[QueueNotification],
+    settings: &StoreSettings,
+    bucket: &str,
+    configs: &[NotificationConfig],
 ) -> TxResult<Vec<Queue>, S3Error> {
     let mut queues: Vec<Queue> = Vec::new();
+    let mut refused: Vec<(String, String)> = Vec::new();
+    let mut fifo = false;
     for config in configs {
-        let queue = match arn_key(home, &config.queue_arn) {
-            Some(key) => entry_outcome(load_queue(conn, &key))?.ok(),
-            None => None,
-        };
-        let Some(queue) = queue else {
-            return abort(S3Error::InvalidArgument(
-                "Unable to validate the following destination configurations".into(),
-            ));
-        };
-        if queue.attributes.is_fifo() {
-            return abort(S3Error::InvalidArgument(
-                "Unable to validate the following destination configurations: FIFO queues are not supported as destinations".into(),
-            ));
+        match &config.destination {
+            Destination::Queue(arn) => {
+                let queue = match arn_key(&settings.region, arn) {
+                    Some(key) => entry_outcome(load_queue(conn, &key))?.ok(),
+                    None => None,
+                };
+                match queue {
+                    None => refused.push((
+                        arn.clone(),
+                        "The destination queue does not exist".to_owned(),
+                    )),
+                    Some(queue) if queue.attributes.is_fifo() => {
+                        fifo = true;
+                        refused.push((
+                            arn.clone(),
+                            "FIFO queues are not supported as destinations".to_owned(),
+                        ));
+                    }
+                    Some(queue) => {
+                        if !queues.iter().any(|q| q.name == queue.name) {
+                            queues.push(queue);
+                        }
+                    }
+                }
+            }
+            Destination::Function(arn) => {
+                let allowed = resolve(conn, settings, arn)?.is_some_and(|target| {
+                    allows_s3(&target.record.permissions, bucket, &settings.account_id)
+                });
+                if !allowed {
+                    refused.push((
+                        format!("{arn}, null"),
+                        format!("Not authorized to invoke function [{arn}]"),
+                    ));
+                }
+            }
         }
-        if !queues.iter().any(|q| q.name == queue.name) {
-            queues.push(queue);
-        }
+    }
+    if fifo && refused.len() == 1 {
+        return abort(S3Error::InvalidArgument(
+            "Unable to validate the following destination configurations: FIFO queues are not supported as destinations".into(),
+        ));
+    }
+    if !refused.is_empty() {
+        return abort(S3Error::UnvalidatedDestinations(refused));
     }
     Ok(queues)
 }
@@ -132,7 +169,7 @@ fn destination_queues(
 fn load_notifications(
     conn: &Connection,
     bucket: &str,
-) -> Result<Vec<QueueNotification>, StoreError> {
+) -> Result<Vec<NotificationConfig>, StoreError> {
     let json: Option<String> = conn
         .prepare_cached("SELECT notification FROM buckets WHERE name = ?1")?
         .query_row([bucket], |row| row.get(0))
@@ -143,8 +180,27 @@ fn load_notifications(
         .unwrap_or_default())
 }
 
-/// Enqueues the events of one object change into every matching configuration's queue,
-/// inside the change's transaction. Returns the queues written to.
+/// What an object change's events were sent to: the queues whose receivers to wake,
+/// and whether function invocations were queued (the invoker to wake).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Woken {
+    pub queues: Vec<String>,
+    pub invocations: bool,
+}
+
+impl Shared {
+    /// Wakes what an object change's committed events wait in.
+    pub(crate) fn wake_after_events(&self, woken: &Woken) {
+        self.wake_queues(&woken.queues);
+        if woken.invocations {
+            self.invocations_waker.notify_one();
+        }
+    }
+}
+
+/// Enqueues the events of one object change into every matching configuration's queue
+/// and queues the invocations of its matching functions, inside the change's
+/// transaction.
 pub(crate) fn enqueue_events(
     conn: &Connection,
     settings: &StoreSettings,
@@ -152,30 +208,47 @@ pub(crate) fn enqueue_events(
     object: &EventObject<'_>,
     context: &ChangeContext,
     now: u64,
-) -> Result<Vec<String>, StoreError> {
-    let mut queues = Vec::new();
+) -> Result<Woken, StoreError> {
+    let mut woken = Woken::default();
     for config in load_notifications(conn, object.bucket)? {
         if !config.matches(event_name, object.key) {
             continue;
         }
-        let Some(key) = arn_key(&settings.region, &config.queue_arn) else {
+        let body = || {
+            event_body(
+                &settings.region,
+                &settings.access_key_id,
+                event_name,
+                &config.id,
+                object,
+                context,
+                now,
+            )
+        };
+        let queue_arn = match &config.destination {
+            Destination::Queue(arn) => arn,
+            Destination::Function(arn) => {
+                match resolve(conn, settings, arn)? {
+                    Some(target) => {
+                        queue_invocation(conn, &target, body(), now)?;
+                        woken.invocations = true;
+                    }
+                    None => {
+                        tracing::warn!(function = %arn, bucket = %object.bucket, "notification function is gone; event dropped");
+                    }
+                }
+                continue;
+            }
+        };
+        let Some(key) = arn_key(&settings.region, queue_arn) else {
             continue;
         };
         let Ok(queue) = entry_outcome(load_queue(conn, &key))? else {
             tracing::warn!(queue = %key, bucket = %object.bucket, "notification queue is gone; event dropped");
             continue;
         };
-        let body = event_body(
-            &settings.region,
-            &settings.access_key_id,
-            event_name,
-            &config.id,
-            object,
-            context,
-            now,
-        );
         let request = SendRequest {
-            body,
+            body: body(),
             ..SendRequest::default()
         };
         let sent = insert_message(conn, &queue, &request, &settings.access_key_id, now);
@@ -183,7 +256,7 @@ pub(crate) fn enqueue_events(
             tracing::warn!(queue = %queue.name, %error, "notification could not be enqueued");
             continue;
         }
-        queues.push(queue.name);
+        woken.queues.push(queue.name);
     }
-    Ok(queues)
+    Ok(woken)
 }

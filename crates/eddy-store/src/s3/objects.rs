@@ -23,7 +23,7 @@ use super::model::{
     stored_version,
 };
 use super::notification_rules::{ChangeContext, EventObject};
-use super::notifications::enqueue_events;
+use super::notifications::{Woken, enqueue_events};
 use super::rows::{bucket_versioning, load_object, require_bucket};
 use crate::blobs::{self, BlobContent, StagedBlob};
 use crate::error::StoreError;
@@ -210,7 +210,7 @@ impl<'s> Objects<'s> {
                 // Inline bytes go with the row that named them, in this transaction.
                 blobs::delete_inline(conn, &blobs)?;
                 if !deleted.changed {
-                    return Ok((deleted, blobs, Vec::new()));
+                    return Ok((deleted, blobs, Woken::default()));
                 }
                 let event_version = deleted
                     .version_id
@@ -239,7 +239,7 @@ impl<'s> Objects<'s> {
                 Ok((deleted, blobs, woken))
             })
             .await?;
-        self.shared.wake_queues(&woken);
+        self.shared.wake_after_events(&woken);
         self.shared.blobs.remove(blobs).await;
         Ok(deleted)
     }

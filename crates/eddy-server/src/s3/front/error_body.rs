@@ -1,11 +1,16 @@
-//! Error bodies as S3 writes them: with `<RequestId>` and `<HostId>`, and with S3's
-//! message where `s3s` raised an error without one.
+//! Error bodies as S3 writes them: with `<RequestId>` and `<HostId>`, with S3's
+//! message where `s3s` raised an error without one, and with the numbered
+//! `<ArgumentName1>`/`<ArgumentValue1>` elements some errors carry.
 
 use crate::state::RequestIds;
 
 /// Adds `<RequestId>` and `<HostId>` to an S3 error body, as S3 writes them (the
 /// same ids as the response's `x-amz-request-id` and `x-amz-id-2` headers).
 pub(super) fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>, ids: &RequestIds) {
+    // Never sent to the client, whatever happens below.
+    let arguments = response
+        .headers_mut()
+        .remove(crate::s3::errors::ERROR_ARGUMENTS_HEADER);
     if response.status().as_u16() < 400 {
         return;
     }
@@ -22,6 +27,16 @@ pub(super) fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>,
         return;
     };
     let mut head = text[..end].to_owned();
+    if let Some(arguments) = arguments {
+        for (i, (name, value)) in form_urlencoded::parse(arguments.as_bytes()).enumerate() {
+            let n = i + 1;
+            head.push_str(&format!(
+                "<ArgumentName{n}>{}</ArgumentName{n}><ArgumentValue{n}>{}</ArgumentValue{n}>",
+                escape(&name),
+                escape(&value)
+            ));
+        }
+    }
     // Errors `s3s` raises itself may come without a message; S3 always has one.
     if !head.contains("<Message>")
         && let Some(code_end) = head.find("</Code>").map(|i| i + "</Code>".len())
@@ -43,6 +58,13 @@ pub(super) fn add_request_ids_to_error(response: &mut http::Response<s3s::Body>,
             .insert(http::header::CONTENT_LENGTH, length);
     }
     *response.body_mut() = s3s::Body::from(body);
+}
+
+/// Text as XML character data.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// S3's message for an error code, for errors that arrive without one.
