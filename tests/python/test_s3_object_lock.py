@@ -177,3 +177,21 @@ def test_lifecycle_leaves_locked_versions_alone(eddy_factory):
     ids = version_ids()
     assert free not in ids, "the sweeper removed the unlocked noncurrent version"
     assert held in ids, "the version under a legal hold stays"
+
+
+def test_a_locked_put_needs_a_checksum_or_content_md5(eddy, s3):
+    """S3 refuses a PutObject with Object Lock headers whose bytes carry no digest (here
+    a client told to send checksums only when required)."""
+    from botocore.config import Config
+    bare = eddy.client("s3", config=Config(
+        retries={"max_attempts": 1}, s3={"addressing_style": "path"},
+        request_checksum_calculation="when_required"))
+    until = now() + datetime.timedelta(days=1)
+    code = error_of(bare.put_object, Bucket="locked", Key="k", Body=b"x",
+                    ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until)
+    assert code[:2] == ("InvalidRequest", 400)
+    # Without lock headers the same client uploads (S3 adds its default CRC64NVME).
+    bare.put_object(Bucket="locked", Key="k", Body=b"x")
+    # With a checksum, the locked upload goes through.
+    s3.put_object(Bucket="locked", Key="k", Body=b"x", ObjectLockMode="GOVERNANCE",
+                  ObjectLockRetainUntilDate=until, ChecksumAlgorithm="SHA256")

@@ -130,8 +130,22 @@ async fn store_object(
             ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
         ],
         trailer.declared.as_ref(),
-    )?
-    .with_default_crc64nvme();
+    )?;
+    // S3 wants the bytes of a locked object checked on their way in.
+    let lock_asked = input.object_lock_mode.is_some()
+        || input.object_lock_retain_until_date.is_some()
+        || input.object_lock_legal_hold_status.is_some();
+    if lock_asked
+        && event_name == "s3:ObjectCreated:Put"
+        && input.content_md5.is_none()
+        && checksums.algorithms().is_empty()
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
+        ));
+    }
+    let checksums = checksums.with_default_crc64nvme();
     let metadata = lowercase_metadata(input.metadata)?;
     let (staged, stored_checksums) = receive_body(
         store,
