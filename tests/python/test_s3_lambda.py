@@ -102,7 +102,10 @@ def test_uploads_invoke_a_boto3_handler_that_copies_them(eddy):
     s3.put_bucket_notification_configuration(
         Bucket="uploads", NotificationConfiguration=notification("in/"))
     stored = s3.get_bucket_notification_configuration(Bucket="uploads")
-    assert stored["LambdaFunctionConfigurations"] == notification("in/")["LambdaFunctionConfigurations"]
+    # S3 answers the filter rule name as `Prefix`, whatever case was sent.
+    expected = notification("in/")["LambdaFunctionConfigurations"]
+    expected[0]["Filter"]["Key"]["FilterRules"][0]["Name"] = "Prefix"
+    assert stored["LambdaFunctionConfigurations"] == expected
 
     put = s3.put_object(Bucket="uploads", Key="in/a photo.jpg", Body=b"jpeg bytes",
                         ContentType="image/jpeg")

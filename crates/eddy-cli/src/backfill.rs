@@ -6,7 +6,7 @@
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use eddy_store::s3::{ChangeContext, EventObject, event_body};
+use eddy_store::s3::{ChangeContext, EventObject, EventPrincipals, event_body};
 
 use crate::clients::{Target, resolve_queue_url};
 
@@ -45,6 +45,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
         request_id: "EDDYBACKFILL".to_owned(),
         host_id: "eddy-backfill".to_owned(),
         source_ip: "127.0.0.1".to_owned(),
+        ..ChangeContext::default()
     };
     let mut sent = 0u64;
     let mut pages = s3
@@ -68,7 +69,10 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
             let sequencer = format!("{:016X}", eddy_store::time::now_ms() * 1_000_000 + sent);
             let body = event_body(
                 &region,
-                "eddy-backfill",
+                EventPrincipals {
+                    user: "AWS:eddy-backfill",
+                    owner: "eddy-backfill",
+                },
                 "s3:ObjectCreated:Put",
                 &args.configuration_id,
                 &EventObject {

@@ -116,6 +116,7 @@ async fn provision(store: &Store, config: &EddyConfig) -> anyhow::Result<()> {
             request_id: "EDDYPROVISIONING".to_owned(),
             host_id: "eddy".to_owned(),
             source_ip: "127.0.0.1".to_owned(),
+            ..ChangeContext::default()
         };
         let kept = store
             .notifications()

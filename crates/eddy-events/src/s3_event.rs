@@ -99,7 +99,8 @@ pub struct S3Object {
     pub e_tag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
-    #[serde(default)]
+    /// Absent from the events of tag and ACL changes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sequencer: String,
 }
 

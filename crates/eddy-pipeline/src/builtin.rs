@@ -34,6 +34,7 @@ impl ObjectStore for StoreObjects {
                 .to_owned(),
             host_id: "eddy-function".to_owned(),
             source_ip: "127.0.0.1".to_owned(),
+            ..ChangeContext::default()
         };
         let result = self
             .store

@@ -159,26 +159,10 @@ impl Faults {
     }
 }
 
-/// The bucket an S3 request addresses: `bucket.localhost` in the host, else the first
-/// segment of the path.
-pub fn request_bucket<B>(request: &http::Request<B>) -> String {
-    let host = request
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
-    if let Some(bucket) = name.strip_suffix(".localhost").filter(|b| !b.is_empty()) {
-        return bucket.to_owned();
-    }
-    request
-        .uri()
-        .path()
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+/// The bucket an S3 request addresses (in its host or the first segment of its path;
+/// see `s3::front`), or empty; `home` is eddy's configured region.
+pub fn request_bucket<B>(request: &http::Request<B>, home: &str) -> String {
+    crate::s3::front::bucket_name(request, home).unwrap_or_default()
 }
 
 #[cfg(test)]

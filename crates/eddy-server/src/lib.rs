@@ -196,7 +196,7 @@ impl Server {
             let store = &self.state.store;
             let fault = self.state.faults.s3_request(
                 request.method(),
-                &faults::request_bucket(&request),
+                &faults::request_bucket(&request, &store.settings().region),
                 store.telemetry(),
             );
             let sessions = &self.state.sessions;

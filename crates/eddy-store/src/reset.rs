@@ -157,6 +157,7 @@ impl Store {
             .db
             .write(move |conn| -> TxResult<_, StoreError> { Ok(reset_rows(conn, &baseline)?) })
             .await?;
+        self.shared.bucket_regions().clear();
         self.shared.blobs.remove(files).await;
         tracing::info!(
             buckets_removed = report.buckets_removed,

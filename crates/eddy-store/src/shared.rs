@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     sequencer: AtomicU64,
     /// Function log events waiting for their flush (see `Logs::append`).
     log_buffer: Mutex<Vec<crate::log_batch::LogBatch>>,
+    /// The region of each bucket looked up since the last change of the bucket set
+    /// (S3 checks it on every request; a bucket's region never changes).
+    bucket_regions: Mutex<HashMap<String, String>>,
     /// Held by a flush of the log buffer while it writes, so a flush that finds the
     /// buffer empty still returns only after the events taken before it are stored.
     pub(crate) log_flush: tokio::sync::Mutex<()>,
@@ -60,6 +63,7 @@ impl Shared {
             queue_wakers: Mutex::new(HashMap::new()),
             sequencer: AtomicU64::new(time::now_ms().saturating_mul(1_000_000)),
             log_buffer: Mutex::new(Vec::new()),
+            bucket_regions: Mutex::new(HashMap::new()),
             log_flush: tokio::sync::Mutex::new(()),
             invocations_waker: Notify::new(),
         }
@@ -93,6 +97,14 @@ impl Shared {
                 Ok(_) => return format!("{next:016X}"),
                 Err(actual) => current = actual,
             }
+        }
+    }
+
+    /// The cached regions of buckets (see [`crate::s3::Buckets::region`]).
+    pub fn bucket_regions(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        match self.bucket_regions.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 

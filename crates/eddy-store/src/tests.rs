@@ -62,6 +62,7 @@ fn context() -> ChangeContext {
         request_id: "r".into(),
         host_id: "h".into(),
         source_ip: "127.0.0.1".into(),
+        ..ChangeContext::default()
     }
 }
 
@@ -236,6 +237,8 @@ fn bucket_configurations_live_and_die_with_their_bucket() {
             .create_with(
                 "b",
                 NewBucket {
+                    region: Some("eu-west-1".into()),
+                    tags: Some([("team".to_owned(), "data".to_owned())].into()),
                     versioning_enabled: true,
                     configs: vec![(ConfigKind::ObjectLock, "<lock/>".into())],
                 },
@@ -246,6 +249,28 @@ fn bucket_configurations_live_and_die_with_their_bucket() {
             store.buckets().versioning("b").await.expect("versioning"),
             Versioning::Enabled
         );
+        // The bucket keeps the region it was created for (cached and stored alike).
+        assert_eq!(
+            store
+                .buckets()
+                .region("b")
+                .await
+                .expect("region")
+                .as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            store.buckets().get("b").await.expect("get").region,
+            "eu-west-1"
+        );
+        assert_eq!(store.buckets().region("nope").await.expect("region"), None);
+        let tags = store
+            .buckets()
+            .tags("b")
+            .await
+            .expect("tags")
+            .expect("some");
+        assert_eq!(tags.get("team").map(String::as_str), Some("data"));
         assert_eq!(
             configs
                 .get("b", ConfigKind::ObjectLock, "")

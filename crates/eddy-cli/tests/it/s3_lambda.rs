@@ -169,10 +169,22 @@ async fn an_upload_invokes_the_function_with_the_s3_event_record() {
         .send()
         .await
         .expect("get notification");
-    assert_eq!(
-        got.lambda_function_configurations(),
-        [function_config("to-function", FUNCTION_ARN, "in/")]
-    );
+    let [answered] = got.lambda_function_configurations() else {
+        panic!("one function configuration: {got:?}");
+    };
+    assert_eq!(answered.id(), Some("to-function"));
+    assert_eq!(answered.lambda_function_arn(), FUNCTION_ARN);
+    assert_eq!(answered.events(), [Event::from("s3:ObjectCreated:*")]);
+    // S3 answers the rule name as `Prefix`, whatever case was sent.
+    let rules: Vec<_> = answered
+        .filter()
+        .and_then(NotificationConfigurationFilter::key)
+        .map(S3KeyFilter::filter_rules)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| (r.name().map(FilterRuleName::as_str), r.value()))
+        .collect();
+    assert_eq!(rules, [(Some("Prefix"), Some("in/"))]);
     assert_eq!(got.queue_configurations().len(), 1);
     let test_event = receive_bodies(&sqs, &queue_url, 1).await;
     assert_eq!(test_event[0]["Event"], "s3:TestEvent");

@@ -140,13 +140,17 @@ async fn put_copy_and_delete_events_match_aws_field_by_field() {
             "sequencer of {key} increases: {put_sequencer} then {delete_sequencer}"
         );
     }
-    // Deleting a key that does not exist succeeds and sends nothing.
+    // Deleting a key that does not exist succeeds and raises ObjectRemoved:Delete all
+    // the same, as S3 does (it does not look first).
     s3.delete_object()
         .bucket("golden")
         .key("never-there")
         .send()
         .await
         .expect("delete missing key");
+    let body = &receive_bodies(&sqs, &url, 1).await[0];
+    assert_eq!(body["Records"][0]["eventName"], "ObjectRemoved:Delete");
+    assert_eq!(body["Records"][0]["s3"]["object"]["key"], "never-there");
     assert_no_message(&sqs, &url).await;
 }
 

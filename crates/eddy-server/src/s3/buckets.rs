@@ -1,6 +1,7 @@
 //! The bucket family: CreateBucket, DeleteBucket, HeadBucket, ListBuckets and
 //! GetBucketLocation, and S3's bucket name rules. A new bucket's first
-//! configurations (from CreateBucket's headers) come from `bucket_config`.
+//! configurations (from CreateBucket's headers) come from `bucket_config`; it lives in
+//! the region of its `LocationConstraint` (`regions`), with the tags of its `Tags`.
 
 use s3s::dto::{
     Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
@@ -15,6 +16,8 @@ use eddy_store::s3::{ConfigKind, NewBucket, S3Error};
 use super::bucket_config;
 use super::convert::{decode_token, encode_token, owner, timestamp};
 use super::errors::to_wire;
+use super::regions::{US_EAST_1, constraint_region};
+use super::tags::{CreationTags, MAX_BUCKET_TAGS, check_tags};
 
 pub(super) async fn create_bucket(
     store: &Store,
@@ -27,41 +30,94 @@ pub(super) async fn create_bucket(
             "The specified bucket is not valid."
         ));
     }
-    if let Some(constraint) = req
+    let home = store.settings().region.as_str();
+    // A request signed for no region (anonymous) is refused by access control.
+    let endpoint = req.region.as_ref().map_or(US_EAST_1, |r| r.as_str());
+    let constraint = req
         .input
         .create_bucket_configuration
         .as_ref()
         .and_then(|c| c.location_constraint.as_ref())
-    {
-        let region = &store.settings().region;
-        // us-east-1 is named by leaving the constraint out; naming it is refused.
-        if constraint.as_str() == "us-east-1" && region == "us-east-1" {
-            return Err(s3_error!(
-                InvalidLocationConstraint,
-                "The specified location-constraint is not valid"
-            ));
-        }
-        if constraint.as_str() != region.as_str()
-            && !(region == "us-east-1" && constraint.as_str().is_empty())
-        {
-            return Err(s3_error!(
-                IllegalLocationConstraintException,
-                "The {} location constraint is incompatible for the region specific endpoint this request was sent to.",
-                constraint.as_str()
-            ));
-        }
+        .map(BucketLocationConstraint::as_str)
+        .filter(|c| !c.is_empty());
+    let region = bucket_region(constraint, endpoint, home)?.to_owned();
+    let mut new = new_bucket(&req.input)?;
+    new.region = Some(region.clone());
+    if let Some(CreationTags(set)) = req.extensions.get::<CreationTags>() {
+        new.tags = Some(check_tags(
+            set.iter().map(|t| {
+                (
+                    t.key.clone().unwrap_or_default(),
+                    t.value.clone().unwrap_or_default(),
+                )
+            }),
+            MAX_BUCKET_TAGS,
+        )?);
     }
-    let new = new_bucket(&req.input)?;
     match store.buckets().create_with(bucket, new).await {
         Ok(()) => {}
         // us-east-1 answers a repeated CreateBucket by its owner with 200 OK; every
         // other region with 409 BucketAlreadyOwnedByYou.
-        Err(S3Error::BucketAlreadyOwnedByYou) if store.settings().region == "us-east-1" => {}
+        Err(S3Error::BucketAlreadyOwnedByYou)
+            if region == US_EAST_1
+                && store
+                    .buckets()
+                    .region(bucket)
+                    .await
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(US_EAST_1) => {}
         Err(error) => return Err(to_wire(error)),
     }
+    // Outside us-east-1, S3 answers with the bucket's virtual-hosted URL.
+    let location = if region == US_EAST_1 {
+        format!("/{bucket}")
+    } else {
+        let port = req
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.rsplit_once(':'))
+            .map(|(_, port)| format!(":{port}"))
+            .unwrap_or_default();
+        format!("http://{bucket}.s3.localhost{port}/")
+    };
     Ok(S3Response::new(CreateBucketOutput {
-        location: Some(format!("/{bucket}")),
+        location: Some(location),
     }))
+}
+
+/// The region of a new bucket: its `LocationConstraint`'s, for a request sent to
+/// `endpoint` (the region it is signed for). us-east-1 (S3's global endpoint) creates
+/// buckets of every region and its own when the constraint is left out; every other
+/// region only its own, which the constraint must name.
+fn bucket_region<'a>(
+    constraint: Option<&'a str>,
+    endpoint: &'a str,
+    home: &str,
+) -> S3Result<&'a str> {
+    let Some(constraint) = constraint else {
+        if endpoint == US_EAST_1 {
+            return Ok(US_EAST_1);
+        }
+        return Err(s3_error!(
+            IllegalLocationConstraintException,
+            "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."
+        ));
+    };
+    let named = constraint_region(constraint, home);
+    match named {
+        Some(region) if endpoint == US_EAST_1 || region == endpoint => Ok(region),
+        None if constraint != US_EAST_1 || endpoint == US_EAST_1 => Err(s3_error!(
+            InvalidLocationConstraint,
+            "The specified location-constraint is not valid"
+        )),
+        _ => Err(s3_error!(
+            IllegalLocationConstraintException,
+            "The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to."
+        )),
+    }
 }
 
 /// The configurations CreateBucket's headers give a new bucket: its Object Ownership,

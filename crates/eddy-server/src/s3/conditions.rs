@@ -29,12 +29,12 @@ pub(super) fn check_conditions(
             ETagCondition::ETag(e) => e.value() == current.value(),
         };
         if !ok {
-            return Err(precondition_failed());
+            return Err(precondition_failed("If-Match"));
         }
     } else if let Some(since) = if_unmodified_since
         && modified_s > timestamp_ms(since) / 1000
     {
-        return Err(precondition_failed());
+        return Err(precondition_failed("If-Unmodified-Since"));
     }
     if let Some(condition) = if_none_match {
         let matched = match condition {
@@ -77,14 +77,16 @@ pub(super) async fn check_write_conditions(
     if let (Some(condition), Some(meta)) = (if_none_match, &current)
         && matches(condition, meta)
     {
-        return Err(precondition_failed());
+        return Err(precondition_failed("If-None-Match"));
     }
     if let Some(condition) = if_match {
         match &current {
             None => {
                 return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
             }
-            Some(meta) if !matches(condition, meta) => return Err(precondition_failed()),
+            Some(meta) if !matches(condition, meta) => {
+                return Err(precondition_failed("If-Match"));
+            }
             Some(_) => {}
         }
     }

@@ -9,8 +9,8 @@ use s3s::dto::{ETag, Grant, Grantee, Grants, Owner, Permission, Timestamp, Times
 use s3s::{S3Request, S3Result, s3_error};
 
 use eddy_store::Store;
-use eddy_store::s3::ChangeContext;
 use eddy_store::s3::ObjectMeta;
+use eddy_store::s3::{ChangeContext, Requester};
 
 use crate::state::RequestIds;
 
@@ -21,10 +21,20 @@ pub(super) fn context<T>(req: &S3Request<T>) -> ChangeContext {
         .get::<RequestIds>()
         .cloned()
         .unwrap_or_else(RequestIds::generate);
+    let requester = req.credentials.as_ref().map_or(Requester::Configured, |c| {
+        Requester::AccessKey(c.access_key.clone())
+    });
+    let trace_header = req
+        .headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     ChangeContext {
         request_id: ids.request_id,
         host_id: ids.host_id,
         source_ip: ids.source_ip,
+        requester,
+        trace_header,
     }
 }
 

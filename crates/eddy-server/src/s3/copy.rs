@@ -320,8 +320,20 @@ async fn copy_source(
         if_unmodified_since,
     )
     .map_err(|e| {
-        if *e.code() == S3ErrorCode::NotModified {
-            precondition_failed()
+        // A copy names its failed condition by the copy-source header.
+        let condition = if *e.code() == S3ErrorCode::NotModified {
+            if if_none_match.is_some() {
+                "If-None-Match"
+            } else {
+                "If-Modified-Since"
+            }
+        } else if if_match.is_some() {
+            "If-Match"
+        } else {
+            "If-Unmodified-Since"
+        };
+        if *e.code() == S3ErrorCode::NotModified || *e.code() == S3ErrorCode::PreconditionFailed {
+            precondition_failed(&format!("x-amz-copy-source-{condition}"))
         } else {
             e
         }

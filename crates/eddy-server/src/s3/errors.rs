@@ -18,7 +18,8 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
         S3Error::NoSuchKey => S3ErrorCode::NoSuchKey,
         S3Error::BucketAlreadyOwnedByYou => S3ErrorCode::BucketAlreadyOwnedByYou,
         S3Error::BucketNotEmpty => S3ErrorCode::BucketNotEmpty,
-        S3Error::PreconditionFailed => S3ErrorCode::PreconditionFailed,
+        // Only copies fail a condition inside the store (the source changed meanwhile).
+        S3Error::PreconditionFailed => return precondition_failed("x-amz-copy-source-If-Match"),
         S3Error::NoSuchUpload => S3ErrorCode::NoSuchUpload,
         S3Error::InvalidPart(_) => S3ErrorCode::InvalidPart,
         S3Error::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
@@ -137,11 +138,35 @@ pub(super) fn malformed_xml() -> WireError {
     )
 }
 
-pub(super) fn precondition_failed() -> WireError {
-    s3_error!(
-        PreconditionFailed,
-        "At least one of the pre-conditions you specified did not hold"
+/// 412 PreconditionFailed naming the header whose condition did not hold
+/// (`<Condition>If-Match</Condition>`), as S3 writes it.
+pub(super) fn precondition_failed(condition: &str) -> WireError {
+    with_elements(
+        s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        ),
+        &[("Condition", condition)],
     )
+}
+
+/// The header that carries the extra elements of an error body (`ArgumentName`,
+/// `BucketName`, `Condition`...) from the operation to `front`, which writes them into
+/// the body after `<Message>` and drops the header: `s3s` writes only Code and Message.
+pub(crate) const ERROR_ELEMENTS_HEADER: &str = "x-eddy-error-elements";
+
+/// Adds elements to an error's body, in this order, as S3 writes them.
+pub(super) fn with_elements(mut error: WireError, elements: &[(&str, &str)]) -> WireError {
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in elements {
+        encoded.append_pair(name, value);
+    }
+    let mut headers = error.headers().cloned().unwrap_or_default();
+    if let Ok(value) = http::HeaderValue::from_str(&encoded.finish()) {
+        headers.insert(ERROR_ELEMENTS_HEADER, value);
+    }
+    error.set_headers(headers);
+    error
 }
 
 pub(super) trait WithStatus {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use s3s::dto::{BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule};
 
 use eddy_store::Store;
-use eddy_store::s3::{ChangeContext, ListQuery, ObjectMeta, VersionEntry, VersionQuery};
+use eddy_store::s3::{ChangeContext, ListQuery, ObjectMeta, Requester, VersionEntry, VersionQuery};
 use eddy_store::time::now_ms;
 
 use super::bucket_config::lifecycle::bucket_lifecycle;
@@ -293,5 +293,7 @@ fn lifecycle_context() -> ChangeContext {
         request_id: ids.request_id,
         host_id: ids.host_id,
         source_ip: "s3.amazonaws.com".to_owned(),
+        requester: Requester::S3Service,
+        trace_header: None,
     }
 }

@@ -15,7 +15,7 @@ use eddy_store::s3::{ListQuery, ObjectMeta};
 
 use super::checksums::{checksum_algorithms, checksum_type};
 use super::convert::{decode_token, encode_token, etag, maybe_url_encode, owner, timestamp};
-use super::errors::to_wire;
+use super::errors::{to_wire, with_elements};
 use super::object_attrs::storage_class_name;
 
 pub(super) async fn list_objects(
@@ -235,9 +235,15 @@ fn url_encoded(encoding_type: Option<&EncodingType>) -> bool {
 fn page_size(max_keys: Option<i32>) -> S3Result<usize> {
     match max_keys {
         None => Ok(1000),
-        Some(n) if n < 0 => Err(s3_error!(
-            InvalidArgument,
-            "Argument maxKeys must be an integer between 0 and 2147483647"
+        Some(n) if n < 0 => Err(with_elements(
+            s3_error!(
+                InvalidArgument,
+                "Argument maxKeys must be an integer between 0 and 2147483647"
+            ),
+            &[
+                ("ArgumentName", "maxKeys"),
+                ("ArgumentValue", &n.to_string()),
+            ],
         )),
         Some(n) => Ok(n.min(1000) as usize),
     }

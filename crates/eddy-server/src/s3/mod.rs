@@ -12,7 +12,8 @@
 //!   `buckets` uses for a new bucket's configurations, and the object families for
 //!   default encryption);
 //! - what several families share: `conditions`, `checksums` (and
-//!   `multipart_checksums` for uploads), `object_attrs`, `tags`;
+//!   `multipart_checksums` for uploads), `object_attrs`, `tags`, `regions` (S3's region
+//!   names, which `front` and `buckets` check);
 //! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
 mod bucket_config;
@@ -35,6 +36,7 @@ mod object_lock;
 mod object_reads;
 mod object_subresources;
 mod object_writes;
+mod regions;
 mod tags;
 
 pub use limits::{MAX_KEY_BYTES, MAX_PUT_BYTES, MAX_USER_METADATA_BYTES};

@@ -16,7 +16,7 @@ use super::bucket_config::encryption::reported;
 use super::checksums::{checksum_fields, checksum_type, read_checksums};
 use super::conditions::check_conditions;
 use super::convert::{etag, parse_http_date, reported_version, timestamp};
-use super::errors::to_wire;
+use super::errors::{to_wire, with_elements};
 use super::object_attrs::{
     archived, ascii_metadata, raw_metadata_headers, storage_class, storage_class_name,
 };
@@ -199,10 +199,16 @@ pub(super) async fn head_object(
 
 /// S3 refuses a read that names a server-side encryption: the object has its own.
 fn refuse_encryption_header(headers: &http::HeaderMap) -> S3Result<()> {
-    if headers.contains_key("x-amz-server-side-encryption") {
-        return Err(s3_error!(
-            InvalidArgument,
-            "x-amz-server-side-encryption header is not supported for this operation."
+    if let Some(value) = headers.get("x-amz-server-side-encryption") {
+        return Err(with_elements(
+            s3_error!(
+                InvalidArgument,
+                "x-amz-server-side-encryption header is not supported for this operation."
+            ),
+            &[
+                ("ArgumentName", "x-amz-server-side-encryption"),
+                ("ArgumentValue", value.to_str().unwrap_or_default()),
+            ],
         ));
     }
     Ok(())

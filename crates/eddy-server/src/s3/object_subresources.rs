@@ -1,6 +1,7 @@
 //! An object's sub-resources: its tags (Get/Put/DeleteObjectTagging) and its ACL
 //! (Get/PutObjectAcl: the owner's FULL_CONTROL, as under S3's default "bucket owner
-//! enforced" ownership). (Retention and legal hold are in `object_lock`.)
+//! enforced" ownership); tag and ACL changes raise their events. (Retention and legal
+//! hold are in `object_lock`.)
 
 use s3s::dto::{
     DeleteObjectTaggingInput, DeleteObjectTaggingOutput, GetObjectAclInput, GetObjectAclOutput,
@@ -11,7 +12,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use eddy_store::Store;
 
-use super::convert::{owner, owner_grants, reported_version};
+use super::convert::{context, owner, owner_grants, reported_version};
 use super::errors::{acls_not_supported, to_wire};
 use super::tags::{MAX_OBJECT_TAGS, tag_set, tags_from_set};
 
@@ -35,6 +36,7 @@ pub(super) async fn put_object_tagging(
     store: &Store,
     req: S3Request<PutObjectTaggingInput>,
 ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+    let context = context(&req);
     let input = req.input;
     let tags = tags_from_set(input.tagging, MAX_OBJECT_TAGS)?;
     let meta = store
@@ -44,6 +46,7 @@ pub(super) async fn put_object_tagging(
             &input.key,
             input.version_id.as_deref(),
             Some(tags),
+            context,
         )
         .await
         .map_err(to_wire)?;
@@ -56,10 +59,17 @@ pub(super) async fn delete_object_tagging(
     store: &Store,
     req: S3Request<DeleteObjectTaggingInput>,
 ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+    let context = context(&req);
     let input = req.input;
     let meta = store
         .objects()
-        .set_tags(&input.bucket, &input.key, input.version_id.as_deref(), None)
+        .set_tags(
+            &input.bucket,
+            &input.key,
+            input.version_id.as_deref(),
+            None,
+            context,
+        )
         .await
         .map_err(to_wire)?;
     let mut response = S3Response::new(DeleteObjectTaggingOutput {
@@ -90,6 +100,7 @@ pub(super) async fn put_object_acl(
     store: &Store,
     req: S3Request<PutObjectAclInput>,
 ) -> S3Result<S3Response<PutObjectAclOutput>> {
+    let context = context(&req);
     let input = req.input;
     store
         .objects()
@@ -108,5 +119,15 @@ pub(super) async fn put_object_acl(
     if !canned_ok || grants {
         return Err(acls_not_supported());
     }
+    store
+        .objects()
+        .acl_put(
+            &input.bucket,
+            &input.key,
+            input.version_id.as_deref(),
+            context,
+        )
+        .await
+        .map_err(to_wire)?;
     Ok(S3Response::new(PutObjectAclOutput::default()))
 }

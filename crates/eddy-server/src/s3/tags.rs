@@ -71,6 +71,10 @@ pub(super) fn tags_from_set(tagging: Tagging, limit: usize) -> S3Result<BTreeMap
     )
 }
 
+/// The tags of a CreateBucket request (`front` reads them; `s3s` does not know them).
+#[derive(Debug, Clone)]
+pub(crate) struct CreationTags(pub TagSet);
+
 /// A stored tag map as S3's XML tag set.
 pub(super) fn tag_set(tags: &BTreeMap<String, String>) -> TagSet {
     tags.iter()

@@ -95,6 +95,10 @@ impl Config {
 /// The configuration documents of a new bucket, stored with it in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct NewBucket {
+    /// The region the bucket lives in (`None`: the store's own region).
+    pub region: Option<String>,
+    /// The bucket's first tag set (CreateBucket's `Tags`).
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
     /// Versioning `Enabled` from the start (a bucket created with Object Lock).
     pub versioning_enabled: bool,
     pub configs: Vec<(ConfigKind, String)>,

@@ -31,31 +31,65 @@ impl<'s> Buckets<'s> {
         self.create_with(name, NewBucket::default()).await
     }
 
-    /// Creates a bucket in the store's region with its first configurations, in one
-    /// transaction.
+    /// Creates a bucket in its region (the store's when `new` names none) with its
+    /// first configurations, in one transaction. An existing bucket is
+    /// `BucketAlreadyOwnedByYou`, whatever its region.
     pub async fn create_with(&self, name: &str, new: NewBucket) -> Result<(), S3Error> {
-        let name = name.to_owned();
-        let region = self.shared.settings.region.clone();
+        let owned = name.to_owned();
+        let region = new
+            .region
+            .clone()
+            .unwrap_or_else(|| self.shared.settings.region.clone());
+        let stored = region.clone();
         self.shared
             .db
             .write(move |conn| {
-                if bucket_exists(conn, &name)? {
+                if bucket_exists(conn, &owned)? {
                     return abort(S3Error::BucketAlreadyOwnedByYou);
                 }
                 let versioning = new.versioning_enabled.then_some("Enabled");
+                let tags = new.tags.as_ref().map(serde_json::to_string).transpose()?;
                 conn.execute(
-                    "INSERT INTO buckets (name, created_ms, region, versioning) VALUES (?1, ?2, ?3, ?4)",
-                    params![name, now_ms(), region, versioning],
+                    "INSERT INTO buckets (name, created_ms, region, versioning, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![owned, now_ms(), stored, versioning, tags],
                 )?;
-                insert_new_bucket_configs(conn, &name, &new.configs)?;
+                insert_new_bucket_configs(conn, &owned, &new.configs)?;
                 Ok(())
             })
-            .await
+            .await?;
+        self.shared.bucket_regions().insert(name.to_owned(), region);
+        Ok(())
+    }
+
+    /// The region of a bucket (`None`: no such bucket). Cached: S3 asks on every
+    /// request.
+    pub async fn region(&self, name: &str) -> Result<Option<String>, S3Error> {
+        if let Some(region) = self.shared.bucket_regions().get(name) {
+            return Ok(Some(region.clone()));
+        }
+        let owned = name.to_owned();
+        let region: Option<String> = self
+            .shared
+            .db
+            .read::<_, S3Error, _>(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT region FROM buckets WHERE name = ?1")?
+                    .query_row([&owned], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        if let Some(region) = &region {
+            self.shared
+                .bucket_regions()
+                .insert(name.to_owned(), region.clone());
+        }
+        Ok(region)
     }
 
     /// Deletes an empty bucket (no object, no older version or delete marker), with
     /// its unfinished uploads.
     pub async fn delete(&self, name: &str) -> Result<(), S3Error> {
+        let bucket = name;
         let name = name.to_owned();
         let removed_uploads = self
             .shared
@@ -80,6 +114,7 @@ impl<'s> Buckets<'s> {
                 Ok(blobs)
             })
             .await?;
+        self.shared.bucket_regions().remove(bucket);
         self.shared.blobs.remove(removed_uploads).await;
         Ok(())
     }

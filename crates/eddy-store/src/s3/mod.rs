@@ -3,9 +3,9 @@
 //!
 //! - Handles: [`Buckets`], [`BucketConfigs`], [`Objects`], [`Uploads`], [`Notifications`].
 //! - [`model`]: the values they take and return; [`error`]: their answers.
-//! - Inside: the `rows` of the tables, the version `history`, `listing`, the `commit`
+//! - Inside: the events of tag and ACL changes (`subresources`), the `rows` of the tables, the version `history`, `listing`, the `commit`
 //!   of a new object version with its events (the outbox, in `notifications`),
-//!   `deletes`, and the [`notification_rules`] (no I/O).
+//!   `deletes`, the [`notification_rules`] (no I/O) and the `principals` events name.
 
 mod bucket_configs;
 mod buckets;
@@ -19,7 +19,9 @@ pub mod model;
 pub mod notification_rules;
 mod notifications;
 mod objects;
+mod principals;
 mod rows;
+mod subresources;
 mod uploads;
 
 pub use bucket_configs::{BucketConfigs, Config, ConfigKind, NewBucket};
@@ -31,8 +33,10 @@ pub use model::{
     VersionQuery, Versioning,
 };
 pub use notification_rules::{
-    ChangeContext, Destination, EventObject, Mismatch, NotificationConfig, event_body,
+    ChangeContext, Destination, EventObject, EventPrincipals, Mismatch, NotificationConfig,
+    event_body,
 };
 pub use notifications::Notifications;
 pub use objects::Objects;
+pub use principals::{Requester, owner_principal_id, user_principal_id};
 pub use uploads::Uploads;

@@ -10,6 +10,7 @@ use eddy_events::s3_event::{
     S3Object, encode_key,
 };
 
+pub use super::principals::Requester;
 use crate::time::iso8601_millis;
 
 /// One configuration of a bucket: a `QueueConfiguration` or a
@@ -55,6 +56,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "s3:ObjectCreated:CompleteMultipartUpload",
     "s3:ObjectRemoved:Delete",
     "s3:ObjectRemoved:DeleteMarkerCreated",
+    "s3:ObjectTagging:Put",
+    "s3:ObjectTagging:Delete",
+    "s3:ObjectAcl:Put",
+    "s3:LifecycleExpiration:Delete",
+    "s3:LifecycleExpiration:DeleteMarkerCreated",
 ];
 
 /// Whether a configured event type (maybe a wildcard) covers `event` (`s3:...`).
@@ -179,11 +185,16 @@ pub fn overlaps(a: &NotificationConfig, b: &NotificationConfig) -> bool {
 }
 
 /// What an object change tells the events it causes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChangeContext {
     pub request_id: String,
     pub host_id: String,
     pub source_ip: String,
+    /// Who made the change (the event's `userIdentity`).
+    pub requester: Requester,
+    /// The request's `X-Amzn-Trace-Id`, passed on as the `AWSTraceHeader` system
+    /// attribute of the event messages.
+    pub trace_header: Option<String>,
 }
 
 /// The object side of an event.
@@ -200,26 +211,46 @@ pub struct EventObject<'a> {
     pub sequencer: String,
 }
 
+/// The `eventVersion` of an event type: 2.3 for lifecycle, tagging and ACL events
+/// (which S3 introduced with that version), 2.1 for the others.
+fn event_version(event_name: &str) -> &'static str {
+    let name = event_name.trim_start_matches("s3:");
+    if ["LifecycleExpiration:", "ObjectTagging:", "ObjectAcl:"]
+        .iter()
+        .any(|kind| name.starts_with(kind))
+    {
+        "2.3"
+    } else {
+        "2.1"
+    }
+}
+
+/// Who an event names: the requester (`userIdentity`) and the bucket owner
+/// (`ownerIdentity`), as their principal ids.
+#[derive(Debug, Clone, Copy)]
+pub struct EventPrincipals<'a> {
+    pub user: &'a str,
+    pub owner: &'a str,
+}
+
 /// Builds the JSON body of the event for one matching configuration.
-#[allow(clippy::too_many_arguments)]
 pub fn event_body(
     region: &str,
-    principal: &str,
+    principals: EventPrincipals<'_>,
     event_name: &str,
     configuration_id: &str,
     object: &EventObject<'_>,
     context: &ChangeContext,
     event_time_ms: u64,
 ) -> String {
-    let principal_id = format!("AWS:{principal}");
     let record = S3EventRecord {
-        event_version: "2.1".to_owned(),
+        event_version: event_version(event_name).to_owned(),
         event_source: "aws:s3".to_owned(),
         aws_region: region.to_owned(),
         event_time: iso8601_millis(event_time_ms),
         event_name: event_name.trim_start_matches("s3:").to_owned(),
         user_identity: PrincipalId {
-            principal_id: principal_id.clone(),
+            principal_id: principals.user.to_owned(),
         },
         request_parameters: RequestParameters {
             source_ip_address: context.source_ip.clone(),
@@ -234,7 +265,7 @@ pub fn event_body(
             bucket: S3Bucket {
                 name: object.bucket.to_owned(),
                 owner_identity: PrincipalId {
-                    principal_id: principal.to_owned(),
+                    principal_id: principals.owner.to_owned(),
                 },
                 arn: bucket_arn(object.bucket),
             },

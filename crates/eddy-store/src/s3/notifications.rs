@@ -6,13 +6,15 @@
 
 use std::sync::Arc;
 
+use eddy_events::arn::parse_queue_arn;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::S3Error;
 use super::function_targets::{allows_s3, queue_invocation, resolve};
 use super::notification_rules::{
-    ChangeContext, Destination, EventObject, NotificationConfig, event_body,
+    ChangeContext, Destination, EventObject, EventPrincipals, NotificationConfig, event_body,
 };
+use super::principals::{owner_principal_id, user_principal_id};
 use super::rows::require_bucket;
 use crate::error::StoreError;
 use crate::shared::{Shared, StoreSettings};
@@ -57,7 +59,7 @@ impl<'s> Notifications<'s> {
         context: ChangeContext,
     ) -> Result<(), S3Error> {
         let bucket = bucket.to_owned();
-        let principal = self.shared.settings.access_key_id.clone();
+        let principal = s3_sender_id();
         let settings = self.shared.settings.clone();
         let woken = self
             .shared
@@ -115,8 +117,18 @@ fn destinations(
     let mut queues: Vec<Queue> = Vec::new();
     let mut refused: Vec<(String, String)> = Vec::new();
     let mut fifo = false;
+    let bucket_region: String = conn
+        .prepare_cached("SELECT region FROM buckets WHERE name = ?1")?
+        .query_row([bucket], |row| row.get(0))?;
     for config in configs {
         match &config.destination {
+            Destination::Queue(arn)
+                if parse_queue_arn(arn).is_some_and(|a| a.region != bucket_region) =>
+            {
+                return abort(S3Error::InvalidArgument(
+                    "The notification destination service region is not valid for the bucket location constraint".into(),
+                ));
+            }
             Destination::Queue(arn) => {
                 let queue = match arn_key(&settings.region, arn) {
                     Some(key) => entry_outcome(load_queue(conn, &key))?.ok(),
@@ -210,14 +222,29 @@ pub(crate) fn enqueue_events(
     now: u64,
 ) -> Result<Woken, StoreError> {
     let mut woken = Woken::default();
-    for config in load_notifications(conn, object.bucket)? {
+    let configs = load_notifications(conn, object.bucket)?;
+    if configs.is_empty() {
+        return Ok(woken);
+    }
+    // A bucket's events carry its region.
+    let region: String = conn
+        .prepare_cached("SELECT region FROM buckets WHERE name = ?1")?
+        .query_row([object.bucket], |row| row.get(0))
+        .optional()?
+        .unwrap_or_else(|| settings.region.clone());
+    let user = context.requester.principal_id(&settings.access_key_id);
+    let owner = owner_principal_id(&settings.account_id);
+    for config in configs {
         if !config.matches(event_name, object.key) {
             continue;
         }
         let body = || {
             event_body(
-                &settings.region,
-                &settings.access_key_id,
+                &region,
+                EventPrincipals {
+                    user: &user,
+                    owner: &owner,
+                },
                 event_name,
                 &config.id,
                 object,
@@ -249,9 +276,10 @@ pub(crate) fn enqueue_events(
         };
         let request = SendRequest {
             body: body(),
+            system_attributes: trace_attribute(context.trace_header.as_deref()),
             ..SendRequest::default()
         };
-        let sent = insert_message(conn, &queue, &request, &settings.access_key_id, now);
+        let sent = insert_message(conn, &queue, &request, &s3_sender_id(), now);
         if let Err(error) = entry_outcome(sent)? {
             tracing::warn!(queue = %queue.name, %error, "notification could not be enqueued");
             continue;
@@ -259,4 +287,32 @@ pub(crate) fn enqueue_events(
         woken.queues.push(queue.name);
     }
     Ok(woken)
+}
+
+/// The `SenderId` of the messages S3 sends: S3's own principal (AWS-shaped, stable),
+/// not the access key of whoever caused the event.
+fn s3_sender_id() -> String {
+    let id = user_principal_id(super::principals::S3_SERVICE_PRINCIPAL);
+    id.trim_start_matches("AWS:").to_owned()
+}
+
+/// The `AWSTraceHeader` system attribute of an event message: the trace header of the
+/// request that caused the event, as S3 passes it on.
+fn trace_attribute(
+    trace_header: Option<&str>,
+) -> std::collections::BTreeMap<String, crate::sqs::model::MessageAttributeValue> {
+    trace_header
+        .filter(|h| !h.is_empty())
+        .map(|header| {
+            (
+                "AWSTraceHeader".to_owned(),
+                crate::sqs::model::MessageAttributeValue {
+                    data_type: "String".to_owned(),
+                    string_value: Some(header.to_owned()),
+                    binary_value: None,
+                },
+            )
+        })
+        .into_iter()
+        .collect()
 }

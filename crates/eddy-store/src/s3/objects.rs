@@ -7,7 +7,6 @@
 //! object is visible exactly when its events are queued. The blob of a replaced or
 //! deleted object is removed after the commit that stopped naming it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use eddy_telemetry::FileCopied;
@@ -39,6 +38,10 @@ pub struct Objects<'s> {
 impl<'s> Objects<'s> {
     pub(crate) fn new(shared: &'s Arc<Shared>) -> Self {
         Self { shared }
+    }
+
+    pub(super) fn shared(&self) -> &'s Arc<Shared> {
+        self.shared
     }
 
     /// Places a staged body and commits it as `bucket/key`, enqueueing its events.
@@ -209,7 +212,9 @@ impl<'s> Objects<'s> {
                 };
                 // Inline bytes go with the row that named them, in this transaction.
                 blobs::delete_inline(conn, &blobs)?;
-                if !deleted.changed {
+                // S3 raises `ObjectRemoved:Delete` for a delete of a key that does not
+                // exist too (it does not look); not for a version that does not.
+                if !deleted.changed && (lifecycle || label.is_some()) {
                     return Ok((deleted, blobs, Woken::default()));
                 }
                 let event_version = deleted
@@ -317,30 +322,6 @@ impl<'s> Objects<'s> {
             at_ms: copied.last_modified_ms,
         });
         Ok(copied)
-    }
-
-    /// Replaces (or with `None` removes) the tag set of an object version; returns
-    /// the version it applied to.
-    pub async fn set_tags(
-        &self,
-        bucket: &str,
-        key: &str,
-        version_id: Option<&str>,
-        tags: Option<BTreeMap<String, String>>,
-    ) -> Result<ObjectMeta, S3Error> {
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        let label = version_id.map(str::to_owned);
-        self.shared
-            .db
-            .write(move |conn| {
-                require_bucket(conn, &bucket)?;
-                match history::set_tags(conn, &bucket, &key, label.as_deref(), tags)? {
-                    Some(meta) => Ok(meta),
-                    None if label.is_some() => abort(S3Error::NoSuchVersion),
-                    None => abort(S3Error::NoSuchKey),
-                }
-            })
-            .await
     }
 
     /// Sets (or with `None` removes) the Object Lock retention of an object version;

@@ -191,6 +191,7 @@ pub fn assert_record(body: &Value, expected: &Expected<'_>, not_before: &str) ->
         !sequencer.is_empty() && sequencer.chars().all(|c| c.is_ascii_hexdigit()),
         "sequencer is hex: {sequencer}"
     );
+    let (user, owner) = principal_ids(record);
     let mut object = json!({"key": expected.encoded_key, "sequencer": sequencer});
     if let Some(size) = expected.size {
         object["size"] = json!(size);
@@ -207,7 +208,7 @@ pub fn assert_record(body: &Value, expected: &Expected<'_>, not_before: &str) ->
         "awsRegion": "us-east-1",
         "eventTime": event_time,
         "eventName": expected.event_name,
-        "userIdentity": {"principalId": "AWS:test"},
+        "userIdentity": {"principalId": user},
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "responseElements": {
             "x-amz-request-id": expected.request_id,
@@ -218,7 +219,7 @@ pub fn assert_record(body: &Value, expected: &Expected<'_>, not_before: &str) ->
             "configurationId": expected.configuration_id,
             "bucket": {
                 "name": expected.bucket,
-                "ownerIdentity": {"principalId": "test"},
+                "ownerIdentity": {"principalId": owner},
                 "arn": format!("arn:aws:s3:::{}", expected.bucket),
             },
             "object": object,
@@ -248,6 +249,44 @@ pub fn assert_record(body: &Value, expected: &Expected<'_>, not_before: &str) ->
     );
     assert_eq!(record, &want, "the whole record");
     sequencer
+}
+
+/// The requester's and the bucket owner's principal ids of a record, checked to be
+/// shaped as S3's (`AWS:AIDA` and 17 of `[A-Z2-7]`; `A` and 13 of `[A-Z0-9]`), the
+/// same for every request of the default credentials, and free of the access key.
+pub fn principal_ids(record: &Value) -> (String, String) {
+    // One requester, one owner: every event names the same ids.
+    static SEEN: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    let user = record["userIdentity"]["principalId"]
+        .as_str()
+        .expect("userIdentity.principalId");
+    let owner = record["s3"]["bucket"]["ownerIdentity"]["principalId"]
+        .as_str()
+        .expect("ownerIdentity.principalId");
+    let id = user.strip_prefix("AWS:AIDA").expect("an IAM user id");
+    assert!(
+        id.len() == 17
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)),
+        "userIdentity {user}"
+    );
+    let rest = owner.strip_prefix('A').expect("a customer id");
+    assert!(
+        rest.len() == 13
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+        "ownerIdentity {owner}"
+    );
+    assert!(!user.contains("test") && !owner.contains("test"));
+    let seen = SEEN.get_or_init(|| (user.to_owned(), owner.to_owned()));
+    assert_eq!(
+        (user, owner),
+        (seen.0.as_str(), seen.1.as_str()),
+        "stable ids"
+    );
+    (user.to_owned(), owner.to_owned())
 }
 
 /// Whether sequencer `a` orders before `b` (the shorter right-padded with zeros).

@@ -17,12 +17,14 @@ use eddy_store::Store;
 use eddy_store::s3::{Destination, NotificationConfig, notification_rules as notify};
 
 use crate::s3::convert::context;
-use crate::s3::errors::to_wire;
+use crate::s3::errors::{malformed_xml, to_wire, with_elements};
+use eddy_events::arn::parse_queue_arn;
 
 /// A stored configuration's filter as S3 returns it.
 fn filter_of(config: &NotificationConfig) -> Option<NotificationConfigurationFilter> {
     let mut rules = Vec::new();
-    for (name, value) in [("prefix", &config.prefix), ("suffix", &config.suffix)] {
+    // S3 answers `Prefix`/`Suffix` whatever case the configuration used.
+    for (name, value) in [("Prefix", &config.prefix), ("Suffix", &config.suffix)] {
         if let Some(value) = value {
             rules.push(FilterRule {
                 name: Some(FilterRuleName::from(name.to_owned())),
@@ -92,7 +94,6 @@ pub(in crate::s3) async fn put_bucket_notification_configuration(
 
 /// One configuration of a request, whichever its kind.
 struct Requested<'a> {
-    kind: &'static str,
     id: Option<&'a String>,
     events: &'a [Event],
     filter: Option<&'a NotificationConfigurationFilter>,
@@ -118,7 +119,6 @@ fn validate_notifications(
         .iter()
         .flatten()
         .map(|q| Requested {
-            kind: "QueueConfiguration",
             id: q.id.as_ref(),
             events: &q.events,
             filter: q.filter.as_ref(),
@@ -129,7 +129,6 @@ fn validate_notifications(
         .iter()
         .flatten()
         .map(|l| Requested {
-            kind: "LambdaFunctionConfiguration",
             id: l.id.as_ref(),
             events: &l.events,
             filter: l.filter.as_ref(),
@@ -149,69 +148,35 @@ fn validate_notifications(
     Ok(configs)
 }
 
-/// One configuration checked: known events, at most one prefix and one suffix rule.
+/// One configuration checked: known events, a queue ARN, at most one prefix and one
+/// suffix rule.
 fn validate_one(requested: Requested<'_>, index: usize) -> S3Result<NotificationConfig> {
     let events: Vec<String> = requested
         .events
         .iter()
         .map(|e| e.as_ref().to_owned())
         .collect();
+    // `Event` is a required element of every configuration.
     if events.is_empty() {
-        return Err(s3_error!(
-            InvalidArgument,
-            "A {} needs at least one event.",
-            requested.kind
-        ));
+        return Err(malformed_xml());
     }
     for event in &events {
         if !notify::is_known_event_type(event) {
             return Err(s3_error!(
                 InvalidArgument,
-                "The event is not supported for notifications: {}",
-                event
+                "The event is not supported for notifications"
             ));
         }
     }
-    let mut prefix = None;
-    let mut suffix = None;
-    for rule in requested
-        .filter
-        .and_then(|f| f.key.as_ref())
-        .and_then(|k| k.filter_rules.as_ref())
-        .into_iter()
-        .flatten()
+    if let Destination::Queue(arn) = &requested.destination
+        && parse_queue_arn(arn).is_none()
     {
-        let name = rule
-            .name
-            .as_ref()
-            .map(|n| n.as_str().to_ascii_lowercase())
-            .unwrap_or_default();
-        let value = rule.value.clone().unwrap_or_default();
-        if value.len() > 1024 {
-            return Err(s3_error!(
-                InvalidArgument,
-                "The filter rule value is longer than 1024 characters."
-            ));
-        }
-        let slot = match name.as_str() {
-            "prefix" => &mut prefix,
-            "suffix" => &mut suffix,
-            _ => {
-                return Err(s3_error!(
-                    InvalidArgument,
-                    "filter rule name must be either prefix or suffix"
-                ));
-            }
-        };
-        if slot.is_some() {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Cannot specify more than one {} rule in a filter.",
-                name
-            ));
-        }
-        *slot = Some(value);
+        return Err(with_elements(
+            s3_error!(InvalidArgument, "The ARN could not be parsed"),
+            &[("ArgumentName", "QueueArn"), ("ArgumentValue", arn)],
+        ));
     }
+    let (prefix, suffix) = filter_rules(requested.filter)?;
     Ok(NotificationConfig {
         id: requested
             .id
@@ -222,4 +187,52 @@ fn validate_one(requested: Requested<'_>, index: usize) -> S3Result<Notification
         prefix,
         suffix,
     })
+}
+
+/// The prefix and suffix of a configuration's key filter, validated as S3 validates
+/// them: a rule without a name or a value is malformed XML, names are `prefix` or
+/// `suffix` in any case, once each, and values at most 1024 characters long.
+fn filter_rules(
+    filter: Option<&NotificationConfigurationFilter>,
+) -> S3Result<(Option<String>, Option<String>)> {
+    let (mut prefix, mut suffix) = (None, None);
+    for rule in filter
+        .and_then(|f| f.key.as_ref())
+        .and_then(|k| k.filter_rules.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let (Some(name), Some(value)) = (rule.name.as_ref(), rule.value.as_ref()) else {
+            return Err(malformed_xml());
+        };
+        let name = name.as_str();
+        let slot = match name.to_ascii_lowercase().as_str() {
+            "prefix" => &mut prefix,
+            "suffix" => &mut suffix,
+            _ => {
+                return Err(with_elements(
+                    s3_error!(
+                        InvalidArgument,
+                        "filter rule name must be either prefix or suffix"
+                    ),
+                    &[("ArgumentName", "FilterRule.Name"), ("ArgumentValue", name)],
+                ));
+            }
+        };
+        if slot.is_some() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Cannot specify more than one {} rule in a filter.",
+                name.to_ascii_lowercase()
+            ));
+        }
+        if value.len() > 1024 {
+            return Err(s3_error!(
+                InvalidArgument,
+                "The filter rule value is longer than 1024 characters."
+            ));
+        }
+        *slot = Some(value.clone());
+    }
+    Ok((prefix, suffix))
 }

@@ -1,5 +1,6 @@
 //! Access control for S3 requests: every request must be signed (no anonymous access,
-//! as with the `s3s` default), and the operation `s3s` resolved is noted for metrics.
+//! as with the `s3s` default; an anonymous request for a bucket that does not exist is
+//! `NoSuchBucket`, as on S3), and the operation `s3s` resolved is noted for metrics.
 
 use std::sync::{Arc, Mutex};
 
@@ -24,8 +25,16 @@ impl OperationSlot {
 }
 
 /// Requires credentials and records the operation.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct SignedOnly;
+#[derive(Clone)]
+pub(super) struct SignedOnly {
+    store: eddy_store::Store,
+}
+
+impl SignedOnly {
+    pub(super) fn new(store: eddy_store::Store) -> Self {
+        Self { store }
+    }
+}
 
 #[async_trait::async_trait]
 impl S3Access for SignedOnly {
@@ -36,10 +45,24 @@ impl S3Access for SignedOnly {
         {
             *guard = Some(name);
         }
-        match cx.credentials() {
-            Some(_) => Ok(()),
-            None => Err(s3s::s3_error!(AccessDenied, "Signature is required")),
+        if cx.credentials().is_some() {
+            return Ok(());
         }
+        let bucket = match cx.s3_path() {
+            s3s::path::S3Path::Bucket { bucket } | s3s::path::S3Path::Object { bucket, .. } => {
+                Some(bucket.to_string())
+            }
+            s3s::path::S3Path::Root => None,
+        };
+        if let Some(bucket) = bucket
+            && matches!(self.store.buckets().region(&bucket).await, Ok(None))
+        {
+            return Err(s3s::s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist"
+            ));
+        }
+        Err(s3s::s3_error!(AccessDenied, "Access Denied"))
     }
 }
 

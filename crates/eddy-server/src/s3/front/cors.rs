@@ -8,7 +8,7 @@ use s3s::dto::{CORSConfiguration, CORSRule};
 
 use eddy_store::Store;
 
-use super::host::bucket_of;
+use super::host::bucket_name;
 use crate::s3::bucket_config::cors::{bucket_cors, find_rule};
 use crate::s3::errors::custom_error;
 
@@ -62,7 +62,7 @@ async fn preflight_headers<B>(
                 .collect()
         })
         .unwrap_or_default();
-    let config = match bucket_of(request) {
+    let config = match bucket_name(request, &store.settings().region) {
         Some(bucket) => bucket_cors(store, &bucket).await?,
         None => None,
     };
@@ -101,10 +101,10 @@ pub(super) struct CorsRequest {
 }
 
 impl CorsRequest {
-    pub(super) fn of<B>(request: &Request<B>) -> Option<Self> {
+    pub(super) fn of<B>(request: &Request<B>, home: &str) -> Option<Self> {
         let origin = header(request.headers(), "origin")?.to_owned();
         Some(Self {
-            bucket: bucket_of(request)?,
+            bucket: bucket_name(request, home)?,
             origin,
             method: request.method().as_str().to_owned(),
         })
