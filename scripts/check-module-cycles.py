@@ -146,10 +146,16 @@ def main() -> int:
     failed = False
     for crate in crates:
         known = modules(crate)
-        for component in cycles(dependencies(known)):
+        graph = dependencies(known)
+        for component in cycles(graph):
             failed = True
-            names = sorted(str(known[m].relative_to(ROOT)) for m in component)
+            base = crate.parent.parent if crate.parent.name == "crates" else crate.parent
+            names = sorted(str(known[m].relative_to(base)) for m in component)
             print(f"import cycle in {crate.name}: " + " <-> ".join(names))
+            members = set(component)
+            for module in sorted(component):
+                inside = sorted("::".join(t) or "lib" for t in graph[module] if t in members)
+                print(f"  {'::'.join(module) or 'lib'} uses {', '.join(inside)}")
     return 1 if failed else 0
 
 

@@ -10,7 +10,7 @@ use anyhow::bail;
 use bytes::Bytes;
 use serde_json::json;
 
-use super::{Options, Report, System, describe, metered, signer, start};
+use super::common::{Options, Report, System, describe, metered, signer, start};
 use crate::http::{Api, Body, Connection, Reply};
 use crate::load::{Budget, RunStats, Workload};
 use crate::process::Server;

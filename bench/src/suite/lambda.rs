@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::json;
 
-use super::{Options, Report, System, describe, metered, signer, start};
+use super::common::{Options, Report, System, describe, metered, signer, start};
 use crate::http::{Api, Body, Connection, Reply};
 use crate::load::{Budget, Workload};
 use crate::process::CpuMeter;
