@@ -165,6 +165,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         apply: lambda_event_invoke_configs,
         tables: &[configuration("lambda_event_invoke_configs")],
     },
+    Migration {
+        version: 11,
+        description: "checksums of multipart parts; attributes of completed uploads",
+        apply: part_checksums,
+        // New columns only: `parts` and `completed_uploads` are baseline tables.
+        tables: &[],
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -529,6 +536,17 @@ fn message_counts(conn: &Connection) -> Result<(), StoreError> {
             INSERT INTO queue_message_counts (queue, messages) VALUES (NEW.queue, 1)
                 ON CONFLICT (queue) DO UPDATE SET messages = messages + 1;
         END;",
+    )?;
+    Ok(())
+}
+
+/// Migration 11: each part's checksums (a JSON object by algorithm name), which
+/// completion checks and combines into the object's; and the attributes of a completed
+/// upload's object (JSON), so a retried completion answers with its checksum too.
+fn part_checksums(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "ALTER TABLE parts ADD COLUMN checksums TEXT NOT NULL DEFAULT '{}';
+         ALTER TABLE completed_uploads ADD COLUMN attrs TEXT NOT NULL DEFAULT '{}';",
     )?;
     Ok(())
 }

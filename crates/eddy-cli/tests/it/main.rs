@@ -31,6 +31,7 @@ mod metrics;
 mod operator;
 mod pipeline;
 mod reset_lambda;
+mod s3_checksums;
 mod s3_cli;
 mod s3_create_bucket;
 mod s3_error_bodies;

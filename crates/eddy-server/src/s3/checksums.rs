@@ -65,14 +65,6 @@ impl ChecksumRequest {
     ) -> S3Result<Self> {
         let mut hasher = s3s::checksum::ChecksumHasher::default();
         let mut expected = BTreeMap::new();
-        let enable = |name: &str, hasher: &mut s3s::checksum::ChecksumHasher| match name {
-            "CRC32" => hasher.crc32 = Some(Default::default()),
-            "CRC32C" => hasher.crc32c = Some(Default::default()),
-            "SHA1" => hasher.sha1 = Some(Default::default()),
-            "SHA256" => hasher.sha256 = Some(Default::default()),
-            "CRC64NVME" => hasher.crc64nvme = Some(Default::default()),
-            _ => {}
-        };
         if let Some(algorithm) = algorithm {
             let name = algorithm.as_str().to_ascii_uppercase();
             if !TRAILER_HEADERS.iter().any(|(known, _)| *known == name) {
@@ -109,6 +101,41 @@ impl ChecksumRequest {
             }
         }
         Ok(Self { hasher, expected })
+    }
+
+    /// A computation of one algorithm's checksum, checked against nothing.
+    pub(super) fn computing(name: &str) -> Self {
+        Self {
+            hasher: s3s::checksum::ChecksumHasher::default(),
+            expected: BTreeMap::new(),
+        }
+        .with_algorithm(name)
+    }
+
+    /// The algorithms whose checksums this request computes, by name.
+    pub(super) fn algorithms(&self) -> Vec<&'static str> {
+        let h = &self.hasher;
+        [
+            ("CRC32", h.crc32.is_some()),
+            ("CRC32C", h.crc32c.is_some()),
+            ("SHA1", h.sha1.is_some()),
+            ("SHA256", h.sha256.is_some()),
+            ("CRC64NVME", h.crc64nvme.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+    }
+
+    /// Computes the checksum of `name` too (one S3 stores without being asked).
+    pub(super) fn with_algorithm(mut self, name: &str) -> Self {
+        enable(name, &mut self.hasher);
+        self
+    }
+
+    /// Feeds bytes to the checksums (for bytes not read from a request body).
+    pub(super) fn update(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
     }
 
     /// S3's default data integrity (since December 2024): an object that arrives with
@@ -182,6 +209,18 @@ impl ChecksumRequest {
     }
 }
 
+/// Turns on the checksum of algorithm `name` (S3's spelling) in `hasher`.
+fn enable(name: &str, hasher: &mut s3s::checksum::ChecksumHasher) {
+    match name {
+        "CRC32" => hasher.crc32 = Some(Default::default()),
+        "CRC32C" => hasher.crc32c = Some(Default::default()),
+        "SHA1" => hasher.sha1 = Some(Default::default()),
+        "SHA256" => hasher.sha256 = Some(Default::default()),
+        "CRC64NVME" => hasher.crc64nvme = Some(Default::default()),
+        _ => {}
+    }
+}
+
 /// Stages a request body and checks it against Content-MD5 and the checksums in
 /// headers or trailers; returns the staged file and the checksums to store.
 pub(super) async fn receive_body(
@@ -207,7 +246,7 @@ pub(super) async fn receive_body(
 }
 
 /// Streams a request body to the staging area while hashing it.
-async fn stage_body<S>(
+async fn stage_body<S, E>(
     store: &Store,
     body: S,
     checksums: &mut ChecksumRequest,
@@ -215,7 +254,8 @@ async fn stage_body<S>(
     placement: Placement,
 ) -> S3Result<StagedBlob>
 where
-    S: Stream<Item = Result<Bytes, s3s::StdError>> + Unpin,
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
 {
     let hasher = &mut checksums.hasher;
     let stream = body.inspect_ok(|chunk| hasher.update(chunk));
@@ -224,6 +264,61 @@ where
         .stage(stream, limit, placement)
         .await
         .map_err(stage_error)
+}
+
+/// The full-object checksum of `algorithm` over the bytes of a stored object (a copy
+/// that asks for another algorithm, or of an object whose checksum does not carry).
+pub(super) async fn checksum_of_object(
+    store: &Store,
+    meta: &ObjectMeta,
+    algorithm: &str,
+) -> S3Result<BTreeMap<String, String>> {
+    let content = store
+        .objects()
+        .open_blob(&meta.blob)
+        .await
+        .map_err(|e| s3_error!(e, NoSuchKey, "The specified key does not exist."))?;
+    let mut stream = content
+        .into_stream(0, meta.size)
+        .await
+        .map_err(|e| s3_error!(e, InternalError))?;
+    let mut checksums = ChecksumRequest::computing(algorithm);
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|e| s3_error!(e, InternalError))?
+    {
+        checksums.update(&chunk);
+    }
+    checksums.finish(None)
+}
+
+/// Stages `length` bytes of a stored blob from `start` as a part (UploadPartCopy),
+/// computing `checksums` over them.
+pub(super) async fn stage_copied_part(
+    store: &Store,
+    blob: &str,
+    start: u64,
+    length: u64,
+    mut checksums: ChecksumRequest,
+) -> S3Result<(StagedBlob, BTreeMap<String, String>)> {
+    let content = store
+        .objects()
+        .open_blob(blob)
+        .await
+        .map_err(|e| s3_error!(e, NoSuchKey, "The specified key does not exist."))?;
+    let stream = content
+        .into_stream(start, length)
+        .await
+        .map_err(|e| s3_error!(e, InternalError))?;
+    let staged = stage_body(store, stream, &mut checksums, length, Placement::File).await?;
+    match checksums.finish(None) {
+        Ok(computed) => Ok((staged, computed)),
+        Err(error) => {
+            store.blobs().discard(staged).await;
+            Err(error)
+        }
+    }
 }
 
 fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlob) -> S3Result<()> {
@@ -243,12 +338,21 @@ fn check_content_md5(content_md5: Option<&String>, staged: &StagedBlob) -> S3Res
     Ok(())
 }
 
-/// The checksum type of an object: `FULL_OBJECT` for one uploaded in one piece with a
-/// checksum; `None` for one without (multipart objects have no object checksum in
-/// eddy).
+/// The checksum type of an object: as recorded; for an object stored before eddy
+/// recorded it, `FULL_OBJECT` for one uploaded in one piece with a checksum; `None`
+/// for one without a checksum.
 pub(super) fn checksum_type(meta: &ObjectMeta) -> Option<ChecksumType> {
-    (!meta.attrs.checksums.is_empty() && meta.attrs.part_sizes.is_empty())
-        .then(|| ChecksumType::from(ChecksumType::FULL_OBJECT.to_owned()))
+    if meta.attrs.checksums.is_empty() {
+        return None;
+    }
+    match meta.attrs.checksum_type {
+        Some(kind) => Some(ChecksumType::from(kind.as_str().to_owned())),
+        None => meta
+            .attrs
+            .part_sizes
+            .is_empty()
+            .then(|| ChecksumType::from(ChecksumType::FULL_OBJECT.to_owned())),
+    }
 }
 
 /// The algorithms of an object's checksums, as listings report them.
@@ -276,4 +380,41 @@ pub(super) fn checksum_fields(meta: &ObjectMeta, enabled: bool) -> [Option<Strin
         get("SHA256"),
         get("CRC64NVME"),
     ]
+}
+
+/// The checksums (and type) a GetObject or HeadObject answers with: none unless
+/// `ChecksumMode=ENABLED`; the object's for a read of the whole object; a part's for
+/// a read of one part of a multipart object (with the object's checksum type).
+pub(super) fn read_checksums(
+    meta: &ObjectMeta,
+    enabled: bool,
+    whole: bool,
+    part_number: Option<i32>,
+) -> ([Option<String>; 5], Option<ChecksumType>) {
+    if !enabled {
+        return Default::default();
+    }
+    if whole {
+        return (checksum_fields(meta, true), checksum_type(meta));
+    }
+    let part = part_number
+        .and_then(|n| usize::try_from(n).ok()?.checked_sub(1))
+        .and_then(|i| meta.attrs.part_checksums.get(i))
+        .filter(|sums| !sums.is_empty());
+    match part {
+        Some(sums) => {
+            let get = |name: &str| sums.get(name).cloned();
+            (
+                [
+                    get("CRC32"),
+                    get("CRC32C"),
+                    get("SHA1"),
+                    get("SHA256"),
+                    get("CRC64NVME"),
+                ],
+                checksum_type(meta),
+            )
+        }
+        None => Default::default(),
+    }
 }

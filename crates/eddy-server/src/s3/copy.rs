@@ -2,24 +2,29 @@
 //! found (a version of it when named) and its `x-amz-copy-source-if-*` conditions.
 
 use s3s::dto::{
-    CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopyPartResult, CopySource, ETag,
-    ETagCondition, MetadataDirective, TaggingDirective, Timestamp, UploadPartCopyInput,
-    UploadPartCopyOutput,
+    ChecksumAlgorithm, CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopyPartResult,
+    CopySource, ETag, ETagCondition, MetadataDirective, TaggingDirective, Timestamp,
+    UploadPartCopyInput, UploadPartCopyOutput,
 };
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
-use eddy_store::s3::{ObjectAttrs, ObjectMeta, S3Error};
+use eddy_store::s3::{ChecksumKind, ObjectAttrs, ObjectMeta, S3Error};
 
 use super::bucket_config::encryption::{new_object_encryption, reported};
-use super::checksums::{checksum_fields, checksum_type};
+use super::checksums::{
+    ChecksumRequest, TRAILER_HEADERS, checksum_fields, checksum_of_object, checksum_type,
+    stage_copied_part,
+};
 use super::conditions::check_conditions;
 use super::convert::{context, etag, format_http_date, reported_version, timestamp};
-use super::errors::{precondition_failed, stage_error, to_wire};
+use super::errors::{precondition_failed, to_wire};
 use super::limits::{MAX_PUT_BYTES, check_key, check_part_number};
+use super::multipart_checksums::{DEFAULT_ALGORITHM, upload_algorithm};
 use super::object_attrs::{
     archived, checked_storage_class, lowercase_metadata, stored_content_encoding,
 };
+use super::object_lock::new_object_lock;
 use super::tags::tags_from_header;
 
 pub(super) async fn copy_object(
@@ -112,6 +117,11 @@ pub(super) async fn copy_object(
         tags: source.attrs.tags.clone(),
         part_sizes: source.attrs.part_sizes.clone(),
         kms_encryption: kms_encryption.clone(),
+        checksum_type: source.attrs.checksum_type,
+        checksum_algorithm: None,
+        part_checksums: source.attrs.part_checksums.clone(),
+        retention: None,
+        legal_hold: None,
     });
     if replace_tags {
         let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
@@ -124,6 +134,24 @@ pub(super) async fn copy_object(
     }
     let mut attrs = attrs.unwrap_or_else(|| source.attrs.clone());
     attrs.kms_encryption = kms_encryption;
+    // A copy has its own lock: its request's, or its bucket's default.
+    let lock = new_object_lock(
+        store,
+        &input.bucket,
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )
+    .await?;
+    attrs.retention = lock.retention;
+    attrs.legal_hold = lock.legal_hold;
+    if let Some(algorithm) = copy_checksum_algorithm(&source, input.checksum_algorithm.as_ref())? {
+        attrs.checksums = checksum_of_object(store, &source, &algorithm).await?;
+        attrs.checksum_type = Some(ChecksumKind::FullObject);
+        attrs.part_checksums = Vec::new();
+    } else if attrs.checksum_type.is_none() {
+        attrs.checksum_type = Some(ChecksumKind::FullObject);
+    }
     let meta = store
         .objects()
         .copy_version(
@@ -155,6 +183,32 @@ pub(super) async fn copy_object(
         version_id: meta.version_id.clone(),
         ..Default::default()
     }))
+}
+
+/// The algorithm of the checksum a copy computes anew, if any: the one the request
+/// names; else the source's, when its checksum is composite (a copy is one piece);
+/// else S3's default, when the source has no checksum. A source's full-object
+/// checksum is kept as it is.
+fn copy_checksum_algorithm(
+    source: &ObjectMeta,
+    asked: Option<&ChecksumAlgorithm>,
+) -> S3Result<Option<String>> {
+    if let Some(asked) = asked {
+        let name = asked.as_str().to_ascii_uppercase();
+        if !TRAILER_HEADERS.iter().any(|(known, _)| *known == name) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-checksum-algorithm header is invalid."
+            ));
+        }
+        return Ok(Some(name));
+    }
+    let source_algorithm = source.attrs.checksums.keys().next().cloned();
+    Ok(match (source_algorithm, source.attrs.checksum_type) {
+        (None, _) => Some(DEFAULT_ALGORITHM.to_owned()),
+        (Some(name), Some(ChecksumKind::Composite)) => Some(name),
+        (Some(_), _) => None,
+    })
 }
 
 pub(super) async fn upload_part_copy(
@@ -192,16 +246,8 @@ pub(super) async fn upload_part_copy(
             "The specified copy range is larger than the maximum allowable size for a part: 5368709120"
         ));
     }
-    let content = store
-        .objects()
-        .open_blob(&source.blob)
-        .await
-        .map_err(|e| s3_error!(e, NoSuchKey, "The specified key does not exist."))?;
-    let staged = store
-        .blobs()
-        .stage_range(content, start, length)
-        .await
-        .map_err(stage_error)?;
+    let checksums = ChecksumRequest::computing(upload_algorithm(&upload));
+    let (staged, stored) = stage_copied_part(store, &source.blob, start, length, checksums).await?;
     let part_etag = hex::encode(staged.md5);
     let part = store
         .uploads()
@@ -212,14 +258,20 @@ pub(super) async fn upload_part_copy(
             input.part_number as u32,
             staged,
             part_etag,
+            stored,
         )
         .await
         .map_err(to_wire)?;
+    let get = |name: &str| part.checksums.get(name).cloned();
     Ok(S3Response::new(UploadPartCopyOutput {
         copy_part_result: Some(CopyPartResult {
-            e_tag: Some(ETag::Strong(part.etag)),
+            e_tag: Some(ETag::Strong(part.etag.clone())),
             last_modified: Some(timestamp(part.last_modified_ms)),
-            ..Default::default()
+            checksum_crc32: get("CRC32"),
+            checksum_crc32c: get("CRC32C"),
+            checksum_sha1: get("SHA1"),
+            checksum_sha256: get("SHA256"),
+            checksum_crc64nvme: get("CRC64NVME"),
         }),
         copy_source_version_id: reported_version(&source, source_version.as_deref()),
         server_side_encryption: Some(sse.algorithm),

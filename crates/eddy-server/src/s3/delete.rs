@@ -12,6 +12,7 @@ use eddy_store::Store;
 
 use super::convert::context;
 use super::errors::{malformed_xml, to_wire};
+use super::object_lock::check_delete_version;
 
 pub(super) async fn delete_object(
     store: &Store,
@@ -19,6 +20,14 @@ pub(super) async fn delete_object(
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let context = context(&req);
     let input = req.input;
+    check_delete_version(
+        store,
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+        input.bypass_governance_retention == Some(true),
+    )
+    .await?;
     let deleted = store
         .objects()
         .delete_version(
@@ -51,7 +60,25 @@ pub(super) async fn delete_objects(
     let quiet = input.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
+    let bypass = input.bypass_governance_retention == Some(true);
     for object in input.delete.objects {
+        if let Err(refused) = check_delete_version(
+            store,
+            &input.bucket,
+            &object.key,
+            object.version_id.as_deref(),
+            bypass,
+        )
+        .await
+        {
+            errors.push(Error {
+                code: Some(refused.code().as_str().to_owned()),
+                key: Some(object.key),
+                version_id: object.version_id,
+                message: refused.message().map(str::to_owned),
+            });
+            continue;
+        }
         match store
             .objects()
             .delete_version(

@@ -10,8 +10,8 @@ use s3s::{S3, S3Request, S3Response, S3Result};
 use eddy_store::Store;
 
 use super::{
-    bucket_config, buckets, copy, delete, listing, multipart, object_reads, object_subresources,
-    object_writes,
+    bucket_config, buckets, copy, delete, listing, multipart, object_lock, object_reads,
+    object_subresources, object_writes,
 };
 
 /// The S3 service of eddy: every operation over one store.
@@ -142,8 +142,8 @@ operations! {
     delete_bucket_metrics_configuration(DeleteBucketMetricsConfigurationInput) -> DeleteBucketMetricsConfigurationOutput => bucket_config::metrics::delete_bucket_metrics_configuration;
     list_bucket_metrics_configurations(ListBucketMetricsConfigurationsInput) -> ListBucketMetricsConfigurationsOutput => bucket_config::metrics::list_bucket_metrics_configurations;
     // Object Lock of single objects
-    get_object_retention(GetObjectRetentionInput) -> GetObjectRetentionOutput => bucket_config::object_lock::get_object_retention;
-    put_object_retention(PutObjectRetentionInput) -> PutObjectRetentionOutput => bucket_config::object_lock::put_object_retention;
-    get_object_legal_hold(GetObjectLegalHoldInput) -> GetObjectLegalHoldOutput => bucket_config::object_lock::get_object_legal_hold;
-    put_object_legal_hold(PutObjectLegalHoldInput) -> PutObjectLegalHoldOutput => bucket_config::object_lock::put_object_legal_hold;
+    get_object_retention(GetObjectRetentionInput) -> GetObjectRetentionOutput => object_lock::get_object_retention;
+    put_object_retention(PutObjectRetentionInput) -> PutObjectRetentionOutput => object_lock::put_object_retention;
+    get_object_legal_hold(GetObjectLegalHoldInput) -> GetObjectLegalHoldOutput => object_lock::get_object_legal_hold;
+    put_object_legal_hold(PutObjectLegalHoldInput) -> PutObjectLegalHoldOutput => object_lock::put_object_legal_hold;
 }

@@ -169,9 +169,12 @@ async fn sweep_bucket(
                     // was written.
                     for (index, pair) in versions.windows(2).enumerate() {
                         let (newer, older) = (&pair[0], &pair[1]);
+                        // S3's lifecycle leaves a version under Object Lock alone.
                         if index >= keep
                             && scope.covers(&older.meta)
                             && newer.meta.last_modified_ms.saturating_add(after(days)) <= now
+                            && (older.delete_marker
+                                || super::object_lock::check_delete(&older.meta, false).is_ok())
                         {
                             store
                                 .objects()

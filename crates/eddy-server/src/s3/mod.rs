@@ -7,11 +7,13 @@
 //! - `dispatch`: the `s3s` trait, one line per operation, naming its family;
 //! - the operation families, one module each: `buckets`, `object_reads`,
 //!   `object_writes`, `copy`, `delete`, `listing`, `multipart`, `object_subresources`,
+//!   `object_lock` (retention and legal hold of versions, and what they refuse),
 //!   and `bucket_config/` with one file per bucket configuration kind (which
 //!   `buckets` uses for a new bucket's configurations, and the object families for
 //!   default encryption);
-//! - what several families share: `conditions`, `checksums`, `object_attrs`, `tags`,
-//!   `regions` (S3's region names, which `front` and `buckets` check);
+//! - what several families share: `conditions`, `checksums` (and
+//!   `multipart_checksums` for uploads), `object_attrs`, `tags`, `regions` (S3's region
+//!   names, which `front` and `buckets` check);
 //! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
 mod bucket_config;
@@ -28,7 +30,9 @@ pub mod lifecycle_sweeper;
 mod limits;
 mod listing;
 mod multipart;
+mod multipart_checksums;
 mod object_attrs;
+mod object_lock;
 mod object_reads;
 mod object_subresources;
 mod object_writes;

@@ -5,26 +5,49 @@
 use std::collections::BTreeMap;
 
 use s3s::dto::{
-    AbortMultipartUploadInput, AbortMultipartUploadOutput, CommonPrefix,
-    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CreateMultipartUploadInput,
-    CreateMultipartUploadOutput, ETag, Initiator, ListMultipartUploadsInput,
-    ListMultipartUploadsOutput, ListPartsInput, ListPartsOutput, MultipartUpload, Part,
-    StorageClass, UploadPartInput, UploadPartOutput,
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, ChecksumAlgorithm, ChecksumType,
+    CommonPrefix, CompleteMultipartUploadInput, CompleteMultipartUploadOutput,
+    CreateMultipartUploadInput, CreateMultipartUploadOutput, ETag, Initiator,
+    ListMultipartUploadsInput, ListMultipartUploadsOutput, ListPartsInput, ListPartsOutput,
+    MultipartUpload, Part, StorageClass, UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
 use eddy_store::Store;
 use eddy_store::blobs::Placement;
-use eddy_store::s3::ObjectAttrs;
+use eddy_store::s3::{ObjectAttrs, S3Error, Upload};
 
 use super::bucket_config::encryption::{new_object_encryption, reported};
-use super::checksums::{ChecksumRequest, Trailer, receive_body};
+use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
 use super::convert::{context, etag, format_http_date, owner, timestamp};
 use super::errors::{malformed_xml, to_wire};
 use super::limits::{check_key, check_part_number};
+use super::multipart_checksums::{
+    CompletionRequest, check_part_algorithms, object_checksum, upload_algorithm, upload_checksum,
+};
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
+use super::object_lock::new_object_lock;
 use super::tags::tags_from_header;
+
+/// The checksum algorithm an upload reports: the one named at its creation.
+fn upload_checksum_algorithm(upload: &Upload) -> Option<ChecksumAlgorithm> {
+    upload
+        .attrs
+        .checksum_algorithm
+        .clone()
+        .map(ChecksumAlgorithm::from)
+}
+
+/// The checksum type an upload reports, when it was created with an algorithm.
+fn upload_checksum_type(upload: &Upload) -> Option<ChecksumType> {
+    upload.attrs.checksum_algorithm.as_ref().and_then(|_| {
+        upload
+            .attrs
+            .checksum_type
+            .map(|kind| ChecksumType::from(kind.as_str().to_owned()))
+    })
+}
 
 pub(super) async fn create_multipart_upload(
     store: &Store,
@@ -41,6 +64,18 @@ pub(super) async fn create_multipart_upload(
     )
     .await?;
     let sse = reported(store, kms_encryption.as_ref());
+    let (checksum_algorithm, checksum_kind) = upload_checksum(
+        input.checksum_algorithm.as_ref(),
+        input.checksum_type.as_ref(),
+    )?;
+    let lock = new_object_lock(
+        store,
+        &input.bucket,
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )
+    .await?;
     let attrs = ObjectAttrs {
         content_type: input.content_type.clone(),
         content_encoding: stored_content_encoding(input.content_encoding.as_deref()),
@@ -54,6 +89,11 @@ pub(super) async fn create_multipart_upload(
         tags: tags_from_header(input.tagging.as_ref())?,
         part_sizes: Vec::new(),
         kms_encryption,
+        checksum_type: Some(checksum_kind),
+        checksum_algorithm: checksum_algorithm.clone(),
+        part_checksums: Vec::new(),
+        retention: lock.retention,
+        legal_hold: lock.legal_hold,
     };
     let upload = store
         .uploads()
@@ -64,7 +104,10 @@ pub(super) async fn create_multipart_upload(
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(upload.upload_id),
-        checksum_algorithm: input.checksum_algorithm,
+        checksum_type: checksum_algorithm
+            .is_some()
+            .then(|| ChecksumType::from(checksum_kind.as_str().to_owned())),
+        checksum_algorithm: checksum_algorithm.map(ChecksumAlgorithm::from),
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
@@ -96,6 +139,10 @@ pub(super) async fn upload_part(
         ],
         trailer.declared.as_ref(),
     )?;
+    check_part_algorithms(&upload, &checksums.algorithms())?;
+    // The part's checksum of its upload's algorithm is kept, asked for or not, for the
+    // object's checksum at completion.
+    let checksums = checksums.with_algorithm(upload_algorithm(&upload));
     let (staged, stored) = receive_body(
         store,
         input.body,
@@ -115,6 +162,7 @@ pub(super) async fn upload_part(
             input.part_number as u32,
             staged,
             part_etag,
+            stored.clone(),
         )
         .await
         .map_err(to_wire)?;
@@ -154,22 +202,51 @@ pub(super) async fn complete_multipart_upload(
     if parts.is_empty() {
         return Err(malformed_xml());
     }
-    let parts = parts
-        .into_iter()
+    let checksums = CompletionRequest {
+        parts: &parts,
+        object: [
+            ("CRC32", input.checksum_crc32.as_ref()),
+            ("CRC32C", input.checksum_crc32c.as_ref()),
+            ("SHA1", input.checksum_sha1.as_ref()),
+            ("SHA256", input.checksum_sha256.as_ref()),
+            ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
+        ],
+        checksum_type: input.checksum_type.as_ref(),
+        object_size: input.mpu_object_size,
+    };
+    let numbered = parts
+        .iter()
         .map(|p| {
             (
                 p.part_number.unwrap_or(0).max(0) as u32,
-                p.e_tag.map(|e| e.value().to_owned()).unwrap_or_default(),
+                p.e_tag
+                    .as_ref()
+                    .map(|e| e.value().to_owned())
+                    .unwrap_or_default(),
             )
         })
         .collect();
     let meta = store
         .uploads()
-        .complete(&input.bucket, &input.key, &input.upload_id, parts, context)
+        .complete(
+            &input.bucket,
+            &input.key,
+            &input.upload_id,
+            numbered,
+            |upload, chosen| object_checksum(upload, &checksums, chosen).map_err(Refusal::Wire),
+            context,
+        )
         .await
-        .map_err(to_wire)?;
+        .map_err(Refusal::into_wire)?;
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
     Ok(S3Response::new(CompleteMultipartUploadOutput {
+        checksum_crc32: crc32,
+        checksum_crc32c: crc32c,
+        checksum_sha1: sha1,
+        checksum_sha256: sha256,
+        checksum_crc64nvme: crc64nvme,
+        checksum_type: checksum_type(&meta),
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
@@ -180,6 +257,27 @@ pub(super) async fn complete_multipart_upload(
         location: Some(format!("/{}/{}", meta.bucket, meta.key)),
         ..Default::default()
     }))
+}
+
+/// Why a completion was refused: by the store, or by the checksums of its request.
+enum Refusal {
+    Store(S3Error),
+    Wire(s3s::S3Error),
+}
+
+impl From<S3Error> for Refusal {
+    fn from(error: S3Error) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl Refusal {
+    fn into_wire(self) -> s3s::S3Error {
+        match self {
+            Self::Store(error) => to_wire(error),
+            Self::Wire(error) => error,
+        }
+    }
 }
 
 pub(super) async fn abort_multipart_upload(
@@ -202,6 +300,11 @@ pub(super) async fn list_parts(
     req: S3Request<ListPartsInput>,
 ) -> S3Result<S3Response<ListPartsOutput>> {
     let input = req.input;
+    let upload = store
+        .uploads()
+        .get(&input.bucket, &input.key, &input.upload_id)
+        .await
+        .map_err(to_wire)?;
     let parts = store
         .uploads()
         .list_parts(&input.bucket, &input.key, &input.upload_id)
@@ -223,14 +326,23 @@ pub(super) async fn list_parts(
         max_parts: Some(max as i32),
         is_truncated: Some(truncated),
         next_part_number_marker: next,
+        checksum_algorithm: upload_checksum_algorithm(&upload),
+        checksum_type: upload_checksum_type(&upload),
         parts: Some(
             page.into_iter()
-                .map(|p| Part {
-                    part_number: Some(p.part_number as i32),
-                    e_tag: Some(ETag::Strong(p.etag)),
-                    size: Some(p.size as i64),
-                    last_modified: Some(timestamp(p.last_modified_ms)),
-                    ..Default::default()
+                .map(|p| {
+                    let get = |name: &str| p.checksums.get(name).cloned();
+                    Part {
+                        part_number: Some(p.part_number as i32),
+                        e_tag: Some(ETag::Strong(p.etag.clone())),
+                        size: Some(p.size as i64),
+                        last_modified: Some(timestamp(p.last_modified_ms)),
+                        checksum_crc32: get("CRC32"),
+                        checksum_crc32c: get("CRC32C"),
+                        checksum_sha1: get("SHA1"),
+                        checksum_sha256: get("SHA256"),
+                        checksum_crc64nvme: get("CRC64NVME"),
+                    }
                 })
                 .collect(),
         ),
@@ -297,6 +409,8 @@ pub(super) async fn list_multipart_uploads(
         } else {
             next = Some((upload.key.clone(), upload.upload_id.clone()));
             page.push(MultipartUpload {
+                checksum_algorithm: upload_checksum_algorithm(&upload),
+                checksum_type: upload_checksum_type(&upload),
                 key: Some(upload.key),
                 upload_id: Some(upload.upload_id),
                 initiated: Some(timestamp(upload.created_ms)),
@@ -311,7 +425,6 @@ pub(super) async fn list_multipart_uploads(
                     display_name: owner.display_name.clone(),
                     id: owner.id.clone(),
                 }),
-                ..Default::default()
             });
         }
     }

@@ -13,13 +13,14 @@ use eddy_store::Store;
 use eddy_store::s3::ObjectMeta;
 
 use super::bucket_config::encryption::reported;
-use super::checksums::{checksum_fields, checksum_type};
+use super::checksums::{checksum_fields, checksum_type, read_checksums};
 use super::conditions::check_conditions;
 use super::convert::{etag, parse_http_date, reported_version, timestamp};
 use super::errors::{to_wire, with_elements};
 use super::object_attrs::{
     archived, ascii_metadata, raw_metadata_headers, storage_class, storage_class_name,
 };
+use super::object_lock::lock_headers;
 use super::tags::tag_count;
 
 pub(super) async fn get_object(
@@ -61,10 +62,16 @@ pub(super) async fn get_object(
         .checksum_mode
         .as_ref()
         .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
-    let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode && whole);
+    let ([crc32, crc32c, sha1, sha256, crc64nvme], reported_type) =
+        read_checksums(&meta, checksum_mode, whole, input.part_number);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let (object_lock_mode, object_lock_retain_until_date, object_lock_legal_hold_status) =
+        lock_headers(&meta);
     let mut output = GetObjectOutput {
-        checksum_type: checksum_type(&meta).filter(|_| checksum_mode && whole),
+        object_lock_mode,
+        object_lock_retain_until_date,
+        object_lock_legal_hold_status,
+        checksum_type: reported_type,
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
@@ -142,10 +149,16 @@ pub(super) async fn head_object(
         .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
     let part = window(&meta, input.range.as_ref(), input.part_number)?;
     let whole = part.content_range.is_none() && input.part_number.is_none();
-    let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, checksum_mode && whole);
+    let ([crc32, crc32c, sha1, sha256, crc64nvme], reported_type) =
+        read_checksums(&meta, checksum_mode, whole, input.part_number);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let (object_lock_mode, object_lock_retain_until_date, object_lock_legal_hold_status) =
+        lock_headers(&meta);
     let mut response = S3Response::new(HeadObjectOutput {
-        checksum_type: checksum_type(&meta).filter(|_| checksum_mode && whole),
+        object_lock_mode,
+        object_lock_retain_until_date,
+        object_lock_legal_hold_status,
+        checksum_type: reported_type,
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
@@ -234,10 +247,18 @@ pub(super) async fn get_object_attributes(
                 .enumerate()
                 .skip(marker)
                 .take(max)
-                .map(|(i, size)| ObjectPart {
-                    part_number: Some(i as i32 + 1),
-                    size: Some(*size as i64),
-                    ..Default::default()
+                .map(|(i, size)| {
+                    let sums = meta.attrs.part_checksums.get(i);
+                    let get = |name: &str| sums.and_then(|s| s.get(name).cloned());
+                    ObjectPart {
+                        part_number: Some(i as i32 + 1),
+                        size: Some(*size as i64),
+                        checksum_crc32: get("CRC32"),
+                        checksum_crc32c: get("CRC32C"),
+                        checksum_sha1: get("SHA1"),
+                        checksum_sha256: get("SHA256"),
+                        checksum_crc64nvme: get("CRC64NVME"),
+                    }
                 })
                 .collect();
             let last = listed.last().and_then(|p| p.part_number).unwrap_or(0);

@@ -1,7 +1,7 @@
 //! An object's sub-resources: its tags (Get/Put/DeleteObjectTagging) and its ACL
 //! (Get/PutObjectAcl: the owner's FULL_CONTROL, as under S3's default "bucket owner
-//! enforced" ownership); tag and ACL changes raise their events. Later: retention and
-//! legal hold.
+//! enforced" ownership); tag and ACL changes raise their events. (Retention and legal
+//! hold are in `object_lock`.)
 
 use s3s::dto::{
     DeleteObjectTaggingInput, DeleteObjectTaggingOutput, GetObjectAclInput, GetObjectAclOutput,

@@ -8,7 +8,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use eddy_store::Store;
 use eddy_store::blobs::Placement;
 use eddy_store::s3::ChangeContext;
-use eddy_store::s3::ObjectAttrs;
+use eddy_store::s3::{ChecksumKind, ObjectAttrs};
 
 use super::bucket_config::encryption::{new_object_encryption, reported};
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
@@ -17,6 +17,7 @@ use super::convert::{context, etag, format_http_date, maybe_url_encode};
 use super::errors::to_wire;
 use super::limits::{MAX_PUT_BYTES, check_key};
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
+use super::object_lock::new_object_lock;
 use super::tags::tags_from_header;
 
 pub(super) async fn put_object(
@@ -93,15 +94,24 @@ async fn store_object(
         ));
     }
     let tags = tags_from_header(input.tagging.as_ref())?;
-    // Refuses early, before reading the body, when the bucket is missing.
-    let kms_encryption = new_object_encryption(
-        store,
-        &input.bucket,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_ref(),
-        input.bucket_key_enabled,
-    )
-    .await?;
+    // Refuses early, before reading the body, when the bucket is missing. The bucket's
+    // encryption and Object Lock are read in parallel, not one after the other.
+    let (kms_encryption, lock) = futures::try_join!(
+        new_object_encryption(
+            store,
+            &input.bucket,
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_ref(),
+            input.bucket_key_enabled,
+        ),
+        new_object_lock(
+            store,
+            &input.bucket,
+            input.object_lock_mode.as_ref(),
+            input.object_lock_retain_until_date.as_ref(),
+            input.object_lock_legal_hold_status.as_ref(),
+        ),
+    )?;
     check_write_conditions(
         store,
         &input.bucket,
@@ -120,8 +130,22 @@ async fn store_object(
             ("CRC64NVME", input.checksum_crc64nvme.as_ref()),
         ],
         trailer.declared.as_ref(),
-    )?
-    .with_default_crc64nvme();
+    )?;
+    // S3 wants the bytes of a locked object checked on their way in.
+    let lock_asked = input.object_lock_mode.is_some()
+        || input.object_lock_retain_until_date.is_some()
+        || input.object_lock_legal_hold_status.is_some();
+    if lock_asked
+        && event_name == "s3:ObjectCreated:Put"
+        && input.content_md5.is_none()
+        && checksums.algorithms().is_empty()
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
+        ));
+    }
+    let checksums = checksums.with_default_crc64nvme();
     let metadata = lowercase_metadata(input.metadata)?;
     let (staged, stored_checksums) = receive_body(
         store,
@@ -145,6 +169,11 @@ async fn store_object(
         tags,
         part_sizes: Vec::new(),
         kms_encryption,
+        checksum_type: Some(ChecksumKind::FullObject),
+        checksum_algorithm: None,
+        part_checksums: Vec::new(),
+        retention: lock.retention,
+        legal_hold: lock.legal_hold,
     };
     let meta = store
         .objects()
@@ -202,6 +231,9 @@ fn post_as_put(post: PostObjectInput) -> PutObjectInput {
         server_side_encryption: post.server_side_encryption,
         ssekms_key_id: post.ssekms_key_id,
         bucket_key_enabled: post.bucket_key_enabled,
+        object_lock_mode: post.object_lock_mode,
+        object_lock_retain_until_date: post.object_lock_retain_until_date,
+        object_lock_legal_hold_status: post.object_lock_legal_hold_status,
         ..Default::default()
     }
 }

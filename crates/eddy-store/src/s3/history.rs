@@ -200,6 +200,21 @@ pub(crate) fn set_tags(
     version_label: Option<&str>,
     tags: Option<std::collections::BTreeMap<String, String>>,
 ) -> Result<Option<ObjectMeta>, StoreError> {
+    update_attrs(conn, bucket, key, version_label, |attrs| {
+        attrs.tags = tags.clone().unwrap_or_default();
+    })
+}
+
+/// Changes the attributes of an object version (the current one when `version_label`
+/// is `None`) with `change`; returns the version changed, or `None` when there is no
+/// such version (or it is a delete marker).
+pub(crate) fn update_attrs(
+    conn: &Connection,
+    bucket: &str,
+    key: &str,
+    version_label: Option<&str>,
+    change: impl Fn(&mut ObjectAttrs),
+) -> Result<Option<ObjectMeta>, StoreError> {
     let current = load_object(conn, bucket, key)?;
     let target_current = match (version_label, &current) {
         (None, Some(_)) => true,
@@ -209,7 +224,7 @@ pub(crate) fn set_tags(
     };
     let update = |attrs: &ObjectAttrs| {
         let mut attrs = attrs.clone();
-        attrs.tags = tags.clone().unwrap_or_default();
+        change(&mut attrs);
         attrs
     };
     if target_current && let Some(mut meta) = current {

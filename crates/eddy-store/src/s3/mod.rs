@@ -28,8 +28,9 @@ pub use bucket_configs::{BucketConfigs, Config, ConfigKind, NewBucket};
 pub use buckets::Buckets;
 pub use error::S3Error;
 pub use model::{
-    Bucket, Deleted, KmsEncryption, ListPage, ListQuery, MIN_PART_SIZE, NULL_VERSION, ObjectAttrs,
-    ObjectMeta, Part, Upload, VersionEntry, VersionPage, VersionQuery, Versioning,
+    Bucket, ChecksumKind, Deleted, KmsEncryption, ListPage, ListQuery, MIN_PART_SIZE, NULL_VERSION,
+    ObjectAttrs, ObjectMeta, Part, Retention, RetentionMode, Upload, VersionEntry, VersionPage,
+    VersionQuery, Versioning,
 };
 pub use notification_rules::{
     ChangeContext, Destination, EventObject, EventPrincipals, Mismatch, NotificationConfig,

@@ -39,6 +39,74 @@ pub struct ObjectAttrs {
     /// every other object reports. (eddy does not encrypt the bytes on its disk.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_encryption: Option<KmsEncryption>,
+    /// How the object's checksum was computed (`None` for objects stored before eddy
+    /// recorded it: a single-part object's checksum is then full-object). For a
+    /// multipart upload in progress: the type it was created with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<ChecksumKind>,
+    /// For a multipart upload in progress: the algorithm named at its creation
+    /// (`None`: S3's default, a full-object CRC64NVME not reported on the upload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
+    /// The checksums of each part of a multipart object, in order (by algorithm name,
+    /// base64); empty for an object uploaded in one piece.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_checksums: Vec<BTreeMap<String, String>>,
+    /// The Object Lock retention of this version (for an upload in progress: the one
+    /// its object gets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    /// The Object Lock legal hold of this version: `None` when never set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<bool>,
+}
+
+/// An Object Lock retention: the version cannot be deleted before `until_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub mode: RetentionMode,
+    /// The retain-until date, in milliseconds since the epoch.
+    pub until_ms: u64,
+}
+
+/// S3's Object Lock retention modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RetentionMode {
+    /// Users with `s3:BypassGovernanceRetention` may shorten, remove or ignore it.
+    Governance,
+    /// No one may shorten or remove it before it ends.
+    Compliance,
+}
+
+impl RetentionMode {
+    /// The name S3 uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Governance => "GOVERNANCE",
+            Self::Compliance => "COMPLIANCE",
+        }
+    }
+}
+
+/// S3's `ChecksumType`: how an object's checksum covers its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChecksumKind {
+    /// A checksum of the whole object's bytes (CRCs of parts combine into one).
+    FullObject,
+    /// A checksum of the parts' checksums, followed by `-` and the number of parts.
+    Composite,
+}
+
+impl ChecksumKind {
+    /// The name S3 uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FullObject => "FULL_OBJECT",
+            Self::Composite => "COMPOSITE",
+        }
+    }
 }
 
 /// SSE-KMS or DSSE-KMS, as an object reports it.
@@ -134,6 +202,8 @@ pub struct Part {
     pub size: u64,
     pub etag: String,
     pub last_modified_ms: u64,
+    /// Its checksums by algorithm name, base64.
+    pub checksums: BTreeMap<String, String>,
 }
 
 /// The smallest part but the last of a multipart upload.

@@ -18,7 +18,7 @@ use super::error::S3Error;
 use super::history;
 use super::listing;
 use super::model::{
-    Deleted, ListPage, ListQuery, ObjectAttrs, ObjectMeta, VersionPage, VersionQuery,
+    Deleted, ListPage, ListQuery, ObjectAttrs, ObjectMeta, Retention, VersionPage, VersionQuery,
     stored_version,
 };
 use super::notification_rules::{ChangeContext, EventObject};
@@ -321,6 +321,57 @@ impl<'s> Objects<'s> {
             at_ms: copied.last_modified_ms,
         });
         Ok(copied)
+    }
+
+    /// Sets (or with `None` removes) the Object Lock retention of an object version;
+    /// returns the version it applied to.
+    pub async fn set_retention(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        retention: Option<Retention>,
+    ) -> Result<ObjectMeta, S3Error> {
+        self.update_attrs(bucket, key, version_id, move |attrs| {
+            attrs.retention = retention;
+        })
+        .await
+    }
+
+    /// Sets the Object Lock legal hold of an object version (`ON` is `true`).
+    pub async fn set_legal_hold(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        on: bool,
+    ) -> Result<ObjectMeta, S3Error> {
+        self.update_attrs(bucket, key, version_id, move |attrs| {
+            attrs.legal_hold = Some(on);
+        })
+        .await
+    }
+
+    async fn update_attrs(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        change: impl Fn(&mut ObjectAttrs) + Send + 'static,
+    ) -> Result<ObjectMeta, S3Error> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        let label = version_id.map(str::to_owned);
+        self.shared
+            .db
+            .write(move |conn| {
+                require_bucket(conn, &bucket)?;
+                match history::update_attrs(conn, &bucket, &key, label.as_deref(), &change)? {
+                    Some(meta) => Ok(meta),
+                    None if label.is_some() => abort(S3Error::NoSuchVersion),
+                    None => abort(S3Error::NoSuchKey),
+                }
+            })
+            .await
     }
 
     /// One page of the keys of a bucket, with common prefixes folded.

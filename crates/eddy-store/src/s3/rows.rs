@@ -120,7 +120,7 @@ pub(crate) fn load_upload(
 /// The parts of an upload, by part number.
 pub(crate) fn load_parts(conn: &Connection, upload_id: &str) -> Result<Vec<Part>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT part_number, blob, size, etag, last_modified_ms FROM parts WHERE upload_id = ?1 ORDER BY part_number",
+        "SELECT part_number, blob, size, etag, last_modified_ms, checksums FROM parts WHERE upload_id = ?1 ORDER BY part_number",
     )?;
     let parts = stmt
         .query_map([upload_id], |row| {
@@ -130,6 +130,7 @@ pub(crate) fn load_parts(conn: &Connection, upload_id: &str) -> Result<Vec<Part>
                 size: row.get(2)?,
                 etag: row.get(3)?,
                 last_modified_ms: row.get(4)?,
+                checksums: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or_default(),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

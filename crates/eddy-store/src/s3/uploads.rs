@@ -3,6 +3,7 @@
 //! like any object write, removing the upload in the same transaction. A completed
 //! upload's result is remembered for a day, so a retried completion gets it again.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use md5::{Digest, Md5};
@@ -10,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::commit::{announce, commit_object, new_version};
 use super::error::S3Error;
-use super::model::{MIN_PART_SIZE, ObjectAttrs, ObjectMeta, Part, Upload};
+use super::model::{ChecksumKind, MIN_PART_SIZE, ObjectAttrs, ObjectMeta, Part, Upload};
 use super::notification_rules::ChangeContext;
 use super::rows::{load_parts, load_upload, require_bucket};
 use crate::blobs::StagedBlob;
@@ -75,7 +76,8 @@ impl<'s> Uploads<'s> {
             .await
     }
 
-    /// Stores a part (replacing an earlier part of the same number).
+    /// Stores a part (replacing an earlier part of the same number) with its checksums.
+    #[allow(clippy::too_many_arguments)]
     pub async fn put_part(
         &self,
         bucket: &str,
@@ -84,6 +86,7 @@ impl<'s> Uploads<'s> {
         part_number: u32,
         staged: StagedBlob,
         etag: String,
+        checksums: BTreeMap<String, String>,
     ) -> Result<Part, S3Error> {
         let blobs = &self.shared.blobs;
         if staged.inline_data().is_some() {
@@ -100,6 +103,7 @@ impl<'s> Uploads<'s> {
             size: staged.size,
             etag,
             last_modified_ms: now_ms(),
+            checksums,
         };
         let row = part.clone();
         let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
@@ -116,9 +120,17 @@ impl<'s> Uploads<'s> {
                     )
                     .optional()?;
                 conn.execute(
-                    "INSERT OR REPLACE INTO parts (upload_id, part_number, blob, size, etag, last_modified_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![upload_id, row.part_number, row.blob, row.size, row.etag, row.last_modified_ms],
+                    "INSERT OR REPLACE INTO parts (upload_id, part_number, blob, size, etag, last_modified_ms, checksums)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        upload_id,
+                        row.part_number,
+                        row.blob,
+                        row.size,
+                        row.etag,
+                        row.last_modified_ms,
+                        serde_json::to_string(&row.checksums)?
+                    ],
                 )?;
                 Ok(previous)
             })
@@ -199,34 +211,61 @@ impl<'s> Uploads<'s> {
     }
 
     /// Completes a multipart upload from the listed parts (number, ETag), in order.
-    pub async fn complete(
+    /// `checksum` computes the object's checksums and their type from the upload and
+    /// the chosen parts (or refuses them); the parts' checksums of the same algorithms
+    /// are kept on the object.
+    pub async fn complete<F, E>(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
         requested: Vec<(u32, String)>,
+        checksum: F,
         context: ChangeContext,
-    ) -> Result<ObjectMeta, S3Error> {
+    ) -> Result<ObjectMeta, E>
+    where
+        F: FnOnce(&Upload, &[Part]) -> Result<(BTreeMap<String, String>, ChecksumKind), E>,
+        E: From<S3Error>,
+    {
         let upload = match self.get(bucket, key, upload_id).await {
             Err(S3Error::NoSuchUpload) => {
                 // A retry of a completion that succeeded gets the same answer.
                 return match self.completed(bucket, key, upload_id).await? {
                     Some(meta) => Ok(meta),
-                    None => Err(S3Error::NoSuchUpload),
+                    None => Err(S3Error::NoSuchUpload.into()),
                 };
             }
             other => other?,
         };
         let stored = self.list_parts(bucket, key, upload_id).await?;
         let chosen = choose_parts(&stored, &requested)?;
+        let (checksums, checksum_type) = checksum(&upload, &chosen)?;
         let etag = multipart_etag(&chosen)?;
         let blobs = &self.shared.blobs;
         let staged = blobs
             .concat(chosen.iter().map(|p| p.blob.clone()).collect())
-            .await?;
-        let staged = blobs.place_or_discard(staged).await?;
+            .await
+            .map_err(S3Error::from)?;
+        let staged = blobs
+            .place_or_discard(staged)
+            .await
+            .map_err(S3Error::from)?;
+        let part_checksums = chosen
+            .iter()
+            .map(|p| {
+                p.checksums
+                    .iter()
+                    .filter(|(name, _)| checksums.contains_key(*name))
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect()
+            })
+            .collect();
         let attrs = ObjectAttrs {
             part_sizes: chosen.iter().map(|p| p.size).collect(),
+            part_checksums,
+            checksums,
+            checksum_type: Some(checksum_type),
+            checksum_algorithm: None,
             ..upload.attrs
         };
         let meta = new_version(bucket, key, &staged, etag, attrs);
@@ -268,7 +307,7 @@ impl<'s> Uploads<'s> {
             Err(error) => {
                 // A file placed for nothing.
                 blobs.remove(vec![blob]).await;
-                Err(error)
+                Err(error.into())
             }
         }
     }
@@ -286,7 +325,7 @@ impl<'s> Uploads<'s> {
             .read(move |conn| {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT etag, version_id, size, completed_ms FROM completed_uploads
+                        "SELECT etag, version_id, size, completed_ms, attrs FROM completed_uploads
                          WHERE upload_id = ?1 AND bucket = ?2 AND key = ?3",
                     )?
                     .query_row(params![upload_id, bucket, key], |row| {
@@ -298,7 +337,8 @@ impl<'s> Uploads<'s> {
                             version_id: row.get(1)?,
                             size: row.get(2)?,
                             last_modified_ms: row.get(3)?,
-                            attrs: ObjectAttrs::default(),
+                            attrs: serde_json::from_str(&row.get::<_, String>(4)?)
+                                .unwrap_or_default(),
                         })
                     })
                     .optional()?)
@@ -367,8 +407,8 @@ fn remember_completion(
     conn.prepare_cached("DELETE FROM completed_uploads WHERE completed_ms < ?1")?
         .execute([now.saturating_sub(COMPLETION_MEMORY_MS)])?;
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO completed_uploads (upload_id, bucket, key, etag, version_id, size, completed_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO completed_uploads (upload_id, bucket, key, etag, version_id, size, completed_ms, attrs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         upload_id,
@@ -377,7 +417,8 @@ fn remember_completion(
         meta.etag,
         meta.version_id,
         meta.size,
-        now
+        now,
+        serde_json::to_string(&meta.attrs)?
     ])?;
     Ok(())
 }

@@ -1,18 +1,14 @@
 //! Object Lock (Get/PutObjectLockConfiguration): enabled when the bucket is created
 //! with it or later on a versioned bucket, with an optional default retention; a
-//! bucket without it answers `ObjectLockConfigurationNotFoundError`, and the object
-//! retention and legal hold operations answer S3's "Bucket is missing Object Lock
-//! Configuration". (Retention and legal hold of single objects on a bucket with
-//! Object Lock are not implemented: those requests answer 501.)
+//! bucket without it answers `ObjectLockConfigurationNotFoundError`. The retention and
+//! legal hold of objects are in `s3::object_lock`.
 
 use s3s::dto::{
-    GetObjectLegalHoldInput, GetObjectLegalHoldOutput, GetObjectLockConfigurationInput,
-    GetObjectLockConfigurationOutput, GetObjectRetentionInput, GetObjectRetentionOutput,
-    ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, PutObjectLegalHoldInput,
-    PutObjectLegalHoldOutput, PutObjectLockConfigurationInput, PutObjectLockConfigurationOutput,
-    PutObjectRetentionInput, PutObjectRetentionOutput,
+    GetObjectLockConfigurationInput, GetObjectLockConfigurationOutput, ObjectLockConfiguration,
+    ObjectLockEnabled, ObjectLockRetentionMode, PutObjectLockConfigurationInput,
+    PutObjectLockConfigurationOutput,
 };
-use s3s::{S3Error as WireError, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
 use eddy_store::s3::ConfigKind;
@@ -122,48 +118,4 @@ fn validate(config: &ObjectLockConfiguration) -> S3Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The answer of the object retention and legal hold operations: S3's refusal on a
-/// bucket without Object Lock, 501 on one with it (not implemented in eddy).
-async fn object_lock_refusal(store: &Store, bucket: &str) -> WireError {
-    match bucket_object_lock(store, bucket).await {
-        Err(error) => error,
-        Ok(None) => s3_error!(
-            InvalidRequest,
-            "Bucket is missing Object Lock Configuration"
-        ),
-        Ok(Some(_)) => s3_error!(
-            NotImplemented,
-            "eddy does not implement retention and legal hold of single objects"
-        ),
-    }
-}
-
-pub(in crate::s3) async fn get_object_retention(
-    store: &Store,
-    req: S3Request<GetObjectRetentionInput>,
-) -> S3Result<S3Response<GetObjectRetentionOutput>> {
-    Err(object_lock_refusal(store, &req.input.bucket).await)
-}
-
-pub(in crate::s3) async fn put_object_retention(
-    store: &Store,
-    req: S3Request<PutObjectRetentionInput>,
-) -> S3Result<S3Response<PutObjectRetentionOutput>> {
-    Err(object_lock_refusal(store, &req.input.bucket).await)
-}
-
-pub(in crate::s3) async fn get_object_legal_hold(
-    store: &Store,
-    req: S3Request<GetObjectLegalHoldInput>,
-) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
-    Err(object_lock_refusal(store, &req.input.bucket).await)
-}
-
-pub(in crate::s3) async fn put_object_legal_hold(
-    store: &Store,
-    req: S3Request<PutObjectLegalHoldInput>,
-) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
-    Err(object_lock_refusal(store, &req.input.bucket).await)
 }

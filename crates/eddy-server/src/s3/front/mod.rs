@@ -13,6 +13,7 @@ mod cors;
 mod creation_tags;
 mod error_body;
 mod host;
+mod object_attributes;
 mod refusals;
 mod regions;
 mod xml_body;
@@ -84,6 +85,7 @@ pub async fn handle(
         None => serve(service, request, &resource).await,
     };
     error_body::add_request_ids_to_error(&mut response, ids, &resource);
+    object_attributes::unquote_etag(&mut response, &slot.name());
     if let Some(cors_request) = cors_request {
         cors_request.add_headers(store, &mut response).await;
     }
