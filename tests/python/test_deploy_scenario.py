@@ -9,7 +9,9 @@ and, when it has been built, the `eddy-lambda` bootstrap as `provided.al2023`.
 Checked: uploads are copied; a poison upload is reported as a batch item failure and
 reaches the DLQ after maxReceiveCount receives with its S3 event as the body; new code
 (UpdateFunctionCode) changes what the next batch does; after a restart the function,
-mapping and role are still there and a new upload is still copied.
+mapping and role are still there and a new upload is still copied. The bootstrap (a
+built zip, the copy function itself) has no poison key and no second version: its flow
+skips the DLQ step and changes DESTINATION_PREFIX with UpdateFunctionConfiguration.
 
 The fixture starts `target/debug/eddy up` (or $EDDY_BINARY).
 """
@@ -23,14 +25,20 @@ import shutil
 import subprocess
 import time
 import zipfile
+from typing import Callable, Optional
 
 import pytest
 from botocore.exceptions import ClientError
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BOOTSTRAP_ZIP = pathlib.Path(os.environ.get(
-    "EDDY_LAMBDA_ZIP", ROOT / "target" / "lambda" / "eddy-lambda" / "bootstrap.zip"))
-MAIN_BOOTSTRAP_ZIP = pathlib.Path("/work/main/target/lambda/eddy-lambda/bootstrap.zip")
+from conftest import BINARY, ROOT
+
+# `cargo lambda build` writes the bootstrap zip into the target directory: the one of the
+# eddy binary under test, or this checkout's (or $EDDY_LAMBDA_ZIP).
+BOOTSTRAP_ZIPS = [
+    *(pathlib.Path(p) for p in os.environ.get("EDDY_LAMBDA_ZIP", "").split(":") if p),
+    *(target / "lambda" / "eddy-lambda" / "bootstrap.zip"
+      for target in (BINARY.resolve().parents[1], ROOT / "target")),
+]
 
 TRUST = {
     "Version": "2012-10-17",
@@ -154,8 +162,8 @@ class Flow:
     """One way of writing the copy function: its runtime, handler and zips."""
     runtime: str
     handler: str
-    code: callable  # prefix -> zip bytes, or None when the code cannot change
-    zip_path: pathlib.Path | None = None
+    code: Optional[Callable[[str], bytes]]  # prefix -> zip; None: a built zip, no v2 code
+    zip_path: Optional[pathlib.Path] = None
 
     def zip(self, prefix: str) -> bytes:
         return self.zip_path.read_bytes() if self.zip_path else self.code(prefix)
@@ -174,11 +182,11 @@ def node_flow() -> Flow:
 
 
 def bootstrap_flow() -> Flow:
-    for path in (BOOTSTRAP_ZIP, MAIN_BOOTSTRAP_ZIP):
+    for path in BOOTSTRAP_ZIPS:
         if path.exists():
             return Flow("provided.al2023", "bootstrap", None, zip_path=path)
-    pytest.skip(f"{BOOTSTRAP_ZIP} is missing: build it with "
-                "`cargo lambda build --release --output-format zip -p eddy-lambda`")
+    pytest.skip(f"no eddy-lambda bootstrap.zip ({', '.join(map(str, BOOTSTRAP_ZIPS))}): build "
+                "it with `cargo lambda build --release --output-format zip -p eddy-lambda`")
 
 
 class Cli:
@@ -207,15 +215,17 @@ class Cli:
         return str(path)
 
 
-def poll(what: str, attempt, seconds: float = DEADLINE):
-    """Calls `attempt` until it returns something other than None, or fails after `seconds`."""
+def poll(what: str, attempt, log=None, seconds: float = DEADLINE):
+    """Calls `attempt` until it returns something other than None, or fails after `seconds`
+    (with the end of eddy's log, which has the function's output)."""
     deadline = time.monotonic() + seconds
     while True:
         result = attempt()
         if result is not None:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds} s waiting for {what}")
+            tail = log()[-4000:] if log else ""
+            pytest.fail(f"timed out after {seconds} s waiting for {what}\n{tail}")
         time.sleep(0.1)
 
 
@@ -245,8 +255,9 @@ def deploy(cli: Cli, flow: Flow) -> dict:
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
                                      "maxReceiveCount": MAX_RECEIVE}),
     }
-    queue_url = cli("sqs", "create-queue", "--queue-name", "uploads", "--attributes",
-                    "file://" + cli.file("queue-attributes.json", json.dumps(attributes)))["QueueUrl"]
+    attributes_file = cli.file("queue-attributes.json", json.dumps(attributes))
+    queue_url = cli("sqs", "create-queue", "--queue-name", "uploads",
+                    "--attributes", "file://" + attributes_file)["QueueUrl"]
     queue_arn = cli("sqs", "get-queue-attributes", "--queue-url", queue_url,
                     "--attribute-names", "QueueArn")["Attributes"]["QueueArn"]
     assert queue_arn == "arn:aws:sqs:us-east-1:000000000000:uploads"
@@ -276,56 +287,56 @@ def deploy(cli: Cli, flow: Flow) -> dict:
                   "--function-response-types", "ReportBatchItemFailures")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BatchSize"] == 10
-    poll("the mapping to be enabled", lambda: True if cli(
-        "lambda", "get-event-source-mapping", "--uuid", mapping["UUID"])["State"] == "Enabled"
-        else None)
+    lam = cli.eddy.client("lambda")
+    poll("the mapping to be enabled", lambda: True if lam.get_event_source_mapping(
+        UUID=mapping["UUID"])["State"] == "Enabled" else None)
     return {"role": role, "queue_arn": queue_arn, "queue_url": queue_url, "dlq_url": dlq_url,
             "mapping": mapping["UUID"]}
 
 
-def upload(cli: Cli, key: str, content: bytes):
-    cli("s3", "cp", cli.file("upload-" + key.replace("/", "_"), content), f"s3://in-bucket/{key}",
-        "--only-show-errors", parse=False)
+def upload(cli: Cli, files: dict[str, bytes]):
+    """`aws s3 cp --recursive` of a directory holding `files` (key -> content)."""
+    directory = cli.tmp_path / f"upload-{len(list(cli.tmp_path.glob('upload-*')))}"
+    for key, content in files.items():
+        (directory / key).parent.mkdir(parents=True, exist_ok=True)
+        (directory / key).write_bytes(content)
+    cli("s3", "cp", "--recursive", "--only-show-errors", str(directory), "s3://in-bucket/",
+        parse=False)
 
 
 def dead_letter(sqs, dlq_url: str):
     messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
                                    MessageSystemAttributeNames=["All"]).get("Messages", [])
-    return messages[0] if messages else None
+    return messages or None
+
+
+def empty(sqs, queue_url: str):
+    counts = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return True if set(counts.values()) == {"0"} else None
 
 
 def run_flow(eddy, tmp_path, flow: Flow):
     cli = Cli(eddy, tmp_path)
+
+    def wait(what, attempt):
+        return poll(what, attempt, log=eddy.log)
+
     deployed = deploy(cli, flow)
     s3 = eddy.client("s3")
     sqs = eddy.client("sqs")
 
     # Uploads are copied; a poison one (uploaded with them, so likely in the same batch)
-    # is reported as a batch item failure and reaches the DLQ after maxReceiveCount.
-    upload(cli, "reports/first.csv", b"a,b\n1,2\n")
+    # is reported as a batch item failure and reaches the DLQ after maxReceiveCount
+    # (checked below, after the code update, so the retries and the update overlap).
+    first = {"reports/first.csv": b"a,b\n1,2\n", "second.txt": b"second file"}
     if flow.zip_path is None:
-        upload(cli, "poison-pill.txt", b"never copied")
-    upload(cli, "second.txt", b"second file")
-    assert poll("the first copy", lambda: object_body(s3, "out-bucket", "reports/first.csv")) \
+        first["poison-pill.txt"] = b"never copied"
+    upload(cli, first)
+    assert wait("the first copy", lambda: object_body(s3, "out-bucket", "reports/first.csv")) \
         == b"a,b\n1,2\n"
-    assert poll("the second copy", lambda: object_body(s3, "out-bucket", "second.txt")) \
+    assert wait("the second copy", lambda: object_body(s3, "out-bucket", "second.txt")) \
         == b"second file"
-
-    if flow.zip_path is None:
-        moved = poll("the poison message in the DLQ",
-                     lambda: dead_letter(sqs, deployed["dlq_url"]))
-        event = json.loads(moved["Body"])
-        assert len(event["Records"]) == 1
-        record = event["Records"][0]
-        assert record["eventSource"] == "aws:s3"
-        assert record["eventName"] == "ObjectCreated:Put"
-        assert record["s3"]["configurationId"] == "file-uploads"
-        assert record["s3"]["bucket"]["name"] == "in-bucket"
-        assert record["s3"]["object"]["key"] == "poison-pill.txt"
-        # Two receives by the mapping, then this one from the DLQ.
-        assert moved["Attributes"]["ApproximateReceiveCount"] == str(MAX_RECEIVE + 1)
-        assert moved["Attributes"]["DeadLetterQueueSourceArn"] == deployed["queue_arn"]
-        assert object_body(s3, "out-bucket", "poison-pill.txt") is None
 
     # New code changes what the next batch does.
     if flow.zip_path is None:
@@ -336,26 +347,52 @@ def run_flow(eddy, tmp_path, flow: Flow):
             "--environment", json.dumps({"Variables": {"DESTINATION_BUCKET": "out-bucket",
                                                        "DESTINATION_PREFIX": "v2/"}}))
     cli("lambda", "wait", "function-updated-v2", "--function-name", "file-copier")
-    upload(cli, "third.txt", b"after the update")
-    assert poll("the v2 copy", lambda: object_body(s3, "out-bucket", "v2/third.txt")) \
+    upload(cli, {"third.txt": b"after the update"})
+    assert wait("the v2 copy", lambda: object_body(s3, "out-bucket", "v2/third.txt")) \
         == b"after the update"
     assert object_body(s3, "out-bucket", "third.txt") is None
 
+    # The poison message was retried meanwhile (by either code: both refuse it).
+    if flow.zip_path is None:
+        moved = wait("the poison message in the DLQ",
+                     lambda: dead_letter(sqs, deployed["dlq_url"]))
+        assert len(moved) == 1, moved
+        moved = moved[0]
+        event = json.loads(moved["Body"])
+        assert len(event["Records"]) == 1
+        record = event["Records"][0]
+        assert record["eventSource"] == "aws:s3"
+        assert record["eventName"] == "ObjectCreated:Put"
+        assert record["s3"]["configurationId"] == "file-uploads"
+        assert record["s3"]["bucket"]["name"] == "in-bucket"
+        assert record["s3"]["object"]["key"] == "poison-pill.txt"
+        # Two receives by the mapping, then this one from the DLQ (SQS keeps the count when
+        # it moves a message).
+        assert moved["Attributes"]["ApproximateReceiveCount"] == str(MAX_RECEIVE + 1)
+        assert moved["Attributes"]["DeadLetterQueueSourceArn"] == deployed["queue_arn"]
+        assert object_body(s3, "out-bucket", "poison-pill.txt") is None
+        assert object_body(s3, "out-bucket", "v2/poison-pill.txt") is None
+    # Every other message was deleted by the mapping.
+    wait("the queue to be empty", lambda: empty(sqs, deployed["queue_url"]))
+    assert sqs.get_queue_attributes(QueueUrl=deployed["dlq_url"], AttributeNames=[
+        "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
     # Function, mapping and role survive a restart; the mapping still copies.
     eddy.restart()
-    s3 = eddy.client("s3")
-    assert cli("iam", "get-role", "--role-name", "file-copier-role")["Role"]["Arn"] \
-        == deployed["role"]["Arn"]
-    attached = cli("iam", "list-attached-role-policies", "--role-name", "file-copier-role")
+    s3, iam, lam = eddy.client("s3"), eddy.client("iam"), eddy.client("lambda")
+    assert iam.get_role(RoleName="file-copier-role")["Role"]["Arn"] == deployed["role"]["Arn"]
+    attached = iam.list_attached_role_policies(RoleName="file-copier-role")
     assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [BASIC]
-    function = cli("lambda", "get-function-configuration", "--function-name", "file-copier")
+    function = lam.get_function_configuration(FunctionName="file-copier")
     assert function["Runtime"] == flow.runtime
     assert function["Role"] == deployed["role"]["Arn"]
-    mapping = cli("lambda", "get-event-source-mapping", "--uuid", deployed["mapping"])
+    assert function["Environment"]["Variables"]["DESTINATION_BUCKET"] == "out-bucket"
+    mapping = lam.get_event_source_mapping(UUID=deployed["mapping"])
+    assert mapping["State"] == "Enabled"
     assert mapping["EventSourceArn"] == deployed["queue_arn"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    upload(cli, "after-restart.txt", b"still copied")
-    assert poll("the copy after the restart",
+    upload(cli, {"after-restart.txt": b"still copied"})
+    assert wait("the copy after the restart",
                 lambda: object_body(s3, "out-bucket", "v2/after-restart.txt")) == b"still copied"
 
 
