@@ -1,5 +1,6 @@
-//! The AWS Lambda `bootstrap` (crates/eddy-lambda), built exactly as for AWS with
-//! `cargo lambda build --release --output-format zip -p eddy-lambda`: the binary needs no
+//! The AWS Lambda `bootstrap` (crates/eddy-lambda), built as for AWS with
+//! `cargo lambda build --output-format zip -p eddy-lambda` (the deployment adds
+//! `--release`; the target, linker and glibc are the same): the binary needs no
 //! glibc symbol newer than Lambda's AL2023 has (2.34), and `eddy up` runs it through the
 //! Runtime API as an external function, passing the same end-to-end scenario as the
 //! built-in function.
@@ -37,10 +38,12 @@ fn bootstrap() -> Option<PathBuf> {
             }
             let root = workspace_root();
             let output = Command::new("cargo")
+                // The dev profile: optimisation changes neither the glibc symbols the
+                // binary links nor what it does, and a release build of the AWS SDK
+                // would take most of CI's time. The deployment uses `--release`.
                 .args([
                     "lambda",
                     "build",
-                    "--release",
                     "--output-format",
                     "zip",
                     "-p",
