@@ -41,7 +41,7 @@ async fn expect_full_success(mode: &str, extra: &str) {
     let sqs = eddy.sqs().await;
     let queue = eddy.queue_url("file-events");
     send_batch(&sqs, &queue, &BODIES).await;
-    wait_until_empty(&sqs, &queue, Duration::from_secs(15)).await;
+    wait_until_empty(&sqs, &queue, Duration::from_secs(60)).await;
     let deliveries = deliveries_by_body(&log);
     for body in BODIES {
         assert_eq!(
@@ -61,7 +61,7 @@ async fn expect_whole_batch_failure(mode: &str) {
     let queue = eddy.queue_url("file-events");
     send_batch(&sqs, &queue, &BODIES).await;
     eventually(
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         "every message delivered twice",
         || async {
             let deliveries = deliveries_by_body(&log);
@@ -89,7 +89,7 @@ async fn listed_failures_stay_and_the_rest_are_deleted() {
     let queue = eddy.queue_url("file-events");
     send_batch(&sqs, &queue, &BODIES).await;
     eventually(
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         "the failed message delivered three times",
         || async {
             (deliveries_by_body(&log).get("fail-2").copied().unwrap_or(0) >= 3).then_some(())
@@ -177,7 +177,7 @@ async fn runtime_api_headers_and_environment() {
     let queue = eddy.queue_url("file-events");
     let sent = Instant::now();
     send_batch(&sqs, &queue, &["hello"]).await;
-    wait_until_empty(&sqs, &queue, Duration::from_secs(15)).await;
+    wait_until_empty(&sqs, &queue, Duration::from_secs(60)).await;
     let invocation = invocations(&log).remove(0);
     let raw = &invocation.raw;
     assert_eq!(
@@ -251,7 +251,7 @@ async fn a_batch_waits_for_the_window_or_a_full_batch() {
     // One message: the batch waits for the window to close.
     let sent = support_now();
     send_batch(&sqs, &queue, &["alone"]).await;
-    wait_until_empty(&sqs, &queue, Duration::from_secs(15)).await;
+    wait_until_empty(&sqs, &queue, Duration::from_secs(60)).await;
     let first = invocations(&log).remove(0);
     assert_eq!(first.bodies, ["alone"]);
     let waited = first.start - sent;
@@ -262,7 +262,7 @@ async fn a_batch_waits_for_the_window_or_a_full_batch() {
     // A full batch goes at once.
     let sent = support_now();
     send_batch(&sqs, &queue, &["f1", "f2", "f3", "f4", "f5"]).await;
-    wait_until_empty(&sqs, &queue, Duration::from_secs(15)).await;
+    wait_until_empty(&sqs, &queue, Duration::from_secs(60)).await;
     let second = invocations(&log).remove(1);
     assert_eq!(second.bodies.len(), 5, "{second:?}");
     let waited = second.start - sent;
@@ -293,7 +293,7 @@ async fn a_batch_is_cut_to_the_six_mb_payload_limit() {
             .await
             .expect("send");
     }
-    wait_until_empty(&sqs, &queue, Duration::from_secs(30)).await;
+    wait_until_empty(&sqs, &queue, Duration::from_secs(60)).await;
     let all = invocations(&log);
     let delivered: usize = all.iter().map(|i| i.bodies.len()).sum();
     assert_eq!(delivered, 8, "every message delivered once");
@@ -369,7 +369,7 @@ async fn a_batch_that_overruns_the_timeout_fails_and_its_process_is_restarted() 
     send_batch(&sqs, &queue, &["sleep:2.5"]).await;
     // The killed process never logs; the message comes back and is received again.
     let received_again = eventually(
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         "the timed-out message received again",
         || async {
             let log = eddy.log();
@@ -386,7 +386,7 @@ async fn a_batch_that_overruns_the_timeout_fails_and_its_process_is_restarted() 
         "a timed-out invocation never completes"
     );
     eventually(
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         "only the timed-out message left in the queue",
         || async {
             let visible = queue_count(&sqs, &queue, "ApproximateNumberOfMessages").await;
@@ -398,7 +398,7 @@ async fn a_batch_that_overruns_the_timeout_fails_and_its_process_is_restarted() 
     // The restarted processes still work.
     send_batch(&sqs, &queue, &["quick"]).await;
     eventually(
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         "a quick message handled after the restart",
         || async { deliveries_by_body(&log).contains_key("quick").then_some(()) },
     )
@@ -454,7 +454,7 @@ async fn records_matching_no_filter_are_deleted_without_invoking() {
         r#"{"other":1}"#,
     ];
     send_batch(&sqs, &queue, &bodies).await;
-    wait_until_empty(&sqs, &queue, Duration::from_secs(15)).await;
+    wait_until_empty(&sqs, &queue, Duration::from_secs(60)).await;
     let delivered = deliveries_by_body(&log);
     let mut kept: Vec<&str> = delivered.keys().map(String::as_str).collect();
     kept.sort_unstable();
@@ -494,13 +494,13 @@ async fn several_mappings_and_functions_run_side_by_side() {
         .await
         .expect("upload");
     eventually(
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         "the copy by the built-in function",
         || crate::util::harness::get_bytes(&s3, "destination", "both.txt"),
     )
     .await;
     eventually(
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         "the dead letter handled by the second function",
         || async {
             deliveries_by_body(&log)
