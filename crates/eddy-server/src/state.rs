@@ -53,15 +53,17 @@ pub struct Sessions {
     by_key: RwLock<HashMap<String, SessionRecord>>,
 }
 
+fn by_access_key(records: Vec<SessionRecord>) -> HashMap<String, SessionRecord> {
+    records
+        .into_iter()
+        .map(|r| (r.access_key_id.clone(), r))
+        .collect()
+}
+
 impl Sessions {
     pub fn new(records: Vec<SessionRecord>) -> Self {
         Self {
-            by_key: RwLock::new(
-                records
-                    .into_iter()
-                    .map(|r| (r.access_key_id.clone(), r))
-                    .collect(),
-            ),
+            by_key: RwLock::new(by_access_key(records)),
         }
     }
 
@@ -75,10 +77,7 @@ impl Sessions {
     /// Replaces every session with `records` (after a reset of the store).
     pub fn replace(&self, records: Vec<SessionRecord>) {
         if let Ok(mut map) = self.by_key.write() {
-            *map = records
-                .into_iter()
-                .map(|r| (r.access_key_id.clone(), r))
-                .collect();
+            *map = by_access_key(records);
         }
     }
 
