@@ -100,7 +100,7 @@ fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn another_region_round_trip_and_restart() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let s3 = client(&eddy, "eu-west-1", None).await;
     let created = s3
         .create_bucket()

@@ -77,9 +77,10 @@ pub fn notification(configs: Vec<QueueConfiguration>) -> NotificationConfigurati
         .build()
 }
 
-/// Receives `count` message bodies from `url` (deleting them), waiting up to 10 s.
+/// Receives `count` message bodies from `url` (deleting them), waiting up to 30 s (a
+/// deadline for what must arrive, generous for a loaded CI machine).
 pub async fn receive_bodies(sqs: &aws_sdk_sqs::Client, url: &str, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let mut bodies = Vec::new();
     while bodies.len() < count {
         assert!(
