@@ -18,16 +18,24 @@ pub struct Target {
 
 impl Target {
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(eddy_function::sdk_http::https_client());
         if let Some(endpoint) = &self.endpoint_url {
             loader = loader.endpoint_url(endpoint);
         }
-        let region = aws_config::meta::region::RegionProviderChain::first_try(
-            self.region.clone().map(aws_config::Region::new),
-        )
-        .or_default_provider()
-        .or_else(aws_config::Region::new("us-east-1"));
-        loader.region(region).load().await
+        if let Some(region) = &self.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        // Without --region, the loader's own chain (environment, profile, instance
+        // metadata over the client above) decides; us-east-1 when none answers.
+        let config = loader.load().await;
+        if config.region().is_some() {
+            return config;
+        }
+        config
+            .into_builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .build()
     }
 
     pub async fn sqs(&self) -> aws_sdk_sqs::Client {

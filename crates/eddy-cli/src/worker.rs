@@ -44,7 +44,8 @@ pub async fn run(options: WorkerOptions) -> anyhow::Result<()> {
     if options.concurrency == 0 {
         anyhow::bail!("--concurrency must be at least 1");
     }
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(eddy_function::sdk_http::https_client());
     if let Some(url) = &options.endpoint_url {
         loader = loader.endpoint_url(url);
     }

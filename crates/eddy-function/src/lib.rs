@@ -14,6 +14,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws_store;
+#[cfg(feature = "aws")]
+pub mod sdk_http;
 
 use std::future::Future;
 

@@ -41,7 +41,10 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let options = options_from_env()?;
-    let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(eddy_function::sdk_http::https_client())
+        .load()
+        .await;
     // A custom endpoint (eddy, another emulator) is addressed path-style.
     let s3_config = aws_sdk_s3::config::Builder::from(&sdk_config)
         .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())

@@ -183,6 +183,7 @@ impl TestEddy {
     /// An AWS SDK configuration for this eddy: its endpoint, region and credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(eddy_function::sdk_http::https_client())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new(self.config.region.clone()))
             .credentials_provider(Credentials::new(

@@ -19,6 +19,7 @@ async fn clients(
     secret: &str,
 ) -> (aws_sdk_s3::Client, aws_sdk_sqs::Client) {
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(eddy_function::sdk_http::https_client())
         .endpoint_url(&eddy.endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new(

@@ -68,6 +68,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers() {
         data_dir: Some(mount_point.join("data")),
     });
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(eddy_function::sdk_http::https_client())
         .endpoint_url(&eddy.endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(

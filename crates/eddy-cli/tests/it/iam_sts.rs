@@ -31,6 +31,7 @@ fn cli_json(eddy: &Eddy, args: &[&str]) -> serde_json::Value {
 async fn s3_with(eddy: &Eddy, credentials: &serde_json::Value) -> aws_sdk_s3::Client {
     let text = |name: &str| credentials[name].as_str().expect(name).to_owned();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(eddy_function::sdk_http::https_client())
         .endpoint_url(&eddy.endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new(

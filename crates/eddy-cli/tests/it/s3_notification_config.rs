@@ -225,6 +225,7 @@ async fn bad_configurations_are_refused_with_s3s_arguments() {
 async fn a_bucket_of_another_region_notifies_queues_of_its_region() {
     let eddy = Eddy::start();
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(eddy_function::sdk_http::https_client())
         .endpoint_url(&eddy.endpoint)
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -307,6 +307,7 @@ async fn principal_ids_name_each_access_key_without_showing_it() {
         .await
         .expect("put");
     let ci_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(eddy_function::sdk_http::https_client())
         .endpoint_url(&eddy.endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -93,6 +93,7 @@ impl Ephemeral {
 
     pub(crate) async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(eddy_function::sdk_http::https_client())
             .endpoint_url(self.endpoint())
             .region(aws_config::Region::new(self.ready.region.clone()))
             .credentials_provider(Credentials::new(

@@ -145,6 +145,7 @@ impl Moto {
 
     async fn clients(&self) -> (aws_sdk_s3::Client, aws_sdk_sqs::Client) {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(eddy_function::sdk_http::https_client())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "moto"))

@@ -190,6 +190,7 @@ impl Eddy {
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(eddy_function::sdk_http::https_client())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "eddy-tests"))
