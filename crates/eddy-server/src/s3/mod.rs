@@ -16,6 +16,7 @@
 //!   names, which `front` and `buckets` check);
 //! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
+mod authz;
 mod bucket_config;
 mod buckets;
 mod checksums;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::Connection;
 
+use super::access_model::AclGrant;
 use super::error::S3Error;
 use super::history;
 use super::model::{ObjectMeta, Versioning, stored_version};
@@ -55,13 +56,14 @@ impl Objects<'_> {
         Ok(meta)
     }
 
-    /// Records that an object version's ACL was set (eddy keeps no ACL of its own:
-    /// every object is the bucket owner's), raising `s3:ObjectAcl:Put`.
+    /// Sets an object version's ACL grants (`None`: the owner's FULL_CONTROL only),
+    /// raising `s3:ObjectAcl:Put`.
     pub async fn acl_put(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
+        grants: Option<Vec<AclGrant>>,
         context: ChangeContext,
     ) -> Result<ObjectMeta, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
@@ -72,7 +74,14 @@ impl Objects<'_> {
             .db
             .write(move |conn| {
                 require_bucket(conn, &bucket)?;
-                let meta = version_of(conn, &bucket, &key, label.as_deref())?;
+                version_of(conn, &bucket, &key, label.as_deref())?;
+                let Some(meta) =
+                    history::update_attrs(conn, &bucket, &key, label.as_deref(), |a| {
+                        a.acl.clone_from(&grants);
+                    })?
+                else {
+                    return abort(S3Error::NoSuchVersion);
+                };
                 let woken =
                     enqueue_subresource_event(conn, &shared, "s3:ObjectAcl:Put", &meta, &context)?;
                 Ok((meta, woken))

@@ -94,3 +94,20 @@ fn validate(controls: &OwnershipControls) -> S3Result<()> {
         )),
     }
 }
+
+/// Whether ACLs of `bucket` are in force: its ownership is not "bucket owner
+/// enforced" (a bucket whose ownership controls were deleted is "object writer").
+pub(in crate::s3) async fn acls_enabled(store: &Store, bucket: &str) -> S3Result<bool> {
+    Ok(
+        match load_config(store, bucket, ConfigKind::Ownership, "").await? {
+            Config::Unset => false,
+            Config::Removed => true,
+            Config::Set(document) => {
+                let controls: OwnershipControls = from_document(ROOT, &document)?;
+                controls.rules.iter().all(|rule| {
+                    rule.object_ownership.as_str() != ObjectOwnership::BUCKET_OWNER_ENFORCED
+                })
+            }
+        },
+    )
+}
