@@ -8,6 +8,7 @@
 //! - the operation families, one module each: `buckets`, `object_reads`,
 //!   `object_writes`, `copy`, `delete`, `listing`, `multipart`, `object_subresources`,
 //!   `object_lock` (retention and legal hold of versions, and what they refuse),
+//!   `restore` (RestoreObject of archived objects, and the sweep completing restores),
 //!   and `bucket_config/` with one file per bucket configuration kind (which
 //!   `buckets` uses for a new bucket's configurations, and the object families for
 //!   default encryption);
@@ -38,6 +39,7 @@ mod object_reads;
 mod object_subresources;
 mod object_writes;
 mod regions;
+pub mod restore;
 mod tags;
 
 pub use limits::{MAX_KEY_BYTES, MAX_PUT_BYTES, MAX_USER_METADATA_BYTES};

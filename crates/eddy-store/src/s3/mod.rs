@@ -21,6 +21,7 @@ pub mod notification_rules;
 mod notifications;
 mod objects;
 mod principals;
+mod restores;
 mod rows;
 mod subresources;
 mod uploads;
@@ -44,4 +45,5 @@ pub use notification_rules::{
 pub use notifications::Notifications;
 pub use objects::Objects;
 pub use principals::{ANONYMOUS_PRINCIPAL, Requester, owner_principal_id, user_principal_id};
+pub use restores::{ARCHIVED_CLASSES, RestoreOutcome};
 pub use uploads::Uploads;

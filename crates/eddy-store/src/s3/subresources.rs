@@ -48,7 +48,7 @@ impl Objects<'_> {
                     None if label.is_some() => return abort(S3Error::NoSuchVersion),
                     None => return abort(S3Error::NoSuchKey),
                 };
-                let woken = enqueue_subresource_event(conn, &shared, event, &meta, &context)?;
+                let woken = enqueue_subresource_event(conn, &shared, event, &meta, &context, None)?;
                 Ok((meta, woken))
             })
             .await?;
@@ -82,8 +82,14 @@ impl Objects<'_> {
                 else {
                     return abort(S3Error::NoSuchVersion);
                 };
-                let woken =
-                    enqueue_subresource_event(conn, &shared, "s3:ObjectAcl:Put", &meta, &context)?;
+                let woken = enqueue_subresource_event(
+                    conn,
+                    &shared,
+                    "s3:ObjectAcl:Put",
+                    &meta,
+                    &context,
+                    None,
+                )?;
                 Ok((meta, woken))
             })
             .await?;
@@ -94,7 +100,7 @@ impl Objects<'_> {
 
 /// The version a label names (the current one for `None`); delete markers have no
 /// sub-resources.
-fn version_of(
+pub(super) fn version_of(
     conn: &Connection,
     bucket: &str,
     key: &str,
@@ -117,12 +123,15 @@ fn version_of(
     }
 }
 
-fn enqueue_subresource_event(
+/// Queues the `event` of a change to `meta`'s sub-resources (`restored`: a restore
+/// event's expiry and storage class).
+pub(super) fn enqueue_subresource_event(
     conn: &Connection,
     shared: &Shared,
     event: &str,
     meta: &ObjectMeta,
     context: &ChangeContext,
+    restored: Option<(u64, &str)>,
 ) -> TxResult<Woken, S3Error> {
     let versioning = bucket_versioning(conn, &meta.bucket)?.unwrap_or(Versioning::Unversioned);
     let version = versioning.event_version_id(meta.version_id.as_deref());
@@ -133,6 +142,7 @@ fn enqueue_subresource_event(
         etag: Some(&meta.etag),
         version_id: version.as_deref(),
         sequencer: String::new(),
+        restored,
     };
     Ok(enqueue_events(
         conn,
