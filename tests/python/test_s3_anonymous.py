@@ -136,7 +136,7 @@ def test_an_explicit_deny_wins_over_an_allow(s3, anon):
             {
                 "Effect": "Deny",
                 "Principal": {"AWS": "*"},
-                "Action": ["s3:GetObject*"],
+                "Action": ["s3:GetObject*", "s3:DeleteObject"],
                 "Resource": "arn:aws:s3:::policy-deny/secret/*",
             },
         ),

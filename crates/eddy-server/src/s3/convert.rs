@@ -38,6 +38,11 @@ pub(super) fn context<T>(req: &S3Request<T>) -> ChangeContext {
     }
 }
 
+/// The status an operation answers with when `s3s` writes another (RestoreObject's
+/// 202 Accepted): carried in the response's extensions, applied by the front.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReplyStatus(pub http::StatusCode);
+
 pub(super) fn timestamp(ms: u64) -> Timestamp {
     Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms))
 }

@@ -14,7 +14,7 @@ use eddy_store::Store;
 use eddy_store::s3::{ChangeContext, RestoreOutcome};
 use eddy_store::time::now_ms;
 
-use super::convert::context;
+use super::convert::{ReplyStatus, context};
 use super::errors::to_wire;
 use super::lifecycle_sweeper::service_context;
 
@@ -70,10 +70,11 @@ pub(super) async fn restore_object(
         .await
         .map_err(to_wire)?;
     let mut response = S3Response::new(RestoreObjectOutput::default());
-    response.status = Some(match outcome {
-        RestoreOutcome::Started(_) => http::StatusCode::ACCEPTED,
-        RestoreOutcome::Extended(_) => http::StatusCode::OK,
-    });
+    if let RestoreOutcome::Started(_) = outcome {
+        response
+            .extensions
+            .insert(ReplyStatus(http::StatusCode::ACCEPTED));
+    }
     Ok(response)
 }
 

@@ -28,6 +28,7 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use eddy_store::Store;
 use eddy_telemetry::S3RequestServed;
 
+use super::convert::ReplyStatus;
 use super::dispatch::EddyS3;
 use crate::state::{Credential, RequestIds, Sessions};
 
@@ -84,6 +85,9 @@ pub async fn handle(
         Some(response) => response,
         None => serve(service, request, &resource).await,
     };
+    if let Some(ReplyStatus(status)) = response.extensions().get::<ReplyStatus>().copied() {
+        *response.status_mut() = status;
+    }
     error_body::add_request_ids_to_error(&mut response, ids, &resource);
     object_attributes::unquote_etag(&mut response, &slot.name());
     if let Some(cors_request) = cors_request {
