@@ -276,6 +276,13 @@ def test_acls_are_refused_as_s3_refuses_them(s3):
     assert error_of(
         s3.put_bucket_acl, Bucket="acl-writer", ACL="private", GrantRead='id="1"'
     ) == ("InvalidRequest", 400)
+    # ACLs cannot be disabled while the bucket's ACL grants others access.
+    enforced = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert error_of(
+        s3.put_bucket_ownership_controls, Bucket="acl-writer", OwnershipControls=enforced
+    ) == ("InvalidBucketAclWithObjectOwnership", 400)
+    s3.put_bucket_acl(Bucket="acl-writer", ACL="private")
+    s3.put_bucket_ownership_controls(Bucket="acl-writer", OwnershipControls=enforced)
 
 
 def test_unsigned_browser_reads_of_a_public_object(server, s3):
