@@ -4,9 +4,9 @@
 //! the region of its `LocationConstraint` (`regions`), with the tags of its `Tags`.
 
 use s3s::dto::{
-    Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
-    DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput, HeadBucketInput,
-    HeadBucketOutput, ListBucketsInput, ListBucketsOutput,
+    Bucket, BucketCannedACL, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput,
+    DeleteBucketInput, DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput,
+    HeadBucketInput, HeadBucketOutput, ListBucketsInput, ListBucketsOutput,
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -136,7 +136,7 @@ fn new_bucket(store: &Store, input: &CreateBucketInput) -> S3Result<NewBucket> {
         ));
     }
     let acl = AclRequest {
-        canned: input.acl.as_ref().map(|acl| acl.as_str()),
+        canned: input.acl.as_ref().map(BucketCannedACL::as_str),
         full_control: input.grant_full_control.as_deref(),
         read: input.grant_read.as_deref(),
         read_acp: input.grant_read_acp.as_deref(),

@@ -5,8 +5,8 @@
 
 use s3s::dto::{
     DeleteObjectTaggingInput, DeleteObjectTaggingOutput, GetObjectAclInput, GetObjectAclOutput,
-    GetObjectTaggingInput, GetObjectTaggingOutput, PutObjectAclInput, PutObjectAclOutput,
-    PutObjectTaggingInput, PutObjectTaggingOutput,
+    GetObjectTaggingInput, GetObjectTaggingOutput, ObjectCannedACL, PutObjectAclInput,
+    PutObjectAclOutput, PutObjectTaggingInput, PutObjectTaggingOutput,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -113,7 +113,7 @@ pub(super) async fn put_object_acl(
         .await
         .map_err(to_wire)?;
     let request = AclRequest {
-        canned: input.acl.as_ref().map(|acl| acl.as_str()),
+        canned: input.acl.as_ref().map(ObjectCannedACL::as_str),
         full_control: input.grant_full_control.as_deref(),
         read: input.grant_read.as_deref(),
         read_acp: input.grant_read_acp.as_deref(),

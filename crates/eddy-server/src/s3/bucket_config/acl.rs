@@ -6,8 +6,8 @@
 //! unsigned requests (`authz`).
 
 use s3s::dto::{
-    CreateBucketInput, GetBucketAclInput, GetBucketAclOutput, ObjectOwnership, PutBucketAclInput,
-    PutBucketAclOutput,
+    BucketCannedACL, CreateBucketInput, GetBucketAclInput, GetBucketAclOutput, ObjectOwnership,
+    PutBucketAclInput, PutBucketAclOutput,
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -39,7 +39,7 @@ pub(in crate::s3) async fn put_bucket_acl(
     let input = req.input;
     store.buckets().get(&input.bucket).await.map_err(to_wire)?;
     let request = AclRequest {
-        canned: input.acl.as_ref().map(|acl| acl.as_str()),
+        canned: input.acl.as_ref().map(BucketCannedACL::as_str),
         full_control: input.grant_full_control.as_deref(),
         read: input.grant_read.as_deref(),
         read_acp: input.grant_read_acp.as_deref(),
