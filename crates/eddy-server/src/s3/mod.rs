@@ -12,6 +12,10 @@
 //!   and `bucket_config/` with one file per bucket configuration kind (which
 //!   `buckets` uses for a new bucket's configurations, and the object families for
 //!   default encryption);
+//! - `authz`: the access of unsigned requests, which `front` asks; its decision reads
+//!   the bucket's policy, ACL and Block Public Access through `bucket_config`, whose
+//!   `policy` and `acl` files in turn use `authz`'s leaves (`authz::policy`, the policy
+//!   grammar, and `authz::acl`, ACL grants on the wire);
 //! - what several families share: `conditions`, `checksums` (and
 //!   `multipart_checksums` for uploads), `object_attrs`, `tags`, `regions` (S3's region
 //!   names, which `front` and `buckets` check);
