@@ -82,6 +82,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
                     etag: etag.as_deref(),
                     version_id: None,
                     sequencer,
+                    restored: None,
                 },
                 &context,
                 eddy_store::time::now_ms(),

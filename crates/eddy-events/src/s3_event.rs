@@ -40,6 +40,25 @@ pub struct S3EventRecord {
     #[serde(default)]
     pub response_elements: ResponseElements,
     pub s3: S3Entity,
+    /// Only in `ObjectRestore:Completed` events: the restored copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glacier_event_data: Option<GlacierEventData>,
+}
+
+/// The `glacierEventData` of a restore event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GlacierEventData {
+    pub restore_event_data: RestoreEventData,
+}
+
+/// When a restored copy expires and the storage class it was restored from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreEventData {
+    /// ISO-8601 UTC with milliseconds.
+    pub lifecycle_restoration_expiry_time: String,
+    pub lifecycle_restore_storage_class: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -57,6 +57,7 @@ fn record() -> impl Strategy<Value = S3EventRecord> {
                             sequencer,
                         },
                     },
+                    glacier_event_data: None,
                 }
             },
         )

@@ -172,6 +172,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         // New columns only: `parts` and `completed_uploads` are baseline tables.
         tables: &[],
     },
+    Migration {
+        version: 12,
+        description: "restores of archived S3 objects awaiting their completion event",
+        apply: s3_restores,
+        tables: &[data("s3_restores")],
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -547,6 +553,23 @@ fn part_checksums(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "ALTER TABLE parts ADD COLUMN checksums TEXT NOT NULL DEFAULT '{}';
          ALTER TABLE completed_uploads ADD COLUMN attrs TEXT NOT NULL DEFAULT '{}';",
+    )?;
+    Ok(())
+}
+
+/// Migration 12: the restores of archived object versions whose completion is not yet
+/// reported (see `s3::restores`): one row per version (`version`: its label, `null`
+/// for the null version), found by when it completes.
+fn s3_restores(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE s3_restores (
+            bucket TEXT NOT NULL,
+            key TEXT NOT NULL,
+            version TEXT NOT NULL,
+            completes_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (bucket, key, version)
+        ) WITHOUT ROWID;
+        CREATE INDEX s3_restores_by_time ON s3_restores (completes_at_ms);",
     )?;
     Ok(())
 }

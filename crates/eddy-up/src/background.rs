@@ -1,6 +1,7 @@
 //! The background sweeps of a running eddy: messages past their retention period and
 //! log events past their group's retention (every 10 s), and the S3 lifecycle rules
-//! (a few times a lifecycle day, at least every minute). Each stops when the shutdown
+//! (a few times a lifecycle day, at least every minute), and the completion of
+//! S3 restores (every 200 ms). Each stops when the shutdown
 //! signal turns true.
 
 use std::time::Duration;
@@ -35,6 +36,19 @@ pub(crate) fn retention(store: Store, mut shutdown: watch::Receiver<bool>) -> Jo
                 }
                 Err(error) => tracing::warn!(%error, "log retention sweep failed"),
             }
+        }
+    })
+}
+
+/// Completes S3 restores of archived objects as they come due.
+pub(crate) fn restores(store: Store, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(eddy_server::s3::restore::SWEEP_EVERY) => {}
+                _ = shutdown.changed() => return,
+            }
+            eddy_server::s3::restore::complete_due(&store).await;
         }
     })
 }

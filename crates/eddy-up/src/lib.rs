@@ -114,7 +114,7 @@ pub struct Eddy {
     deployed: Arc<DeployedFunctions>,
     async_invocations: JoinHandle<()>,
     serving: JoinHandle<()>,
-    sweeps: [JoinHandle<()>; 2],
+    sweeps: [JoinHandle<()>; 3],
 }
 
 impl Eddy {
@@ -235,6 +235,7 @@ impl Eddy {
         let async_invocations = async_invoker.start(shutdown_rx.clone());
         let sweeps = [
             background::retention(store.clone(), shutdown_rx.clone()),
+            background::restores(store.clone(), shutdown_rx.clone()),
             background::lifecycle(
                 store.clone(),
                 Duration::from_secs(config.lifecycle_day_seconds),

@@ -4,15 +4,16 @@
 //! the region of its `LocationConstraint` (`regions`), with the tags of its `Tags`.
 
 use s3s::dto::{
-    Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
-    DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput, HeadBucketInput,
-    HeadBucketOutput, ListBucketsInput, ListBucketsOutput,
+    Bucket, BucketCannedACL, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput,
+    DeleteBucketInput, DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput,
+    HeadBucketInput, HeadBucketOutput, ListBucketsInput, ListBucketsOutput,
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
 use eddy_store::s3::{ConfigKind, NewBucket, S3Error};
 
+use super::authz::acl::AclRequest;
 use super::bucket_config;
 use super::convert::{decode_token, encode_token, owner, timestamp};
 use super::errors::to_wire;
@@ -41,8 +42,12 @@ pub(super) async fn create_bucket(
         .map(BucketLocationConstraint::as_str)
         .filter(|c| !c.is_empty());
     let region = bucket_region(constraint, endpoint, home)?.to_owned();
-    let mut new = new_bucket(&req.input)?;
+    let mut new = new_bucket(store, &req.input)?;
     new.region = Some(region.clone());
+    if let Some(alias) = constraint.filter(|c| *c != region) {
+        new.configs
+            .push((ConfigKind::LocationAlias, alias.to_owned()));
+    }
     if let Some(CreationTags(set)) = req.extensions.get::<CreationTags>() {
         new.tags = Some(check_tags(
             set.iter().map(|t| {
@@ -121,14 +126,26 @@ fn bucket_region<'a>(
 }
 
 /// The configurations CreateBucket's headers give a new bucket: its Object Ownership,
-/// and Object Lock (which turns versioning on).
-fn new_bucket(input: &CreateBucketInput) -> S3Result<NewBucket> {
+/// its ACL, and Object Lock (which turns versioning on).
+fn new_bucket(store: &Store, input: &CreateBucketInput) -> S3Result<NewBucket> {
     let mut new = NewBucket::default();
     if let Some(ownership) = &input.object_ownership {
         new.configs.push((
             ConfigKind::Ownership,
             bucket_config::ownership::creation_document(ownership)?,
         ));
+    }
+    let acl = AclRequest {
+        canned: input.acl.as_ref().map(BucketCannedACL::as_str),
+        full_control: input.grant_full_control.as_deref(),
+        read: input.grant_read.as_deref(),
+        read_acp: input.grant_read_acp.as_deref(),
+        write: input.grant_write.as_deref(),
+        write_acp: input.grant_write_acp.as_deref(),
+        policy: None,
+    };
+    if let Some(document) = bucket_config::acl::creation_document(store, input, &acl)? {
+        new.configs.push((ConfigKind::Acl, document));
     }
     if input.object_lock_enabled_for_bucket == Some(true) {
         new.versioning_enabled = true;
@@ -220,9 +237,17 @@ pub(super) async fn get_bucket_location(
         .get(&req.input.bucket)
         .await
         .map_err(to_wire)?;
+    // A bucket created as `EU` answers `EU`, as on S3.
+    let alias = store
+        .bucket_configs()
+        .get(&bucket.name, ConfigKind::LocationAlias, "")
+        .await
+        .map_err(to_wire)?
+        .document();
     // us-east-1 answers with an empty LocationConstraint.
-    let constraint =
-        (bucket.region != "us-east-1").then(|| BucketLocationConstraint::from(bucket.region));
+    let constraint = alias
+        .or_else(|| (bucket.region != "us-east-1").then_some(bucket.region))
+        .map(BucketLocationConstraint::from);
     Ok(S3Response::new(GetBucketLocationOutput {
         location_constraint: constraint,
     }))

@@ -1,11 +1,11 @@
 //! How the store's values are written in S3's requests and answers: timestamps and
-//! HTTP dates, ETags, reported version ids, the owner and its grant, URL-encoded keys,
+//! HTTP dates, ETags, reported version ids, the owner, URL-encoded keys,
 //! continuation tokens, and the request ids a change carries into its events.
 //! A leaf: it knows `s3s`'s types and the store's, and no other module of `s3`.
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use s3s::dto::{ETag, Grant, Grantee, Grants, Owner, Permission, Timestamp, TimestampFormat, Type};
+use s3s::dto::{ETag, Owner, Timestamp, TimestampFormat};
 use s3s::{S3Request, S3Result, s3_error};
 
 use eddy_store::Store;
@@ -21,7 +21,7 @@ pub(super) fn context<T>(req: &S3Request<T>) -> ChangeContext {
         .get::<RequestIds>()
         .cloned()
         .unwrap_or_else(RequestIds::generate);
-    let requester = req.credentials.as_ref().map_or(Requester::Configured, |c| {
+    let requester = req.credentials.as_ref().map_or(Requester::Anonymous, |c| {
         Requester::AccessKey(c.access_key.clone())
     });
     let trace_header = req
@@ -37,6 +37,11 @@ pub(super) fn context<T>(req: &S3Request<T>) -> ChangeContext {
         trace_header,
     }
 }
+
+/// The status an operation answers with when `s3s` writes another (RestoreObject's
+/// 202 Accepted): carried in the response's extensions, applied by the front.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReplyStatus(pub http::StatusCode);
 
 pub(super) fn timestamp(ms: u64) -> Timestamp {
     Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms))
@@ -75,21 +80,6 @@ pub(super) fn owner(store: &Store) -> Owner {
         display_name: Some("eddy".to_owned()),
         id: Some(store.settings().account_id.clone()),
     }
-}
-
-/// The one grant of every bucket and object: the owner's FULL_CONTROL.
-pub(super) fn owner_grants(store: &Store) -> Grants {
-    let owner = owner(store);
-    vec![Grant {
-        grantee: Some(Grantee {
-            display_name: owner.display_name,
-            id: owner.id,
-            type_: Type::from(Type::CANONICAL_USER.to_owned()),
-            email_address: None,
-            uri: None,
-        }),
-        permission: Some(Permission::from(Permission::FULL_CONTROL.to_owned())),
-    }]
 }
 
 /// A key, prefix or marker as a listing answers it: URL-encoded when the request asked

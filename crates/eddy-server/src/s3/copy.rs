@@ -11,6 +11,8 @@ use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use eddy_store::Store;
 use eddy_store::s3::{ChecksumKind, ObjectAttrs, ObjectMeta, S3Error};
 
+use super::authz::acl::object_acl_request;
+use super::bucket_config::acl::new_object_acl;
 use super::bucket_config::encryption::{new_object_encryption, reported};
 use super::checksums::{
     ChecksumRequest, TRAILER_HEADERS, checksum_fields, checksum_of_object, checksum_type,
@@ -122,6 +124,8 @@ pub(super) async fn copy_object(
         part_checksums: source.attrs.part_checksums.clone(),
         retention: None,
         legal_hold: None,
+        acl: None,
+        restore: None,
     });
     if replace_tags {
         let mut replaced = attrs.unwrap_or_else(|| source.attrs.clone());
@@ -145,6 +149,9 @@ pub(super) async fn copy_object(
     .await?;
     attrs.retention = lock.retention;
     attrs.legal_hold = lock.legal_hold;
+    // A copy has its request's ACL, not its source's; and no restore of its own.
+    attrs.acl = new_object_acl(store, &input.bucket, &object_acl_request!(input)).await?;
+    attrs.restore = None;
     if let Some(algorithm) = copy_checksum_algorithm(&source, input.checksum_algorithm.as_ref())? {
         attrs.checksums = checksum_of_object(store, &source, &algorithm).await?;
         attrs.checksum_type = Some(ChecksumKind::FullObject);

@@ -11,7 +11,7 @@ use eddy_store::Store;
 
 use super::{
     bucket_config, buckets, copy, delete, listing, multipart, object_lock, object_reads,
-    object_subresources, object_writes,
+    object_subresources, object_writes, restore,
 };
 
 /// The S3 service of eddy: every operation over one store.
@@ -146,4 +146,6 @@ operations! {
     put_object_retention(PutObjectRetentionInput) -> PutObjectRetentionOutput => object_lock::put_object_retention;
     get_object_legal_hold(GetObjectLegalHoldInput) -> GetObjectLegalHoldOutput => object_lock::get_object_legal_hold;
     put_object_legal_hold(PutObjectLegalHoldInput) -> PutObjectLegalHoldOutput => object_lock::put_object_legal_hold;
+    // Restores of archived objects
+    restore_object(RestoreObjectInput) -> RestoreObjectOutput => restore::restore_object;
 }

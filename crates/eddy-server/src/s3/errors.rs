@@ -26,6 +26,8 @@ pub(super) fn to_wire(error: S3Error) -> WireError {
         S3Error::EntityTooSmall => S3ErrorCode::EntityTooSmall,
         S3Error::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
         S3Error::NoSuchVersion => S3ErrorCode::NoSuchVersion,
+        S3Error::RestoreNotAllowed => S3ErrorCode::InvalidObjectState,
+        S3Error::RestoreAlreadyInProgress => S3ErrorCode::RestoreAlreadyInProgress,
         S3Error::UnvalidatedDestinations(arguments) => {
             return unvalidated_destinations(message, arguments);
         }

@@ -147,7 +147,7 @@ async fn sweep_bucket(
                 if scope.covers(&meta) && due(&meta) {
                     store
                         .objects()
-                        .expire(bucket, &meta.key, None, lifecycle_context())
+                        .expire(bucket, &meta.key, None, service_context())
                         .await?;
                     report.expired += 1;
                 }
@@ -182,7 +182,7 @@ async fn sweep_bucket(
                                     bucket,
                                     &key,
                                     Some(older.meta.version_label()),
-                                    lifecycle_context(),
+                                    service_context(),
                                 )
                                 .await?;
                             report.noncurrent_removed += 1;
@@ -199,7 +199,7 @@ async fn sweep_bucket(
                             bucket,
                             &key,
                             Some(only.meta.version_label()),
-                            lifecycle_context(),
+                            service_context(),
                         )
                         .await?;
                     report.delete_markers_removed += 1;
@@ -286,8 +286,9 @@ async fn versions_by_key(
     }
 }
 
-/// The request S3 itself makes when a rule removes something.
-fn lifecycle_context() -> ChangeContext {
+/// The request S3 itself makes when a rule removes something (or a restore
+/// completes).
+pub(super) fn service_context() -> ChangeContext {
     let ids = RequestIds::generate();
     ChangeContext {
         request_id: ids.request_id,

@@ -8,14 +8,20 @@
 //! - the operation families, one module each: `buckets`, `object_reads`,
 //!   `object_writes`, `copy`, `delete`, `listing`, `multipart`, `object_subresources`,
 //!   `object_lock` (retention and legal hold of versions, and what they refuse),
+//!   `restore` (RestoreObject of archived objects, and the sweep completing restores),
 //!   and `bucket_config/` with one file per bucket configuration kind (which
 //!   `buckets` uses for a new bucket's configurations, and the object families for
 //!   default encryption);
+//! - `authz`: the access of unsigned requests, which `front` asks; its decision reads
+//!   the bucket's policy, ACL and Block Public Access through `bucket_config`, whose
+//!   `policy` and `acl` files in turn use `authz`'s leaves (`authz::policy`, the policy
+//!   grammar, and `authz::acl`, ACL grants on the wire);
 //! - what several families share: `conditions`, `checksums` (and
 //!   `multipart_checksums` for uploads), `object_attrs`, `tags`, `regions` (S3's region
 //!   names, which `front` and `buckets` check);
 //! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
+mod authz;
 mod bucket_config;
 mod buckets;
 mod checksums;
@@ -37,6 +43,7 @@ mod object_reads;
 mod object_subresources;
 mod object_writes;
 mod regions;
+pub mod restore;
 mod tags;
 
 pub use limits::{MAX_KEY_BYTES, MAX_PUT_BYTES, MAX_USER_METADATA_BYTES};

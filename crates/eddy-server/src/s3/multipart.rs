@@ -17,6 +17,8 @@ use eddy_store::Store;
 use eddy_store::blobs::Placement;
 use eddy_store::s3::{ObjectAttrs, S3Error, Upload};
 
+use super::authz::acl::object_acl_request;
+use super::bucket_config::acl::new_object_acl;
 use super::bucket_config::encryption::{new_object_encryption, reported};
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
@@ -68,6 +70,7 @@ pub(super) async fn create_multipart_upload(
         input.checksum_algorithm.as_ref(),
         input.checksum_type.as_ref(),
     )?;
+    let acl = new_object_acl(store, &input.bucket, &object_acl_request!(input)).await?;
     let lock = new_object_lock(
         store,
         &input.bucket,
@@ -94,6 +97,8 @@ pub(super) async fn create_multipart_upload(
         part_checksums: Vec::new(),
         retention: lock.retention,
         legal_hold: lock.legal_hold,
+        acl,
+        restore: None,
     };
     let upload = store
         .uploads()

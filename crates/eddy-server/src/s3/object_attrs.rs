@@ -9,6 +9,7 @@ use s3s::{S3Result, s3_error};
 
 use eddy_store::s3::{ObjectAttrs, ObjectMeta};
 
+use super::convert::{format_http_date, timestamp};
 use super::limits::MAX_USER_METADATA_BYTES;
 
 /// User metadata with ASCII values, for `s3s` to write as `x-amz-meta-*` headers.
@@ -114,10 +115,27 @@ pub(super) fn checked_storage_class(class: Option<&StorageClass>) -> S3Result<Op
     Ok(Some(class.as_str().to_owned()))
 }
 
-/// Whether reading an object's bytes needs a restore first (archive classes).
+/// Whether reading an object's bytes needs a restore first: an archive class, with
+/// no restored copy readable now.
 pub(super) fn archived(meta: &ObjectMeta) -> bool {
-    matches!(
-        meta.attrs.storage_class.as_deref(),
-        Some("GLACIER" | "DEEP_ARCHIVE")
-    )
+    let class = meta.attrs.storage_class.as_deref().unwrap_or_default();
+    eddy_store::s3::ARCHIVED_CLASSES.contains(&class)
+        && !meta
+            .attrs
+            .restore
+            .is_some_and(|r| r.readable(eddy_store::time::now_ms()))
+}
+
+/// The `x-amz-restore` header of an object with a restore: under way, or done with
+/// the copy's expiry (nothing once the copy expired).
+pub(super) fn restore_header(meta: &ObjectMeta) -> Option<String> {
+    let restore = meta.attrs.restore?;
+    let now = eddy_store::time::now_ms();
+    if restore.ongoing(now) {
+        return Some("ongoing-request=\"true\"".to_owned());
+    }
+    let expiry = format_http_date(&timestamp(restore.expires_at_ms))?;
+    restore
+        .readable(now)
+        .then(|| format!("ongoing-request=\"false\", expiry-date=\"{expiry}\""))
 }

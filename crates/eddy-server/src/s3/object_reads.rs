@@ -18,7 +18,8 @@ use super::conditions::check_conditions;
 use super::convert::{etag, parse_http_date, reported_version, timestamp};
 use super::errors::{to_wire, with_elements};
 use super::object_attrs::{
-    archived, ascii_metadata, raw_metadata_headers, storage_class, storage_class_name,
+    archived, ascii_metadata, raw_metadata_headers, restore_header, storage_class,
+    storage_class_name,
 };
 use super::object_lock::lock_headers;
 use super::tags::tag_count;
@@ -90,6 +91,7 @@ pub(super) async fn get_object(
         expires: meta.attrs.expires.as_deref().and_then(parse_http_date),
         metadata: ascii_metadata(&meta.attrs),
         storage_class: storage_class(&meta.attrs),
+        restore: restore_header(&meta),
         version_id: reported_version(&meta, input.version_id.as_deref()),
         tag_count: tag_count(&meta),
         checksum_crc32: crc32,
@@ -176,6 +178,7 @@ pub(super) async fn head_object(
         expires: meta.attrs.expires.as_deref().and_then(parse_http_date),
         metadata: ascii_metadata(&meta.attrs),
         storage_class: storage_class(&meta.attrs),
+        restore: restore_header(&meta),
         version_id: reported_version(&meta, input.version_id.as_deref()),
         checksum_crc32: crc32,
         checksum_crc32c: crc32c,

@@ -1,6 +1,6 @@
 //! An object's sub-resources: its tags (Get/Put/DeleteObjectTagging) and its ACL
-//! (Get/PutObjectAcl: the owner's FULL_CONTROL, as under S3's default "bucket owner
-//! enforced" ownership); tag and ACL changes raise their events. (Retention and legal
+//! (Get/PutObjectAcl: stored while the bucket's ACLs are enabled, the
+//! owner's FULL_CONTROL otherwise); tag and ACL changes raise their events. (Retention and legal
 //! hold are in `object_lock`.)
 
 use s3s::dto::{
@@ -11,9 +11,13 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result};
 
 use eddy_store::Store;
+use eddy_store::s3::{AclGrant, ObjectMeta};
 
-use super::convert::{context, owner, owner_grants, reported_version};
-use super::errors::{acls_not_supported, to_wire};
+use super::authz::acl::{AclRequest, grants_to_dto, owner_only};
+use super::bucket_config::acl::admit;
+use super::bucket_config::ownership::acls_enabled;
+use super::convert::{context, owner, reported_version};
+use super::errors::to_wire;
 use super::tags::{MAX_OBJECT_TAGS, tag_set, tags_from_set};
 
 pub(super) async fn get_object_tagging(
@@ -84,13 +88,14 @@ pub(super) async fn get_object_acl(
     req: S3Request<GetObjectAclInput>,
 ) -> S3Result<S3Response<GetObjectAclOutput>> {
     let input = req.input;
-    store
+    let meta = store
         .objects()
         .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
+    let grants = object_grants(store, &meta).await?;
     Ok(S3Response::new(GetObjectAclOutput {
-        grants: Some(owner_grants(store)),
+        grants: Some(grants_to_dto(&grants)),
         owner: Some(owner(store)),
         ..Default::default()
     }))
@@ -107,27 +112,37 @@ pub(super) async fn put_object_acl(
         .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
-    let canned_ok = input.acl.as_ref().is_none_or(|acl| {
-        acl.as_str() == ObjectCannedACL::PRIVATE
-            || acl.as_str() == ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL
-    });
-    let grants = input.grant_full_control.is_some()
-        || input.grant_read.is_some()
-        || input.grant_read_acp.is_some()
-        || input.grant_write_acp.is_some()
-        || input.access_control_policy.is_some();
-    if !canned_ok || grants {
-        return Err(acls_not_supported());
-    }
+    let request = AclRequest {
+        canned: input.acl.as_ref().map(ObjectCannedACL::as_str),
+        full_control: input.grant_full_control.as_deref(),
+        read: input.grant_read.as_deref(),
+        read_acp: input.grant_read_acp.as_deref(),
+        write: None,
+        write_acp: input.grant_write_acp.as_deref(),
+        policy: input.access_control_policy.as_ref(),
+    };
+    let grants = request.grants(store)?;
+    admit(store, &input.bucket, &grants).await?;
+    let grants = Some(grants).filter(|g| *g != owner_only(store));
     store
         .objects()
         .acl_put(
             &input.bucket,
             &input.key,
             input.version_id.as_deref(),
+            grants,
             context,
         )
         .await
         .map_err(to_wire)?;
     Ok(S3Response::new(PutObjectAclOutput::default()))
+}
+
+/// An object version's grants in force: its own while the bucket's ACLs are
+/// enabled, otherwise the owner's FULL_CONTROL.
+pub(super) async fn object_grants(store: &Store, meta: &ObjectMeta) -> S3Result<Vec<AclGrant>> {
+    match &meta.attrs.acl {
+        Some(grants) if acls_enabled(store, &meta.bucket).await? => Ok(grants.clone()),
+        _ => Ok(owner_only(store)),
+    }
 }

@@ -10,6 +10,8 @@ use eddy_store::blobs::Placement;
 use eddy_store::s3::ChangeContext;
 use eddy_store::s3::{ChecksumKind, ObjectAttrs};
 
+use super::authz::acl::object_acl_request;
+use super::bucket_config::acl::new_object_acl;
 use super::bucket_config::encryption::{new_object_encryption, reported};
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
@@ -145,6 +147,7 @@ async fn store_object(
             "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
         ));
     }
+    let acl = new_object_acl(store, &input.bucket, &object_acl_request!(input)).await?;
     let checksums = checksums.with_default_crc64nvme();
     let metadata = lowercase_metadata(input.metadata)?;
     let (staged, stored_checksums) = receive_body(
@@ -174,6 +177,8 @@ async fn store_object(
         part_checksums: Vec::new(),
         retention: lock.retention,
         legal_hold: lock.legal_hold,
+        acl,
+        restore: None,
     };
     let meta = store
         .objects()

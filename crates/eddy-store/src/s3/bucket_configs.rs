@@ -31,6 +31,11 @@ pub enum ConfigKind {
     Website,
     Logging,
     Replication,
+    /// The `LocationConstraint` a bucket was created with when it is not its region's
+    /// name (`EU`, which GetBucketLocation answers).
+    LocationAlias,
+    /// The bucket's ACL grants (JSON of [`super::AclGrant`]s), while ACLs are enabled.
+    Acl,
     /// Keyed by id, up to 1,000 a bucket.
     Analytics,
     /// Keyed by id.
@@ -57,6 +62,8 @@ impl ConfigKind {
             Self::Website => "website",
             Self::Logging => "logging",
             Self::Replication => "replication",
+            Self::Acl => "acl",
+            Self::LocationAlias => "location-alias",
             Self::Analytics => "analytics",
             Self::Inventory => "inventory",
             Self::IntelligentTiering => "intelligent-tiering",

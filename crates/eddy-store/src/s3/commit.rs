@@ -78,6 +78,7 @@ pub(crate) fn commit_object(
         etag: Some(&meta.etag),
         version_id: event_version.as_deref(),
         sequencer: sequencer.to_owned(),
+        restored: None,
     };
     let woken = enqueue_events(
         conn,

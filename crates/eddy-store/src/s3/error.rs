@@ -34,6 +34,12 @@ pub enum S3Error {
     UnvalidatedDestinations(Vec<(String, String)>),
     #[error("The specified version does not exist.")]
     NoSuchVersion,
+    /// RestoreObject of an object that is not archived.
+    #[error("Restore is not allowed for the object's current storage class")]
+    RestoreNotAllowed,
+    /// RestoreObject while a restore of the version is under way.
+    #[error("Object restore is already in progress")]
+    RestoreAlreadyInProgress,
     /// The version asked for (or the latest, when `requested` is false) is a delete
     /// marker: 404 NoSuchKey for a plain read, 405 for a read of that version.
     #[error("{}", if *requested { "The specified method is not allowed against this resource." } else { "The specified key does not exist." })]

@@ -7,6 +7,7 @@
 //!   of a new object version with its events (the outbox, in `notifications`),
 //!   `deletes`, the [`notification_rules`] (no I/O) and the `principals` events name.
 
+mod access_model;
 mod bucket_configs;
 mod buckets;
 mod commit;
@@ -20,10 +21,15 @@ pub mod notification_rules;
 mod notifications;
 mod objects;
 mod principals;
+mod restores;
 mod rows;
 mod subresources;
 mod uploads;
 
+pub use access_model::{
+    ALL_USERS_URI, AUTHENTICATED_USERS_URI, AclGrant, AclGrantee, AclPermission, LOG_DELIVERY_URI,
+    RestoreState,
+};
 pub use bucket_configs::{BucketConfigs, Config, ConfigKind, NewBucket};
 pub use buckets::Buckets;
 pub use error::S3Error;
@@ -38,5 +44,6 @@ pub use notification_rules::{
 };
 pub use notifications::Notifications;
 pub use objects::Objects;
-pub use principals::{Requester, owner_principal_id, user_principal_id};
+pub use principals::{ANONYMOUS_PRINCIPAL, Requester, owner_principal_id, user_principal_id};
+pub use restores::{ARCHIVED_CLASSES, RestoreOutcome};
 pub use uploads::Uploads;

@@ -59,6 +59,13 @@ pub struct ObjectAttrs {
     /// The Object Lock legal hold of this version: `None` when never set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_hold: Option<bool>,
+    /// The version's ACL grants (`None`: the owner's FULL_CONTROL only, as every
+    /// object has while the bucket's ownership is "bucket owner enforced").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<Vec<super::access_model::AclGrant>>,
+    /// The version's restore, for an archived object (RestoreObject).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<super::access_model::RestoreState>,
 }
 
 /// An Object Lock retention: the version cannot be deleted before `until_ms`.

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use eddy_events::arn::bucket_arn;
 use eddy_events::s3_event::{
-    PrincipalId, RequestParameters, ResponseElements, S3Bucket, S3Entity, S3Event, S3EventRecord,
-    S3Object, encode_key,
+    GlacierEventData, PrincipalId, RequestParameters, ResponseElements, RestoreEventData, S3Bucket,
+    S3Entity, S3Event, S3EventRecord, S3Object, encode_key,
 };
 
 pub use super::principals::Requester;
@@ -209,15 +209,23 @@ pub struct EventObject<'a> {
     /// versioning (the field is then absent from the event, as in S3).
     pub version_id: Option<&'a str>,
     pub sequencer: String,
+    /// For `s3:ObjectRestore:Completed`: the restored copy's expiry (milliseconds since
+    /// the epoch) and the storage class it was restored from.
+    pub restored: Option<(u64, &'a str)>,
 }
 
 /// The `eventVersion` of an event type: 2.3 for lifecycle, tagging and ACL events
 /// (which S3 introduced with that version), 2.1 for the others.
 fn event_version(event_name: &str) -> &'static str {
     let name = event_name.trim_start_matches("s3:");
-    if ["LifecycleExpiration:", "ObjectTagging:", "ObjectAcl:"]
-        .iter()
-        .any(|kind| name.starts_with(kind))
+    if [
+        "LifecycleExpiration:",
+        "ObjectTagging:",
+        "ObjectAcl:",
+        "ObjectRestore:Delete",
+    ]
+    .iter()
+    .any(|kind| name.starts_with(kind))
     {
         "2.3"
     } else {
@@ -277,6 +285,12 @@ pub fn event_body(
                 sequencer: object.sequencer.clone(),
             },
         },
+        glacier_event_data: object.restored.map(|(expiry_ms, class)| GlacierEventData {
+            restore_event_data: RestoreEventData {
+                lifecycle_restoration_expiry_time: iso8601_millis(expiry_ms),
+                lifecycle_restore_storage_class: class.to_owned(),
+            },
+        }),
     };
     let event = S3Event {
         records: vec![record],

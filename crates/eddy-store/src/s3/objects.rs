@@ -228,6 +228,7 @@ impl<'s> Objects<'s> {
                     etag: None,
                     version_id: event_version.as_deref(),
                     sequencer,
+                    restored: None,
                 };
                 let event_name = if lifecycle {
                     match event_name {

@@ -17,7 +17,12 @@ pub enum Requester {
     AccessKey(String),
     /// S3 itself (lifecycle rules).
     S3Service,
+    /// An unsigned request, allowed by the bucket's policy or ACLs.
+    Anonymous,
 }
+
+/// What S3 shows as `principalId` for an unsigned request.
+pub const ANONYMOUS_PRINCIPAL: &str = "ANONYMOUS_PRINCIPAL";
 
 /// What S3 shows as `principalId` for S3 acting on its own.
 pub const S3_SERVICE_PRINCIPAL: &str = "s3.amazonaws.com";
@@ -29,6 +34,7 @@ impl Requester {
             Self::Configured => user_principal_id(configured),
             Self::AccessKey(key) => user_principal_id(key),
             Self::S3Service => S3_SERVICE_PRINCIPAL.to_owned(),
+            Self::Anonymous => ANONYMOUS_PRINCIPAL.to_owned(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::Connection;
 
+use super::access_model::AclGrant;
 use super::error::S3Error;
 use super::history;
 use super::model::{ObjectMeta, Versioning, stored_version};
@@ -47,7 +48,7 @@ impl Objects<'_> {
                     None if label.is_some() => return abort(S3Error::NoSuchVersion),
                     None => return abort(S3Error::NoSuchKey),
                 };
-                let woken = enqueue_subresource_event(conn, &shared, event, &meta, &context)?;
+                let woken = enqueue_subresource_event(conn, &shared, event, &meta, &context, None)?;
                 Ok((meta, woken))
             })
             .await?;
@@ -55,13 +56,14 @@ impl Objects<'_> {
         Ok(meta)
     }
 
-    /// Records that an object version's ACL was set (eddy keeps no ACL of its own:
-    /// every object is the bucket owner's), raising `s3:ObjectAcl:Put`.
+    /// Sets an object version's ACL grants (`None`: the owner's FULL_CONTROL only),
+    /// raising `s3:ObjectAcl:Put`.
     pub async fn acl_put(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
+        grants: Option<Vec<AclGrant>>,
         context: ChangeContext,
     ) -> Result<ObjectMeta, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
@@ -72,9 +74,22 @@ impl Objects<'_> {
             .db
             .write(move |conn| {
                 require_bucket(conn, &bucket)?;
-                let meta = version_of(conn, &bucket, &key, label.as_deref())?;
-                let woken =
-                    enqueue_subresource_event(conn, &shared, "s3:ObjectAcl:Put", &meta, &context)?;
+                version_of(conn, &bucket, &key, label.as_deref())?;
+                let Some(meta) =
+                    history::update_attrs(conn, &bucket, &key, label.as_deref(), |a| {
+                        a.acl.clone_from(&grants);
+                    })?
+                else {
+                    return abort(S3Error::NoSuchVersion);
+                };
+                let woken = enqueue_subresource_event(
+                    conn,
+                    &shared,
+                    "s3:ObjectAcl:Put",
+                    &meta,
+                    &context,
+                    None,
+                )?;
                 Ok((meta, woken))
             })
             .await?;
@@ -85,7 +100,7 @@ impl Objects<'_> {
 
 /// The version a label names (the current one for `None`); delete markers have no
 /// sub-resources.
-fn version_of(
+pub(super) fn version_of(
     conn: &Connection,
     bucket: &str,
     key: &str,
@@ -108,12 +123,15 @@ fn version_of(
     }
 }
 
-fn enqueue_subresource_event(
+/// Queues the `event` of a change to `meta`'s sub-resources (`restored`: a restore
+/// event's expiry and storage class).
+pub(super) fn enqueue_subresource_event(
     conn: &Connection,
     shared: &Shared,
     event: &str,
     meta: &ObjectMeta,
     context: &ChangeContext,
+    restored: Option<(u64, &str)>,
 ) -> TxResult<Woken, S3Error> {
     let versioning = bucket_versioning(conn, &meta.bucket)?.unwrap_or(Versioning::Unversioned);
     let version = versioning.event_version_id(meta.version_id.as_deref());
@@ -124,6 +142,7 @@ fn enqueue_subresource_event(
         etag: Some(&meta.etag),
         version_id: version.as_deref(),
         sequencer: String::new(),
+        restored,
     };
     Ok(enqueue_events(
         conn,

@@ -133,7 +133,7 @@ pub(super) fn check_config_id(query_id: &str, body_id: &str) -> S3Result<()> {
     Ok(())
 }
 
-fn internal(detail: &str) -> WireError {
+pub(super) fn internal(detail: &str) -> WireError {
     tracing::error!(detail, "a stored bucket configuration could not be used");
     s3_error!(
         InternalError,

@@ -7,8 +7,9 @@
 //!
 //! A configuration with behaviour in eddy: CORS (the front answers preflights and adds
 //! CORS headers), default encryption (reported on objects), Object Lock (versioning
-//! cannot be suspended), Block Public Access (refuses public policies). The others
-//! are stored and returned.
+//! cannot be suspended), Block Public Access (refuses public policies and ACLs), the
+//! policy and ACLs (evaluated for unsigned requests by `authz`), Object Ownership
+//! (enables ACLs). The others are stored and returned.
 
 mod document;
 mod keyed;

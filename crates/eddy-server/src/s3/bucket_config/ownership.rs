@@ -1,6 +1,7 @@
 //! Object Ownership (Get/Put/DeleteBucketOwnershipControls): "bucket owner enforced"
 //! for a new bucket (S3's default since April 2023) unless CreateBucket named another;
-//! after a delete the bucket answers `OwnershipControlsNotFoundError`.
+//! after a delete the bucket answers `OwnershipControlsNotFoundError`. ACLs cannot be
+//! disabled while the bucket ACL grants more than the owner's FULL_CONTROL.
 
 use s3s::dto::{
     DeleteBucketOwnershipControlsInput, DeleteBucketOwnershipControlsOutput,
@@ -11,11 +12,12 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
-use eddy_store::s3::{Config, ConfigKind};
+use eddy_store::s3::{AclGrant, Config, ConfigKind};
 
 use super::document::{
-    from_document, load_config, malformed, no_content, remove, save, to_document,
+    from_document, internal, load_config, malformed, no_content, remove, save, to_document,
 };
+use crate::s3::authz::acl::owner_only;
 
 const ROOT: &str = "OwnershipControls";
 
@@ -44,6 +46,7 @@ pub(in crate::s3) async fn put_bucket_ownership_controls(
 ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
     let input = req.input;
     validate(&input.ownership_controls)?;
+    refuse_enforced_with_grants(store, &input.bucket, &input.ownership_controls).await?;
     save(
         store,
         &input.bucket,
@@ -62,6 +65,34 @@ pub(in crate::s3) async fn delete_bucket_ownership_controls(
 ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
     remove(store, &req.input.bucket, ConfigKind::Ownership, "").await?;
     Ok(no_content(DeleteBucketOwnershipControlsOutput {}))
+}
+
+/// Refuses, as S3 does, to enforce bucket ownership (disable ACLs) on a bucket
+/// whose ACL grants more than the owner's FULL_CONTROL.
+async fn refuse_enforced_with_grants(
+    store: &Store,
+    bucket: &str,
+    controls: &OwnershipControls,
+) -> S3Result<()> {
+    let enforced = controls
+        .rules
+        .iter()
+        .any(|rule| rule.object_ownership.as_str() == ObjectOwnership::BUCKET_OWNER_ENFORCED);
+    if !enforced {
+        return Ok(());
+    }
+    let Config::Set(document) = load_config(store, bucket, ConfigKind::Acl, "").await? else {
+        return Ok(());
+    };
+    let grants: Vec<AclGrant> = serde_json::from_str(&document)
+        .map_err(|_| internal("a stored bucket ACL could not be read"))?;
+    if grants == owner_only(store) {
+        return Ok(());
+    }
+    Err(s3_error!(
+        InvalidBucketAclWithObjectOwnership,
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+    ))
 }
 
 /// The ownership document of a new bucket created with `x-amz-object-ownership`.
@@ -93,4 +124,21 @@ fn validate(controls: &OwnershipControls) -> S3Result<()> {
             rule.object_ownership.as_str()
         )),
     }
+}
+
+/// Whether ACLs of `bucket` are in force: its ownership is not "bucket owner
+/// enforced" (a bucket whose ownership controls were deleted is "object writer").
+pub(in crate::s3) async fn acls_enabled(store: &Store, bucket: &str) -> S3Result<bool> {
+    Ok(
+        match load_config(store, bucket, ConfigKind::Ownership, "").await? {
+            Config::Unset => false,
+            Config::Removed => true,
+            Config::Set(document) => {
+                let controls: OwnershipControls = from_document(ROOT, &document)?;
+                controls.rules.iter().all(|rule| {
+                    rule.object_ownership.as_str() != ObjectOwnership::BUCKET_OWNER_ENFORCED
+                })
+            }
+        },
+    )
 }

@@ -1,12 +1,14 @@
-//! Access control for S3 requests: every request must be signed (no anonymous access,
-//! as with the `s3s` default; an anonymous request for a bucket that does not exist is
-//! `NoSuchBucket`, as on S3), and the operation `s3s` resolved is noted for metrics.
+//! Access control for S3 requests: signed requests are the account's; an unsigned
+//! request for a bucket that does not exist is `NoSuchBucket`, as on S3, and any other
+//! is allowed only by the bucket's policy or ACLs (`s3::authz`). The operation `s3s`
+//! resolved is noted for metrics.
 
 use std::sync::{Arc, Mutex};
 
 use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 
+use crate::s3::authz::{Target, access_denied, authorize_anonymous};
 use crate::state::Sessions;
 
 /// Where the S3 operation name of a request is written, for `front::handle` to read
@@ -24,46 +26,100 @@ impl OperationSlot {
     }
 }
 
-/// Requires credentials and records the operation.
+/// Lets signed requests through, decides unsigned ones by the bucket's policy and
+/// ACLs (`authz`), and records the operation.
 #[derive(Clone)]
-pub(super) struct SignedOnly {
+pub(super) struct AccessControl {
     store: eddy_store::Store,
 }
 
-impl SignedOnly {
+impl AccessControl {
     pub(super) fn new(store: eddy_store::Store) -> Self {
         Self { store }
     }
 }
 
 #[async_trait::async_trait]
-impl S3Access for SignedOnly {
+impl S3Access for AccessControl {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let name = cx.s3_op().name().to_owned();
         if let Some(slot) = cx.extensions_mut().get::<OperationSlot>()
             && let Ok(mut guard) = slot.0.lock()
         {
-            *guard = Some(name);
+            *guard = Some(name.clone());
         }
         if cx.credentials().is_some() {
             return Ok(());
         }
-        let bucket = match cx.s3_path() {
-            s3s::path::S3Path::Bucket { bucket } | s3s::path::S3Path::Object { bucket, .. } => {
-                Some(bucket.to_string())
+        let (bucket, key) = match cx.s3_path() {
+            s3s::path::S3Path::Bucket { bucket } => (bucket.to_string(), None),
+            s3s::path::S3Path::Object { bucket, key } => {
+                (bucket.to_string(), Some(key.to_string()))
             }
-            s3s::path::S3Path::Root => None,
+            s3s::path::S3Path::Root => return Err(access_denied()),
         };
-        if let Some(bucket) = bucket
-            && matches!(self.store.buckets().region(&bucket).await, Ok(None))
-        {
+        if matches!(self.store.buckets().region(&bucket).await, Ok(None)) {
             return Err(s3s::s3_error!(
                 NoSuchBucket,
                 "The specified bucket does not exist"
             ));
         }
-        Err(s3s::s3_error!(AccessDenied, "Access Denied"))
+        // DeleteObjects names its keys in its body: decided in `delete_objects`.
+        if name == "DeleteObjects" {
+            return Ok(());
+        }
+        let version_id = query_value(cx.uri(), "versionId");
+        let target = Target {
+            bucket: &bucket,
+            key: key.as_deref(),
+            version_id: version_id.as_deref(),
+        };
+        authorize_anonymous(&self.store, &name, target).await?;
+        let source = cx
+            .headers()
+            .get("x-amz-copy-source")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| s3s::dto::CopySource::parse(v).ok());
+        if let Some(s3s::dto::CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        }) = source
+        {
+            let target = Target {
+                bucket: &bucket,
+                key: Some(&key),
+                version_id: version_id.as_deref(),
+            };
+            authorize_anonymous(&self.store, "GetObject", target).await?;
+        }
+        Ok(())
     }
+
+    async fn delete_objects(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::DeleteObjectsInput>,
+    ) -> S3Result<()> {
+        if req.credentials.is_some() {
+            return Ok(());
+        }
+        for object in &req.input.delete.objects {
+            let target = Target {
+                bucket: &req.input.bucket,
+                key: Some(&object.key),
+                version_id: object.version_id.as_deref(),
+            };
+            authorize_anonymous(&self.store, "DeleteObject", target).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The value of a query parameter, decoded.
+fn query_value(uri: &http::Uri, name: &str) -> Option<String> {
+    form_urlencoded::parse(uri.query()?.as_bytes())
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The configured credential pairs and the temporary credentials STS issued, for

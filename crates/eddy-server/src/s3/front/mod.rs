@@ -1,5 +1,5 @@
 //! The S3 front: what happens to an S3 request around `s3s`. It builds the `s3s`
-//! service (credentials, the host forms of `host`, signed-only access), refuses what
+//! service (credentials, the host forms of `host`, access of unsigned requests), refuses what
 //! S3 refuses on its face before `s3s` reads the request (a signing region that does
 //! not match the endpoint or the bucket, `regions`), buffers XML bodies with S3's
 //! limit, reads a new bucket's tags (`creation_tags`), and after the answer completes
@@ -28,17 +28,18 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use eddy_store::Store;
 use eddy_telemetry::S3RequestServed;
 
+use super::convert::ReplyStatus;
 use super::dispatch::EddyS3;
 use crate::state::{Credential, RequestIds, Sessions};
 
 /// The `s3s` service of eddy: SigV4 with the configured credentials, virtual-hosted
-/// and path-style addressing, and every request signed.
+/// and path-style addressing, and unsigned requests decided by bucket policies and ACLs.
 pub fn service(store: Store, credentials: &[Credential], sessions: Arc<Sessions>) -> S3Service {
     let store_region = store.settings().region.clone();
     let mut builder = S3ServiceBuilder::new(EddyS3::new(store.clone()));
     builder.set_auth(access::CredentialStore::new(credentials, sessions));
     builder.set_host(host::LocalhostHost::new(&store_region));
-    builder.set_access(access::SignedOnly::new(store.clone()));
+    builder.set_access(access::AccessControl::new(store.clone()));
     builder.build()
 }
 
@@ -84,6 +85,9 @@ pub async fn handle(
         Some(response) => response,
         None => serve(service, request, &resource).await,
     };
+    if let Some(ReplyStatus(status)) = response.extensions().get::<ReplyStatus>().copied() {
+        *response.status_mut() = status;
+    }
     error_body::add_request_ids_to_error(&mut response, ids, &resource);
     object_attributes::unquote_etag(&mut response, &slot.name());
     if let Some(cors_request) = cors_request {
