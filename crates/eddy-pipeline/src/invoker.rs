@@ -24,8 +24,8 @@ use eddy_events::lambda::{SqsMessage, sqs_event};
 use eddy_events::s3_event::{NotificationBody, decode_key, parse_notification};
 use eddy_telemetry::activity::Step;
 use eddy_telemetry::{
-    FileStepReached, InvocationFinished, InvocationStarted, MappingDeleted, MappingFilteredOut,
-    MappingPolled, RecordsFailed, Telemetry,
+    FileStepReached, InvocationFinished, InvocationStarted, InvocationThrottled, MappingDeleted,
+    MappingFilteredOut, MappingPolled, RecordsFailed, Telemetry,
 };
 use futures::future::BoxFuture;
 use tokio::time::Instant;
@@ -105,6 +105,7 @@ impl Invoker {
             .map(|(b, k)| (b.as_str(), k.as_str()))
             .collect();
         if self.faults.throttle(function, &files) {
+            self.telemetry.emit(InvocationThrottled { function });
             self.journey_step(&records, Step::Failed, |_| {
                 "throttled before the handler ran (a fault on demand)".to_owned()
             });
@@ -214,27 +215,33 @@ impl Invoker {
         step: Step,
         detail: impl Fn(&SqsMessage) -> String,
     ) {
-        let now = eddy_store::time::now_ms();
         for record in records {
-            let Some(Ok(NotificationBody::Event(event))) =
-                record.body.as_deref().map(parse_notification)
-            else {
-                continue;
-            };
-            for s3 in &event.records {
-                let Ok(key) = decode_key(&s3.s3.object.key) else {
-                    continue;
-                };
-                self.telemetry.emit(FileStepReached {
-                    bucket: &s3.s3.bucket.name,
-                    key: &key,
-                    etag: s3.s3.object.e_tag.as_deref(),
-                    step,
-                    at_ms: now,
-                    detail: detail(record),
-                });
+            if let Some(body) = record.body.as_deref() {
+                file_steps(&self.telemetry, body, step, &detail(record));
             }
         }
+    }
+}
+
+/// Adds a step to the dashboard journey of every file the S3 event `body` announces
+/// (nothing for a body that is not an S3 event).
+pub fn file_steps(telemetry: &Telemetry, body: &str, step: Step, detail: &str) {
+    let Ok(NotificationBody::Event(event)) = parse_notification(body) else {
+        return;
+    };
+    let now = eddy_store::time::now_ms();
+    for s3 in &event.records {
+        let Ok(key) = decode_key(&s3.s3.object.key) else {
+            continue;
+        };
+        telemetry.emit(FileStepReached {
+            bucket: &s3.s3.bucket.name,
+            key: &key,
+            etag: s3.s3.object.e_tag.as_deref(),
+            step,
+            at_ms: now,
+            detail: detail.to_owned(),
+        });
     }
 }
 
