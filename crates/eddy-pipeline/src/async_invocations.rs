@@ -27,7 +27,6 @@ use eddy_store::lambda_event_config::{
 };
 use eddy_store::sqs::{MessageAttributeValue, SendRequest};
 use eddy_telemetry::InvocationThrottled;
-use eddy_telemetry::activity::Step;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -290,8 +289,8 @@ impl AsyncInvoker {
     }
 
     /// Whether the invocation is throttled now (the function's reserved concurrency is
-    /// 0, or a throttle on demand fires); a throttle is logged, counted and added to
-    /// the journeys of the files an S3 event payload announces.
+    /// 0, or a throttle on demand fires, kept for the trace of the files an S3 event
+    /// payload announces); a throttle is logged and counted.
     async fn throttle(&self, record: &FunctionRecord, invocation: &AsyncInvocation) -> bool {
         let function = record.name.as_str();
         let payload = String::from_utf8_lossy(&invocation.payload);
@@ -319,14 +318,7 @@ impl AsyncInvoker {
             }
             "a fault on demand"
         };
-        let telemetry = self.store.telemetry();
-        telemetry.emit(InvocationThrottled { function });
-        crate::invoker::file_steps(
-            telemetry,
-            &payload,
-            Step::Failed,
-            &format!("{function} throttled ({reason}): the event goes back to the queue"),
-        );
+        self.store.telemetry().emit(InvocationThrottled { function });
         tracing::warn!(function, request_id = %invocation.request_id, reason, "asynchronous invocation throttled; it will be tried again");
         true
     }

@@ -33,8 +33,11 @@ impl StoreObjects {
 impl ObjectStore for StoreObjects {
     async fn copy_object(&self, request: &CopyRequest) -> Result<(), CopyError> {
         let faults = self.store.faults().copy_into(
-            (&request.source_bucket, &request.source_key),
-            (&request.destination_bucket, &request.destination_key),
+            (request.source_bucket.as_str(), request.source_key.as_str()),
+            (
+                request.destination_bucket.as_str(),
+                request.destination_key.as_str(),
+            ),
         );
         if let Some(latency) = faults.latency {
             tokio::time::sleep(latency).await;

@@ -215,33 +215,27 @@ impl Invoker {
         step: Step,
         detail: impl Fn(&SqsMessage) -> String,
     ) {
+        let now = eddy_store::time::now_ms();
         for record in records {
-            if let Some(body) = record.body.as_deref() {
-                file_steps(&self.telemetry, body, step, &detail(record));
+            let Some(Ok(NotificationBody::Event(event))) =
+                record.body.as_deref().map(parse_notification)
+            else {
+                continue;
+            };
+            for s3 in &event.records {
+                let Ok(key) = decode_key(&s3.s3.object.key) else {
+                    continue;
+                };
+                self.telemetry.emit(FileStepReached {
+                    bucket: &s3.s3.bucket.name,
+                    key: &key,
+                    etag: s3.s3.object.e_tag.as_deref(),
+                    step,
+                    at_ms: now,
+                    detail: detail(record),
+                });
             }
         }
-    }
-}
-
-/// Adds a step to the dashboard journey of every file the S3 event `body` announces
-/// (nothing for a body that is not an S3 event).
-pub fn file_steps(telemetry: &Telemetry, body: &str, step: Step, detail: &str) {
-    let Ok(NotificationBody::Event(event)) = parse_notification(body) else {
-        return;
-    };
-    let now = eddy_store::time::now_ms();
-    for s3 in &event.records {
-        let Ok(key) = decode_key(&s3.s3.object.key) else {
-            continue;
-        };
-        telemetry.emit(FileStepReached {
-            bucket: &s3.s3.bucket.name,
-            key: &key,
-            etag: s3.s3.object.e_tag.as_deref(),
-            step,
-            at_ms: now,
-            detail: detail.to_owned(),
-        });
     }
 }
 
