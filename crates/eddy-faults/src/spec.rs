@@ -364,7 +364,8 @@ mod tests {
                 latency_ms: Some(1),
                 ..FaultSpec::new(FaultKind::SqsLatency)
             };
-            spec.validate().map(|()| spec.queue_name().map(str::to_owned))
+            spec.validate()
+                .map(|()| spec.queue_name().map(str::to_owned))
         };
         assert_eq!(named("work"), Ok(Some("work".to_owned())));
         assert_eq!(

@@ -318,7 +318,9 @@ impl AsyncInvoker {
             }
             "a fault on demand"
         };
-        self.store.telemetry().emit(InvocationThrottled { function });
+        self.store
+            .telemetry()
+            .emit(InvocationThrottled { function });
         tracing::warn!(function, request_id = %invocation.request_id, reason, "asynchronous invocation throttled; it will be tried again");
         true
     }

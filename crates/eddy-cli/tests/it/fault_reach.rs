@@ -16,6 +16,12 @@ use crate::fault_kinds::{fault_kinds, injected, metric, nothing_lost, set_faults
 use crate::lambda_api::{ROLE, python_zip};
 use crate::test_suite::{Ephemeral, call, put};
 
+/// Puts `faults` (a JSON list) in force.
+async fn force(eddy: &Ephemeral, faults: &str) {
+    let (status, answer) = set_faults(eddy, faults).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
 /// `GET /_eddy/api/trace` of `bucket`/`key`.
 async fn trace(eddy: &Ephemeral, bucket: &str, key: &str) -> serde_json::Value {
     let url = format!(
@@ -64,12 +70,11 @@ async fn sqs_latency_narrowed_to_a_queue_delays_only_the_calls_that_address_it()
     let slow = url("slow").await;
     let fast = url("fast").await;
     // Narrowed by the queue's URL (a name works the same: see the crate's unit tests).
-    let (status, answer) = set_faults(
+    force(
         &eddy,
         &format!(r#"[{{"kind": "sqs_latency", "queue": "{slow}", "latency_ms": 300}}]"#),
     )
     .await;
-    assert_eq!(status, 200, "{answer}");
     for queue in [&fast, &slow] {
         sqs.send_message()
             .queue_url(queue)
@@ -125,14 +130,13 @@ async fn s3_faults_of_the_destination_reach_the_built_in_copy_and_its_record_is_
         "visibility_timeout_seconds = 2\nfunction_timeout_seconds = 2\nmax_receive_count = 5\n",
     );
     let s3 = eddy.s3().await;
-    let (status, answer) = set_faults(
+    force(
         &eddy,
         r#"[{"kind": "s3_latency", "bucket": "destination", "latency_ms": 300, "count": 1},
             {"kind": "s3_slow_down", "bucket": "destination", "count": 1},
             {"kind": "s3_internal_error", "bucket": "destination", "count": 1}]"#,
     )
     .await;
-    assert_eq!(status, 200, "{answer}");
     put(&s3, "source", "reach.txt", "reach").await;
     nothing_lost(&eddy).await;
     for kind in ["s3_latency", "s3_slow_down", "s3_internal_error"] {
@@ -245,12 +249,11 @@ async fn a_throttled_event_invocation_goes_back_to_the_queue_and_runs_once() {
     let events = out.path().join("events");
     let eddy = Ephemeral::start("");
     let lambda = recorder(&eddy, &events).await;
-    let (status, answer) = set_faults(
+    force(
         &eddy,
         r#"[{"kind": "lambda_throttle", "function": "recorder", "count": 2}]"#,
     )
     .await;
-    assert_eq!(status, 200, "{answer}");
     let started = Instant::now();
     invoke_event(&lambda, r#"{"n": 1}"#).await;
     let (status, answer) = eddy.idle(20.0).await;
@@ -300,12 +303,11 @@ async fn a_throttled_s3_notification_to_a_function_is_retried_and_traced() {
         .send()
         .await
         .expect("notification");
-    let (status, answer) = set_faults(
+    force(
         &eddy,
         r#"[{"kind": "lambda_throttle", "function": "recorder", "count": 1}]"#,
     )
     .await;
-    assert_eq!(status, 200, "{answer}");
     put(&s3, "uploads", "a.txt", "a").await;
     let (status, answer) = eddy.idle(20.0).await;
     assert_eq!(status, 200, "{answer}");
