@@ -409,6 +409,18 @@ mod tests {
     use super::*;
     use crate::deployed::HostIdentity;
 
+    #[test]
+    fn the_throttle_back_off_doubles_from_one_second_to_five_minutes() {
+        let mut age = Duration::ZERO;
+        let mut waits = Vec::new();
+        for _ in 0..12 {
+            let wait = throttle_backoff(age);
+            waits.push(wait.as_secs());
+            age += wait;
+        }
+        assert_eq!(waits, [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+    }
+
     #[tokio::test]
     async fn an_event_older_than_its_maximum_age_is_not_attempted_and_reaches_on_failure() {
         let dir = tempfile::tempdir().expect("tempdir");
