@@ -69,14 +69,14 @@ impl FaultKind {
     }
 
     /// The field naming what the fault applies to, and whether it is required.
-    fn target(self) -> Option<(Target, bool)> {
+    fn target(self) -> (Target, bool) {
         match self {
-            FaultKind::S3SlowDown | FaultKind::S3InternalError => Some((Target::Bucket, true)),
+            FaultKind::S3SlowDown | FaultKind::S3InternalError => (Target::Bucket, true),
             FaultKind::S3EventDuplicate | FaultKind::S3EventDelay | FaultKind::S3Latency => {
-                Some((Target::Bucket, false))
+                (Target::Bucket, false)
             }
-            FaultKind::SqsEarlyRedelivery | FaultKind::SqsLatency => Some((Target::Queue, false)),
-            FaultKind::LambdaThrottle => Some((Target::Function, false)),
+            FaultKind::SqsEarlyRedelivery | FaultKind::SqsLatency => (Target::Queue, false),
+            FaultKind::LambdaThrottle => (Target::Function, false),
         }
     }
 }
@@ -168,15 +168,14 @@ impl FaultSpec {
         {
             return Err(FaultError::Probability { kind, value: p });
         }
-        let target = kind.target();
+        let (target, required) = kind.target();
         for (field, value) in [
             (Target::Bucket, &self.bucket),
             (Target::Queue, &self.queue),
             (Target::Function, &self.function),
         ] {
-            let applies = target.is_some_and(|(t, _)| t == field);
             match value {
-                Some(_) if !applies => {
+                Some(_) if target != field => {
                     return Err(FaultError::NotApplicable {
                         kind,
                         field: field.field(),
@@ -194,12 +193,10 @@ impl FaultSpec {
                 _ => {}
             }
         }
-        if let Some((field, true)) = target
-            && self.bucket.is_none()
-        {
+        if required && self.bucket.is_none() {
             return Err(FaultError::Missing {
                 kind,
-                field: field.field(),
+                field: target.field(),
                 what: "the bucket whose writes fail",
             });
         }
