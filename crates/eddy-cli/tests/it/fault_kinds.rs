@@ -424,12 +424,7 @@ async fn a_throttle_answers_a_synchronous_invoke_with_429() {
     use aws_sdk_lambda::primitives::Blob;
     use aws_sdk_lambda::types::{FunctionCode, Runtime};
     let eddy = Ephemeral::start("");
-    let shared = eddy.sdk_config().await;
-    let lambda = aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(&shared)
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .build(),
-    );
+    let lambda = crate::fault_reach::lambda_without_retries(&eddy).await;
     lambda
         .create_function()
         .function_name("echo")

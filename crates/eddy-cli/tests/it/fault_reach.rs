@@ -10,10 +10,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, InvocationType, Runtime};
+use aws_sdk_lambda::types::InvocationType;
 
 use crate::fault_kinds::{fault_kinds, injected, metric, nothing_lost, set_faults};
-use crate::lambda_api::{ROLE, python_zip};
+use crate::s3_lambda::{allow_s3, create_recorder_with};
 use crate::test_suite::{Ephemeral, call, put};
 
 /// Puts `faults` (a JSON list) in force.
@@ -179,43 +179,21 @@ async fn s3_faults_of_the_destination_reach_the_built_in_copy_and_its_record_is_
     assert_eq!(&body[..], b"reach");
 }
 
-/// Appends each event it gets to `$OUT`, one JSON line.
-const RECORDER: &str = r#"
-import json, os
-
-def handler(event, context):
-    with open(os.environ["OUT"], "a") as out:
-        out.write(json.dumps(event) + "\n")
-    return "ok"
-"#;
-
-/// A Lambda client without SDK retries, and the function `recorder` writing to `out`.
-async fn recorder(eddy: &Ephemeral, out: &Path) -> aws_sdk_lambda::Client {
+/// A Lambda client without SDK retries (a throttle reaches the test as it is).
+pub(crate) async fn lambda_without_retries(eddy: &Ephemeral) -> aws_sdk_lambda::Client {
     let shared = eddy.sdk_config().await;
-    let lambda = aws_sdk_lambda::Client::from_conf(
+    aws_sdk_lambda::Client::from_conf(
         aws_sdk_lambda::config::Builder::from(&shared)
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build(),
-    );
-    lambda
-        .create_function()
-        .function_name("recorder")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
-        .environment(
-            Environment::builder()
-                .variables("OUT", out.to_string_lossy())
-                .build(),
-        )
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(RECORDER)))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create function");
+    )
+}
+
+/// A Lambda client without SDK retries, and the function `recorder`, which appends
+/// each event it gets to `out` (one JSON line).
+async fn recorder(eddy: &Ephemeral, out: &Path) -> aws_sdk_lambda::Client {
+    let lambda = lambda_without_retries(eddy).await;
+    create_recorder_with(&lambda, out, 0).await;
     lambda
 }
 
@@ -272,16 +250,7 @@ async fn a_throttled_s3_notification_to_a_function_is_retried_and_traced() {
     let events = out.path().join("events");
     let eddy = Ephemeral::start("");
     let lambda = recorder(&eddy, &events).await;
-    lambda
-        .add_permission()
-        .function_name("recorder")
-        .statement_id("s3")
-        .action("lambda:InvokeFunction")
-        .principal("s3.amazonaws.com")
-        .source_arn("arn:aws:s3:::uploads")
-        .send()
-        .await
-        .expect("permission");
+    allow_s3(&lambda, "uploads").await;
     let s3 = eddy.s3().await;
     s3.create_bucket()
         .bucket("uploads")
