@@ -1,13 +1,15 @@
 """Faults on demand from a pytest suite, as docs/testing.md shows them: one
 `eddy up --ephemeral` whose eddy.toml has a [faults] table, `eddy reset` before each
 test, faults set for one test with POST /_eddy/api/faults, and boto3 seeing what AWS
-allows to happen (an early redelivery, a duplicated event, a SlowDown)."""
+allows to happen (an early redelivery, a duplicated event, a SlowDown, latency on one
+queue)."""
 
 import json
 import os
 import pathlib
 import subprocess
 import tempfile
+import time
 import urllib.request
 
 import boto3
@@ -129,3 +131,22 @@ def test_slow_down_is_a_boto3_client_error_and_nothing_is_lost(eddy):
                             "--endpoint-url", eddy["endpoint"]],
                            check=True, capture_output=True, text=True).stdout
     assert "faults injected: s3_slow_down" in trace.splitlines()[0], trace
+
+
+def test_sqs_latency_on_one_queue_delays_only_the_calls_that_address_it(eddy):
+    sqs = client(eddy, "sqs")
+    slow = sqs.create_queue(QueueName="slow")["QueueUrl"]
+    fast = sqs.create_queue(QueueName="fast")["QueueUrl"]
+    set_faults(eddy, [{"kind": "sqs_latency", "queue": "slow", "latency_ms": 300}])
+    series = 'eddy_faults_injected_total{kind="sqs_latency"}'
+    before = metric(eddy, series)
+    sqs.send_message(QueueUrl=fast, MessageBody="fast")
+    sqs.list_queues()
+    assert metric(eddy, series) == before
+    started = time.monotonic()
+    sqs.send_message(QueueUrl=slow, MessageBody="slow")
+    assert time.monotonic() - started >= 0.3
+    assert metric(eddy, series) == before + 1
+    for url, body in ((fast, "fast"), (slow, "slow")):
+        messages = sqs.receive_message(QueueUrl=url)["Messages"]
+        assert [m["Body"] for m in messages] == [body]

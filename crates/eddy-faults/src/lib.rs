@@ -7,8 +7,10 @@
 //!   one that cannot mean anything.
 //! - [`Faults`]: the faults in force, and one question per place a fault can strike,
 //!   asked by the part of eddy that owns that place: the store (duplicate and delayed
-//!   events, early redelivery), the pipeline (throttled invocations) and the HTTP
-//!   front (S3 errors, latency).
+//!   events, early redelivery), the pipeline (throttled invocations: a mapping's, an
+//!   asynchronous one; the built-in copy function's writes, which meet the S3 errors
+//!   and latency of their destination bucket: [`Faults::copy_into`]) and the HTTP
+//!   front (S3 errors, latency; SQS latency by the queue a call addresses).
 //!
 //! Each fault fires on every matching occasion, or with a `probability` drawn from its
 //! own splitmix64 generator seeded with `seed` (the same occasions in the same order are
@@ -90,6 +92,34 @@ pub enum S3WriteFault {
     SlowDown,
     /// `500 InternalError`.
     InternalError,
+}
+
+impl S3WriteFault {
+    /// S3's error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::SlowDown => "SlowDown",
+            Self::InternalError => "InternalError",
+        }
+    }
+
+    /// S3's message for it.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::SlowDown => "Please reduce your request rate.",
+            Self::InternalError => "We encountered an internal error. Please try again.",
+        }
+    }
+}
+
+/// What a copy eddy makes itself (the built-in copy function writes through the store,
+/// not over HTTP) meets: what a `CopyObject` request to its destination bucket would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CopyFaults {
+    /// How much longer the copy takes (`s3_latency`).
+    pub latency: Option<Duration>,
+    /// The error it answers (`s3_slow_down`, `s3_internal_error`).
+    pub error: Option<S3WriteFault>,
 }
 
 /// The faults in force, for one running eddy.
@@ -192,10 +222,15 @@ impl Faults {
     /// The error an S3 write (`PUT`, `POST`, `DELETE`) to `bucket` meets, if any.
     pub fn s3_write(&self, bucket: &str, key: Option<&str>) -> Option<S3WriteFault> {
         let files: Vec<(&str, &str)> = key.map(|k| (bucket, k)).into_iter().collect();
+        self.s3_write_of(bucket, &files)
+    }
+
+    /// The error a write to `bucket` meets, kept for the trace of `files`.
+    fn s3_write_of(&self, bucket: &str, files: &[(&str, &str)]) -> Option<S3WriteFault> {
         let fired = self.strike(
             &[FaultKind::S3SlowDown, FaultKind::S3InternalError],
             |f| f.bucket.as_deref() == Some(bucket),
-            &files,
+            files,
             |f| match f.kind {
                 FaultKind::S3SlowDown => format!("a write to {bucket} answered 503 SlowDown"),
                 _ => format!("a write to {bucket} answered 500 InternalError"),
@@ -210,22 +245,47 @@ impl Faults {
     /// The latency an S3 call to `bucket` (empty: the service) is given, if any.
     pub fn s3_latency(&self, bucket: &str, key: Option<&str>) -> Option<Duration> {
         let files: Vec<(&str, &str)> = key.map(|k| (bucket, k)).into_iter().collect();
+        self.s3_latency_of(bucket, &files)
+    }
+
+    /// The latency an S3 call to `bucket` is given, kept for the trace of `files`.
+    fn s3_latency_of(&self, bucket: &str, files: &[(&str, &str)]) -> Option<Duration> {
         self.strike(
             &[FaultKind::S3Latency],
             |f| f.bucket.as_deref().is_none_or(|b| b == bucket),
-            &files,
+            files,
             |f| format!("an S3 call took {} ms longer", f.latency_ms.unwrap_or(0)),
         )
         .map(|f| Duration::from_millis(f.latency_ms.unwrap_or(0)))
     }
 
-    /// The latency an SQS call is given, if any.
-    pub fn sqs_latency(&self) -> Option<Duration> {
+    /// What a copy of `source` (bucket, key) to `destination` made by eddy itself
+    /// meets, asked as the HTTP front asks for a `CopyObject` request to the
+    /// destination bucket (the latency, then the error); kept for the trace of both
+    /// files.
+    pub fn copy_into(&self, source: (&str, &str), destination: (&str, &str)) -> CopyFaults {
+        let files = [destination, source];
+        CopyFaults {
+            latency: self.s3_latency_of(destination.0, &files),
+            error: self.s3_write_of(destination.0, &files),
+        }
+    }
+
+    /// The latency an SQS call addressing `queue` (its name; `None`: a call that
+    /// addresses no queue) is given, if any. A fault narrowed to a queue delays only
+    /// the calls that address it.
+    pub fn sqs_latency(&self, queue: Option<&str>) -> Option<Duration> {
         self.strike(
             &[FaultKind::SqsLatency],
-            |_| true,
+            |f| f.queue_name().is_none_or(|q| Some(q) == queue),
             &[],
-            |f| format!("an SQS call took {} ms longer", f.latency_ms.unwrap_or(0)),
+            |f| match queue {
+                Some(queue) => format!(
+                    "an SQS call to {queue} took {} ms longer",
+                    f.latency_ms.unwrap_or(0)
+                ),
+                None => format!("an SQS call took {} ms longer", f.latency_ms.unwrap_or(0)),
+            },
         )
         .map(|f| Duration::from_millis(f.latency_ms.unwrap_or(0)))
     }
@@ -267,7 +327,7 @@ impl Faults {
             .collect();
         self.strike(
             &[FaultKind::SqsEarlyRedelivery],
-            |f| f.queue.as_deref().is_none_or(|q| q == queue),
+            |f| f.queue_name().is_none_or(|q| q == queue),
             &files,
             |_| format!("message {message_id} of {queue} is visible again before its visibility timeout ends"),
         )
@@ -368,9 +428,9 @@ mod tests {
             }])
             .expect("set");
         assert!(!faults.throttle("f", &[]));
-        assert_eq!(faults.sqs_latency(), Some(Duration::from_millis(5)));
+        assert_eq!(faults.sqs_latency(None), Some(Duration::from_millis(5)));
         faults.reset();
-        assert_eq!(faults.sqs_latency(), None);
+        assert_eq!(faults.sqs_latency(None), None);
         assert!(faults.throttle("f", &[]));
     }
 
@@ -400,5 +460,73 @@ mod tests {
             files_of_event(body),
             [("src".to_owned(), "a b.txt".to_owned())]
         );
+    }
+
+    #[test]
+    fn sqs_latency_narrowed_to_a_queue_by_name_or_url_delays_only_its_calls() {
+        let faults = Faults::new(Telemetry::default());
+        for queue in ["work", "http://127.0.0.1:4566/000000000000/work"] {
+            faults
+                .set(vec![FaultSpec {
+                    queue: Some(queue.to_owned()),
+                    latency_ms: Some(7),
+                    ..FaultSpec::new(FaultKind::SqsLatency)
+                }])
+                .expect("set");
+            assert_eq!(faults.sqs_latency(Some("other")), None);
+            assert_eq!(faults.sqs_latency(None), None, "ListQueues addresses none");
+            assert_eq!(
+                faults.sqs_latency(Some("work")),
+                Some(Duration::from_millis(7))
+            );
+            assert_eq!(faults.list()[0].injected, 1);
+        }
+    }
+
+    #[test]
+    fn a_copy_meets_the_faults_of_its_destination_bucket_and_both_files_keep_them() {
+        let telemetry = Telemetry::default();
+        let faults = Faults::new(telemetry.clone());
+        faults
+            .set(vec![
+                FaultSpec {
+                    bucket: Some("dst".into()),
+                    latency_ms: Some(9),
+                    count: Some(1),
+                    ..FaultSpec::new(FaultKind::S3Latency)
+                },
+                FaultSpec {
+                    bucket: Some("dst".into()),
+                    count: Some(1),
+                    ..FaultSpec::new(FaultKind::S3InternalError)
+                },
+            ])
+            .expect("set");
+        assert_eq!(
+            faults.copy_into(("src", "k"), ("other", "k")),
+            CopyFaults::default(),
+            "a copy to another bucket"
+        );
+        assert_eq!(
+            faults.copy_into(("src", "k"), ("dst", "k")),
+            CopyFaults {
+                latency: Some(Duration::from_millis(9)),
+                error: Some(S3WriteFault::InternalError),
+            }
+        );
+        assert_eq!(
+            faults.copy_into(("src", "k"), ("dst", "k")),
+            CopyFaults::default()
+        );
+        let kinds = |bucket, key| {
+            telemetry
+                .activity()
+                .faults_of(bucket, key)
+                .into_iter()
+                .map(|f| f.kind)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kinds("src", "k"), ["s3_latency", "s3_internal_error"]);
+        assert_eq!(kinds("dst", "k"), ["s3_latency", "s3_internal_error"]);
     }
 }

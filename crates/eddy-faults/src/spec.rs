@@ -26,15 +26,18 @@ pub enum FaultKind {
     SqsEarlyRedelivery,
     /// An event source mapping's invocation fails before the handler runs, as a
     /// throttle does: the batch counts as a failed receive and comes back after its
-    /// visibility timeout. A synchronous Invoke answers 429 TooManyRequestsException.
+    /// visibility timeout. A synchronous Invoke answers 429 TooManyRequestsException;
+    /// an asynchronous invocation goes back to its queue and is tried again later.
     LambdaThrottle,
-    /// S3 writes (PUT, POST, DELETE) to the bucket answer `503 SlowDown`.
+    /// S3 writes (PUT, POST, DELETE, and the built-in function's copies) to the bucket
+    /// answer `503 SlowDown`.
     S3SlowDown,
     /// S3 writes to the bucket answer `500 InternalError`.
     S3InternalError,
-    /// S3 calls (to the bucket, or to any) take `latency_ms` longer.
+    /// S3 calls (to the bucket, or to any; the built-in function's copies into it
+    /// included) take `latency_ms` longer.
     S3Latency,
-    /// SQS calls take `latency_ms` longer.
+    /// SQS calls (that address the queue, or any) take `latency_ms` longer.
     SqsLatency,
 }
 
@@ -66,15 +69,14 @@ impl FaultKind {
     }
 
     /// The field naming what the fault applies to, and whether it is required.
-    fn target(self) -> Option<(Target, bool)> {
+    fn target(self) -> (Target, bool) {
         match self {
-            FaultKind::S3SlowDown | FaultKind::S3InternalError => Some((Target::Bucket, true)),
+            FaultKind::S3SlowDown | FaultKind::S3InternalError => (Target::Bucket, true),
             FaultKind::S3EventDuplicate | FaultKind::S3EventDelay | FaultKind::S3Latency => {
-                Some((Target::Bucket, false))
+                (Target::Bucket, false)
             }
-            FaultKind::SqsEarlyRedelivery => Some((Target::Queue, false)),
-            FaultKind::LambdaThrottle => Some((Target::Function, false)),
-            FaultKind::SqsLatency => None,
+            FaultKind::SqsEarlyRedelivery | FaultKind::SqsLatency => (Target::Queue, false),
+            FaultKind::LambdaThrottle => (Target::Function, false),
         }
     }
 }
@@ -111,7 +113,8 @@ pub struct FaultSpec {
     /// `s3_internal_error`; the others apply to every bucket without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
-    /// The queue it applies to (`sqs_early_redelivery`; every queue without it).
+    /// The queue it applies to (`sqs_early_redelivery`, `sqs_latency`; every queue
+    /// without it): its name or its URL (whose last path segment is the name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     /// The function it applies to (`lambda_throttle`; every function without it).
@@ -151,6 +154,12 @@ impl FaultSpec {
         }
     }
 
+    /// The name of the queue it applies to: `queue` as given, or the last path segment
+    /// of a queue URL.
+    pub fn queue_name(&self) -> Option<&str> {
+        self.queue.as_deref().map(queue_name_of)
+    }
+
     /// Refuses a fault that cannot mean anything, saying why.
     pub fn validate(&self) -> Result<(), FaultError> {
         let kind = self.kind;
@@ -159,21 +168,23 @@ impl FaultSpec {
         {
             return Err(FaultError::Probability { kind, value: p });
         }
-        let target = kind.target();
+        let (target, required) = kind.target();
         for (field, value) in [
             (Target::Bucket, &self.bucket),
             (Target::Queue, &self.queue),
             (Target::Function, &self.function),
         ] {
-            let applies = target.is_some_and(|(t, _)| t == field);
             match value {
-                Some(_) if !applies => {
+                Some(_) if target != field => {
                     return Err(FaultError::NotApplicable {
                         kind,
                         field: field.field(),
                     });
                 }
-                Some(name) if name.is_empty() => {
+                Some(name)
+                    if name.is_empty()
+                        || (field == Target::Queue && queue_name_of(name).is_empty()) =>
+                {
                     return Err(FaultError::Empty {
                         kind,
                         field: field.field(),
@@ -182,12 +193,10 @@ impl FaultSpec {
                 _ => {}
             }
         }
-        if let Some((field, true)) = target
-            && self.bucket.is_none()
-        {
+        if required && self.bucket.is_none() {
             return Err(FaultError::Missing {
                 kind,
-                field: field.field(),
+                field: target.field(),
                 what: "the bucket whose writes fail",
             });
         }
@@ -235,6 +244,18 @@ impl FaultSpec {
             _ => Ok(()),
         }
     }
+}
+
+/// The queue name of a queue name or URL: the last segment of its path (without a query).
+fn queue_name_of(queue: &str) -> &str {
+    let without_query = queue.split('?').next().unwrap_or(queue);
+    let path = match without_query.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => without_query,
+    };
+    path.split('/')
+        .rfind(|segment| !segment.is_empty())
+        .unwrap_or_default()
 }
 
 /// Why a fault is refused.
@@ -324,11 +345,35 @@ mod tests {
             r#"{"kind": "s3_internal_error", "bucket": "b"}"#,
             r#"{"kind": "s3_latency", "latency_ms": 20}"#,
             r#"{"kind": "sqs_latency", "latency_ms": 20}"#,
+            r#"{"kind": "sqs_latency", "queue": "q", "latency_ms": 20}"#,
         ] {
             assert_eq!(parse(good).validate(), Ok(()), "{good}");
         }
         assert!(serde_json::from_str::<FaultSpec>(r#"{"kind": "nope"}"#).is_err());
         assert!(serde_json::from_str::<FaultSpec>(r#"{"kind": "sqs_latency", "x": 1}"#).is_err());
+    }
+
+    #[test]
+    fn a_queue_is_named_by_its_name_or_its_url() {
+        let named = |queue: &str| {
+            let spec = FaultSpec {
+                queue: Some(queue.to_owned()),
+                latency_ms: Some(1),
+                ..FaultSpec::new(FaultKind::SqsLatency)
+            };
+            spec.validate()
+                .map(|()| spec.queue_name().map(str::to_owned))
+        };
+        assert_eq!(named("work"), Ok(Some("work".to_owned())));
+        assert_eq!(
+            named("http://127.0.0.1:4566/000000000000/work"),
+            Ok(Some("work".to_owned()))
+        );
+        assert_eq!(
+            named("http://sqs.us-east-1.localhost:4566/000000000000/work/?x=1"),
+            Ok(Some("work".to_owned()))
+        );
+        assert!(named("http://127.0.0.1:4566/").is_err());
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! qualifier invoked) sets fewer retries or a maximum event age, and on-success and
 //! on-failure destinations that get Lambda's invocation record ([`crate::destinations`]).
 //! What is queued when eddy stops runs after the restart.
+//!
+//! A throttled event (the function's reserved concurrency is 0, or a `lambda_throttle`
+//! fault on demand) is not attempted: as Lambda does, it goes back to the queue and
+//! is tried again after a back-off that grows from 1 second to at most 5 minutes
+//! ([`throttle_backoff`]), apart from the retries of function errors (a throttle is no
+//! attempt), until it runs or is older than its maximum event age (6 hours by default;
+//! then the dead-letter queue and the on-failure destination, `EventAgeExceeded`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -19,6 +26,7 @@ use eddy_store::lambda_event_config::{
     DEFAULT_MAXIMUM_EVENT_AGE_SECONDS, DEFAULT_MAXIMUM_RETRY_ATTEMPTS, EventInvokeConfig,
 };
 use eddy_store::sqs::{MessageAttributeValue, SendRequest};
+use eddy_telemetry::InvocationThrottled;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -37,6 +45,17 @@ struct Ending {
 
 /// Lambda's back-offs before the second and third attempts.
 pub const LAMBDA_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+
+/// The shortest and the longest wait after a throttle (Lambda's: 1 second, 5 minutes).
+pub const THROTTLE_BACKOFF: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(300));
+
+/// How long a throttled event waits before it is tried again: as long as it has
+/// already waited, within [`THROTTLE_BACKOFF`]. The wait doubles with each throttle
+/// (1, 1, 2, 4, 8 ... seconds) and needs no count of the throttles kept.
+pub fn throttle_backoff(age: Duration) -> Duration {
+    age.clamp(THROTTLE_BACKOFF.0, THROTTLE_BACKOFF.1)
+}
 
 /// Runs the queued asynchronous invocations.
 pub struct AsyncInvoker {
@@ -160,6 +179,15 @@ impl AsyncInvoker {
                     .await;
                 self.store.async_invocations().finish(&id).await
             }
+            Some(record) if self.throttle(&record, &invocation).await => {
+                let age = eddy_store::time::now_ms().saturating_sub(invocation.enqueued_ms);
+                let due = eddy_store::time::now_ms()
+                    + throttle_backoff(Duration::from_millis(age)).as_millis() as u64;
+                self.store
+                    .async_invocations()
+                    .retry_at(&id, invocation.attempts, due)
+                    .await
+            }
             Some(record) => {
                 let executed_version = invocation
                     .version
@@ -260,6 +288,43 @@ impl AsyncInvoker {
         self.wake();
     }
 
+    /// Whether the invocation is throttled now (the function's reserved concurrency is
+    /// 0, or a throttle on demand fires, kept for the trace of the files an S3 event
+    /// payload announces); a throttle is logged and counted.
+    async fn throttle(&self, record: &FunctionRecord, invocation: &AsyncInvocation) -> bool {
+        let function = record.name.as_str();
+        let payload = String::from_utf8_lossy(&invocation.payload);
+        // Reserved concurrency is the function's, whatever version is invoked.
+        let reserved = match invocation.version {
+            None => record.reserved_concurrency,
+            Some(_) => self
+                .store
+                .functions()
+                .get(function)
+                .await
+                .ok()
+                .and_then(|f| f.reserved_concurrency),
+        };
+        let reason = if reserved == Some(0) {
+            "the function's reserved concurrency is 0"
+        } else {
+            let files = eddy_faults::files_of_event(&payload);
+            let files: Vec<(&str, &str)> = files
+                .iter()
+                .map(|(b, k)| (b.as_str(), k.as_str()))
+                .collect();
+            if !self.store.faults().throttle(function, &files) {
+                return false;
+            }
+            "a fault on demand"
+        };
+        self.store
+            .telemetry()
+            .emit(InvocationThrottled { function });
+        tracing::warn!(function, request_id = %invocation.request_id, reason, "asynchronous invocation throttled; it will be tried again");
+        true
+    }
+
     fn function_arn(&self, name: &str) -> String {
         let settings = self.store.settings();
         format!(
@@ -343,6 +408,18 @@ mod tests {
 
     use super::*;
     use crate::deployed::HostIdentity;
+
+    #[test]
+    fn the_throttle_back_off_doubles_from_one_second_to_five_minutes() {
+        let mut age = Duration::ZERO;
+        let mut waits = Vec::new();
+        for _ in 0..12 {
+            let wait = throttle_backoff(age);
+            waits.push(wait.as_secs());
+            age += wait;
+        }
+        assert_eq!(waits, [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+    }
 
     #[tokio::test]
     async fn an_event_older_than_its_maximum_age_is_not_attempted_and_reaches_on_failure() {

@@ -1,6 +1,12 @@
 //! The built-in copy function: `eddy-function`'s batch handler run in-process over the
 //! store. A copy is a hard link of the immutable object file (or, for a small object, a
 //! new row with the same bytes), conditioned on the event's eTag.
+//!
+//! It writes through the store, not over HTTP, so it asks the S3 faults on demand
+//! itself ([`eddy_faults::Faults::copy_into`]) what a `CopyObject` request to the
+//! destination bucket would meet: latency delays the copy, and `503 SlowDown` or
+//! `500 InternalError` fails its record, as the same error from S3 fails the record
+//! of the copy function deployed as a Lambda function.
 
 use std::time::Duration;
 
@@ -26,6 +32,23 @@ impl StoreObjects {
 
 impl ObjectStore for StoreObjects {
     async fn copy_object(&self, request: &CopyRequest) -> Result<(), CopyError> {
+        let faults = self.store.faults().copy_into(
+            (request.source_bucket.as_str(), request.source_key.as_str()),
+            (
+                request.destination_bucket.as_str(),
+                request.destination_key.as_str(),
+            ),
+        );
+        if let Some(latency) = faults.latency {
+            tokio::time::sleep(latency).await;
+        }
+        if let Some(error) = faults.error {
+            return Err(CopyError::Failed(format!(
+                "{}: {}",
+                error.code(),
+                error.message()
+            )));
+        }
         let context = ChangeContext {
             request_id: eddy_store::ids::random_uuid()
                 .simple()

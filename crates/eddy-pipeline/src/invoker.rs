@@ -24,8 +24,8 @@ use eddy_events::lambda::{SqsMessage, sqs_event};
 use eddy_events::s3_event::{NotificationBody, decode_key, parse_notification};
 use eddy_telemetry::activity::Step;
 use eddy_telemetry::{
-    FileStepReached, InvocationFinished, InvocationStarted, MappingDeleted, MappingFilteredOut,
-    MappingPolled, RecordsFailed, Telemetry,
+    FileStepReached, InvocationFinished, InvocationStarted, InvocationThrottled, MappingDeleted,
+    MappingFilteredOut, MappingPolled, RecordsFailed, Telemetry,
 };
 use futures::future::BoxFuture;
 use tokio::time::Instant;
@@ -105,6 +105,7 @@ impl Invoker {
             .map(|(b, k)| (b.as_str(), k.as_str()))
             .collect();
         if self.faults.throttle(function, &files) {
+            self.telemetry.emit(InvocationThrottled { function });
             self.journey_step(&records, Step::Failed, |_| {
                 "throttled before the handler ran (a fault on demand)".to_owned()
             });

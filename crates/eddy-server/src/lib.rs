@@ -187,10 +187,6 @@ impl Server {
                     &ids,
                 ),
             };
-            // Latency on demand: the answer is ready, and held back.
-            if let Some(latency) = self.state.store.faults().sqs_latency() {
-                tokio::time::sleep(latency).await;
-            }
             self.state.store.telemetry().emit(SqsRequestServed {
                 operation: &operation,
                 status: response.status().as_u16(),

@@ -256,6 +256,21 @@ impl Event for InvocationFinished<'_> {
     }
 }
 
+/// An invocation was throttled before the function ran (a synchronous Invoke answered
+/// 429, a mapping's batch or an asynchronous event to be retried):
+/// `eddy_lambda_throttles_total{function}`, after Lambda's `Throttles` metric.
+#[derive(Debug, Clone, Copy)]
+pub struct InvocationThrottled<'a> {
+    pub function: &'a str,
+}
+
+impl Event for InvocationThrottled<'_> {
+    fn emit(self, _: &Activity) {
+        metrics::counter!(names::LAMBDA_THROTTLES, "function" => self.function.to_owned())
+            .increment(1);
+    }
+}
+
 /// Records of an invoked batch that failed (reported in `batchItemFailures`, or the
 /// whole batch): `eddy_esm_failed_invoke_event_count_total{mapping}`,
 /// `eddy_pipeline_records_failed_total`, and the dashboard's failure total.
@@ -345,7 +360,8 @@ impl Event for QueueKnown<'_> {
 }
 
 /// A function is configured (`eddy_lambda_invocations_total`,
-/// `eddy_lambda_errors_total` and `eddy_lambda_concurrent_executions` by function
+/// `eddy_lambda_errors_total`, `eddy_lambda_throttles_total` and
+/// `eddy_lambda_concurrent_executions` by function
 /// registered at 0), and so is the pipeline (`eddy_pipeline_*_total` at 0).
 #[derive(Debug, Clone, Copy)]
 pub struct FunctionKnown<'a> {
@@ -357,6 +373,7 @@ impl Event for FunctionKnown<'_> {
         let function = self.function.to_owned();
         metrics::counter!(names::LAMBDA_INVOCATIONS, "function" => function.clone()).increment(0);
         metrics::counter!(names::LAMBDA_ERRORS, "function" => function.clone()).increment(0);
+        metrics::counter!(names::LAMBDA_THROTTLES, "function" => function.clone()).increment(0);
         metrics::gauge!(names::LAMBDA_CONCURRENT, "function" => function).increment(0.0);
         metrics::counter!(names::PIPELINE_COPIED).increment(0);
         metrics::counter!(names::PIPELINE_FAILED).increment(0);

@@ -12,6 +12,7 @@ pub const SQS_DELAYED: &str = "eddy_sqs_approximate_number_of_messages_delayed";
 pub const SQS_OLDEST_AGE: &str = "eddy_sqs_approximate_age_of_oldest_message_seconds";
 pub const LAMBDA_INVOCATIONS: &str = "eddy_lambda_invocations_total";
 pub const LAMBDA_ERRORS: &str = "eddy_lambda_errors_total";
+pub const LAMBDA_THROTTLES: &str = "eddy_lambda_throttles_total";
 pub const LAMBDA_DURATION: &str = "eddy_lambda_duration_seconds";
 pub const LAMBDA_CONCURRENT: &str = "eddy_lambda_concurrent_executions";
 pub const ESM_POLLED: &str = "eddy_esm_polled_event_count_total";

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use crate::test_suite::{Ephemeral, binary, call, keys, put};
 
 /// `POST /_eddy/api/faults` with `faults` (a JSON list); returns the status and answer.
-async fn set_faults(eddy: &Ephemeral, faults: &str) -> (u16, serde_json::Value) {
+pub(crate) async fn set_faults(eddy: &Ephemeral, faults: &str) -> (u16, serde_json::Value) {
     let request = http::Request::builder()
         .method("POST")
         .uri(format!("{}/_eddy/api/faults", eddy.endpoint()))
@@ -35,14 +35,14 @@ async fn set_faults(eddy: &Ephemeral, faults: &str) -> (u16, serde_json::Value) 
 }
 
 /// The value of one series of `/_eddy/metrics`.
-async fn metric(eddy: &Ephemeral, series: &str) -> Option<f64> {
+pub(crate) async fn metric(eddy: &Ephemeral, series: &str) -> Option<f64> {
     let (status, text) = call("GET", &format!("{}/_eddy/metrics", eddy.endpoint()), false).await;
     assert_eq!(status, 200);
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-async fn injected(eddy: &Ephemeral, kind: &str) -> f64 {
+pub(crate) async fn injected(eddy: &Ephemeral, kind: &str) -> f64 {
     metric(
         eddy,
         &format!("eddy_faults_injected_total{{kind=\"{kind}\"}}"),
@@ -66,7 +66,7 @@ async fn trace(eddy: &Ephemeral, key: &str) -> serde_json::Value {
     serde_json::from_str(&body).expect("trace JSON")
 }
 
-fn fault_kinds(trace: &serde_json::Value) -> Vec<String> {
+pub(crate) fn fault_kinds(trace: &serde_json::Value) -> Vec<String> {
     trace["faults"]
         .as_array()
         .map(|faults| {
@@ -79,7 +79,7 @@ fn fault_kinds(trace: &serde_json::Value) -> Vec<String> {
 }
 
 /// Waits until idle, then checks that every object of `source` has its copy.
-async fn nothing_lost(eddy: &Ephemeral) {
+pub(crate) async fn nothing_lost(eddy: &Ephemeral) {
     let (status, answer) = eddy.idle(20.0).await;
     assert_eq!(status, 200, "{answer}");
     let s3 = eddy.s3().await;
@@ -424,12 +424,7 @@ async fn a_throttle_answers_a_synchronous_invoke_with_429() {
     use aws_sdk_lambda::primitives::Blob;
     use aws_sdk_lambda::types::{FunctionCode, Runtime};
     let eddy = Ephemeral::start("");
-    let shared = eddy.sdk_config().await;
-    let lambda = aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::config::Builder::from(&shared)
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .build(),
-    );
+    let lambda = crate::fault_reach::lambda_without_retries(&eddy).await;
     lambda
         .create_function()
         .function_name("echo")

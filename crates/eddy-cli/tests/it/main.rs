@@ -14,6 +14,7 @@ mod crash;
 mod credentials;
 mod disk_full;
 mod fault_kinds;
+mod fault_reach;
 mod function_bootstrap;
 mod function_builtin;
 mod function_python;

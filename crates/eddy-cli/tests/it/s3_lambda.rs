@@ -43,6 +43,16 @@ def handler(event, context):
 
 async fn create_recorder(eddy: &Eddy, out: &Path, fail_first: u32) -> aws_sdk_lambda::Client {
     let client = lambda(eddy).await;
+    create_recorder_with(&client, out, fail_first).await;
+    client
+}
+
+/// Creates the function `recorder` ([`RECORDER`]) through `client`.
+pub(crate) async fn create_recorder_with(
+    client: &aws_sdk_lambda::Client,
+    out: &Path,
+    fail_first: u32,
+) {
     client
         .create_function()
         .function_name("recorder")
@@ -63,10 +73,9 @@ async fn create_recorder(eddy: &Eddy, out: &Path, fail_first: u32) -> aws_sdk_la
         .send()
         .await
         .expect("create function");
-    client
 }
 
-async fn allow_s3(client: &aws_sdk_lambda::Client, bucket: &str) {
+pub(crate) async fn allow_s3(client: &aws_sdk_lambda::Client, bucket: &str) {
     client
         .add_permission()
         .function_name("recorder")

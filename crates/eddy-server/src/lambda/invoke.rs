@@ -1,8 +1,10 @@
-//! Invoke: `RequestResponse` (the function's answer, `X-Amz-Function-Error: Unhandled`
-//! with Lambda's error document when it fails, `X-Amz-Log-Result` with the last 4 KB
-//! of the log for `LogType: Tail`, `X-Amz-Executed-Version`), `Event` (202 once queued
-//! durably; [`eddy_pipeline::async_invocations`] runs and retries it) and `DryRun`
-//! (204 after the checks). The function runs through the pipeline's
+//! Invoke: `RequestResponse` (the function's answer, `X-Amz-Function-Error:
+//! Unhandled` with Lambda's error document when it fails, `X-Amz-Log-Result` with the
+//! last 4 KB of the log for `LogType: Tail`, `X-Amz-Executed-Version`; 429
+//! `TooManyRequestsException` when throttled: reserved concurrency 0 or a
+//! `lambda_throttle` fault on demand), `Event` (202 once queued durably;
+//! [`eddy_pipeline::async_invocations`] runs and retries it, throttles included) and
+//! `DryRun` (204 after the checks). The function runs through the pipeline's
 //! [`eddy_pipeline::deployed::DeployedFunctions`].
 
 use base64::Engine as _;
@@ -11,6 +13,7 @@ use eddy_pipeline::deployed::{DeployedFunctions, DeployedInvocation, DeployedSpe
 use eddy_pipeline::destinations::error_document;
 use eddy_store::lambda::FunctionRecord;
 use eddy_store::lambda_async::AsyncInvocation;
+use eddy_telemetry::InvocationThrottled;
 use http::{HeaderValue, Response, StatusCode};
 
 use super::context::LambdaContext;
@@ -90,11 +93,15 @@ impl LambdaContext<'_> {
     ) -> Result<Response<s3s::Body>, LambdaError> {
         let invocation_type = InvocationType::parse(input.invocation_type)?;
         let (record, version) = self.qualified(input.name, input.qualifier).await?;
+        // A synchronous invocation is refused when throttled; an asynchronous one is
+        // queued and throttled when it is run (`eddy_pipeline::async_invocations`).
         let throttled = invocation_type == InvocationType::RequestResponse
-            && self.state.store.faults().throttle(&record.name, &[]);
-        if throttled
-            || (record.reserved_concurrency == Some(0) && invocation_type != InvocationType::DryRun)
-        {
+            && (record.reserved_concurrency == Some(0)
+                || self.state.store.faults().throttle(&record.name, &[]));
+        if throttled {
+            self.state.store.telemetry().emit(InvocationThrottled {
+                function: &record.name,
+            });
             return Err(LambdaError::new(
                 LambdaErrorKind::TooManyRequests,
                 "Rate Exceeded.",

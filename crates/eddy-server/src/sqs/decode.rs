@@ -157,6 +157,11 @@ impl<T> Member<T> {
     pub fn required(self, name: &str) -> Result<T, SqsError> {
         self.0?.ok_or_else(|| SqsError::missing_parameter(name))
     }
+
+    /// The value, if one was sent and read, without taking it.
+    pub fn peek(&self) -> Option<&T> {
+        self.0.as_ref().ok().and_then(Option::as_ref)
+    }
 }
 
 impl<T: Default> Member<T> {

@@ -87,13 +87,30 @@ fn json_operation(headers: &http::HeaderMap, body: &[u8]) -> Result<SqsOperation
     SqsOperation::from_json(name, body)
 }
 
-/// Handles one SQS request whose body has been read.
+/// Handles one SQS request whose body has been read. Latency on demand
+/// (`sqs_latency`) holds the answer back: a fault narrowed to a queue, only the
+/// answers of the operations that address that queue.
 pub async fn handle(
     state: &AppState,
     parts: &http::request::Parts,
     body: Bytes,
     ids: &RequestIds,
 ) -> http::Response<s3s::Body> {
+    let (response, queue) = answer(state, parts, body, ids).await;
+    if let Some(latency) = state.store.faults().sqs_latency(queue.as_deref()) {
+        tokio::time::sleep(latency).await;
+    }
+    response
+}
+
+/// The answer to one SQS request, and the name of the queue it addresses (none when
+/// it addresses no queue or could not be read).
+async fn answer(
+    state: &AppState,
+    parts: &http::request::Parts,
+    body: Bytes,
+    ids: &RequestIds,
+) -> (http::Response<s3s::Body>, Option<String>) {
     let protocol = Protocol::of(&parts.headers);
     let now = eddy_store::time::now_ms() as i64 / 1000;
     let signed = SignedRequest {
@@ -106,20 +123,20 @@ pub async fn handle(
     let signature = match sigv4::verify(&signed, now, |key, token| state.resolve_secret(key, token))
     {
         Ok(signature) => signature,
-        Err(error) => return error_response(protocol, &auth_error(error), ids),
+        Err(error) => return (error_response(protocol, &auth_error(error), ids), None),
     };
     let operation = match protocol {
         Protocol::Json => json_operation(&parts.headers, &body),
         Protocol::Query => match query::parse_request(query_params(parts, &body), parts.uri.path())
         {
             Ok(Some(operation)) => Ok(operation),
-            Ok(None) => return respond::unknown_operation(ids),
+            Ok(None) => return (respond::unknown_operation(ids), None),
             Err(error) => Err(error),
         },
     };
     let operation = match operation {
         Ok(operation) => operation,
-        Err(error) => return error_response(protocol, &error, ids),
+        Err(error) => return (error_response(protocol, &error, ids), None),
     };
     let host = parts
         .headers
@@ -136,8 +153,10 @@ pub async fn handle(
         protocol,
         request_id: &ids.request_id,
     };
-    match operation.run(&context, reply).await {
+    let queue = operation.addressed_queue(&context);
+    let response = match operation.run(&context, reply).await {
         Ok(body) => respond::success(protocol, body, ids),
         Err(error) => error_response(protocol, &error, ids),
-    }
+    };
+    (response, queue)
 }

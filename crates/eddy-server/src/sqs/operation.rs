@@ -152,6 +152,38 @@ impl SqsOperation {
         }
     }
 
+    /// The name of the queue the operation addresses (by its URL, its name, its ARN or
+    /// a move task's handle), if it addresses one and names it readably.
+    pub fn addressed_queue(&self, cx: &RequestContext<'_>) -> Option<String> {
+        use SqsOperation as Op;
+        let url = match self {
+            Op::AddPermission(i) => i.queue_url.peek(),
+            Op::ChangeMessageVisibility(i) => i.queue_url.peek(),
+            Op::ChangeMessageVisibilityBatch(i) => i.queue_url.peek(),
+            Op::DeleteMessage(i) => i.queue_url.peek(),
+            Op::DeleteMessageBatch(i) => i.queue_url.peek(),
+            Op::DeleteQueue(i) | Op::ListQueueTags(i) | Op::PurgeQueue(i) => i.queue_url.peek(),
+            Op::GetQueueAttributes(i) => i.queue_url.peek(),
+            Op::ListDeadLetterSourceQueues(i) => i.queue_url.peek(),
+            Op::ReceiveMessage(i) => i.queue_url.peek(),
+            Op::RemovePermission(i) => i.queue_url.peek(),
+            Op::SendMessage(i) => i.queue_url.peek(),
+            Op::SendMessageBatch(i) => i.queue_url.peek(),
+            Op::SetQueueAttributes(i) => i.queue_url.peek(),
+            Op::TagQueue(i) => i.queue_url.peek(),
+            Op::UntagQueue(i) => i.queue_url.peek(),
+            Op::CreateQueue(i) => return i.queue_name.peek().cloned(),
+            Op::GetQueueUrl(i) => return i.queue_name.peek().cloned(),
+            Op::StartMessageMoveTask(i) => return queue_of_arn(i.source_arn.peek()?),
+            Op::ListMessageMoveTasks(i) => return queue_of_arn(i.source_arn.peek()?),
+            Op::CancelMessageMoveTask(i) => {
+                return queue_of_arn(&eddy_store::sqs::task_source_arn(i.task_handle.peek()?)?);
+            }
+            Op::ListQueues(_) => None,
+        };
+        cx.queue_name(url?).ok()
+    }
+
     /// Runs the operation; the answer's body is written by `reply`.
     pub async fn run(self, cx: &RequestContext<'_>, reply: Reply<'_>) -> Result<String, SqsError> {
         use SqsOperation as Op;
@@ -205,6 +237,11 @@ impl SqsOperation {
             Op::UntagQueue(i) => tags_permissions::untag_queue(cx, i).await.map(empty),
         }
     }
+}
+
+/// The queue name of a queue ARN.
+fn queue_of_arn(arn: &str) -> Option<String> {
+    eddy_events::arn::parse_queue_arn(arn).map(|arn| arn.queue_name)
 }
 
 /// The error for an operation SQS does not have.

@@ -36,7 +36,7 @@ pub use model::{
     SendResult,
 };
 pub(crate) use move_tasks::recover_move_tasks;
-pub use move_tasks::{MoveTask, MoveTasks};
+pub use move_tasks::{MoveTask, MoveTasks, task_source_arn};
 pub use queues::{Queues, queue_url_path};
 pub use receive::MAX_IN_FLIGHT;
 pub use redrive::{RedriveAllowPolicy, RedrivePolicy};

@@ -43,12 +43,22 @@ fn task_handle(task_id: &str, source_arn: &str) -> String {
         .encode(json!({"taskId": task_id, "sourceArn": source_arn}).to_string())
 }
 
-fn task_id_of(handle: &str) -> Option<String> {
+/// The member `field` of a task handle.
+fn handle_member(handle: &str, field: &str) -> Option<String> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(handle)
         .ok()?;
     let value: serde_json::Value = serde_json::from_slice(&raw).ok()?;
-    value.get("taskId")?.as_str().map(str::to_owned)
+    value.get(field)?.as_str().map(str::to_owned)
+}
+
+fn task_id_of(handle: &str) -> Option<String> {
+    handle_member(handle, "taskId")
+}
+
+/// The ARN of the source queue of the task a handle names.
+pub fn task_source_arn(handle: &str) -> Option<String> {
+    handle_member(handle, "sourceArn")
 }
 
 fn not_found(message: &str) -> SqsError {

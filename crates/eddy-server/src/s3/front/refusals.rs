@@ -32,16 +32,13 @@ pub(super) fn refuse_early<B>(
 
 /// The answer of an injected fault (see [`crate::faults`]), as S3 words it.
 pub(super) fn injected_fault(kind: eddy_faults::S3WriteFault) -> Option<http::Response<s3s::Body>> {
-    let error = match kind {
-        eddy_faults::S3WriteFault::SlowDown => {
-            WireError::with_message(S3ErrorCode::SlowDown, "Please reduce your request rate.")
-        }
-        eddy_faults::S3WriteFault::InternalError => WireError::with_message(
-            S3ErrorCode::InternalError,
-            "We encountered an internal error. Please try again.",
-        ),
+    let code = match kind {
+        eddy_faults::S3WriteFault::SlowDown => S3ErrorCode::SlowDown,
+        eddy_faults::S3WriteFault::InternalError => S3ErrorCode::InternalError,
     };
-    error.to_http_response().ok()
+    WireError::with_message(code, kind.message())
+        .to_http_response()
+        .ok()
 }
 
 /// The longest a SigV4 presigned URL may be valid for: one week.
