@@ -63,6 +63,13 @@ pub struct BatchOutcome {
 /// What processes the batches of a poller.
 pub trait BatchHandler: Send + Sync + 'static {
     fn handle(&self, records: Vec<SqsMessage>) -> BoxFuture<'_, BatchOutcome>;
+
+    /// The most batches the handler can run at once now (a function's processes), or
+    /// `None` for no limit: the pool never has more pollers, so no poller holds a batch
+    /// while it waits for the handler.
+    fn concurrency(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// How a pool of pollers receives.
@@ -113,7 +120,7 @@ pub fn start(
     let (shutdown, watcher) = watch::channel(false);
     let initial = settings
         .initial_pollers
-        .clamp(1, settings.maximum_pollers.max(1));
+        .clamp(1, maximum_pollers(&settings, handler.as_ref()));
     let pool = Arc::new(Pool {
         queue,
         handler,
@@ -167,10 +174,19 @@ impl Pollers {
     }
 }
 
+/// The most pollers now: the settings' maximum, bounded by what the handler can run at
+/// once (at least one).
+fn maximum_pollers(settings: &PollerSettings, handler: &dyn BatchHandler) -> u32 {
+    settings
+        .maximum_pollers
+        .min(handler.concurrency().unwrap_or(u32::MAX))
+        .max(1)
+}
+
 /// Starts one more poller unless the maximum is reached; returns whether it did.
 /// A permanent poller runs until shutdown; another one ends at the first empty receive.
 fn spawn_poller(pool: &Arc<Pool>, permanent: bool) -> bool {
-    let maximum = pool.settings.maximum_pollers.max(1);
+    let maximum = maximum_pollers(&pool.settings, pool.handler.as_ref());
     let claimed = pool
         .alive
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |alive| {
