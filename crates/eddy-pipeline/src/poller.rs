@@ -521,6 +521,92 @@ mod tests {
         store.close();
     }
 
+    /// Takes every record, slowly, and can run `limit` batches at once.
+    struct Slow {
+        limit: u32,
+        running: AtomicU32,
+        most: AtomicU32,
+        handled: AtomicU32,
+    }
+
+    impl BatchHandler for Slow {
+        fn handle(&self, records: Vec<SqsMessage>) -> BoxFuture<'_, BatchOutcome> {
+            Box::pin(async move {
+                let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+                self.running.fetch_sub(1, Ordering::SeqCst);
+                self.handled
+                    .fetch_add(records.len() as u32, Ordering::SeqCst);
+                BatchOutcome {
+                    done: records
+                        .into_iter()
+                        .filter_map(|r| r.receipt_handle)
+                        .collect(),
+                    succeeded: true,
+                }
+            })
+        }
+
+        fn concurrency(&self) -> Option<u32> {
+            Some(self.limit)
+        }
+    }
+
+    /// A handler that runs two batches at once gets two pollers, never more, though the
+    /// settings start five and allow ten: no batch waits in hand for the handler.
+    #[tokio::test]
+    async fn pollers_are_bounded_by_what_the_handler_runs_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = StoreSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        let store = Store::open(dir.path(), settings, Default::default()).expect("store");
+        store
+            .queues()
+            .create("q".into(), Default::default(), Default::default())
+            .await
+            .expect("queue");
+        for index in 0..30 {
+            let request = SendRequest {
+                body: format!("m{index}"),
+                ..SendRequest::default()
+            };
+            store.messages().send("q", request).await.expect("send");
+        }
+        let handler = Arc::new(Slow {
+            limit: 2,
+            running: AtomicU32::new(0),
+            most: AtomicU32::new(0),
+            handled: AtomicU32::new(0),
+        });
+        let pollers = start(
+            Arc::new(StoreQueue::new(store.clone(), "q".into())),
+            handler.clone(),
+            PollerSettings {
+                name: "q".into(),
+                batch_size: 1,
+                batching_window: Duration::ZERO,
+                max_payload_bytes: None,
+                heartbeat: None,
+                initial_pollers: 5,
+                maximum_pollers: 10,
+            },
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while handler.handled.load(Ordering::SeqCst) < 30 {
+            let counts = store.queues().snapshot().await.expect("counts")[0].1;
+            assert!(counts.not_visible <= 2, "{counts:?} in hand");
+            assert!(Instant::now() < deadline, "not every message was handled");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pollers.stop().await, 2);
+        assert_eq!(handler.most.load(Ordering::SeqCst), 2);
+        store.close();
+    }
+
     #[test]
     fn back_off_doubles_and_ends_as_its_cause_says() {
         let mut backoff = Backoff::default();
