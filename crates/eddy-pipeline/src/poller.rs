@@ -441,6 +441,32 @@ mod tests {
 
     use crate::store_queue::StoreQueue;
 
+    /// A store in `dir` with queue `q` holding one message of each body.
+    async fn store_with_queue(
+        dir: &std::path::Path,
+        bodies: impl IntoIterator<Item = String>,
+    ) -> Store {
+        let settings = StoreSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        let store = Store::open(dir, settings, Default::default()).expect("store");
+        store
+            .queues()
+            .create("q".into(), Default::default(), Default::default())
+            .await
+            .expect("queue");
+        for body in bodies {
+            let request = SendRequest {
+                body,
+                ..SendRequest::default()
+            };
+            store.messages().send("q", request).await.expect("send");
+        }
+        store
+    }
+
     /// Takes every record whose body starts with `ok`, leaves the others.
     #[derive(Default)]
     struct TakeOk {
@@ -471,24 +497,7 @@ mod tests {
     #[tokio::test]
     async fn pollers_over_the_store_delete_what_is_done() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = StoreSettings {
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            access_key_id: "test".into(),
-        };
-        let store = Store::open(dir.path(), settings, Default::default()).expect("store");
-        let queues = store.queues();
-        queues
-            .create("q".into(), Default::default(), Default::default())
-            .await
-            .expect("queue");
-        for body in ["ok-1", "keep", "ok-2"] {
-            let request = SendRequest {
-                body: body.into(),
-                ..SendRequest::default()
-            };
-            store.messages().send("q", request).await.expect("send");
-        }
+        let store = store_with_queue(dir.path(), ["ok-1", "keep", "ok-2"].map(String::from)).await;
         let handler = Arc::new(TakeOk::default());
         let pollers = start(
             Arc::new(StoreQueue::new(store.clone(), "q".into())),
@@ -558,24 +567,7 @@ mod tests {
     #[tokio::test]
     async fn pollers_are_bounded_by_what_the_handler_runs_at_once() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = StoreSettings {
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            access_key_id: "test".into(),
-        };
-        let store = Store::open(dir.path(), settings, Default::default()).expect("store");
-        store
-            .queues()
-            .create("q".into(), Default::default(), Default::default())
-            .await
-            .expect("queue");
-        for index in 0..30 {
-            let request = SendRequest {
-                body: format!("m{index}"),
-                ..SendRequest::default()
-            };
-            store.messages().send("q", request).await.expect("send");
-        }
+        let store = store_with_queue(dir.path(), (0..30).map(|i| format!("m{i}"))).await;
         let handler = Arc::new(Slow {
             limit: 2,
             running: AtomicU32::new(0),
