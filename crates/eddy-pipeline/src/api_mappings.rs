@@ -2,7 +2,9 @@
 //! ([`crate::mapping`]): the same pollers, batching, filters and partial batch
 //! responses. Each invokes a function stored by the API through [`StoredFunction`],
 //! which reads the function's current revision at every batch, so an
-//! UpdateFunctionCode applies to the next batch.
+//! UpdateFunctionCode applies to the next batch. A mapping polls with no more pollers
+//! than the function's processes (its reserved concurrency, else eddy's bound per
+//! function), so no batch waits in hand for a process.
 //!
 //! [`ApiMappings`] keeps one running mapping per enabled stored mapping: started at
 //! boot ([`ApiMappings::start_all`]), restarted with new settings on an update, stopped
@@ -12,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,7 +24,7 @@ use eddy_store::event_source_mappings::MappingRecord;
 use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 
-use crate::deployed::DeployedFunctions;
+use crate::deployed::{DeployedFunctions, function_concurrency};
 use crate::event_filter::FilterPattern;
 use crate::external::parse_response;
 use crate::function::{Function, InvokeError};
@@ -41,6 +44,8 @@ pub struct StoredFunction {
     name: String,
     store: Store,
     deployed: Arc<DeployedFunctions>,
+    /// The processes its revision may run at once, as last read with its record.
+    concurrency: Arc<AtomicU32>,
 }
 
 impl Function for StoredFunction {
@@ -48,13 +53,21 @@ impl Function for StoredFunction {
         &self.name
     }
 
+    fn concurrency(&self) -> Option<u32> {
+        Some(self.concurrency.load(Ordering::Relaxed))
+    }
+
     fn invoke(
         &self,
         event: SqsEvent,
         _timeout: Duration,
     ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>> {
-        let (name, store, deployed) =
-            (self.name.clone(), self.store.clone(), self.deployed.clone());
+        let (name, store, deployed, concurrency) = (
+            self.name.clone(),
+            self.store.clone(),
+            self.deployed.clone(),
+            self.concurrency.clone(),
+        );
         Box::pin(async move {
             let failed = |error_type: &str, message: String| InvokeError::Function {
                 error_type: error_type.to_owned(),
@@ -67,6 +80,7 @@ impl Function for StoredFunction {
                 .get(&name)
                 .await
                 .map_err(|e| failed("ResourceNotFoundException", e.to_string()))?;
+            concurrency.store(function_concurrency(&record), Ordering::Relaxed);
             let invocation = deployed
                 .invoke_stored(&store, &record, None, Bytes::from(payload))
                 .await
@@ -147,8 +161,11 @@ impl ApiMappings {
         if !record.enabled {
             return;
         }
-        let timeout = match self.store.functions().get(&record.function_name).await {
-            Ok(function) => Duration::from_secs(u64::from(function.timeout)),
+        let (timeout, concurrency) = match self.store.functions().get(&record.function_name).await {
+            Ok(function) => (
+                Duration::from_secs(u64::from(function.timeout)),
+                function_concurrency(&function),
+            ),
             Err(error) => {
                 tracing::warn!(uuid = %record.uuid, %error, "event source mapping not started");
                 return;
@@ -163,6 +180,7 @@ impl ApiMappings {
             name: record.function_name.clone(),
             store: self.store.clone(),
             deployed: self.deployed.clone(),
+            concurrency: Arc::new(AtomicU32::new(concurrency)),
         });
         tracing::info!(uuid = %record.uuid, queue = %record.queue_name, function = %record.function_name, batch_size = record.batch_size, "event source mapping enabled");
         let handle = mapping::start(self.store.clone(), settings, function);

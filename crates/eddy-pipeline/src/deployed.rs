@@ -30,6 +30,14 @@ use crate::function::InvokeError;
 /// How many invocations of one deployed function run at once (its processes).
 pub const MAX_PROCESSES_PER_FUNCTION: u32 = 10;
 
+/// The processes a stored function may run at once: its reserved concurrency, else
+/// [`MAX_PROCESSES_PER_FUNCTION`].
+pub fn function_concurrency(record: &FunctionRecord) -> u32 {
+    record
+        .reserved_concurrency
+        .unwrap_or(MAX_PROCESSES_PER_FUNCTION)
+}
+
 /// Who the function processes act as, and where they reach eddy.
 #[derive(Debug, Clone)]
 pub struct HostIdentity {
@@ -90,9 +98,7 @@ impl DeployedSpec {
             revision_id: record.revision_id.clone(),
             code_sha256: record.code_sha256.clone(),
             version,
-            max_processes: record
-                .reserved_concurrency
-                .unwrap_or(MAX_PROCESSES_PER_FUNCTION),
+            max_processes: function_concurrency(record),
         })
     }
 }

@@ -27,4 +27,10 @@ pub trait Function: Send + Sync + 'static {
         event: SqsEvent,
         timeout: Duration,
     ) -> BoxFuture<'static, Result<serde_json::Value, InvokeError>>;
+
+    /// The most invocations the function runs at once (its processes), or `None` for
+    /// no limit. A mapping polls with no more pollers than this.
+    fn concurrency(&self) -> Option<u32> {
+        None
+    }
 }

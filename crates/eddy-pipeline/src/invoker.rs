@@ -57,6 +57,10 @@ impl BatchHandler for Invoker {
     fn handle(&self, records: Vec<SqsMessage>) -> BoxFuture<'_, BatchOutcome> {
         Box::pin(self.run(records))
     }
+
+    fn concurrency(&self) -> Option<u32> {
+        self.function.concurrency()
+    }
 }
 
 fn message_id(record: &SqsMessage) -> &str {

@@ -63,6 +63,13 @@ pub struct BatchOutcome {
 /// What processes the batches of a poller.
 pub trait BatchHandler: Send + Sync + 'static {
     fn handle(&self, records: Vec<SqsMessage>) -> BoxFuture<'_, BatchOutcome>;
+
+    /// The most batches the handler can run at once now (a function's processes), or
+    /// `None` for no limit: the pool never has more pollers, so no poller holds a batch
+    /// while it waits for the handler.
+    fn concurrency(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// How a pool of pollers receives.
@@ -113,7 +120,7 @@ pub fn start(
     let (shutdown, watcher) = watch::channel(false);
     let initial = settings
         .initial_pollers
-        .clamp(1, settings.maximum_pollers.max(1));
+        .clamp(1, maximum_pollers(&settings, handler.as_ref()));
     let pool = Arc::new(Pool {
         queue,
         handler,
@@ -167,10 +174,19 @@ impl Pollers {
     }
 }
 
+/// The most pollers now: the settings' maximum, bounded by what the handler can run at
+/// once (at least one).
+fn maximum_pollers(settings: &PollerSettings, handler: &dyn BatchHandler) -> u32 {
+    settings
+        .maximum_pollers
+        .min(handler.concurrency().unwrap_or(u32::MAX))
+        .max(1)
+}
+
 /// Starts one more poller unless the maximum is reached; returns whether it did.
 /// A permanent poller runs until shutdown; another one ends at the first empty receive.
 fn spawn_poller(pool: &Arc<Pool>, permanent: bool) -> bool {
-    let maximum = pool.settings.maximum_pollers.max(1);
+    let maximum = maximum_pollers(&pool.settings, pool.handler.as_ref());
     let claimed = pool
         .alive
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |alive| {
@@ -425,6 +441,32 @@ mod tests {
 
     use crate::store_queue::StoreQueue;
 
+    /// A store in `dir` with queue `q` holding one message of each body.
+    async fn store_with_queue(
+        dir: &std::path::Path,
+        bodies: impl IntoIterator<Item = String>,
+    ) -> Store {
+        let settings = StoreSettings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            access_key_id: "test".into(),
+        };
+        let store = Store::open(dir, settings, Default::default()).expect("store");
+        store
+            .queues()
+            .create("q".into(), Default::default(), Default::default())
+            .await
+            .expect("queue");
+        for body in bodies {
+            let request = SendRequest {
+                body,
+                ..SendRequest::default()
+            };
+            store.messages().send("q", request).await.expect("send");
+        }
+        store
+    }
+
     /// Takes every record whose body starts with `ok`, leaves the others.
     #[derive(Default)]
     struct TakeOk {
@@ -455,24 +497,7 @@ mod tests {
     #[tokio::test]
     async fn pollers_over_the_store_delete_what_is_done() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = StoreSettings {
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            access_key_id: "test".into(),
-        };
-        let store = Store::open(dir.path(), settings, Default::default()).expect("store");
-        let queues = store.queues();
-        queues
-            .create("q".into(), Default::default(), Default::default())
-            .await
-            .expect("queue");
-        for body in ["ok-1", "keep", "ok-2"] {
-            let request = SendRequest {
-                body: body.into(),
-                ..SendRequest::default()
-            };
-            store.messages().send("q", request).await.expect("send");
-        }
+        let store = store_with_queue(dir.path(), ["ok-1", "keep", "ok-2"].map(String::from)).await;
         let handler = Arc::new(TakeOk::default());
         let pollers = start(
             Arc::new(StoreQueue::new(store.clone(), "q".into())),
@@ -502,6 +527,75 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].body, "keep");
         assert!(!left[0].visible, "the message left is in flight");
+        store.close();
+    }
+
+    /// Takes every record, slowly, and can run `limit` batches at once.
+    struct Slow {
+        limit: u32,
+        running: AtomicU32,
+        most: AtomicU32,
+        handled: AtomicU32,
+    }
+
+    impl BatchHandler for Slow {
+        fn handle(&self, records: Vec<SqsMessage>) -> BoxFuture<'_, BatchOutcome> {
+            Box::pin(async move {
+                let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+                self.running.fetch_sub(1, Ordering::SeqCst);
+                self.handled
+                    .fetch_add(records.len() as u32, Ordering::SeqCst);
+                BatchOutcome {
+                    done: records
+                        .into_iter()
+                        .filter_map(|r| r.receipt_handle)
+                        .collect(),
+                    succeeded: true,
+                }
+            })
+        }
+
+        fn concurrency(&self) -> Option<u32> {
+            Some(self.limit)
+        }
+    }
+
+    /// A handler that runs two batches at once gets two pollers, never more, though the
+    /// settings start five and allow ten: no batch waits in hand for the handler.
+    #[tokio::test]
+    async fn pollers_are_bounded_by_what_the_handler_runs_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store_with_queue(dir.path(), (0..30).map(|i| format!("m{i}"))).await;
+        let handler = Arc::new(Slow {
+            limit: 2,
+            running: AtomicU32::new(0),
+            most: AtomicU32::new(0),
+            handled: AtomicU32::new(0),
+        });
+        let pollers = start(
+            Arc::new(StoreQueue::new(store.clone(), "q".into())),
+            handler.clone(),
+            PollerSettings {
+                name: "q".into(),
+                batch_size: 1,
+                batching_window: Duration::ZERO,
+                max_payload_bytes: None,
+                heartbeat: None,
+                initial_pollers: 5,
+                maximum_pollers: 10,
+            },
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while handler.handled.load(Ordering::SeqCst) < 30 {
+            let counts = store.queues().snapshot().await.expect("counts")[0].1;
+            assert!(counts.not_visible <= 2, "{counts:?} in hand");
+            assert!(Instant::now() < deadline, "not every message was handled");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pollers.stop().await, 2);
+        assert_eq!(handler.most.load(Ordering::SeqCst), 2);
         store.close();
     }
 

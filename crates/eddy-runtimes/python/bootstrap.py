@@ -78,19 +78,32 @@ def document_for_exception(exc_info, request_id=""):
 
 
 class RuntimeApi:
-    """The Lambda Runtime API at `AWS_LAMBDA_RUNTIME_API` (host:port), one connection a call."""
+    """The Lambda Runtime API at `AWS_LAMBDA_RUNTIME_API` (host:port), over one
+    keep-alive connection (opened again when the server closed it)."""
 
     def __init__(self, address):
         self.address = address
+        self.connection = None
 
     def _call(self, method, path, body=None, headers=None):
-        connection = http.client.HTTPConnection(self.address)
-        try:
-            connection.request(method, API_PREFIX + path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return response, response.read()
-        finally:
-            connection.close()
+        for attempt in (1, 2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.address)
+            try:
+                self.connection.request(method, API_PREFIX + path, body=body, headers=headers or {})
+                response = self.connection.getresponse()
+                answer = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # A kept connection the server had closed: once more on a new one.
+                self.connection.close()
+                self.connection = None
+                if attempt == 2:
+                    raise
+                continue
+            if response.will_close:
+                self.connection.close()
+                self.connection = None
+            return response, answer
 
     def next_invocation(self):
         response, body = self._call("GET", "/invocation/next")

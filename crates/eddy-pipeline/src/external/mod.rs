@@ -192,6 +192,10 @@ impl Function for ExternalFunction {
         &self.pool.shared.config.name
     }
 
+    fn concurrency(&self) -> Option<u32> {
+        Some(self.pool.shared.config.max_processes.max(1))
+    }
+
     fn invoke(
         &self,
         event: SqsEvent,
