@@ -30,7 +30,8 @@ use eddy_telemetry::InvocationThrottled;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::deployed::DeployedFunctions;
+use crate::configured::ConfiguredFunctions;
+use crate::deployed::{DeployedFunctions, DeployedInvocation, StoredFunctionError};
 use crate::destinations::{Condition, Response, deliver, error_document, invocation_record};
 use crate::external::Failure;
 use crate::function::InvokeError;
@@ -61,6 +62,8 @@ pub fn throttle_backoff(age: Duration) -> Duration {
 pub struct AsyncInvoker {
     store: Store,
     deployed: Arc<DeployedFunctions>,
+    /// The functions of `eddy.toml` (run when the API has no function of the name).
+    configured: Arc<ConfiguredFunctions>,
     /// The back-off before each retry; its length is the number of retries.
     retry_delays: Vec<Duration>,
     wake: Notify,
@@ -71,11 +74,13 @@ impl AsyncInvoker {
     pub fn new(
         store: Store,
         deployed: Arc<DeployedFunctions>,
+        configured: Arc<ConfiguredFunctions>,
         retry_delays: Vec<Duration>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
             deployed,
+            configured,
             retry_delays,
             wake: Notify::new(),
             running: Mutex::new(HashSet::new()),
@@ -116,7 +121,8 @@ impl AsyncInvoker {
         })
     }
 
-    async fn record(&self, invocation: &AsyncInvocation) -> Option<FunctionRecord> {
+    /// The function an invocation runs, and whether it is one of `eddy.toml`.
+    async fn record(&self, invocation: &AsyncInvocation) -> Option<(FunctionRecord, bool)> {
         let found = match invocation.version {
             None => self.store.functions().get(&invocation.function).await,
             Some(version) => {
@@ -126,7 +132,39 @@ impl AsyncInvoker {
                     .await
             }
         };
-        found.ok()
+        match found {
+            Ok(record) => Some((record, false)),
+            Err(_) if invocation.version.is_none() => self
+                .configured
+                .record(&invocation.function)
+                .map(|record| (record, true)),
+            Err(_) => None,
+        }
+    }
+
+    /// Runs an invocation on the API's function or the configured one.
+    async fn run(
+        &self,
+        record: &FunctionRecord,
+        configured: bool,
+        invocation: &AsyncInvocation,
+    ) -> Result<DeployedInvocation, StoredFunctionError> {
+        if configured
+            && let Some(done) = self
+                .configured
+                .invoke(&self.store, &record.name, invocation.payload.clone())
+                .await
+        {
+            return Ok(done);
+        }
+        self.deployed
+            .invoke_stored(
+                &self.store,
+                record,
+                invocation.version,
+                invocation.payload.clone(),
+            )
+            .await
     }
 
     /// One attempt of an invocation, and what follows it: done and its on-success
@@ -164,7 +202,7 @@ impl AsyncInvoker {
                 tracing::warn!(function = %invocation.function, request_id = %id, "asynchronous invocation dropped: the function no longer exists");
                 self.store.async_invocations().finish(&id).await
             }
-            Some(record)
+            Some((record, _))
                 if eddy_store::time::now_ms().saturating_sub(invocation.enqueued_ms)
                     > max_age_ms =>
             {
@@ -179,7 +217,7 @@ impl AsyncInvoker {
                     .await;
                 self.store.async_invocations().finish(&id).await
             }
-            Some(record) if self.throttle(&record, &invocation).await => {
+            Some((record, _)) if self.throttle(&record, &invocation).await => {
                 let age = eddy_store::time::now_ms().saturating_sub(invocation.enqueued_ms);
                 let due = eddy_store::time::now_ms()
                     + throttle_backoff(Duration::from_millis(age)).as_millis() as u64;
@@ -188,19 +226,11 @@ impl AsyncInvoker {
                     .retry_at(&id, invocation.attempts, due)
                     .await
             }
-            Some(record) => {
+            Some((record, configured)) => {
                 let executed_version = invocation
                     .version
                     .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string());
-                let (response, failure) = match self
-                    .deployed
-                    .invoke_stored(
-                        &self.store,
-                        &record,
-                        invocation.version,
-                        invocation.payload.clone(),
-                    )
-                    .await
+                let (response, failure) = match self.run(&record, configured, &invocation).await
                 {
                     Ok(done) => match done.outcome {
                         Ok(payload) => (
@@ -497,7 +527,12 @@ mod tests {
             endpoint_url: "http://127.0.0.1:9".to_owned(),
         };
         let deployed = Arc::new(DeployedFunctions::new(dir.path(), identity).expect("host"));
-        let invoker = AsyncInvoker::new(store.clone(), deployed, vec![Duration::ZERO; 2]);
+        let invoker = AsyncInvoker::new(
+            store.clone(),
+            deployed,
+            ConfiguredFunctions::new(),
+            vec![Duration::ZERO; 2],
+        );
         let (stop, stopped) = watch::channel(false);
         let running = invoker.start(stopped);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -350,7 +350,13 @@ impl DeployedFunctions {
                     timestamp_ms: started_ms,
                     line: error.to_string(),
                 }];
-                let log_events = lambda_log(spec, &request_id, &output, started, started_ms, None);
+                let log_events = lambda_log(
+                    (&spec.version_label(), spec.memory_mb),
+                    &request_id,
+                    &output,
+                    (started, started_ms),
+                    None,
+                );
                 return DeployedInvocation {
                     request_id,
                     outcome: Err(failure),
@@ -361,38 +367,13 @@ impl DeployedFunctions {
             }
         };
         let invocation = host.invoke_payload(payload, spec.timeout).await;
-        let mut output = invocation.lines;
-        if let Err(Failure {
-            error: InvokeError::Timeout(timeout),
-            ..
-        }) = &invocation.outcome
-        {
-            let now = eddy_store::time::now_ms();
-            output.push(OutputLine {
-                timestamp_ms: now as i64,
-                line: format!(
-                    "{} {} Task timed out after {:.2} seconds",
-                    eddy_store::time::iso8601_millis(now),
-                    invocation.request_id,
-                    timeout.as_secs_f64()
-                ),
-            });
-        }
-        let log_events = lambda_log(
-            spec,
-            &invocation.request_id,
-            &output,
+        finish_invocation(
+            &spec.version_label(),
+            spec.memory_mb,
+            invocation,
             started,
             started_ms,
-            invocation.max_memory_mb,
-        );
-        DeployedInvocation {
-            log: joined(&log_events),
-            log_events,
-            log_stream: invocation.log_stream,
-            request_id: invocation.request_id,
-            outcome: invocation.outcome,
-        }
+        )
     }
 
     /// Stops a function's processes and removes its unpacked code (DeleteFunction).
@@ -512,15 +493,57 @@ impl DeployedFunctions {
     }
 }
 
-/// The log of one invocation the way Lambda writes it, one event per line: `START`,
-/// the function's output, `END`, `REPORT` (each message ends with a newline, as
-/// Lambda's do).
-fn lambda_log(
-    spec: &DeployedSpec,
-    request_id: &str,
-    output: &[OutputLine],
+/// A finished invocation of a Runtime API process as Lambda reports it: its output
+/// with `Task timed out after` on a timeout, framed by `START`, `END` and `REPORT`
+/// for `version_label` of a function of `memory_mb`.
+pub(crate) fn finish_invocation(
+    version_label: &str,
+    memory_mb: u32,
+    invocation: crate::external::Invocation,
     started: Instant,
     started_ms: i64,
+) -> DeployedInvocation {
+    let mut output = invocation.lines;
+    if let Err(Failure {
+        error: InvokeError::Timeout(timeout),
+        ..
+    }) = &invocation.outcome
+    {
+        let now = eddy_store::time::now_ms();
+        output.push(OutputLine {
+            timestamp_ms: now as i64,
+            line: format!(
+                "{} {} Task timed out after {:.2} seconds",
+                eddy_store::time::iso8601_millis(now),
+                invocation.request_id,
+                timeout.as_secs_f64()
+            ),
+        });
+    }
+    let log_events = lambda_log(
+        (version_label, memory_mb),
+        &invocation.request_id,
+        &output,
+        (started, started_ms),
+        invocation.max_memory_mb,
+    );
+    DeployedInvocation {
+        log: joined(&log_events),
+        log_events,
+        log_stream: invocation.log_stream,
+        request_id: invocation.request_id,
+        outcome: invocation.outcome,
+    }
+}
+
+/// The log of one invocation the way Lambda writes it, one event per line: `START`,
+/// the function's output, `END`, `REPORT` (each message ends with a newline, as
+/// Lambda's do), for a version (label) of a function of some memory (MB).
+pub(crate) fn lambda_log(
+    (version_label, memory_mb): (&str, u32),
+    request_id: &str,
+    output: &[OutputLine],
+    (started, started_ms): (Instant, i64),
     max_memory_mb: Option<u64>,
 ) -> Vec<NewLogEvent> {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -532,8 +555,7 @@ fn lambda_log(
     events.push(NewLogEvent {
         timestamp_ms: started_ms,
         message: format!(
-            "START RequestId: {request_id} Version: {}\n",
-            spec.version_label()
+            "START RequestId: {request_id} Version: {version_label}\n"
         ),
     });
     events.extend(output.iter().map(|line| NewLogEvent {
@@ -550,14 +572,14 @@ fn lambda_log(
         message: format!(
             "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t{used}\n",
             duration_ms.ceil() as u64,
-            spec.memory_mb
+            memory_mb
         ),
     });
     events
 }
 
 /// The log as one text (what `LogType: Tail` returns the end of).
-fn joined(events: &[NewLogEvent]) -> String {
+pub(crate) fn joined(events: &[NewLogEvent]) -> String {
     events.iter().map(|e| e.message.as_str()).collect()
 }
 

@@ -12,7 +12,8 @@
 //!   created through the Lambda API on [`external`] with `eddy-runtimes`' launchers,
 //!   [`api_mappings`] runs the event source mappings created through the API and
 //!   [`async_invocations`] their queued asynchronous invocations, whose outcomes go
-//!   to the [`destinations`] of their event invoke configuration.
+//!   to the [`destinations`] of their event invoke configuration; [`configured`]
+//!   runs the functions of `eddy.toml` when the Lambda API invokes them.
 //!
 //! The pipeline knows the store's operations and the Lambda event shapes. It must not
 //! know SQL, files or HTTP routing of the public endpoint (that is the store's and the
@@ -21,6 +22,7 @@
 pub mod api_mappings;
 pub mod async_invocations;
 pub mod builtin;
+pub mod configured;
 pub mod deployed;
 pub mod destinations;
 pub mod event_filter;

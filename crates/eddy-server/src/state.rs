@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use eddy_pipeline::api_mappings::ApiMappings;
 use eddy_pipeline::async_invocations::AsyncInvoker;
+use eddy_pipeline::configured::ConfiguredFunctions;
 use eddy_pipeline::deployed::DeployedFunctions;
 use eddy_store::Store;
 use eddy_store::sqs::{SqsError, SqsErrorKind};
@@ -144,6 +145,9 @@ pub struct AppState {
     pub mappings: Option<Arc<ApiMappings>>,
     /// Runs the queued asynchronous invocations (woken when Invoke queues one).
     pub async_invoker: Option<Arc<AsyncInvoker>>,
+    /// Runs the functions of `eddy.toml` when Invoke names one (empty until the
+    /// pipeline runs).
+    pub configured_functions: Arc<ConfiguredFunctions>,
     purges: Mutex<HashMap<String, Instant>>,
 }
 
@@ -161,6 +165,7 @@ impl AppState {
             functions: None,
             mappings: None,
             async_invoker: None,
+            configured_functions: Arc::new(ConfiguredFunctions::default()),
             purges: Mutex::new(HashMap::new()),
         }
     }
@@ -204,6 +209,12 @@ impl AppState {
     /// Runs asynchronous invocations on `invoker`.
     pub fn with_async_invoker(mut self, invoker: Arc<AsyncInvoker>) -> Self {
         self.async_invoker = Some(invoker);
+        self
+    }
+
+    /// Runs the functions of `eddy.toml` on `functions` for Invoke.
+    pub fn with_configured_functions(mut self, functions: Arc<ConfiguredFunctions>) -> Self {
+        self.configured_functions = functions;
         self
     }
 

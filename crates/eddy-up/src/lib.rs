@@ -35,6 +35,7 @@ use tokio::task::JoinHandle;
 
 use eddy_pipeline::api_mappings::ApiMappings;
 use eddy_pipeline::async_invocations::AsyncInvoker;
+use eddy_pipeline::configured::ConfiguredFunctions;
 use eddy_pipeline::deployed::{DeployedFunctions, HostIdentity};
 use eddy_server::harness::Harness;
 use eddy_server::{AppState, Credential, Server};
@@ -172,9 +173,11 @@ impl Eddy {
             .context("cannot install the Lambda runtime clients under the data directory")?,
         );
         let api_mappings = Arc::new(ApiMappings::new(store.clone(), deployed.clone()));
+        let configured_functions = ConfiguredFunctions::new();
         let async_invoker = AsyncInvoker::new(
             store.clone(),
             deployed.clone(),
+            configured_functions.clone(),
             config
                 .lambda_async_retry_delays_seconds
                 .iter()
@@ -197,6 +200,7 @@ impl Eddy {
         .with_functions(deployed.clone())
         .with_mappings(api_mappings.clone())
         .with_async_invoker(async_invoker.clone())
+        .with_configured_functions(configured_functions.clone())
         .with_sessions(
             store
                 .sts_sessions()
@@ -227,6 +231,7 @@ impl Eddy {
                 return Err(error);
             }
         };
+        configured_functions.set(std::mem::take(&mut pipeline.invocable));
         state.set_harness(Harness {
             baseline,
             mappings: std::mem::take(&mut pipeline.probes),

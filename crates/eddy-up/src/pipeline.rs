@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use eddy_function::CopyOptions;
 use eddy_pipeline::builtin::BuiltinCopyFunction;
+use eddy_pipeline::configured::{ConfiguredHost, ConfiguredInstance};
 use eddy_pipeline::event_filter::FilterPattern;
 use eddy_pipeline::external::{ExternalFunction, ExternalFunctionConfig};
 use eddy_pipeline::function::Function;
@@ -30,6 +31,8 @@ pub(crate) struct Pipeline {
     external: Vec<Arc<ExternalFunction>>,
     /// What the idle check reads of each mapping.
     pub(crate) probes: Vec<MappingProbe>,
+    /// The running functions, for Invoke through the Lambda API.
+    pub(crate) invocable: BTreeMap<String, ConfiguredInstance>,
 }
 
 impl Pipeline {
@@ -104,6 +107,7 @@ pub(crate) async fn start_pipeline(
     }
     let mut instances: BTreeMap<String, Arc<dyn Function>> = BTreeMap::new();
     let mut external = Vec::new();
+    let mut invocable = BTreeMap::new();
     for function in &functions {
         let destination_bucket = function
             .destination_bucket
@@ -114,14 +118,19 @@ pub(crate) async fn start_pipeline(
             .clone()
             .unwrap_or_else(|| config.destination_prefix.clone());
         let instance: Arc<dyn Function> = if function.is_builtin() {
-            Arc::new(BuiltinCopyFunction::new(
+            let builtin = Arc::new(BuiltinCopyFunction::new(
                 function.name.clone(),
                 store.clone(),
                 CopyOptions {
                     destination_bucket,
                     destination_prefix,
                 },
-            ))
+            ));
+            invocable.insert(
+                function.name.clone(),
+                invocable_instance(function, ConfiguredHost::Builtin(builtin.clone())),
+            );
+            builtin
         } else {
             let max_processes = settings
                 .iter()
@@ -155,6 +164,10 @@ pub(crate) async fn start_pipeline(
                 marks_invocation_end: false,
             }));
             external.push(host.clone());
+            invocable.insert(
+                function.name.clone(),
+                invocable_instance(function, ConfiguredHost::External(host.clone())),
+            );
             host
         };
         store.telemetry().emit(FunctionKnown {
@@ -184,5 +197,15 @@ pub(crate) async fn start_pipeline(
         mappings: handles,
         external,
         probes,
+        invocable,
     })
+}
+
+/// A configured function as the Lambda API's Invoke runs it.
+fn invocable_instance(function: &FunctionConfig, host: ConfiguredHost) -> ConfiguredInstance {
+    ConfiguredInstance {
+        host,
+        timeout: Duration::from_secs(function.timeout),
+        memory_mb: u32::try_from(function.memory_size).unwrap_or(u32::MAX),
+    }
 }

@@ -1,10 +1,11 @@
 //! The functions and event source mappings of `eddy.toml` in the Lambda API
-//! ([`crate::configured::Configured`]): read-only. Reads answer with them in Lambda's
-//! shapes (a function as a `provided.al2023` function with no deployment package, a
-//! mapping with a UUID that stays the same across restarts); a change, a delete or an
-//! Invoke answers `InvalidParameterValueException` saying to edit `eddy.toml` (the
-//! error Lambda gives for a function it manages elsewhere, such as a Lambda@Edge
-//! replica), and CreateFunction refuses their names as taken.
+//! ([`crate::configured::Configured`]): read-only, but invocable. Reads answer with
+//! them in Lambda's shapes (a function as a `provided.al2023` function with no
+//! deployment package, a mapping with a UUID that stays the same across restarts);
+//! Invoke runs them ([`super::invoke`]); a change or a delete answers
+//! `InvalidParameterValueException` saying to edit `eddy.toml` (the error Lambda gives
+//! for a function it manages elsewhere, such as a Lambda@Edge replica), and
+//! CreateFunction refuses their names as taken.
 
 use std::collections::BTreeMap;
 
@@ -96,10 +97,10 @@ impl LambdaContext<'_> {
         self.state.configured.function(name).is_some()
     }
 
-    /// The answer to a change, delete or Invoke of a function of `eddy.toml`.
+    /// The answer to a change or delete of a function of `eddy.toml`.
     pub(crate) fn read_only_function(&self, name: &str) -> LambdaError {
         LambdaError::invalid_parameter(format!(
-            "Function {} is configured in eddy.toml: the Lambda API shows it but cannot change, delete or invoke it. Edit eddy.toml and restart eddy, or create the function through the API under another name.",
+            "Function {} is configured in eddy.toml: the Lambda API shows and invokes it but cannot change or delete it. Edit eddy.toml and restart eddy, or create the function through the API under another name.",
             self.arn(name)
         ))
     }

@@ -5,7 +5,8 @@
 //! `lambda_throttle` fault on demand), `Event` (202 once queued durably;
 //! [`eddy_pipeline::async_invocations`] runs and retries it, throttles included) and
 //! `DryRun` (204 after the checks). The function runs through the pipeline's
-//! [`eddy_pipeline::deployed::DeployedFunctions`].
+//! [`eddy_pipeline::deployed::DeployedFunctions`], or, for a function of `eddy.toml`,
+//! its [`eddy_pipeline::configured::ConfiguredFunctions`].
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -92,7 +93,15 @@ impl LambdaContext<'_> {
         input: InvokeInput<'_>,
     ) -> Result<Response<s3s::Body>, LambdaError> {
         let invocation_type = InvocationType::parse(input.invocation_type)?;
-        let (record, version) = self.qualified(input.name, input.qualifier).await?;
+        // A function of `eddy.toml` ([`super::configured`]) has only `$LATEST`.
+        let (record, version, configured) =
+            match self.configured_read(input.name, input.qualifier).await {
+                Some(read) => (read?, None, true),
+                None => {
+                    let (record, version) = self.qualified(input.name, input.qualifier).await?;
+                    (record, version, false)
+                }
+            };
         // A synchronous invocation is refused when throttled; an asynchronous one is
         // queued and throttled when it is run (`eddy_pipeline::async_invocations`).
         let throttled = invocation_type == InvocationType::RequestResponse
@@ -135,7 +144,6 @@ impl LambdaContext<'_> {
         } else {
             input.payload
         };
-        let host = self.host()?.clone();
         match invocation_type {
             InvocationType::DryRun => Ok(self.answer(StatusCode::NO_CONTENT, Bytes::new())),
             InvocationType::Event => {
@@ -164,8 +172,23 @@ impl LambdaContext<'_> {
                 }
                 Ok(response)
             }
+            InvocationType::RequestResponse if configured => {
+                let invocation = self
+                    .state
+                    .configured_functions
+                    .invoke(self.store(), &record.name, payload)
+                    .await
+                    .ok_or_else(|| {
+                        LambdaError::new(
+                            LambdaErrorKind::Service,
+                            "the functions of eddy.toml are not running yet",
+                        )
+                    })?;
+                Ok(self.invocation_response(invocation, None, input.log_type == Some("Tail")))
+            }
             InvocationType::RequestResponse => {
-                let invocation = host
+                let invocation = self
+                    .host()?
                     .invoke_stored(self.store(), &record, version, payload)
                     .await
                     .map_err(LambdaError::internal)?;
