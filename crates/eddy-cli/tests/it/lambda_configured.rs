@@ -2,11 +2,16 @@
 //! `eddy status`, beside those created through the Lambda API: ListFunctions,
 //! GetFunction(Configuration), ListEventSourceMappings and GetEventSourceMapping show
 //! them in Lambda's shapes (the mapping's UUID stays the same across a restart), and
-//! a change, delete or Invoke of one answers `InvalidParameterValueException`.
+//! a change or delete of one answers `InvalidParameterValueException`. Invoke runs
+//! them: a scripted external command (Python through eddy's Runtime API client)
+//! synchronously, with an error, with `LogType: Tail` and as an `Event`; the built-in
+//! copy function with an SQS event carrying an S3 event.
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, Runtime};
+use aws_sdk_lambda::types::{FunctionCode, InvocationType, LogType, Runtime};
+
+use base64::Engine as _;
 
 use super::lambda_api::{ROLE, lambda, python_zip};
 use super::operator::{eddy_command, http_get, stdout};
@@ -129,9 +134,14 @@ async fn configured_functions_and_mappings_appear_in_the_api_read_only() {
             .send()
             .await,
     ));
-    assert_read_only(refused(
-        client.invoke().function_name("eddy-copy").send().await,
-    ));
+    let dry_run = client
+        .invoke()
+        .function_name("eddy-copy")
+        .invocation_type(InvocationType::DryRun)
+        .send()
+        .await
+        .expect("DryRun of a configured function");
+    assert_eq!(dry_run.status_code(), 204);
     let taken = refused(
         client
             .create_function()
@@ -270,4 +280,226 @@ async fn configured_functions_and_mappings_appear_in_the_api_read_only() {
         .expect("same UUID after a restart");
     assert_eq!(again.function_arn(), Some(COPY_ARN));
     drop(temp);
+}
+
+/// A Python handler run as an `eddy.toml` command: it echoes the event, fails when
+/// asked to, and writes a file when asked to (the effect of an `Event` invocation).
+const SCRIPTED_HANDLER: &str = r#"import json, os
+
+def handler(event, context):
+    print("handling " + json.dumps(event, sort_keys=True))
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    if "touch" in event:
+        with open(event["touch"], "w") as f:
+            f.write(event["text"])
+    return {"echo": event, "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"]}
+"#;
+
+/// eddy with the scripted function `scripted` (and the default pipeline).
+fn eddy_with_scripted_function(dir: &std::path::Path) -> Eddy {
+    std::fs::write(dir.join("app.py"), SCRIPTED_HANDLER).expect("write handler");
+    let client = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../eddy-runtimes/python/bootstrap.py");
+    Eddy::start_with_config(&format!(
+        "destination_prefix = \"copied/\"\n\n[[functions]]\nname = \"scripted\"\ncommand = [\"python3\", \"{}\"]\nhandler = \"app.handler\"\nworking_dir = \"{}\"\ntimeout = 5\n",
+        client.display(),
+        dir.display()
+    ))
+}
+
+fn body(output: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> serde_json::Value {
+    let payload = output.payload().expect("payload").as_ref();
+    serde_json::from_slice(payload)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(payload)))
+}
+
+#[tokio::test]
+async fn configured_command_function_is_invoked_through_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let eddy = eddy_with_scripted_function(dir.path());
+    let client = lambda(&eddy).await;
+
+    let ok = client
+        .invoke()
+        .function_name("scripted")
+        .payload(Blob::new(r#"{"n": 1}"#))
+        .send()
+        .await
+        .expect("invoke");
+    assert_eq!(ok.status_code(), 200);
+    assert_eq!(ok.function_error(), None);
+    assert_eq!(ok.executed_version(), Some("$LATEST"));
+    assert_eq!(
+        body(&ok),
+        serde_json::json!({"echo": {"n": 1}, "function": "scripted"})
+    );
+
+    let failed = client
+        .invoke()
+        .function_name("arn:aws:lambda:us-east-1:000000000000:function:scripted")
+        .payload(Blob::new(r#"{"fail": true}"#))
+        .log_type(LogType::Tail)
+        .send()
+        .await
+        .expect("invoke with an error");
+    assert_eq!(failed.status_code(), 200);
+    assert_eq!(failed.function_error(), Some("Unhandled"));
+    let error = body(&failed);
+    assert_eq!(error["errorType"], "ValueError", "{error}");
+    assert_eq!(error["errorMessage"], "asked to fail", "{error}");
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(failed.log_result().expect("LogType Tail returns the log"))
+        .expect("base64");
+    let tail = String::from_utf8(tail).expect("utf-8");
+    let request_id = tail
+        .lines()
+        .find_map(|l| l.strip_prefix("START RequestId: "))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("START line: {tail}"))
+        .to_owned();
+    assert!(tail.contains("START RequestId: ") && tail.contains("Version: $LATEST"), "{tail}");
+    assert!(tail.contains(r#"handling {"fail": true}"#), "{tail}");
+    assert!(tail.contains(&format!("END RequestId: {request_id}")), "{tail}");
+    assert!(tail.contains(&format!("REPORT RequestId: {request_id}\tDuration: ")), "{tail}");
+    assert!(tail.contains("Memory Size: 128 MB"), "{tail}");
+
+    let dry = client
+        .invoke()
+        .function_name("scripted")
+        .invocation_type(InvocationType::DryRun)
+        .send()
+        .await
+        .expect("DryRun");
+    assert_eq!(dry.status_code(), 204);
+    let version = refused(
+        client
+            .invoke()
+            .function_name("scripted")
+            .qualifier("1")
+            .send()
+            .await,
+    );
+    assert_eq!(version.0, "ResourceNotFoundException", "{version:?}");
+
+    // Event: queued, run by the asynchronous invoker, its effect lands.
+    let marker = dir.path().join("event-ran");
+    let queued = client
+        .invoke()
+        .function_name("scripted")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(
+            serde_json::json!({"touch": marker, "text": "queued"}).to_string(),
+        ))
+        .send()
+        .await
+        .expect("Event invoke");
+    assert_eq!(queued.status_code(), 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !marker.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Event invocation never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(std::fs::read_to_string(&marker).expect("read"), "queued");
+
+    // Still read-only.
+    assert_read_only(refused(
+        client
+            .delete_function()
+            .function_name("scripted")
+            .send()
+            .await,
+    ));
+    assert_read_only(refused(
+        client
+            .update_function_configuration()
+            .function_name("scripted")
+            .timeout(9)
+            .send()
+            .await,
+    ));
+}
+
+#[tokio::test]
+async fn builtin_copy_function_is_invoked_with_an_sqs_event_payload() {
+    let eddy = Eddy::start_with_config("destination_prefix = \"copied/\"\n");
+    let client = lambda(&eddy).await;
+    let s3 = eddy.s3().await;
+    // A bucket with no notification: only the invocation copies its object.
+    s3.create_bucket()
+        .bucket("side")
+        .send()
+        .await
+        .expect("create side bucket");
+    let put = s3
+        .put_object()
+        .bucket("side")
+        .key("report one.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"copied by Invoke"))
+        .send()
+        .await
+        .expect("put");
+    let s3_event = serde_json::json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "bucket": {"name": "side", "arn": "arn:aws:s3:::side"},
+            "object": {"key": "report+one.txt", "size": 16, "eTag": put.e_tag().unwrap_or_default().trim_matches('"')}
+        }
+    }]});
+    let sqs_event = serde_json::json!({"Records": [{
+        "messageId": "0f7c9d3e-7d1b-4b8e-9a4f-1f2e3d4c5b6a",
+        "receiptHandle": "handle",
+        "body": s3_event.to_string(),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": QUEUE_ARN,
+        "awsRegion": "us-east-1"
+    }]});
+    let copied = client
+        .invoke()
+        .function_name("eddy-copy")
+        .payload(Blob::new(sqs_event.to_string()))
+        .log_type(LogType::Tail)
+        .send()
+        .await
+        .expect("invoke the built-in copy function");
+    assert_eq!(copied.function_error(), None, "{:?}", body(&copied));
+    assert_eq!(body(&copied), serde_json::json!({"batchItemFailures": []}));
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(copied.log_result().expect("log"))
+        .expect("base64");
+    let tail = String::from_utf8_lossy(&tail);
+    assert!(tail.starts_with("START RequestId: ") && tail.contains("REPORT RequestId: "), "{tail}");
+    let object = s3
+        .get_object()
+        .bucket("destination")
+        .key("copied/report one.txt")
+        .send()
+        .await
+        .expect("the object was copied");
+    let bytes = object.body.collect().await.expect("body").into_bytes();
+    assert_eq!(&bytes[..], b"copied by Invoke");
+
+    // A payload that is no SQS event is a function error, as the Rust bootstrap's.
+    let wrong = client
+        .invoke()
+        .function_name("eddy-copy")
+        .payload(Blob::new(r#"{"hello": 1}"#))
+        .send()
+        .await
+        .expect("invoke with a wrong payload");
+    assert_eq!(wrong.function_error(), Some("Unhandled"));
+    let error = body(&wrong);
+    assert_eq!(
+        error["errorType"], "lambda_runtime::deserializer::DeserializeError",
+        "{error}"
+    );
 }
