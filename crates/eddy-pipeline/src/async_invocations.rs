@@ -230,8 +230,7 @@ impl AsyncInvoker {
                 let executed_version = invocation
                     .version
                     .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string());
-                let (response, failure) = match self.run(&record, configured, &invocation).await
-                {
+                let (response, failure) = match self.run(&record, configured, &invocation).await {
                     Ok(done) => match done.outcome {
                         Ok(payload) => (
                             Response {

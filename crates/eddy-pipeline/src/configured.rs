@@ -177,7 +177,10 @@ async fn run_builtin(
             ),
         })
     })?;
-    let response = function.invoke(event, timeout).await.map_err(Failure::from)?;
+    let response = function
+        .invoke(event, timeout)
+        .await
+        .map_err(Failure::from)?;
     serde_json::to_vec(&response)
         .map(Bytes::from)
         .map_err(|error| {

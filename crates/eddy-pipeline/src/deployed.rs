@@ -554,9 +554,7 @@ pub(crate) fn lambda_log(
     let mut events = Vec::with_capacity(output.len() + 3);
     events.push(NewLogEvent {
         timestamp_ms: started_ms,
-        message: format!(
-            "START RequestId: {request_id} Version: {version_label}\n"
-        ),
+        message: format!("START RequestId: {request_id} Version: {version_label}\n"),
     });
     events.extend(output.iter().map(|line| NewLogEvent {
         timestamp_ms: line.timestamp_ms.max(started_ms),

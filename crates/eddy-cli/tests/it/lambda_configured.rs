@@ -358,10 +358,19 @@ async fn configured_command_function_is_invoked_through_the_api() {
         .and_then(|rest| rest.split(' ').next())
         .unwrap_or_else(|| panic!("START line: {tail}"))
         .to_owned();
-    assert!(tail.contains("START RequestId: ") && tail.contains("Version: $LATEST"), "{tail}");
+    assert!(
+        tail.contains("START RequestId: ") && tail.contains("Version: $LATEST"),
+        "{tail}"
+    );
     assert!(tail.contains(r#"handling {"fail": true}"#), "{tail}");
-    assert!(tail.contains(&format!("END RequestId: {request_id}")), "{tail}");
-    assert!(tail.contains(&format!("REPORT RequestId: {request_id}\tDuration: ")), "{tail}");
+    assert!(
+        tail.contains(&format!("END RequestId: {request_id}")),
+        "{tail}"
+    );
+    assert!(
+        tail.contains(&format!("REPORT RequestId: {request_id}\tDuration: ")),
+        "{tail}"
+    );
     assert!(tail.contains("Memory Size: 128 MB"), "{tail}");
 
     let dry = client
@@ -438,7 +447,9 @@ async fn builtin_copy_function_is_invoked_with_an_sqs_event_payload() {
         .put_object()
         .bucket("side")
         .key("report one.txt")
-        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"copied by Invoke"))
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"copied by Invoke",
+        ))
         .send()
         .await
         .expect("put");
@@ -477,7 +488,10 @@ async fn builtin_copy_function_is_invoked_with_an_sqs_event_payload() {
         .decode(copied.log_result().expect("log"))
         .expect("base64");
     let tail = String::from_utf8_lossy(&tail);
-    assert!(tail.starts_with("START RequestId: ") && tail.contains("REPORT RequestId: "), "{tail}");
+    assert!(
+        tail.starts_with("START RequestId: ") && tail.contains("REPORT RequestId: "),
+        "{tail}"
+    );
     let object = s3
         .get_object()
         .bucket("destination")

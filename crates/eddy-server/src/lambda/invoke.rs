@@ -95,12 +95,11 @@ impl LambdaContext<'_> {
         let invocation_type = InvocationType::parse(input.invocation_type)?;
         // A function of `eddy.toml` ([`super::configured`]) has only `$LATEST`.
         let (record, version, configured) =
-            match self.configured_read(input.name, input.qualifier).await {
-                Some(read) => (read?, None, true),
-                None => {
-                    let (record, version) = self.qualified(input.name, input.qualifier).await?;
-                    (record, version, false)
-                }
+            if let Some(read) = self.configured_read(input.name, input.qualifier).await {
+                (read?, None, true)
+            } else {
+                let (record, version) = self.qualified(input.name, input.qualifier).await?;
+                (record, version, false)
             };
         // A synchronous invocation is refused when throttled; an asynchronous one is
         // queued and throttled when it is run (`eddy_pipeline::async_invocations`).
