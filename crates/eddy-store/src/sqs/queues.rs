@@ -16,6 +16,7 @@ use super::queue_rows::{
 };
 use super::redrive::redrive_not_allowed;
 use super::regions::sibling_key;
+use crate::error::StoreError;
 use crate::shared::Shared;
 use crate::time::now_ms;
 use crate::tx::{OrAbort, TxResult, abort, entry_outcome};
@@ -224,12 +225,17 @@ impl<'s> Queues<'s> {
             .write(move |conn| {
                 load_queue(conn, &name)?;
                 conn.execute("DELETE FROM fifo_deduplication WHERE queue = ?1", [&name])?;
-                let purged = conn.execute("DELETE FROM messages WHERE queue = ?1", [&name])?;
-                add_to_count(conn, &name, -(purged as i64))?;
-                Ok(purged as u64)
+                Ok(purge_messages(conn, &name)?)
             })
             .await
     }
+}
+
+/// Deletes every message of a queue; returns how many.
+pub(crate) fn purge_messages(conn: &Connection, name: &str) -> Result<u64, StoreError> {
+    let purged = conn.execute("DELETE FROM messages WHERE queue = ?1", [name])?;
+    add_to_count(conn, name, -(purged as i64))?;
+    Ok(purged as u64)
 }
 
 fn valid_queue_name(name: &str) -> bool {
