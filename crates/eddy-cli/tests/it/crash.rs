@@ -340,8 +340,8 @@ async fn acknowledged_work_survives_sigkill_and_sigterm() {
             );
             eprintln!("SIGTERM under load: exited in {:?}", stop.elapsed());
         } else {
-            let _ = eddy.child.kill();
-            let _ = eddy.child.wait();
+            let _ = eddy.child().kill();
+            let _ = eddy.child().wait();
         }
         for task in tasks {
             task.abort();

@@ -151,7 +151,7 @@ async fn bootstrap_run_by_eddy_up_passes_the_scenario() {
     let Some(bootstrap) = bootstrap() else {
         return;
     };
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 3\nmax_receive_count = 3\ndestination_prefix = \"copied/\"\n\n[[functions]]\nname = \"eddy-copy\"\ncommand = [\"{}\"]\ntimeout = 3\nenvironment = {{ RUST_LOG = \"info\" }}\n",
         bootstrap.display()
     ));

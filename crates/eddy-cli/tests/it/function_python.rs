@@ -44,7 +44,7 @@ async fn python_handler_through_eddys_runtime_client_passes_the_scenario() {
 /// on a busy machine can outlast the 10 s init limit when many start at once.
 async fn copy_scenario_with_command(command: &str) {
     let handler_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/python_copy");
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 3\nmax_receive_count = 3\nmaximum_concurrency = 2\ndestination_prefix = \"copied/\"\n\n[[functions]]\nname = \"eddy-copy\"\ncommand = {command}\nhandler = \"app.handler\"\nworking_dir = \"{}\"\ntimeout = 3\n",
         handler_dir.display()
     ));

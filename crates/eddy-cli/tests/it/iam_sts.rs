@@ -47,7 +47,7 @@ async fn s3_with(eddy: &Eddy, credentials: &serde_json::Value) -> aws_sdk_s3::Cl
 
 #[tokio::test]
 async fn roles_and_assumed_credentials_survive_sigkill() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let temp = eddy.take_temp();
     let created = cli_json(
         &eddy,
@@ -109,8 +109,8 @@ async fn roles_and_assumed_credentials_survive_sigkill() {
         .await
         .expect("put with temporary credentials");
 
-    eddy.child.kill().expect("SIGKILL");
-    eddy.child.wait().expect("wait");
+    eddy.child().kill().expect("SIGKILL");
+    eddy.child().wait().expect("wait");
     let eddy = Eddy::start_with(EddyOptions {
         config: String::new(),
         data_dir: Some(eddy.data_dir.clone()),

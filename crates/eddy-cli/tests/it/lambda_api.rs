@@ -413,14 +413,14 @@ async fn code_comes_from_eddys_s3_and_an_s3_bucket_named_like_the_lambda_path_st
 
 #[tokio::test]
 async fn a_function_survives_a_kill_and_restart() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let client = lambda(&eddy).await;
     create(&client, "durable", ECHO, 3).await;
     let data_dir = eddy.data_dir.clone();
     let temp = eddy.take_temp();
     // SIGKILL: CreateFunction answered, so the function is durable without a clean stop.
-    eddy.child.kill().expect("kill eddy");
-    eddy.child.wait().expect("wait for eddy");
+    eddy.child().kill().expect("kill eddy");
+    eddy.child().wait().expect("wait for eddy");
     drop(eddy);
 
     let eddy = Eddy::start_with(EddyOptions {

@@ -34,7 +34,7 @@ fn assert_read_only((code, message): (String, String)) {
 
 #[tokio::test]
 async fn configured_functions_and_mappings_appear_in_the_api_read_only() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let client = lambda(&eddy).await;
     let sqs = eddy.sqs().await;
     let (_, api_queue) = create_queue(&sqs, "api-events").await;

@@ -89,7 +89,7 @@ fn refusal<E: aws_sdk_lambda::error::ProvideErrorMetadata>(error: &E) -> (String
 
 #[tokio::test]
 async fn event_invoke_configs_round_trip_validate_and_survive_a_kill() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let client = lambda(&eddy).await;
     create(&client, "configured", WORKER, "/dev/null").await;
     create(&client, "other", CATCHER, "/dev/null").await;
@@ -313,8 +313,8 @@ async fn event_invoke_configs_round_trip_validate_and_survive_a_kill() {
     // SIGKILL: the configurations were acknowledged, so they are durable.
     let data_dir = eddy.data_dir.clone();
     let temp = eddy.take_temp();
-    eddy.child.kill().expect("kill eddy");
-    eddy.child.wait().expect("wait for eddy");
+    eddy.child().kill().expect("kill eddy");
+    eddy.child().wait().expect("wait for eddy");
     drop(eddy);
     let eddy = Eddy::start_with(EddyOptions {
         config: String::new(),

@@ -80,7 +80,7 @@ const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:work";
 #[tokio::test]
 async fn a_mapping_runs_the_function_follows_its_updates_and_survives_a_restart() {
     let out = tempfile::tempdir().expect("out dir");
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let client = lambda(&eddy).await;
     let sqs = eddy.sqs().await;
     let url = create_queue(&sqs, "work", "30").await;

@@ -1,7 +1,9 @@
 //! eddy's end-to-end tests: one test binary, one module per area, one support module
-//! (`util`). Every test starts the real `eddy` binary (see `util::harness`) and drives
-//! it with real clients: the AWS SDK for Rust, the AWS CLI, and SigV4-signed raw HTTP
-//! for what no SDK sends.
+//! (`util`). Every test starts an eddy of its own (see `util::harness`) and drives it
+//! over HTTP with real clients: the AWS SDK for Rust, the AWS CLI, and SigV4-signed raw
+//! HTTP for what no SDK sends. Most run eddy inside this process; the tests of what
+//! needs a process (its log, signals, kills and restarts, memory, metrics) run the real
+//! `eddy` binary.
 //!
 //! Long or heavy tests take their size from the environment: `EDDY_SOAK_SECONDS`,
 //! `EDDY_BIG_OBJECT_GIB`, `EDDY_CRASH_ROUNDS` and `EDDY_CRASH_SEED`.

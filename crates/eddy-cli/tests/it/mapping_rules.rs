@@ -26,7 +26,7 @@ fn log_file() -> (tempfile::TempDir, PathBuf) {
 /// scripted function in `mode`. The visibility timeout leaves room for starting the
 /// function's process on a loaded machine.
 fn eddy_with_mode(mode: &str, extra: &str, log: &std::path::Path) -> Eddy {
-    Eddy::start_with_config(&format!(
+    Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 6\nmax_receive_count = 100\nbatch_size = 10\nmaximum_batching_window_seconds = 1\n{extra}\n{}",
         scripted_function("eddy-copy", mode, 1, log)
     ))
@@ -242,7 +242,7 @@ async fn runtime_api_headers_and_environment() {
 #[tokio::test]
 async fn a_batch_waits_for_the_window_or_a_full_batch() {
     let (_dir, log) = log_file();
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 10\nbatch_size = 5\nmaximum_batching_window_seconds = 3\n{}",
         scripted_function("eddy-copy", "empty-object", 2, &log)
     ));
@@ -275,7 +275,7 @@ async fn a_batch_waits_for_the_window_or_a_full_batch() {
 #[tokio::test]
 async fn a_batch_is_cut_to_the_six_mb_payload_limit() {
     let (_dir, log) = log_file();
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 30\nbatch_size = 20\nmaximum_batching_window_seconds = 2\nmaximum_concurrency = 2\n{}",
         scripted_function("eddy-copy", "empty-object", 10, &log)
     ));
@@ -333,7 +333,7 @@ fn peak_overlap(all: &[crate::util::pipeline::Invocation]) -> usize {
 #[tokio::test]
 async fn maximum_concurrency_is_reached_under_load_and_never_exceeded() {
     let (_dir, log) = log_file();
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 30\nbatch_size = 1\nmaximum_concurrency = 8\n{}",
         scripted_function("eddy-copy", "empty-object", 10, &log)
     ));
@@ -360,7 +360,7 @@ async fn maximum_concurrency_is_reached_under_load_and_never_exceeded() {
 #[tokio::test]
 async fn a_batch_that_overruns_the_timeout_fails_and_its_process_is_restarted() {
     let (_dir, log) = log_file();
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 2\nmax_receive_count = 100\nmaximum_concurrency = 2\nbatch_size = 1\n{}",
         scripted_function("eddy-copy", "empty-object", 1, &log)
     ));
@@ -408,7 +408,7 @@ async fn a_batch_that_overruns_the_timeout_fails_and_its_process_is_restarted() 
 #[tokio::test]
 async fn a_process_that_dies_fails_its_batch_and_is_restarted() {
     let (_dir, log) = log_file();
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 2\nmax_receive_count = 2\nmaximum_concurrency = 2\n{}",
         scripted_function("eddy-copy", "empty-object", 2, &log)
     ));
@@ -440,7 +440,7 @@ async fn a_process_that_dies_fails_its_batch_and_is_restarted() {
 #[tokio::test]
 async fn records_matching_no_filter_are_deleted_without_invoking() {
     let (_dir, log) = log_file();
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 5\n{}\n[[event_source_mappings]]\nqueue = \"file-events\"\nfunction = \"eddy-copy\"\nbatch_size = 10\nmaximum_batching_window_seconds = 1\nfunction_response_types = [\"ReportBatchItemFailures\"]\nfilter_criteria = ['{{\"body\": {{\"kind\": [\"keep\"]}}}}', '{{\"body\": [{{\"prefix\": \"plain-keep\"}}]}}']\n",
         scripted_function("eddy-copy", "empty-object", 2, &log)
     ));
@@ -474,7 +474,7 @@ async fn records_matching_no_filter_are_deleted_without_invoking() {
 async fn several_mappings_and_functions_run_side_by_side() {
     let (_dir, log) = log_file();
     // The built-in copy function on the main queue; a scripted function on the DLQ.
-    let eddy = Eddy::start_with_config(&format!(
+    let eddy = Eddy::process_with_config(&format!(
         "visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\nmax_receive_count = 1\n{}\n[[event_source_mappings]]\nqueue = \"file-events-dlq\"\nfunction = \"dead-letters\"\nmaximum_concurrency = 2\n",
         scripted_function("dead-letters", "empty-object", 1, &log)
     ));

@@ -146,12 +146,12 @@ fn a_large_object_upload_download_and_copy_stay_under_200_mib() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let size = gib << 30;
-    let eddy = Eddy::start();
+    let eddy = Eddy::process();
     let endpoint = eddy.endpoint.clone();
     // A bucket without notifications: the pipeline does not copy the object again.
     let created = send_signed(Service::S3, &endpoint, "PUT", "/big", &[], b"");
     assert_eq!(created.status, 200, "{created:?}");
-    let mut sampler = RssSampler::start(eddy.child.id());
+    let mut sampler = RssSampler::start(eddy.pid());
     let (status, sent_hash) = put_streaming(&endpoint, "/big/object", size);
     assert!(status.contains(" 200 "), "PUT: {status}");
     let (status, got_size, got_hash) = get_streaming(&endpoint, "/big/object");
@@ -184,9 +184,9 @@ fn a_large_object_upload_download_and_copy_stay_under_200_mib() {
 
 #[test]
 fn a_thousand_concurrent_connections_all_get_answers() {
-    let eddy = Eddy::start();
+    let eddy = Eddy::process();
     let endpoint = eddy.endpoint.clone();
-    let mut sampler = RssSampler::start(eddy.child.id());
+    let mut sampler = RssSampler::start(eddy.pid());
     let connections = 1000;
     let mut streams: Vec<TcpStream> = (0..connections)
         .map(|i| {

@@ -36,7 +36,7 @@ fn value(metrics: &BTreeMap<String, f64>, name: &str) -> f64 {
 async fn metrics_match_what_happened() {
     const FILES: usize = 12;
     let eddy =
-        Eddy::start_with_config("visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\n");
+        Eddy::process_with_config("visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\n");
     let s3 = eddy.s3().await;
     let sqs = eddy.sqs().await;
     for i in 0..FILES {

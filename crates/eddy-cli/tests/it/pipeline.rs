@@ -120,7 +120,7 @@ async fn large_multipart_upload_with_the_aws_cli_is_copied_intact() {
 #[tokio::test]
 async fn poison_message_reaches_the_dlq_after_exactly_max_receive_count_receives() {
     let eddy =
-        Eddy::start_with_config("visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\n");
+        Eddy::process_with_config("visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\n");
     let sqs = eddy.sqs().await;
     sqs.send_message()
         .queue_url(eddy.queue_url("file-events"))
@@ -170,7 +170,7 @@ async fn poison_message_reaches_the_dlq_after_exactly_max_receive_count_receives
 
 #[tokio::test]
 async fn test_events_are_dropped_without_reaching_the_dlq() {
-    let eddy = Eddy::start_with_config(
+    let eddy = Eddy::process_with_config(
         "visibility_timeout_seconds = 1\nfunction_timeout_seconds = 1\nmax_receive_count = 1\n",
     );
     let s3 = eddy.s3().await;
@@ -227,7 +227,7 @@ async fn test_events_are_dropped_without_reaching_the_dlq() {
 async fn state_survives_sigterm_and_pending_events_are_processed_after_restart() {
     // First run: a long batching window keeps the events gathered, not yet copied.
     let gathering = "batch_size = 100\nmaximum_batching_window_seconds = 300\nvisibility_timeout_seconds = 2\nfunction_timeout_seconds = 1\n";
-    let mut first = Eddy::start_with_config(gathering);
+    let mut first = Eddy::process_with_config(gathering);
     let temp = first.take_temp().expect("temp dir of the first run");
     let data_dir = first.data_dir.clone();
     let s3 = first.s3().await;

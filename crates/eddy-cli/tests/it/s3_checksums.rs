@@ -498,7 +498,7 @@ async fn copies_keep_or_recompute_the_checksum() {
 
 #[tokio::test]
 async fn an_upload_keeps_its_checksums_across_a_restart() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let s3 = bucket(&eddy, "sums").await;
     let (first, second) = two_parts();
     let id = create(&s3, "k", Some(ChecksumAlgorithm::Crc32), None).await;

@@ -105,7 +105,7 @@ async fn create_bucket_location_constraints() {
 
 #[tokio::test]
 async fn a_bucket_created_with_tags_answers_them() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let s3 = client(&eddy, "eu-west-1", None).await;
     let tag = |k: &str, v: &str| {
         aws_sdk_s3::types::Tag::builder()

@@ -381,7 +381,7 @@ async fn a_pending_invocation_survives_a_kill_and_runs_after_the_restart() {
     let out = tempfile::tempdir().expect("out dir");
     let events = out.path().join("events");
     let config = "lambda_async_retry_delays_seconds = [2, 2]\n";
-    let mut eddy = Eddy::start_with_config(config);
+    let mut eddy = Eddy::process_with_config(config);
     // The first attempt fails: the retry is due 2 s later, and eddy is killed before.
     let client = create_recorder(&eddy, &events, 1).await;
     allow_s3(&client, "durable").await;
@@ -411,8 +411,8 @@ async fn a_pending_invocation_survives_a_kill_and_runs_after_the_restart() {
     events_seen(&events, 1).await;
     let data_dir = eddy.data_dir.clone();
     let temp = eddy.take_temp();
-    eddy.child.kill().expect("kill eddy");
-    eddy.child.wait().expect("wait for eddy");
+    eddy.child().kill().expect("kill eddy");
+    eddy.child().wait().expect("wait for eddy");
     drop(eddy);
 
     let eddy = Eddy::start_with(EddyOptions {
@@ -436,7 +436,7 @@ async fn a_pending_invocation_survives_a_kill_and_runs_after_the_restart() {
 async fn a_function_on_the_pipelines_source_bucket_stays_configured_across_a_restart() {
     let out = tempfile::tempdir().expect("out dir");
     let events = out.path().join("events");
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let client = create_recorder(&eddy, &events, 0).await;
     allow_s3(&client, "source").await;
     let s3 = eddy.s3().await;

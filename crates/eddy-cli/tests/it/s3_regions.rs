@@ -14,7 +14,7 @@ use eddy_testing::sign::{Location, Payload, Service, Signer};
 
 use crate::util::harness::{Eddy, EddyOptions};
 use crate::util::raw::{RawResponse, send};
-use crate::util::s3::{bytes_of, failure};
+use crate::util::s3::{LoopbackHosts, bytes_of, failure};
 
 /// An S3 client signing for `region`; `host` (`None`: path-style on eddy's endpoint)
 /// is the endpoint host the SDK addresses virtual-hosted style, its requests reaching
@@ -44,35 +44,6 @@ pub(crate) fn constraint(region: &str) -> CreateBucketConfiguration {
         .build()
 }
 
-/// Sends `*.localhost` requests to 127.0.0.1 with their Host header kept, as a resolver
-/// that knows `*.localhost` would (the test machine's does not).
-#[derive(Debug)]
-struct LoopbackHosts;
-
-impl aws_sdk_s3::config::Intercept for LoopbackHosts {
-    fn name(&self) -> &'static str {
-        "LoopbackHosts"
-    }
-
-    fn modify_before_transmit(
-        &self,
-        context: &mut aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
-        _components: &aws_sdk_s3::config::RuntimeComponents,
-        _cfg: &mut aws_sdk_s3::config::ConfigBag,
-    ) -> Result<(), aws_sdk_s3::error::BoxError> {
-        let request = context.request_mut();
-        let uri = request.uri().to_owned();
-        let rest = uri.strip_prefix("http://").ok_or("not http")?;
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let (host, port) = authority.rsplit_once(':').ok_or("no port")?;
-        if host.ends_with(".localhost") {
-            request.headers_mut().insert("host", authority.to_owned());
-            request.set_uri(format!("http://127.0.0.1:{port}{path}"))?;
-        }
-        Ok(())
-    }
-}
-
 /// A request signed for `region` with `host` as its Host header, sent to eddy.
 fn signed(eddy: &Eddy, region: &str, method: &str, host: &str, path: &str) -> RawResponse {
     let url = format!("http://{host}{path}");
@@ -100,7 +71,7 @@ fn element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn another_region_round_trip_and_restart() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let s3 = client(&eddy, "eu-west-1", None).await;
     let created = s3
         .create_bucket()

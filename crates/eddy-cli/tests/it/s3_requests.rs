@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::util::harness::Eddy;
-use crate::util::s3::{bucket, bytes_of, failure, put};
+use crate::util::s3::{LoopbackHosts, bucket, bytes_of, failure, put};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::RequestId;
@@ -22,7 +22,7 @@ async fn virtual_hosted_addressing() {
     let config = aws_sdk_s3::config::Builder::from(&eddy.sdk_config().await)
         .endpoint_url(format!("http://localhost:{port}"))
         .force_path_style(false)
-        .interceptor(LoopbackResolver)
+        .interceptor(LoopbackHosts)
         .build();
     let s3 = Client::from_conf(config);
     s3.create_bucket()
@@ -86,35 +86,6 @@ async fn virtual_hosted_addressing() {
         .await
         .expect("get");
     assert_eq!(bytes_of(got).await, b"hosted");
-}
-
-/// Sends `bucket.localhost` requests to 127.0.0.1 with their Host header kept, as a
-/// resolver that knows `*.localhost` would (the test machine's resolver does not).
-#[derive(Debug)]
-struct LoopbackResolver;
-
-impl aws_sdk_s3::config::Intercept for LoopbackResolver {
-    fn name(&self) -> &'static str {
-        "LoopbackResolver"
-    }
-
-    fn modify_before_transmit(
-        &self,
-        context: &mut aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
-        _components: &aws_sdk_s3::config::RuntimeComponents,
-        _cfg: &mut aws_sdk_s3::config::ConfigBag,
-    ) -> Result<(), aws_sdk_s3::error::BoxError> {
-        let request = context.request_mut();
-        let uri = request.uri().to_owned();
-        let rest = uri.strip_prefix("http://").ok_or("not http")?;
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let (host, port) = authority.rsplit_once(':').ok_or("no port")?;
-        if host.ends_with(".localhost") {
-            request.headers_mut().insert("host", authority.to_owned());
-            request.set_uri(format!("http://127.0.0.1:{port}{path}"))?;
-        }
-        Ok(())
-    }
 }
 
 fn curl(args: &[&str]) -> (u16, String) {

@@ -499,7 +499,7 @@ async fn versioned_events_carry_the_version_id() {
 
 #[tokio::test]
 async fn versions_survive_a_restart() {
-    let mut eddy = Eddy::start();
+    let mut eddy = Eddy::process();
     let s3 = eddy.s3().await;
     s3.create_bucket()
         .bucket("durable")

@@ -35,8 +35,8 @@ async fn the_pipeline_runs_under_mixed_load_without_errors_loss_or_growth() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
-    let eddy = Eddy::start();
-    let pid = eddy.child.id();
+    let eddy = Eddy::process();
+    let pid = eddy.pid();
     let s3 = eddy.s3().await;
     let sqs = eddy.sqs().await;
     let jobs = sqs

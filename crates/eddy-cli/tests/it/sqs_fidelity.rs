@@ -619,7 +619,7 @@ async fn message_attribute_names_select_by_prefix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn aws_trace_header_from_the_header_or_the_system_attribute() {
-    let eddy = Eddy::start();
+    let eddy = Eddy::process();
     let sqs = eddy.sqs().await;
     let url = create(&sqs, "traces", &[]).await;
     let from_header = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";

@@ -540,7 +540,7 @@ async fn a_retried_receive_attempt_gets_the_same_messages() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deduplication_and_move_tasks_across_a_restart() {
-    let mut first = Eddy::start();
+    let mut first = Eddy::process();
     let _temp = first.take_temp().expect("temp dir");
     let data_dir = first.data_dir.clone();
     let sqs = first.sqs().await;

@@ -230,7 +230,7 @@ async fn worker_against_moto_server_passes_the_scenario() {
 
 #[tokio::test]
 async fn sigterm_finishes_in_flight_work_and_deletes_nothing_unprocessed() {
-    let eddy = Eddy::start();
+    let eddy = Eddy::process();
     let s3 = eddy.s3().await;
     let sqs = eddy.sqs().await;
     let (queue_url, dlq_url) = create_pipeline(
@@ -334,7 +334,7 @@ async fn slow_copy_proxy(upstream: &str, delay: Duration) -> String {
 // The proxy runs on the runtime while the test blocks on the worker process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat_keeps_a_long_copy_invisible_past_the_visibility_timeout() {
-    let eddy = Eddy::start();
+    let eddy = Eddy::process();
     let s3 = eddy.s3().await;
     let sqs = eddy.sqs().await;
     // Visibility 1 s and maxReceiveCount 1: a second receive would dead-letter it.
@@ -376,7 +376,7 @@ async fn heartbeat_keeps_a_long_copy_invisible_past_the_visibility_timeout() {
 // The proxy runs on the runtime while the test blocks on the worker process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_waits_for_the_copy_in_hand_and_deletes_its_message() {
-    let eddy = Eddy::start();
+    let eddy = Eddy::process();
     let s3 = eddy.s3().await;
     let sqs = eddy.sqs().await;
     let (queue_url, _) = create_pipeline(

@@ -1,5 +1,13 @@
-//! Test harness: starts the real `eddy` binary on a free port with a fresh data
-//! directory, and builds AWS SDK clients pointed at it.
+//! Test harness: starts eddy on a free port with a fresh data directory, and builds AWS
+//! SDK clients pointed at it.
+//!
+//! Two ways to run it, one API:
+//! - in this test process ([`Eddy::start`], [`Eddy::start_with_config`]), through
+//!   `eddy_testing::TestEddy`: for what the API answers and what the pipeline does;
+//! - as the real `eddy up` child process ([`Eddy::process`], [`Eddy::start_with`]): for
+//!   what needs a process of its own: its log, signals, kills and restarts on the same
+//!   data directory, its memory, and `/_eddy/metrics` (the metrics recorder is one per
+//!   process, so eddys sharing this one would count into each other's series).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -7,14 +15,26 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
+use eddy_testing::{TestEddy, TestEddyOptions};
 
-/// A running `eddy up`; killed when dropped.
+/// A running eddy; stopped when dropped.
 pub struct Eddy {
-    pub child: Child,
     pub endpoint: String,
     pub data_dir: PathBuf,
-    temp: Option<tempfile::TempDir>,
-    log: PathBuf,
+    host: Host,
+}
+
+/// Where an [`Eddy`] runs.
+enum Host {
+    /// `eddy up` as a child process, logging to `log`, its directory in `temp`.
+    Process {
+        child: Child,
+        temp: Option<tempfile::TempDir>,
+        log: PathBuf,
+    },
+    /// eddy inside this process, in a temporary directory of its own; it stops when
+    /// dropped.
+    InProcess { _running: Box<TestEddy> },
 }
 
 /// Options for starting eddy.
@@ -27,17 +47,41 @@ pub struct EddyOptions {
 }
 
 impl Eddy {
+    /// eddy with the default pipeline, in this process.
     pub fn start() -> Self {
+        Self::start_with_config("")
+    }
+
+    /// eddy with this `eddy.toml`, in this process.
+    pub fn start_with_config(config: &str) -> Self {
+        let eddy = TestEddy::start_with(TestEddyOptions {
+            config: config.to_owned(),
+            data_dir: None,
+        })
+        .unwrap_or_else(|error| panic!("start eddy in-process: {error}"));
+        Eddy {
+            endpoint: eddy.endpoint().to_owned(),
+            data_dir: eddy.data_dir().to_owned(),
+            host: Host::InProcess {
+                _running: Box::new(eddy),
+            },
+        }
+    }
+
+    /// `eddy up` with the default pipeline, as a child process.
+    pub fn process() -> Self {
         Self::start_with(EddyOptions::default())
     }
 
-    pub fn start_with_config(config: &str) -> Self {
+    /// `eddy up` with this `eddy.toml`, as a child process.
+    pub fn process_with_config(config: &str) -> Self {
         Self::start_with(EddyOptions {
             config: config.to_owned(),
             data_dir: None,
         })
     }
 
+    /// `eddy up` as a child process.
     pub fn start_with(options: EddyOptions) -> Self {
         let (temp, data_dir) = if let Some(dir) = options.data_dir {
             (None, dir)
@@ -86,29 +130,46 @@ impl Eddy {
             }
         });
         Eddy {
-            child,
             endpoint,
             data_dir,
-            temp,
-            log,
+            host: Host::Process { child, temp, log },
         }
     }
 
-    /// What eddy logged so far.
+    /// The `eddy up` process; panics for an in-process eddy.
+    pub fn child(&mut self) -> &mut Child {
+        match &mut self.host {
+            Host::Process { child, .. } => child,
+            Host::InProcess { .. } => panic!("this test needs eddy as a process: Eddy::process()"),
+        }
+    }
+
+    /// The `eddy up` process's id; panics for an in-process eddy.
+    pub fn pid(&self) -> u32 {
+        match &self.host {
+            Host::Process { child, .. } => child.id(),
+            Host::InProcess { .. } => panic!("this test needs eddy as a process: Eddy::process()"),
+        }
+    }
+
+    /// What eddy logged so far; panics for an in-process eddy.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        match &self.host {
+            Host::Process { log, .. } => std::fs::read_to_string(log).unwrap_or_default(),
+            Host::InProcess { .. } => panic!("this test needs eddy as a process: Eddy::process()"),
+        }
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
     pub fn terminate(&mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
+        let pid = self.child().id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill -TERM");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
+            if let Some(status) = self.child().try_wait().expect("wait") {
                 return status.code();
             }
             assert!(
@@ -121,7 +182,10 @@ impl Eddy {
 
     /// Keeps the temporary directory alive past this process (for restarts).
     pub fn take_temp(&mut self) -> Option<tempfile::TempDir> {
-        self.temp.take()
+        match &mut self.host {
+            Host::Process { temp, .. } => temp.take(),
+            Host::InProcess { .. } => panic!("this test needs eddy as a process: Eddy::process()"),
+        }
     }
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
@@ -162,8 +226,10 @@ impl Eddy {
 
 impl Drop for Eddy {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Host::Process { child, .. } = &mut self.host {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The one support module of the end-to-end tests.
 //!
-//! - `harness`: starts `eddy up` on a free port with a fresh data directory and builds
-//!   SDK clients pointed at it; waits (`eventually`) and reads queue counts.
+//! - `harness`: starts eddy (in-process, or `eddy up` as a child process) on a free port
+//!   with a fresh data directory and builds SDK clients pointed at it; waits
+//!   (`eventually`) and reads queue counts.
 //! - `pipeline`: the end-to-end scenario every host of the copy function passes, and
 //!   the scripted external function with its invocation log.
 //! - `s3`: notification configurations, the exact S3 event record expected for a

@@ -1,6 +1,7 @@
 //! Helpers shared by the S3 end-to-end tests: queues that receive bucket events, the
-//! exact S3 event record expected for a request, and a browser-style form POST upload
-//! signed with SigV4 (the Rust SDK cannot make one).
+//! exact S3 event record expected for a request, a browser-style form POST upload
+//! signed with SigV4 (the Rust SDK cannot make one), and an SDK interceptor that sends
+//! `*.localhost` hosts to 127.0.0.1.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -77,9 +78,10 @@ pub fn notification(configs: Vec<QueueConfiguration>) -> NotificationConfigurati
         .build()
 }
 
-/// Receives `count` message bodies from `url` (deleting them), waiting up to 10 s.
+/// Receives `count` message bodies from `url` (deleting them), waiting up to 30 s (a
+/// deadline for what must arrive, generous for a loaded CI machine).
 pub async fn receive_bodies(sqs: &aws_sdk_sqs::Client, url: &str, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let mut bodies = Vec::new();
     while bodies.len() < count {
         assert!(
@@ -451,4 +453,33 @@ pub async fn bytes_of(output: aws_sdk_s3::operation::get_object::GetObjectOutput
         .expect("body")
         .into_bytes()
         .to_vec()
+}
+
+/// Sends `*.localhost` requests to 127.0.0.1 with their Host header kept, as a resolver
+/// that knows `*.localhost` would (the test machine's does not).
+#[derive(Debug)]
+pub struct LoopbackHosts;
+
+impl aws_sdk_s3::config::Intercept for LoopbackHosts {
+    fn name(&self) -> &'static str {
+        "LoopbackHosts"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _components: &aws_sdk_s3::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        let request = context.request_mut();
+        let uri = request.uri().to_owned();
+        let rest = uri.strip_prefix("http://").ok_or("not http")?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let (host, port) = authority.rsplit_once(':').ok_or("no port")?;
+        if host.ends_with(".localhost") {
+            request.headers_mut().insert("host", authority.to_owned());
+            request.set_uri(format!("http://127.0.0.1:{port}{path}"))?;
+        }
+        Ok(())
+    }
 }
