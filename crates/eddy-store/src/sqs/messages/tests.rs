@@ -235,24 +235,17 @@ fn kept_counts_match_a_count_of_every_row() {
     receive_at(63_000);
     assert_eq!(receive_at(69_000).moved_to, ["dlq"]);
     check(69_000);
-    let in_dlq: i64 = conn
-        .query_row(
-            "SELECT seq FROM messages WHERE queue = 'dlq' ORDER BY seq DESC LIMIT 1",
-            [],
-            |row| row.get(0),
-        )
-        .expect("a message in the dead-letter queue");
-    requeue_moved_message(&conn, in_dlq, "source", 70_000).expect("move back");
+    let number = |sql: &str| -> i64 {
+        conn.query_row(sql, [], |row| row.get(0))
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
+    };
+    let newest_in_dlq =
+        number("SELECT seq FROM messages WHERE queue = 'dlq' ORDER BY seq DESC LIMIT 1");
+    requeue_moved_message(&conn, newest_in_dlq, "source", 70_000).expect("move back");
     check(70_000);
     receive_at(80_000);
     assert_eq!(receive_at(86_000).moved_to, ["dlq"]);
-    let in_dlq: u64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM messages WHERE queue = 'dlq'",
-            [],
-            |row| row.get(0),
-        )
-        .expect("count");
+    let in_dlq = number("SELECT COUNT(*) FROM messages WHERE queue = 'dlq'") as u64;
     assert!(in_dlq >= 2);
     assert_eq!(
         crate::sqs::queues::purge_messages(&conn, "dlq").expect("purge"),
@@ -260,14 +253,10 @@ fn kept_counts_match_a_count_of_every_row() {
     );
     check(86_001);
     // No trigger is left to keep the totals behind the statements' backs.
-    let triggers: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'",
-            [],
-            |row| row.get(0),
-        )
-        .expect("triggers");
-    assert_eq!(triggers, 0);
+    assert_eq!(
+        number("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"),
+        0
+    );
 }
 
 #[test]
