@@ -13,7 +13,8 @@ use eddy_bench::load::{Budget, closed_loop};
 use eddy_bench::report::format_number;
 use eddy_bench::suite::{self, Options};
 use eddy_bench::workloads::{
-    CopyClock, PutObject, SendMessage, create_bucket, create_queue, pipeline,
+    CopyClock, PutObject, SendMessage, SendMessageBatch, create_bucket, create_queue, drain,
+    pipeline,
 };
 use eddy_testing::sign::Signer;
 
@@ -54,6 +55,9 @@ enum Command {
         /// Files uploaded by the pipeline workload.
         #[arg(long, default_value_t = 10_000)]
         files: u64,
+        /// Messages deleted by the drain workload.
+        #[arg(long, default_value_t = 10_000)]
+        messages: u64,
     },
     /// Serve the fixed SendMessage answer on a free loopback port.
     StubServer,
@@ -63,6 +67,11 @@ enum Command {
 enum LoadWorkload {
     /// SQS SendMessage to queue bench-send (created if missing).
     SendMessage,
+    /// SQS SendMessageBatch of ten messages to queue bench-batch (created if missing).
+    SendMessageBatch,
+    /// Receive (10 at a time) and DeleteMessageBatch from queue bench-batch until
+    /// `--messages` are deleted (fill it first with send-message-batch).
+    Drain,
     /// S3 PutObject of 4 KiB to bucket bench-put (created if missing).
     PutObject,
     /// 4 KiB files into eddy's `source` bucket until each copy is in `destination`.
@@ -108,7 +117,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             connections,
             seconds,
             files,
-        } => load(&endpoint, workload, connections, seconds, files).await,
+            messages,
+        } => {
+            let counts = LoadCounts { files, messages };
+            load(&endpoint, workload, connections, seconds, counts).await
+        }
         Command::StubServer => {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             println!("stub ready on http://{}", listener.local_addr()?);
@@ -117,12 +130,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// The fixed amounts of the workloads that run to completion rather than for a time.
+struct LoadCounts {
+    files: u64,
+    messages: u64,
+}
+
 async fn load(
     endpoint: &str,
     workload: LoadWorkload,
     connections: usize,
     seconds: f64,
-    files: u64,
+    counts: LoadCounts,
 ) -> anyhow::Result<()> {
     let api = Api::new(endpoint, Signer::new("test", "test", "us-east-1"))?;
     let mut admin = Connection::open(api.clone()).await?;
@@ -138,6 +157,35 @@ async fn load(
                 false,
             )
             .await?
+        }
+        LoadWorkload::SendMessageBatch => {
+            let url = create_queue(&mut admin, "bench-batch", serde_json::json!({})).await?;
+            closed_loop(
+                &api,
+                connections,
+                budget,
+                Arc::new(SendMessageBatch::new(&url)),
+                false,
+            )
+            .await?
+        }
+        LoadWorkload::Drain => {
+            let url = create_queue(&mut admin, "bench-batch", serde_json::json!({})).await?;
+            let limit = Duration::from_secs_f64(seconds);
+            let stats = drain(&api, connections, &url, counts.messages, limit).await?;
+            println!(
+                "{} messages/s ({} deleted in {:.2} s); {} empty receives; {} errors{}",
+                format_number(stats.rate()),
+                stats.deleted,
+                stats.elapsed.as_secs_f64(),
+                stats.empty_receives,
+                stats.errors,
+                stats
+                    .first_error
+                    .map(|e| format!(" (first: {e})"))
+                    .unwrap_or_default()
+            );
+            return Ok(());
         }
         LoadWorkload::PutObject => {
             if create_bucket(&mut admin, "bench-put").await.is_err() {
@@ -157,7 +205,7 @@ async fn load(
             let mut stats = pipeline(
                 &api,
                 connections,
-                files,
+                counts.files,
                 4096,
                 "source",
                 "destination",

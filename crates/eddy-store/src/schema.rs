@@ -134,7 +134,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "message counts per queue, kept by triggers; messages indexed by send time",
         apply: message_counts,
         tables: &[
-            // Kept by triggers on `messages`; a queue without a row counts 0.
+            // Kept by triggers on `messages` until migration 12, then by the statements
+            // that change messages; a queue without a row counts 0.
             data("queue_message_counts"),
         ],
     },
@@ -177,6 +178,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "restores of archived S3 objects awaiting their completion event",
         apply: s3_restores,
         tables: &[data("s3_restores")],
+    },
+    Migration {
+        version: 13,
+        description: "message counts per queue kept by the store's statements, not by triggers",
+        apply: message_counts_without_triggers,
+        // Drops triggers only; `queue_message_counts` is migration 7's.
+        tables: &[],
     },
 ];
 
@@ -520,6 +528,23 @@ fn bucket_configs(conn: &Connection) -> Result<(), StoreError> {
 /// transaction of every insert, delete and move of a message (so after a restart or a
 /// kill too), and an index of messages by send time: GetQueueAttributes then reads the
 /// counts and the oldest message without scanning the backlog.
+/// Migration 13: the triggers of migration 7 go. A trigger on `messages` makes SQLite
+/// keep a statement journal (a temporary file once it outgrows 64 KiB) for every INSERT
+/// and DELETE of a message inside the group commit's savepoints, which took more time
+/// than the writes themselves; the statements that add, remove or move messages keep
+/// the totals (`sqs::queue_rows::add_to_count`). The totals are recounted once.
+fn message_counts_without_triggers(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS messages_count_insert;
+        DROP TRIGGER IF EXISTS messages_count_delete;
+        DROP TRIGGER IF EXISTS messages_count_move;
+        DELETE FROM queue_message_counts;
+        INSERT INTO queue_message_counts (queue, messages)
+            SELECT queue, COUNT(*) FROM messages GROUP BY queue;",
+    )?;
+    Ok(())
+}
+
 fn message_counts(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS queue_message_counts (

@@ -14,6 +14,7 @@ use eddy_store::s3::{ChecksumKind, ObjectAttrs, ObjectMeta, S3Error};
 use super::authz::acl::object_acl_request;
 use super::bucket_config::acl::new_object_acl;
 use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::bucket_config::new_object::new_object_configs;
 use super::checksums::{
     ChecksumRequest, TRAILER_HEADERS, checksum_fields, checksum_of_object, checksum_type,
     stage_copied_part,
@@ -97,14 +98,13 @@ pub(super) async fn copy_object(
     }
     let requested_class = checked_storage_class(input.storage_class.as_ref())?;
     // The copy is encrypted as its request or its destination bucket says.
+    let configs = new_object_configs(store, &input.bucket).await?;
     let kms_encryption = new_object_encryption(
-        store,
-        &input.bucket,
+        &configs.encryption,
         input.server_side_encryption.as_ref(),
         input.ssekms_key_id.as_ref(),
         input.bucket_key_enabled,
-    )
-    .await?;
+    )?;
     let replaced_metadata = lowercase_metadata(input.metadata.clone())?;
     let mut attrs = replace.then(|| ObjectAttrs {
         content_type: input.content_type.clone(),
@@ -140,13 +140,11 @@ pub(super) async fn copy_object(
     attrs.kms_encryption = kms_encryption;
     // A copy has its own lock: its request's, or its bucket's default.
     let lock = new_object_lock(
-        store,
-        &input.bucket,
+        configs.object_lock.as_ref(),
         input.object_lock_mode.as_ref(),
         input.object_lock_retain_until_date.as_ref(),
         input.object_lock_legal_hold_status.as_ref(),
-    )
-    .await?;
+    )?;
     attrs.retention = lock.retention;
     attrs.legal_hold = lock.legal_hold;
     // A copy has its request's ACL, not its source's; and no restore of its own.

@@ -20,6 +20,7 @@ use eddy_store::s3::{ObjectAttrs, S3Error, Upload};
 use super::authz::acl::object_acl_request;
 use super::bucket_config::acl::new_object_acl;
 use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::bucket_config::new_object::new_object_configs;
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
 use super::convert::{context, etag, format_http_date, owner, timestamp};
@@ -57,14 +58,13 @@ pub(super) async fn create_multipart_upload(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let input = req.input;
     check_key(&input.key)?;
+    let configs = new_object_configs(store, &input.bucket).await?;
     let kms_encryption = new_object_encryption(
-        store,
-        &input.bucket,
+        &configs.encryption,
         input.server_side_encryption.as_ref(),
         input.ssekms_key_id.as_ref(),
         input.bucket_key_enabled,
-    )
-    .await?;
+    )?;
     let sse = reported(store, kms_encryption.as_ref());
     let (checksum_algorithm, checksum_kind) = upload_checksum(
         input.checksum_algorithm.as_ref(),
@@ -72,13 +72,11 @@ pub(super) async fn create_multipart_upload(
     )?;
     let acl = new_object_acl(store, &input.bucket, &object_acl_request!(input)).await?;
     let lock = new_object_lock(
-        store,
-        &input.bucket,
+        configs.object_lock.as_ref(),
         input.object_lock_mode.as_ref(),
         input.object_lock_retain_until_date.as_ref(),
         input.object_lock_legal_hold_status.as_ref(),
-    )
-    .await?;
+    )?;
     let attrs = ObjectAttrs {
         content_type: input.content_type.clone(),
         content_encoding: stored_content_encoding(input.content_encoding.as_deref()),

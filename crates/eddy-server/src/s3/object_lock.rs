@@ -61,16 +61,15 @@ pub(super) struct NewLock {
     pub legal_hold: Option<bool>,
 }
 
-/// The lock of a new object of `bucket`: the one its request's headers name (refused
+/// The lock of a new object of a bucket whose Object Lock configuration is `config`
+/// (see `new_object::NewObjectConfigs`): the one its request's headers name (refused
 /// on a bucket without Object Lock), else the bucket's default retention.
-pub(super) async fn new_object_lock(
-    store: &Store,
-    bucket: &str,
+pub(super) fn new_object_lock(
+    config: Option<&ObjectLockConfiguration>,
     mode: Option<&ObjectLockMode>,
     until: Option<&Timestamp>,
     legal_hold: Option<&ObjectLockLegalHoldStatus>,
 ) -> S3Result<NewLock> {
-    let config = bucket_object_lock(store, bucket).await?;
     let asked = mode.is_some() || until.is_some() || legal_hold.is_some();
     let Some(config) = config else {
         return if asked {
@@ -84,7 +83,7 @@ pub(super) async fn new_object_lock(
             mode: header_mode(mode.as_str())?,
             until_ms: future(until)?,
         }),
-        (None, None) => default_retention(&config),
+        (None, None) => default_retention(config),
         _ => {
             return Err(s3_error!(
                 InvalidArgument,

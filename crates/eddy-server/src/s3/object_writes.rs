@@ -13,6 +13,7 @@ use eddy_store::s3::{ChecksumKind, ObjectAttrs};
 use super::authz::acl::object_acl_request;
 use super::bucket_config::acl::new_object_acl;
 use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::bucket_config::new_object::new_object_configs;
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
 use super::convert::{context, etag, format_http_date, maybe_url_encode};
@@ -97,22 +98,19 @@ async fn store_object(
     }
     let tags = tags_from_header(input.tagging.as_ref())?;
     // Refuses early, before reading the body, when the bucket is missing. The bucket's
-    // encryption and Object Lock are read in parallel, not one after the other.
-    let (kms_encryption, lock) = futures::try_join!(
-        new_object_encryption(
-            store,
-            &input.bucket,
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_ref(),
-            input.bucket_key_enabled,
-        ),
-        new_object_lock(
-            store,
-            &input.bucket,
-            input.object_lock_mode.as_ref(),
-            input.object_lock_retain_until_date.as_ref(),
-            input.object_lock_legal_hold_status.as_ref(),
-        ),
+    // encryption and Object Lock come in one read of the store.
+    let configs = new_object_configs(store, &input.bucket).await?;
+    let kms_encryption = new_object_encryption(
+        &configs.encryption,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )?;
+    let lock = new_object_lock(
+        configs.object_lock.as_ref(),
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
     )?;
     check_write_conditions(
         store,

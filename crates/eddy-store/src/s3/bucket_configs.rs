@@ -129,17 +129,29 @@ impl<'s> BucketConfigs<'s> {
             .db
             .read(move |conn| {
                 require_bucket(conn, &bucket)?;
-                let stored: Option<Option<String>> = conn
-                    .prepare_cached(
-                        "SELECT document FROM bucket_configs WHERE bucket = ?1 AND kind = ?2 AND id = ?3",
-                    )?
-                    .query_row(params![bucket, kind.as_str(), id], |row| row.get(0))
-                    .optional()?;
-                Ok(match stored {
-                    None => Config::Unset,
-                    Some(None) => Config::Removed,
-                    Some(Some(document)) => Config::Set(document),
-                })
+                Ok(stored_config(conn, &bucket, kind, &id)?)
+            })
+            .await
+    }
+
+    /// A bucket's configurations of several kinds without ids, in the order of `kinds`,
+    /// read together in one trip to the database (a write path needs several of them
+    /// for every request: the default encryption and Object Lock of a PUT).
+    pub async fn get_kinds<const N: usize>(
+        &self,
+        bucket: &str,
+        kinds: [ConfigKind; N],
+    ) -> Result<[Config; N], S3Error> {
+        let bucket = bucket.to_owned();
+        self.shared
+            .db
+            .read(move |conn| {
+                require_bucket(conn, &bucket)?;
+                let mut configs = [const { Config::Unset }; N];
+                for (config, kind) in configs.iter_mut().zip(kinds) {
+                    *config = stored_config(conn, &bucket, kind, "")?;
+                }
+                Ok(configs)
             })
             .await
     }
@@ -241,4 +253,24 @@ pub(crate) fn insert_new_bucket_configs(
         put_row(conn, bucket, *kind, "", Some(document))?;
     }
     Ok(())
+}
+
+/// The stored configuration of `kind` and `id` of a bucket that exists.
+fn stored_config(
+    conn: &rusqlite::Connection,
+    bucket: &str,
+    kind: ConfigKind,
+    id: &str,
+) -> Result<Config, crate::error::StoreError> {
+    let stored: Option<Option<String>> = conn
+        .prepare_cached(
+            "SELECT document FROM bucket_configs WHERE bucket = ?1 AND kind = ?2 AND id = ?3",
+        )?
+        .query_row(params![bucket, kind.as_str(), id], |row| row.get(0))
+        .optional()?;
+    Ok(match stored {
+        None => Config::Unset,
+        Some(None) => Config::Removed,
+        Some(Some(document)) => Config::Set(document),
+    })
 }

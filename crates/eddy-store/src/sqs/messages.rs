@@ -19,7 +19,7 @@ use super::error::{SqsError, SqsErrorKind};
 use super::fifo::fifo_batch_error;
 use super::model::{ReceiveRequest, ReceivedMessage, SendRequest, SendResult};
 use super::move_tasks::requeue_moved_message;
-use super::queue_rows::{load_queue, queue_exists};
+use super::queue_rows::{add_to_count, load_queue, queue_exists};
 use super::queues::QUEUE_DELETED_RECENTLY_MS;
 use super::receive::{ReceiveOutcome, receive};
 use super::regions::arn_key;
@@ -353,10 +353,12 @@ fn expire(conn: &Connection, now_ms: u64) -> Result<u64, StoreError> {
         let retention_ms = QueueAttributes::from_json(&attributes).message_retention_period * 1000;
         // Through the index by send time: only the expired messages are read.
         let cutoff = now_ms.saturating_sub(retention_ms) as i64;
-        removed += conn.execute(
+        let expired = conn.execute(
             "DELETE FROM messages WHERE queue = ?1 AND sent_ms <= ?2",
             params![name, cutoff],
         )? as u64;
+        add_to_count(conn, &name, -(expired as i64))?;
+        removed += expired;
     }
     conn.execute(
         "DELETE FROM deleted_queues WHERE deleted_ms + ?1 <= ?2",

@@ -13,7 +13,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 use super::error::{SqsError, SqsErrorKind};
-use super::queue_rows::{dead_letter_sources, queue_exists};
+use super::queue_rows::{add_to_count, dead_letter_sources, queue_exists};
 use super::regions::{arn_key, queue_key};
 use crate::error::StoreError;
 use crate::shared::Shared;
@@ -278,6 +278,13 @@ pub(crate) fn requeue_moved_message(
     target: &str,
     now: u64,
 ) -> Result<(), StoreError> {
+    let source: Option<String> = conn
+        .prepare_cached("SELECT queue FROM messages WHERE seq = ?1")?
+        .query_row([seq], |row| row.get(0))
+        .optional()?;
+    let Some(source) = source else {
+        return Ok(());
+    };
     conn.prepare_cached(
         "UPDATE messages SET queue = ?2, message_id = ?3, sent_ms = ?4, visible_at_ms = ?4,
                 receive_count = 0, first_receive_ms = NULL, receipt_nonce = NULL,
@@ -290,6 +297,10 @@ pub(crate) fn requeue_moved_message(
         crate::ids::random_uuid().to_string(),
         now
     ])?;
+    if source != target {
+        add_to_count(conn, &source, -1)?;
+        add_to_count(conn, target, 1)?;
+    }
     Ok(())
 }
 

@@ -67,9 +67,30 @@ pub(crate) fn queue_names(
         .collect())
 }
 
+/// Adds `delta` to the total of a queue's messages in `queue_message_counts`. Every
+/// statement that adds messages to a queue, removes them or moves them to another
+/// queue calls it in the same transaction. (Triggers kept the totals until migration
+/// 12: a trigger makes SQLite keep a statement journal for every INSERT and DELETE of a
+/// message, which cost more than the write itself.) A queue without a row counts 0.
+pub(crate) fn add_to_count(conn: &Connection, queue: &str, delta: i64) -> Result<(), StoreError> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let updated = conn
+        .prepare_cached(
+            "UPDATE queue_message_counts SET messages = messages + ?2 WHERE queue = ?1",
+        )?
+        .execute(params![queue, delta])?;
+    if updated == 0 && delta > 0 {
+        conn.prepare_cached("INSERT INTO queue_message_counts (queue, messages) VALUES (?1, ?2)")?
+            .execute(params![queue, delta])?;
+    }
+    Ok(())
+}
+
 /// Message counts of a queue; messages past the retention period (not yet swept) are
 /// gone already. The cost does not grow with the backlog of visible messages: the
-/// total comes from `queue_message_counts` (kept by triggers), the hidden messages
+/// total comes from `queue_message_counts` (see [`add_to_count`]), the hidden messages
 /// (in flight or delayed) and those past retention are read from their index ranges,
 /// and the oldest message from the index by send time.
 pub(crate) fn counts(

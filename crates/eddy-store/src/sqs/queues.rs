@@ -11,9 +11,12 @@ use super::attributes::{ALL_NAMES, QueueAttributes, is_true};
 use super::error::{SqsError, SqsErrorKind};
 use super::model::{Queue, QueueCounts};
 use super::permissions;
-use super::queue_rows::{counts, dead_letter_sources, load_queue, queue_names, save_attributes};
+use super::queue_rows::{
+    add_to_count, counts, dead_letter_sources, load_queue, queue_names, save_attributes,
+};
 use super::redrive::redrive_not_allowed;
 use super::regions::sibling_key;
+use crate::error::StoreError;
 use crate::shared::Shared;
 use crate::time::now_ms;
 use crate::tx::{OrAbort, TxResult, abort, entry_outcome};
@@ -74,6 +77,7 @@ impl<'s> Queues<'s> {
             .write(move |conn| {
                 load_queue(conn, &name)?;
                 conn.execute("DELETE FROM messages WHERE queue = ?1", [&name])?;
+                conn.execute("DELETE FROM queue_message_counts WHERE queue = ?1", [&name])?;
                 conn.execute("DELETE FROM fifo_deduplication WHERE queue = ?1", [&name])?;
                 conn.execute("DELETE FROM receive_attempts WHERE queue = ?1", [&name])?;
                 conn.execute("DELETE FROM queues WHERE name = ?1", [&name])?;
@@ -221,10 +225,17 @@ impl<'s> Queues<'s> {
             .write(move |conn| {
                 load_queue(conn, &name)?;
                 conn.execute("DELETE FROM fifo_deduplication WHERE queue = ?1", [&name])?;
-                Ok(conn.execute("DELETE FROM messages WHERE queue = ?1", [&name])? as u64)
+                Ok(purge_messages(conn, &name)?)
             })
             .await
     }
+}
+
+/// Deletes every message of a queue; returns how many.
+pub(crate) fn purge_messages(conn: &Connection, name: &str) -> Result<u64, StoreError> {
+    let purged = conn.execute("DELETE FROM messages WHERE queue = ?1", [name])?;
+    add_to_count(conn, name, -(purged as i64))?;
+    Ok(purged as u64)
 }
 
 fn valid_queue_name(name: &str) -> bool {

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{SqsError, SqsErrorKind};
 use super::model::{MessageAttributeValue, ReceiveRequest, ReceivedMessage};
-use super::queue_rows::{load_queue, queue_exists};
+use super::queue_rows::{add_to_count, load_queue, queue_exists};
 use super::receipts::{make_receipt_handle, parse_receipt_handle};
 use super::regions::{arn_key, key_arn};
 use crate::error::StoreError;
@@ -327,7 +327,10 @@ pub(crate) fn receive(
         for row in rows {
             let seq = row.seq;
             if now_ms >= row.sent_ms + retention_ms {
-                conn.execute("DELETE FROM messages WHERE seq = ?1", [seq])?;
+                let deleted = conn
+                    .prepare_cached("DELETE FROM messages WHERE seq = ?1")?
+                    .execute([seq])?;
+                add_to_count(conn, name, -(deleted as i64))?;
                 moved_any = true;
                 continue;
             }
@@ -335,11 +338,13 @@ pub(crate) fn receive(
             if let (Some(policy), Some(dlq)) = (&redrive, &dlq_name)
                 && new_count > policy.max_receive_count
             {
-                conn.execute(
+                let moved = conn.execute(
                     "UPDATE messages SET queue = ?2, visible_at_ms = ?3, receipt_nonce = NULL,
                             dead_letter_source_arn = ?4 WHERE seq = ?1",
                     params![seq, dlq, now_ms, source_arn],
-                )?;
+                )? as i64;
+                add_to_count(conn, name, -moved)?;
+                add_to_count(conn, dlq, moved)?;
                 if !moved_to.contains(dlq) {
                     moved_to.push(dlq.clone());
                 }

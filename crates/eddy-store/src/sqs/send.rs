@@ -10,6 +10,7 @@ use super::error::{SqsError, SqsErrorKind};
 use super::fifo::{FifoIdentity, deduplicated, fifo_identity, remember_fifo_send};
 use super::md5::{md5_hex, md5_of_message_attributes};
 use super::model::{MessageAttributeValue, Queue, SendRequest, SendResult};
+use super::queue_rows::add_to_count;
 use crate::tx::{OrAbort, TxResult};
 
 fn valid_body_char(c: char) -> bool {
@@ -192,6 +193,7 @@ pub(crate) fn insert_message(
         system_json,
         md5_of_system,
     ])?;
+    add_to_count(conn, &queue.name, 1)?;
     let mut sent = SendResult {
         message_id,
         md5_of_body,

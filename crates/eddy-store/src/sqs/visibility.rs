@@ -6,6 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{SqsError, SqsErrorKind};
+use super::queue_rows::add_to_count;
 use super::receipts::receipt_of;
 use crate::tx::{OrAbort, TxResult, abort};
 
@@ -37,10 +38,12 @@ pub(crate) fn delete(
             )));
         }
     }
-    conn.prepare_cached(
-        "DELETE FROM messages WHERE seq = ?1 AND queue = ?2 AND receipt_nonce = ?3",
-    )?
-    .execute(params![receipt.seq, queue, receipt.nonce])?;
+    let deleted = conn
+        .prepare_cached(
+            "DELETE FROM messages WHERE seq = ?1 AND queue = ?2 AND receipt_nonce = ?3",
+        )?
+        .execute(params![receipt.seq, queue, receipt.nonce])?;
+    add_to_count(conn, queue, -(deleted as i64))?;
     Ok(())
 }
 

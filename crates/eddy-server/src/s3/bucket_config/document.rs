@@ -56,8 +56,15 @@ pub(super) async fn load<T>(
 where
     T: for<'x> DeserializeContent<'x>,
 {
-    load_config(store, bucket, kind, id)
-        .await?
+    parse(load_config(store, bucket, kind, id).await?, root)
+}
+
+/// The value a configuration read from the store holds, or `None` when it has none.
+pub(super) fn parse<T>(config: Config, root: &str) -> S3Result<Option<T>>
+where
+    T: for<'x> DeserializeContent<'x>,
+{
+    config
         .document()
         .map(|document| from_document(root, &document))
         .transpose()

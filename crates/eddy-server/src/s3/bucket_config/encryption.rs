@@ -13,9 +13,9 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
-use eddy_store::s3::{ConfigKind, KmsEncryption};
+use eddy_store::s3::{Config, ConfigKind, KmsEncryption};
 
-use super::document::{load, malformed, no_content, remove, save};
+use super::document::{load, malformed, no_content, parse, remove, save};
 
 const ROOT: &str = "ServerSideEncryptionConfiguration";
 
@@ -61,32 +61,41 @@ pub(in crate::s3) async fn bucket_encryption(
     store: &Store,
     bucket: &str,
 ) -> S3Result<ServerSideEncryptionConfiguration> {
-    Ok(load(store, bucket, ConfigKind::Encryption, "", ROOT)
-        .await?
-        .unwrap_or_else(|| ServerSideEncryptionConfiguration {
-            rules: vec![ServerSideEncryptionRule {
-                apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
-                    kms_master_key_id: None,
-                    sse_algorithm: ServerSideEncryption::from(
-                        ServerSideEncryption::AES256.to_owned(),
-                    ),
-                }),
-                bucket_key_enabled: Some(false),
-            }],
-        }))
+    Ok(or_default(
+        load(store, bucket, ConfigKind::Encryption, "", ROOT).await?,
+    ))
+}
+
+/// The default encryption a stored configuration (read with the store's
+/// `get_kinds`) gives.
+pub(super) fn from_stored(config: Config) -> S3Result<ServerSideEncryptionConfiguration> {
+    Ok(or_default(parse(config, ROOT)?))
+}
+
+/// A bucket's configuration, or SSE-S3 when it has none.
+fn or_default(
+    config: Option<ServerSideEncryptionConfiguration>,
+) -> ServerSideEncryptionConfiguration {
+    config.unwrap_or_else(|| ServerSideEncryptionConfiguration {
+        rules: vec![ServerSideEncryptionRule {
+            apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
+                kms_master_key_id: None,
+                sse_algorithm: ServerSideEncryption::from(ServerSideEncryption::AES256.to_owned()),
+            }),
+            bucket_key_enabled: Some(false),
+        }],
+    })
 }
 
 /// The encryption a new object gets: the one its request names
 /// (`x-amz-server-side-encryption` and its KMS headers) or else its bucket's default.
-/// `None` is SSE-S3. Fails with NoSuchBucket when the bucket does not exist.
-pub(in crate::s3) async fn new_object_encryption(
-    store: &Store,
-    bucket: &str,
+/// `None` is SSE-S3. `default` is the bucket's (see `new_object::NewObjectConfigs`).
+pub(in crate::s3) fn new_object_encryption(
+    default: &ServerSideEncryptionConfiguration,
     requested: Option<&ServerSideEncryption>,
     key_id: Option<&String>,
     bucket_key: Option<bool>,
 ) -> S3Result<Option<KmsEncryption>> {
-    let default = bucket_encryption(store, bucket).await?;
     if let Some(algorithm) = requested {
         return match algorithm.as_str() {
             ServerSideEncryption::AES256 if key_id.is_none() => Ok(None),

@@ -24,6 +24,7 @@ pub(super) mod inventory;
 pub(super) mod lifecycle;
 pub(super) mod logging;
 pub(super) mod metrics;
+pub(super) mod new_object;
 pub(super) mod notification;
 pub(super) mod object_lock;
 pub(super) mod ownership;

@@ -11,9 +11,9 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
-use eddy_store::s3::ConfigKind;
+use eddy_store::s3::{Config, ConfigKind};
 
-use super::document::{load, malformed, save, to_document};
+use super::document::{load, malformed, parse, save, to_document};
 use crate::s3::errors::{custom_error, to_wire};
 
 const ROOT: &str = "ObjectLockConfiguration";
@@ -71,6 +71,12 @@ pub(in crate::s3) async fn bucket_object_lock(
     bucket: &str,
 ) -> S3Result<Option<ObjectLockConfiguration>> {
     load(store, bucket, ConfigKind::ObjectLock, "", ROOT).await
+}
+
+/// The Object Lock configuration a stored one (read with the store's `get_kinds`)
+/// holds: `None` when Object Lock is not enabled.
+pub(super) fn from_stored(config: Config) -> S3Result<Option<ObjectLockConfiguration>> {
+    parse(config, ROOT)
 }
 
 /// The configuration of a bucket created with Object Lock enabled.

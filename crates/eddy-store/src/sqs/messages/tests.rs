@@ -131,7 +131,7 @@ fn retention_period_ends_messages_in_flight_or_not() {
 
 /// The counts GetQueueAttributes reads (a kept total and index ranges) against a count
 /// of every row, through sends, receives, deletes, moves to a dead-letter queue, the
-/// retention sweep and a purge.
+/// retention sweep, a move back to the source (move tasks, redrive) and a purge.
 #[test]
 fn kept_counts_match_a_count_of_every_row() {
     let conn = test_connection();
@@ -203,6 +203,7 @@ fn kept_counts_match_a_count_of_every_row() {
     };
     let received = receive_at(3_000).messages;
     check(3_000);
+    assert_eq!(received.len(), 2);
     entry_outcome(visibility::delete(
         &conn,
         "source",
@@ -220,9 +221,42 @@ fn kept_counts_match_a_count_of_every_row() {
     check(61_001);
     expire(&conn, 61_002).expect("expire");
     check(61_002);
-    conn.execute("DELETE FROM messages WHERE queue = 'dlq'", [])
-        .expect("purge");
-    check(61_003);
+    // Send two more; the second receive of one moves it to the dead-letter queue,
+    // from where it is moved back.
+    for i in 0..2 {
+        let request = SendRequest {
+            body: format!("late{i}"),
+            ..SendRequest::default()
+        };
+        entry_outcome(insert_message(&conn, &source, &request, "test", 62_000))
+            .expect("store")
+            .expect("valid");
+    }
+    receive_at(63_000);
+    assert_eq!(receive_at(69_000).moved_to, ["dlq"]);
+    check(69_000);
+    let number = |sql: &str| -> i64 {
+        conn.query_row(sql, [], |row| row.get(0))
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
+    };
+    let newest_in_dlq =
+        number("SELECT seq FROM messages WHERE queue = 'dlq' ORDER BY seq DESC LIMIT 1");
+    requeue_moved_message(&conn, newest_in_dlq, "source", 70_000).expect("move back");
+    check(70_000);
+    receive_at(80_000);
+    assert_eq!(receive_at(86_000).moved_to, ["dlq"]);
+    let in_dlq = number("SELECT COUNT(*) FROM messages WHERE queue = 'dlq'") as u64;
+    assert!(in_dlq >= 2);
+    assert_eq!(
+        crate::sqs::queues::purge_messages(&conn, "dlq").expect("purge"),
+        in_dlq
+    );
+    check(86_001);
+    // No trigger is left to keep the totals behind the statements' backs.
+    assert_eq!(
+        number("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"),
+        0
+    );
 }
 
 #[test]
