@@ -308,6 +308,32 @@ fn eddy_with_scripted_function(dir: &std::path::Path) -> Eddy {
     ))
 }
 
+/// Every message of log group `/aws/lambda/<function>` (FilterLogEvents, signed raw).
+fn logged(eddy: &Eddy, function: &str) -> String {
+    let request = serde_json::json!({ "logGroupName": format!("/aws/lambda/{function}") });
+    let answer = crate::util::raw::send_signed(
+        eddy_testing::sign::Service::Named("logs"),
+        &eddy.endpoint,
+        "POST",
+        "/",
+        &[
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "Logs_20140328.FilterLogEvents"),
+        ],
+        request.to_string().as_bytes(),
+    );
+    if answer.status != 200 {
+        return String::new();
+    }
+    let events: serde_json::Value = serde_json::from_str(&answer.body).expect("JSON");
+    events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["message"].as_str())
+        .collect()
+}
+
 fn body(output: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> serde_json::Value {
     let payload = output.payload().expect("payload").as_ref();
     serde_json::from_slice(payload)
@@ -372,6 +398,16 @@ async fn configured_command_function_is_invoked_through_the_api() {
         "{tail}"
     );
     assert!(tail.contains("Memory Size: 128 MB"), "{tail}");
+
+    // The log went to the function's log group too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !logged(&eddy, "scripted").contains(&format!("END RequestId: {request_id}")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no log in /aws/lambda/scripted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     let dry = client
         .invoke()
