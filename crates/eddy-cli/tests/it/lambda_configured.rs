@@ -290,22 +290,39 @@ def handler(event, context):
     print("handling " + json.dumps(event, sort_keys=True))
     if event.get("fail"):
         raise ValueError("asked to fail")
+    if "fail_first" in event and not os.path.exists(event["fail_first"]):
+        open(event["fail_first"], "w").close()
+        raise RuntimeError("the first attempt fails")
     if "touch" in event:
         with open(event["touch"], "w") as f:
             f.write(event["text"])
     return {"echo": event, "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"]}
 "#;
 
-/// eddy with the scripted function `scripted` (and the default pipeline).
-fn eddy_with_scripted_function(dir: &std::path::Path) -> Eddy {
+/// The configuration of eddy with the scripted function `scripted` (and the default
+/// pipeline), its handler written into `dir`.
+fn scripted_config(dir: &std::path::Path) -> String {
     std::fs::write(dir.join("app.py"), SCRIPTED_HANDLER).expect("write handler");
     let client = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../eddy-runtimes/python/bootstrap.py");
-    Eddy::start_with_config(&format!(
-        "destination_prefix = \"copied/\"\n\n[[functions]]\nname = \"scripted\"\ncommand = [\"python3\", \"{}\"]\nhandler = \"app.handler\"\nworking_dir = \"{}\"\ntimeout = 5\n",
+    format!(
+        "destination_prefix = \"copied/\"\nlambda_async_retry_delays_seconds = [3, 3]\n\n[[functions]]\nname = \"scripted\"\ncommand = [\"python3\", \"{}\"]\nhandler = \"app.handler\"\nworking_dir = \"{}\"\ntimeout = 5\n",
         client.display(),
         dir.display()
-    ))
+    )
+}
+
+/// Waits until `path` exists (an effect of the function).
+async fn wait_for_file(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Every message of log group `/aws/lambda/<function>` (FilterLogEvents, signed raw).
@@ -343,7 +360,7 @@ fn body(output: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> serde_json:
 #[tokio::test]
 async fn configured_command_function_is_invoked_through_the_api() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let eddy = eddy_with_scripted_function(dir.path());
+    let eddy = Eddy::start_with_config(&scripted_config(dir.path()));
     let client = lambda(&eddy).await;
 
     let ok = client
@@ -440,14 +457,7 @@ async fn configured_command_function_is_invoked_through_the_api() {
         .await
         .expect("Event invoke");
     assert_eq!(queued.status_code(), 202);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !marker.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the Event invocation never ran"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_for_file(&marker).await;
     assert_eq!(std::fs::read_to_string(&marker).expect("read"), "queued");
 
     // Still read-only.
@@ -466,6 +476,39 @@ async fn configured_command_function_is_invoked_through_the_api() {
             .send()
             .await,
     ));
+}
+
+#[tokio::test]
+async fn configured_event_invocation_is_retried_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = scripted_config(dir.path());
+    let mut eddy = Eddy::process_with_config(&config);
+    let client = lambda(&eddy).await;
+    let (first, done) = (dir.path().join("first"), dir.path().join("done"));
+    let queued = client
+        .invoke()
+        .function_name("scripted")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(
+            serde_json::json!({"fail_first": first, "touch": done, "text": "retried"}).to_string(),
+        ))
+        .send()
+        .await
+        .expect("Event invoke");
+    assert_eq!(queued.status_code(), 202);
+    // The first attempt fails; eddy stops before the retry is due (3 s later).
+    wait_for_file(&first).await;
+    let data_dir = eddy.data_dir.clone();
+    let temp = eddy.take_temp();
+    eddy.terminate();
+    assert!(!done.exists(), "the retry ran before the restart");
+    let eddy = Eddy::start_with(EddyOptions {
+        config,
+        data_dir: Some(data_dir),
+    });
+    wait_for_file(&done).await;
+    assert_eq!(std::fs::read_to_string(&done).expect("read"), "retried");
+    drop((eddy, temp));
 }
 
 #[tokio::test]
