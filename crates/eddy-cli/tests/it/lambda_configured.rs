@@ -312,9 +312,9 @@ fn scripted_config(dir: &std::path::Path) -> String {
     )
 }
 
-/// Waits until `path` exists (an effect of the function).
+/// Waits until `path` exists (an effect of the function), up to 40 s.
 async fn wait_for_file(path: &std::path::Path) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
     while !path.exists() {
         assert!(
             std::time::Instant::now() < deadline,
@@ -481,7 +481,13 @@ async fn configured_command_function_is_invoked_through_the_api() {
 #[tokio::test]
 async fn configured_event_invocation_is_retried_after_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = scripted_config(dir.path());
+    // The retry is due 10 s after the first attempt: time enough to stop eddy before it
+    // even on a loaded machine.
+    let config = scripted_config(dir.path()).replace(
+        "lambda_async_retry_delays_seconds = [3, 3]",
+        "lambda_async_retry_delays_seconds = [10, 10]",
+    );
+    assert!(config.contains("[10, 10]"));
     let mut eddy = Eddy::process_with_config(&config);
     let client = lambda(&eddy).await;
     let (first, done) = (dir.path().join("first"), dir.path().join("done"));
@@ -496,7 +502,7 @@ async fn configured_event_invocation_is_retried_after_a_restart() {
         .await
         .expect("Event invoke");
     assert_eq!(queued.status_code(), 202);
-    // The first attempt fails; eddy stops before the retry is due (3 s later).
+    // The first attempt fails; eddy stops before the retry is due.
     wait_for_file(&first).await;
     let data_dir = eddy.data_dir.clone();
     let temp = eddy.take_temp();
