@@ -9,6 +9,29 @@ use crate::clients::{InstallError, RuntimeClients};
 use crate::interpreter::{Interpreter, InterpreterOverrides, MissingInterpreter, find_interpreter};
 use crate::runtime::{Language, Runtime};
 
+/// The variables Lambda sets itself, which a function's configured environment may not
+/// set (Lambda's reserved keys): checked for API functions and for `eddy.toml` alike.
+pub const RESERVED_ENVIRONMENT: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
 /// The command and environment for one function process.
 ///
 /// The host adds what every function gets (`AWS_LAMBDA_RUNTIME_API`, `_HANDLER`,

@@ -147,28 +147,6 @@ fn default_batch_size() -> u32 {
 /// The most concurrent batches a mapping runs when MaximumConcurrency is unset.
 pub const UNSET_MAXIMUM_CONCURRENCY: u32 = 1000;
 
-/// Names Lambda reserves in a function's environment.
-const RESERVED_ENVIRONMENT: &[&str] = &[
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API",
-    "LAMBDA_TASK_ROOT",
-    "LAMBDA_RUNTIME_DIR",
-];
-
 impl Default for EddyConfig {
     fn default() -> Self {
         Self {
@@ -321,7 +299,7 @@ impl FunctionConfig {
                     "{key}.environment.{name} is not a valid variable name: a letter, then letters, digits or '_'"
                 );
             }
-            if RESERVED_ENVIRONMENT.contains(&name.as_str()) {
+            if eddy_runtimes::launch::RESERVED_ENVIRONMENT.contains(&name.as_str()) {
                 bail!("{key}.environment.{name} is reserved by Lambda and set by eddy");
             }
         }

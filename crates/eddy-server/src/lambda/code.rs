@@ -210,27 +210,6 @@ pub fn check_architectures(architectures: Option<Vec<String>>) -> Result<Vec<Str
     Ok(architectures)
 }
 
-/// The variables Lambda sets itself, which a function's environment cannot change.
-const RESERVED_VARIABLES: [&str; 17] = [
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API",
-    "LAMBDA_TASK_ROOT",
-];
-
 /// `Environment.Variables`: keys Lambda allows, none of them reserved.
 pub fn check_environment(variables: &BTreeMap<String, String>) -> Result<(), LambdaError> {
     for key in variables.keys() {
@@ -249,7 +228,7 @@ pub fn check_environment(variables: &BTreeMap<String, String>) -> Result<(), Lam
     let reserved: Vec<&str> = variables
         .keys()
         .map(String::as_str)
-        .filter(|key| RESERVED_VARIABLES.contains(key))
+        .filter(|key| eddy_runtimes::launch::RESERVED_ENVIRONMENT.contains(key))
         .collect();
     if !reserved.is_empty() {
         return Err(LambdaError::invalid_parameter(format!(
