@@ -7,31 +7,19 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use http_body_util::BodyExt;
 
-use crate::test_suite::{Ephemeral, binary, call, keys, put};
+use crate::test_suite::{Ephemeral, binary, call, keys, put, send};
 
 /// `POST /_eddy/api/faults` with `faults` (a JSON list); returns the status and answer.
 pub(crate) async fn set_faults(eddy: &Ephemeral, faults: &str) -> (u16, serde_json::Value) {
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!("{}/_eddy/api/faults", eddy.endpoint()))
-        .header("x-eddy-dashboard", "test")
-        .body(http_body_util::Full::new(bytes::Bytes::from(format!(
-            "{{\"faults\": {faults}}}"
-        ))))
-        .expect("request");
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Full<bytes::Bytes>>();
-    let response = client.request(request).await.expect("eddy answers");
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, serde_json::from_slice(&body).expect("faults JSON"))
+    post_faults(eddy, &format!("{{\"faults\": {faults}}}")).await
+}
+
+/// `POST /_eddy/api/faults` with `body`; returns the status and the JSON answer.
+pub(crate) async fn post_faults(eddy: &Ephemeral, body: &str) -> (u16, serde_json::Value) {
+    let url = format!("{}/_eddy/api/faults", eddy.endpoint());
+    let (status, text) = send("POST", &url, true, body).await;
+    (status, serde_json::from_str(&text).expect("faults JSON"))
 }
 
 /// The value of one series of `/_eddy/metrics`.

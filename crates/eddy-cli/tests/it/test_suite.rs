@@ -181,15 +181,23 @@ pub(crate) fn binary() -> PathBuf {
 
 /// One HTTP request to eddy's pages; returns the status and the body.
 pub(crate) async fn call(method: &str, url: &str, action: bool) -> (u16, String) {
+    send(method, url, action, "").await
+}
+
+/// One HTTP request to eddy's pages with `body`; returns the status and the body.
+/// `action` marks it as the dashboard's own (the header eddy's actions require).
+pub(crate) async fn send(method: &str, url: &str, action: bool, body: &str) -> (u16, String) {
     let mut request = http::Request::builder().method(method).uri(url);
     if action {
         request = request.header("x-eddy-dashboard", "test");
     }
     let request = request
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_owned(),
+        )))
         .expect("request");
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
     let response = client.request(request).await.expect("eddy answers");
     let status = response.status().as_u16();
     let body = response

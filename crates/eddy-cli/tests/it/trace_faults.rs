@@ -3,8 +3,8 @@
 //! `eddy up --ephemeral` (see `test_suite`).
 
 use aws_sdk_s3::primitives::ByteStream;
-use http_body_util::BodyExt;
 
+use crate::fault_kinds::post_faults;
 use crate::test_suite::{Ephemeral, call, keys, put};
 
 /// `GET /_eddy/api/trace` for `bucket`/`key`.
@@ -115,29 +115,6 @@ async fn trace_follows_a_failing_file_into_the_dead_letter_queue() {
     assert_eq!(message["dead_letter"], true, "{traced}");
 }
 
-/// `POST /_eddy/api/faults` with `body`; returns the status and the JSON answer.
-async fn set_faults(eddy: &Ephemeral, body: &str) -> (u16, serde_json::Value) {
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!("{}/_eddy/api/faults", eddy.endpoint()))
-        .header("x-eddy-dashboard", "test")
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            body.to_owned(),
-        )))
-        .expect("request");
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Full<bytes::Bytes>>();
-    let response = client.request(request).await.expect("eddy answers");
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, serde_json::from_slice(&body).expect("faults JSON"))
-}
-
 /// Puts `n` keys `prefix{i}` with a client that does not retry; returns which failed,
 /// with their error codes.
 async fn put_without_retries(
@@ -175,7 +152,7 @@ async fn s3_write_faults_on_demand_are_reproducible_counted_and_lose_nothing() {
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build(),
     );
-    let (status, answer) = set_faults(
+    let (status, answer) = post_faults(
         &eddy,
         r#"{"faults": [{"kind": "s3_slow_down", "bucket": "source", "count": 2}]}"#,
     )
@@ -196,9 +173,9 @@ async fn s3_write_faults_on_demand_are_reproducible_counted_and_lose_nothing() {
 
     // A probability with a seed fails the same requests in every run.
     let seeded = r#"{"faults": [{"kind": "s3_internal_error", "bucket": "source", "probability": 0.5, "seed": 7}]}"#;
-    set_faults(&eddy, seeded).await;
+    post_faults(&eddy, seeded).await;
     let first = put_without_retries(&s3, "p/", 16).await;
-    set_faults(&eddy, seeded).await;
+    post_faults(&eddy, seeded).await;
     let second = put_without_retries(&s3, "q/", 16).await;
     assert_eq!(first, second);
     let failed = first.iter().flatten().count();
@@ -235,13 +212,13 @@ async fn s3_write_faults_on_demand_are_reproducible_counted_and_lose_nothing() {
     assert_eq!(copied, stored);
 
     // Bad faults are refused; a reset clears the faults in force.
-    let (status, _) = set_faults(
+    let (status, _) = post_faults(
         &eddy,
         r#"{"faults": [{"kind": "s3_slow_down", "bucket": "source", "probability": 2}]}"#,
     )
     .await;
     assert_eq!(status, 400);
-    let (status, _) = set_faults(&eddy, r#"{"faults": [{"kind": "nope", "bucket": "b"}]}"#).await;
+    let (status, _) = post_faults(&eddy, r#"{"faults": [{"kind": "nope", "bucket": "b"}]}"#).await;
     assert_eq!(status, 400);
     eddy.reset().await;
     assert_eq!(
