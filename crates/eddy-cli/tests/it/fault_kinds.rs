@@ -154,15 +154,7 @@ async fn a_duplicated_event_reaches_a_client_twice_and_the_pipeline_copies_it() 
         .send()
         .await
         .expect("bucket");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("watch")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let queue_url = crate::util::sqs::create(&sqs, "watch", &[]).await;
     let queue_config = aws_sdk_s3::types::QueueConfiguration::builder()
         .queue_arn("arn:aws:sqs:us-east-1:000000000000:watch")
         .events(aws_sdk_s3::types::Event::S3ObjectCreated)

@@ -53,22 +53,8 @@ fn steps(trace: &serde_json::Value) -> Vec<(String, String, u64)> {
 async fn sqs_latency_narrowed_to_a_queue_delays_only_the_calls_that_address_it() {
     let eddy = Ephemeral::start("");
     let sqs = eddy.sqs().await;
-    let url = |name: &str| {
-        let sqs = sqs.clone();
-        let name = name.to_owned();
-        async move {
-            sqs.create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .expect("queue")
-                .queue_url()
-                .expect("url")
-                .to_owned()
-        }
-    };
-    let slow = url("slow").await;
-    let fast = url("fast").await;
+    let slow = crate::util::sqs::create(&sqs, "slow", &[]).await;
+    let fast = crate::util::sqs::create(&sqs, "fast", &[]).await;
     // Narrowed by the queue's URL (a name works the same: see the crate's unit tests).
     force(
         &eddy,

@@ -29,15 +29,7 @@ async fn event_invocations_run_in_the_background_and_failures_reach_the_dead_let
     let eddy = Eddy::start_with_config("lambda_async_retry_delays_seconds = [1, 1]\n");
     let client = lambda(&eddy).await;
     let sqs = eddy.sqs().await;
-    let dlq = sqs
-        .create_queue()
-        .queue_name("async-dlq")
-        .send()
-        .await
-        .expect("dlq")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let dlq = crate::util::sqs::create(&sqs, "async-dlq", &[]).await;
     client
         .create_function()
         .function_name("background")

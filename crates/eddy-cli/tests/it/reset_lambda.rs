@@ -88,15 +88,7 @@ async fn idle_waits_for_api_mappings_invocations_and_async_retries() {
     let lambda = aws_sdk_lambda::Client::new(&eddy.sdk_config().await);
     let sqs = eddy.sqs().await;
     create_function(&lambda, "worker").await;
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("jobs")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let queue_url = crate::util::sqs::create(&sqs, "jobs", &[]).await;
     lambda
         .create_event_source_mapping()
         .event_source_arn("arn:aws:sqs:us-east-1:000000000000:jobs")
@@ -208,15 +200,7 @@ async fn reset_removes_what_the_lambda_api_created_and_stops_its_work() {
         .send()
         .await
         .expect("alias");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("jobs")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let queue_url = crate::util::sqs::create(&sqs, "jobs", &[]).await;
     lambda
         .create_event_source_mapping()
         .event_source_arn("arn:aws:sqs:us-east-1:000000000000:jobs")
@@ -298,15 +282,7 @@ async fn reset_removes_what_the_lambda_api_created_and_stops_its_work() {
         "processes of worker still run: {processes:?}"
     );
     // Nothing polls a new queue of the old name, and idle does not wait for it.
-    let queue_url_again = sqs
-        .create_queue()
-        .queue_name("jobs")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let queue_url_again = crate::util::sqs::create(&sqs, "jobs", &[]).await;
     assert_eq!(queue_url_again, queue_url);
     sqs.send_message()
         .queue_url(&queue_url)

@@ -235,15 +235,7 @@ async fn a_bucket_of_another_region_notifies_queues_of_its_region() {
         .await;
     let s3 = crate::util::harness::path_style_s3(&shared);
     let sqs = aws_sdk_sqs::Client::new(&shared);
-    let url = sqs
-        .create_queue()
-        .queue_name("irish-events")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let url = crate::util::sqs::create(&sqs, "irish-events", &[]).await;
     let arn = "arn:aws:sqs:eu-west-1:000000000000:irish-events";
     s3.create_bucket()
         .bucket("irish-bucket")

@@ -39,15 +39,7 @@ async fn the_pipeline_runs_under_mixed_load_without_errors_loss_or_growth() {
     let pid = eddy.pid();
     let s3 = eddy.s3().await;
     let sqs = eddy.sqs().await;
-    let jobs = sqs
-        .create_queue()
-        .queue_name("soak-jobs")
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url()
-        .expect("queue url")
-        .to_owned();
+    let jobs = crate::util::sqs::create(&sqs, "soak-jobs", &[]).await;
     let tally = Arc::new(Mutex::new(Tally::default()));
     let started = Instant::now();
     let end = started + Duration::from_secs(seconds);

@@ -185,15 +185,7 @@ async fn fifo_rules_at_creation_and_send() {
         .expect("a FIFO queue may be told it is one");
 
     // A standard queue refuses a deduplication id.
-    let standard = sqs
-        .create_queue()
-        .queue_name("standard")
-        .send()
-        .await
-        .expect("create")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let standard = crate::util::sqs::create(&sqs, "standard", &[]).await;
     let err = sqs
         .send_message()
         .queue_url(&standard)
@@ -387,15 +379,7 @@ async fn fifo_dead_letter_queue() {
     let eddy = Eddy::start();
     let sqs = eddy.sqs().await;
     let dlq = fifo_queue(&sqs, "dead.fifo", &[]).await;
-    let standard_dlq = sqs
-        .create_queue()
-        .queue_name("dead-standard")
-        .send()
-        .await
-        .expect("create")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let standard_dlq = crate::util::sqs::create(&sqs, "dead-standard", &[]).await;
     let arn_of = |name: &str| format!("arn:aws:sqs:us-east-1:000000000000:{name}");
     let err = sqs
         .create_queue()
@@ -547,15 +531,7 @@ async fn deduplication_and_move_tasks_across_a_restart() {
     let url = fifo_queue(&sqs, "durable.fifo", &[]).await;
     let sent = send(&sqs, &url, "once", "g", "dedup-across-restart").await;
     // A move task that cannot finish before the restart (1 message a second).
-    let dlq = sqs
-        .create_queue()
-        .queue_name("restart-dlq")
-        .send()
-        .await
-        .expect("create")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let dlq = crate::util::sqs::create(&sqs, "restart-dlq", &[]).await;
     let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:restart-dlq";
     sqs.create_queue()
         .queue_name("restart-src")
