@@ -620,3 +620,31 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_concurrency_admits_up_to_its_value_across_invocations() {
+        let running = Arc::new(Mutex::new(BTreeMap::new()));
+        let closed = RunningGuard::admit(&running, "f", Some(0)).map(|_| ());
+        assert_eq!(closed, Err(Throttle::ReservedZero));
+        assert!(
+            lock(&running).is_empty(),
+            "a throttle counts nothing running"
+        );
+
+        let first = RunningGuard::admit(&running, "f", Some(2)).expect("first");
+        let second = RunningGuard::admit(&running, "f", Some(2)).expect("second");
+        let third = RunningGuard::admit(&running, "f", Some(2)).map(|_| ());
+        assert_eq!(third, Err(Throttle::ReservedInUse { reserved: 2 }));
+        // Another function has its own count; no reservation means no throttle.
+        let other = RunningGuard::admit(&running, "g", None).expect("unreserved");
+        drop(first);
+        let again = RunningGuard::admit(&running, "f", Some(2)).expect("a slot is free");
+        assert_eq!(lock(&running).get("f"), Some(&2));
+        drop((second, again, other));
+        assert!(lock(&running).is_empty());
+    }
+}
