@@ -72,6 +72,22 @@ async fn counter(eddy: &Ephemeral, name: &str, function: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// A synchronous Invoke of `single`.
+async fn invoke(
+    lambda: &aws_sdk_lambda::Client,
+    payload: &str,
+) -> Result<
+    aws_sdk_lambda::operation::invoke::InvokeOutput,
+    aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::invoke::InvokeError>,
+> {
+    lambda
+        .invoke()
+        .function_name("single")
+        .payload(Blob::new(payload.to_owned()))
+        .send()
+        .await
+}
+
 #[tokio::test]
 async fn an_invocation_beyond_the_reserved_concurrency_is_throttled_not_held() {
     let out = tempfile::tempdir().expect("out dir");
@@ -82,14 +98,7 @@ async fn an_invocation_beyond_the_reserved_concurrency_is_throttled_not_held() {
     // One invocation holds the only slot for a second.
     let holder = {
         let lambda = lambda.clone();
-        tokio::spawn(async move {
-            lambda
-                .invoke()
-                .function_name("single")
-                .payload(Blob::new(r#"{"name": "holder", "sleep": 1}"#))
-                .send()
-                .await
-        })
+        tokio::spawn(async move { invoke(&lambda, r#"{"name": "holder", "sleep": 1}"#).await })
     };
     let holder_started = out.path().join("holder");
     eventually(Duration::from_secs(10), "the holder runs", || {
@@ -99,11 +108,7 @@ async fn an_invocation_beyond_the_reserved_concurrency_is_throttled_not_held() {
     .await;
 
     // A synchronous Invoke meanwhile: 429 at once, with Lambda's reason and message.
-    let refused = lambda
-        .invoke()
-        .function_name("single")
-        .payload(Blob::new(r#"{"name": "refused"}"#))
-        .send()
+    let refused = invoke(&lambda, r#"{"name": "refused"}"#)
         .await
         .expect_err("throttled");
     let status = refused.raw_response().map(|r| r.status().as_u16());
@@ -151,11 +156,7 @@ async fn an_invocation_beyond_the_reserved_concurrency_is_throttled_not_held() {
     );
 
     // The slot is free again: a synchronous Invoke runs.
-    let after = lambda
-        .invoke()
-        .function_name("single")
-        .payload(Blob::new(r#"{"name": "after"}"#))
-        .send()
+    let after = invoke(&lambda, r#"{"name": "after"}"#)
         .await
         .expect("invoke once the slot is free");
     assert_eq!(after.function_error(), None);
