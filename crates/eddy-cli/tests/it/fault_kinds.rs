@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::test_suite::{Ephemeral, binary, call, keys, put, send};
+use crate::util::ephemeral::{Ephemeral, binary, call, keys, put, send};
 
 /// `POST /_eddy/api/faults` with `faults` (a JSON list); returns the status and answer.
 pub(crate) async fn set_faults(eddy: &Ephemeral, faults: &str) -> (u16, serde_json::Value) {

@@ -17,7 +17,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use super::fault_kinds::metric;
 use super::fault_reach::lambda_without_retries;
 use super::lambda_api::{ROLE, python_zip};
-use crate::test_suite::Ephemeral;
+use crate::util::ephemeral::Ephemeral;
 use crate::util::harness::eventually;
 
 /// Writes `<OUT>/<event["name"]>` when it starts, then sleeps `event["sleep"]` seconds.

@@ -11,7 +11,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, InvocationType, Runtime};
 
 use crate::lambda_api::{ROLE, python_zip};
-use crate::test_suite::{Ephemeral, keys, put};
+use crate::util::ephemeral::{Ephemeral, keys, put};
 
 /// Sleeps `sleep` seconds (default 0.2) and fails when asked to.
 const HANDLER: &str = r#"
