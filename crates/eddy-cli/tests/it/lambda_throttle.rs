@@ -11,14 +11,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, InvocationType, Runtime, ThrottleReason};
+use aws_sdk_lambda::types::{Environment, InvocationType, ThrottleReason};
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::fault_kinds::metric;
 use super::fault_reach::lambda_without_retries;
-use super::lambda_api::{ROLE, python_zip};
 use crate::util::ephemeral::Ephemeral;
 use crate::util::harness::eventually;
+use crate::util::lambda::CreatePython;
 
 /// Writes `<OUT>/<event["name"]>` when it starts, then sleeps `event["sleep"]` seconds.
 const SLEEPER: &str = r#"
@@ -38,20 +38,11 @@ async fn create_function(
     (timeout, reserved): (i32, i32),
 ) {
     lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
+        .create_python(name, SLEEPER)
         .timeout(timeout)
         .environment(
             Environment::builder()
                 .variables("OUT", out.to_string_lossy())
-                .build(),
-        )
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(SLEEPER)))
                 .build(),
         )
         .send()

@@ -5,6 +5,7 @@
 //!   (`eventually`) and reads queue counts.
 //! - `ephemeral`: `eddy up --ephemeral` found through its ready file, for the tests of
 //!   what a suite uses (reset, idle, metrics, faults), and plain requests to its pages.
+//! - `lambda`: the role, zip and CreateFunction of the tests' Python functions.
 //! - `pipeline`: the end-to-end scenario every host of the copy function passes, and
 //!   the scripted external function with its invocation log.
 //! - `s3`: notification configurations, the exact S3 event record expected for a
@@ -15,6 +16,7 @@
 
 pub mod ephemeral;
 pub mod harness;
+pub mod lambda;
 pub mod pipeline;
 pub mod query;
 pub mod raw;
