@@ -109,10 +109,18 @@ impl AsyncInvoker {
         let this = self.clone();
         tokio::spawn(async move {
             loop {
+                // An attempt that is running when the read starts may record its
+                // outcome and finish during the read, which then holds its row as it
+                // was: such an invocation waits for the next read, or it would run a
+                // second time on a stale count of its attempts.
+                let running_before_read = lock(&this.running).clone();
                 let now = eddy_store::time::now_ms();
                 match this.store.async_invocations().due(now, 64).await {
                     Ok(due) => {
                         for invocation in due {
+                            if running_before_read.contains(&invocation.request_id) {
+                                continue;
+                            }
                             if lock(&this.running).insert(invocation.request_id.clone()) {
                                 let runner = this.clone();
                                 tokio::spawn(async move { runner.attempt(invocation).await });
