@@ -112,6 +112,16 @@ impl Store {
         })
     }
 
+    /// Sets how long a day of a restored S3 copy (RestoreObject's `Days`) lasts: a real
+    /// day by default, shorter for tests (`lifecycle_day_seconds`). Applies to the
+    /// restores requested afterwards.
+    pub fn set_restore_day(&self, day: std::time::Duration) {
+        let ms = u64::try_from(day.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.shared
+            .restore_day_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn settings(&self) -> &StoreSettings {
         &self.shared.settings
     }

@@ -3,8 +3,10 @@
 //! caller chooses, for the days the request asks. The restore is kept in the
 //! version's attributes ([`RestoreState`]) and, until its completion is reported, in
 //! the `s3_restores` table, which [`Objects::complete_restores`] reads to raise
-//! `s3:ObjectRestore:Completed`. Starting raises `s3:ObjectRestore:Post`. Each change
-//! and its events are one transaction.
+//! `s3:ObjectRestore:Completed`. Starting raises `s3:ObjectRestore:Post`. Until the
+//! copy's expiry is reported, the version also has a row in `s3_restore_expiries`
+//! (see `restore_expiry`). Each change and its events are one transaction. A day of
+//! `Days` lasts what the store's restore day is (a real day unless tests shorten it).
 
 use rusqlite::{Connection, params};
 
@@ -16,6 +18,7 @@ use super::notification_rules::ChangeContext;
 use super::notifications::Woken;
 use super::objects::Objects;
 use super::rows::require_bucket;
+use super::restore_expiry::schedule_expiry;
 use super::subresources::{enqueue_subresource_event, version_of};
 use crate::shared::Shared;
 use crate::time::now_ms;
@@ -23,8 +26,6 @@ use crate::tx::{TxResult, abort};
 
 /// The storage classes whose objects must be restored to be read.
 pub const ARCHIVED_CLASSES: &[&str] = &["GLACIER", "DEEP_ARCHIVE"];
-
-const DAY_MS: u64 = 86_400_000;
 
 /// What a RestoreObject did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +36,11 @@ pub enum RestoreOutcome {
     Extended(RestoreState),
 }
 
-/// When a copy restored at `ready_ms` for `days` expires: S3 rounds up to the next
-/// midnight UTC.
-fn expiry(ready_ms: u64, days: u32) -> u64 {
-    let end = ready_ms + u64::from(days) * DAY_MS;
-    end.div_ceil(DAY_MS) * DAY_MS
+/// When a copy restored at `ready_ms` for `days` of `day_ms` expires: S3 rounds up to
+/// the next midnight UTC (the next whole day since the epoch).
+fn expiry(ready_ms: u64, days: u32, day_ms: u64) -> u64 {
+    let end = ready_ms.saturating_add(u64::from(days).saturating_mul(day_ms));
+    end.div_ceil(day_ms).saturating_mul(day_ms)
 }
 
 impl Objects<'_> {
@@ -57,6 +58,10 @@ impl Objects<'_> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         let label = version_id.map(str::to_owned);
         let shared = self.shared().clone();
+        let day_ms = shared
+            .restore_day_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1);
         let (outcome, woken) = self
             .shared()
             .db
@@ -74,7 +79,7 @@ impl Objects<'_> {
                     }
                     Some(state) if state.readable(now) => {
                         let state = RestoreState {
-                            expires_at_ms: expiry(now, days),
+                            expires_at_ms: expiry(now, days, day_ms),
                             ..state
                         };
                         (RestoreOutcome::Extended(state), state)
@@ -84,13 +89,14 @@ impl Objects<'_> {
                         let state = RestoreState {
                             requested_at_ms: now,
                             completes_at_ms,
-                            expires_at_ms: expiry(completes_at_ms, days),
+                            expires_at_ms: expiry(completes_at_ms, days, day_ms),
                             completion_reported: delay_ms == 0,
                         };
                         (RestoreOutcome::Started(state), state)
                     }
                 };
                 let meta = set_restore(conn, &meta, state)?;
+                schedule_expiry(conn, &meta, state.expires_at_ms)?;
                 let mut woken = Woken::default();
                 if let RestoreOutcome::Started(_) = outcome {
                     let post = "s3:ObjectRestore:Post";
@@ -105,7 +111,7 @@ impl Objects<'_> {
                             meta.bucket,
                             meta.key,
                             meta.version_label(),
-                            completes_at_ms_i64(state.completes_at_ms)
+                            ms_i64(state.completes_at_ms)
                         ])?;
                     }
                 }
@@ -132,7 +138,7 @@ impl Objects<'_> {
                     .prepare_cached(
                         "SELECT 1 FROM s3_restores WHERE completes_at_ms <= ?1 LIMIT 1",
                     )?
-                    .exists(params![completes_at_ms_i64(now_ms)])?;
+                    .exists(params![ms_i64(now_ms)])?;
                 Ok::<bool, crate::tx::TxError<S3Error>>(due)
             })
             .await?;
@@ -148,7 +154,7 @@ impl Objects<'_> {
                     .prepare_cached(
                         "SELECT bucket, key, version FROM s3_restores WHERE completes_at_ms <= ?1 ORDER BY completes_at_ms LIMIT 100",
                     )?
-                    .query_map(params![completes_at_ms_i64(now_ms)], |row| {
+                    .query_map(params![ms_i64(now_ms)], |row| {
                         Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                     })?
                     .collect::<Result<_, _>>()?;
@@ -177,7 +183,8 @@ impl Objects<'_> {
     }
 }
 
-fn completes_at_ms_i64(ms: u64) -> i64 {
+/// A time in milliseconds as SQLite stores it.
+pub(super) fn ms_i64(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
@@ -213,7 +220,7 @@ fn completed_event(
     )
 }
 
-fn merge(into: &mut Woken, more: Woken) {
+pub(super) fn merge(into: &mut Woken, more: Woken) {
     into.queues.extend(more.queues);
     into.invocations |= more.invocations;
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 
-use crate::s3::authz::{Target, access_denied, authorize_anonymous};
+use crate::s3::authz::{DeniedKeys, Target, access_denied, authorize_anonymous};
 use crate::state::Sessions;
 
 /// Where the S3 operation name of a request is written, for `front::handle` to read
@@ -64,8 +64,9 @@ impl S3Access for AccessControl {
                 "The specified bucket does not exist"
             ));
         }
-        // DeleteObjects names its keys in its body: decided in `delete_objects`.
-        if name == "DeleteObjects" {
+        // DeleteObjects names its keys in its body, a form upload (PostObject) its key in
+        // its form: decided in `delete_objects` and `post_object`.
+        if name == "DeleteObjects" || name == "PostObject" {
             return Ok(());
         }
         let version_id = query_value(cx.uri(), "versionId");
@@ -103,15 +104,42 @@ impl S3Access for AccessControl {
         if req.credentials.is_some() {
             return Ok(());
         }
-        for object in &req.input.delete.objects {
+        // S3 decides each key by itself: a denied key is an `AccessDenied` entry of the
+        // result, the others are deleted.
+        let mut denied = DeniedKeys::default();
+        for (index, object) in req.input.delete.objects.iter().enumerate() {
             let target = Target {
                 bucket: &req.input.bucket,
                 key: Some(&object.key),
                 version_id: object.version_id.as_deref(),
             };
-            authorize_anonymous(&self.store, "DeleteObject", target).await?;
+            match authorize_anonymous(&self.store, "DeleteObject", target).await {
+                Ok(()) => {}
+                Err(error) if *error.code() == s3s::S3ErrorCode::AccessDenied => {
+                    denied.0.insert(index);
+                }
+                Err(error) => return Err(error),
+            }
         }
+        req.extensions.insert(denied);
         Ok(())
+    }
+
+    async fn post_object(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::PostObjectInput>,
+    ) -> S3Result<()> {
+        if req.credentials.is_some() {
+            return Ok(());
+        }
+        // A form without a signed policy: allowed by a grant of `s3:PutObject` (or
+        // public write) to everyone, as an anonymous PUT of its key would be.
+        let target = Target {
+            bucket: &req.input.bucket,
+            key: Some(&req.input.key),
+            version_id: None,
+        };
+        authorize_anonymous(&self.store, "PutObject", target).await
     }
 }
 
