@@ -53,7 +53,11 @@ pub(super) async fn delete_objects(
     req: S3Request<DeleteObjectsInput>,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let context = context(&req);
-    let denied = req.extensions.remove::<DeniedKeys>().unwrap_or_default();
+    let denied = req
+        .extensions
+        .get::<DeniedKeys>()
+        .cloned()
+        .unwrap_or_default();
     let input = req.input;
     if input.delete.objects.len() > 1000 {
         return Err(malformed_xml());
