@@ -1,43 +1,23 @@
 //! Expiry of restored copies of archived object versions: each restore keeps a row in
-//! `s3_restore_expiries` until its copy's expiry is reported. [`Objects::expire_restores`]
-//! takes the rows due, clears the version's restore (its copy is gone; a later
-//! RestoreObject starts anew) and raises `s3:ObjectRestore:Delete`, all in one
-//! transaction, so the event is raised once even when eddy stops mid-sweep.
+//! `s3_restore_expiries` (written by `restores`) until its copy's expiry is reported.
+//! [`Objects::expire_restores`] takes the rows due, clears the version's restore (its
+//! copy is gone; a later RestoreObject starts anew) and raises `s3:ObjectRestore:Delete`,
+//! all in one transaction, so the event is raised once even when eddy stops mid-sweep.
 
 use std::cell::Cell;
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use super::error::S3Error;
 use super::history;
-use super::model::ObjectMeta;
 use super::notification_rules::ChangeContext;
 use super::notifications::Woken;
 use super::objects::Objects;
 use super::restores::{merge, ms_i64};
 use super::subresources::enqueue_subresource_event;
-use crate::tx::TxResult;
 
 /// The event S3 raises when a restored copy expires.
 const DELETE_EVENT: &str = "s3:ObjectRestore:Delete";
-
-/// Records (or moves) when `meta`'s restored copy expires.
-pub(super) fn schedule_expiry(
-    conn: &Connection,
-    meta: &ObjectMeta,
-    expires_at_ms: u64,
-) -> TxResult<(), S3Error> {
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO s3_restore_expiries (bucket, key, version, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        meta.bucket,
-        meta.key,
-        meta.version_label(),
-        ms_i64(expires_at_ms)
-    ])?;
-    Ok(())
-}
 
 impl Objects<'_> {
     /// Removes the restored copies expired by `now_ms`: each raises

@@ -17,7 +17,6 @@ use super::model::{NULL_VERSION, ObjectMeta};
 use super::notification_rules::ChangeContext;
 use super::notifications::Woken;
 use super::objects::Objects;
-use super::restore_expiry::schedule_expiry;
 use super::rows::require_bucket;
 use super::subresources::{enqueue_subresource_event, version_of};
 use crate::shared::Shared;
@@ -181,6 +180,24 @@ impl Objects<'_> {
         self.shared().wake_after_events(&woken);
         Ok(count)
     }
+}
+
+/// Records (or moves) when `meta`'s restored copy expires.
+fn schedule_expiry(
+    conn: &Connection,
+    meta: &ObjectMeta,
+    expires_at_ms: u64,
+) -> TxResult<(), S3Error> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO s3_restore_expiries (bucket, key, version, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        meta.bucket,
+        meta.key,
+        meta.version_label(),
+        ms_i64(expires_at_ms)
+    ])?;
+    Ok(())
 }
 
 /// A time in milliseconds as SQLite stores it.
