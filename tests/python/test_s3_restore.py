@@ -35,15 +35,16 @@ def wait_restored(s3, bucket, key, timeout=10.0):
     pytest.fail(f"{key} was not restored in {timeout} s")
 
 
-def restore_events(sqs, s3, bucket, name):
+def restore_events(sqs, s3, bucket, name, event="s3:ObjectRestore:*", config_id="restores"):
+    """A queue notified of `bucket`'s restore events (those `event` matches)."""
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
             "QueueConfigurations": [{
-                "Id": "restores",
+                "Id": config_id,
                 "QueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
-                "Events": ["s3:ObjectRestore:*"],
+                "Events": [event],
             }]
         },
     )
@@ -145,22 +146,6 @@ def test_a_restore_under_way_completes_after_a_restart(eddy):
     assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def delete_only_queue(sqs, s3, bucket, name):
-    """A queue notified of `s3:ObjectRestore:Delete` alone."""
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [{
-                "Id": "restore-deletes",
-                "QueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
-                "Events": ["s3:ObjectRestore:Delete"],
-            }]
-        },
-    )
-    return url
-
-
 def event_names(sqs, url, count):
     return [r["eventName"] for r in receive_records(sqs, url, count) if "eventName" in r]
 
@@ -171,7 +156,9 @@ def test_an_expired_copy_is_removed_with_a_delete_event(eddy_factory):
     s3 = eddy.client("s3")
     sqs = eddy.client("sqs")
     s3.create_bucket(Bucket="expiring")
-    deletes = delete_only_queue(sqs, s3, "expiring", "restore-deletes")
+    deletes = restore_events(
+        sqs, s3, "expiring", "restore-deletes", "s3:ObjectRestore:Delete", "restore-deletes"
+    )
     s3.put_object(Bucket="expiring", Key="k", Body=b"thawed", StorageClass="DEEP_ARCHIVE")
     s3.restore_object(Bucket="expiring", Key="k", RestoreRequest={"Days": 1})
     # Only the expiry matches the configuration: Post and Completed are not sent.

@@ -68,25 +68,19 @@ pub(super) async fn delete_objects(
     let mut errors = Vec::new();
     let bypass = input.bypass_governance_retention == Some(true);
     for (index, object) in input.delete.objects.into_iter().enumerate() {
-        if denied.0.contains(&index) {
-            let refused = access_denied();
-            errors.push(Error {
-                code: Some(refused.code().as_str().to_owned()),
-                key: Some(object.key),
-                version_id: object.version_id,
-                message: refused.message().map(str::to_owned),
-            });
-            continue;
-        }
-        if let Err(refused) = check_delete_version(
-            store,
-            &input.bucket,
-            &object.key,
-            object.version_id.as_deref(),
-            bypass,
-        )
-        .await
-        {
+        let refused = if denied.0.contains(&index) {
+            Err(access_denied())
+        } else {
+            check_delete_version(
+                store,
+                &input.bucket,
+                &object.key,
+                object.version_id.as_deref(),
+                bypass,
+            )
+            .await
+        };
+        if let Err(refused) = refused {
             errors.push(Error {
                 code: Some(refused.code().as_str().to_owned()),
                 key: Some(object.key),

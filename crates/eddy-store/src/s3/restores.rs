@@ -128,15 +128,51 @@ impl Objects<'_> {
         now_ms: u64,
         context: impl Fn() -> ChangeContext + Send + 'static,
     ) -> Result<usize, S3Error> {
+        self.report_due(
+            COMPLETIONS,
+            now_ms,
+            move |conn, shared, (bucket, key, version)| {
+                let reported = history::update_attrs(conn, bucket, key, Some(version), |a| {
+                    if let Some(restore) = &mut a.restore {
+                        restore.completion_reported = true;
+                    }
+                })?;
+                let Some(meta) = reported else {
+                    return Ok(None);
+                };
+                let Some(state) = meta.attrs.restore else {
+                    return Ok(None);
+                };
+                Ok(Some(completed_event(
+                    conn,
+                    shared,
+                    &meta,
+                    &state,
+                    &context(),
+                )?))
+            },
+        )
+        .await
+    }
+
+    /// Takes the rows of `table` due by `now_ms` (at most 100 a call) and hands each
+    /// to `report`, in one transaction; returns how many raised events.
+    pub(super) async fn report_due(
+        &self,
+        table: DueTable,
+        now_ms: u64,
+        report: impl Fn(&Connection, &Shared, (&str, &str, &str)) -> TxResult<Option<Woken>, S3Error>
+        + Send
+        + 'static,
+    ) -> Result<usize, S3Error> {
+        let (exists, select, delete) = table.statements();
         // Most sweeps find nothing due: a read finds that without a write.
         let due = self
             .shared()
             .db
             .read(move |conn| {
                 let due = conn
-                    .prepare_cached(
-                        "SELECT 1 FROM s3_restores WHERE completes_at_ms <= ?1 LIMIT 1",
-                    )?
+                    .prepare_cached(&exists)?
                     .exists(params![ms_i64(now_ms)])?;
                 Ok::<bool, crate::tx::TxError<S3Error>>(due)
             })
@@ -150,9 +186,7 @@ impl Objects<'_> {
             .db
             .write(move |conn| {
                 let due: Vec<(String, String, String)> = conn
-                    .prepare_cached(
-                        "SELECT bucket, key, version FROM s3_restores WHERE completes_at_ms <= ?1 ORDER BY completes_at_ms LIMIT 100",
-                    )?
+                    .prepare_cached(&select)?
                     .query_map(params![ms_i64(now_ms)], |row| {
                         Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                     })?
@@ -160,25 +194,51 @@ impl Objects<'_> {
                 let mut woken = Woken::default();
                 let mut count = 0;
                 for (bucket, key, version) in due {
-                    conn.prepare_cached(
-                        "DELETE FROM s3_restores WHERE bucket = ?1 AND key = ?2 AND version = ?3",
-                    )?
-                    .execute(params![bucket, key, version])?;
-                    let reported = history::update_attrs(conn, &bucket, &key, Some(&version), |a| {
-                        if let Some(restore) = &mut a.restore {
-                            restore.completion_reported = true;
-                        }
-                    })?;
-                    let Some(meta) = reported else { continue };
-                    let Some(state) = meta.attrs.restore else { continue };
-                    merge(&mut woken, completed_event(conn, &shared, &meta, &state, &context())?);
-                    count += 1;
+                    conn.prepare_cached(&delete)?
+                        .execute(params![bucket, key, version])?;
+                    if let Some(more) = report(conn, &shared, (&bucket, &key, &version))? {
+                        merge(&mut woken, more);
+                        count += 1;
+                    }
                 }
                 Ok((count, woken))
             })
             .await?;
         self.shared().wake_after_events(&woken);
         Ok(count)
+    }
+}
+
+/// A table of versions awaiting a restore event at a time (its `column`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DueTable {
+    table: &'static str,
+    column: &'static str,
+}
+
+/// Restores awaiting `s3:ObjectRestore:Completed`.
+const COMPLETIONS: DueTable = DueTable {
+    table: "s3_restores",
+    column: "completes_at_ms",
+};
+
+/// Restored copies awaiting their expiry and `s3:ObjectRestore:Delete`.
+pub(super) const EXPIRIES: DueTable = DueTable {
+    table: "s3_restore_expiries",
+    column: "expires_at_ms",
+};
+
+impl DueTable {
+    /// Whether a row is due, the rows due (oldest first) and the removal of one.
+    fn statements(self) -> (String, String, String) {
+        let DueTable { table, column } = self;
+        (
+            format!("SELECT 1 FROM {table} WHERE {column} <= ?1 LIMIT 1"),
+            format!(
+                "SELECT bucket, key, version FROM {table} WHERE {column} <= ?1 ORDER BY {column} LIMIT 100"
+            ),
+            format!("DELETE FROM {table} WHERE bucket = ?1 AND key = ?2 AND version = ?3"),
+        )
     }
 }
 
@@ -237,7 +297,7 @@ fn completed_event(
     )
 }
 
-pub(super) fn merge(into: &mut Woken, more: Woken) {
+fn merge(into: &mut Woken, more: Woken) {
     into.queues.extend(more.queues);
     into.invocations |= more.invocations;
 }
