@@ -46,9 +46,9 @@ pub(crate) struct Shared {
     pub(crate) log_flush: tokio::sync::Mutex<()>,
     /// Notified when asynchronous invocations are queued (the invoker waits on it).
     pub invocations_waker: Notify,
-    /// How long a day of a restored S3 copy lasts, in milliseconds (a real day unless
-    /// tests shorten it; see `Store::set_restore_day`).
-    pub restore_day_ms: AtomicU64,
+    /// How long an S3 lifecycle day (also a day of a restored copy) lasts, in
+    /// milliseconds: a real day unless tests shorten it (`Store::set_lifecycle_day`).
+    pub lifecycle_day_ms: AtomicU64,
 }
 
 impl Shared {
@@ -72,7 +72,7 @@ impl Shared {
             bucket_regions: Mutex::new(HashMap::new()),
             log_flush: tokio::sync::Mutex::new(()),
             invocations_waker: Notify::new(),
-            restore_day_ms: AtomicU64::new(86_400_000),
+            lifecycle_day_ms: AtomicU64::new(86_400_000),
         }
     }
 

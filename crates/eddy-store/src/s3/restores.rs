@@ -6,7 +6,7 @@
 //! `s3:ObjectRestore:Completed`. Starting raises `s3:ObjectRestore:Post`. Until the
 //! copy's expiry is reported, the version also has a row in `s3_restore_expiries`
 //! (see `restore_expiry`). Each change and its events are one transaction. A day of
-//! `Days` lasts what the store's restore day is (a real day unless tests shorten it).
+//! `Days` lasts what the store's lifecycle day is (a real day unless tests shorten it).
 
 use rusqlite::{Connection, params};
 
@@ -58,7 +58,7 @@ impl Objects<'_> {
         let label = version_id.map(str::to_owned);
         let shared = self.shared().clone();
         let day_ms = shared
-            .restore_day_ms
+            .lifecycle_day_ms
             .load(std::sync::atomic::Ordering::Relaxed)
             .max(1);
         let (outcome, woken) = self
