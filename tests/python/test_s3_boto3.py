@@ -404,6 +404,10 @@ def test_a_form_breaking_its_policy_is_refused_as_s3_refuses_it(s3):
             '["starts-with", "$key", "uploads/"]') in refused.text.replace("&quot;", '"')
     with pytest.raises(ClientError):
         s3.head_object(Bucket="py-form-policy", Key="elsewhere/a.txt")
+    # Without its signature the same form is a bad request, whatever its policy says.
+    unsigned = {k: v for k, v in fields.items() if k not in ("signature", "x-amz-signature")}
+    assert requests.post(post["url"], data=unsigned,
+                         files={"file": ("a.txt", b"x")}).status_code == 400
 
 
 def test_event_records_for_awkward_keys(s3, sqs):

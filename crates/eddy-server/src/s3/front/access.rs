@@ -195,9 +195,28 @@ pub(super) fn refuse_bad_session<B>(
     error.to_http_response().ok()
 }
 
+tokio::task_local! {
+    /// Set when `s3s` looks up a secret key while serving a request: the request (or
+    /// its form) carries a signature.
+    static SIGNATURE_SEEN: std::cell::Cell<bool>;
+}
+
+/// Runs `serving` (a request served by `s3s`) and tells whether the request carried a
+/// signature that `s3s` checked (a secret key was looked up for it).
+pub(super) async fn noting_signature<F: std::future::Future>(serving: F) -> (F::Output, bool) {
+    SIGNATURE_SEEN
+        .scope(std::cell::Cell::new(false), async {
+            let output = serving.await;
+            (output, SIGNATURE_SEEN.with(std::cell::Cell::get))
+        })
+        .await
+}
+
 #[async_trait::async_trait]
 impl s3s::auth::S3Auth for CredentialStore {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
+        // Outside `noting_signature` (no request being served) there is nothing to note.
+        let _ = SIGNATURE_SEEN.try_with(|seen| seen.set(true));
         if let Some(session) = self.sessions.get(access_key) {
             return Ok(s3s::auth::SecretKey::from(session.secret_access_key));
         }

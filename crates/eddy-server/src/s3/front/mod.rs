@@ -85,11 +85,12 @@ pub async fn handle(
             .or_else(|| refusals::refuse_early(&request, account_id))
             .or_else(|| fault.and_then(refusals::injected_fault)),
     };
-    let mut response = match refused {
-        Some(response) => response,
-        None => serve(service, request, &resource).await,
+    let (mut response, signed) = match refused {
+        Some(response) => (response, false),
+        None => access::noting_signature(serve(service, request, &resource)).await,
     };
-    if form_upload {
+    // A form without a signature stays refused as `s3s` refuses it (400).
+    if form_upload && signed {
         post_policy::as_s3_refusal(&mut response);
     }
     if let Some(ReplyStatus(status)) = response.extensions().get::<ReplyStatus>().copied() {

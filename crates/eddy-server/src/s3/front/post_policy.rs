@@ -1,7 +1,8 @@
-//! Refusals of browser form uploads (POST Object) whose fields break a condition of
-//! their signed policy: `s3s` answers them `400 InvalidPolicyDocument`, S3 answers
-//! `403 AccessDenied` with `Invalid according to Policy: Policy Condition failed:` and
-//! the condition (a policy S3 cannot read stays `400 InvalidPolicyDocument`).
+//! Refusals of signed browser form uploads (POST Object) whose fields break a
+//! condition of their policy: `s3s` answers them `400 InvalidPolicyDocument`, S3
+//! answers `403 AccessDenied` with `Invalid according to Policy: Policy Condition
+//! failed:` and the condition (a policy S3 cannot read stays `400`, and so does a form
+//! with a policy but no signature, which S3 refuses with 400 before reading it).
 
 use s3s::{S3Error as WireError, S3ErrorCode};
 
