@@ -1,6 +1,7 @@
 """Unsigned (anonymous) S3 requests with boto3, decided as S3 decides them: by the
 bucket policy (explicit Deny wins), by ACL grants to everyone while the bucket's
-ownership enables ACLs, under the bucket's Block Public Access settings. A new bucket
+ownership enables ACLs, under the bucket's Block Public Access settings. DeleteObjects
+is decided key by key; a browser form upload without a policy is decided as a PUT. A new bucket
 blocks everything public, as on S3 since 2023.
 
 Uses one `eddy up` for the module (conftest.Eddy); each test makes its own buckets.
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import requests
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -147,13 +149,19 @@ def test_an_explicit_deny_wins_over_an_allow(s3, anon):
     assert s3.get_object(Bucket="policy-deny", Key="public/up")["Body"].read() == b"anonymous"
     anon.delete_object(Bucket="policy-deny", Key="public/up")
     assert error_of(s3.head_object, Bucket="policy-deny", Key="public/up")[1] == 404
+    # DeleteObjects decides each key: the denied one is an error of the result (200),
+    # the allowed one is deleted.
     deleted = anon.delete_objects(
-        Bucket="policy-deny", Delete={"Objects": [{"Key": "public/a.txt"}]}
+        Bucket="policy-deny",
+        Delete={"Objects": [{"Key": "secret/s"}, {"Key": "public/a.txt"}]},
     )
+    assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert [d["Key"] for d in deleted["Deleted"]] == ["public/a.txt"]
-    assert error_of(
-        anon.delete_objects, Bucket="policy-deny", Delete={"Objects": [{"Key": "secret/s"}]}
-    ) == ("AccessDenied", 403)
+    assert [(e["Key"], e["Code"], e["Message"]) for e in deleted["Errors"]] == [
+        ("secret/s", "AccessDenied", "Access Denied")
+    ]
+    assert s3.get_object(Bucket="policy-deny", Key="secret/s")["Body"].read() == b"s"
+    assert error_of(s3.head_object, Bucket="policy-deny", Key="public/a.txt")[1] == 404
 
 
 def test_statements_with_conditions_eddy_does_not_evaluate_do_not_apply(s3, anon):
@@ -238,6 +246,56 @@ def test_public_read_acls_open_buckets_and_objects(s3, anon):
     )
     assert error_of(anon.get_object, Bucket="acl-read", Key="open") == ("AccessDenied", 403)
     assert error_of(anon.list_objects, Bucket="acl-read") == ("AccessDenied", 403)
+
+
+def test_an_unsigned_delete_objects_reports_each_denied_key(s3, anon):
+    s3.create_bucket(Bucket="closed-delete")
+    s3.put_object(Bucket="closed-delete", Key="a", Body=b"a")
+    s3.put_object(Bucket="closed-delete", Key="b", Body=b"b")
+    result = anon.delete_objects(
+        Bucket="closed-delete", Delete={"Objects": [{"Key": "a"}, {"Key": "b"}], "Quiet": True}
+    )
+    assert result["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert "Deleted" not in result
+    assert sorted((e["Key"], e["Code"]) for e in result["Errors"]) == [
+        ("a", "AccessDenied"), ("b", "AccessDenied")
+    ]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="closed-delete")["Contents"]] == ["a", "b"]
+
+
+def form_upload(server, bucket, key, body, **fields):
+    """A browser form upload without a policy or signature (an anonymous POST Object)."""
+    return requests.post(
+        f"{server.endpoint}/{bucket}",
+        data={"key": key, **fields},
+        files={"file": ("upload.txt", body)},
+    )
+
+
+def test_unsigned_form_uploads_need_public_write(server, s3):
+    s3.create_bucket(Bucket="form-closed")
+    refused = form_upload(server, "form-closed", "k", b"x")
+    assert refused.status_code == 403 and "<Code>AccessDenied</Code>" in refused.text
+    assert error_of(s3.head_object, Bucket="form-closed", Key="k")[1] == 404
+
+    public_bucket(s3, "form-policy")
+    s3.put_bucket_policy(
+        Bucket="form-policy",
+        Policy=policy("form-policy", allow("s3:PutObject", "arn:aws:s3:::form-policy/drop/*")),
+    )
+    stored = form_upload(server, "form-policy", "drop/a.txt", b"from a form",
+                         success_action_status="201")
+    assert stored.status_code == 201, stored.text
+    assert "<Key>drop/a.txt</Key>" in stored.text
+    assert s3.get_object(Bucket="form-policy", Key="drop/a.txt")["Body"].read() == b"from a form"
+    outside = form_upload(server, "form-policy", "elsewhere/a.txt", b"x")
+    assert outside.status_code == 403, outside.text
+    assert error_of(s3.head_object, Bucket="form-policy", Key="elsewhere/a.txt")[1] == 404
+
+    public_bucket(s3, "form-acl", ownership="BucketOwnerPreferred")
+    s3.put_bucket_acl(Bucket="form-acl", ACL="public-read-write")
+    assert form_upload(server, "form-acl", "any", b"written").status_code == 204
+    assert s3.get_object(Bucket="form-acl", Key="any")["Body"].read() == b"written"
 
 
 def test_public_read_write_acl_lets_anyone_write_and_delete(s3, anon):

@@ -389,6 +389,27 @@ def test_presigned_urls_and_form_post(s3, sqs):
         s3.head_object(Bucket="py-presign", Key="forms/big.txt")
 
 
+def test_a_form_breaking_its_policy_is_refused_as_s3_refuses_it(s3):
+    s3.create_bucket(Bucket="py-form-policy")
+    post = s3.generate_presigned_post(
+        "py-form-policy", "uploads/a.txt",
+        Conditions=[["starts-with", "$key", "uploads/"]],
+        ExpiresIn=300,
+    )
+    fields = dict(post["fields"], key="elsewhere/a.txt")
+    refused = requests.post(post["url"], data=fields, files={"file": ("a.txt", b"x")})
+    assert refused.status_code == 403, refused.text
+    assert "<Code>AccessDenied</Code>" in refused.text
+    assert ("Invalid according to Policy: Policy Condition failed: "
+            '["starts-with", "$key", "uploads/"]') in refused.text.replace("&quot;", '"')
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="py-form-policy", Key="elsewhere/a.txt")
+    # Without its signature the same form is a bad request, whatever its policy says.
+    unsigned = {k: v for k, v in fields.items() if k not in ("signature", "x-amz-signature")}
+    assert requests.post(post["url"], data=unsigned,
+                         files={"file": ("a.txt", b"x")}).status_code == 400
+
+
 def test_event_records_for_awkward_keys(s3, sqs):
     s3.create_bucket(Bucket="py-events")
     url = events_queue(sqs, s3, "py-events", "py-events-queue")

@@ -561,3 +561,38 @@ def test_lifecycle_rules_are_applied(eddy_factory):
     assert wait_for(lambda: versions() == ([("doc", second)], [])), versions()
     assert first != second
     assert s3.get_object(Bucket="history", Key="doc")["Body"].read() == b"v2"
+
+
+def test_objects_a_rule_expires_carry_x_amz_expiration(eddy):
+    """PUT, GET and HEAD of an object an enabled expiration rule covers tell when it
+    expires (its creation plus the rule's days, rounded up to midnight UTC) and by
+    which rule; the earliest rule wins, a date rule counts too."""
+    import datetime
+    s3 = eddy.client("s3")
+    s3.create_bucket(Bucket="expiring-objects")
+    s3.put_bucket_lifecycle_configuration(Bucket="expiring-objects", LifecycleConfiguration={
+        "Rules": [
+            {"ID": "logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
+             "Expiration": {"Days": 3}},
+            {"ID": "soon", "Status": "Enabled", "Filter": {"Prefix": "logs/soon"},
+             "Expiration": {"Days": 1}},
+            {"ID": "dated", "Status": "Enabled", "Filter": {"Prefix": "dated/"},
+             "Expiration": {"Date": datetime.datetime(2099, 1, 1, tzinfo=datetime.timezone.utc)}},
+            {"ID": "off", "Status": "Disabled", "Filter": {}, "Expiration": {"Days": 1}},
+        ]})
+    put = s3.put_object(Bucket="expiring-objects", Key="logs/a.txt", Body=b"a")
+    header = put["ResponseMetadata"]["HTTPHeaders"]["x-amz-expiration"]
+    created = s3.head_object(Bucket="expiring-objects", Key="logs/a.txt")["LastModified"]
+    midnight = (created + datetime.timedelta(days=4)).replace(hour=0, minute=0, second=0)
+    expected = midnight.strftime('expiry-date="%a, %d %b %Y %H:%M:%S GMT", rule-id="logs"')
+    assert header == expected
+    assert put["Expiration"] == header
+    assert s3.head_object(Bucket="expiring-objects", Key="logs/a.txt")["Expiration"] == header
+    assert s3.get_object(Bucket="expiring-objects", Key="logs/a.txt")["Expiration"] == header
+    soon = s3.put_object(Bucket="expiring-objects", Key="logs/soon.txt", Body=b"s")
+    assert soon["Expiration"].endswith('rule-id="soon"')
+    dated = s3.put_object(Bucket="expiring-objects", Key="dated/d", Body=b"d")
+    assert dated["Expiration"] == 'expiry-date="Thu, 01 Jan 2099 00:00:00 GMT", rule-id="dated"'
+    other = s3.put_object(Bucket="expiring-objects", Key="kept", Body=b"k")
+    assert "Expiration" not in other
+    assert "Expiration" not in s3.head_object(Bucket="expiring-objects", Key="kept")

@@ -1,7 +1,9 @@
 """RestoreObject with boto3: objects stored as GLACIER or DEEP_ARCHIVE cannot be read
 until restored; a restore is under way for a short delay (eddy's choice: one second,
 whatever the tier), shows in `x-amz-restore`, refuses a second restore meanwhile, raises
-`s3:ObjectRestore:Post` and `:Completed`, and survives a restart.
+`s3:ObjectRestore:Post` and `:Completed`, and survives a restart; its copy expires after
+its `Days` (of `lifecycle_day_seconds`) with `s3:ObjectRestore:Delete`, once even across
+a kill.
 
 Uses the `eddy` fixture of conftest.py (a fresh `eddy up` per test).
 """
@@ -33,15 +35,16 @@ def wait_restored(s3, bucket, key, timeout=10.0):
     pytest.fail(f"{key} was not restored in {timeout} s")
 
 
-def restore_events(sqs, s3, bucket, name):
+def restore_events(sqs, s3, bucket, name, event="s3:ObjectRestore:*", config_id="restores"):
+    """A queue notified of `bucket`'s restore events (those `event` matches)."""
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
             "QueueConfigurations": [{
-                "Id": "restores",
+                "Id": config_id,
                 "QueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
-                "Events": ["s3:ObjectRestore:*"],
+                "Events": [event],
             }]
         },
     )
@@ -141,3 +144,60 @@ def test_a_restore_under_way_completes_after_a_restart(eddy):
     assert s3.get_object(Bucket="restart-restore", Key="k")["Body"].read() == b"kept"
     again = s3.restore_object(Bucket="restart-restore", Key="k", RestoreRequest={"Days": 1})
     assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def event_names(sqs, url, count):
+    return [r["eventName"] for r in receive_records(sqs, url, count) if "eventName" in r]
+
+
+def test_an_expired_copy_is_removed_with_a_delete_event(eddy_factory):
+    # A day of one second: `Days: 1` expires one or two seconds after the restore.
+    eddy = eddy_factory("lifecycle_day_seconds = 1\n")
+    s3 = eddy.client("s3")
+    sqs = eddy.client("sqs")
+    s3.create_bucket(Bucket="expiring")
+    deletes = restore_events(
+        sqs, s3, "expiring", "restore-deletes", "s3:ObjectRestore:Delete", "restore-deletes"
+    )
+    s3.put_object(Bucket="expiring", Key="k", Body=b"thawed", StorageClass="DEEP_ARCHIVE")
+    s3.restore_object(Bucket="expiring", Key="k", RestoreRequest={"Days": 1})
+    # Only the expiry matches the configuration: Post and Completed are not sent.
+    records = [r for r in receive_records(sqs, deletes, 1) if "eventName" in r]
+    assert [r["eventName"] for r in records] == ["ObjectRestore:Delete"]
+    delete = records[0]
+    assert delete["eventVersion"] == "2.3"
+    assert delete["s3"]["configurationId"] == "restore-deletes"
+    assert delete["userIdentity"]["principalId"] == "s3.amazonaws.com"
+    assert delete["s3"]["object"]["key"] == "k"
+    assert "glacierEventData" not in delete
+    # The copy is gone: the object is archived again, and can be restored anew.
+    head = s3.head_object(Bucket="expiring", Key="k")
+    assert "Restore" not in head and head["StorageClass"] == "DEEP_ARCHIVE"
+    assert error_of(s3.get_object, Bucket="expiring", Key="k") == ("InvalidObjectState", 403)
+    again = s3.restore_object(Bucket="expiring", Key="k", RestoreRequest={"Days": 1})
+    assert again["ResponseMetadata"]["HTTPStatusCode"] == 202
+
+
+def test_an_expiry_due_while_eddy_is_down_is_raised_once_after_a_kill(eddy_factory):
+    eddy = eddy_factory("lifecycle_day_seconds = 2\n")
+    s3 = eddy.client("s3")
+    sqs = eddy.client("sqs")
+    s3.create_bucket(Bucket="expiry-kill")
+    deletes = restore_events(sqs, s3, "expiry-kill", "expiry-kill-events")
+    s3.put_object(Bucket="expiry-kill", Key="k", Body=b"x", StorageClass="GLACIER")
+    s3.restore_object(Bucket="expiry-kill", Key="k", RestoreRequest={"Days": 1})
+    # Readable after a second; the copy expires two to four seconds later.
+    wait_restored(s3, "expiry-kill", "k")
+    eddy.process.kill()
+    eddy.process.wait()
+    time.sleep(4)
+    eddy._start()
+    s3 = eddy.client("s3")
+    sqs = eddy.client("sqs")
+    names = event_names(sqs, deletes, 3)
+    # Nothing more arrives: the expiry was raised once.
+    names += event_names(sqs, deletes, 0)
+    time.sleep(1)
+    names += event_names(sqs, deletes, 0)
+    assert names == ["ObjectRestore:Post", "ObjectRestore:Completed", "ObjectRestore:Delete"]
+    assert "Restore" not in s3.head_object(Bucket="expiry-kill", Key="k")

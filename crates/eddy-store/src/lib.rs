@@ -112,6 +112,24 @@ impl Store {
         })
     }
 
+    /// Sets how long an S3 lifecycle day lasts (lifecycle rules' days, the days of a
+    /// restored copy): a real day by default, shorter for tests
+    /// (`lifecycle_day_seconds`). Applies to the restores requested afterwards.
+    pub fn set_lifecycle_day(&self, day: std::time::Duration) {
+        let ms = u64::try_from(day.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.shared
+            .lifecycle_day_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long an S3 lifecycle day lasts, in milliseconds (see `set_lifecycle_day`).
+    pub fn lifecycle_day_ms(&self) -> u64 {
+        self.shared
+            .lifecycle_day_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1)
+    }
+
     pub fn settings(&self) -> &StoreSettings {
         &self.shared.settings
     }

@@ -186,6 +186,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         // Drops triggers only; `queue_message_counts` is migration 7's.
         tables: &[],
     },
+    Migration {
+        version: 14,
+        description: "expiries of restored copies of archived S3 objects awaiting their delete event",
+        apply: s3_restore_expiries,
+        tables: &[data("s3_restore_expiries")],
+    },
 ];
 
 /// The schema version this eddy writes.
@@ -595,6 +601,24 @@ fn s3_restores(conn: &Connection) -> Result<(), StoreError> {
             PRIMARY KEY (bucket, key, version)
         ) WITHOUT ROWID;
         CREATE INDEX s3_restores_by_time ON s3_restores (completes_at_ms);",
+    )?;
+    Ok(())
+}
+
+/// Migration 14: the restored copies of archived object versions whose expiry is not
+/// yet reported (see `s3::restores`): one row per version (`version`: its label, `null`
+/// for the null version), found by when the copy expires. Restores completed before
+/// this migration have none (their expiry raises no event).
+fn s3_restore_expiries(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE s3_restore_expiries (
+            bucket TEXT NOT NULL,
+            key TEXT NOT NULL,
+            version TEXT NOT NULL,
+            expires_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (bucket, key, version)
+        ) WITHOUT ROWID;
+        CREATE INDEX s3_restore_expiries_by_time ON s3_restore_expiries (expires_at_ms);",
     )?;
     Ok(())
 }

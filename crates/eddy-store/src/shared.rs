@@ -46,6 +46,9 @@ pub(crate) struct Shared {
     pub(crate) log_flush: tokio::sync::Mutex<()>,
     /// Notified when asynchronous invocations are queued (the invoker waits on it).
     pub invocations_waker: Notify,
+    /// How long an S3 lifecycle day (also a day of a restored copy) lasts, in
+    /// milliseconds: a real day unless tests shorten it (`Store::set_lifecycle_day`).
+    pub lifecycle_day_ms: AtomicU64,
 }
 
 impl Shared {
@@ -69,6 +72,7 @@ impl Shared {
             bucket_regions: Mutex::new(HashMap::new()),
             log_flush: tokio::sync::Mutex::new(()),
             invocations_waker: Notify::new(),
+            lifecycle_day_ms: AtomicU64::new(86_400_000),
         }
     }
 

@@ -40,7 +40,8 @@ pub(crate) fn retention(store: Store, mut shutdown: watch::Receiver<bool>) -> Jo
     })
 }
 
-/// Completes S3 restores of archived objects as they come due.
+/// Completes S3 restores of archived objects as they come due, and expires their
+/// restored copies.
 pub(crate) fn restores(store: Store, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {

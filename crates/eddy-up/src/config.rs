@@ -35,8 +35,8 @@ pub struct EddyConfig {
     pub visibility_timeout_seconds: u64,
     pub message_retention_seconds: u64,
     pub dlq_message_retention_seconds: u64,
-    /// How long a day of S3 lifecycle rules lasts (86,400: a day, as on S3; shorter
-    /// for tests of expiration rules).
+    /// How long a day of S3 lifecycle rules and of restored copies (RestoreObject's
+    /// `Days`) lasts (86,400: a day, as on S3; shorter for tests of expirations).
     pub lifecycle_day_seconds: u64,
     pub function_name: String,
     pub function_timeout_seconds: u64,

@@ -149,6 +149,7 @@ impl Eddy {
                 data_dir.path().display()
             )
         })?;
+        store.set_lifecycle_day(Duration::from_secs(config.lifecycle_day_seconds));
         provision::provision(&store, &config).await?;
         store
             .faults()

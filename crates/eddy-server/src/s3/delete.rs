@@ -10,6 +10,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use eddy_store::Store;
 
+use super::authz::{DeniedKeys, access_denied};
 use super::convert::context;
 use super::errors::{malformed_xml, to_wire};
 use super::object_lock::check_delete_version;
@@ -52,6 +53,11 @@ pub(super) async fn delete_objects(
     req: S3Request<DeleteObjectsInput>,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let context = context(&req);
+    let denied = req
+        .extensions
+        .get::<DeniedKeys>()
+        .cloned()
+        .unwrap_or_default();
     let input = req.input;
     if input.delete.objects.len() > 1000 {
         return Err(malformed_xml());
@@ -61,16 +67,20 @@ pub(super) async fn delete_objects(
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
     let bypass = input.bypass_governance_retention == Some(true);
-    for object in input.delete.objects {
-        if let Err(refused) = check_delete_version(
-            store,
-            &input.bucket,
-            &object.key,
-            object.version_id.as_deref(),
-            bypass,
-        )
-        .await
-        {
+    for (index, object) in input.delete.objects.into_iter().enumerate() {
+        let refused = if denied.0.contains(&index) {
+            Err(access_denied())
+        } else {
+            check_delete_version(
+                store,
+                &input.bucket,
+                &object.key,
+                object.version_id.as_deref(),
+                bypass,
+            )
+            .await
+        };
+        if let Err(refused) = refused {
             errors.push(Error {
                 code: Some(refused.code().as_str().to_owned()),
                 key: Some(object.key),

@@ -62,7 +62,7 @@ pub async fn sweep(store: &Store, day: Duration) -> SweepReport {
 }
 
 /// The objects a rule applies to.
-struct Scope {
+pub(super) struct Scope {
     prefix: String,
     tags: Vec<(String, String)>,
     larger_than: Option<i64>,
@@ -70,7 +70,7 @@ struct Scope {
 }
 
 impl Scope {
-    fn of(rule: &LifecycleRule) -> Self {
+    pub(super) fn of(rule: &LifecycleRule) -> Self {
         let mut scope = Self {
             prefix: rule.prefix.clone().unwrap_or_default(),
             tags: Vec::new(),
@@ -98,7 +98,7 @@ impl Scope {
         scope
     }
 
-    fn covers(&self, meta: &ObjectMeta) -> bool {
+    pub(super) fn covers(&self, meta: &ObjectMeta) -> bool {
         let size = i64::try_from(meta.size).unwrap_or(i64::MAX);
         meta.key.starts_with(&self.prefix)
             && self.larger_than.is_none_or(|n| size > n)

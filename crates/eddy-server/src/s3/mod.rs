@@ -32,6 +32,7 @@ mod delete;
 mod dispatch;
 mod errors;
 pub mod front;
+mod lifecycle_expiration;
 pub mod lifecycle_sweeper;
 mod limits;
 mod listing;

@@ -17,6 +17,7 @@ use super::checksums::{checksum_fields, checksum_type, read_checksums};
 use super::conditions::check_conditions;
 use super::convert::{etag, parse_http_date, reported_version, timestamp};
 use super::errors::{to_wire, with_elements};
+use super::lifecycle_expiration::expiration_header;
 use super::object_attrs::{
     archived, ascii_metadata, raw_metadata_headers, restore_header, storage_class,
     storage_class_name,
@@ -92,6 +93,7 @@ pub(super) async fn get_object(
         metadata: ascii_metadata(&meta.attrs),
         storage_class: storage_class(&meta.attrs),
         restore: restore_header(&meta),
+        expiration: current_expiration(store, &meta, input.version_id.as_deref()).await,
         version_id: reported_version(&meta, input.version_id.as_deref()),
         tag_count: tag_count(&meta),
         checksum_crc32: crc32,
@@ -179,6 +181,7 @@ pub(super) async fn head_object(
         metadata: ascii_metadata(&meta.attrs),
         storage_class: storage_class(&meta.attrs),
         restore: restore_header(&meta),
+        expiration: current_expiration(store, &meta, input.version_id.as_deref()).await,
         version_id: reported_version(&meta, input.version_id.as_deref()),
         checksum_crc32: crc32,
         checksum_crc32c: crc32c,
@@ -357,5 +360,17 @@ fn window(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) ->
             parts_count: (!meta.attrs.part_sizes.is_empty())
                 .then_some(meta.attrs.part_sizes.len() as i32),
         }),
+    }
+}
+
+/// `x-amz-expiration` of a read: for the current object (a request naming no version).
+async fn current_expiration(
+    store: &Store,
+    meta: &ObjectMeta,
+    version_id: Option<&str>,
+) -> Option<String> {
+    match version_id {
+        None => expiration_header(store, meta).await,
+        Some(_) => None,
     }
 }

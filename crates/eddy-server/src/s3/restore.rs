@@ -3,7 +3,8 @@
 //! tier (S3 takes minutes to hours): long enough to see `x-amz-restore:
 //! ongoing-request="true"` and `RestoreAlreadyInProgress`, short enough for tests.
 //! The restored copy is readable until its expiry (the request's `Days`, rounded up
-//! to midnight UTC as on S3); the restore itself is kept in the store.
+//! to midnight UTC as on S3; a day lasts `lifecycle_day_seconds`), which raises
+//! `s3:ObjectRestore:Delete`; the restore itself is kept in the store.
 
 use std::time::Duration;
 
@@ -78,15 +79,24 @@ pub(super) async fn restore_object(
     Ok(response)
 }
 
-/// Completes the restores due by now, raising `s3:ObjectRestore:Completed` for each;
-/// returns how many.
+/// Completes the restores due by now, raising `s3:ObjectRestore:Completed` for each,
+/// then removes the restored copies expired by now, raising `s3:ObjectRestore:Delete`
+/// for each; returns how many of both.
 pub async fn complete_due(store: &Store) -> usize {
     let make: fn() -> ChangeContext = service_context;
-    match store.objects().complete_restores(now_ms(), make).await {
+    let completed = match store.objects().complete_restores(now_ms(), make).await {
         Ok(count) => count,
         Err(error) => {
             tracing::warn!(%error, "completing S3 restores failed");
             0
         }
-    }
+    };
+    let expired = match store.objects().expire_restores(now_ms(), make).await {
+        Ok(count) => count,
+        Err(error) => {
+            tracing::warn!(%error, "expiring restored S3 copies failed");
+            0
+        }
+    };
+    completed + expired
 }

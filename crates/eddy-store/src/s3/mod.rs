@@ -21,6 +21,7 @@ pub mod notification_rules;
 mod notifications;
 mod objects;
 mod principals;
+mod restore_expiry;
 mod restores;
 mod rows;
 mod subresources;

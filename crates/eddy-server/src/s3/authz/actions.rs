@@ -280,6 +280,7 @@ const BUCKET_OPERATIONS: &[(&str, &str, Option<AclPermission>)] = {
 };
 
 /// Operations an unsigned request can never make (they name no bucket of an owner).
+/// An unsigned form upload (PostObject) is decided as the PutObject of its key.
 const OWNERLESS_OPERATIONS: &[&str] = &["CreateBucket", "ListBuckets", "PostObject"];
 
 /// What `operation` needs (`versioned`: the request names a version id); `None` for

@@ -29,6 +29,11 @@ pub(in crate::s3) struct Target<'a> {
     pub version_id: Option<&'a str>,
 }
 
+/// The keys of an unsigned DeleteObjects its requester may not delete, by their place
+/// in the request: each is answered `AccessDenied` in the result, as on S3.
+#[derive(Debug, Clone, Default)]
+pub(in crate::s3) struct DeniedKeys(pub std::collections::BTreeSet<usize>);
+
 /// S3's answer to an unsigned request it does not allow.
 pub(in crate::s3) fn access_denied() -> WireError {
     s3_error!(AccessDenied, "Access Denied")

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 
-use crate::s3::authz::{Target, access_denied, authorize_anonymous};
+use crate::s3::authz::{DeniedKeys, Target, access_denied, authorize_anonymous};
 use crate::state::Sessions;
 
 /// Where the S3 operation name of a request is written, for `front::handle` to read
@@ -64,8 +64,9 @@ impl S3Access for AccessControl {
                 "The specified bucket does not exist"
             ));
         }
-        // DeleteObjects names its keys in its body: decided in `delete_objects`.
-        if name == "DeleteObjects" {
+        // DeleteObjects names its keys in its body, a form upload (PostObject) its key in
+        // its form: decided in `delete_objects` and `post_object`.
+        if name == "DeleteObjects" || name == "PostObject" {
             return Ok(());
         }
         let version_id = query_value(cx.uri(), "versionId");
@@ -103,15 +104,42 @@ impl S3Access for AccessControl {
         if req.credentials.is_some() {
             return Ok(());
         }
-        for object in &req.input.delete.objects {
+        // S3 decides each key by itself: a denied key is an `AccessDenied` entry of the
+        // result, the others are deleted.
+        let mut denied = DeniedKeys::default();
+        for (index, object) in req.input.delete.objects.iter().enumerate() {
             let target = Target {
                 bucket: &req.input.bucket,
                 key: Some(&object.key),
                 version_id: object.version_id.as_deref(),
             };
-            authorize_anonymous(&self.store, "DeleteObject", target).await?;
+            match authorize_anonymous(&self.store, "DeleteObject", target).await {
+                Ok(()) => {}
+                Err(error) if *error.code() == s3s::S3ErrorCode::AccessDenied => {
+                    denied.0.insert(index);
+                }
+                Err(error) => return Err(error),
+            }
         }
+        req.extensions.insert(denied);
         Ok(())
+    }
+
+    async fn post_object(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::PostObjectInput>,
+    ) -> S3Result<()> {
+        if req.credentials.is_some() {
+            return Ok(());
+        }
+        // A form without a signed policy: allowed by a grant of `s3:PutObject` (or
+        // public write) to everyone, as an anonymous PUT of its key would be.
+        let target = Target {
+            bucket: &req.input.bucket,
+            key: Some(&req.input.key),
+            version_id: None,
+        };
+        authorize_anonymous(&self.store, "PutObject", target).await
     }
 }
 
@@ -167,9 +195,28 @@ pub(super) fn refuse_bad_session<B>(
     error.to_http_response().ok()
 }
 
+tokio::task_local! {
+    /// Set when `s3s` looks up a secret key while serving a request: the request (or
+    /// its form) carries a signature.
+    static SIGNATURE_SEEN: std::cell::Cell<bool>;
+}
+
+/// Runs `serving` (a request served by `s3s`) and tells whether the request carried a
+/// signature that `s3s` checked (a secret key was looked up for it).
+pub(super) async fn noting_signature<F: std::future::Future>(serving: F) -> (F::Output, bool) {
+    SIGNATURE_SEEN
+        .scope(std::cell::Cell::new(false), async {
+            let output = serving.await;
+            (output, SIGNATURE_SEEN.with(std::cell::Cell::get))
+        })
+        .await
+}
+
 #[async_trait::async_trait]
 impl s3s::auth::S3Auth for CredentialStore {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
+        // Outside `noting_signature` (no request being served) there is nothing to note.
+        let _ = SIGNATURE_SEEN.try_with(|seen| seen.set(true));
         if let Some(session) = self.sessions.get(access_key) {
             return Ok(s3s::auth::SecretKey::from(session.secret_access_key));
         }

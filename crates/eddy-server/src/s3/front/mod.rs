@@ -5,8 +5,10 @@
 //! limit, reads a new bucket's tags (`creation_tags`), and after the answer completes
 //! error bodies (request ids and the elements S3 adds, `error_body`), closes
 //! connections whose refused body was not read, and counts the request for metrics.
-//! CORS preflights are answered here and CORS headers added to answers (`cors`). What
-//! each operation does is not known here: `s3s` calls `dispatch::EddyS3` for that.
+//! CORS preflights are answered here and CORS headers added to answers (`cors`). A
+//! form upload refused for a failed policy condition is answered as S3 answers it
+//! (`post_policy`). What each operation does is not known here: `s3s` calls
+//! `dispatch::EddyS3` for that.
 
 mod access;
 mod cors;
@@ -14,6 +16,7 @@ mod creation_tags;
 mod error_body;
 mod host;
 mod object_attributes;
+mod post_policy;
 mod refusals;
 mod regions;
 mod xml_body;
@@ -72,6 +75,7 @@ pub async fn handle(
     let slot = access::OperationSlot::default();
     request.extensions_mut().insert(ids.clone());
     request.extensions_mut().insert(slot.clone());
+    let form_upload = post_policy::is_form_upload(&request);
     let bytes_in = content_length(request.headers());
     let has_body = refusals::has_body(request.headers());
     let request = request.map(s3s::Body::from);
@@ -81,10 +85,14 @@ pub async fn handle(
             .or_else(|| refusals::refuse_early(&request, account_id))
             .or_else(|| fault.and_then(refusals::injected_fault)),
     };
-    let mut response = match refused {
-        Some(response) => response,
-        None => serve(service, request, &resource).await,
+    let (mut response, signed) = match refused {
+        Some(response) => (response, false),
+        None => access::noting_signature(serve(service, request, &resource)).await,
     };
+    // A form without a signature stays refused as `s3s` refuses it (400).
+    if form_upload && signed {
+        post_policy::as_s3_refusal(&mut response);
+    }
     if let Some(ReplyStatus(status)) = response.extensions().get::<ReplyStatus>().copied() {
         *response.status_mut() = status;
     }
