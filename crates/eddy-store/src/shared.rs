@@ -46,6 +46,11 @@ pub(crate) struct Shared {
     pub(crate) log_flush: tokio::sync::Mutex<()>,
     /// Notified when asynchronous invocations are queued (the invoker waits on it).
     pub invocations_waker: Notify,
+    /// No restore of `s3_restores` completes before this time (ms since the epoch; 0:
+    /// unknown), so the restore sweep, which runs every 200 ms, reads nothing before
+    /// then. Written only by closures on the writer thread, in the order of their
+    /// writes: lowered by each restore recorded, set by the sweep from the table.
+    pub(crate) restores_due_ms: AtomicU64,
 }
 
 impl Shared {
@@ -69,6 +74,7 @@ impl Shared {
             bucket_regions: Mutex::new(HashMap::new()),
             log_flush: tokio::sync::Mutex::new(()),
             invocations_waker: Notify::new(),
+            restores_due_ms: AtomicU64::new(0),
         }
     }
 

@@ -6,6 +6,8 @@
 //! `s3:ObjectRestore:Completed`. Starting raises `s3:ObjectRestore:Post`. Each change
 //! and its events are one transaction.
 
+use std::sync::atomic::Ordering;
+
 use rusqlite::{Connection, params};
 
 use super::access_model::RestoreState;
@@ -107,6 +109,9 @@ impl Objects<'_> {
                             meta.version_label(),
                             completes_at_ms_i64(state.completes_at_ms)
                         ])?;
+                        shared
+                            .restores_due_ms
+                            .fetch_min(state.completes_at_ms, Ordering::AcqRel);
                     }
                 }
                 Ok((outcome, woken))
@@ -123,24 +128,12 @@ impl Objects<'_> {
         now_ms: u64,
         context: impl Fn() -> ChangeContext + Send + 'static,
     ) -> Result<usize, S3Error> {
-        // Most sweeps find nothing due: a read finds that without a write.
-        let due = self
-            .shared()
-            .db
-            .read(move |conn| {
-                let due = conn
-                    .prepare_cached(
-                        "SELECT 1 FROM s3_restores WHERE completes_at_ms <= ?1 LIMIT 1",
-                    )?
-                    .exists(params![completes_at_ms_i64(now_ms)])?;
-                Ok::<bool, crate::tx::TxError<S3Error>>(due)
-            })
-            .await?;
-        if !due {
+        // Most sweeps come before the next restore completes: they read nothing.
+        if now_ms < self.shared().restores_due_ms.load(Ordering::Acquire) {
             return Ok(0);
         }
         let shared = self.shared().clone();
-        let (count, woken) = self
+        let done = self
             .shared()
             .db
             .write(move |conn| {
@@ -169,9 +162,22 @@ impl Objects<'_> {
                     merge(&mut woken, completed_event(conn, &shared, &meta, &state, &context())?);
                     count += 1;
                 }
+                let next: Option<i64> = conn
+                    .prepare_cached("SELECT MIN(completes_at_ms) FROM s3_restores")?
+                    .query_row([], |row| row.get(0))?;
+                let next = next.map_or(u64::MAX, |ms| u64::try_from(ms).unwrap_or(0));
+                shared.restores_due_ms.store(next, Ordering::Release);
                 Ok((count, woken))
             })
-            .await?;
+            .await;
+        let (count, woken) = match done {
+            Ok(done) => done,
+            Err(error) => {
+                // The transaction may have been undone: look at the table next time.
+                self.shared().restores_due_ms.store(0, Ordering::Release);
+                return Err(error);
+            }
+        };
         self.shared().wake_after_events(&woken);
         Ok(count)
     }
