@@ -4,7 +4,9 @@
 //! which reads the function's current revision at every batch, so an
 //! UpdateFunctionCode applies to the next batch. A mapping polls with no more pollers
 //! than the function's processes (its reserved concurrency, else eddy's bound per
-//! function), so no batch waits in hand for a process.
+//! function), so no batch waits in hand for a process. A batch the function's reserved
+//! concurrency throttles (0, or in use by other invocations) fails as a throttle
+//! ([`InvokeError::Throttled`]), not as a function error.
 //!
 //! [`ApiMappings`] keeps one running mapping per enabled stored mapping: started at
 //! boot ([`ApiMappings::start_all`]), restarted with new settings on an update, stopped
@@ -24,7 +26,7 @@ use eddy_store::event_source_mappings::MappingRecord;
 use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 
-use crate::deployed::{DeployedFunctions, function_concurrency};
+use crate::deployed::{DeployedFunctions, StoredFunctionError, function_concurrency};
 use crate::event_filter::FilterPattern;
 use crate::external::parse_response;
 use crate::function::{Function, InvokeError};
@@ -84,7 +86,10 @@ impl Function for StoredFunction {
             let invocation = deployed
                 .invoke_stored(&store, &record, None, Bytes::from(payload))
                 .await
-                .map_err(|e| failed("Runtime.InvalidEntrypoint", e.to_string()))?;
+                .map_err(|e| match e {
+                    StoredFunctionError::Throttled(throttle) => InvokeError::Throttled(throttle),
+                    other => failed("Runtime.InvalidEntrypoint", other.to_string()),
+                })?;
             invocation
                 .outcome
                 .map(|body| parse_response(&body))

@@ -8,8 +8,8 @@
 //! on-failure destinations that get Lambda's invocation record ([`crate::destinations`]).
 //! What is queued when eddy stops runs after the restart.
 //!
-//! A throttled event (the function's reserved concurrency is 0, or a `lambda_throttle`
-//! fault on demand) is not attempted: as Lambda does, it goes back to the queue and
+//! A throttled event (the function's reserved concurrency is 0 or in use by other
+//! invocations, or a `lambda_throttle` fault on demand) is not attempted: as Lambda does, it goes back to the queue and
 //! is tried again after a back-off that grows from 1 second to at most 5 minutes
 //! ([`throttle_backoff`]), apart from the retries of function errors (a throttle is no
 //! attempt), until it runs or is older than its maximum event age (6 hours by default;
@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eddy_store::Store;
+use eddy_store::error::StoreError;
 use eddy_store::lambda::FunctionRecord;
 use eddy_store::lambda_async::AsyncInvocation;
 use eddy_store::lambda_event_config::{
@@ -35,6 +36,17 @@ use crate::deployed::{DeployedFunctions, DeployedInvocation, StoredFunctionError
 use crate::destinations::{Condition, Response, deliver, error_document, invocation_record};
 use crate::external::Failure;
 use crate::function::InvokeError;
+
+/// One attempt of an invocation that ran, and what decides what follows it.
+struct Attempt<'a> {
+    record: &'a FunctionRecord,
+    invocation: &'a AsyncInvocation,
+    config: Option<&'a EventInvokeConfig>,
+    /// The attempts made, this one included.
+    attempts: u32,
+    /// How many retries the configuration allows.
+    retries: usize,
+}
 
 /// How an invocation ended without success.
 struct Ending {
@@ -217,98 +229,24 @@ impl AsyncInvoker {
                     .await;
                 self.store.async_invocations().finish(&id).await
             }
-            Some((record, _)) if self.throttle(&record, &invocation).await => {
-                let age = eddy_store::time::now_ms().saturating_sub(invocation.enqueued_ms);
-                let due = eddy_store::time::now_ms()
-                    + throttle_backoff(Duration::from_millis(age)).as_millis() as u64;
-                self.store
-                    .async_invocations()
-                    .retry_at(&id, invocation.attempts, due)
-                    .await
+            Some(_) if self.fault_throttles(&invocation) => {
+                self.throttled(&invocation, "a fault on demand").await
             }
-            Some((record, configured)) => {
-                let executed_version = invocation
-                    .version
-                    .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string());
-                let (response, failure) = match self.run(&record, configured, &invocation).await {
-                    Ok(done) => match done.outcome {
-                        Ok(payload) => (
-                            Response {
-                                executed_version,
-                                function_error: None,
-                                payload,
-                            },
-                            None,
-                        ),
-                        Err(failure) => {
-                            let message = failure.error.to_string();
-                            (
-                                Response {
-                                    executed_version,
-                                    function_error: Some("Unhandled"),
-                                    payload: error_document(&done.request_id, failure),
-                                },
-                                Some(message),
-                            )
-                        }
-                    },
-                    Err(error) => {
-                        let failure = Failure::from(InvokeError::Function {
-                            error_type: "Runtime.Unknown".to_owned(),
-                            message: error.to_string(),
-                        });
-                        (
-                            Response {
-                                executed_version,
-                                function_error: Some("Unhandled"),
-                                payload: error_document(&id, failure),
-                            },
-                            Some(error.to_string()),
-                        )
-                    }
-                };
-                match failure {
-                    None => {
-                        if let Some(destination) =
-                            config.as_ref().and_then(|c| c.on_success.as_deref())
-                        {
-                            let arn = self.function_arn(&record.name);
-                            let body = invocation_record(
-                                &arn,
-                                &invocation,
-                                Condition::Success,
-                                attempts,
-                                Some(&response),
-                            );
-                            deliver(&self.store, destination, body).await;
-                        }
-                        self.store.async_invocations().finish(&id).await
-                    }
-                    Some(message) => {
-                        tracing::warn!(function = %invocation.function, request_id = %id, attempts, error = %message, "asynchronous invocation failed");
-                        let retry = (attempts as usize <= retries)
-                            .then(|| self.retry_delays.get(attempts as usize - 1))
-                            .flatten();
-                        if let Some(delay) = retry {
-                            let due = eddy_store::time::now_ms() + delay.as_millis() as u64;
-                            self.store
-                                .async_invocations()
-                                .retry_at(&id, attempts, due)
-                                .await
-                        } else {
-                            let ending = Ending {
-                                condition: Condition::RetriesExhausted,
-                                attempts,
-                                response: Some(response),
-                                message,
-                            };
-                            self.fail(&record, &invocation, config.as_ref(), ending)
-                                .await;
-                            self.store.async_invocations().finish(&id).await
-                        }
-                    }
+            Some((record, configured)) => match self.run(&record, configured, &invocation).await {
+                Err(StoredFunctionError::Throttled(throttle)) => {
+                    self.throttled(&invocation, &throttle.to_string()).await
                 }
-            }
+                ran => {
+                    let attempt = Attempt {
+                        record: &record,
+                        invocation: &invocation,
+                        config: config.as_ref(),
+                        attempts,
+                        retries,
+                    };
+                    self.conclude(attempt, ran).await
+                }
+            },
         };
         if let Err(error) = result {
             tracing::warn!(request_id = %id, %error, "cannot record the asynchronous invocation's attempt");
@@ -317,41 +255,129 @@ impl AsyncInvoker {
         self.wake();
     }
 
-    /// Whether the invocation is throttled now (the function's reserved concurrency is
-    /// 0, or a throttle on demand fires, kept for the trace of the files an S3 event
-    /// payload announces); a throttle is logged and counted.
-    async fn throttle(&self, record: &FunctionRecord, invocation: &AsyncInvocation) -> bool {
-        let function = record.name.as_str();
-        let payload = String::from_utf8_lossy(&invocation.payload);
-        // Reserved concurrency is the function's, whatever version is invoked.
-        let reserved = match invocation.version {
-            None => record.reserved_concurrency,
-            Some(_) => self
-                .store
-                .functions()
-                .get(function)
-                .await
-                .ok()
-                .and_then(|f| f.reserved_concurrency),
-        };
-        let reason = if reserved == Some(0) {
-            "the function's reserved concurrency is 0"
-        } else {
-            let files = eddy_faults::files_of_event(&payload);
-            let files: Vec<(&str, &str)> = files
-                .iter()
-                .map(|(b, k)| (b.as_str(), k.as_str()))
-                .collect();
-            if !self.store.faults().throttle(function, &files) {
-                return false;
+    /// What follows an attempt that ran (or could not start): done and its on-success
+    /// destination, a retry after the back-off, or (retries used) the dead-letter
+    /// queue and the on-failure destination.
+    async fn conclude(
+        &self,
+        attempt: Attempt<'_>,
+        ran: Result<DeployedInvocation, StoredFunctionError>,
+    ) -> Result<(), StoreError> {
+        let Attempt {
+            record,
+            invocation,
+            config,
+            attempts,
+            retries,
+        } = attempt;
+        let id = &invocation.request_id;
+        let executed_version = invocation
+            .version
+            .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string());
+        let (response, failure) = match ran {
+            Ok(done) => match done.outcome {
+                Ok(payload) => (
+                    Response {
+                        executed_version,
+                        function_error: None,
+                        payload,
+                    },
+                    None,
+                ),
+                Err(failure) => {
+                    let message = failure.error.to_string();
+                    (
+                        Response {
+                            executed_version,
+                            function_error: Some("Unhandled"),
+                            payload: error_document(&done.request_id, failure),
+                        },
+                        Some(message),
+                    )
+                }
+            },
+            Err(error) => {
+                let failure = Failure::from(InvokeError::Function {
+                    error_type: "Runtime.Unknown".to_owned(),
+                    message: error.to_string(),
+                });
+                (
+                    Response {
+                        executed_version,
+                        function_error: Some("Unhandled"),
+                        payload: error_document(id, failure),
+                    },
+                    Some(error.to_string()),
+                )
             }
-            "a fault on demand"
         };
+        match failure {
+            None => {
+                if let Some(destination) = config.and_then(|c| c.on_success.as_deref()) {
+                    let arn = self.function_arn(&record.name);
+                    let body = invocation_record(
+                        &arn,
+                        invocation,
+                        Condition::Success,
+                        attempts,
+                        Some(&response),
+                    );
+                    deliver(&self.store, destination, body).await;
+                }
+                self.store.async_invocations().finish(id).await
+            }
+            Some(message) => {
+                tracing::warn!(function = %invocation.function, request_id = %id, attempts, error = %message, "asynchronous invocation failed");
+                let retry = (attempts as usize <= retries)
+                    .then(|| self.retry_delays.get(attempts as usize - 1))
+                    .flatten();
+                if let Some(delay) = retry {
+                    let due = eddy_store::time::now_ms() + delay.as_millis() as u64;
+                    self.store
+                        .async_invocations()
+                        .retry_at(id, attempts, due)
+                        .await
+                } else {
+                    let ending = Ending {
+                        condition: Condition::RetriesExhausted,
+                        attempts,
+                        response: Some(response),
+                        message,
+                    };
+                    self.fail(record, invocation, config, ending).await;
+                    self.store.async_invocations().finish(id).await
+                }
+            }
+        }
+    }
+
+    /// Whether a throttle on demand fires for the invocation (kept for the trace of
+    /// the files an S3 event payload announces).
+    fn fault_throttles(&self, invocation: &AsyncInvocation) -> bool {
+        let payload = String::from_utf8_lossy(&invocation.payload);
+        let files = eddy_faults::files_of_event(&payload);
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(b, k)| (b.as_str(), k.as_str()))
+            .collect();
+        self.store.faults().throttle(&invocation.function, &files)
+    }
+
+    /// A throttled invocation (`cause` says why) is no attempt: it is logged, counted,
+    /// and tried again after the throttle back-off.
+    async fn throttled(&self, invocation: &AsyncInvocation, cause: &str) -> Result<(), StoreError> {
+        let function = invocation.function.as_str();
         self.store
             .telemetry()
             .emit(InvocationThrottled { function });
-        tracing::warn!(function, request_id = %invocation.request_id, reason, "asynchronous invocation throttled; it will be tried again");
-        true
+        tracing::warn!(function, request_id = %invocation.request_id, cause, "asynchronous invocation throttled; it will be tried again");
+        let now = eddy_store::time::now_ms();
+        let age = now.saturating_sub(invocation.enqueued_ms);
+        let due = now + throttle_backoff(Duration::from_millis(age)).as_millis() as u64;
+        self.store
+            .async_invocations()
+            .retry_at(&invocation.request_id, invocation.attempts, due)
+            .await
     }
 
     fn function_arn(&self, name: &str) -> String {

@@ -9,6 +9,11 @@
 //! the caller hands it over as a [`DeployedSpec`]. It counts the invocations running
 //! now ([`DeployedFunctions::running`], for the idle check) and, after a reset, stops
 //! and removes the functions the store no longer has ([`DeployedFunctions::keep_only`]).
+//!
+//! Reserved concurrency (PutFunctionConcurrency) is enforced as Lambda enforces it: an
+//! invocation that would exceed it (every one when it is 0) is throttled before it
+//! runs ([`StoredFunctionError::Throttled`]), counted across all the function's
+//! versions; without it, an invocation above eddy's bound of processes waits for one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
@@ -25,7 +30,7 @@ use eddy_store::logs::{LogBatch, NewLogEvent};
 use crate::external::{
     ExternalFunction, ExternalFunctionConfig, Failure, Outcome, OutputLine, log_stream_name,
 };
-use crate::function::InvokeError;
+use crate::function::{InvokeError, Throttle};
 
 /// How many invocations of one deployed function run at once (its processes).
 pub const MAX_PROCESSES_PER_FUNCTION: u32 = 10;
@@ -36,6 +41,26 @@ pub fn function_concurrency(record: &FunctionRecord) -> u32 {
     record
         .reserved_concurrency
         .unwrap_or(MAX_PROCESSES_PER_FUNCTION)
+}
+
+/// The reserved concurrency in force for an invocation of `record` (`$LATEST`, or the
+/// published `version` it is the configuration of): the function's, whatever version
+/// is invoked (a version keeps the value it was published with; Lambda's is the
+/// function's now). A function that cannot be read has none.
+pub async fn reserved_concurrency(
+    store: &Store,
+    record: &FunctionRecord,
+    version: Option<u32>,
+) -> Option<u32> {
+    match version {
+        None => record.reserved_concurrency,
+        Some(_) => store
+            .functions()
+            .get(&record.name)
+            .await
+            .ok()
+            .and_then(|f| f.reserved_concurrency),
+    }
 }
 
 /// Who the function processes act as, and where they reach eddy.
@@ -114,6 +139,9 @@ pub enum StoredFunctionError {
     Store(#[from] FunctionStoreError),
     #[error("the unpacking task stopped")]
     Stopped,
+    /// Throttled by the function's reserved concurrency: nothing ran.
+    #[error("throttled before the handler ran: {0}")]
+    Throttled(Throttle),
 }
 
 /// A deployment package that cannot be used.
@@ -163,12 +191,30 @@ struct RunningGuard {
 }
 
 impl RunningGuard {
-    fn new(running: &Arc<Mutex<BTreeMap<String, u32>>>, function: &str) -> Self {
-        *lock(running).entry(function.to_owned()).or_default() += 1;
-        Self {
+    /// Counts one more invocation of `function`, unless its `reserved` concurrency
+    /// (when set) is in use already: then the invocation is throttled.
+    fn admit(
+        running: &Arc<Mutex<BTreeMap<String, u32>>>,
+        function: &str,
+        reserved: Option<u32>,
+    ) -> Result<Self, Throttle> {
+        {
+            let mut counts = lock(running);
+            let count = counts.get(function).copied().unwrap_or(0);
+            match reserved {
+                Some(0) => return Err(Throttle::ReservedZero),
+                Some(reserved) if count >= reserved => {
+                    return Err(Throttle::ReservedInUse { reserved });
+                }
+                _ => {
+                    counts.insert(function.to_owned(), count + 1);
+                }
+            }
+        }
+        Ok(Self {
             running: running.clone(),
             function: function.to_owned(),
-        }
+        })
     }
 }
 
@@ -299,9 +345,12 @@ impl DeployedFunctions {
         version: Option<u32>,
         payload: Bytes,
     ) -> Result<DeployedInvocation, StoredFunctionError> {
-        let _running = RunningGuard::new(&self.running, &record.name);
+        let reserved = reserved_concurrency(store, record, version).await;
+        let _running = RunningGuard::admit(&self.running, &record.name, reserved)
+            .map_err(StoredFunctionError::Throttled)?;
         let resets = self.resets.load(std::sync::atomic::Ordering::SeqCst);
-        let spec = DeployedSpec::from_record(record, version)?;
+        let mut spec = DeployedSpec::from_record(record, version)?;
+        spec.max_processes = reserved.unwrap_or(MAX_PROCESSES_PER_FUNCTION);
         self.ensure_unpacked(store, &spec).await?;
         let invocation = self.invoke(&spec, payload).await;
         let reset_since = self.resets.load(std::sync::atomic::Ordering::SeqCst) != resets;
@@ -320,21 +369,6 @@ impl DeployedFunctions {
     pub async fn invoke(&self, spec: &DeployedSpec, payload: Bytes) -> DeployedInvocation {
         let started = Instant::now();
         let started_ms = eddy_store::time::now_ms() as i64;
-        if spec.max_processes == 0 {
-            return DeployedInvocation {
-                request_id: uuid::Uuid::new_v4().to_string(),
-                outcome: Err(Failure {
-                    error: InvokeError::Function {
-                        error_type: "TooManyRequestsException".to_owned(),
-                        message: "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded: the function's reserved concurrency is 0)".to_owned(),
-                    },
-                    document: None,
-                }),
-                log: String::new(),
-                log_events: Vec::new(),
-                log_stream: String::new(),
-            };
-        }
         let host = match self.host(spec).await {
             Ok(host) => host,
             Err(error) => {
@@ -585,4 +619,32 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_concurrency_admits_up_to_its_value_across_invocations() {
+        let running = Arc::new(Mutex::new(BTreeMap::new()));
+        let closed = RunningGuard::admit(&running, "f", Some(0)).map(|_| ());
+        assert_eq!(closed, Err(Throttle::ReservedZero));
+        assert!(
+            lock(&running).is_empty(),
+            "a throttle counts nothing running"
+        );
+
+        let first = RunningGuard::admit(&running, "f", Some(2)).expect("first");
+        let second = RunningGuard::admit(&running, "f", Some(2)).expect("second");
+        let third = RunningGuard::admit(&running, "f", Some(2)).map(|_| ());
+        assert_eq!(third, Err(Throttle::ReservedInUse { reserved: 2 }));
+        // Another function has its own count; no reservation means no throttle.
+        let other = RunningGuard::admit(&running, "g", None).expect("unreserved");
+        drop(first);
+        let again = RunningGuard::admit(&running, "f", Some(2)).expect("a slot is free");
+        assert_eq!(lock(&running).get("f"), Some(&2));
+        drop((second, again, other));
+        assert!(lock(&running).is_empty());
+    }
 }

@@ -62,6 +62,11 @@ pub fn error_document(request_id: &str, failure: Failure) -> Bytes {
             error_type,
             stack_trace: Vec::new(),
         },
+        InvokeError::Throttled(throttle) => ErrorDocument {
+            error_message: format!("Rate Exceeded. ({throttle})"),
+            error_type: "TooManyRequestsException".to_owned(),
+            stack_trace: Vec::new(),
+        },
     };
     serde_json::to_vec(&document).map_or_else(|_| Bytes::new(), Bytes::from)
 }

@@ -15,6 +15,28 @@ pub enum InvokeError {
     Function { error_type: String, message: String },
     #[error("task timed out after {0:?}")]
     Timeout(Duration),
+    /// The function did not run: Lambda throttled the invocation (not a function
+    /// error; a mapping's batch comes back after its visibility timeout).
+    #[error("throttled before the handler ran ({0})")]
+    Throttled(Throttle),
+}
+
+/// Why Lambda throttles an invocation of a function with reserved concurrency
+/// (PutFunctionConcurrency) before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Throttle {
+    /// The reserved concurrency is 0: every invocation is throttled.
+    #[error("the function's reserved concurrency is 0")]
+    ReservedZero,
+    /// Every one of the `reserved` concurrent executions is in use.
+    #[error("all {reserved} of the function's reserved concurrent executions are in use")]
+    ReservedInUse { reserved: u32 },
+}
+
+impl Throttle {
+    /// Lambda's `Reason` of the `TooManyRequestsException` it answers (the model's
+    /// `ThrottleReason`).
+    pub const REASON: &'static str = "ReservedFunctionConcurrentInvocationLimitExceeded";
 }
 
 /// A function a mapping can invoke.

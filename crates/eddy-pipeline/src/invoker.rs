@@ -12,6 +12,8 @@
 //!
 //! - A throttle injected on demand (`lambda_throttle`, see `eddy_faults`) fails the
 //!   batch before the function runs, as a throttled invocation: nothing is deleted.
+//!   So does a throttle by the function's reserved concurrency
+//!   ([`InvokeError::Throttled`]): counted as a throttle, not as a function error.
 //!
 //! Each step is reported as a telemetry event, with the dashboard journeys of the files
 //! the batch's S3 events announce.
@@ -24,8 +26,8 @@ use eddy_events::lambda::{SqsMessage, sqs_event};
 use eddy_events::s3_event::{NotificationBody, decode_key, parse_notification};
 use eddy_telemetry::activity::Step;
 use eddy_telemetry::{
-    FileStepReached, InvocationFinished, InvocationStarted, InvocationThrottled, MappingDeleted,
-    MappingFilteredOut, MappingPolled, RecordsFailed, Telemetry,
+    FileStepReached, InvocationFinished, InvocationOutcome, InvocationStarted, InvocationThrottled,
+    MappingDeleted, MappingFilteredOut, MappingPolled, RecordsFailed, Telemetry,
 };
 use futures::future::BoxFuture;
 use tokio::time::Instant;
@@ -110,14 +112,7 @@ impl Invoker {
             .collect();
         if self.faults.throttle(function, &files) {
             self.telemetry.emit(InvocationThrottled { function });
-            self.journey_step(&records, Step::Failed, |_| {
-                "throttled before the handler ran (a fault on demand)".to_owned()
-            });
-            tracing::warn!(function, queue = %mapping, messages = records.len(), "invocation throttled (fault on demand); nothing deleted");
-            return BatchOutcome {
-                done,
-                succeeded: false,
-            };
+            return self.throttled(&records, "a fault on demand", done);
         }
         let batch_ids: HashSet<String> = records.iter().map(|r| message_id(r).to_owned()).collect();
         let timeout = self.function_timeout;
@@ -135,9 +130,16 @@ impl Invoker {
         };
         self.telemetry.emit(InvocationFinished {
             function,
-            failed: response.is_err(),
+            outcome: match &response {
+                Ok(_) => InvocationOutcome::Succeeded,
+                Err(InvokeError::Throttled(_)) => InvocationOutcome::Throttled,
+                Err(_) => InvocationOutcome::Failed,
+            },
             duration: started.elapsed(),
         });
+        if let Err(InvokeError::Throttled(throttle)) = &response {
+            return self.throttled(&records, &throttle.to_string(), done);
+        }
         let verdict = match response {
             Ok(value) => judge_response(&value, &batch_ids, self.report_batch_item_failures),
             Err(error) => BatchVerdict::FailWhole(error.to_string()),
@@ -187,6 +189,22 @@ impl Invoker {
                     succeeded: true,
                 }
             }
+        }
+    }
+
+    /// A batch throttled before the handler ran (`cause` says why, the throttle is
+    /// counted already): nothing of it is deleted, so its messages come back after
+    /// their visibility timeout, and the poller backs off. `done` are the filtered-out
+    /// records, deleted all the same.
+    fn throttled(&self, records: &[SqsMessage], cause: &str, done: Vec<String>) -> BatchOutcome {
+        let function = self.function.name();
+        self.journey_step(records, Step::Failed, |_| {
+            format!("throttled before the handler ran ({cause})")
+        });
+        tracing::warn!(function, queue = %self.mapping, messages = records.len(), cause, "invocation throttled; nothing deleted");
+        BatchOutcome {
+            done,
+            succeeded: false,
         }
     }
 

@@ -235,20 +235,38 @@ impl Event for InvocationStarted<'_> {
 
 /// An invocation ended (`eddy_lambda_invocations_total`, `eddy_lambda_errors_total`
 /// when it failed, `eddy_lambda_duration_seconds`, all by function; one fewer
-/// concurrent execution).
+/// concurrent execution). A throttled one counts only in
+/// `eddy_lambda_throttles_total` (Lambda counts no invocation and no error for it).
 #[derive(Debug, Clone, Copy)]
 pub struct InvocationFinished<'a> {
     pub function: &'a str,
-    pub failed: bool,
+    pub outcome: InvocationOutcome,
     pub duration: Duration,
 }
 
+/// How a started invocation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationOutcome {
+    Succeeded,
+    /// A function error or a timeout.
+    Failed,
+    /// Throttled before the handler ran (the function's reserved concurrency).
+    Throttled,
+}
+
 impl Event for InvocationFinished<'_> {
-    fn emit(self, _: &Activity) {
+    fn emit(self, activity: &Activity) {
         let function = self.function.to_owned();
         metrics::gauge!(names::LAMBDA_CONCURRENT, "function" => function.clone()).decrement(1.0);
+        if self.outcome == InvocationOutcome::Throttled {
+            InvocationThrottled {
+                function: self.function,
+            }
+            .emit(activity);
+            return;
+        }
         metrics::counter!(names::LAMBDA_INVOCATIONS, "function" => function.clone()).increment(1);
-        if self.failed {
+        if self.outcome == InvocationOutcome::Failed {
             metrics::counter!(names::LAMBDA_ERRORS, "function" => function.clone()).increment(1);
         }
         metrics::histogram!(names::LAMBDA_DURATION, "function" => function)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::test_suite::{Ephemeral, binary, call, keys, put, send};
+use crate::util::ephemeral::{Ephemeral, binary, call, keys, put, send};
 
 /// `POST /_eddy/api/faults` with `faults` (a JSON list); returns the status and answer.
 pub(crate) async fn set_faults(eddy: &Ephemeral, faults: &str) -> (u16, serde_json::Value) {
@@ -401,23 +401,12 @@ async fn latency_slows_s3_and_sqs_calls_and_shows_in_the_trace() {
 
 #[tokio::test]
 async fn a_throttle_answers_a_synchronous_invoke_with_429() {
+    use crate::util::lambda::CreatePython as _;
     use aws_sdk_lambda::primitives::Blob;
-    use aws_sdk_lambda::types::{FunctionCode, Runtime};
     let eddy = Ephemeral::start("");
     let lambda = crate::fault_reach::lambda_without_retries(&eddy).await;
     lambda
-        .create_function()
-        .function_name("echo")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(crate::lambda_api::ROLE)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(crate::lambda_api::python_zip(
-                    "def handler(event, context):\n    return event\n",
-                )))
-                .build(),
-        )
+        .create_python("echo", "def handler(event, context):\n    return event\n")
         .send()
         .await
         .expect("create function");

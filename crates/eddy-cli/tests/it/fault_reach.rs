@@ -14,7 +14,7 @@ use aws_sdk_lambda::types::InvocationType;
 
 use crate::fault_kinds::{fault_kinds, injected, metric, nothing_lost, set_faults};
 use crate::s3_lambda::{allow_s3, create_recorder_with};
-use crate::test_suite::{Ephemeral, call, put};
+use crate::util::ephemeral::{Ephemeral, call, put};
 
 /// Puts `faults` (a JSON list) in force.
 async fn force(eddy: &Ephemeral, faults: &str) {

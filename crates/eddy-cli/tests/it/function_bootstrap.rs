@@ -1,16 +1,27 @@
-//! The AWS Lambda `bootstrap` (crates/eddy-lambda), built as for AWS with
-//! `cargo lambda build --output-format zip -p eddy-lambda` (the deployment adds
-//! `--release`; the target, linker and glibc are the same): the binary needs no
-//! glibc symbol newer than Lambda's AL2023 has (2.34), and `eddy up` runs it through the
-//! Runtime API as an external function, passing the same end-to-end scenario as the
+//! The AWS Lambda `bootstrap` (crates/eddy-lambda), linked as `cargo lambda build` links
+//! it for AWS: by cargo-lambda's zig, against the glibc of Lambda's `provided.al2023`
+//! (2.34). The binary needs no glibc symbol newer than that, and `eddy up` runs it through
+//! the Runtime API as an external function, passing the same end-to-end scenario as the
 //! built-in function.
+//!
+//! The bootstrap is compiled for the host target from the crates the workspace's test
+//! build has already compiled (`cargo rustc -p eddy-lambda --features
+//! workspace-features`, see crates/eddy-lambda/Cargo.toml) and only its final link goes
+//! through zig. `cargo lambda build` would compile the AWS SDK and everything under it a
+//! second time for an explicit target, which was the longest part of CI's test run. What
+//! the deployment adds (`--release`, the zip) changes neither the glibc symbols the binary
+//! needs nor what it does.
 //!
 //! Skipped, with the reason printed, only when cargo-lambda is not installed
 //! (`pip install cargo-lambda`).
 
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+use serde::Deserialize;
 
 use crate::util::harness::Eddy;
 use crate::util::pipeline::{Pipeline, run_scenario};
@@ -22,8 +33,36 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Builds the Lambda zip once per test run and extracts `bootstrap`; `None` when
-/// cargo-lambda is not installed.
+/// One line of `cargo --message-format=json`: the part that names a built executable.
+#[derive(Deserialize)]
+struct CargoMessage {
+    reason: String,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+}
+
+/// A linker for rustc: cargo-lambda's `zig cc`, linking against Lambda's glibc for the
+/// host's architecture (x86_64 and arm64 both run `provided.al2023`).
+fn write_zig_linker(dir: &Path) -> PathBuf {
+    let linker = dir.join("zig-cc-al2023");
+    let target = format!(
+        "{}-linux-gnu.{}.{}",
+        std::env::consts::ARCH,
+        AL2023_GLIBC.0,
+        AL2023_GLIBC.1
+    );
+    std::fs::write(
+        &linker,
+        format!("#!/bin/sh\nexec cargo-lambda zig cc -- -target {target} \"$@\"\n"),
+    )
+    .expect("write the linker script");
+    std::fs::set_permissions(&linker, std::fs::Permissions::from_mode(0o755))
+        .expect("make the linker script executable");
+    linker
+}
+
+/// Builds the bootstrap once per test run and copies it out of the target directory;
+/// `None` when cargo-lambda is not installed.
 fn bootstrap() -> Option<PathBuf> {
     static BUILT: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
     BUILT
@@ -36,46 +75,44 @@ fn bootstrap() -> Option<PathBuf> {
                 eprintln!("skipped: cargo-lambda is not installed (pip install cargo-lambda)");
                 return None;
             }
-            let root = workspace_root();
+            let dir = tempfile::tempdir().expect("temp dir");
+            let linker = write_zig_linker(dir.path());
+            // The same environment as the test build (profile, RUSTC_WORKSPACE_WRAPPER),
+            // so its compiled crates are found current.
             let output = Command::new("cargo")
-                // The dev profile: optimisation changes neither the glibc symbols the
-                // binary links nor what it does, and a release build of the AWS SDK
-                // would take most of CI's time. The deployment uses `--release`.
                 .args([
-                    "lambda",
-                    "build",
-                    "--output-format",
-                    "zip",
+                    "rustc",
+                    "--locked",
                     "-p",
                     "eddy-lambda",
+                    "--bin",
+                    "eddy-lambda",
+                    "--features",
+                    "workspace-features",
+                    "--message-format=json-render-diagnostics",
+                    "--",
+                    "-C",
                 ])
-                .current_dir(&root)
+                .arg(format!("linker={}", linker.display()))
+                .current_dir(workspace_root())
                 .output()
-                .expect("run cargo lambda build");
+                .expect("run cargo rustc");
             assert!(
                 output.status.success(),
-                "cargo lambda build failed:\n{}",
+                "building the bootstrap failed:\n{}",
                 String::from_utf8_lossy(&output.stderr)
             );
-            let zip = root.join("target/lambda/eddy-lambda/bootstrap.zip");
-            assert!(zip.exists(), "cargo lambda did not write {}", zip.display());
-            let dir = tempfile::tempdir().expect("temp dir");
-            let unzip = Command::new("python3")
-                .args(["-m", "zipfile", "-e"])
-                .arg(&zip)
-                .arg(dir.path())
-                .status()
-                .expect("python3 -m zipfile");
-            assert!(unzip.success(), "cannot extract {}", zip.display());
+            let built = output
+                .stdout
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|line| serde_json::from_str::<CargoMessage>(&line).ok())
+                .filter(|message| message.reason == "compiler-artifact")
+                .find_map(|message| message.executable)
+                .expect("cargo named no executable for eddy-lambda");
+            // A copy: later builds of the workspace may replace the target's file.
             let bootstrap = dir.path().join("bootstrap");
-            assert!(bootstrap.exists(), "the zip holds no `bootstrap`");
-            // zipfile does not keep the executable bit.
-            let status = Command::new("chmod")
-                .arg("+x")
-                .arg(&bootstrap)
-                .status()
-                .expect("chmod");
-            assert!(status.success());
+            std::fs::copy(&built, &bootstrap).expect("copy the bootstrap");
             Some((dir, bootstrap))
         })
         .as_ref()

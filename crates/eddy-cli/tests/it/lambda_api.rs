@@ -4,31 +4,15 @@
 //! refused with Lambda's codes and messages, and kept across a restart. Runs the
 //! handlers with the local `python3` (eddy's Runtime API client needs no package).
 
-use std::io::Write as _;
 use std::time::Duration;
 
 use crate::util::harness::{Eddy, EddyOptions};
+use crate::util::lambda::{CreatePython, ROLE, python_zip};
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::client::Waiters as _;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, InvocationType, LogType, Runtime};
 use base64::Engine as _;
-
-pub(crate) const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
-
-/// A zip holding `index.py` with `source`.
-pub(crate) fn python_zip(source: &str) -> Vec<u8> {
-    let mut buffer = std::io::Cursor::new(Vec::new());
-    {
-        let mut zip = zip::ZipWriter::new(&mut buffer);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        zip.start_file("index.py", options).expect("zip entry");
-        zip.write_all(source.as_bytes()).expect("zip write");
-        zip.finish().expect("zip finish");
-    }
-    buffer.into_inner()
-}
 
 const ECHO: &str = r#"
 import os
@@ -49,20 +33,11 @@ pub(crate) async fn lambda(eddy: &Eddy) -> Client {
 
 async fn create(client: &Client, name: &str, source: &str, timeout: i32) {
     client
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
+        .create_python(name, source)
         .timeout(timeout)
         .environment(
             Environment::builder()
                 .variables("GREETING", "hello")
-                .build(),
-        )
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(source)))
                 .build(),
         )
         .send()

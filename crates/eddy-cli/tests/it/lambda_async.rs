@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{DeadLetterConfig, Environment, FunctionCode, InvocationType, Runtime};
+use aws_sdk_lambda::types::{DeadLetterConfig, Environment, InvocationType};
 
-use super::lambda_api::{ROLE, lambda, python_zip};
+use super::lambda_api::lambda;
 use crate::util::harness::{Eddy, eventually};
+use crate::util::lambda::CreatePython;
 
 const APPEND_AND_FAIL: &str = r#"
 import os
@@ -31,11 +32,7 @@ async fn event_invocations_run_in_the_background_and_failures_reach_the_dead_let
     let sqs = eddy.sqs().await;
     let dlq = crate::util::sqs::create(&sqs, "async-dlq", &[]).await;
     client
-        .create_function()
-        .function_name("background")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
+        .create_python("background", APPEND_AND_FAIL)
         .environment(
             Environment::builder()
                 .variables("OUT", attempts_file.to_string_lossy())
@@ -44,11 +41,6 @@ async fn event_invocations_run_in_the_background_and_failures_reach_the_dead_let
         .dead_letter_config(
             DeadLetterConfig::builder()
                 .target_arn("arn:aws:sqs:us-east-1:000000000000:async-dlq")
-                .build(),
-        )
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(APPEND_AND_FAIL)))
                 .build(),
         )
         .send()

@@ -9,13 +9,14 @@
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, InvocationType, LogType, Runtime};
+use aws_sdk_lambda::types::{InvocationType, LogType, Runtime};
 
 use base64::Engine as _;
 
-use super::lambda_api::{ROLE, lambda, python_zip};
+use super::lambda_api::lambda;
 use super::operator::{eddy_command, http_get, stdout};
 use crate::util::harness::{Eddy, EddyOptions};
+use crate::util::lambda::CreatePython;
 use crate::util::s3::create_queue;
 
 const COPY_ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:eddy-copy";
@@ -44,16 +45,7 @@ async fn configured_functions_and_mappings_appear_in_the_api_read_only() {
     let sqs = eddy.sqs().await;
     let (_, api_queue) = create_queue(&sqs, "api-events").await;
     client
-        .create_function()
-        .function_name("api-fn")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip("def handler(e, c):\n    return 1\n")))
-                .build(),
-        )
+        .create_python("api-fn", "def handler(e, c):\n    return 1\n")
         .send()
         .await
         .expect("create");
@@ -144,16 +136,7 @@ async fn configured_functions_and_mappings_appear_in_the_api_read_only() {
     assert_eq!(dry_run.status_code(), 204);
     let taken = refused(
         client
-            .create_function()
-            .function_name("eddy-copy")
-            .runtime(Runtime::Python312)
-            .handler("index.handler")
-            .role(ROLE)
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(python_zip("def handler(e, c):\n    return 1\n")))
-                    .build(),
-            )
+            .create_python("eddy-copy", "def handler(e, c):\n    return 1\n")
             .send()
             .await,
     );

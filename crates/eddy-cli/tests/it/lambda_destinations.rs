@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use aws_sdk_lambda::operation::RequestId as _;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{
-    DestinationConfig, Environment, FunctionCode, InvocationType, OnFailure, OnSuccess, Runtime,
-};
+use aws_sdk_lambda::types::{DestinationConfig, Environment, InvocationType, OnFailure, OnSuccess};
 use serde_json::{Value, json};
 
-use super::lambda_api::{ROLE, lambda, python_zip};
+use super::lambda_api::lambda;
 use crate::util::harness::{Eddy, EddyOptions, eventually};
+use crate::util::lambda::CreatePython;
 use crate::util::s3::{create_queue, receive_bodies};
 
 const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function";
@@ -42,17 +41,8 @@ def handler(event, context):
 
 async fn create(client: &aws_sdk_lambda::Client, name: &str, source: &str, out: &str) {
     client
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
+        .create_python(name, source)
         .environment(Environment::builder().variables("OUT", out).build())
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(source)))
-                .build(),
-        )
         .send()
         .await
         .expect("create function");

@@ -10,11 +10,12 @@ use std::time::Duration;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::error::ProvideErrorMetadata as _;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, FunctionResponseType, Runtime};
+use aws_sdk_lambda::types::{Environment, FunctionResponseType};
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::lambda_api::{ROLE, lambda, python_zip};
+use super::lambda_api::lambda;
 use crate::util::harness::{Eddy, EddyOptions, eventually};
+use crate::util::lambda::{CreatePython, python_zip};
 
 /// Writes `<OUT_DIR>/<body>` holding `version` for each record.
 fn writer(version: u32) -> String {
@@ -33,20 +34,11 @@ def handler(event, context):
 
 async fn create_writer(client: &Client, out: &Path, timeout: i32) {
     client
-        .create_function()
-        .function_name("writer")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
+        .create_python("writer", &writer(1))
         .timeout(timeout)
         .environment(
             Environment::builder()
                 .variables("OUT_DIR", out.to_string_lossy())
-                .build(),
-        )
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(&writer(1))))
                 .build(),
         )
         .send()

@@ -4,11 +4,10 @@
 //! ARN, and a reserved concurrency of 0 throttling Invoke.
 
 use aws_sdk_lambda::error::ProvideErrorMetadata as _;
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, Runtime};
 
-use super::lambda_api::{ROLE, lambda, python_zip};
+use super::lambda_api::lambda;
 use crate::util::harness::Eddy;
+use crate::util::lambda::CreatePython;
 
 const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:guarded";
 
@@ -17,17 +16,8 @@ async fn permissions_and_tags_are_stored_and_reported() {
     let eddy = Eddy::start();
     let client = lambda(&eddy).await;
     client
-        .create_function()
-        .function_name("guarded")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
+        .create_python("guarded", "def handler(e, c):\n    return 1\n")
         .tags("team", "data")
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip("def handler(e, c):\n    return 1\n")))
-                .build(),
-        )
         .send()
         .await
         .expect("create");
@@ -137,16 +127,7 @@ async fn a_reserved_concurrency_of_zero_throttles_invocations() {
     let eddy = Eddy::start();
     let client = lambda(&eddy).await;
     client
-        .create_function()
-        .function_name("limited")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip("def handler(e, c):\n    return 7\n")))
-                .build(),
-        )
+        .create_python("limited", "def handler(e, c):\n    return 7\n")
         .send()
         .await
         .expect("create");

@@ -7,8 +7,9 @@ use std::io::Write as _;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
 
-use super::lambda_api::{ROLE, lambda, python_zip};
+use super::lambda_api::lambda;
 use crate::util::harness::Eddy;
+use crate::util::lambda::{CreatePython, ROLE};
 
 fn zip_of(name: &str, source: &str) -> Vec<u8> {
     let mut buffer = std::io::Cursor::new(Vec::new());
@@ -67,16 +68,7 @@ async fn a_node_handler_runs_and_a_broken_python_module_is_an_import_error() {
     }
 
     client
-        .create_function()
-        .function_name("broken")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip("import not_a_module_anywhere\n")))
-                .build(),
-        )
+        .create_python("broken", "import not_a_module_anywhere\n")
         .send()
         .await
         .expect("create broken function");

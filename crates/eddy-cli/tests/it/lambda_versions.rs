@@ -6,10 +6,10 @@
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::error::ProvideErrorMetadata as _;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, Runtime};
 
-use super::lambda_api::{ROLE, lambda, python_zip};
+use super::lambda_api::lambda;
 use crate::util::harness::Eddy;
+use crate::util::lambda::{CreatePython, python_zip};
 
 fn returning(version: u32) -> String {
     format!(
@@ -37,16 +37,7 @@ async fn versions_freeze_the_code_and_aliases_route_to_them() {
     let eddy = Eddy::start();
     let client = lambda(&eddy).await;
     client
-        .create_function()
-        .function_name("versioned")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(&returning(1))))
-                .build(),
-        )
+        .create_python("versioned", &returning(1))
         .send()
         .await
         .expect("create");

@@ -27,6 +27,7 @@ mod lambda_destinations;
 mod lambda_mappings;
 mod lambda_policy;
 mod lambda_runtimes;
+mod lambda_throttle;
 mod lambda_versions;
 mod mapping_rules;
 mod memory;

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, InvocationType, Runtime};
+use aws_sdk_lambda::types::InvocationType;
 
-use crate::lambda_api::{ROLE, python_zip};
-use crate::test_suite::{Ephemeral, keys, put};
+use crate::util::ephemeral::{Ephemeral, keys, put};
+use crate::util::lambda::CreatePython;
 
 /// Sleeps `sleep` seconds (default 0.2) and fails when asked to.
 const HANDLER: &str = r#"
@@ -26,16 +26,7 @@ def handler(event, context):
 
 async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str) {
     lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(HANDLER)))
-                .build(),
-        )
+        .create_python(name, HANDLER)
         .send()
         .await
         .expect("create function");

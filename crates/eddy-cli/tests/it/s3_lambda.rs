@@ -9,8 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+use aws_sdk_lambda::types::Environment;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration,
@@ -19,8 +18,9 @@ use aws_sdk_s3::types::{
 use eddy_testing::sign::Service;
 use serde_json::Value;
 
-use super::lambda_api::{ROLE, lambda, python_zip};
+use super::lambda_api::lambda;
 use crate::util::harness::{Eddy, EddyOptions, eventually};
+use crate::util::lambda::CreatePython;
 use crate::util::raw::send_signed;
 use crate::util::s3::{create_queue, queue_config, receive_bodies};
 
@@ -54,20 +54,11 @@ pub(crate) async fn create_recorder_with(
     fail_first: u32,
 ) {
     client
-        .create_function()
-        .function_name("recorder")
-        .runtime(Runtime::Python312)
-        .handler("index.handler")
-        .role(ROLE)
+        .create_python("recorder", RECORDER)
         .environment(
             Environment::builder()
                 .variables("OUT", out.to_string_lossy())
                 .variables("FAIL_FIRST", fail_first.to_string())
-                .build(),
-        )
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(python_zip(RECORDER)))
                 .build(),
         )
         .send()

@@ -5,7 +5,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::fault_kinds::post_faults;
-use crate::test_suite::{Ephemeral, call, keys, put};
+use crate::util::ephemeral::{Ephemeral, call, keys, put};
 
 /// `GET /_eddy/api/trace` for `bucket`/`key`.
 async fn trace(eddy: &Ephemeral, bucket: &str, key: &str) -> serde_json::Value {

@@ -7,7 +7,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::test_suite::{Ephemeral, call, put};
+use crate::util::ephemeral::{Ephemeral, call, put};
 
 fn now_ms() -> u64 {
     SystemTime::now()

@@ -1,6 +1,7 @@
 //! Lambda's errors: the exception name (sent as `x-amzn-ErrorType`, which the SDKs
 //! match on), its HTTP status, and the message, in Lambda's JSON error body
-//! `{"Type": "User", "Message": ...}`.
+//! `{"Type": "User", "Message": ...}` (a throttle's: `{"Reason": ..., "Type": "User",
+//! "message": "Rate Exceeded."}`, as the model shapes `TooManyRequestsException`).
 
 use http::{HeaderValue, Response, StatusCode};
 use serde::Serialize;
@@ -81,6 +82,8 @@ impl LambdaErrorKind {
 pub struct LambdaError {
     pub kind: LambdaErrorKind,
     pub message: String,
+    /// `TooManyRequestsException`'s `Reason` (the model's `ThrottleReason`).
+    pub reason: Option<&'static str>,
 }
 
 impl LambdaError {
@@ -88,6 +91,16 @@ impl LambdaError {
         Self {
             kind,
             message: message.into(),
+            reason: None,
+        }
+    }
+
+    /// A throttled invocation: 429 `TooManyRequestsException`, `Rate Exceeded.`, with
+    /// Lambda's `Reason` (e.g. `ReservedFunctionConcurrentInvocationLimitExceeded`).
+    pub fn throttled(reason: &'static str) -> Self {
+        Self {
+            reason: Some(reason),
+            ..Self::new(LambdaErrorKind::TooManyRequests, "Rate Exceeded.")
         }
     }
 
@@ -128,12 +141,31 @@ struct ErrorBody<'a> {
     message: &'a str,
 }
 
+/// `TooManyRequestsException`'s body, as the model shapes it: `Reason`, `Type` and a
+/// lowercase `message`.
+#[derive(Serialize)]
+struct ThrottleBody<'a> {
+    #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(rename = "Type")]
+    fault: &'a str,
+    message: &'a str,
+}
+
 /// The HTTP answer of an error.
 pub fn error_response(error: &LambdaError, ids: &RequestIds) -> Response<s3s::Body> {
-    let body = serde_json::to_string(&ErrorBody {
-        fault: error.kind.fault(),
-        message: &error.message,
-    })
+    let body = if error.kind == LambdaErrorKind::TooManyRequests {
+        serde_json::to_string(&ThrottleBody {
+            reason: error.reason,
+            fault: error.kind.fault(),
+            message: &error.message,
+        })
+    } else {
+        serde_json::to_string(&ErrorBody {
+            fault: error.kind.fault(),
+            message: &error.message,
+        })
+    }
     .unwrap_or_default();
     let mut response = json_response(error.kind.status(), body, ids);
     response.headers_mut().insert(

@@ -1,8 +1,10 @@
 //! Invoke: `RequestResponse` (the function's answer, `X-Amz-Function-Error:
 //! Unhandled` with Lambda's error document when it fails, `X-Amz-Log-Result` with the
 //! last 4 KB of the log for `LogType: Tail`, `X-Amz-Executed-Version`; 429
-//! `TooManyRequestsException` when throttled: reserved concurrency 0 or a
-//! `lambda_throttle` fault on demand), `Event` (202 once queued durably;
+//! `TooManyRequestsException` when throttled, with Lambda's `Reason`: the function's
+//! reserved concurrency is 0 or in use by other invocations
+//! (`ReservedFunctionConcurrentInvocationLimitExceeded`), or a `lambda_throttle` fault
+//! on demand (`ConcurrentInvocationLimitExceeded`)), `Event` (202 once queued durably;
 //! [`eddy_pipeline::async_invocations`] runs and retries it, throttles included) and
 //! `DryRun` (204 after the checks). The function runs through the pipeline's
 //! [`eddy_pipeline::deployed::DeployedFunctions`], or, for a function of `eddy.toml`,
@@ -10,8 +12,11 @@
 
 use base64::Engine as _;
 use bytes::Bytes;
-use eddy_pipeline::deployed::{DeployedFunctions, DeployedInvocation, DeployedSpec};
+use eddy_pipeline::deployed::{
+    DeployedFunctions, DeployedInvocation, DeployedSpec, StoredFunctionError,
+};
 use eddy_pipeline::destinations::error_document;
+use eddy_pipeline::function::Throttle;
 use eddy_store::lambda::FunctionRecord;
 use eddy_store::lambda_async::AsyncInvocation;
 use eddy_telemetry::InvocationThrottled;
@@ -24,6 +29,9 @@ use super::error::{LambdaError, LambdaErrorKind, json_response};
 pub const MAX_SYNC_PAYLOAD: usize = 6_291_456;
 /// The largest asynchronous invocation payload (1 MB).
 const MAX_ASYNC_PAYLOAD: usize = 1_048_576;
+/// The `Reason` of a throttle on demand (`lambda_throttle`): the account's
+/// concurrency, the limit any function can meet.
+const FAULT_THROTTLE_REASON: &str = "ConcurrentInvocationLimitExceeded";
 /// `LogType: Tail` returns this much of the end of the log.
 const LOG_TAIL_BYTES: usize = 4096;
 
@@ -101,19 +109,13 @@ impl LambdaContext<'_> {
                 let (record, version) = self.qualified(input.name, input.qualifier).await?;
                 (record, version, false)
             };
-        // A synchronous invocation is refused when throttled; an asynchronous one is
-        // queued and throttled when it is run (`eddy_pipeline::async_invocations`).
-        let throttled = invocation_type == InvocationType::RequestResponse
-            && (record.reserved_concurrency == Some(0)
-                || self.state.store.faults().throttle(&record.name, &[]));
-        if throttled {
-            self.state.store.telemetry().emit(InvocationThrottled {
-                function: &record.name,
-            });
-            return Err(LambdaError::new(
-                LambdaErrorKind::TooManyRequests,
-                "Rate Exceeded.",
-            ));
+        // A synchronous invocation is refused when throttled (a fault on demand here,
+        // the reserved concurrency when it would run); an asynchronous one is queued
+        // and throttled when it is run (`eddy_pipeline::async_invocations`).
+        if invocation_type == InvocationType::RequestResponse
+            && self.state.store.faults().throttle(&record.name, &[])
+        {
+            return Err(self.throttled(&record.name, "a fault on demand", FAULT_THROTTLE_REASON));
         }
         let limit = if invocation_type == InvocationType::Event {
             MAX_ASYNC_PAYLOAD
@@ -190,10 +192,26 @@ impl LambdaContext<'_> {
                     .host()?
                     .invoke_stored(self.store(), &record, version, payload)
                     .await
-                    .map_err(LambdaError::internal)?;
+                    .map_err(|error| match error {
+                        StoredFunctionError::Throttled(throttle) => {
+                            self.throttled(&record.name, &throttle.to_string(), Throttle::REASON)
+                        }
+                        other => LambdaError::internal(other),
+                    })?;
                 Ok(self.invocation_response(invocation, version, input.log_type == Some("Tail")))
             }
         }
+    }
+
+    /// A throttled synchronous invocation (`cause` says why): logged, counted, and
+    /// answered with 429 and Lambda's `reason`.
+    fn throttled(&self, function: &str, cause: &str, reason: &'static str) -> LambdaError {
+        self.state
+            .store
+            .telemetry()
+            .emit(InvocationThrottled { function });
+        tracing::warn!(function, cause, reason, "synchronous invocation throttled");
+        LambdaError::throttled(reason)
     }
 
     fn answer(&self, status: StatusCode, body: Bytes) -> Response<s3s::Body> {
