@@ -185,6 +185,12 @@ impl Faults {
         let _ = self.set(configured);
     }
 
+    /// Whether any fault is in force: one atomic load, for the callers that would
+    /// otherwise work out what a request addresses only to ask about it.
+    pub fn any_in_force(&self) -> bool {
+        self.in_force.load(Ordering::Acquire) != 0
+    }
+
     /// The faults in force and how often each fired.
     pub fn list(&self) -> Vec<ActiveFault> {
         self.lock_active().clone()
@@ -199,7 +205,7 @@ impl Faults {
         files: &[(&str, &str)],
         detail: impl FnOnce(&FaultSpec) -> String,
     ) -> Option<FaultSpec> {
-        if self.in_force.load(Ordering::Acquire) == 0 {
+        if !self.any_in_force() {
             return None;
         }
         let fired = self

@@ -194,12 +194,8 @@ impl Server {
             response
         } else {
             let store = &self.state.store;
-            let (bucket, key) = faults::request_object(&request, &store.settings().region);
-            if let Some(latency) = store.faults().s3_latency(&bucket, key.as_deref()) {
-                tokio::time::sleep(latency).await;
-            }
-            let fault = if faults::is_write(request.method()) && !bucket.is_empty() {
-                store.faults().s3_write(&bucket, key.as_deref())
+            let fault = if store.faults().any_in_force() {
+                s3_fault(store, &request).await
             } else {
                 None
             };
@@ -214,6 +210,23 @@ impl Server {
             headers.insert("x-amz-id-2", v);
         }
         response
+    }
+}
+
+/// Meets the faults in force for an S3 request: waits out its latency, and returns the
+/// error a write meets.
+async fn s3_fault<B>(
+    store: &eddy_store::Store,
+    request: &Request<B>,
+) -> Option<eddy_faults::S3WriteFault> {
+    let (bucket, key) = faults::request_object(request, &store.settings().region);
+    if let Some(latency) = store.faults().s3_latency(&bucket, key.as_deref()) {
+        tokio::time::sleep(latency).await;
+    }
+    if faults::is_write(request.method()) && !bucket.is_empty() {
+        store.faults().s3_write(&bucket, key.as_deref())
+    } else {
+        None
     }
 }
 

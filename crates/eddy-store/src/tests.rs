@@ -353,3 +353,98 @@ fn bucket_configurations_live_and_die_with_their_bucket() {
         store.close();
     });
 }
+
+/// Puts an archived (GLACIER) object `key` in bucket `b` and restores it for a day,
+/// readable `delay_ms` from now.
+async fn put_and_restore(store: &Store, key: &str, delay_ms: u64) {
+    let staged = store
+        .blobs()
+        .stage(
+            futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x"))]),
+            u64::MAX,
+            blobs::Placement::InlineIfSmall,
+        )
+        .await
+        .expect("stage");
+    let attrs = ObjectAttrs {
+        storage_class: Some("GLACIER".into()),
+        ..ObjectAttrs::default()
+    };
+    let objects = store.objects();
+    objects
+        .put("b", key, staged, attrs, "s3:ObjectCreated:Put", context())
+        .await
+        .expect("put");
+    objects
+        .restore("b", key, None, 1, delay_ms, context())
+        .await
+        .expect("restore");
+}
+
+/// The restore sweep skips the table until the next restore is due (each restore
+/// recorded brings that time forward), completes it then, once; a reopened store
+/// finds the restores still due.
+#[test]
+fn restores_complete_when_due_once_and_after_a_reopen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let now = crate::time::now_ms();
+    let store = Store::open(dir.path(), settings(), Default::default()).expect("open store");
+    runtime.block_on(async {
+        store.buckets().create("b").await.expect("bucket");
+        let objects = store.objects();
+        assert_eq!(
+            objects
+                .complete_restores(now, context)
+                .await
+                .expect("sweep"),
+            0
+        );
+        put_and_restore(&store, "k", 60_000).await;
+        assert_eq!(
+            objects
+                .complete_restores(now + 1_000, context)
+                .await
+                .expect("sweep"),
+            0
+        );
+        assert_eq!(
+            objects
+                .complete_restores(now + 120_000, context)
+                .await
+                .expect("sweep"),
+            1
+        );
+        assert_eq!(
+            objects
+                .complete_restores(now + 240_000, context)
+                .await
+                .expect("sweep"),
+            0
+        );
+        put_and_restore(&store, "k2", 60_000).await;
+    });
+    store.close();
+    let store = Store::open(dir.path(), settings(), Default::default()).expect("reopen");
+    runtime.block_on(async {
+        let objects = store.objects();
+        assert_eq!(
+            objects
+                .complete_restores(now + 1_000, context)
+                .await
+                .expect("sweep"),
+            0
+        );
+        assert_eq!(
+            objects
+                .complete_restores(now + 120_000, context)
+                .await
+                .expect("sweep"),
+            1
+        );
+    });
+    store.close();
+}
