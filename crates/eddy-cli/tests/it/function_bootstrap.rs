@@ -12,6 +12,9 @@
 //! the deployment adds (`--release`, the zip) changes neither the glibc symbols the binary
 //! needs nor what it does.
 //!
+//! The bootstrap is also zipped where `cargo lambda build --output-format zip` writes
+//! it, for the Python deploy scenario, which runs after these tests.
+//!
 //! Skipped, with the reason printed, only when cargo-lambda is not installed
 //! (`pip install cargo-lambda`).
 
@@ -59,6 +62,29 @@ fn write_zig_linker(dir: &Path) -> PathBuf {
     std::fs::set_permissions(&linker, std::fs::Permissions::from_mode(0o755))
         .expect("make the linker script executable");
     linker
+}
+
+/// Zips `bootstrap` where `cargo lambda build --output-format zip` puts it,
+/// `<target>/lambda/eddy-lambda/bootstrap.zip` (`built` is `<target>/debug/eddy-lambda`):
+/// the Python deploy scenario (tests/python/test_deploy_scenario.py) deploys that zip
+/// with the AWS CLI as `provided.al2023`.
+fn write_deployment_zip(built: &Path, bootstrap: &Path) {
+    use std::io::Write as _;
+    let target = built
+        .parent()
+        .and_then(Path::parent)
+        .expect("the bootstrap is built under <target>/<profile>/");
+    let dir = target.join("lambda").join("eddy-lambda");
+    std::fs::create_dir_all(&dir).expect("create the zip's directory");
+    let file = std::fs::File::create(dir.join("bootstrap.zip")).expect("create bootstrap.zip");
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755);
+    zip.start_file("bootstrap", options).expect("zip entry");
+    zip.write_all(&std::fs::read(bootstrap).expect("read the bootstrap"))
+        .expect("zip the bootstrap");
+    zip.finish().expect("finish bootstrap.zip");
 }
 
 /// Builds the bootstrap once per test run and copies it out of the target directory;
@@ -113,6 +139,7 @@ fn bootstrap() -> Option<PathBuf> {
             // A copy: later builds of the workspace may replace the target's file.
             let bootstrap = dir.path().join("bootstrap");
             std::fs::copy(&built, &bootstrap).expect("copy the bootstrap");
+            write_deployment_zip(&built, &bootstrap);
             Some((dir, bootstrap))
         })
         .as_ref()
