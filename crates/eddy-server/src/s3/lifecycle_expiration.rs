@@ -4,7 +4,7 @@
 //! count from the object's creation and end at the next midnight UTC (a lifecycle
 //! day lasts `lifecycle_day_seconds`).
 
-use s3s::dto::ExpirationStatus;
+use s3s::dto::{BucketLifecycleConfiguration, ExpirationStatus};
 
 use eddy_store::Store;
 use eddy_store::s3::ObjectMeta;
@@ -17,7 +17,16 @@ use super::lifecycle_sweeper::Scope;
 /// rule-id="…"`, or `None` when no rule expires it.
 pub(super) async fn expiration_header(store: &Store, meta: &ObjectMeta) -> Option<String> {
     let config = bucket_lifecycle(store, &meta.bucket).await.ok().flatten()?;
-    let day_ms = store.lifecycle_day_ms();
+    expiration_by(&config, store.lifecycle_day_ms(), meta)
+}
+
+/// [`expiration_header`] with the bucket's lifecycle rules already read (a new
+/// object's write reads them with its other bucket configurations).
+pub(super) fn expiration_by(
+    config: &BucketLifecycleConfiguration,
+    day_ms: u64,
+    meta: &ObjectMeta,
+) -> Option<String> {
     let mut earliest: Option<(u64, String)> = None;
     for rule in config
         .rules

@@ -18,7 +18,7 @@ use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type,
 use super::conditions::check_write_conditions;
 use super::convert::{context, etag, format_http_date, maybe_url_encode};
 use super::errors::to_wire;
-use super::lifecycle_expiration::expiration_header;
+use super::lifecycle_expiration::expiration_by;
 use super::limits::{MAX_PUT_BYTES, check_key};
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
 use super::object_lock::new_object_lock;
@@ -99,7 +99,7 @@ async fn store_object(
     }
     let tags = tags_from_header(input.tagging.as_ref())?;
     // Refuses early, before reading the body, when the bucket is missing. The bucket's
-    // encryption and Object Lock come in one read of the store.
+    // encryption, Object Lock and lifecycle rules come in one read of the store.
     let configs = new_object_configs(store, &input.bucket).await?;
     let kms_encryption = new_object_encryption(
         &configs.encryption,
@@ -194,7 +194,10 @@ async fn store_object(
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
     Ok(PutObjectOutput {
-        expiration: expiration_header(store, &meta).await,
+        expiration: configs
+            .lifecycle
+            .as_ref()
+            .and_then(|rules| expiration_by(rules, store.lifecycle_day_ms(), &meta)),
         checksum_type: checksum_type(&meta),
         server_side_encryption: Some(sse.algorithm),
         ssekms_key_id: sse.key_id,

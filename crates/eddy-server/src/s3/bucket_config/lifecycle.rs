@@ -12,9 +12,9 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use eddy_store::Store;
-use eddy_store::s3::ConfigKind;
+use eddy_store::s3::{Config, ConfigKind};
 
-use super::document::{load, malformed, no_content, remove, save};
+use super::document::{load, malformed, no_content, parse, remove, save};
 
 const ROOT: &str = "LifecycleConfiguration";
 const MAX_RULES: usize = 1000;
@@ -79,6 +79,12 @@ pub(in crate::s3) async fn bucket_lifecycle(
     bucket: &str,
 ) -> S3Result<Option<BucketLifecycleConfiguration>> {
     load(store, bucket, ConfigKind::Lifecycle, "", ROOT).await
+}
+
+/// The lifecycle rules a stored configuration (read with the store's `get_kinds`)
+/// holds, or `None`.
+pub(super) fn from_stored(config: Config) -> S3Result<Option<BucketLifecycleConfiguration>> {
+    parse(config, ROOT)
 }
 
 /// An ID like the ones S3 gives rules sent without one: a UUID's text in base64

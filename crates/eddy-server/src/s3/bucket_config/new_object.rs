@@ -1,9 +1,11 @@
 //! The bucket configurations every new object's write needs (PUT, POST, CopyObject,
-//! CreateMultipartUpload): the default encryption and the Object Lock configuration,
-//! read together in one trip to the store.
+//! CreateMultipartUpload): the default encryption, the Object Lock configuration and
+//! the lifecycle rules (for `x-amz-expiration`), read together in one trip to the store.
 
 use s3s::S3Result;
-use s3s::dto::{ObjectLockConfiguration, ServerSideEncryptionConfiguration};
+use s3s::dto::{
+    BucketLifecycleConfiguration, ObjectLockConfiguration, ServerSideEncryptionConfiguration,
+};
 
 use eddy_store::Store;
 use eddy_store::s3::ConfigKind;
@@ -16,6 +18,8 @@ pub(in crate::s3) struct NewObjectConfigs {
     pub encryption: ServerSideEncryptionConfiguration,
     /// The Object Lock configuration; `None` when Object Lock is not enabled.
     pub object_lock: Option<ObjectLockConfiguration>,
+    /// The lifecycle rules; `None` when the bucket has none.
+    pub lifecycle: Option<BucketLifecycleConfiguration>,
 }
 
 /// The configurations of `bucket` for a new object; NoSuchBucket when it does not
@@ -24,13 +28,21 @@ pub(in crate::s3) async fn new_object_configs(
     store: &Store,
     bucket: &str,
 ) -> S3Result<NewObjectConfigs> {
-    let [encryption, object_lock] = store
+    let [encryption, object_lock, lifecycle] = store
         .bucket_configs()
-        .get_kinds(bucket, [ConfigKind::Encryption, ConfigKind::ObjectLock])
+        .get_kinds(
+            bucket,
+            [
+                ConfigKind::Encryption,
+                ConfigKind::ObjectLock,
+                ConfigKind::Lifecycle,
+            ],
+        )
         .await
         .map_err(to_wire)?;
     Ok(NewObjectConfigs {
         encryption: super::encryption::from_stored(encryption)?,
         object_lock: super::object_lock::from_stored(object_lock)?,
+        lifecycle: super::lifecycle::from_stored(lifecycle)?,
     })
 }
