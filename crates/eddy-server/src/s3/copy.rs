@@ -28,6 +28,7 @@ use super::object_attrs::{
     archived, checked_storage_class, lowercase_metadata, stored_content_encoding,
 };
 use super::object_lock::new_object_lock;
+use super::sse_c::{CustomerKey, echoed};
 use super::tags::tags_from_header;
 
 pub(super) async fn copy_object(
@@ -56,6 +57,18 @@ pub(super) async fn copy_object(
             "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
         ));
     }
+    CustomerKey::of_copy_source(
+        input.copy_source_sse_customer_algorithm.as_ref(),
+        input.copy_source_sse_customer_key.as_ref(),
+        input.copy_source_sse_customer_key_md5.as_ref(),
+    )
+    .for_read(source.attrs.sse_customer_key_md5.as_deref())?;
+    let sse_customer_key_md5 = CustomerKey::of(
+        input.sse_customer_algorithm.as_ref(),
+        input.sse_customer_key.as_ref(),
+        input.sse_customer_key_md5.as_ref(),
+    )
+    .for_write(input.server_side_encryption.as_ref())?;
     for (directive, name) in [
         (
             input
@@ -90,6 +103,7 @@ pub(super) async fn copy_object(
         && !replace_tags
         && input.storage_class.is_none()
         && input.server_side_encryption.is_none()
+        && sse_customer_key_md5.is_none()
     {
         return Err(s3_error!(
             InvalidRequest,
@@ -99,12 +113,16 @@ pub(super) async fn copy_object(
     let requested_class = checked_storage_class(input.storage_class.as_ref())?;
     // The copy is encrypted as its request or its destination bucket says.
     let configs = new_object_configs(store, &input.bucket).await?;
-    let kms_encryption = new_object_encryption(
-        &configs.encryption,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_ref(),
-        input.bucket_key_enabled,
-    )?;
+    // A copy is stored with its request's customer key, if any, else encrypted as S3 does.
+    let kms_encryption = match sse_customer_key_md5 {
+        Some(_) => None,
+        None => new_object_encryption(
+            &configs.encryption,
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_ref(),
+            input.bucket_key_enabled,
+        )?,
+    };
     let replaced_metadata = lowercase_metadata(input.metadata.clone())?;
     let mut attrs = replace.then(|| ObjectAttrs {
         content_type: input.content_type.clone(),
@@ -119,6 +137,7 @@ pub(super) async fn copy_object(
         tags: source.attrs.tags.clone(),
         part_sizes: source.attrs.part_sizes.clone(),
         kms_encryption: kms_encryption.clone(),
+        sse_customer_key_md5: sse_customer_key_md5.clone(),
         checksum_type: source.attrs.checksum_type,
         checksum_algorithm: None,
         part_checksums: source.attrs.part_checksums.clone(),
@@ -138,6 +157,7 @@ pub(super) async fn copy_object(
     }
     let mut attrs = attrs.unwrap_or_else(|| source.attrs.clone());
     attrs.kms_encryption = kms_encryption;
+    attrs.sse_customer_key_md5 = sse_customer_key_md5;
     // A copy has its own lock: its request's, or its bucket's default.
     let lock = new_object_lock(
         configs.object_lock.as_ref(),
@@ -169,9 +189,12 @@ pub(super) async fn copy_object(
         .await
         .map_err(to_wire)?;
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let echo = echoed(meta.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
     Ok(S3Response::new(CopyObjectOutput {
-        server_side_encryption: Some(sse.algorithm),
+        server_side_encryption: echo.sse,
+        sse_customer_algorithm: echo.algorithm,
+        sse_customer_key_md5: echo.key_md5,
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
         copy_object_result: Some(CopyObjectResult {
@@ -227,7 +250,14 @@ pub(super) async fn upload_part_copy(
         .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
+    CustomerKey::of(
+        input.sse_customer_algorithm.as_ref(),
+        input.sse_customer_key.as_ref(),
+        input.sse_customer_key_md5.as_ref(),
+    )
+    .for_part(upload.attrs.sse_customer_key_md5.as_deref())?;
     let sse = reported(store, upload.attrs.kms_encryption.as_ref());
+    let echo = echoed(upload.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     let (source, source_version) = copy_source(
         store,
         &input.copy_source,
@@ -241,6 +271,12 @@ pub(super) async fn upload_part_copy(
         ],
     )
     .await?;
+    CustomerKey::of_copy_source(
+        input.copy_source_sse_customer_algorithm.as_ref(),
+        input.copy_source_sse_customer_key.as_ref(),
+        input.copy_source_sse_customer_key_md5.as_ref(),
+    )
+    .for_read(source.attrs.sse_customer_key_md5.as_deref())?;
     let (start, length) = match input.copy_source_range.as_deref() {
         None => (0, source.size),
         Some(range) => copy_source_range(range, source.size)?,
@@ -279,7 +315,9 @@ pub(super) async fn upload_part_copy(
             checksum_crc64nvme: get("CRC64NVME"),
         }),
         copy_source_version_id: reported_version(&source, source_version.as_deref()),
-        server_side_encryption: Some(sse.algorithm),
+        server_side_encryption: echo.sse,
+        sse_customer_algorithm: echo.algorithm,
+        sse_customer_key_md5: echo.key_md5,
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
         ..Default::default()

@@ -18,7 +18,7 @@
 //!   grammar, and `authz::acl`, ACL grants on the wire);
 //! - what several families share: `conditions`, `checksums` (and
 //!   `multipart_checksums` for uploads), `object_attrs`, `tags`, `regions` (S3's region
-//!   names, which `front` and `buckets` check);
+//!   names, which `front` and `buckets` check), `sse_c` (customer-provided keys);
 //! - at the bottom: `errors` (over `convert`), `convert` and `limits`.
 
 mod authz;
@@ -45,6 +45,7 @@ mod object_subresources;
 mod object_writes;
 mod regions;
 pub mod restore;
+mod sse_c;
 mod tags;
 
 pub use limits::{MAX_KEY_BYTES, MAX_PUT_BYTES, MAX_USER_METADATA_BYTES};

@@ -31,6 +31,7 @@ use super::multipart_checksums::{
 };
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
 use super::object_lock::new_object_lock;
+use super::sse_c::{CustomerKey, echoed};
 use super::tags::tags_from_header;
 
 /// The checksum algorithm an upload reports: the one named at its creation.
@@ -59,13 +60,23 @@ pub(super) async fn create_multipart_upload(
     let input = req.input;
     check_key(&input.key)?;
     let configs = new_object_configs(store, &input.bucket).await?;
-    let kms_encryption = new_object_encryption(
-        &configs.encryption,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_ref(),
-        input.bucket_key_enabled,
-    )?;
+    let sse_customer_key_md5 = CustomerKey::of(
+        input.sse_customer_algorithm.as_ref(),
+        input.sse_customer_key.as_ref(),
+        input.sse_customer_key_md5.as_ref(),
+    )
+    .for_write(input.server_side_encryption.as_ref())?;
+    let kms_encryption = match sse_customer_key_md5 {
+        Some(_) => None,
+        None => new_object_encryption(
+            &configs.encryption,
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_ref(),
+            input.bucket_key_enabled,
+        )?,
+    };
     let sse = reported(store, kms_encryption.as_ref());
+    let echo = echoed(sse_customer_key_md5.as_ref(), sse.algorithm);
     let (checksum_algorithm, checksum_kind) = upload_checksum(
         input.checksum_algorithm.as_ref(),
         input.checksum_type.as_ref(),
@@ -90,6 +101,7 @@ pub(super) async fn create_multipart_upload(
         tags: tags_from_header(input.tagging.as_ref())?,
         part_sizes: Vec::new(),
         kms_encryption,
+        sse_customer_key_md5,
         checksum_type: Some(checksum_kind),
         checksum_algorithm: checksum_algorithm.clone(),
         part_checksums: Vec::new(),
@@ -111,7 +123,9 @@ pub(super) async fn create_multipart_upload(
             .is_some()
             .then(|| ChecksumType::from(checksum_kind.as_str().to_owned())),
         checksum_algorithm: checksum_algorithm.map(ChecksumAlgorithm::from),
-        server_side_encryption: Some(sse.algorithm),
+        server_side_encryption: echo.sse,
+        sse_customer_algorithm: echo.algorithm,
+        sse_customer_key_md5: echo.key_md5,
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
         ..Default::default()
@@ -130,7 +144,14 @@ pub(super) async fn upload_part(
         .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
+    CustomerKey::of(
+        input.sse_customer_algorithm.as_ref(),
+        input.sse_customer_key.as_ref(),
+        input.sse_customer_key_md5.as_ref(),
+    )
+    .for_part(upload.attrs.sse_customer_key_md5.as_deref())?;
     let sse = reported(store, upload.attrs.kms_encryption.as_ref());
+    let echo = echoed(upload.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     let checksums = ChecksumRequest::new(
         input.checksum_algorithm.as_ref(),
         [
@@ -171,7 +192,9 @@ pub(super) async fn upload_part(
         .map_err(to_wire)?;
     let get = |name: &str| stored.get(name).cloned();
     Ok(S3Response::new(UploadPartOutput {
-        server_side_encryption: Some(sse.algorithm),
+        server_side_encryption: echo.sse,
+        sse_customer_algorithm: echo.algorithm,
+        sse_customer_key_md5: echo.key_md5,
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
         e_tag: Some(ETag::Strong(part.etag)),
@@ -242,6 +265,7 @@ pub(super) async fn complete_multipart_upload(
         .await
         .map_err(Refusal::into_wire)?;
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let echo = echoed(meta.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         checksum_crc32: crc32,
@@ -250,7 +274,7 @@ pub(super) async fn complete_multipart_upload(
         checksum_sha256: sha256,
         checksum_crc64nvme: crc64nvme,
         checksum_type: checksum_type(&meta),
-        server_side_encryption: Some(sse.algorithm),
+        server_side_encryption: echo.sse,
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
         bucket: Some(meta.bucket.clone()),

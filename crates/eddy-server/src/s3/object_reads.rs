@@ -23,6 +23,7 @@ use super::object_attrs::{
     storage_class_name,
 };
 use super::object_lock::lock_headers;
+use super::sse_c::{CustomerKey, echoed};
 use super::tags::tag_count;
 
 pub(super) async fn get_object(
@@ -36,6 +37,12 @@ pub(super) async fn get_object(
         .open_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
+    CustomerKey::of(
+        input.sse_customer_algorithm.as_ref(),
+        input.sse_customer_key.as_ref(),
+        input.sse_customer_key_md5.as_ref(),
+    )
+    .for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     check_conditions(
         &meta,
         input.if_match.as_ref(),
@@ -67,6 +74,7 @@ pub(super) async fn get_object(
     let ([crc32, crc32c, sha1, sha256, crc64nvme], reported_type) =
         read_checksums(&meta, checksum_mode, whole, input.part_number);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let echo = echoed(meta.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     let (object_lock_mode, object_lock_retain_until_date, object_lock_legal_hold_status) =
         lock_headers(&meta);
     let mut output = GetObjectOutput {
@@ -74,7 +82,9 @@ pub(super) async fn get_object(
         object_lock_retain_until_date,
         object_lock_legal_hold_status,
         checksum_type: reported_type,
-        server_side_encryption: Some(sse.algorithm),
+        server_side_encryption: echo.sse,
+        sse_customer_algorithm: echo.algorithm,
+        sse_customer_key_md5: echo.key_md5,
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
         body: Some(StreamingBlob::wrap(stream)),
@@ -140,6 +150,12 @@ pub(super) async fn head_object(
         .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
+    CustomerKey::of(
+        input.sse_customer_algorithm.as_ref(),
+        input.sse_customer_key.as_ref(),
+        input.sse_customer_key_md5.as_ref(),
+    )
+    .for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     check_conditions(
         &meta,
         input.if_match.as_ref(),
@@ -156,6 +172,7 @@ pub(super) async fn head_object(
     let ([crc32, crc32c, sha1, sha256, crc64nvme], reported_type) =
         read_checksums(&meta, checksum_mode, whole, input.part_number);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let echo = echoed(meta.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     let (object_lock_mode, object_lock_retain_until_date, object_lock_legal_hold_status) =
         lock_headers(&meta);
     let mut response = S3Response::new(HeadObjectOutput {
@@ -163,7 +180,9 @@ pub(super) async fn head_object(
         object_lock_retain_until_date,
         object_lock_legal_hold_status,
         checksum_type: reported_type,
-        server_side_encryption: Some(sse.algorithm),
+        server_side_encryption: echo.sse,
+        sse_customer_algorithm: echo.algorithm,
+        sse_customer_key_md5: echo.key_md5,
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
         content_length: Some(part.length as i64),
@@ -230,6 +249,12 @@ pub(super) async fn get_object_attributes(
         .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
+    CustomerKey::of(
+        input.sse_customer_algorithm.as_ref(),
+        input.sse_customer_key.as_ref(),
+        input.sse_customer_key_md5.as_ref(),
+    )
+    .for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     // The header is one comma-separated list.
     let wanted = |name: &str| {
         input

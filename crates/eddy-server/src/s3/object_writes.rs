@@ -22,6 +22,7 @@ use super::lifecycle_expiration::expiration_by;
 use super::limits::{MAX_PUT_BYTES, check_key};
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
 use super::object_lock::new_object_lock;
+use super::sse_c::{CustomerKey, echoed};
 use super::tags::tags_from_header;
 
 pub(super) async fn put_object(
@@ -64,6 +65,8 @@ pub(super) async fn post_object(
         server_side_encryption: output.server_side_encryption,
         ssekms_key_id: output.ssekms_key_id,
         bucket_key_enabled: output.bucket_key_enabled,
+        sse_customer_algorithm: output.sse_customer_algorithm,
+        sse_customer_key_md5: output.sse_customer_key_md5,
         ..Default::default()
     });
     if let Some(etag) = output.e_tag.as_ref()
@@ -101,12 +104,22 @@ async fn store_object(
     // Refuses early, before reading the body, when the bucket is missing. The bucket's
     // encryption, Object Lock and lifecycle rules come in one read of the store.
     let configs = new_object_configs(store, &input.bucket).await?;
-    let kms_encryption = new_object_encryption(
-        &configs.encryption,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_ref(),
-        input.bucket_key_enabled,
-    )?;
+    let sse_customer_key_md5 = CustomerKey::of(
+        input.sse_customer_algorithm.as_ref(),
+        input.sse_customer_key.as_ref(),
+        input.sse_customer_key_md5.as_ref(),
+    )
+    .for_write(input.server_side_encryption.as_ref())?;
+    // An object stored with a customer's key has no other encryption.
+    let kms_encryption = match sse_customer_key_md5 {
+        Some(_) => None,
+        None => new_object_encryption(
+            &configs.encryption,
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_ref(),
+            input.bucket_key_enabled,
+        )?,
+    };
     let lock = new_object_lock(
         configs.object_lock.as_ref(),
         input.object_lock_mode.as_ref(),
@@ -171,6 +184,7 @@ async fn store_object(
         tags,
         part_sizes: Vec::new(),
         kms_encryption,
+        sse_customer_key_md5,
         checksum_type: Some(ChecksumKind::FullObject),
         checksum_algorithm: None,
         part_checksums: Vec::new(),
@@ -193,13 +207,16 @@ async fn store_object(
         .map_err(to_wire)?;
     let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum_fields(&meta, true);
     let sse = reported(store, meta.attrs.kms_encryption.as_ref());
+    let echo = echoed(meta.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     Ok(PutObjectOutput {
         expiration: configs
             .lifecycle
             .as_ref()
             .and_then(|rules| expiration_by(rules, store.lifecycle_day_ms(), &meta)),
         checksum_type: checksum_type(&meta),
-        server_side_encryption: Some(sse.algorithm),
+        server_side_encryption: echo.sse,
+        sse_customer_algorithm: echo.algorithm,
+        sse_customer_key_md5: echo.key_md5,
         ssekms_key_id: sse.key_id,
         bucket_key_enabled: sse.bucket_key_enabled,
         e_tag: Some(etag(&meta)),
@@ -239,6 +256,9 @@ fn post_as_put(post: PostObjectInput) -> PutObjectInput {
         server_side_encryption: post.server_side_encryption,
         ssekms_key_id: post.ssekms_key_id,
         bucket_key_enabled: post.bucket_key_enabled,
+        sse_customer_algorithm: post.sse_customer_algorithm,
+        sse_customer_key: post.sse_customer_key,
+        sse_customer_key_md5: post.sse_customer_key_md5,
         object_lock_mode: post.object_lock_mode,
         object_lock_retain_until_date: post.object_lock_retain_until_date,
         object_lock_legal_hold_status: post.object_lock_legal_hold_status,

@@ -39,6 +39,11 @@ pub struct ObjectAttrs {
     /// every other object reports. (eddy does not encrypt the bytes on its disk.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_encryption: Option<KmsEncryption>,
+    /// For an object stored with a customer-provided key (SSE-C): the key's MD5,
+    /// base64 (the key itself is never kept). For an upload in progress: the key its
+    /// parts must name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sse_customer_key_md5: Option<String>,
     /// How the object's checksum was computed (`None` for objects stored before eddy
     /// recorded it: a single-part object's checksum is then full-object). For a
     /// multipart upload in progress: the type it was created with.
