@@ -106,8 +106,10 @@ def test_get_object_attributes_needs_the_key(s3):
         s3.get_object_attributes, Bucket="keys", Key="a", ObjectAttributes=["ObjectSize"]
     )
     assert (status, code) == (400, "InvalidRequest")
+    # botocore encodes the key for GetObjectAttributes only when given as text.
     attrs = s3.get_object_attributes(
-        Bucket="keys", Key="a", ObjectAttributes=["ObjectSize"], **sse()
+        Bucket="keys", Key="a", ObjectAttributes=["ObjectSize"], SSECustomerAlgorithm="AES256",
+        SSECustomerKey=base64.b64encode(KEY).decode(), SSECustomerKeyMD5=md5_of(KEY),
     )
     assert attrs["ObjectSize"] == 5
 
