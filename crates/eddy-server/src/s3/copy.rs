@@ -13,7 +13,7 @@ use eddy_store::s3::{ChecksumKind, ObjectAttrs, ObjectMeta, S3Error};
 
 use super::authz::acl::object_acl_request;
 use super::bucket_config::acl::new_object_acl;
-use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::bucket_config::encryption::reported;
 use super::bucket_config::new_object::new_object_configs;
 use super::checksums::{
     ChecksumRequest, TRAILER_HEADERS, checksum_fields, checksum_of_object, checksum_type,
@@ -28,7 +28,7 @@ use super::object_attrs::{
     archived, checked_storage_class, lowercase_metadata, stored_content_encoding,
 };
 use super::object_lock::new_object_lock;
-use super::sse_c::{CustomerKey, echoed};
+use super::sse_c::{copy_source_key, customer_key, echoed, new_object_keys};
 use super::tags::tags_from_header;
 
 pub(super) async fn copy_object(
@@ -57,18 +57,7 @@ pub(super) async fn copy_object(
             "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
         ));
     }
-    CustomerKey::of_copy_source(
-        input.copy_source_sse_customer_algorithm.as_ref(),
-        input.copy_source_sse_customer_key.as_ref(),
-        input.copy_source_sse_customer_key_md5.as_ref(),
-    )
-    .for_read(source.attrs.sse_customer_key_md5.as_deref())?;
-    let sse_customer_key_md5 = CustomerKey::of(
-        input.sse_customer_algorithm.as_ref(),
-        input.sse_customer_key.as_ref(),
-        input.sse_customer_key_md5.as_ref(),
-    )
-    .for_write(input.server_side_encryption.as_ref())?;
+    copy_source_key!(input).for_read(source.attrs.sse_customer_key_md5.as_deref())?;
     for (directive, name) in [
         (
             input
@@ -103,7 +92,7 @@ pub(super) async fn copy_object(
         && !replace_tags
         && input.storage_class.is_none()
         && input.server_side_encryption.is_none()
-        && sse_customer_key_md5.is_none()
+        && input.sse_customer_algorithm.is_none()
     {
         return Err(s3_error!(
             InvalidRequest,
@@ -113,16 +102,13 @@ pub(super) async fn copy_object(
     let requested_class = checked_storage_class(input.storage_class.as_ref())?;
     // The copy is encrypted as its request or its destination bucket says.
     let configs = new_object_configs(store, &input.bucket).await?;
-    // A copy is stored with its request's customer key, if any, else encrypted as S3 does.
-    let kms_encryption = match sse_customer_key_md5 {
-        Some(_) => None,
-        None => new_object_encryption(
-            &configs.encryption,
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_ref(),
-            input.bucket_key_enabled,
-        )?,
-    };
+    let (sse_customer_key_md5, kms_encryption) = new_object_keys(
+        &configs.encryption,
+        customer_key!(input),
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )?;
     let replaced_metadata = lowercase_metadata(input.metadata.clone())?;
     let mut attrs = replace.then(|| ObjectAttrs {
         content_type: input.content_type.clone(),
@@ -250,12 +236,7 @@ pub(super) async fn upload_part_copy(
         .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
-    CustomerKey::of(
-        input.sse_customer_algorithm.as_ref(),
-        input.sse_customer_key.as_ref(),
-        input.sse_customer_key_md5.as_ref(),
-    )
-    .for_part(upload.attrs.sse_customer_key_md5.as_deref())?;
+    customer_key!(input).for_part(upload.attrs.sse_customer_key_md5.as_deref())?;
     let sse = reported(store, upload.attrs.kms_encryption.as_ref());
     let echo = echoed(upload.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     let (source, source_version) = copy_source(
@@ -271,12 +252,7 @@ pub(super) async fn upload_part_copy(
         ],
     )
     .await?;
-    CustomerKey::of_copy_source(
-        input.copy_source_sse_customer_algorithm.as_ref(),
-        input.copy_source_sse_customer_key.as_ref(),
-        input.copy_source_sse_customer_key_md5.as_ref(),
-    )
-    .for_read(source.attrs.sse_customer_key_md5.as_deref())?;
+    copy_source_key!(input).for_read(source.attrs.sse_customer_key_md5.as_deref())?;
     let (start, length) = match input.copy_source_range.as_deref() {
         None => (0, source.size),
         Some(range) => copy_source_range(range, source.size)?,

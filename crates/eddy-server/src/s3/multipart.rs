@@ -19,7 +19,7 @@ use eddy_store::s3::{ObjectAttrs, S3Error, Upload};
 
 use super::authz::acl::object_acl_request;
 use super::bucket_config::acl::new_object_acl;
-use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::bucket_config::encryption::reported;
 use super::bucket_config::new_object::new_object_configs;
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
@@ -31,7 +31,7 @@ use super::multipart_checksums::{
 };
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
 use super::object_lock::new_object_lock;
-use super::sse_c::{CustomerKey, echoed};
+use super::sse_c::{customer_key, echoed, new_object_keys};
 use super::tags::tags_from_header;
 
 /// The checksum algorithm an upload reports: the one named at its creation.
@@ -60,21 +60,13 @@ pub(super) async fn create_multipart_upload(
     let input = req.input;
     check_key(&input.key)?;
     let configs = new_object_configs(store, &input.bucket).await?;
-    let sse_customer_key_md5 = CustomerKey::of(
-        input.sse_customer_algorithm.as_ref(),
-        input.sse_customer_key.as_ref(),
-        input.sse_customer_key_md5.as_ref(),
-    )
-    .for_write(input.server_side_encryption.as_ref())?;
-    let kms_encryption = match sse_customer_key_md5 {
-        Some(_) => None,
-        None => new_object_encryption(
-            &configs.encryption,
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_ref(),
-            input.bucket_key_enabled,
-        )?,
-    };
+    let (sse_customer_key_md5, kms_encryption) = new_object_keys(
+        &configs.encryption,
+        customer_key!(input),
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )?;
     let sse = reported(store, kms_encryption.as_ref());
     let echo = echoed(sse_customer_key_md5.as_ref(), sse.algorithm);
     let (checksum_algorithm, checksum_kind) = upload_checksum(
@@ -144,12 +136,7 @@ pub(super) async fn upload_part(
         .get(&input.bucket, &input.key, &input.upload_id)
         .await
         .map_err(to_wire)?;
-    CustomerKey::of(
-        input.sse_customer_algorithm.as_ref(),
-        input.sse_customer_key.as_ref(),
-        input.sse_customer_key_md5.as_ref(),
-    )
-    .for_part(upload.attrs.sse_customer_key_md5.as_deref())?;
+    customer_key!(input).for_part(upload.attrs.sse_customer_key_md5.as_deref())?;
     let sse = reported(store, upload.attrs.kms_encryption.as_ref());
     let echo = echoed(upload.attrs.sse_customer_key_md5.as_ref(), sse.algorithm);
     let checksums = ChecksumRequest::new(

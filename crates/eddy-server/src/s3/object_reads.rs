@@ -23,7 +23,7 @@ use super::object_attrs::{
     storage_class_name,
 };
 use super::object_lock::lock_headers;
-use super::sse_c::{CustomerKey, echoed};
+use super::sse_c::{customer_key, echoed};
 use super::tags::tag_count;
 
 pub(super) async fn get_object(
@@ -37,12 +37,7 @@ pub(super) async fn get_object(
         .open_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
-    CustomerKey::of(
-        input.sse_customer_algorithm.as_ref(),
-        input.sse_customer_key.as_ref(),
-        input.sse_customer_key_md5.as_ref(),
-    )
-    .for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
+    customer_key!(input).for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     check_conditions(
         &meta,
         input.if_match.as_ref(),
@@ -150,12 +145,7 @@ pub(super) async fn head_object(
         .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
-    CustomerKey::of(
-        input.sse_customer_algorithm.as_ref(),
-        input.sse_customer_key.as_ref(),
-        input.sse_customer_key_md5.as_ref(),
-    )
-    .for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
+    customer_key!(input).for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     check_conditions(
         &meta,
         input.if_match.as_ref(),
@@ -249,12 +239,7 @@ pub(super) async fn get_object_attributes(
         .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
-    CustomerKey::of(
-        input.sse_customer_algorithm.as_ref(),
-        input.sse_customer_key.as_ref(),
-        input.sse_customer_key_md5.as_ref(),
-    )
-    .for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
+    customer_key!(input).for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     // The header is one comma-separated list.
     let wanted = |name: &str| {
         input

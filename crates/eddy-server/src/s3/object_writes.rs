@@ -12,7 +12,7 @@ use eddy_store::s3::{ChecksumKind, ObjectAttrs};
 
 use super::authz::acl::object_acl_request;
 use super::bucket_config::acl::new_object_acl;
-use super::bucket_config::encryption::{new_object_encryption, reported};
+use super::bucket_config::encryption::reported;
 use super::bucket_config::new_object::new_object_configs;
 use super::checksums::{ChecksumRequest, Trailer, checksum_fields, checksum_type, receive_body};
 use super::conditions::check_write_conditions;
@@ -22,7 +22,7 @@ use super::lifecycle_expiration::expiration_by;
 use super::limits::{MAX_PUT_BYTES, check_key};
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
 use super::object_lock::new_object_lock;
-use super::sse_c::{CustomerKey, echoed};
+use super::sse_c::{customer_key, echoed, new_object_keys};
 use super::tags::tags_from_header;
 
 pub(super) async fn put_object(
@@ -104,22 +104,13 @@ async fn store_object(
     // Refuses early, before reading the body, when the bucket is missing. The bucket's
     // encryption, Object Lock and lifecycle rules come in one read of the store.
     let configs = new_object_configs(store, &input.bucket).await?;
-    let sse_customer_key_md5 = CustomerKey::of(
-        input.sse_customer_algorithm.as_ref(),
-        input.sse_customer_key.as_ref(),
-        input.sse_customer_key_md5.as_ref(),
-    )
-    .for_write(input.server_side_encryption.as_ref())?;
-    // An object stored with a customer's key has no other encryption.
-    let kms_encryption = match sse_customer_key_md5 {
-        Some(_) => None,
-        None => new_object_encryption(
-            &configs.encryption,
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_ref(),
-            input.bucket_key_enabled,
-        )?,
-    };
+    let (sse_customer_key_md5, kms_encryption) = new_object_keys(
+        &configs.encryption,
+        customer_key!(input),
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_ref(),
+        input.bucket_key_enabled,
+    )?;
     let lock = new_object_lock(
         configs.object_lock.as_ref(),
         input.object_lock_mode.as_ref(),

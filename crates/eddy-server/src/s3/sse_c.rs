@@ -6,9 +6,12 @@
 
 use base64::Engine as _;
 use md5::{Digest, Md5};
-use s3s::dto::ServerSideEncryption;
+use s3s::dto::{ServerSideEncryption, ServerSideEncryptionConfiguration};
 use s3s::{S3Result, s3_error};
 
+use eddy_store::s3::KmsEncryption;
+
+use super::bucket_config::encryption::new_object_encryption;
 use super::errors::with_elements;
 
 /// The only algorithm S3 accepts for SSE-C.
@@ -23,6 +26,50 @@ pub(super) struct CustomerKey<'a> {
     pub key_md5: Option<&'a str>,
     /// The header S3 names in its errors (`ArgumentName`).
     argument: &'static str,
+}
+
+/// The [`CustomerKey`] of a request's input (`x-amz-server-side-encryption-customer-*`).
+macro_rules! customer_key {
+    ($input:expr) => {
+        $crate::s3::sse_c::CustomerKey::of(
+            $input.sse_customer_algorithm.as_ref(),
+            $input.sse_customer_key.as_ref(),
+            $input.sse_customer_key_md5.as_ref(),
+        )
+    };
+}
+pub(super) use customer_key;
+
+/// The [`CustomerKey`] of a copy's source (`x-amz-copy-source-server-side-encryption-customer-*`).
+macro_rules! copy_source_key {
+    ($input:expr) => {
+        $crate::s3::sse_c::CustomerKey::of_copy_source(
+            $input.copy_source_sse_customer_algorithm.as_ref(),
+            $input.copy_source_sse_customer_key.as_ref(),
+            $input.copy_source_sse_customer_key_md5.as_ref(),
+        )
+    };
+}
+pub(super) use copy_source_key;
+
+/// The encryption of a new object: the MD5 of the customer's key it is stored with
+/// (SSE-C), or else the KMS encryption its request or its bucket's default gives
+/// (`None`: SSE-S3). `default` is the bucket's.
+pub(super) fn new_object_keys(
+    default: &ServerSideEncryptionConfiguration,
+    customer: CustomerKey<'_>,
+    sse: Option<&ServerSideEncryption>,
+    kms_key_id: Option<&String>,
+    bucket_key: Option<bool>,
+) -> S3Result<(Option<String>, Option<KmsEncryption>)> {
+    match customer.for_write(sse)? {
+        // An object stored with a customer's key has no other encryption.
+        Some(md5) => Ok((Some(md5), None)),
+        None => Ok((
+            None,
+            new_object_encryption(default, sse, kms_key_id, bucket_key)?,
+        )),
+    }
 }
 
 impl<'a> CustomerKey<'a> {
