@@ -188,12 +188,17 @@ def test_multipart_upload_with_a_customer_key(s3):
         )
         assert part["SSECustomerKeyMD5"] == md5_of(KEY)
         parts.append({"PartNumber": number, "ETag": part["ETag"]})
-    s3.complete_multipart_upload(
-        Bucket="keys", Key="mp", UploadId=upload, MultipartUpload={"Parts": parts}
-    )
+    complete = {"Bucket": "keys", "Key": "mp", "UploadId": upload, "MultipartUpload": {"Parts": parts}}
+    status, code, _ = error_of(s3.complete_multipart_upload, **complete)
+    assert (status, code) == (400, "InvalidRequest")
+    status, code, _ = error_of(s3.complete_multipart_upload, **complete, **sse(OTHER_KEY))
+    assert (status, code) == (400, "InvalidRequest")
+    s3.complete_multipart_upload(**complete, **sse())
     assert error_of(s3.get_object, Bucket="keys", Key="mp")[1] == "InvalidRequest"
     got = s3.get_object(Bucket="keys", Key="mp", PartNumber=2, **sse())
     assert got["Body"].read() == b"tail"
+    # A part the object does not have is refused before the key is asked for.
+    assert error_of(s3.get_object, Bucket="keys", Key="mp", PartNumber=3)[1] == "InvalidPart"
 
 
 def test_copy_needs_the_source_key_and_takes_its_own(s3):

@@ -227,6 +227,7 @@ pub(super) async fn complete_multipart_upload(
         checksum_type: input.checksum_type.as_ref(),
         object_size: input.mpu_object_size,
     };
+    let customer = customer_key!(input);
     let numbered = parts
         .iter()
         .map(|p| {
@@ -246,7 +247,13 @@ pub(super) async fn complete_multipart_upload(
             &input.key,
             &input.upload_id,
             numbered,
-            |upload, chosen| object_checksum(upload, &checksums, chosen).map_err(Refusal::Wire),
+            |upload, chosen| {
+                // The upload's customer key (SSE-C) is needed to complete it too.
+                customer
+                    .for_part(upload.attrs.sse_customer_key_md5.as_deref())
+                    .and_then(|()| object_checksum(upload, &checksums, chosen))
+                    .map_err(Refusal::Wire)
+            },
             context,
         )
         .await

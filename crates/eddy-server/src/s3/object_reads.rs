@@ -37,7 +37,6 @@ pub(super) async fn get_object(
         .open_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
-    customer_key!(input).for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     check_conditions(
         &meta,
         input.if_match.as_ref(),
@@ -57,6 +56,8 @@ pub(super) async fn get_object(
         content_range,
         parts_count,
     } = window(&meta, input.range.as_ref(), input.part_number)?;
+    // As S3, a missing part or range is told before a missing key.
+    customer_key!(input).for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     let stream = content
         .into_stream(start, length)
         .await
@@ -145,7 +146,6 @@ pub(super) async fn head_object(
         .get_version(&input.bucket, &input.key, input.version_id.as_deref())
         .await
         .map_err(to_wire)?;
-    customer_key!(input).for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     check_conditions(
         &meta,
         input.if_match.as_ref(),
@@ -158,6 +158,7 @@ pub(super) async fn head_object(
         .as_ref()
         .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
     let part = window(&meta, input.range.as_ref(), input.part_number)?;
+    customer_key!(input).for_read(meta.attrs.sse_customer_key_md5.as_deref())?;
     let whole = part.content_range.is_none() && input.part_number.is_none();
     let ([crc32, crc32c, sha1, sha256, crc64nvme], reported_type) =
         read_checksums(&meta, checksum_mode, whole, input.part_number);
