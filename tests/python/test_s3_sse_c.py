@@ -5,9 +5,11 @@ with S3's errors, and responses echo the algorithm and the key's MD5."""
 
 import base64
 import hashlib
+import io
 
 import botocore.exceptions
 import pytest
+from boto3.s3.transfer import TransferConfig
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(100, 132))
@@ -236,3 +238,16 @@ def test_the_key_is_still_needed_after_a_restart(eddy):
     s3 = eddy.client("s3")
     assert error_of(s3.get_object, Bucket="keys", Key="a")[0] == 400
     assert s3.get_object(Bucket="keys", Key="a", **sse())["Body"].read() == b"kept"
+
+
+def test_boto3_transfers_with_a_customer_key(s3):
+    """boto3's managed transfer sends the key on each part and on the completion."""
+    data = bytes(i % 253 for i in range(5 * 1024 * 1024 + 17))
+    config = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    s3.upload_fileobj(io.BytesIO(data), "keys", "big", ExtraArgs=sse(), Config=config)
+    head = s3.head_object(Bucket="keys", Key="big", **sse())
+    assert (head["PartsCount"], head["SSECustomerKeyMD5"]) == (2, md5_of(KEY))
+    assert error_of(s3.head_object, Bucket="keys", Key="big")[0] == 400
+    out = io.BytesIO()
+    s3.download_fileobj("keys", "big", out, ExtraArgs=sse(), Config=config)
+    assert out.getvalue() == data
