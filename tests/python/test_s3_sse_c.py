@@ -195,7 +195,10 @@ def test_multipart_upload_with_a_customer_key(s3):
     assert (status, code) == (400, "InvalidRequest")
     status, code, _ = error_of(s3.complete_multipart_upload, **complete, **sse(OTHER_KEY))
     assert (status, code) == (400, "InvalidRequest")
-    s3.complete_multipart_upload(**complete, **sse())
+    completed = s3.complete_multipart_upload(**complete, **sse())
+    headers = completed["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amz-server-side-encryption-customer-key-md5"] == md5_of(KEY)
+    assert "x-amz-server-side-encryption" not in headers
     assert error_of(s3.get_object, Bucket="keys", Key="mp")[1] == "InvalidRequest"
     got = s3.get_object(Bucket="keys", Key="mp", PartNumber=2, **sse())
     assert got["Body"].read() == b"tail"
