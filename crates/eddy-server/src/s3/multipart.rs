@@ -286,7 +286,7 @@ pub(super) async fn complete_multipart_upload(
             echo.algorithm,
         ),
         (
-            "x-amz-server-side-encryption-customer-key-MD5",
+            "x-amz-server-side-encryption-customer-key-md5",
             echo.key_md5,
         ),
     ] {
