@@ -9,6 +9,7 @@ import io
 
 import botocore.exceptions
 import pytest
+import requests
 from boto3.s3.transfer import TransferConfig
 
 KEY = bytes(range(32))
@@ -167,6 +168,22 @@ def test_sse_c_with_another_encryption_is_refused(s3):
         s3.put_object, Bucket="keys", Key="a", Body=b"x", ServerSideEncryption="AES256", **sse()
     )
     assert (status, code) == (400, "InvalidArgument")
+
+
+def test_a_form_upload_with_a_customer_key(s3):
+    fields = {
+        ALGORITHM_HEADER: "AES256",
+        KEY_HEADER: base64.b64encode(KEY).decode(),
+        MD5_HEADER: md5_of(KEY),
+    }
+    post = s3.generate_presigned_post(
+        "keys", "form.txt", Fields=fields,
+        Conditions=[{name: value} for name, value in fields.items()], ExpiresIn=300,
+    )
+    response = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"posted")})
+    assert response.status_code == 204, response.text
+    assert error_of(s3.get_object, Bucket="keys", Key="form.txt")[0] == 400
+    assert s3.get_object(Bucket="keys", Key="form.txt", **sse())["Body"].read() == b"posted"
 
 
 def test_multipart_upload_with_a_customer_key(s3):
