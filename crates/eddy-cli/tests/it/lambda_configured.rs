@@ -277,8 +277,10 @@ def handler(event, context):
         open(event["fail_first"], "w").close()
         raise RuntimeError("the first attempt fails")
     if "touch" in event:
-        with open(event["touch"], "w") as f:
+        # Written whole, then renamed: the test waits for the file and reads it at once.
+        with open(event["touch"] + ".part", "w") as f:
             f.write(event["text"])
+        os.replace(event["touch"] + ".part", event["touch"])
     return {"echo": event, "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"]}
 "#;
 
