@@ -381,9 +381,17 @@ async fn put_and_restore(store: &Store, key: &str, delay_ms: u64) {
         .expect("restore");
 }
 
-/// The restore sweep skips the table until the next restore is due (each restore
-/// recorded brings that time forward), completes it then, once; a reopened store
-/// finds the restores still due.
+/// Restores the sweep at `at_ms` completes.
+async fn completed_by(store: &Store, at_ms: u64) -> usize {
+    store
+        .objects()
+        .complete_restores(at_ms, context)
+        .await
+        .expect("sweep")
+}
+
+/// The restore sweep completes a restore once it is due, and once only; a reopened
+/// store finds the restores still due.
 #[test]
 fn restores_complete_when_due_once_and_after_a_reopen() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -395,56 +403,18 @@ fn restores_complete_when_due_once_and_after_a_reopen() {
     let store = Store::open(dir.path(), settings(), Default::default()).expect("open store");
     runtime.block_on(async {
         store.buckets().create("b").await.expect("bucket");
-        let objects = store.objects();
-        assert_eq!(
-            objects
-                .complete_restores(now, context)
-                .await
-                .expect("sweep"),
-            0
-        );
+        assert_eq!(completed_by(&store, now).await, 0);
         put_and_restore(&store, "k", 60_000).await;
-        assert_eq!(
-            objects
-                .complete_restores(now + 1_000, context)
-                .await
-                .expect("sweep"),
-            0
-        );
-        assert_eq!(
-            objects
-                .complete_restores(now + 120_000, context)
-                .await
-                .expect("sweep"),
-            1
-        );
-        assert_eq!(
-            objects
-                .complete_restores(now + 240_000, context)
-                .await
-                .expect("sweep"),
-            0
-        );
+        assert_eq!(completed_by(&store, now + 1_000).await, 0);
+        assert_eq!(completed_by(&store, now + 120_000).await, 1);
+        assert_eq!(completed_by(&store, now + 240_000).await, 0);
         put_and_restore(&store, "k2", 60_000).await;
     });
     store.close();
     let store = Store::open(dir.path(), settings(), Default::default()).expect("reopen");
     runtime.block_on(async {
-        let objects = store.objects();
-        assert_eq!(
-            objects
-                .complete_restores(now + 1_000, context)
-                .await
-                .expect("sweep"),
-            0
-        );
-        assert_eq!(
-            objects
-                .complete_restores(now + 120_000, context)
-                .await
-                .expect("sweep"),
-            1
-        );
+        assert_eq!(completed_by(&store, now + 1_000).await, 0);
+        assert_eq!(completed_by(&store, now + 120_000).await, 1);
     });
     store.close();
 }
