@@ -28,7 +28,7 @@ use super::object_attrs::{
     archived, checked_storage_class, lowercase_metadata, stored_content_encoding,
 };
 use super::object_lock::new_object_lock;
-use super::sse_c::{copy_source_key, customer_key, echoed, new_object_keys};
+use super::sse_c::{copy_source_key, customer_key, echoed, requested_keys};
 use super::tags::tags_from_header;
 
 pub(super) async fn copy_object(
@@ -102,13 +102,7 @@ pub(super) async fn copy_object(
     let requested_class = checked_storage_class(input.storage_class.as_ref())?;
     // The copy is encrypted as its request or its destination bucket says.
     let configs = new_object_configs(store, &input.bucket).await?;
-    let (sse_customer_key_md5, kms_encryption) = new_object_keys(
-        &configs.encryption,
-        customer_key!(input),
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_ref(),
-        input.bucket_key_enabled,
-    )?;
+    let (sse_customer_key_md5, kms_encryption) = requested_keys!(configs, input)?;
     let replaced_metadata = lowercase_metadata(input.metadata.clone())?;
     let mut attrs = replace.then(|| ObjectAttrs {
         content_type: input.content_type.clone(),

@@ -31,7 +31,7 @@ use super::multipart_checksums::{
 };
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
 use super::object_lock::new_object_lock;
-use super::sse_c::{customer_key, echoed, new_object_keys};
+use super::sse_c::{customer_key, echoed, requested_keys};
 use super::tags::tags_from_header;
 
 /// The checksum algorithm an upload reports: the one named at its creation.
@@ -60,13 +60,7 @@ pub(super) async fn create_multipart_upload(
     let input = req.input;
     check_key(&input.key)?;
     let configs = new_object_configs(store, &input.bucket).await?;
-    let (sse_customer_key_md5, kms_encryption) = new_object_keys(
-        &configs.encryption,
-        customer_key!(input),
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_ref(),
-        input.bucket_key_enabled,
-    )?;
+    let (sse_customer_key_md5, kms_encryption) = requested_keys!(configs, input)?;
     let sse = reported(store, kms_encryption.as_ref());
     let echo = echoed(sse_customer_key_md5.as_ref(), sse.algorithm);
     let (checksum_algorithm, checksum_kind) = upload_checksum(

@@ -22,7 +22,7 @@ use super::lifecycle_expiration::expiration_by;
 use super::limits::{MAX_PUT_BYTES, check_key};
 use super::object_attrs::{checked_storage_class, lowercase_metadata, stored_content_encoding};
 use super::object_lock::new_object_lock;
-use super::sse_c::{customer_key, echoed, new_object_keys};
+use super::sse_c::{echoed, requested_keys};
 use super::tags::tags_from_header;
 
 pub(super) async fn put_object(
@@ -104,13 +104,7 @@ async fn store_object(
     // Refuses early, before reading the body, when the bucket is missing. The bucket's
     // encryption, Object Lock and lifecycle rules come in one read of the store.
     let configs = new_object_configs(store, &input.bucket).await?;
-    let (sse_customer_key_md5, kms_encryption) = new_object_keys(
-        &configs.encryption,
-        customer_key!(input),
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_ref(),
-        input.bucket_key_enabled,
-    )?;
+    let (sse_customer_key_md5, kms_encryption) = requested_keys!(configs, input)?;
     let lock = new_object_lock(
         configs.object_lock.as_ref(),
         input.object_lock_mode.as_ref(),

@@ -52,6 +52,22 @@ macro_rules! copy_source_key {
 }
 pub(super) use copy_source_key;
 
+/// [`new_object_keys`] of a request's `input` (PutObject, CopyObject and
+/// CreateMultipartUpload name the encryption fields alike) in a bucket whose
+/// configurations (`bucket_config::new_object::NewObjectConfigs`) are `configs`.
+macro_rules! requested_keys {
+    ($configs:expr, $input:expr) => {
+        $crate::s3::sse_c::new_object_keys(
+            &$configs.encryption,
+            $crate::s3::sse_c::customer_key!($input),
+            $input.server_side_encryption.as_ref(),
+            $input.ssekms_key_id.as_ref(),
+            $input.bucket_key_enabled,
+        )
+    };
+}
+pub(super) use requested_keys;
+
 /// The encryption of a new object: the MD5 of the customer's key it is stored with
 /// (SSE-C), or else the KMS encryption its request or its bucket's default gives
 /// (`None`: SSE-S3). `default` is the bucket's.
