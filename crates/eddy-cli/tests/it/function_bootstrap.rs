@@ -42,6 +42,12 @@ struct CargoMessage {
     reason: String,
     #[serde(default)]
     executable: Option<PathBuf>,
+    /// The package built (`name version (source)`).
+    #[serde(default)]
+    package_id: String,
+    /// Whether cargo found the artifact current.
+    #[serde(default)]
+    fresh: bool,
 }
 
 /// A linker for rustc: cargo-lambda's `zig cc`, linking against Lambda's glibc for the
@@ -104,8 +110,23 @@ fn bootstrap() -> Option<PathBuf> {
             let dir = tempfile::tempdir().expect("temp dir");
             let linker = write_zig_linker(dir.path());
             // The same environment as the test build (profile, RUSTC_WORKSPACE_WRAPPER),
-            // so its compiled crates are found current.
-            let output = Command::new("cargo")
+            // so its compiled crates are found current. Without what `cargo test` adds
+            // for this test process (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...): build
+            // scripts such as ring's rerun when those change, and the next `cargo test`
+            // would then rebuild them back.
+            let mut cargo = Command::new("cargo");
+            for (name, _) in std::env::vars_os() {
+                let name_text = name.to_string_lossy();
+                if name_text.starts_with("CARGO_PKG_")
+                    || name_text.starts_with("CARGO_MANIFEST_")
+                    || name_text.starts_with("CARGO_BIN_")
+                    || ["CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "OUT_DIR"]
+                        .contains(&name_text.as_ref())
+                {
+                    cargo.env_remove(&name);
+                }
+            }
+            let output = cargo
                 .args([
                     "rustc",
                     "--locked",
@@ -128,13 +149,30 @@ fn bootstrap() -> Option<PathBuf> {
                 "building the bootstrap failed:\n{}",
                 String::from_utf8_lossy(&output.stderr)
             );
-            let built = output
+            let artifacts: Vec<CargoMessage> = output
                 .stdout
                 .lines()
                 .map_while(Result::ok)
                 .filter_map(|line| serde_json::from_str::<CargoMessage>(&line).ok())
                 .filter(|message| message.reason == "compiler-artifact")
-                .find_map(|message| message.executable)
+                .collect();
+            // Only eddy-lambda itself should compile; more means `workspace-features`
+            // no longer matches the workspace's features (slower, still correct).
+            let compiled: Vec<&str> = artifacts
+                .iter()
+                .filter(|artifact| !artifact.fresh && !artifact.package_id.contains("eddy-lambda"))
+                .map(|artifact| artifact.package_id.as_str())
+                .collect();
+            if !compiled.is_empty() {
+                eprintln!(
+                    "the bootstrap's build compiled {} crates the test build had not \
+                     (update eddy-lambda's workspace-features): {compiled:?}",
+                    compiled.len()
+                );
+            }
+            let built = artifacts
+                .into_iter()
+                .find_map(|artifact| artifact.executable)
                 .expect("cargo named no executable for eddy-lambda");
             // A copy: later builds of the workspace may replace the target's file.
             let bootstrap = dir.path().join("bootstrap");
